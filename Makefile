@@ -1,0 +1,36 @@
+# leadgen: `make demo` runs the whole pipeline in the sandbox, `make test` runs the test suite.
+# Both create .venv and install the project into it when needed.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test demo bench lint format clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+demo: $(STAMP)
+	@echo "make demo arrives with the orchestration issue (leadgen demo); it is not available yet." >&2
+	@exit 1
+
+bench: $(STAMP)
+	$(PY) -m pytest tests/perf -p no:cacheprovider -o addopts="" -s
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""Idempotent bootstrap of the Prefect side: work pool, global concurrency limits, variables."""

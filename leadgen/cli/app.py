@@ -1,0 +1,68 @@
+"""Root `leadgen` app: global options, sub-app wiring and the error boundary of the CLI."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from leadgen import __version__
+from leadgen.cli import db as db_cli
+from leadgen.cli.context import err_console, load_settings
+from leadgen.errors import ConfigurationError, LeadgenError
+
+app = typer.Typer(
+    name="leadgen",
+    help="Self-hosted B2B lead generation: plan, search, dedupe, enrich, write and send.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(db_cli.app, name="db")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"leadgen {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
+) -> None:
+    """leadgen command line. Settings come from the environment and `.env` (see .env.example)."""
+    ctx.ensure_object(dict)
+    if ctx.resilient_parsing:
+        return
+    settings = load_settings()
+    ctx.obj["settings"] = settings
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else getattr(logging, settings.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    """Console-script entry point: run the app and turn known failures into one line on stderr."""
+    try:
+        app(standalone_mode=True)
+    except ConfigurationError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        raise SystemExit(2) from None
+    except LeadgenError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+        raise SystemExit(1) from None
+    except (OperationalError, ProgrammingError) as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+        err_console.print(
+            f"[bold red]error:[/] database error: {reason} (try `leadgen db upgrade`)", soft_wrap=True
+        )
+        raise SystemExit(1) from None

@@ -1,0 +1,56 @@
+"""Shared CLI plumbing: settings built once per invocation, stderr console, one-line failures."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from sqlalchemy import Engine
+
+from leadgen.db.engine import check_connection, make_engine
+from leadgen.errors import ConfigurationError
+from leadgen.settings import Settings
+
+err_console = Console(stderr=True, highlight=False)
+out_console = Console(highlight=False)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print `error: message` on stderr and exit with `code` (no traceback)."""
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    """Build Settings from the environment and .env, turning validation errors into one line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']).upper() or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigurationError(f"invalid configuration: {problems}") from exc
+
+
+def get_settings(ctx: typer.Context) -> Settings:
+    """Settings of this invocation, built once by the root callback (or here when it was skipped)."""
+    obj = ctx.ensure_object(dict)
+    if "settings" not in obj:
+        obj["settings"] = load_settings()
+    settings: Settings = obj["settings"]
+    return settings
+
+
+def get_engine(ctx: typer.Context, *, check: bool = True) -> Engine:
+    """Engine of this invocation; checks that the database answers unless `check=False`."""
+    obj = ctx.ensure_object(dict)
+    if "engine" not in obj:
+        engine = make_engine(get_settings(ctx).database_url)
+        if check:
+            check_connection(engine)
+        obj["engine"] = engine
+        ctx.call_on_close(engine.dispose)
+    engine_: Engine = obj["engine"]
+    return engine_

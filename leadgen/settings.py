@@ -1,0 +1,274 @@
+"""One typed Settings object, read from the environment and `.env`; built once at the edge and passed down."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SQLITE_DEFAULT_URL = "sqlite:///./leadgen.db"
+WINDOW_RE = re.compile(r"\s*(?P<start>\d{2}:\d{2})\s*-\s*(?P<end>\d{2}:\d{2})\s*")
+
+SmtpSecurity = Literal["starttls", "ssl", "none"]
+RouteName = Literal["yandex", "gmail"]
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split_commas(value: Any) -> Any:
+    """Accept `a,b,c`, a JSON list or an actual list for list settings."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+def parse_window(value: str) -> tuple[time, time]:
+    """Parse `HH:MM-HH:MM` into (start, end); the end minute is inclusive (00:00-07:59 ends at 07:59:59)."""
+    match = WINDOW_RE.fullmatch(value.strip())
+    if not match:
+        raise ValueError(f"expected a window like 00:00-07:59, got {value!r}")
+    try:
+        return time.fromisoformat(match["start"]), time.fromisoformat(match["end"])
+    except ValueError as exc:
+        raise ValueError(f"expected a window like 00:00-07:59, got {value!r}") from exc
+
+
+class SmtpRoute:
+    """Connection details of one SMTP route (a value object; the password stays a SecretStr)."""
+
+    __slots__ = ("from_address", "host", "name", "password", "port", "security", "timeout", "username")
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        host: str,
+        port: int,
+        security: SmtpSecurity,
+        username: str | None,
+        password: SecretStr | None,
+        from_address: str | None,
+        timeout: float,
+    ) -> None:
+        self.name = name
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self.password = password
+        self.from_address = from_address
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return (
+            f"SmtpRoute(name={self.name!r}, host={self.host!r}, port={self.port}, security={self.security!r})"
+        )
+
+
+class Settings(BaseSettings):
+    """Every knob of leadgen. Field names map to upper-case environment variables (see .env.example)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        validate_default=True,
+    )
+
+    # --- core -------------------------------------------------------------------------------------------
+    database_url: str = Field(SQLITE_DEFAULT_URL, description="SQLAlchemy URL of the pipeline database")
+    app_timezone: str = Field("Europe/Moscow", description="IANA zone for day boundaries and windows")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    data_dir: Path = Field(Path("./data"), description="Where exports, .eml files and caches are written")
+
+    # --- yandex search api ------------------------------------------------------------------------------
+    yandex_folder_id: str | None = None
+    yandex_cloud_sa_key_file: Path | None = None
+    yandex_cloud_sa_key_json: SecretStr | None = None
+    yandex_cloud_iam_token: SecretStr | None = None
+    yandex_api_key: SecretStr | None = None
+    yandex_search_api_url: str = "https://searchapi.api.cloud.yandex.net"
+    yandex_operation_api_url: str = "https://operation.api.cloud.yandex.net"
+    yandex_iam_url: str = "https://iam.api.cloud.yandex.net/iam/v1/tokens"
+    yandex_search_type: str = "SEARCH_TYPE_RU"
+    yandex_groups_on_page: int = Field(50, ge=1, le=100)
+    yandex_docs_in_group: int = Field(1, ge=1, le=3)
+    yandex_max_passages: int = Field(2, ge=1, le=5)
+    yandex_rps: int = Field(10, ge=1, description="Requests per second (create and poll)")
+    yandex_rpm: int = Field(600, ge=1, description="Requests per minute")
+    yandex_rph: int = Field(35000, ge=1, description="Requests per hour")
+    yandex_timeout_seconds: float = Field(30.0, gt=0)
+    yandex_poll_interval_seconds: int = Field(
+        300, ge=1, description="Minimum time between polls of one operation"
+    )
+    yandex_operation_sla_hours: float = Field(
+        12.0, gt=0, description="Operations not done by then are expired"
+    )
+    night_window: str = Field("00:00-07:59", description="Local window in which operations may be created")
+
+    # --- planning ---------------------------------------------------------------------------------------
+    niches_input: str | None = Field(
+        None, description="Google Sheet id/URL or a CSV path with NICHES_INPUT rows"
+    )
+    niches_worksheet: str = "NICHES_INPUT"
+    google_service_account_file: Path | None = None
+    google_service_account_json: SecretStr | None = None
+    planning_max_queries_per_niche: int = Field(6, ge=1, le=6)
+    planning_spacing_seconds: int = Field(10, ge=0)
+    planning_triggers: CommaList = Field(
+        default_factory=lambda: ["контакты", "официальный сайт", "телефон", "email", "заказать", "цены"]
+    )
+    planning_minus_domains: CommaList = Field(default_factory=list)
+    defaults_min_no_files: bool = Field(
+        True, description="Append -filetype minus operators (seed DEFAULTS_min_no_files)"
+    )
+
+    # --- companies / dedupe -----------------------------------------------------------------------------
+    directory_domains_extra: CommaList = Field(default_factory=list)
+    dedupe_name_threshold: int = Field(92, ge=50, le=100, description="rapidfuzz ratio for name-only matches")
+
+    # --- crawler ----------------------------------------------------------------------------------------
+    crawl_concurrency: int = Field(32, ge=1)
+    crawl_per_host_delay_seconds: float = Field(1.0, ge=0)
+    crawl_max_pages_per_company: int = Field(6, ge=1)
+    crawl_timeout_seconds: float = Field(15.0, gt=0)
+    crawl_max_redirects: int = Field(5, ge=0)
+    crawl_max_body_bytes: int = Field(2 * 1024 * 1024, ge=1024)
+    crawl_user_agent: str = "leadgen/0.1 (+contact: set CRAWL_USER_AGENT)"
+    crawl_proxy_url: str | None = Field(None, description="Route every fetch through this proxy (sandbox)")
+    crawl_allow_private_hosts: CommaList = Field(
+        default_factory=list, description="Hosts/CIDRs exempt from the SSRF guard (sandbox only)"
+    )
+    crawl_respect_robots: bool = True
+
+    # --- outreach ---------------------------------------------------------------------------------------
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_temperature: float = Field(0.4, ge=0, le=2)
+    openai_timeout_seconds: float = Field(30.0, gt=0)
+    outreach_offer_file: Path = Path("offer.toml")
+    outreach_campaign: str = "default"
+    outreach_language: str = "ru"
+    outreach_daily_cap: int = Field(100, ge=0)
+    outreach_send_window: str = Field("09:00-18:00", description="Local window for sending")
+    outreach_send_weekdays: CommaList = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    outreach_spacing_seconds: float = Field(30.0, ge=0)
+    outreach_spacing_jitter_seconds: float = Field(15.0, ge=0)
+    outreach_max_attempts: int = Field(3, ge=1)
+    outreach_dry_run_dir: Path = Path("./data/outbox")
+    outreach_unsubscribe_mailto: str | None = None
+    outreach_unsubscribe_url: str | None = None
+
+    # --- routing ----------------------------------------------------------------------------------------
+    routing_force_yandex_domains: CommaList = Field(default_factory=list)
+    routing_force_gmail_domains: CommaList = Field(default_factory=list)
+    routing_default_route: RouteName = "gmail"
+    routing_fallback_route: RouteName = "yandex"
+    routing_mx_cache_ttl_seconds: int = Field(3600, ge=0)
+    routing_dns_timeout_seconds: float = Field(5.0, gt=0)
+
+    # --- smtp, one block per route ----------------------------------------------------------------------
+    smtp_yandex_host: str = "smtp.yandex.ru"
+    smtp_yandex_port: int = 587
+    smtp_yandex_security: SmtpSecurity = "starttls"
+    smtp_yandex_username: str | None = None
+    smtp_yandex_password: SecretStr | None = None
+    smtp_yandex_from: str | None = None
+    smtp_gmail_host: str = "smtp.gmail.com"
+    smtp_gmail_port: int = 587
+    smtp_gmail_security: SmtpSecurity = "starttls"
+    smtp_gmail_username: str | None = None
+    smtp_gmail_password: SecretStr | None = None
+    smtp_gmail_from: str | None = None
+    smtp_timeout_seconds: float = Field(30.0, gt=0)
+
+    # --- prefect ----------------------------------------------------------------------------------------
+    prefect_work_pool: str = "leadgen-docker"
+    prefect_batch_size: int = Field(50, ge=1)
+
+    @field_validator(
+        "planning_triggers",
+        "planning_minus_domains",
+        "directory_domains_extra",
+        "crawl_allow_private_hosts",
+        "outreach_send_weekdays",
+        "routing_force_yandex_domains",
+        "routing_force_gmail_domains",
+        mode="before",
+    )
+    @classmethod
+    def _comma_lists(cls, value: Any) -> Any:
+        return _split_commas(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str) -> str:
+        """Use psycopg 3 for plain `postgres://` / `postgresql://` URLs."""
+        value = value.strip()
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+
+    @field_validator("app_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("night_window", "outreach_send_window")
+    @classmethod
+    def _valid_window(cls, value: str) -> str:
+        parse_window(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_sa_key_source(self) -> Settings:
+        if self.yandex_cloud_sa_key_file and self.yandex_cloud_sa_key_json:
+            raise ValueError("set YANDEX_CLOUD_SA_KEY_FILE or YANDEX_CLOUD_SA_KEY_JSON, not both")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.app_timezone)
+
+    @property
+    def night_window_bounds(self) -> tuple[time, time]:
+        return parse_window(self.night_window)
+
+    @property
+    def send_window_bounds(self) -> tuple[time, time]:
+        return parse_window(self.outreach_send_window)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def smtp_route(self, name: RouteName) -> SmtpRoute:
+        """The SMTP connection details of a named route."""
+        return SmtpRoute(
+            name=name,
+            host=getattr(self, f"smtp_{name}_host"),
+            port=getattr(self, f"smtp_{name}_port"),
+            security=getattr(self, f"smtp_{name}_security"),
+            username=getattr(self, f"smtp_{name}_username"),
+            password=getattr(self, f"smtp_{name}_password"),
+            from_address=getattr(self, f"smtp_{name}_from"),
+            timeout=self.smtp_timeout_seconds,
+        )

@@ -1,0 +1,1 @@
+"""Prefect tasks: thin orchestration wrappers over leadgen, one module per stage."""
