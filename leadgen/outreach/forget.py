@@ -1,0 +1,105 @@
+"""`forget(email)`: erase a person's address everywhere and keep only its sha256 in the suppression list."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Text, cast, delete, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from leadgen.db.models import (
+    Company,
+    Contact,
+    ContactKind,
+    MessageStatus,
+    OptOut,
+    OptOutKind,
+    OutreachMessage,
+    SerpResult,
+)
+from leadgen.errors import OutreachError
+from leadgen.outreach.optout import add_opt_out, email_hash, normalise_email
+from leadgen.outreach.recipients import check_syntax
+
+REDACTED = "[удалено]"
+UNSENT = (MessageStatus.DRAFTED, MessageStatus.QUEUED)
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetReport:
+    """What `forget` changed: contacts deleted, messages scrubbed, text fields redacted."""
+
+    email_hash: str
+    contacts_deleted: int
+    messages_scrubbed: int
+    texts_redacted: int
+    opt_out_entries_replaced: int
+
+
+def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
+    """Erase `email` from contacts, outreach messages, SERP and company text; suppress its hash for good.
+
+    The caller owns the transaction (all of it commits or nothing does).
+    """
+    normalised, problem = check_syntax(email)
+    address = normalised or normalise_email(email)
+    if "@" not in address:
+        raise OutreachError(problem or f"not an email address: {email!r}")
+    digest = email_hash(address)
+    pattern = re.compile(re.escape(address), re.IGNORECASE)
+
+    contacts = session.execute(
+        delete(Contact)
+        .where(Contact.kind == ContactKind.EMAIL, func.lower(Contact.value) == address)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+    scrubbed = 0
+    for message in session.scalars(
+        select(OutreachMessage).where(
+            or_(
+                func.lower(OutreachMessage.to_email) == address,
+                func.lower(OutreachMessage.body).contains(address),
+            )
+        )
+    ):
+        if (message.to_email or "").lower() == address:
+            message.to_email = None
+            message.body = None
+            message.contact_id = None
+            if message.status in UNSENT:
+                message.status = MessageStatus.SKIPPED
+                message.last_error = "recipient asked to be forgotten"
+            message.meta = {k: v for k, v in (message.meta or {}).items() if k not in ("mx",)} | {
+                "forgotten_at": now.isoformat()
+            }
+        elif message.body:
+            message.body = pattern.sub(REDACTED, message.body)
+        scrubbed += 1
+
+    redacted = 0
+    text_columns: list[tuple[type, list[InstrumentedAttribute[str | None]]]] = [
+        (SerpResult, [SerpResult.title, SerpResult.snippet]),
+        (Company, [Company.name, Company.snippet, Company.site_text]),
+    ]
+    for model, columns in text_columns:
+        hits = session.scalars(
+            select(model).where(or_(*(func.lower(cast(c, Text)).contains(address) for c in columns)))
+        )
+        for row in hits:
+            for column in columns:
+                value = getattr(row, column.key)
+                if value and address in value.lower():
+                    setattr(row, column.key, pattern.sub(REDACTED, value))
+            redacted += 1
+
+    replaced = session.execute(
+        delete(OptOut)
+        .where(func.lower(OptOut.value) == address, OptOut.kind == OptOutKind.EMAIL)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    add_opt_out(session, digest, kind=OptOutKind.EMAIL_HASH, reason="forgotten on request", source="forget")
+    session.flush()
+    return ForgetReport(digest, int(contacts or 0), scrubbed, redacted, int(replaced or 0))
