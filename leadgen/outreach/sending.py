@@ -145,7 +145,8 @@ def send_queued(
     first = True
     try:
         for _ in range(limit):
-            if not first and (settings.outreach_spacing_seconds or settings.outreach_spacing_jitter_seconds):
+            spacing = settings.outreach_spacing_seconds or settings.outreach_spacing_jitter_seconds
+            if not first and spacing and _has_due(engine, settings, clock()):
                 pause = settings.outreach_spacing_seconds + rng.uniform(
                     0, settings.outreach_spacing_jitter_seconds
                 )
@@ -191,6 +192,23 @@ def send_queued(
         stopped_reason=tally.stopped,
         errors=tally.errors,
     )
+
+
+def _has_due(engine: Engine, settings: Settings, now: datetime) -> bool:
+    """Is any queued row due? (so the spacing pause is not taken before an empty claim)."""
+    with session_scope(engine) as session:
+        return (
+            session.scalar(
+                select(OutreachMessage.id)
+                .where(
+                    OutreachMessage.status == MessageStatus.QUEUED,
+                    OutreachMessage.campaign == settings.outreach_campaign,
+                    or_(OutreachMessage.next_attempt_at.is_(None), OutreachMessage.next_attempt_at <= now),
+                )
+                .limit(1)
+            )
+            is not None
+        )
 
 
 def _deliver(
