@@ -10,6 +10,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from leadgen import __version__
 from leadgen.cli import db as db_cli
+from leadgen.cli import optout as optout_cli
+from leadgen.cli import outreach as outreach_cli
 from leadgen.cli.context import err_console, load_settings
 from leadgen.errors import ConfigurationError, LeadgenError
 
@@ -21,6 +23,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(db_cli.app, name="db")
+app.add_typer(outreach_cli.app, name="outreach")
+app.add_typer(optout_cli.app, name="optout")
+app.command("forget")(optout_cli.forget_command)
 
 
 def _version(value: bool) -> None:

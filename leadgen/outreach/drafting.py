@@ -79,8 +79,9 @@ def _insert_message(session: Session, values: dict[str, Any]) -> bool:
         insert(OutreachMessage)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["contact_id", "campaign"])
+        .returning(OutreachMessage.id)
     )
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    return session.execute(stmt).first() is not None
 
 
 def draft_messages(

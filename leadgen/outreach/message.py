@@ -94,5 +94,10 @@ def build_message(
     if one_click:
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     text = body.replace("\r\n", "\n").replace("\r", "\n").rstrip()
-    msg.set_content(f"{text}\n\n{footer_text(offer, unsubscribe)}\n", subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.set_content(
+        f"{text}\n\n{footer_text(offer, unsubscribe)}\n",
+        subtype="plain",
+        charset="utf-8",
+        cte="quoted-printable",
+    )
     return msg

@@ -65,9 +65,8 @@ def add_opt_out(
     values = {"value": value, "kind": kind, "reason": reason, "source": source}
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(OptOut).values(**values).on_conflict_do_nothing()
-    result = session.execute(stmt)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    stmt = insert(OptOut).values(**values).on_conflict_do_nothing().returning(OptOut.id)
+    return session.execute(stmt).first() is not None
 
 
 def remove_opt_out(session: Session, value: str, /) -> int:

@@ -18,6 +18,7 @@ from leadgen.settings import Settings
 
 log = logging.getLogger(__name__)
 
+ROUTES = ("yandex", "gmail")
 NEGATIVE_TTL_SECONDS = 300.0
 """How long a failed or empty lookup is cached, at most."""
 
@@ -191,7 +192,8 @@ class Router:
         else:
             route = self.default_route
             reason = "foreign mail host" if mx_class is MxClass.OTHER else f"mx unknown ({answer.error})"
-        fallback = self.fallback_route if self.fallback_route != route else None
+        # The fallback route, or the other route when the fallback is the one that was chosen.
+        fallback = next((r for r in (self.fallback_route, *ROUTES) if r != route), None)
         return RouteDecision(route, mx_class, answer.hosts, reason, fallback)
 
     def _forced(self, domain: str) -> str | None:
