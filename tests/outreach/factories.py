@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadgen.db.models import Company, CompanyStatus, Contact, ContactKind, ContactSource
@@ -82,3 +83,36 @@ def add_company(
         )
     session.flush()
     return company
+
+
+def queued_messages(
+    session: Session,
+    count: int,
+    *,
+    domain_fmt: str = "clinic{i}.ru",
+    campaign: str = "default",
+    start: int = 0,
+) -> list[int]:
+    """`count` companies with one contact and one queued message each; returns the message ids."""
+    from leadgen.db.models import MessageStatus, OutreachMessage
+
+    ids = []
+    for i in range(start, start + count):
+        domain = domain_fmt.format(i=i)
+        company = add_company(session, domain, emails=(f"director@{domain}",))
+        contact_id = session.scalar(select(Contact.id).where(Contact.company_id == company.id))
+        message = OutreachMessage(
+            contact_id=contact_id,
+            company_id=company.id,
+            campaign=campaign,
+            to_email=f"director@{domain}",
+            status=MessageStatus.QUEUED,
+            subject=f"CRM для клиники {i}",
+            body="Здравствуйте!\n\nТекст письма про пользу для клиники.",
+            composer="fallback",
+            queued_at=MONDAY_NOON,
+        )
+        session.add(message)
+        session.flush()
+        ids.append(message.id)
+    return ids

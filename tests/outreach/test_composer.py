@@ -81,7 +81,9 @@ def test_valid_json_is_used() -> None:
     assert fmt["json_schema"]["strict"] is True  # type: ignore[index]
 
 
-@pytest.mark.parametrize(("mode", "reason"), [("invalid_json", "invalid JSON"), ("schema_violation", "schema")])
+@pytest.mark.parametrize(
+    ("mode", "reason"), [("invalid_json", "invalid JSON"), ("schema_violation", "schema")]
+)
 def test_unusable_answers_fall_back(mode: str, reason: str) -> None:
     draft, _ = compose(mode)
     assert draft.composer == "fallback"  # type: ignore[attr-defined]

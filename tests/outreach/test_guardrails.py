@@ -82,7 +82,11 @@ def test_recipient_domain_allowed_only_when_passed() -> None:
         ("Тема\nBcc: x@y.ru", GOOD_BODY, "subject has a line break"),
         ("Тема", "Коротко.", "body is 8 characters"),
         ("Тема", GOOD_BODY * 10, "body is"),
-        ("CRM for your clinic", "Hello! " + "We help clinics keep their schedule full. " * 8, "language is not ru"),
+        (
+            "CRM for your clinic",
+            "Hello! " + "We help clinics keep their schedule full. " * 8,
+            "language is not ru",
+        ),
     ],
 )
 def test_length_and_language(subject: str, body: str, expected: str) -> None:

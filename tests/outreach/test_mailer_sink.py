@@ -95,7 +95,10 @@ def test_faults_map_to_errors_and_the_mailer_recovers(
             assert info.value.user_unknown is user_unknown
         mailer.send(message(n=3))  # reconnects after the failure
         mailer.close()
-        assert [m.message_id for m in sink.messages] == ["<leadgen.1@dentaplan.example>", "<leadgen.3@dentaplan.example>"]
+        assert [m.message_id for m in sink.messages] == [
+            "<leadgen.1@dentaplan.example>",
+            "<leadgen.3@dentaplan.example>",
+        ]
 
 
 def test_recipient_specific_fault() -> None:

@@ -23,7 +23,9 @@ OFFER = make_offer()
 DATE = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
-def build(subject: str = "Тема", unsubscribe: Unsubscribe | None = None, **kw: object) -> email.message.EmailMessage:
+def build(
+    subject: str = "Тема", unsubscribe: Unsubscribe | None = None, **kw: object
+) -> email.message.EmailMessage:
     values: dict[str, object] = {
         "subject": subject,
         "body": "Здравствуйте!\n\nТекст письма.",

@@ -82,7 +82,9 @@ def test_opt_out_by_email_domain_subdomain_and_hash(session) -> None:  # type: i
 
 
 def test_import_csv_with_header_and_without(session) -> None:  # type: ignore[no-untyped-def]
-    report = import_csv(session, "\ufeffemail,reason\nivan@clinic.ru,asked\nbad value,\nclinic2.ru,\nivan@clinic.ru,\n")
+    report = import_csv(
+        session, "\ufeffemail,reason\nivan@clinic.ru,asked\nbad value,\nclinic2.ru,\nivan@clinic.ru,\n"
+    )
     assert (report.added, report.already, len(report.invalid)) == (2, 1, 1)
     assert "line 3" in report.invalid[0]
     report = import_csv(session, "a@b.ru\nc.ru\n")

@@ -66,7 +66,12 @@ def test_routes_by_mx_class() -> None:
         {"clinic.ru": ["mx.yandex.net"], "corp.com": ["aspmx.l.google.com"], "dead.ru": []}
     )
     ru = router.route("info@clinic.ru")
-    assert (ru.route, ru.mx_class, ru.mx_hosts, ru.fallback) == ("yandex", MxClass.RU, ("mx.yandex.net",), "gmail")
+    assert (ru.route, ru.mx_class, ru.mx_hosts, ru.fallback) == (
+        "yandex",
+        MxClass.RU,
+        ("mx.yandex.net",),
+        "gmail",
+    )
     other = router.route("ceo@corp.com")
     assert (other.route, other.mx_class, other.fallback) == ("gmail", MxClass.OTHER, "yandex")
     unknown = router.route("x@dead.ru")
@@ -89,7 +94,9 @@ def test_mx_lookup_disabled_sends_everything_to_the_default_route() -> None:
     settings = Settings(_env_file=None, routing_mx_lookup=False, routing_default_route="yandex")  # type: ignore[call-arg]
     router = Router.from_settings(settings)
     decision = router.route("a@corp.com")
-    assert decision.route == "yandex" and decision.mx_class is MxClass.UNKNOWN and decision.fallback == "gmail"
+    assert (
+        decision.route == "yandex" and decision.mx_class is MxClass.UNKNOWN and decision.fallback == "gmail"
+    )
 
 
 def test_cache_honours_ttl() -> None:
@@ -121,7 +128,7 @@ class _Rdata:
 
 
 class _Answer(list):  # type: ignore[type-arg]
-    class rrset:  # noqa: N801
+    class rrset:
         ttl = 1200
 
 
