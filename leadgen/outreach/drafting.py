@@ -28,6 +28,7 @@ from leadgen.outreach.optout import opt_out_reason
 from leadgen.outreach.recipients import BLOCKED_LOCAL_PARTS, check_syntax, is_role_address
 from leadgen.outreach.reports import DraftReport, ItemError
 from leadgen.outreach.template import EmailTemplate
+from leadgen.outreach.tx import write_scope
 from leadgen.settings import Settings
 
 DRAFTABLE_STATUSES = (CompanyStatus.ENRICHED,)
@@ -129,7 +130,7 @@ def draft_messages(
             reason = opt_out_reason(session, email) or ("opted out: company" if company.opt_out else None)
             cached = None if reason else _cached_draft(session, company.id, composer.key(brief, offer))
         if reason:
-            with session_scope(engine) as session:
+            with write_scope(engine) as session:
                 if _insert_message(
                     session, base | {"status": MessageStatus.SKIPPED, "last_error": reason, "meta": {}}
                 ):
@@ -160,7 +161,7 @@ def draft_messages(
             "composer": draft.composer,
             "meta": meta,
         }
-        with session_scope(engine) as session:
+        with write_scope(engine) as session:
             if not _insert_message(session, values):
                 continue  # another drafter stored this contact's message first
         counts["drafted"] += 1

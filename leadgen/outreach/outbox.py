@@ -24,6 +24,7 @@ from leadgen.outreach.recipients import check_recipient
 from leadgen.outreach.reports import ItemError, QueueReport
 from leadgen.outreach.router import MxResolver, Router
 from leadgen.outreach.template import EmailTemplate
+from leadgen.outreach.tx import write_scope
 from leadgen.settings import Settings
 
 OM = OutreachMessage
@@ -81,7 +82,7 @@ def queue_messages(
             )
             if not verdict.ok:
                 reason = "draft fails guardrails: " + "; ".join(verdict.problems)
-        with session_scope(engine) as session:
+        with write_scope(engine) as session:
             meta_patch = {"role_address": check.is_role, "mx": list(check.mx_hosts)}
             if reason is None:
                 changed = _transition(
@@ -212,7 +213,7 @@ def claim_next(engine: Engine, settings: Settings, *, now: datetime, message_dom
         "updated_at": now,
     }
     try:
-        with session_scope(engine) as session:
+        with write_scope(engine) as session:
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(select(func.pg_advisory_xact_lock(CAP_LOCK_KEY)))
                 row_id = session.scalar(
@@ -277,7 +278,7 @@ def claim_next(engine: Engine, settings: Settings, *, now: datetime, message_dom
 
 def mark_sent(engine: Engine, item: OutboxItem, *, now: datetime, route: str, meta: dict[str, Any]) -> None:
     """sending (or unknown, if recovery ran meanwhile) -> sent."""
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         _transition(
             session,
             item.id,
@@ -299,7 +300,7 @@ def mark_temporary(
     """Re-queue with exponential backoff, or fail after OUTREACH_MAX_ATTEMPTS; True when re-queued."""
     retry = item.attempts < settings.outreach_max_attempts
     delay = settings.outreach_retry_backoff_seconds * (2 ** max(item.attempts - 1, 0))
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         _transition(
             session,
             item.id,
@@ -318,7 +319,7 @@ def mark_permanent(
     engine: Engine, item: OutboxItem, *, now: datetime, error: str, suppress: bool, meta: dict[str, Any]
 ) -> None:
     """Fail the row; on "user unknown" also add the address to the opt-out registry (same transaction)."""
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         _transition(
             session,
             item.id,
@@ -338,7 +339,7 @@ def recover_stale_sending(
     engine: Engine, *, now: datetime, stale_after: timedelta = DEFAULT_STALE_SENDING
 ) -> int:
     """Rows left in `sending` longer than `stale_after` become `unknown` (never resent automatically)."""
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         result = session.execute(
             update(OM)
             .where(OM.status == MessageStatus.SENDING, OM.sending_started_at < now - stale_after)

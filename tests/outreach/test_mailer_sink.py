@@ -116,7 +116,7 @@ def test_recipient_specific_fault() -> None:
                 timeout=5.0,
             )
         )
-        with pytest.raises(SmtpPermanentError, match="5.1.1"):
+        with pytest.raises(SmtpPermanentError, match=r"5\.1\.1"):
             mailer.send(message("gone@clinic.ru"))
         mailer.send(message("ok@clinic.ru"))
         mailer.close()
