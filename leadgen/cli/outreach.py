@@ -50,7 +50,7 @@ def send(
     ] = False,
 ) -> None:
     """Send queued messages inside the send window, never more than OUTREACH_DAILY_CAP a day."""
-    _print(send_queued(get_engine(ctx), get_settings(ctx), limit=limit, now=utc_now(), dry_run=dry_run))
+    _print(send_queued(get_engine(ctx), get_settings(ctx), limit=limit, now=utc_now, dry_run=dry_run))
 
 
 @app.command()

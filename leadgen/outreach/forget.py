@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Text, cast, delete, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -29,7 +30,7 @@ UNSENT = (MessageStatus.DRAFTED, MessageStatus.QUEUED)
 
 @dataclass(frozen=True, slots=True)
 class ForgetReport:
-    """What `forget` changed: contacts deleted, messages scrubbed, text fields redacted."""
+    """What `forget` changed: contacts deleted, messages scrubbed, text and metadata fields redacted."""
 
     email_hash: str
     contacts_deleted: int
@@ -95,6 +96,16 @@ def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
                     setattr(row, column.key, pattern.sub(REDACTED, value))
             redacted += 1
 
+    for model in (Company, SerpResult, Contact, OutreachMessage):
+        meta_column = model.meta  # type: ignore[attr-defined]
+        for row in session.scalars(
+            select(model).where(func.lower(cast(meta_column, Text)).contains(address))
+        ):
+            cleaned = _scrub(row.meta, pattern)
+            if cleaned != row.meta:
+                row.meta = cleaned
+                redacted += 1
+
     replaced = session.execute(
         delete(OptOut)
         .where(func.lower(OptOut.value) == address, OptOut.kind == OptOutKind.EMAIL)
@@ -103,3 +114,14 @@ def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
     add_opt_out(session, digest, kind=OptOutKind.EMAIL_HASH, reason="forgotten on request", source="forget")
     session.flush()
     return ForgetReport(digest, int(contacts or 0), scrubbed, redacted, int(replaced or 0))
+
+
+def _scrub(value: Any, pattern: re.Pattern[str]) -> Any:
+    """Replace the address in every string of a JSON value (keys included)."""
+    if isinstance(value, str):
+        return pattern.sub(REDACTED, value)
+    if isinstance(value, list):
+        return [_scrub(v, pattern) for v in value]
+    if isinstance(value, dict):
+        return {_scrub(k, pattern): _scrub(v, pattern) for k, v in value.items()}
+    return value

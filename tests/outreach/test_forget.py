@@ -33,6 +33,7 @@ def test_forget_erases_and_suppresses(engine: Engine, settings: Settings) -> Non
             emails=(EMAIL, "info@clinic1.ru"),
             site_text=f"Главный врач: Иван Петров, {EMAIL.lower()}, приём по записи.",
         )
+        company.meta = {"emails_seen": [EMAIL, "info@clinic1.ru"], "note": {"by": EMAIL.lower()}}
         s.add(
             SerpResult(
                 operation_id="op1",
@@ -59,7 +60,7 @@ def test_forget_erases_and_suppresses(engine: Engine, settings: Settings) -> Non
         add_opt_out(s, EMAIL.lower(), kind=OptOutKind.EMAIL, source="cli")
     with session_scope(engine) as s:
         report = forget(s, " ivan.petrov@clinic1.RU ", now=MONDAY_NOON)
-    assert report.contacts_deleted == 1 and report.messages_scrubbed == 1 and report.texts_redacted == 2
+    assert report.contacts_deleted == 1 and report.messages_scrubbed == 1 and report.texts_redacted == 3
     assert report.email_hash == email_hash(EMAIL)
     with session_scope(engine) as s:
         assert s.scalar(select(Contact).where(Contact.value == EMAIL)) is None
@@ -68,6 +69,10 @@ def test_forget_erases_and_suppresses(engine: Engine, settings: Settings) -> Non
         assert message.status == MessageStatus.SENT and "forgotten_at" in message.meta
         assert "ivan" not in (s.scalar(select(SerpResult.snippet)) or "").lower()
         assert "ivan" not in (s.scalar(select(Company.site_text)) or "").lower()
+        assert s.scalar(select(Company.meta)) == {
+            "emails_seen": ["[удалено]", "info@clinic1.ru"],
+            "note": {"by": "[удалено]"},
+        }
         registry = s.execute(select(OptOut.kind, OptOut.value)).all()
         assert registry == [(OptOutKind.EMAIL_HASH, email_hash(EMAIL))]
         # Enrichment finds the address again later: it is never drafted.
