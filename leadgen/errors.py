@@ -74,5 +74,14 @@ class SmtpPermanentError(SmtpSendError):
     def user_unknown(self) -> bool:
         """The mailbox does not exist (550 5.1.1 and its common wordings)."""
         text = str(self).lower()
-        phrases = ("5.1.1", "user unknown", "unknown user", "no such user", "does not exist")
+        phrases = (
+            "5.1.1",  # Gmail, Postfix, Rambler; 5.1.10 (Microsoft RecipientNotFound) contains it too
+            "user unknown",
+            "unknown user",
+            "no such user",  # Yandex: "550 5.7.1 No such user!"
+            "user not found",  # Mail.ru: "... is unavailable: user not found"
+            "recipient not found",
+            "does not exist",
+            "unrouteable address",  # Exim
+        )
         return self.code in (550, 551, 553) and any(p in text for p in phrases)

@@ -109,7 +109,10 @@ class SmtpMailer:
             raise smtp_error((code, raw), what="recipient refused") from exc
         except smtplib.SMTPSenderRefused as exc:
             self._reset()
-            raise smtp_error(exc, what="sender refused") from exc
+            error = smtp_error(exc, what="sender refused")
+            if isinstance(error, SmtpPermanentError):  # the route's From is not allowed: a route problem
+                raise RouteUnavailable(f"route {self.route.name}: {error}") from exc
+            raise error from exc
         except smtplib.SMTPResponseException as exc:
             self._reset()
             raise smtp_error(exc, what="rejected") from exc

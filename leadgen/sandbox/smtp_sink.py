@@ -73,6 +73,18 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        fault = self.sink._rcpt_fault(address)
+        if fault is not None and fault is not Fault.DISCONNECT:
+            return FAULT_REPLIES[fault].format(rcpt=address)
+        if fault is Fault.DISCONNECT:
+            server.transport.close()
+            return "421 4.4.2 connection dropped"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         fault = self.sink._take_fault(envelope.rcpt_tos)
         if fault is Fault.DISCONNECT:
@@ -125,6 +137,7 @@ class SmtpSink:
         self.connections_refused = 0
         self._faults: deque[Fault] = deque()
         self._recipient_faults: dict[str, Fault] = {}
+        self._rcpt_faults: dict[str, Fault] = {}
         self._lock = threading.Lock()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._cert_dir = cert_dir
@@ -202,15 +215,23 @@ class SmtpSink:
         with self._lock:
             self._faults.extend([Fault(fault)] * times)
 
-    def fail_recipient(self, address: str, fault: Fault | str) -> None:
-        """Every DATA for `address` gets `fault` (until `clear_faults`)."""
+    def fail_recipient(
+        self, address: str, fault: Fault | str, *, at: Literal["data", "rcpt"] = "data"
+    ) -> None:
+        """Every message to `address` gets `fault` at DATA, or already at RCPT TO (until `clear_faults`)."""
         with self._lock:
-            self._recipient_faults[address.lower()] = Fault(fault)
+            target = self._rcpt_faults if at == "rcpt" else self._recipient_faults
+            target[address.lower()] = Fault(fault)
+
+    def _rcpt_fault(self, address: str) -> Fault | None:
+        with self._lock:
+            return self._rcpt_faults.get(address.lower())
 
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
             self._recipient_faults.clear()
+            self._rcpt_faults.clear()
 
     def _take_fault(self, rcpt_tos: list[str]) -> Fault | None:
         with self._lock:

@@ -129,3 +129,40 @@ def test_dry_run_mailer_writes_eml(tmp_path) -> None:  # type: ignore[no-untyped
     (path,) = mailer.written
     assert path.name == "leadgen.7_dentaplan.example.eml"
     assert b"Message-ID: <leadgen.7@dentaplan.example>" in path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "code"),
+    [(Fault.USER_UNKNOWN, SmtpPermanentError, 550), (Fault.TEMP_450, SmtpTemporaryError, 450)],
+)
+def test_refusal_at_rcpt_stage(fault: Fault, error: type[Exception], code: int) -> None:
+    with SmtpSink(tls="starttls", auth=("robot", "secret")) as sink:
+        sink.fail_recipient("gone@clinic.ru", fault, at="rcpt")
+        mailer = SmtpMailer(route(sink), ssl_context=sink.client_context())
+        with pytest.raises(error, match="recipient refused") as info:
+            mailer.send(message("gone@clinic.ru"))
+        assert getattr(info.value, "code", None) == code
+        mailer.send(message("ok@clinic.ru", n=2))
+        mailer.close()
+        assert sink.count == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "unknown"),
+    [
+        ("550-5.1.1 The email account that you tried to reach does not exist. Please try", True),
+        ("550 5.7.1 No such user!", True),
+        (
+            "550 Message was not accepted -- invalid mailbox. Local mailbox x@mail.ru is unavailable: user not found",
+            True,
+        ),
+        ("550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", True),
+        ("550 5.1.1 <x@rambler.ru>: Recipient address rejected: User unknown in local recipient table", True),
+        ("550 5.7.1 Message rejected under suspicion of SPAM", False),
+        ("554 5.7.1 Service unavailable; Client host blocked using zen.spamhaus.org", False),
+        ("552 5.2.2 Mailbox full", False),
+    ],
+)
+def test_user_unknown_wordings(reply: str, unknown: bool) -> None:
+    code = int(reply[:3])
+    assert SmtpPermanentError(f"rejected: {reply}", code=code).user_unknown is unknown
