@@ -106,13 +106,34 @@ def draft_messages(
         companies = _candidates(session, campaign, limit)
         work = []
         for company in companies:
-            contacts = session.scalars(select(Contact).where(Contact.company_id == company.id)).all()
-            work.append((company, pick_recipient(contacts)))
+            contacts = session.scalars(
+                select(Contact).where(Contact.company_id == company.id).order_by(Contact.id)
+            ).all()
+            first_email = next((c for c in contacts if c.kind == ContactKind.EMAIL), None)
+            work.append((company, pick_recipient(contacts), first_email))
     counts = {"drafted": 0, "llm": 0, "fallback": 0, "reused": 0, "skipped": 0}
     errors: list[ItemError] = []
-    for company, picked in work:
+    for company, picked, first_email in work:
         label = company.canonical_domain or f"company {company.id}"
         if picked is None:
+            # Record the decision on a skipped row, so the company does not come back every run.
+            assert first_email is not None  # candidates have at least one email contact
+            with write_scope(engine) as session:
+                _insert_message(
+                    session,
+                    {
+                        "contact_id": first_email.id,
+                        "company_id": company.id,
+                        "campaign": campaign,
+                        "to_email": first_email.value.strip().lower(),
+                        "status": MessageStatus.SKIPPED,
+                        "last_error": "no usable email address",
+                        "meta": {},
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                )
+            counts["skipped"] += 1
             errors.append(ItemError(label, "no usable email address", company.id))
             continue
         contact, email = picked

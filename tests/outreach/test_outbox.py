@@ -76,15 +76,21 @@ def test_draft_queue_send_through_the_sink(engine: Engine, settings: Settings, s
         add_company(s, "clinic1.ru", emails=("info@clinic1.ru", "director@clinic1.ru"))
         add_company(s, "clinic2.ru", emails=("noreply@clinic2.ru", "Zakaz@Clinic2.ru"))
         add_company(s, "clinic3.ru", emails=())  # no email: not a candidate
+        add_company(s, "clinic4.ru", emails=("noreply@clinic4.ru", "not an address"))
     report = draft_messages(engine, st, limit=10, now=MONDAY_NOON, composer=FallbackComposer(), offer=OFFER)
-    assert (report.considered, report.drafted, report.fallback) == (2, 2, 2)
+    assert (report.considered, report.drafted, report.fallback, report.skipped) == (3, 2, 2, 1)
+    assert report.errors[0].reason == "no usable email address"
     queued = queue_messages(engine, st, limit=10, now=MONDAY_NOON, resolver=StaticMxResolver(MX), offer=OFFER)
     assert (queued.queued, queued.role_addresses) == (2, 2)
     result = send(engine, st)
     assert (result.sent, result.failed, result.sent_today) == (2, 0, 2)
     assert sink.count == 2
     with session_scope(engine) as s:
-        rows = s.scalars(select(OutreachMessage).order_by(OutreachMessage.id)).all()
+        rows = s.scalars(
+            select(OutreachMessage)
+            .where(OutreachMessage.status != MessageStatus.SKIPPED)
+            .order_by(OutreachMessage.id)
+        ).all()
     assert [r.to_email for r in rows] == ["info@clinic1.ru", "zakaz@clinic2.ru"]
     for r in rows:
         assert r.status == MessageStatus.SENT and r.sent_at == MONDAY_NOON and r.attempts == 1
