@@ -100,6 +100,15 @@ def _compose(words: str, options: QueryOptions) -> tuple[str, int, bool] | None:
     return " ".join([words, *sites, *files, *tail]), len(sites), bool(files)
 
 
+def split_operators(query_text: str, /) -> tuple[str, str]:
+    """(words, operators) of a generated query: the search words, and the operator tail that follows them."""
+    tokens = query_text.split()
+    for i, token in enumerate(tokens):
+        if token.startswith(("-site:", "-mime:", "lang:")):
+            return " ".join(tokens[:i]), " ".join(tokens[i:])
+    return query_text, ""
+
+
 def base_words(row: NicheRow) -> str:
     """The words of the plain query: niche (lower case) and the place (city, else an explicit country)."""
     place = row.city or row.country or ""
