@@ -32,7 +32,11 @@ WORKING_EXCLUDED = (CompanyStatus.DUPLICATE, CompanyStatus.EXCLUDED, CompanyStat
 
 @dataclass(frozen=True, slots=True)
 class FunnelReport:
-    """Counts of one batch (or all, when batch_tag is None) at each pipeline stage."""
+    """Counts of one batch (or all, when batch_tag is None) at each pipeline stage.
+
+    `companies` excludes duplicates (counted in `duplicates`); `drafted` counts every outreach message created;
+    `opted_out` counts email contacts that may not be mailed (their address, domain or company opted out).
+    """
 
     batch_tag: str | None
     queries: int
@@ -103,17 +107,17 @@ def _batch_companies(batch_tag: str | None) -> Any:
 
 
 def _opted_out_company() -> Any:
-    """A company is opted out when flagged, its domain is in the registry, or one of its emails is."""
+    """A company is opted out when flagged or when its domain is in the opt-out registry."""
     domain_listed = exists().where(
         OptOut.kind == OptOutKind.DOMAIN, func.lower(OptOut.value) == func.lower(Company.canonical_domain)
     )
-    email_listed = exists().where(
-        Contact.company_id == Company.id,
-        Contact.kind == ContactKind.EMAIL,
-        OptOut.kind == OptOutKind.EMAIL,
-        func.lower(OptOut.value) == func.lower(Contact.value),
+    return or_(Company.opt_out.is_(True), domain_listed)
+
+
+def _email_listed() -> Any:
+    return exists().where(
+        OptOut.kind == OptOutKind.EMAIL, func.lower(OptOut.value) == func.lower(Contact.value)
     )
-    return or_(Company.opt_out.is_(True), domain_listed, email_listed)
 
 
 def funnel(session: Session, *, batch_tag: str | None = None) -> FunnelReport:
@@ -163,8 +167,9 @@ def funnel(session: Session, *, batch_tag: str | None = None) -> FunnelReport:
         opted_out=_count(
             session,
             select(func.count())
-            .select_from(Company)
-            .where(in_c, Company.status != CompanyStatus.DUPLICATE, _opted_out_company()),
+            .select_from(Contact)
+            .join(Company)
+            .where(in_c, Contact.kind == ContactKind.EMAIL, or_(_opted_out_company(), _email_listed())),
         ),
     )
 
@@ -320,9 +325,6 @@ def export_domains(session: Session, path: Path, *, batch_tag: str | None = None
 
 def export_contacts(session: Session, path: Path, *, batch_tag: str | None = None) -> int:
     """Write contacts of working, not opted-out companies to CSV (opted-out emails left out); returns rows."""
-    email_listed = exists().where(
-        OptOut.kind == OptOutKind.EMAIL, func.lower(OptOut.value) == func.lower(Contact.value)
-    )
     stmt = (
         select(
             Company.canonical_domain,
@@ -340,7 +342,7 @@ def export_contacts(session: Session, path: Path, *, batch_tag: str | None = Non
         .where(
             Company.status.not_in(WORKING_EXCLUDED),
             ~_opted_out_company(),
-            ~and_(Contact.kind == ContactKind.EMAIL, email_listed),
+            ~and_(Contact.kind == ContactKind.EMAIL, _email_listed()),
             _batch_companies(batch_tag),
         )
         .order_by(Company.canonical_domain, Contact.kind, Contact.quality_score.desc(), Contact.value)

@@ -5,10 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from leadgen.errors import NicheInputError
-from leadgen.planning import NicheCsv, NicheRow, RowError, open_niches, parse_csv, read_niches, sniff_delimiter
+from leadgen.planning import (
+    NicheCsv,
+    NicheRow,
+    RowError,
+    open_niches,
+    parse_csv,
+    read_niches,
+    sniff_delimiter,
+)
 from leadgen.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "niches.csv"
@@ -53,7 +62,11 @@ def test_invalid_rows_are_reported_not_dropped(tmp_path: Path) -> None:
     path = tmp_path / "n.csv"
     path.write_text("niche;city\n;Москва\nокна;Готэм\n;\nокна;Омск\n", "utf-8")
     rows = read_niches(Settings(_env_file=None), str(path))  # type: ignore[call-arg]
-    assert [(type(r).__name__, r.row_number) for r in rows] == [("RowError", 2), ("RowError", 3), ("NicheRow", 5)]
+    assert [(type(r).__name__, r.row_number) for r in rows] == [
+        ("RowError", 2),
+        ("RowError", 3),
+        ("NicheRow", 5),
+    ]
 
 
 def test_status_skip_rows_are_left_alone(tmp_path: Path) -> None:
@@ -76,11 +89,19 @@ def test_shipped_example_is_valid() -> None:
     niches = open_niches(Settings(_env_file=None), str(EXAMPLE))  # type: ignore[call-arg]
     assert isinstance(niches, NicheCsv)
     assert len(niches.rows) >= 5
-    assert all(isinstance(r, NicheRow) for r in niches.rows), [r for r in niches.rows if isinstance(r, RowError)]
+    assert all(isinstance(r, NicheRow) for r in niches.rows), [
+        r for r in niches.rows if isinstance(r, RowError)
+    ]
 
 
-@given(st.lists(st.sampled_from(["Москва", "Казань", "Омск", "Сочи"]), min_size=1, max_size=5), st.sampled_from([",", ";", "\t"]), st.sampled_from(["utf-8", "utf-8-sig", "cp1251"]))
-def test_any_supported_encoding_and_delimiter_round_trips(cities: list[str], delimiter: str, encoding: str) -> None:
+@given(
+    st.lists(st.sampled_from(["Москва", "Казань", "Омск", "Сочи"]), min_size=1, max_size=5),
+    st.sampled_from([",", ";", "\t"]),
+    st.sampled_from(["utf-8", "utf-8-sig", "cp1251"]),
+)
+def test_any_supported_encoding_and_delimiter_round_trips(
+    cities: list[str], delimiter: str, encoding: str
+) -> None:
     text = delimiter.join(["niche", "city"]) + "\n" + "".join(f"окна{delimiter}{c}\n" for c in cities)
     grid = parse_csv(text.encode(encoding))
     assert grid[0] == ["niche", "city"]

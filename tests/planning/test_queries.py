@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from leadgen.data import MINUS_DOMAINS
 from leadgen.planning import NicheRow, QueryOptions, generate_queries, query_hash
@@ -37,7 +39,10 @@ def test_plain_query_then_triggers_in_order() -> None:
 def test_at_most_max_queries_per_niche() -> None:
     triggers = ",".join(f"слово{i}" for i in range(12))
     assert len(generate_queries(_row(), _options(planning_triggers=triggers))) == 6
-    assert len(generate_queries(_row(), _options(planning_triggers=triggers, planning_max_queries_per_niche=3))) == 3
+    assert (
+        len(generate_queries(_row(), _options(planning_triggers=triggers, planning_max_queries_per_niche=3)))
+        == 3
+    )
 
 
 def test_trigger_already_in_niche_and_duplicate_triggers_are_skipped() -> None:
@@ -47,12 +52,18 @@ def test_trigger_already_in_niche_and_duplicate_triggers_are_skipped() -> None:
 
 def test_operators_follow_yandex_syntax() -> None:
     q = generate_queries(_row(), _options(planning_minus_domains="https://www.Example.ru/path,flamp.ru"))[0]
-    words, ops = split_operators(q.query_text)
+    _words, ops = split_operators(q.query_text)
     tokens = ops.split()
     assert tokens[0] == "-site:example.ru"  # configured extras first, cleaned
     assert tokens.count("-site:flamp.ru") == 1  # deduplicated against the shipped list
     assert {f"-site:{d}" for d in MINUS_DOMAINS} <= set(tokens) or q.minus_domains < len(MINUS_DOMAINS) + 1
-    assert [t for t in tokens if t.startswith("-mime:")] == ["-mime:pdf", "-mime:doc", "-mime:xls", "-mime:ppt", "-mime:rtf"]
+    assert [t for t in tokens if t.startswith("-mime:")] == [
+        "-mime:pdf",
+        "-mime:doc",
+        "-mime:xls",
+        "-mime:ppt",
+        "-mime:rtf",
+    ]
     assert tokens[-1] == "lang:ru"
     assert not any(t.startswith("~~") for t in tokens)
 
@@ -80,7 +91,12 @@ def test_no_city_uses_country_only_when_given() -> None:
 
 
 def test_query_hash_is_sha1_of_text_and_region() -> None:
-    assert query_hash("окна Москва", "213") == hashlib.sha1(b"\xd0\xbe\xd0\xba\xd0\xbd\xd0\xb0 \xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0|213").hexdigest()
+    assert (
+        query_hash("окна Москва", "213")
+        == hashlib.sha1(
+            b"\xd0\xbe\xd0\xba\xd0\xbd\xd0\xb0 \xd0\x9c\xd0\xbe\xd1\x81\xd0\xba\xd0\xb2\xd0\xb0|213"
+        ).hexdigest()
+    )
     q = generate_queries(_row(), _options())[0]
     assert q.query_hash == query_hash(q.query_text, "43")
     assert query_hash("a", "1") != query_hash("a", "2")

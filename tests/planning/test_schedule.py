@@ -53,7 +53,9 @@ def test_full_window_overflows_into_the_next_night() -> None:
 
 def test_overflow_across_midnight_window_utc() -> None:
     window = DailyWindow.parse("23:00-00:59", "UTC")
-    slots = schedule_slots(3, now=datetime(2026, 11, 26, 12, 0, tzinfo=UTC), window=window, step=timedelta(hours=1))
+    slots = schedule_slots(
+        3, now=datetime(2026, 11, 26, 12, 0, tzinfo=UTC), window=window, step=timedelta(hours=1)
+    )
     assert slots == [
         datetime(2026, 11, 26, 23, 0, tzinfo=UTC),
         datetime(2026, 11, 27, 0, 0, tzinfo=UTC),
@@ -69,7 +71,8 @@ def test_after_queues_behind_existing_slots() -> None:
 
 
 @pytest.mark.parametrize(
-    ("spacing", "rph", "seconds"), [(10, 35000, 10.0), (0, 3600, 1.0), (10, 100, 36.0), (0, 35000, 3600 / 35000)]
+    ("spacing", "rph", "seconds"),
+    [(10, 35000, 10.0), (0, 3600, 1.0), (10, 100, 36.0), (0, 35000, 3600 / 35000)],
 )
 def test_hourly_quota_widens_the_step(spacing: int, rph: int, seconds: float) -> None:
     assert effective_step(spacing, rph) == timedelta(seconds=seconds)

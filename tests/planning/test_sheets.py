@@ -9,7 +9,15 @@ import pytest
 from sqlalchemy.orm import Session
 
 from leadgen.errors import ConfigurationError, NicheInputError
-from leadgen.planning import NicheRow, NicheSheet, RowError, STATUS_COLUMNS, open_niches, plan_batch, sheet_key
+from leadgen.planning import (
+    STATUS_COLUMNS,
+    NicheRow,
+    NicheSheet,
+    RowError,
+    open_niches,
+    plan_batch,
+    sheet_key,
+)
 from leadgen.settings import Settings
 from tests.support.fake_google import FakeGoogle, Worksheet, make_service_account
 
@@ -72,7 +80,12 @@ def test_reads_rows_through_gspread_with_one_values_read(tmp_path, service_accou
     assert [r.row_number for r in rows] == [2, 3, 4, 5, 7]
     first = rows[0]
     assert isinstance(first, NicheRow)
-    assert (first.niche, first.city, first.region_code, first.batch_tag) == ("Стоматология", "Москва", "213", "nov-1")
+    assert (first.niche, first.city, first.region_code, first.batch_tag) == (
+        "Стоматология",
+        "Москва",
+        "213",
+        "nov-1",
+    )
     assert first.extras == (("owner", "Аня"),)
     assert isinstance(rows[1], NicheRow) and rows[1].city == "Санкт-Петербург" and rows[1].region_code == "2"
     assert isinstance(rows[2], RowError) and "niche is empty" in rows[2].reason
@@ -97,7 +110,9 @@ def test_write_back_is_one_batch_update_and_adds_header_columns(tmp_path, servic
     niches.write_back(report.outcomes)
     posts = [url for method, url in google.calls if method == "POST"]
     assert sum(url.endswith("values:batchUpdate") for url in posts) == 1
-    assert sum(url.endswith(":batchUpdate") and "/values" not in url for url in posts) == 1  # widened the grid once
+    assert (
+        sum(url.endswith(":batchUpdate") and "/values" not in url for url in posts) == 1
+    )  # widened the grid once
     ws = google.books[SHEET_ID][1]
     header = ws.values[0]
     assert header[:5] == GRID[0] and header[5:12] == list(STATUS_COLUMNS)

@@ -70,7 +70,7 @@ class FakeGoogle(BaseAdapter):
     def __post_init__(self) -> None:
         super().__init__()
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # noqa: ARG002
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         url = request.url or ""
         method = request.method or "GET"
         self.calls.append((method, url))
@@ -140,7 +140,9 @@ class FakeGoogle(BaseAdapter):
     def _sheet(self, book: list[Worksheet], title: str) -> Worksheet | None:
         return next((ws for ws in book if ws.title == title), None)
 
-    def _values_get(self, request: requests.PreparedRequest, book: list[Worksheet], rng: str) -> requests.Response:
+    def _values_get(
+        self, request: requests.PreparedRequest, book: list[Worksheet], rng: str
+    ) -> requests.Response:
         m = CELL_RE.match(rng)
         title = (m.group(1) or "").replace("''", "'") or (m.group(2) or "") if m else ""
         ws = self._sheet(book, title)
