@@ -47,6 +47,14 @@ from leadgen.planning import all_regions, lookup_region, normalise_place
         ("Московская область", 1),
         ("  Сочи  ", 239),
         ("Королев", 20728),
+        ("Набережные Челны", 236),
+        ("Тольятти", 240),
+        ("Стерлитамак", 11116),
+        ("Нефтекамск", 11114),
+        ("Невинномысск", 11064),
+        ("Минеральные Воды", 11063),
+        ("Татарстан", 11119),
+        ("Свердловская область", 11162),
     ],
 )
 def test_lookup(name: str, region_id: int) -> None:
@@ -86,6 +94,13 @@ def test_every_official_id_is_marked_verified() -> None:
     for region_id, name in official.items():
         assert by_id[region_id].name == name
         assert by_id[region_id].verified == "yandex-cloud-docs"
+
+
+def test_every_entry_names_its_source() -> None:
+    raw = json.loads(resources.files("leadgen.planning").joinpath("regions.json").read_text("utf-8"))
+    sources = set(raw["sources"])
+    assert all(str(r.verified) in sources for r in all_regions())
+    assert all(r.verified is not None for r in all_regions())
 
 
 def test_aliases_never_point_to_two_regions() -> None:
