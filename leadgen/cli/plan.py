@@ -10,10 +10,10 @@ from rich.table import Table
 
 from leadgen.cli.context import fail, get_engine, get_settings, out_console
 from leadgen.clock import utc_now
-from leadgen.db.engine import session_scope
-from leadgen.planning import NicheSheet, PlanReport, open_niches, plan_batch
+from leadgen.planning import PlanReport
 from leadgen.planning.queries import split_operators
-from leadgen.planning.source import NicheCsv, is_sheet, resolve_source
+from leadgen.planning.run import run_planning
+from leadgen.planning.source import is_sheet, resolve_source
 
 
 def plan(
@@ -47,19 +47,11 @@ def plan(
         source = resolve_source(settings, None)
         if sheet and not is_sheet(source):
             fail(f"--sheet needs NICHES_INPUT to be a Google Sheet id or URL, got {source!r}", code=2)
-    niches = open_niches(settings, source)
-    engine = get_engine(ctx)
-    with session_scope(engine) as session:
-        report = plan_batch(
-            session, settings, niches.rows, batch_tag=batch_tag, now=utc_now(), dry_run=dry_run
-        )
-    written = 0
-    if not dry_run:
-        if isinstance(niches, NicheSheet):
-            written = niches.write_back(report.outcomes)
-        elif isinstance(niches, NicheCsv):
-            written = niches.write_back(report.outcomes, out=status_out)
-    _print(report, written=written, sheet=isinstance(niches, NicheSheet))
+    report, written = run_planning(
+        get_engine(ctx), settings, source=source, batch_tag=batch_tag, now=utc_now(), dry_run=dry_run,
+        status_out=status_out,
+    )  # fmt: skip
+    _print(report, written=written, sheet=is_sheet(source))
 
 
 def _print(report: PlanReport, *, written: int, sheet: bool) -> None:

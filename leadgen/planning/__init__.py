@@ -6,6 +6,7 @@ from leadgen.planning.queries import GeneratedQuery, QueryOptions, generate_quer
 from leadgen.planning.regions import Region, all_regions, lookup_region, normalise_place, region_by_id
 from leadgen.planning.report import PlannedQuery, PlanReport, RowOutcome
 from leadgen.planning.rows import STATUS_COLUMNS, NicheRow, RowError, validate_row
+from leadgen.planning.run import run_planning
 from leadgen.planning.schedule import effective_step, schedule_slots
 from leadgen.planning.sheets import NicheSheet, open_client, sheet_key
 from leadgen.planning.source import NicheCsv, NicheInput, open_niches, read_niches
@@ -35,6 +36,7 @@ __all__ = [
     "query_hash",
     "read_niches",
     "region_by_id",
+    "run_planning",
     "schedule_slots",
     "sheet_key",
     "sniff_delimiter",

@@ -26,6 +26,8 @@ STATUS_COLUMNS: tuple[str, ...] = (
     "db_last_scheduled_for",
     "last_error",
 )
+# Header spellings accepted for an existing status column besides the names above.
+STATUS_ALIASES: dict[str, str] = {"статус": "status", "ошибка": "last_error"}
 # Row statuses that mean "leave this row alone".
 SKIP_STATUSES = frozenset({"skip", "paused", "disabled", "off"})
 
@@ -76,7 +78,7 @@ def canonical_column(header: str, /) -> str | None:
             return column
     if key in STATUS_COLUMNS:
         return key
-    return None
+    return STATUS_ALIASES.get(key)
 
 
 def clean_text(value: str | None, /) -> str:

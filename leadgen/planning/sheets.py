@@ -144,14 +144,20 @@ class NicheSheet:
                 width += 1
                 new_header.append((index, name))
             positions[name] = index
-        data: list[dict[str, Any]] = [
-            {"range": rowcol_to_a1(1, index + 1), "values": [[name]]} for index, name in new_header
-        ]
+        data: list[dict[str, Any]] = []
+        for run in _contiguous([(name, index) for index, name in new_header]):
+            first, last = rowcol_to_a1(1, run[0][1] + 1), rowcol_to_a1(1, run[-1][1] + 1)
+            data.append(
+                {"range": f"{first}:{last}" if first != last else first, "values": [[n for n, _ in run]]}
+            )
+        runs = _contiguous(sorted(positions.items(), key=lambda item: item[1]))
         for outcome in outcomes:
             values = _row_values(outcome)
-            for name in STATUS_COLUMNS:
-                cell = rowcol_to_a1(outcome.row_number, positions[name] + 1)
-                data.append({"range": cell, "values": [[values[name]]]})
+            for run in runs:
+                first = rowcol_to_a1(outcome.row_number, run[0][1] + 1)
+                last = rowcol_to_a1(outcome.row_number, run[-1][1] + 1)
+                cell_range = first if first == last else f"{first}:{last}"
+                data.append({"range": cell_range, "values": [[values[name] for name, _ in run]]})
         needed = max(positions.values()) + 1
         with google_errors("writing statuses back to the sheet"):
             if needed > self.worksheet.col_count:
@@ -162,6 +168,17 @@ class NicheSheet:
                 self.grid[0].append("")
             self.grid[0][index] = name
         return len(data)
+
+
+def _contiguous(columns: list[tuple[str, int]]) -> list[list[tuple[str, int]]]:
+    """Split (name, index) pairs sorted by index into runs of adjacent columns (one A1 range per run)."""
+    runs: list[list[tuple[str, int]]] = []
+    for item in columns:
+        if runs and runs[-1][-1][1] + 1 == item[1]:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
 
 
 def _row_values(outcome: RowOutcome) -> dict[str, str | int]:

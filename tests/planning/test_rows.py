@@ -64,3 +64,23 @@ def test_extras_are_kept_sorted() -> None:
     row = validate_row({"niche": "окна"}, row_number=2, extras={"owner": "Аня", "note": "", "budget": "10"})
     assert isinstance(row, NicheRow)
     assert row.extras == (("budget", "10"), ("owner", "Аня"))
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+cells = st.text(max_size=120)
+
+
+@given(niche=cells, city=cells, country=cells, batch_tag=cells, lr=cells)
+def test_any_cells_give_a_row_or_a_reason(
+    niche: str, city: str, country: str, batch_tag: str, lr: str
+) -> None:
+    row = validate_row(
+        {"niche": niche, "city": city, "country": country, "batch_tag": batch_tag, "lr": lr}, row_number=7
+    )
+    assert isinstance(row, NicheRow | RowError)
+    if isinstance(row, RowError):
+        assert row.reason and row.row_number == 7
+    else:
+        assert row.niche and row.region_code.isdigit()

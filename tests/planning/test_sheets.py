@@ -107,8 +107,12 @@ def test_write_back_is_one_batch_update_and_adds_header_columns(tmp_path, servic
     with Session(engine) as session, session.begin():
         report = plan_batch(session, settings, niches.rows, batch_tag="nov-1", now=now)
     google.calls.clear()
+    google.bodies.clear()
     niches.write_back(report.outcomes)
     posts = [url for method, url in google.calls if method == "POST"]
+    ranges = [item["range"] for body in google.bodies for item in body.get("data", [])]
+    assert ranges == ["'NICHES_INPUT'!F1:L1", *(f"'NICHES_INPUT'!F{n}:L{n}" for n in (2, 3, 4, 5))]
+    assert google.bodies[-1]["valueInputOption"] == "RAW"
     assert sum(url.endswith("values:batchUpdate") for url in posts) == 1
     assert (
         sum(url.endswith(":batchUpdate") and "/values" not in url for url in posts) == 1
@@ -156,3 +160,41 @@ def test_missing_service_account_is_a_configuration_error(tmp_path) -> None:
     settings = Settings(_env_file=None, niches_input=SHEET_ID)  # type: ignore[call-arg]
     with pytest.raises(ConfigurationError, match="GOOGLE_SERVICE_ACCOUNT"):
         open_niches(settings, None)
+
+
+def test_existing_status_column_is_reused_and_skip_rows_untouched(tmp_path, service_account) -> None:
+    fake = FakeGoogle(public_key=service_account[1])
+    grid = [
+        ["ниша", "Статус", "город"],
+        ["Окна", "", "Омск"],
+        ["Двери", "skip", "Томск"],
+        ["Полы", "planned", "Москва"],
+    ]
+    fake.books[SHEET_ID] = [Worksheet("NICHES_INPUT", [list(r) for r in grid], sheet_id=3, cols=3, rows=10)]
+    settings = _settings(tmp_path, service_account)
+    niches = open_niches(settings, None, http=fake)
+    assert [r.row_number for r in niches.rows] == [2, 4]
+    from leadgen.db import make_engine, migrate
+
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    with Session(engine) as session, session.begin():
+        report = plan_batch(
+            session, settings, niches.rows, batch_tag="t", now=datetime(2026, 1, 5, tzinfo=UTC)
+        )
+    engine.dispose()
+    fake.bodies.clear()
+    niches.write_back(report.outcomes)
+    ranges = [item["range"] for body in fake.bodies for item in body.get("data", [])]
+    assert ranges == [
+        "'NICHES_INPUT'!D1:I1",
+        "'NICHES_INPUT'!B2",
+        "'NICHES_INPUT'!D2:I2",
+        "'NICHES_INPUT'!B4",
+        "'NICHES_INPUT'!D4:I4",
+    ]
+    ws = fake.books[SHEET_ID][0]
+    assert ws.cols == 9
+    assert ws.values[0] == ["ниша", "Статус", "город", *STATUS_COLUMNS[1:]]
+    assert ws.values[1][1] == "planned" and ws.values[3][1] == "planned"
+    assert ws.values[2][1] == "skip" and len(ws.values[2]) == 3

@@ -20,7 +20,7 @@ from requests.adapters import BaseAdapter
 
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 SHEETS = "https://sheets.googleapis.com/v4/spreadsheets/"
-CELL_RE = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))(?:!([A-Z]+)(\d+))?$")
+CELL_RE = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))(?:!([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?)?$")
 
 
 def col_index(letters: str) -> int:
@@ -65,6 +65,7 @@ class FakeGoogle(BaseAdapter):
     public_key: Any
     books: dict[str, list[Worksheet]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    bodies: list[dict[str, Any]] = field(default_factory=list)
     tokens: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -88,6 +89,7 @@ class FakeGoogle(BaseAdapter):
         if book is None:
             return _error(request, 404, "Requested entity was not found.", "NOT_FOUND")
         body = json.loads(request.body) if request.body else {}
+        self.bodies.append(body)
         if method == "GET" and not rest and not action:
             return _response(request, 200, self._metadata(book_id, book))
         if method == "GET" and rest.startswith("values/"):
@@ -174,10 +176,17 @@ class FakeGoogle(BaseAdapter):
             if ws is None:
                 return _error(request, 400, f"Unable to parse range: {item['range']}", "INVALID_ARGUMENT")
             col, row = col_index(m.group(3)), int(m.group(4))
-            if col > ws.cols or row > ws.rows:
+            end_col, end_row = (col_index(m.group(5)), int(m.group(6))) if m.group(5) else (col, row)
+            if end_col > ws.cols or end_row > ws.rows:
                 message = f"Range ({item['range']}) exceeds grid limits. Max rows: {ws.rows}, max columns: {ws.cols}"
                 return _error(request, 400, message, "INVALID_ARGUMENT")
-            updates.append((ws, row, col, item["values"][0][0]))
+            values = item["values"]
+            if len(values) > end_row - row + 1 or any(len(line) > end_col - col + 1 for line in values):
+                message = f"Requested writing within range [{item['range']}], but tried writing beyond it"
+                return _error(request, 400, message, "INVALID_ARGUMENT")
+            for r, line in enumerate(values):
+                for c, value in enumerate(line):
+                    updates.append((ws, row + r, col + c, value))
         for ws, row, col, value in updates:  # all or nothing, like the real API
             while len(ws.values) < row:
                 ws.values.append([])
