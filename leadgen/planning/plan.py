@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from sqlalchemy import func, select
@@ -33,13 +34,19 @@ def _iso(moment: datetime | None, tz: tzinfo) -> str | None:
     return moment.astimezone(tz).isoformat(timespec="seconds") if moment else None
 
 
+CHUNK = 500  # hashes per IN (...) list and rows per INSERT batch
+
+
 def _existing(session: Session, hashes: Sequence[str]) -> dict[str, datetime | None]:
-    if not hashes:
-        return {}
-    rows = session.execute(
-        select(SerpQuery.query_hash, SerpQuery.scheduled_for).where(SerpQuery.query_hash.in_(hashes))
-    )
-    return {h: s for h, s in rows}
+    """query_hash -> scheduled_for of the hashes already in serp_queries."""
+    found: dict[str, datetime | None] = {}
+    for i in range(0, len(hashes), CHUNK):
+        chunk = list(hashes[i : i + CHUNK])
+        rows = session.execute(
+            select(SerpQuery.query_hash, SerpQuery.scheduled_for).where(SerpQuery.query_hash.in_(chunk))
+        )
+        found.update({h: s for h, s in rows})
+    return found
 
 
 def _last_pending_slot(session: Session, now: datetime) -> datetime | None:
@@ -73,18 +80,28 @@ def _meta(row: NicheRow, query: GeneratedQuery, batch_tag: str, settings: Settin
 
 
 def _insert(session: Session, values: list[dict[str, object]]) -> set[str]:
-    """INSERT ... ON CONFLICT (query_hash) DO NOTHING; returns the hashes actually inserted."""
+    """INSERT ... ON CONFLICT (query_hash) DO NOTHING RETURNING query_hash, executemany-style (one cached
+    statement); returns the hashes actually inserted, so a concurrent planner's rows count as duplicates."""
     if not values:
         return set()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        insert(SerpQuery)
-        .values(values)
+        insert(SerpQuery.__table__)
         .on_conflict_do_nothing(index_elements=["query_hash"])
-        .returning(SerpQuery.query_hash)
+        .returning(SerpQuery.__table__.c.query_hash)
     )
-    return set(session.scalars(stmt))
+    inserted: set[str] = set()
+    for i in range(0, len(values), CHUNK):
+        inserted.update(session.execute(stmt, values[i : i + CHUNK]).scalars())
+    return inserted
+
+
+@dataclass(slots=True)
+class _RowPlan:
+    row: NicheRow
+    tag: str
+    queries: list[GeneratedQuery]
 
 
 def plan_batch(
@@ -104,79 +121,90 @@ def plan_batch(
     tz = settings.tz
     options = QueryOptions.from_settings(settings)
     window, step = scheduler_for(settings)
-    after = _last_pending_slot(session, now)
-    outcomes: list[RowOutcome] = []
-    planned: list[PlannedQuery] = []
-    seen_in_batch: dict[str, datetime | None] = {}
+    outcomes: dict[int, RowOutcome] = {}
+    order: list[int] = []
+    plans: list[_RowPlan] = []
     skipped = 0
-    for row in rows:
+    for index, row in enumerate(rows):
         tag = row.batch_tag or batch_tag
         if batch_tag is not None and row.batch_tag is not None and row.batch_tag != batch_tag:
             skipped += 1
             continue
+        order.append(index)
         if isinstance(row, RowError):
-            outcomes.append(RowOutcome(row.row_number, ROW_ERROR, tag, last_error=row.reason))
-            continue
-        if tag is None:
+            outcomes[index] = RowOutcome(row.row_number, ROW_ERROR, tag, last_error=row.reason)
+        elif tag is None:
             reason = "batch_tag is empty: fill the column or pass --batch-tag"
-            outcomes.append(RowOutcome(row.row_number, ROW_ERROR, None, last_error=reason))
-            continue
-        queries = generate_queries(row, options)
-        if not queries:
+            outcomes[index] = RowOutcome(row.row_number, ROW_ERROR, None, last_error=reason)
+        elif not (queries := generate_queries(row, options)):
             reason = "no query fits the 400-character / 40-word limit"
-            outcomes.append(RowOutcome(row.row_number, ROW_ERROR, tag, last_error=reason))
-            continue
-        hashes = [q.query_hash for q in queries]
-        existing = _existing(session, hashes) | {h: seen_in_batch[h] for h in hashes if h in seen_in_batch}
-        fresh = [q for q in queries if q.query_hash not in existing]
-        slots = schedule_slots(len(fresh), now=now, window=window, step=step, after=after)
-        if slots:
-            after = slots[-1]
-        slot_of = {q.query_hash: s for q, s in zip(fresh, slots, strict=True)}
-        seen_in_batch.update(slot_of)
-        values = [
-            {
-                "query_text": q.query_text,
-                "region_code": q.region_code,
-                "query_hash": q.query_hash,
-                "page": 0,
-                "status": QueryStatus.PENDING,
-                "scheduled_for": slot_of[q.query_hash],
-                "is_night_window": True,
-                "batch_tag": tag,
-                "meta": _meta(row, q, tag, settings),
-            }
-            for q in fresh
-        ]
-        inserted = set() if dry_run else _insert(session, values)
-        if dry_run:
-            times = [*(t for t in existing.values() if t), *slots]
+            outcomes[index] = RowOutcome(row.row_number, ROW_ERROR, tag, last_error=reason)
         else:
-            times = [t for t in _existing(session, hashes).values() if t]
-        n_inserted = len(fresh) if dry_run else len(inserted)
-        status = ROW_DRY_RUN if dry_run else (ROW_PLANNED if inserted else ROW_ALREADY_PLANNED)
-        outcomes.append(
-            RowOutcome(
-                row.row_number,
-                status,
-                tag,
-                generated_count=len(queries),
-                db_inserted_count=n_inserted,
-                db_duplicate_count=len(queries) - n_inserted,
-                db_first_scheduled_for=_iso(min(times), tz) if times else None,
-                db_last_scheduled_for=_iso(max(times), tz) if times else None,
-            )
+            plans.append(_RowPlan(row, tag, queries))
+            outcomes[index] = RowOutcome(row.row_number, ROW_DRY_RUN, tag)  # placeholder, replaced below
+    plan_index = [i for i in order if outcomes[i].status != ROW_ERROR]
+
+    # 1. which queries exist already (their slots are kept); 2. slots for the rest, in row order
+    existing = _existing(session, list(dict.fromkeys(q.query_hash for p in plans for q in p.queries)))
+    fresh: dict[str, tuple[_RowPlan, GeneratedQuery]] = {}
+    for plan in plans:
+        for q in plan.queries:
+            if q.query_hash not in existing and q.query_hash not in fresh:
+                fresh[q.query_hash] = (plan, q)
+    slots = schedule_slots(
+        len(fresh), now=now, window=window, step=step, after=_last_pending_slot(session, now)
+    )
+    slot_of = dict(zip(fresh, slots, strict=True))
+
+    # 3. one bulk insert; anything not inserted now was planned concurrently and is a duplicate
+    values = [
+        {
+            "query_text": q.query_text,
+            "region_code": q.region_code,
+            "query_hash": h,
+            "page": 0,
+            "status": QueryStatus.PENDING.value,
+            "scheduled_for": slot_of[h],
+            "is_night_window": True,
+            "batch_tag": plan.tag,
+            "metadata": _meta(plan.row, q, plan.tag, settings),
+        }
+        for h, (plan, q) in fresh.items()
+    ]
+    inserted = set(fresh) if dry_run else _insert(session, values)
+    raced = [h for h in fresh if h not in inserted]
+    if raced:
+        existing |= _existing(session, raced)
+    when = {h: slot_of[h] for h in inserted} | existing
+
+    planned: list[PlannedQuery] = []
+    owner: set[str] = set()
+    for index, plan in zip(plan_index, plans, strict=True):
+        hashes = [q.query_hash for q in plan.queries]
+        new = [h for h in hashes if h in inserted and h not in owner]
+        owner.update(new)
+        times = [t for t in (when.get(h) for h in hashes) if t is not None]
+        status = ROW_DRY_RUN if dry_run else (ROW_PLANNED if new else ROW_ALREADY_PLANNED)
+        outcomes[index] = RowOutcome(
+            plan.row.row_number,
+            status,
+            plan.tag,
+            generated_count=len(hashes),
+            db_inserted_count=len(new),
+            db_duplicate_count=len(hashes) - len(new),
+            db_first_scheduled_for=_iso(min(times), tz) if times else None,
+            db_last_scheduled_for=_iso(max(times), tz) if times else None,
         )
-        for q in queries:
-            when = slot_of.get(q.query_hash) or existing.get(q.query_hash)
-            is_new = q.query_hash in (slot_of if dry_run else inserted)
-            planned.append(
-                PlannedQuery(
-                    row.row_number, q.query_text, q.region_code, row.region_name, q.query_hash,
-                    q.trigger, _iso(when, tz), is_new,
-                )
-            )  # fmt: skip
-    report = _summarise(outcomes, planned, batch_tag=batch_tag, dry_run=dry_run, skipped=skipped)
+        planned.extend(
+            PlannedQuery(
+                plan.row.row_number, q.query_text, q.region_code, plan.row.region_name, q.query_hash,
+                q.trigger, _iso(when.get(q.query_hash), tz), q.query_hash in new,
+            )
+            for q in plan.queries
+        )  # fmt: skip
+    report = _summarise(
+        [outcomes[i] for i in order], planned, batch_tag=batch_tag, dry_run=dry_run, skipped=skipped
+    )
     log.info(
         "planned batch %s: %d rows, %d queries generated, %d added, %d duplicates, %d row errors%s",
         batch_tag or "(per row)", report.rows_total, report.generated, report.inserted, report.duplicates,
