@@ -120,6 +120,14 @@ def _email_listed() -> Any:
     )
 
 
+def _per_query(model: type[SerpOperation] | type[SerpResult], batch_tag: str | None) -> Select[Any]:
+    """Count rows of `model`; for a batch, only those whose query belongs to it (all rows otherwise)."""
+    stmt = select(func.count()).select_from(model)
+    if batch_tag is None:
+        return stmt
+    return stmt.join(SerpQuery, SerpQuery.id == model.query_id).where(SerpQuery.batch_tag == batch_tag)
+
+
 def funnel(session: Session, *, batch_tag: str | None = None) -> FunnelReport:
     """Stage counts of one batch: queries → operations → results → companies → contacts → messages."""
     in_q = _batch_queries(batch_tag)
@@ -147,10 +155,8 @@ def funnel(session: Session, *, batch_tag: str | None = None) -> FunnelReport:
         queries=int(total or 0),
         queries_pending=int(pending or 0),
         queries_done=int(done or 0),
-        operations=_count(
-            session, select(func.count()).select_from(SerpOperation).join(SerpQuery).where(in_q)
-        ),
-        results=_count(session, select(func.count()).select_from(SerpResult).join(SerpQuery).where(in_q)),
+        operations=_count(session, _per_query(SerpOperation, batch_tag)),
+        results=_count(session, _per_query(SerpResult, batch_tag)),
         companies=_count(
             session,
             select(func.count()).select_from(Company).where(in_c, Company.status != CompanyStatus.DUPLICATE),

@@ -71,6 +71,7 @@ def seed(session: Session) -> None:
     session.add(
         SerpResult(operation_id="spp2", query_id=q3.id, url="https://clean-omsk.ru/", domain="clean-omsk.ru")
     )
+    session.add(SerpOperation(operation_id="spp-orphan", query_id=None))  # its query was deleted
     good = Company(name="Окна Москвы", canonical_domain="okna-msk.ru", batch_tag="b1", status=CompanyStatus.ENRICHED,
                    niche="окна", city="Москва", website_url="https://okna-msk.ru/")  # fmt: skip
     opted = Company(name="ПВХ", canonical_domain="pvh-okna.ru", batch_tag="b1", status=CompanyStatus.ENRICHED)
@@ -122,7 +123,7 @@ def test_funnel_per_batch(session: Session) -> None:
     everything = funnel(session)
     assert (everything.queries, everything.operations, everything.results, everything.companies) == (
         3,
-        2,
+        3,
         6,
         4,
     )
