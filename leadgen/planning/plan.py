@@ -28,13 +28,11 @@ from leadgen.settings import Settings
 
 log = logging.getLogger(__name__)
 SELECTION = "plain+triggers"
+CHUNK = 500  # hashes per IN (...) list and rows per INSERT batch
 
 
 def _iso(moment: datetime | None, tz: tzinfo) -> str | None:
     return moment.astimezone(tz).isoformat(timespec="seconds") if moment else None
-
-
-CHUNK = 500  # hashes per IN (...) list and rows per INSERT batch
 
 
 def _existing(session: Session, hashes: Sequence[str]) -> dict[str, datetime | None]:
@@ -124,6 +122,7 @@ def plan_batch(
     outcomes: dict[int, RowOutcome] = {}
     order: list[int] = []
     plans: list[_RowPlan] = []
+    plan_index: list[int] = []
     skipped = 0
     for index, row in enumerate(rows):
         tag = row.batch_tag or batch_tag
@@ -141,8 +140,7 @@ def plan_batch(
             outcomes[index] = RowOutcome(row.row_number, ROW_ERROR, tag, last_error=reason)
         else:
             plans.append(_RowPlan(row, tag, queries))
-            outcomes[index] = RowOutcome(row.row_number, ROW_DRY_RUN, tag)  # placeholder, replaced below
-    plan_index = [i for i in order if outcomes[i].status != ROW_ERROR]
+            plan_index.append(index)
 
     # 1. which queries exist already (their slots are kept); 2. slots for the rest, in row order
     existing = _existing(session, list(dict.fromkeys(q.query_hash for p in plans for q in p.queries)))
