@@ -62,10 +62,17 @@ def all_regions() -> tuple[Region, ...]:
 
 def lookup_region(name: str, /) -> Region | None:
     """The region called `name` (any kind), or None when the dictionary does not know it."""
+    index = _table()[0]
     key = normalise_place(name)
     if not key:
         return None
-    return _table()[0].get(key)
+    if key in index:
+        return index[key]
+    # "Благовещенск (Амурская область)", "Казань, Татарстан": fall back to the part before the qualifier
+    head = re.split(r"[(,]", name, maxsplit=1)[0]
+    if head != name:
+        return index.get(normalise_place(head))
+    return None
 
 
 def region_by_id(region_id: int, /) -> Region | None:
