@@ -13,8 +13,9 @@ RegionKind = Literal["country", "subject", "city"]
 
 RUSSIA_ID = 225
 
-# Prefixes people put before a place name: "г. Москва", "город Казань", "гор. Омск".
-_PREFIX_RE = re.compile(r"^(?:г|гор|город|city|c)\.?\s+", re.IGNORECASE)
+# Prefixes and suffixes people put around a place name: "г. Москва", "город Казань", "Омск г." (FIAS style).
+_PREFIX_RE = re.compile(r"^(?:г|гор|город|city)\.?\s+", re.IGNORECASE)
+_SUFFIX_RE = re.compile(r"\s+(?:г|гор|город)\.?$", re.IGNORECASE)
 _SEPARATORS_RE = re.compile(r"[\s\-‐‑‒–—_.,/]+")
 
 
@@ -38,7 +39,7 @@ def normalise_place(text: str, /) -> str:
     """Lookup key of a place name: case-folded, ё→е, hyphens/dots/underscores as spaces, no `г.` prefix."""
     key = text.strip().casefold().replace("ё", "е")
     key = _SEPARATORS_RE.sub(" ", key).strip()
-    key = _PREFIX_RE.sub("", key)
+    key = _SUFFIX_RE.sub("", _PREFIX_RE.sub("", key))
     return key.replace("(", "").replace(")", "").strip()
 
 
