@@ -15,7 +15,13 @@ from sqlalchemy import Engine, and_, or_, select
 from leadgen.clock import Clock
 from leadgen.db.engine import session_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
-from leadgen.errors import RouteUnavailable, SmtpPermanentError, SmtpSendError, SmtpTemporaryError
+from leadgen.errors import (
+    ConfigurationError,
+    RouteUnavailable,
+    SmtpPermanentError,
+    SmtpSendError,
+    SmtpTemporaryError,
+)
 from leadgen.outreach.mailer import DryRunMailer, Mailer, SmtpMailer
 from leadgen.outreach.message import Unsubscribe, build_message, message_id_for, message_token
 from leadgen.outreach.offer import OfferBrief, load_offer
@@ -28,6 +34,7 @@ from leadgen.outreach.outbox import (
     mark_temporary,
     recover_stale_sending,
 )
+from leadgen.outreach.recipients import check_syntax
 from leadgen.outreach.reports import ItemError, SendReport
 from leadgen.outreach.router import MxResolver, RouteDecision, Router
 from leadgen.settings import Settings
@@ -136,6 +143,7 @@ def send_queued(
             next_window_start=next_start.isoformat(),
             stopped_reason="outside the send window",
         )
+    _check_sender_addresses(settings, offer)
     router = Router.from_settings(settings, resolver=resolver, clock=clock)
     factory = mailer_factory or default_mailer_factory(settings)
     mailers: dict[str, Mailer] = {}
@@ -194,6 +202,18 @@ def send_queued(
     )
 
 
+def _check_sender_addresses(settings: Settings, offer: OfferBrief) -> None:
+    """Refuse to start with an unusable From address (it would fail every message)."""
+    candidates = {"offer sender.email": offer.sender_email}
+    for route in ("yandex", "gmail"):
+        address = getattr(settings, f"smtp_{route}_from")
+        if address:
+            candidates[f"SMTP_{route.upper()}_FROM"] = address
+    for name, address in candidates.items():
+        if check_syntax(address)[0] is None:
+            raise ConfigurationError(f"{name} is not a valid email address: {address!r}")
+
+
 def _has_due(engine: Engine, settings: Settings, now: datetime) -> bool:
     """Is any queued row due? (so the spacing pause is not taken before an empty claim)."""
     with session_scope(engine) as session:
@@ -236,7 +256,14 @@ def _deliver(
     routes = [decision.route] + ([decision.fallback] if decision.fallback else [])
     unavailable: list[str] = []
     for route in routes:
-        message = _message(settings, item, route, offer, unsubscribe, clock())
+        try:
+            message = _message(settings, item, route, offer, unsubscribe, clock())
+        except (ValueError, TypeError, IndexError) as exc:  # the email package refused a header value
+            error = f"cannot build the message: {exc}"
+            mark_permanent(engine, item, now=clock(), error=error, suppress=False, meta=meta)
+            tally.failed += 1
+            tally.errors.append(ItemError(item.to_email, error, item.id))
+            return True
         try:
             mailer = mailers.get(route) or factory(route)
             mailers[route] = mailer

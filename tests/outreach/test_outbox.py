@@ -392,3 +392,14 @@ def test_queue_skips_bad_recipients_and_failing_drafts(engine: Engine, settings:
     reasons = sorted(e.reason for e in report.errors)
     assert reasons[0].startswith("draft fails guardrails: phone not in the offer")
     assert reasons[1] == "no MX for gone.ru (nxdomain)"
+
+
+def test_bad_from_address_stops_before_claiming(engine: Engine, settings: Settings) -> None:
+    from leadgen.errors import ConfigurationError
+
+    st = make_settings(settings, smtp_gmail_from="robot at dentaplan")
+    with session_scope(engine) as s:
+        (row_id,) = queued_messages(s, 1)
+    with pytest.raises(ConfigurationError, match="SMTP_GMAIL_FROM"):
+        send(engine, st, mailer_factory=lambda r: RecordingMailer())
+    assert row(engine, row_id).status == MessageStatus.QUEUED and row(engine, row_id).attempts == 0
