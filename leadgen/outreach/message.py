@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from leadgen.outreach.offer import OfferBrief
 
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 FOOTER_SEPARATOR = "-- "  # RFC 3676 signature separator
 
 

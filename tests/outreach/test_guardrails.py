@@ -100,7 +100,8 @@ def test_english_when_configured() -> None:
     assert language_problem("что угодно", "de") is None  # no script check for other languages
 
 
-@given(st.text(alphabet="абвгдеёжзийклмнопрстуфхцчшщыэюя ,.!\n", min_size=250, max_size=1500))
+# No "ф": "х.рф" would be a real domain name.
+@given(st.text(alphabet="абвгдеёжзийклмнопрстухцчшщыэюя ,.!\n", min_size=250, max_size=1500))
 def test_plain_russian_prose_never_flagged_for_facts(text: str) -> None:
     found = [p for p in problems(text) if not p.startswith(("body is", "language", "no text"))]
     assert found == []
