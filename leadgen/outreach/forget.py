@@ -49,24 +49,30 @@ def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
     if "@" not in address:
         raise OutreachError(problem or f"not an email address: {email!r}")
     digest = email_hash(address)
-    pattern = re.compile(re.escape(address), re.IGNORECASE)
+    forms = {address, _unicode_form(address)}  # the site may show `info@пример.рф`, we store punycode
+    pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)), re.IGNORECASE)
 
-    contacts = session.execute(
-        delete(Contact)
-        .where(Contact.kind == ContactKind.EMAIL, func.lower(Contact.value) == address)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    # SQLite's LOWER() folds ASCII only: narrow by the local part, decide in Python.
+    local = address.rpartition("@")[0]
+    candidates = session.scalars(
+        select(Contact).where(Contact.kind == ContactKind.EMAIL, func.lower(Contact.value).contains(local))
+    ).all()
+    doomed = [c for c in candidates if normalise_email(c.value) == address]
+    for contact in doomed:
+        session.delete(contact)
+    session.flush()
+    contacts = len(doomed)
 
     scrubbed = 0
     for message in session.scalars(
         select(OutreachMessage).where(
             or_(
-                func.lower(OutreachMessage.to_email) == address,
-                func.lower(OutreachMessage.body).contains(address),
+                func.lower(OutreachMessage.to_email).in_(forms),
+                *(func.lower(OutreachMessage.body).contains(f) for f in forms),
             )
         )
     ):
-        if (message.to_email or "").lower() == address:
+        if (message.to_email or "").lower() in forms:
             message.to_email = None
             message.body = None
             message.contact_id = None
@@ -87,20 +93,21 @@ def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
     ]
     for model, columns in text_columns:
         hits = session.scalars(
-            select(model).where(or_(*(func.lower(cast(c, Text)).contains(address) for c in columns)))
+            select(model).where(or_(*(func.lower(cast(c, Text)).contains(f) for c in columns for f in forms)))
         )
         for row in hits:
             for column in columns:
                 value = getattr(row, column.key)
-                if value and address in value.lower():
+                if value and pattern.search(value):
                     setattr(row, column.key, pattern.sub(REDACTED, value))
             redacted += 1
 
     for model in (Company, SerpResult, Contact, OutreachMessage):
         meta_column = model.meta  # type: ignore[attr-defined]
-        for row in session.scalars(
-            select(model).where(func.lower(cast(meta_column, Text)).contains(address))
-        ):
+        hits = session.scalars(
+            select(model).where(or_(*(func.lower(cast(meta_column, Text)).contains(f) for f in forms)))
+        )
+        for row in hits:
             cleaned = _scrub(row.meta, pattern)
             if cleaned != row.meta:
                 row.meta = cleaned
@@ -108,7 +115,7 @@ def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
 
     replaced = session.execute(
         delete(OptOut)
-        .where(func.lower(OptOut.value) == address, OptOut.kind == OptOutKind.EMAIL)
+        .where(func.lower(OptOut.value).in_(forms), OptOut.kind == OptOutKind.EMAIL)
         .execution_options(synchronize_session=False)
     ).rowcount
     add_opt_out(session, digest, kind=OptOutKind.EMAIL_HASH, reason="forgotten on request", source="forget")
@@ -125,3 +132,11 @@ def _scrub(value: Any, pattern: re.Pattern[str]) -> Any:
     if isinstance(value, dict):
         return {_scrub(k, pattern): _scrub(v, pattern) for k, v in value.items()}
     return value
+
+
+def _unicode_form(address: str) -> str:
+    local, _, domain = address.rpartition("@")
+    try:
+        return f"{local}@{domain.encode('ascii').decode('idna')}"
+    except UnicodeError:
+        return address

@@ -18,7 +18,19 @@ CSV_VALUE_COLUMNS = ("value", "email", "domain", "e-mail", "почта", "адр
 
 
 def normalise_email(value: str, /) -> str:
-    return value.strip().lower()
+    """Lower-case, trimmed, with the domain in its ASCII (punycode) form: `Info@Пример.РФ` -> `info@xn--e1afmkfd.xn--p1ai`."""
+    text = value.strip().lower()
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return text
+    return f"{local}@{_ascii_domain(domain)}"
+
+
+def _ascii_domain(domain: str) -> str:
+    try:
+        return domain.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError:
+        return domain
 
 
 def email_hash(email: str, /) -> str:
@@ -32,11 +44,7 @@ def normalise_domain(value: str, /) -> str:
     for prefix in ("http://", "https://", "mailto:"):
         text = text.removeprefix(prefix)
     text = text.split("/", 1)[0].split("?", 1)[0].rstrip(".").removeprefix("@")
-    text = text.removeprefix("www.")
-    try:
-        return text.encode("idna").decode("ascii")
-    except UnicodeError:
-        return text
+    return _ascii_domain(text.removeprefix("www."))
 
 
 def classify_value(value: str, /) -> tuple[OptOutKind, str] | None:

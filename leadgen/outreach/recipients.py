@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 
+from leadgen.outreach.optout import normalise_email
 from leadgen.outreach.router import MxAnswer
 
 # Shared mailboxes: allowed (small companies often only have info@), but flagged in metadata.
@@ -87,7 +88,7 @@ def check_syntax(email: str, /) -> tuple[str | None, str | None]:
         result = validate_email(email.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         return None, f"invalid address: {exc}"
-    return result.normalized.lower(), None
+    return normalise_email(result.normalized), None
 
 
 def is_role_address(email: str, /) -> bool:

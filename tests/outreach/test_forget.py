@@ -109,3 +109,21 @@ def test_forget_is_idempotent_and_rejects_garbage(engine: Engine) -> None:
 
     with session_scope(engine) as s, pytest.raises(OutreachError):
         forget(s, "not an email", now=MONDAY_NOON)
+
+
+def test_forget_idn_address_in_both_forms(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        add_company(
+            s,
+            "xn--80agpkdlcbvkd5n.xn--p1ai",
+            emails=("Info@Стоматология.РФ",),
+            site_text="Пишите: info@стоматология.рф или звоните.",
+        )
+    with session_scope(engine) as s:
+        report = forget(s, "info@xn--80agpkdlcbvkd5n.xn--p1ai", now=MONDAY_NOON)
+        assert report.contacts_deleted == 1 and report.texts_redacted == 1
+        assert "стоматология.рф" not in (s.scalar(select(Company.site_text)) or "")
+    with session_scope(engine) as s:
+        from leadgen.outreach.optout import opt_out_reason
+
+        assert opt_out_reason(s, "INFO@стоматология.рф") == "opted out: forgotten address"

@@ -90,3 +90,9 @@ def test_import_csv_with_header_and_without(session) -> None:  # type: ignore[no
     report = import_csv(session, "a@b.ru\nc.ru\n")
     assert report.added == 2
     assert normalise_domain("WWW.C.RU.") == "c.ru"
+
+
+def test_idn_domains_are_stored_in_ascii_form() -> None:
+    check = check_recipient("Info@Стоматология.РФ")
+    assert check.ok and check.email == "info@xn--80agpkdlcbvkd5n.xn--p1ai"
+    assert email_hash("info@стоматология.рф") == email_hash(check.email)
