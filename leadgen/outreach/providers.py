@@ -12,6 +12,7 @@ RU_MAIL_DOMAINS: frozenset[str] = frozenset(
     {
         # Yandex
         "yandex.ru",
+        "yandex.net",
         "yandex.com",
         "yandex.by",
         "yandex.kz",

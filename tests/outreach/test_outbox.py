@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -101,6 +103,8 @@ def test_draft_queue_send_through_the_sink(engine: Engine, settings: Settings, s
     assert ids == {r.message_id for r in rows}
     parsed = sink.messages[0].parsed()
     assert parsed["List-Unsubscribe"].startswith("<mailto:anna@dentaplan.example")
+    for report_ in (report, queued, result):
+        json.dumps(asdict(report_))  # JSON-serialisable as the orchestration layer needs
     # Re-running every stage changes nothing.
     assert (
         draft_messages(
