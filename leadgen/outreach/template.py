@@ -54,11 +54,7 @@ def fallback_draft(
     company_name = _one_line(company.display_name)
     details = [d for d in (_one_line(company.niche), _one_line(company.city)) if d]
     about = f" ({', '.join(details)})" if details else ""
-    signature = "\n".join(
-        line
-        for line in (offer.sender_name, offer.sender_title, offer.sender_company, offer.sender_phone)
-        if line
-    )
+    signature = offer.sender_name  # title, company, address and phone follow in the footer added by code
     values = {
         "company": company_name,
         "about": about,
