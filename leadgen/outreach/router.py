@@ -44,7 +44,10 @@ class MxAnswer:
 
 
 class MxResolver(Protocol):
-    """Answers MX questions; production uses DNS, tests pass a stub."""
+    """Answers MX questions; production uses DNS, tests pass a stub.
+
+    >>> Router.from_settings(settings, resolver=StaticMxResolver({"clinic.ru": ["mx.yandex.net"]}))  # doctest: +SKIP
+    """
 
     def resolve_mx(self, domain: str, /) -> MxAnswer: ...
 

@@ -8,7 +8,7 @@ from string import Template
 from leadgen.outreach.briefs import CompanyBrief, ContactBrief
 from leadgen.outreach.offer import OfferBrief
 
-TEMPLATE_VERSION = "2026-11.1"
+TEMPLATE_VERSION = "2026-11.2"
 """Bump when the prompt or the fallback text changes: it is part of the draft cache key."""
 
 
