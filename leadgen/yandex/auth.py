@@ -20,7 +20,7 @@ import jwt
 from pydantic import SecretStr
 
 from leadgen.clock import Clock, utc_now
-from leadgen.errors import AuthError, ConfigurationError
+from leadgen.errors import AuthError, ConfigurationError, YandexAPIError
 from leadgen.settings import Settings
 from leadgen.yandex.errormap import json_object, raise_for_response, translate_transport_errors
 
@@ -189,7 +189,10 @@ class IamTokenCredentials:
         with translate_transport_errors(what):
             response = await self._http.post(self._iam_url, json={"jwt": signed})
         self.exchanges += 1
-        raise_for_response(response, what=what, now=now)
+        try:
+            raise_for_response(response, what=what, now=now)
+        except YandexAPIError as exc:  # a 4xx from IAM means the key or the JWT was refused
+            raise AuthError(str(exc)) from exc
         body = json_object(response, what=what)
         token, expires = body.get("iamToken"), body.get("expiresAt")
         if not isinstance(token, str) or not token:
