@@ -14,6 +14,7 @@ base64, operations never done. Quotas (rps / per hour) are enforced like the rea
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import random
 import re
@@ -104,6 +105,12 @@ class _Op:
     fails: bool = False
 
 
+@functools.cache
+def _test_key_pair() -> rsa.RSAPrivateKey:
+    """One RSA-2048 pair per process: key generation is slow, and the key only ever signs sandbox JWTs."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 class _Reply(Exception):
     """Internal: end request handling with this status and JSON body."""
 
@@ -144,7 +151,7 @@ class YandexEmulator:
         self.requests: list[RecordedRequest] = []
         self.key_id = "aje" + secrets.token_hex(8)[:17]
         self.service_account_id = "aje" + secrets.token_hex(8)[:17]
-        self._private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._private_key = _test_key_pair()
         self.public_key_pem = (
             self._private_key.public_key()
             .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -167,7 +174,10 @@ class YandexEmulator:
         self._server = ThreadingHTTPServer((self._host, self._port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="yandex-emulator", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="yandex-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -504,6 +514,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(reply)
 
     def _send(self, reply: _Reply) -> None:
+        try:
+            self._write(reply)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test): nothing to do
+            self.close_connection = True
+
+    def _write(self, reply: _Reply) -> None:
         payload = json.dumps(reply.body, ensure_ascii=False).encode()
         self.send_response(reply.status)
         self.send_header("Content-Type", "application/json")

@@ -172,8 +172,8 @@ class YandexClient:
     async def _send_once(
         self, method: str, url: str, body: dict[str, Any] | None, *, what: str
     ) -> tuple[httpx.Response, dict[str, str]]:
+        auth_headers = await self._credentials.headers()  # an IAM exchange must not eat into the quota timing
         await self.limiter.acquire()
-        auth_headers = await self._credentials.headers()
         headers = {**auth_headers, "x-client-request-id": str(uuid.uuid4())}
         with translate_transport_errors(what):
             response = await self._http.request(method, url, json=body, headers=headers)

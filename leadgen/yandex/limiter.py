@@ -19,6 +19,9 @@ from leadgen.settings import Settings
 AsyncSleep = Callable[[float], Awaitable[None]]
 MICROS = 1_000_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Added to every window: requests admitted exactly `period` apart can arrive closer together when network
+# latency varies, and the server counts arrivals.
+JITTER_MARGIN = timedelta(milliseconds=20)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +35,23 @@ class Quota:
 class QuotaLimiter:
     """Admit a request only when each window (now - period, now] holds fewer than `limit` earlier admissions.
 
-    So no half-open window [t, t + period) ever contains more than `limit` requests. Time is measured in
-    integer microseconds of the injected clock; thread- and task-safe.
+    So no half-open window [t, t + period) ever contains more than `limit` requests; `margin` widens every
+    window a little to absorb latency jitter. Time is integer microseconds of the injected clock; thread- and
+    task-safe.
     """
 
     def __init__(
-        self, quotas: list[Quota], *, clock: Clock = utc_now, sleep: AsyncSleep = asyncio.sleep
+        self,
+        quotas: list[Quota],
+        *,
+        clock: Clock = utc_now,
+        sleep: AsyncSleep = asyncio.sleep,
+        margin: timedelta = timedelta(0),
     ) -> None:
         if not quotas:
             raise ValueError("QuotaLimiter needs at least one quota")
         self._quotas = quotas
+        self._margin = margin // timedelta(microseconds=1)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -57,7 +67,7 @@ class QuotaLimiter:
             Quota(settings.yandex_rpm, 60),
             Quota(settings.yandex_rph, 3600),
         ]
-        return cls(quotas, clock=clock, sleep=sleep)
+        return cls(quotas, clock=clock, sleep=sleep, margin=JITTER_MARGIN)
 
     def _now(self) -> int:
         return (self._clock() - EPOCH) // timedelta(microseconds=1)
@@ -68,7 +78,7 @@ class QuotaLimiter:
             now = self._now()
             wait = 0
             for quota, admitted in zip(self._quotas, self._admitted, strict=True):
-                period = quota.period_seconds * MICROS
+                period = quota.period_seconds * MICROS + self._margin
                 while admitted and admitted[0] <= now - period:
                     admitted.popleft()
                 if len(admitted) >= quota.limit:
