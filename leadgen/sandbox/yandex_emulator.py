@@ -474,6 +474,7 @@ def _int(value: Any, name: str, low: int, high: int) -> int:
 class _Handler(BaseHTTPRequestHandler):
     emulator: YandexEmulator
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes; avoid the 40 ms delayed ACK
 
     def log_message(self, format: str, *args: Any) -> None:
         return
