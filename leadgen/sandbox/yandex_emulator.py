@@ -35,10 +35,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from leadgen.clock import Clock, utc_now
 from leadgen.sandbox.serp_xml import DEFAULT_MAX_RESULTS, SerpSpec, render_serp_xml
+from leadgen.sandbox.yandex_wire import Reply, rfc3339, status, validate_search_body
 
 IAM_AUDIENCE = "https://iam.api.cloud.yandex.net/iam/v1/tokens"
 RESPONSE_TYPE = "type.googleapis.com/yandex.cloud.searchapi.v2.WebSearchResponse"
-SEARCH_TYPES = frozenset({"SEARCH_TYPE_RU", "SEARCH_TYPE_TR", "SEARCH_TYPE_COM", "SEARCH_TYPE_KK", "SEARCH_TYPE_BE", "SEARCH_TYPE_UZ", "SEARCH_TYPE_UNSPECIFIED"})  # fmt: skip
 OPERATION_PATH_RE = re.compile(r"^/operations/(?P<id>[A-Za-z0-9]+)(?P<cancel>:cancel)?$")
 TOKEN_LIFETIME = timedelta(hours=12)
 EMPTY_RESPONSE = object()
@@ -109,28 +109,6 @@ class _Op:
 def _test_key_pair() -> rsa.RSAPrivateKey:
     """One RSA-2048 pair per process: key generation is slow, and the key only ever signs sandbox JWTs."""
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-class _Reply(Exception):
-    """Internal: end request handling with this status and JSON body."""
-
-    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        super().__init__(status)
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
-
-
-def _status(code: int, message: str) -> dict[str, Any]:
-    return {
-        "code": code,
-        "message": message,
-        "details": [{"@type": "type.googleapis.com/google.rpc.RequestInfo", "requestId": str(uuid.uuid4())}],
-    }
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class YandexEmulator:
@@ -283,14 +261,14 @@ class YandexEmulator:
 
     def _check_auth(self, header: str | None, now: datetime) -> str:
         if not header:
-            raise _Reply(401, _status(16, "The token is invalid or has expired."))
+            raise Reply(401, status(16, "The token is invalid or has expired."))
         scheme, _, value = header.partition(" ")
         with self._lock:
             if scheme == "Api-Key" and value in self.config.api_keys:
                 return "ajeapikeyaccount0000"
             expires = self._tokens.get(value) if scheme == "Bearer" else None
         if expires is None or now >= expires:
-            raise _Reply(401, _status(16, "Token is invalid or has expired."))
+            raise Reply(401, status(16, "Token is invalid or has expired."))
         return self.service_account_id
 
     def _quota(self, name: str, limit: int | None, period: float, now: datetime) -> None:
@@ -302,7 +280,7 @@ class YandexEmulator:
             while window and window[0] <= t - period:
                 window.popleft()
             if len(window) >= limit:
-                raise _Reply(429, _status(8, "Resource has been exhausted (quota exceeded)"))
+                raise Reply(429, status(8, "Resource has been exhausted (quota exceeded)"))
             window.append(t)
 
     def _request_faults(self) -> None:
@@ -310,16 +288,18 @@ class YandexEmulator:
         if self._roll(faults.rate_slow):
             time.sleep(faults.slow_seconds)  # a real delay, so the client's timeout fires
         if self._roll(faults.rate_429):
-            raise _Reply(429, _status(8, "Too many requests"))
+            raise Reply(429, status(8, "Too many requests"))
         if self._roll(faults.rate_500):
-            raise _Reply(500, _status(13, "Internal error"))
+            raise Reply(500, status(13, "Internal error"))
         if self._roll(faults.rate_401):
-            raise _Reply(401, _status(16, "Token is invalid or has expired."))
+            raise Reply(401, status(16, "Token is invalid or has expired."))
 
     def handle_create(self, handler: _Handler, body: Any, now: datetime) -> dict[str, Any]:
         subject = self._check_auth(handler.headers.get("Authorization"), now)
         self._request_faults()
-        spec = self._validate(body)
+        spec = validate_search_body(
+            body, max_results=self.config.max_results, reject_unknown_fields=self.config.reject_unknown_fields
+        )
         self._quota("create_s", self.config.rps, 1.0, now)
         self._quota("create_h", self.config.rph, 3600.0, now)
         faults = self.config.faults
@@ -346,7 +326,7 @@ class YandexEmulator:
         with self._lock:
             op = self._ops.get(op_id)
             if op is None:
-                raise _Reply(404, _status(5, f"Operation {op_id} not found"))
+                raise Reply(404, status(5, f"Operation {op_id} not found"))
             op.polls += 1
         age = (now - op.created_at).total_seconds()
         done = not op.never_done and age >= self.config.time_to_done and op.polls >= self.config.polls_to_done
@@ -361,9 +341,9 @@ class YandexEmulator:
         body: dict[str, Any] = {
             "id": op.id,
             "description": "WEB search async",
-            "createdAt": _rfc3339(op.created_at),
+            "createdAt": rfc3339(op.created_at),
             "createdBy": op.created_by,
-            "modifiedAt": _rfc3339(now if done else op.created_at),
+            "modifiedAt": rfc3339(now if done else op.created_at),
         }
         if not done:
             if not self.config.omit_false_done:
@@ -384,61 +364,19 @@ class YandexEmulator:
         body["response"] = {"@type": RESPONSE_TYPE, "rawData": raw}
         return body
 
-    def _validate(self, body: Any) -> SerpSpec:
-        """The documented validation of a searchAsync body (camelCase or snake_case, int64 as str or int)."""
-        if not isinstance(body, dict):
-            raise _Reply(400, _status(3, "request body must be a JSON object"))
-        allowed = {"query", "sortSpec", "sort_spec", "groupSpec", "group_spec", "maxPassages", "max_passages",
-                   "region", "l10n", "l10N", "folderId", "folder_id", "responseFormat", "response_format",
-                   "userAgent", "user_agent", "metadata"}  # fmt: skip
-        unknown = set(body) - allowed
-        if unknown and self.config.reject_unknown_fields:
-            raise _Reply(400, _status(3, f"unknown fields: {', '.join(sorted(unknown))}"))
-        query = body.get("query")
-        if not isinstance(query, dict):
-            raise _Reply(400, _status(3, "query: field is required"))
-        search_type = query.get("searchType", query.get("search_type"))
-        text = query.get("queryText", query.get("query_text"))
-        if not search_type or search_type not in SEARCH_TYPES:
-            raise _Reply(400, _status(3, f"query.searchType: invalid value {search_type!r}"))
-        if not isinstance(text, str) or not text.strip():
-            raise _Reply(400, _status(3, "query.queryText: field is required"))
-        if len(text) > 400:
-            raise _Reply(400, _status(3, "query.queryText: the length must be at most 400 characters"))
-        group = body.get("groupSpec", body.get("group_spec")) or {}
-        page = _int(query.get("page", 0), "query.page", 0, 10**6)
-        groups = _int(
-            group.get("groupsOnPage", group.get("groups_on_page", 20)), "groupSpec.groupsOnPage", 1, 100
-        )
-        docs = _int(group.get("docsInGroup", group.get("docs_in_group", 1)), "groupSpec.docsInGroup", 1, 3)
-        passages = _int(body.get("maxPassages", body.get("max_passages", 4)), "maxPassages", 1, 5)
-        fmt = body.get("responseFormat", body.get("response_format", "FORMAT_XML"))
-        if fmt not in ("FORMAT_XML", "FORMAT_HTML", "FORMAT_UNSPECIFIED"):
-            raise _Reply(400, _status(3, f"responseFormat: invalid value {fmt!r}"))
-        region = body.get("region")
-        return SerpSpec(
-            query=text,
-            region=str(region) if region is not None else None,
-            page=page,
-            groups_on_page=groups,
-            docs_in_group=docs,
-            max_passages=passages,
-            max_results=self.config.max_results,
-        )
-
     def handle_iam(self, body: Any, now: datetime) -> dict[str, Any]:
         """Verify the PS256 JWT (kid, iss, aud, lifetime, signature) and issue a 12-hour token."""
         token = body.get("jwt") if isinstance(body, dict) else None
         if not isinstance(token, str):
-            raise _Reply(400, _status(3, "jwt: field is required"))
+            raise Reply(400, status(3, "jwt: field is required"))
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
-            raise _Reply(400, _status(3, f"invalid JWT: {exc}")) from None
+            raise Reply(400, status(3, f"invalid JWT: {exc}")) from None
         if header.get("alg") != "PS256":
-            raise _Reply(400, _status(3, "JWT algorithm must be PS256"))
+            raise Reply(400, status(3, "JWT algorithm must be PS256"))
         if header.get("kid") != self.key_id:
-            raise _Reply(401, _status(16, "unknown key id"))
+            raise Reply(401, status(16, "unknown key id"))
         try:
             claims = jwt.decode(
                 token,
@@ -448,27 +386,17 @@ class YandexEmulator:
                 options={"verify_exp": False, "verify_iat": False, "require": ["iss", "aud", "iat", "exp"]},
             )
         except jwt.PyJWTError as exc:
-            raise _Reply(401, _status(16, f"JWT verification failed: {exc}")) from None
+            raise Reply(401, status(16, f"JWT verification failed: {exc}")) from None
         if claims["iss"] != self.service_account_id:
-            raise _Reply(401, _status(16, "JWT issuer is not the key's service account"))
+            raise Reply(401, status(16, "JWT issuer is not the key's service account"))
         iat, exp = int(claims["iat"]), int(claims["exp"])
         t = now.timestamp()
         if exp - iat > 3600 or exp <= t or iat > t + 300:
-            raise _Reply(401, _status(16, "JWT is expired or its lifetime exceeds one hour"))
+            raise Reply(401, status(16, "JWT is expired or its lifetime exceeds one hour"))
         token_value = self.issue_token()
         with self._lock:
             expires = self._tokens[token_value]
         return {"iamToken": token_value, "expiresAt": expires.isoformat().replace("+00:00", "Z")}
-
-
-def _int(value: Any, name: str, low: int, high: int) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise _Reply(400, _status(3, f"{name}: invalid int64 value {value!r}")) from None
-    if not low <= number <= high:
-        raise _Reply(400, _status(3, f"{name}: must be in [{low}, {high}]"))
-    return number
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -487,40 +415,40 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             return json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise _Reply(400, _status(3, "request body is not valid JSON")) from None
+            raise Reply(400, status(3, "request body is not valid JSON")) from None
 
     def _dispatch(self) -> None:
         emu = self.emulator
         now = emu.config.clock()
         path = self.path.split("?", 1)[0]
-        kind, body, reply = "other", None, _Reply(404, _status(5, f"no route for {self.command} {path}"))
+        kind, body, reply = "other", None, Reply(404, status(5, f"no route for {self.command} {path}"))
         try:
             body = self._body() if self.command == "POST" else None
             match = OPERATION_PATH_RE.match(path)
             if self.command == "POST" and path == "/v2/web/searchAsync":
                 kind = "create"
-                reply = _Reply(200, emu.handle_create(self, body, now))
+                reply = Reply(200, emu.handle_create(self, body, now))
             elif self.command == "GET" and match and not match["cancel"]:
                 kind = "poll"
-                reply = _Reply(200, emu.handle_poll(self, match["id"], now, cancel=False))
+                reply = Reply(200, emu.handle_poll(self, match["id"], now, cancel=False))
             elif self.command == "POST" and match and match["cancel"]:
                 kind = "cancel"
-                reply = _Reply(200, emu.handle_poll(self, match["id"], now, cancel=True))
+                reply = Reply(200, emu.handle_poll(self, match["id"], now, cancel=True))
             elif self.command == "POST" and path == "/iam/v1/tokens":
                 kind = "iam"
-                reply = _Reply(200, emu.handle_iam(body, now))
-        except _Reply as answer:
+                reply = Reply(200, emu.handle_iam(body, now))
+        except Reply as answer:
             reply = answer
         emu._record(self, kind, reply.status, body if isinstance(body, dict) else None, now)
         self._send(reply)
 
-    def _send(self, reply: _Reply) -> None:
+    def _send(self, reply: Reply) -> None:
         try:
             self._write(reply)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test): nothing to do
             self.close_connection = True
 
-    def _write(self, reply: _Reply) -> None:
+    def _write(self, reply: Reply) -> None:
         payload = json.dumps(reply.body, ensure_ascii=False).encode()
         self.send_response(reply.status)
         self.send_header("Content-Type", "application/json")
