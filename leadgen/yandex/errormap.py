@@ -46,7 +46,18 @@ def status_body(response: httpx.Response) -> tuple[int | None, str, str | None]:
     for detail in body.get("details") or []:
         if isinstance(detail, dict) and detail.get("requestId"):
             request_id = str(detail["requestId"])
-    return (code if isinstance(code, int) else None), message, request_id
+    return as_code(code), message, request_id
+
+
+def as_code(value: object) -> int | None:
+    """A gRPC code from a Status body: a JSON number, or a digit string from a lenient proxy."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 def parse_retry_after(value: str | None, *, now: datetime) -> float | None:

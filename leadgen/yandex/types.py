@@ -9,6 +9,7 @@ from typing import Any
 
 from leadgen.errors import OperationFailed, YandexUnavailable
 from leadgen.settings import Settings
+from leadgen.yandex.errormap import as_code
 
 MAX_QUERY_CHARS = 400  # documented limit of queryText
 URLSAFE_TO_STD = str.maketrans("-_", "+/")
@@ -93,7 +94,7 @@ class Operation:
             id=op_id,
             done=bool(body.get("done", False)),
             raw_data=raw if isinstance(raw, str) else None,
-            error_code=code if isinstance(code, int) else (0 if error is not None else None),
+            error_code=(as_code(code) or 0) if error is not None else None,
             error_message=str(message) if message is not None else None,
             has_response=isinstance(response, dict),
             created_at=body.get("createdAt"),
