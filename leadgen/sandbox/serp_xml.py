@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
 
 EMPTY_MARKER = "zzznothing"  # a query containing this word yields XML error 15 (no results)
 DEFAULT_MAX_RESULTS = 250  # current docs; older docs say 1000 (error 18 past the cap)
@@ -26,6 +26,8 @@ TRANSLIT = str.maketrans(
         "ь": "", "э": "e", "ю": "yu", "я": "ya",
     }
 )  # fmt: skip
+# characters XML 1.0 forbids (https://www.w3.org/TR/xml/#charsets); dropped from echoed user text
+INVALID_XML_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 WORD_RE = re.compile(r"[\w-]+", re.UNICODE)
 STOP_WORDS = frozenset(
     {
@@ -120,6 +122,11 @@ class SerpSpec:
     docs_in_group: int = 1
     max_passages: int = 2
     max_results: int = DEFAULT_MAX_RESULTS
+
+
+def escape(text: str) -> str:
+    """XML-escape text, dropping characters XML 1.0 does not allow."""
+    return _escape(INVALID_XML_RE.sub("", text))
 
 
 def _seed(*parts: object) -> int:

@@ -449,7 +449,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _write(self, reply: Reply) -> None:
-        payload = json.dumps(reply.body, ensure_ascii=False).encode()
+        payload = json.dumps(reply.body, ensure_ascii=False).encode("utf-8", "replace")
         self.send_response(reply.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))

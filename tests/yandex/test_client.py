@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import respx
+from hypothesis import given
+from hypothesis import strategies as st
 
 from leadgen.clock import ManualClock
 from leadgen.errors import (
@@ -281,3 +283,18 @@ async def test_api_key_header(clock: ManualClock) -> None:
     ) as c:
         await c.create_search(REQUEST)
     assert route.calls.last.request.headers["Authorization"] == "Api-Key AQVNsecret"
+
+
+@given(
+    payload=st.binary(max_size=300),
+    urlsafe=st.booleans(),
+    strip_padding=st.booleans(),
+    wrap=st.booleans(),
+)
+def test_raw_data_roundtrip(payload: bytes, urlsafe: bool, strip_padding: bool, wrap: bool) -> None:
+    text = (base64.urlsafe_b64encode if urlsafe else base64.b64encode)(payload).decode()
+    if strip_padding:
+        text = text.rstrip("=")
+    if wrap:
+        text = "\n".join(text[i : i + 76] for i in range(0, len(text), 76))
+    assert Operation.from_json(done_body(text)).result_bytes() == payload
