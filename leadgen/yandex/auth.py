@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -154,7 +155,9 @@ class IamTokenCredentials:
         self._state_lock = threading.Lock()
         self._token: str | None = None
         self._expires_at: datetime | None = None
-        self._fetch_locks: dict[int, asyncio.Lock] = {}
+        self._fetch_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
         self.exchanges = 0  # how many times the IAM endpoint was called (observability and tests)
 
     def _cached(self) -> str | None:
@@ -164,9 +167,12 @@ class IamTokenCredentials:
             return None
 
     def _fetch_lock(self) -> asyncio.Lock:
-        loop_id = id(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
         with self._state_lock:
-            return self._fetch_locks.setdefault(loop_id, asyncio.Lock())
+            lock = self._fetch_locks.get(loop)
+            if lock is None:
+                lock = self._fetch_locks[loop] = asyncio.Lock()
+            return lock
 
     async def token(self) -> str:
         """A valid IAM token, from the cache or a fresh exchange."""

@@ -208,3 +208,23 @@ async def test_credentials_precedence(tmp_path: Path, clock: ManualClock) -> Non
             credentials_from_settings(
                 make_settings(yandex_cloud_sa_key_file=tmp_path / "nope.json"), http=http
             )
+
+
+def test_token_cache_is_shared_across_threads_and_event_loops(clock: ManualClock) -> None:
+    import asyncio
+    import threading
+
+    key = ServiceAccountKey.from_json(json.dumps(CLI_KEY))
+    results: list[str] = []
+    with respx.mock() as router:
+        route = router.post(IAM).mock(return_value=iam_response("t1.threads", "2026-11-26T10:00:00Z"))
+        creds = IamTokenCredentials(key, http=httpx.AsyncClient(), iam_url=IAM, clock=clock)
+        asyncio.run(creds.token())  # the first exchange, on this thread's loop
+        threads = [
+            threading.Thread(target=lambda: results.append(asyncio.run(creds.token()))) for _ in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert results == ["t1.threads"] * 4 and route.call_count == 1
