@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -114,7 +115,7 @@ class YandexClient:
 
     async def get_operation(self, operation_id: str, /) -> Operation:
         """GET /operations/{id}; the Operation as is (check `.finished`, then `.result_bytes()`)."""
-        url = self._operations_url + operation_id
+        url = self._operations_url + quote(operation_id, safe="")
         result = await self._call("GET", url, None, what=f"operation {operation_id}", idempotent=True)
         return Operation.from_json(result)
 
