@@ -314,3 +314,17 @@ async def test_concurrent_submitters_never_double_submit(engine: Engine, db_url:
             select(SerpOperation.query_id, func.count()).group_by(SerpOperation.query_id)
         ).all()
     assert len(counts) == 20 and all(n == 1 for _, n in counts)
+
+
+async def test_unknown_operation_fails_and_requeues(engine: Engine, db_url: str, yclock: ManualClock) -> None:
+    [qid] = add_queries(engine, ["окна пвх"])
+    with Session(engine) as session, session.begin():
+        session.get(SerpQuery, qid).status = QueryStatus.SUBMITTED  # type: ignore[union-attr]
+        session.add(SerpOperation(operation_id="sppgone00000000000000", query_id=qid, submitted_at=NIGHT))
+    yclock.advance(300)
+    async with stack(db_url, yclock) as (_, client, settings):
+        report = await collect_operations(engine, client, settings, now=yclock, limit=5, on_done=Recorder())
+    [op] = operations(engine)
+    q = queries(engine)[qid]
+    assert (report.failed, report.requeued) == (1, 1) and op.status == OperationStatus.FAILED
+    assert "404" in (op.last_error or "") and q.status == QueryStatus.PENDING and q.requeue_count == 1
