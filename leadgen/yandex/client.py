@@ -141,6 +141,12 @@ class YandexClient:
             return retry_after
         return min(self._settings.yandex_backoff_seconds * 2**attempt, MAX_BACKOFF_SECONDS)
 
+    async def wait_for_capacity(self) -> None:
+        """Wait until the limiter would admit a request now (callers do this before locking a row)."""
+        waiter = getattr(self.limiter, "wait_for_capacity", None)
+        if waiter is not None:
+            await waiter()
+
     async def _call(
         self, method: str, url: str, body: dict[str, Any] | None, *, what: str, idempotent: bool
     ) -> dict[str, Any]:
@@ -160,6 +166,8 @@ class YandexClient:
             except QuotaExceeded as exc:
                 if attempt >= self._settings.yandex_max_retries:
                     raise
+                if exc.retry_after is not None and exc.retry_after > MAX_BACKOFF_SECONDS:
+                    raise  # a long Retry-After is the caller's to schedule, not a wait inside one call
                 delay = self._backoff(attempt, exc.retry_after)
                 log.warning("%s: quota exceeded, retrying in %.1f s", what, delay)
             except YandexUnavailable as exc:

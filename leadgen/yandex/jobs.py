@@ -161,6 +161,7 @@ async def submit_due_queries(
     errors: list[ItemError] = []
     skip: set[int] = set()
     while submitted + deferred + failed < limit and stopped is None:
+        await client.wait_for_capacity()  # wait for quota before locking a row, not while holding it
         t = clock()
         with Session(engine, expire_on_commit=False) as session, session.begin():
             row = _claim_query(session, now=t, batch_tag=batch_tag, skip=skip)
@@ -345,6 +346,7 @@ async def collect_operations(
     polled = done = pending = failed = results = 0
     stopped: str | None = None
     while polled < limit and stopped is None:
+        await client.wait_for_capacity()
         t = clock()
         cutoff = t - interval
         last = SerpOperation.last_polled_at

@@ -72,22 +72,36 @@ class QuotaLimiter:
     def _now(self) -> int:
         return (self._clock() - EPOCH) // timedelta(microseconds=1)
 
+    def _wait_locked(self, now: int) -> int:
+        wait = 0
+        for quota, admitted in zip(self._quotas, self._admitted, strict=True):
+            period = quota.period_seconds * MICROS + self._margin
+            while admitted and admitted[0] <= now - period:
+                admitted.popleft()
+            if len(admitted) >= quota.limit:
+                wait = max(wait, admitted[len(admitted) - quota.limit] + period - now)
+        return wait
+
     def try_acquire(self) -> int:
         """Admit now and return 0, or return the microseconds to wait before trying again."""
         with self._lock:
             now = self._now()
-            wait = 0
-            for quota, admitted in zip(self._quotas, self._admitted, strict=True):
-                period = quota.period_seconds * MICROS + self._margin
-                while admitted and admitted[0] <= now - period:
-                    admitted.popleft()
-                if len(admitted) >= quota.limit:
-                    wait = max(wait, admitted[len(admitted) - quota.limit] + period - now)
+            wait = self._wait_locked(now)
             if wait > 0:
                 return wait
             for admitted in self._admitted:
                 admitted.append(now)
             return 0
+
+    async def wait_for_capacity(self) -> None:
+        """Wait until a request would be admitted, without taking the slot (used before opening a claim)."""
+        while True:
+            with self._lock:
+                wait = self._wait_locked(self._now())
+            if wait <= 0:
+                return
+            self.waited_seconds += wait / MICROS
+            await self._sleep(wait / MICROS)
 
     async def acquire(self) -> None:
         """Wait (through the injected sleep) until a request fits in every window, then admit it."""

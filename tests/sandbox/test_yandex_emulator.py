@@ -293,3 +293,20 @@ def test_request_timestamps_use_the_emulator_clock(emulator: YandexEmulator, clo
     httpx.get(f"{emulator.url}/nowhere")
     first, second = emulator.requests
     assert (second.at - first.at).total_seconds() == 5 and first.status == 404
+
+
+def test_hourly_quota_and_unknown_fields(clock: ManualClock) -> None:
+    config = EmulatorConfig(clock=clock, rps=None, rph=3, reject_unknown_fields=True)
+    headers = {"Authorization": "Api-Key AQVNsandbox-api-key"}
+    body = {"query": {"searchType": "SEARCH_TYPE_RU", "queryText": "окна"}}
+    with YandexEmulator(config) as emu:
+        url = f"{emu.url}/v2/web/searchAsync"
+        codes = []
+        for _ in range(4):
+            codes.append(httpx.post(url, json=body, headers=headers).status_code)
+            clock.advance(600)
+        clock.advance(hours=1)
+        codes.append(httpx.post(url, json=body, headers=headers).status_code)
+        unknown = httpx.post(url, json={**body, "colour": "red"}, headers=headers)
+    assert codes == [200, 200, 200, 429, 200]
+    assert unknown.status_code == 400 and "colour" in unknown.json()["message"]

@@ -298,3 +298,12 @@ def test_raw_data_roundtrip(payload: bytes, urlsafe: bool, strip_padding: bool, 
     if wrap:
         text = "\n".join(text[i : i + 76] for i in range(0, len(text), 76))
     assert Operation.from_json(done_body(text)).result_bytes() == payload
+
+
+@respx.mock
+async def test_long_retry_after_is_left_to_the_caller(clock: ManualClock) -> None:
+    route = respx.post(CREATE).mock(return_value=httpx.Response(429, headers={"Retry-After": "3600"}))
+    async with await make_client(clock) as client:
+        with pytest.raises(QuotaExceeded) as info:
+            await client.create_search(REQUEST)
+    assert route.call_count == 1 and info.value.retry_after == 3600 and clock.sleeps == []

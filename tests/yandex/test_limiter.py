@@ -82,3 +82,15 @@ def test_no_window_ever_exceeds_the_limit(limit: int, gaps: list[float]) -> None
 def test_needs_a_quota() -> None:
     with pytest.raises(ValueError, match="at least one"):
         QuotaLimiter([])
+
+
+async def test_wait_for_capacity_does_not_take_a_slot(clock: ManualClock) -> None:
+    limiter = QuotaLimiter([Quota(1, 1)], clock=clock, sleep=clock.async_sleep)
+    await limiter.wait_for_capacity()
+    await limiter.wait_for_capacity()
+    assert clock.sleeps == []
+    await limiter.acquire()
+    await limiter.wait_for_capacity()
+    assert clock.sleeps == [1.0]
+    await limiter.acquire()  # the slot is free again: no further wait
+    assert clock.sleeps == [1.0]
