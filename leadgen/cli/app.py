@@ -12,6 +12,7 @@ from leadgen import __version__
 from leadgen.cli import db as db_cli
 from leadgen.cli import plan as plan_cli
 from leadgen.cli import report as report_cli
+from leadgen.cli import yandex as yandex_cli
 from leadgen.cli.context import err_console, load_settings
 from leadgen.errors import ConfigurationError, LeadgenError
 
@@ -26,6 +27,7 @@ app.add_typer(db_cli.app, name="db")
 app.command("plan")(plan_cli.plan)
 app.command("report")(report_cli.report)
 app.add_typer(report_cli.export_app, name="export")
+app.add_typer(yandex_cli.app, name="yandex")
 
 
 def _version(value: bool) -> None:
