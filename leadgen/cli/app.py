@@ -14,6 +14,7 @@ from leadgen.cli import optout as optout_cli
 from leadgen.cli import outreach as outreach_cli
 from leadgen.cli import plan as plan_cli
 from leadgen.cli import report as report_cli
+from leadgen.cli import yandex as yandex_cli
 from leadgen.cli.context import err_console, load_settings
 from leadgen.errors import ConfigurationError, LeadgenError
 
@@ -31,6 +32,7 @@ app.command("forget")(optout_cli.forget_command)
 app.command("plan")(plan_cli.plan)
 app.command("report")(report_cli.report)
 app.add_typer(report_cli.export_app, name="export")
+app.add_typer(yandex_cli.app, name="yandex")
 
 
 def _version(value: bool) -> None:

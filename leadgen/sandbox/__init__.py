@@ -1,6 +1,16 @@
-"""Loopback stand-ins for external services (demo and tests): SMTP sink, fake OpenAI-compatible LLM."""
+"""Loopback stand-ins for external services, for the demo and the tests (never used against real hosts)."""
 
 from leadgen.sandbox.fake_llm import FakeLlm
 from leadgen.sandbox.smtp_sink import Fault, SinkMessage, SmtpSink
+from leadgen.sandbox.yandex_emulator import EmulatorConfig, Faults, RecordedRequest, YandexEmulator
 
-__all__ = ["FakeLlm", "Fault", "SinkMessage", "SmtpSink"]
+__all__ = [
+    "EmulatorConfig",
+    "FakeLlm",
+    "Fault",
+    "Faults",
+    "RecordedRequest",
+    "SinkMessage",
+    "SmtpSink",
+    "YandexEmulator",
+]
