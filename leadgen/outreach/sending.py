@@ -178,11 +178,13 @@ def send_queued(
                 tally.stopped = "no queued messages due"
                 break
             first = False
-            if not _deliver(
+            sent_before = tally.sent
+            go_on = _deliver(
                 engine, settings, claim.item, router, factory, mailers, offer, unsubscribe, clock, tally
-            ):
+            )
+            tally.used_today += tally.sent - sent_before  # a retried or failed row does not count
+            if not go_on:
                 break
-            tally.used_today += 1
     finally:
         for mailer in mailers.values():
             mailer.close()

@@ -242,7 +242,7 @@ def test_temporary_failures_retry_with_backoff_then_fail(
         (row_id,) = queued_messages(s, 1)
     sink.fail_next(Fault.TEMP_450)
     first = send(engine, st)
-    assert first.retried == 1 and "450" in first.errors[0].reason
+    assert first.retried == 1 and "450" in first.errors[0].reason and first.sent_today == 0
     r = row(engine, row_id)
     assert r.status == MessageStatus.QUEUED and r.attempts == 1
     assert r.next_attempt_at == MONDAY_NOON + timedelta(seconds=600)
