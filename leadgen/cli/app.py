@@ -10,6 +10,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from leadgen import __version__
 from leadgen.cli import db as db_cli
+from leadgen.cli import optout as optout_cli
+from leadgen.cli import outreach as outreach_cli
 from leadgen.cli import plan as plan_cli
 from leadgen.cli import report as report_cli
 from leadgen.cli import yandex as yandex_cli
@@ -24,6 +26,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(db_cli.app, name="db")
+app.add_typer(outreach_cli.app, name="outreach")
+app.add_typer(optout_cli.app, name="optout")
+app.command("forget")(optout_cli.forget_command)
 app.command("plan")(plan_cli.plan)
 app.command("report")(report_cli.report)
 app.add_typer(report_cli.export_app, name="export")
