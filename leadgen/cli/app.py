@@ -9,6 +9,7 @@ import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from leadgen import __version__
+from leadgen.cli import bench as bench_cli
 from leadgen.cli import db as db_cli
 from leadgen.cli import optout as optout_cli
 from leadgen.cli import outreach as outreach_cli
@@ -33,6 +34,7 @@ app.command("plan")(plan_cli.plan)
 app.command("report")(report_cli.report)
 app.add_typer(report_cli.export_app, name="export")
 app.add_typer(yandex_cli.app, name="yandex")
+app.add_typer(bench_cli.app, name="bench")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,411 @@
+"""Month-volume run: plan, night searches, ingest, dedupe, enrich, draft and send for N simulated days.
+
+Everything runs on loopback sandbox services (Yandex emulator, site farm, SMTP sink) with an injected
+`ManualClock`: the month takes minutes of wall time, not a month. The stage functions are the ones the Prefect
+tasks call; the report holds the seed's success metrics measured on the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import random
+import resource
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, func, select
+
+from leadgen.clock import ManualClock
+from leadgen.db import make_engine, migrate
+from leadgen.db.engine import session_scope
+from leadgen.errors import ConfigurationError
+from leadgen.db.models import (
+    Company,
+    CompanyStatus,
+    Contact,
+    MessageStatus,
+    OperationStatus,
+    OutreachMessage,
+    SerpOperation,
+    SerpQuery,
+)
+from leadgen.outreach import draft_messages, queue_messages, send_queued
+from leadgen.outreach.composer import FallbackComposer
+from leadgen.outreach.offer import OfferBrief, parse_offer
+from leadgen.outreach.router import MxAnswer
+from leadgen.planning import plan_batch, read_niches
+from leadgen.sandbox.smtp_sink import Fault, SmtpSink
+from leadgen.sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
+from leadgen.settings import Settings
+from leadgen.yandex import YandexClient
+from leadgen.yandex.jobs import collect_operations, submit_due_queries
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+# B2B niches a small sales team would plan in a month, and the cities they would target.
+NICHES = (
+    "стоматология", "окна пвх", "натяжные потолки", "ремонт квартир", "клининговая компания", "автосервис",
+    "грузоперевозки", "бухгалтерские услуги", "юридические услуги", "типография", "кейтеринг",
+    "складские услуги", "производство мебели", "ветеринарная клиника", "фитнес клуб", "детский сад частный",
+    "агентство недвижимости", "строительство домов", "охранное агентство", "изготовление вывесок",
+    "металлоконструкции", "доставка воды", "курьерская служба", "ремонт холодильников", "школа английского",
+)  # fmt: skip
+CITIES = (
+    "Москва", "Санкт-Петербург", "Казань", "Екатеринбург", "Новосибирск", "Нижний Новгород", "Самара",
+    "Краснодар", "Ростов-на-Дону", "Уфа", "Челябинск", "Пермь", "Воронеж", "Волгоград",
+)  # fmt: skip
+OFFER = {
+    "offer": {
+        "product": "CRM для малого бизнеса «ПланПро»",
+        "benefit": (
+            "ПланПро собирает заявки с сайта, почты и мессенджеров в одном окне и напоминает менеджерам о "
+            "звонках, поэтому ни один клиент не теряется, а руководитель видит всю воронку продаж."
+        ),
+        "call_to_action": "Если интересно, ответьте на это письмо — пришлю короткую демонстрацию.",
+        "facts": [],
+    },
+    "sender": {
+        "name": "Анна Смирнова",
+        "company": "ООО «ПланПро»",
+        "email": "anna@planpro.example",
+        "website": "https://planpro.example",
+        "address": "123456, Москва, ул. Примерная, д. 1",
+    },
+    "unsubscribe": {"text": "Чтобы отписаться, ответьте словом «отписаться»."},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MonthConfig:
+    """What to run: simulated days, plan size, where the database lives, the daily cap."""
+
+    workdir: Path
+    days: int = 30
+    niches: int = len(NICHES)
+    cities: int = 10
+    queries_per_niche: int = 1
+    daily_cap: int = 100
+    database_url: str | None = None  # default: a SQLite file in workdir
+    seed: int = 1
+    start: datetime = datetime(2026, 11, 29, 21, 0, tzinfo=UTC)  # Monday 00:00 Moscow
+    bounce_rate: float = 0.02  # share of recipients whose mailbox does not exist (550 5.1.1)
+    temp_fail_rate: float = 0.03  # share of sends that first get a 421/450 (retried later)
+    farm_process: bool = True  # serve the site farm from its own process (uses the second core)
+    farm_slow_seconds: float = 0.5  # real seconds of the farm's deliberately slow sites
+    crawl_timeout_seconds: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class MonthReport:
+    """The figures of one month run (JSON-serialisable with dataclasses.asdict)."""
+
+    days: int
+    queries_planned: int
+    queries_done: int
+    queries_failed: int
+    operations: int
+    operations_past_sla: int
+    serp_company_rows: int
+    unique_companies: int
+    duplicates_merged: int
+    repeated_domain_rate: float
+    companies_enriched: int
+    companies_no_contacts: int
+    companies_unreachable: int
+    contacts_per_company: float
+    emails_per_company: float
+    messages_drafted: int
+    sent: int
+    failed: int
+    positive_send_rate: float
+    sink_count: int
+    max_emails_per_day: int
+    emails_per_day: list[int]
+    wall_seconds: float
+    peak_rss_mb: float
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class SandboxMx:
+    """MX answers for the sandbox: Russian hosts for .ru/.рф/.su and Russian free mail, Google for the rest."""
+
+    RU_SUFFIXES = (".ru", ".xn--p1ai", ".su", ".moscow")
+
+    def resolve_mx(self, domain: str, /) -> MxAnswer:
+        host = "mx.yandex.net" if domain.lower().endswith(self.RU_SUFFIXES) else "aspmx.l.google.com"
+        return MxAnswer((host,), ttl=3600.0)
+
+
+FARM_PROCESS = """
+import asyncio, sys
+from leadgen.sandbox.site_farm import SiteFarm
+
+async def main() -> None:
+    farm = SiteFarm(seed=int(sys.argv[1]), slow_seconds=float(sys.argv[2]))
+    server = await asyncio.start_server(farm.handle, "127.0.0.1", 0, backlog=1024)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+"""
+
+
+@contextmanager
+def _site_farm(config: MonthConfig) -> Iterator[str]:
+    """The site farm's proxy URL: in a process of its own (a second core serves pages), or in a thread."""
+    if not config.farm_process:
+        from leadgen.sandbox.site_farm import SiteFarm
+
+        with SiteFarm(seed=config.seed, slow_seconds=config.farm_slow_seconds) as farm:
+            yield farm.proxy_url
+        return
+    args = [sys.executable, "-c", FARM_PROCESS, str(config.seed), str(config.farm_slow_seconds)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)  # noqa: S603 - our own interpreter and code
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline().strip())
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - t0
+
+
+def _write_niches(path: Path, config: MonthConfig) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["niche", "city"])
+        for niche in NICHES[: config.niches]:
+            for city in CITIES[: config.cities]:
+                writer.writerow([niche, city])
+
+
+def _expected_queries(config: MonthConfig) -> int:
+    return min(config.niches, len(NICHES)) * min(config.cities, len(CITIES)) * config.queries_per_niche
+
+
+def _settings(config: MonthConfig, emulator: YandexEmulator, farm_proxy: str, sink: SmtpSink) -> Settings:
+    workdir = config.workdir
+    overrides: dict[str, Any] = {
+        "database_url": config.database_url or f"sqlite:///{workdir / 'month.db'}",
+        "data_dir": workdir / "data",
+        **emulator.settings_overrides(auth="api_key"),
+        "planning_max_queries_per_niche": config.queries_per_niche,
+        # Spread the plan over the month's nights (leaving the last two to catch up), as a team would.
+        "planning_spacing_seconds": int(
+            8 * 3600 * max(config.days - 2, 1) / max(_expected_queries(config), 1)
+        ),
+        "crawl_proxy_url": farm_proxy,
+        "crawl_timeout_seconds": config.crawl_timeout_seconds,
+        "outreach_daily_cap": config.daily_cap,
+        "outreach_send_weekdays": ["mon", "tue", "wed", "thu", "fri"],
+        "outreach_unsubscribe_mailto": "unsubscribe@planpro.example",
+        "outreach_dry_run_dir": workdir / "data" / "outbox",
+        "routing_mx_lookup": False,
+    }
+    for route in ("yandex", "gmail"):
+        overrides.update(sink.settings_env(route))
+    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=MOSCOW).astimezone(UTC)
+
+
+def run_month(config: MonthConfig, *, progress: Callable[[str], None] | None = None) -> MonthReport:
+    """Run the month; `progress` gets one line per simulated day."""
+    try:
+        from leadgen.companies import dedupe_companies
+        from leadgen.contacts import enrich_companies
+        from leadgen.serp.ingest import make_on_done
+    except ImportError as exc:  # a stage missing from this installation
+        raise ConfigurationError(f"the month run needs every pipeline stage installed: {exc}") from exc
+
+    say = progress or (lambda _line: None)
+    config.workdir.mkdir(parents=True, exist_ok=True)
+    wall0 = time.perf_counter()
+    timer = _Timer()
+    clock = ManualClock(config.start)
+    offer: OfferBrief = parse_offer(OFFER)
+    emu_config = EmulatorConfig(clock=clock, time_to_done=300, seed=config.seed, rps=None, rph=None)
+    with (
+        YandexEmulator(emu_config) as emulator,
+        _site_farm(config) as farm_proxy,
+        SmtpSink() as sink,
+    ):
+        settings = _settings(config, emulator, farm_proxy, sink)
+        engine = make_engine(settings.database_url)
+        migrate.upgrade(engine)
+        niches_csv = config.workdir / "month_niches.csv"
+        _write_niches(niches_csv, config)
+        with timer.stage("plan"), session_scope(engine) as session:
+            rows = read_niches(settings, str(niches_csv))
+            plan = plan_batch(session, settings, rows, batch_tag="month", now=clock())
+        say(f"planned {plan.inserted} queries, first {plan.first_scheduled_for}")
+        per_day: list[int] = []
+        try:
+            asyncio.run(_month(config, settings, engine, sink, clock, offer, timer, per_day, say,
+                               dedupe_companies, enrich_companies, make_on_done))  # fmt: skip
+        finally:
+            report = _measure(engine, config, sink, per_day, timer, wall0)
+            engine.dispose()
+    return report
+
+
+async def _month(
+    config: MonthConfig,
+    settings: Settings,
+    engine: Engine,
+    sink: SmtpSink,
+    clock: ManualClock,
+    offer: OfferBrief,
+    timer: _Timer,
+    per_day: list[int],
+    say: Callable[[str], None],
+    dedupe_companies: Any,
+    enrich_companies: Any,
+    make_on_done: Any,
+) -> None:
+    on_done = make_on_done(settings, now=clock)
+    resolver = SandboxMx()
+    composer = FallbackComposer()
+    virtual = {"t": 0.0}
+    rng = random.Random(config.seed)
+
+    async def politeness_sleep(seconds: float) -> None:  # crawl delays pass on a virtual clock
+        virtual["t"] += seconds
+
+    def monotonic() -> float:
+        return virtual["t"]
+
+    async with YandexClient.from_settings(settings, clock=clock, sleep=clock.async_sleep) as client:
+        first = config.start.astimezone(MOSCOW).date()
+        for day in range(config.days):
+            today = first + timedelta(days=day)
+            # Night: create and collect deferred operations every 10 minutes, 00:00-08:00 Moscow.
+            clock.set(_at(today, 0, 5))
+            end = _at(today, 8, 0)
+            while clock() < end:
+                with timer.stage("search"):
+                    await submit_due_queries(engine, client, settings, now=clock, limit=500)
+                with timer.stage("collect+ingest"):
+                    await collect_operations(engine, client, settings, now=clock, limit=1000, on_done=on_done)
+                clock.advance(minutes=10)
+            # Morning: dedupe, then crawl every new company.
+            clock.set(_at(today, 8, 30))
+            with timer.stage("dedupe"), session_scope(engine) as session:
+                dedupe_companies(session, settings, now=clock)
+            with timer.stage("enrich"):
+                while True:
+                    report = await enrich_companies(
+                        engine, settings, limit=500, now=clock, sleep=politeness_sleep, monotonic=monotonic
+                    )
+                    if report.claimed == 0:
+                        break
+            # Working day: draft, queue and send under the cap; spacing passes on the simulated clock.
+            clock.set(_at(today, 10, 0))
+            with timer.stage("draft+queue"):
+                draft_messages(engine, settings, limit=2 * config.daily_cap, now=clock(), composer=composer,
+                               offer=offer)  # fmt: skip
+                queue_messages(engine, settings, limit=2 * config.daily_cap, now=clock(), resolver=resolver,
+                               offer=offer)  # fmt: skip
+            _inject_smtp_faults(engine, sink, config, rng)
+            with timer.stage("send"):
+                sent = send_queued(engine, settings, limit=2 * config.daily_cap, now=clock(), sleep=lambda _s: None,
+                                   resolver=resolver, offer=offer)  # fmt: skip
+            per_day.append(sent.sent)
+            if sent.errors:
+                say(f"  send errors: {sent.errors[:3]}")
+            say(f"day {day + 1:2d} {clock().astimezone(MOSCOW):%a %Y-%m-%d}: sent {sent.sent}")
+
+
+def _inject_smtp_faults(engine: Engine, sink: SmtpSink, config: MonthConfig, rng: random.Random) -> None:
+    """Bounce a share of today's recipients and make a share of today's first attempts fail temporarily."""
+    with session_scope(engine) as s:
+        queued = list(
+            s.scalars(select(OutreachMessage.to_email).where(OutreachMessage.status == MessageStatus.QUEUED))
+        )
+    for address in queued:
+        if rng.random() < config.bounce_rate:
+            sink.fail_recipient(address, Fault.USER_UNKNOWN, at="rcpt")
+    temporary = sum(rng.random() < config.temp_fail_rate for _ in range(config.daily_cap))
+    sink.fail_next(rng.choice([Fault.TEMP_421, Fault.TEMP_450]), times=temporary)
+
+
+def _measure(engine: Engine, config: MonthConfig, sink: SmtpSink, per_day: list[int], timer: _Timer, wall0: float) -> MonthReport:  # fmt: skip
+    from leadgen.domains import canonical_domain
+
+    sla = timedelta(hours=12)
+    with session_scope(engine) as s:
+        q = Counter(s.scalars(select(SerpQuery.status)))
+        ops = s.execute(select(SerpOperation.status, SerpOperation.submitted_at, SerpOperation.done_at)).all()
+        companies = s.execute(select(Company.status, Company.website_url, Company.canonical_domain)).all()
+        contacts = Counter(s.scalars(select(Contact.kind)))
+        with_contacts = s.scalar(select(func.count(func.distinct(Contact.company_id)))) or 0
+        messages = Counter(s.scalars(select(OutreachMessage.status)))
+    kept = [c for c in companies if c.status != CompanyStatus.DUPLICATE]
+    registrable = Counter(canonical_domain(c.website_url or c.canonical_domain or "") for c in kept)
+    repeated = sum(n - 1 for key, n in registrable.items() if key and n > 1)
+    status = Counter(c.status for c in kept)
+    past_sla = sum(
+        1
+        for st, submitted, done in ops
+        if st == OperationStatus.EXPIRED
+        or (done is not None and submitted is not None and done - submitted > sla)
+    )
+    sent = messages[MessageStatus.SENT]
+    attempted = sent + messages[MessageStatus.FAILED] + messages[MessageStatus.UNKNOWN]
+    enriched = status[CompanyStatus.ENRICHED]
+    return MonthReport(
+        days=config.days,
+        queries_planned=sum(q.values()),
+        queries_done=q["done"],
+        queries_failed=q["failed"],
+        operations=len(ops),
+        operations_past_sla=past_sla,
+        serp_company_rows=len(companies),
+        unique_companies=len(kept),
+        duplicates_merged=len(companies) - len(kept),
+        repeated_domain_rate=round(repeated / len(kept), 5) if kept else 0.0,
+        companies_enriched=enriched,
+        companies_no_contacts=status[CompanyStatus.NO_CONTACTS],
+        companies_unreachable=status[CompanyStatus.UNREACHABLE],
+        contacts_per_company=round(sum(contacts.values()) / max(with_contacts, 1), 2),
+        emails_per_company=round(contacts["email"] / max(with_contacts, 1), 2),
+        messages_drafted=sum(messages.values()),
+        sent=sent,
+        failed=messages[MessageStatus.FAILED],
+        positive_send_rate=round(sent / attempted, 4) if attempted else 0.0,
+        sink_count=sink.count,
+        max_emails_per_day=max(per_day, default=0),
+        emails_per_day=per_day,
+        wall_seconds=round(time.perf_counter() - wall0, 1),
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        stage_seconds={k: round(v, 2) for k, v in timer.seconds.items()},
+    )
