@@ -28,7 +28,6 @@ from sqlalchemy import Engine, func, select
 from leadgen.clock import ManualClock
 from leadgen.db import make_engine, migrate
 from leadgen.db.engine import session_scope
-from leadgen.errors import ConfigurationError
 from leadgen.db.models import (
     Company,
     CompanyStatus,
@@ -39,6 +38,7 @@ from leadgen.db.models import (
     SerpOperation,
     SerpQuery,
 )
+from leadgen.errors import ConfigurationError
 from leadgen.outreach import draft_messages, queue_messages, send_queued
 from leadgen.outreach.composer import FallbackComposer
 from leadgen.outreach.offer import OfferBrief, parse_offer
