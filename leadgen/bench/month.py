@@ -186,6 +186,7 @@ def _site_farm(config: MonthConfig) -> Iterator[str]:
 
 class _Timer:
     def __init__(self) -> None:
+        self.t0 = time.perf_counter()
         self.seconds: dict[str, float] = defaultdict(float)
 
     @contextmanager
@@ -340,9 +341,10 @@ async def _month(
                 sent = send_queued(engine, settings, limit=2 * config.daily_cap, now=clock(), sleep=lambda _s: None,
                                    resolver=resolver, offer=offer)  # fmt: skip
             per_day.append(sent.sent)
-            if sent.errors:
-                say(f"  send errors: {sent.errors[:3]}")
-            say(f"day {day + 1:2d} {clock().astimezone(MOSCOW):%a %Y-%m-%d}: sent {sent.sent}")
+            say(
+                f"day {day + 1:2d} {clock().astimezone(MOSCOW):%a %Y-%m-%d}: sent {sent.sent}, "
+                f"send errors {len(sent.errors)}, wall {time.perf_counter() - timer.t0:.0f} s"
+            )
 
 
 def _inject_smtp_faults(engine: Engine, sink: SmtpSink, config: MonthConfig, rng: random.Random) -> None:
