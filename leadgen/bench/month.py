@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
 import random
 import resource
 import subprocess
@@ -91,7 +92,7 @@ class MonthConfig:
     workdir: Path
     days: int = 30
     niches: int = len(NICHES)
-    cities: int = 10
+    cities: int = len(CITIES)
     queries_per_niche: int = 1
     daily_cap: int = 100
     database_url: str | None = None  # default: a SQLite file in workdir
@@ -347,17 +348,25 @@ async def _month(
             )
 
 
+def _bounces(address: str, rate: float) -> bool:
+    """Whether the sandbox treats `address` as a mailbox that does not exist (decided once per address)."""
+    digest = hashlib.sha256(address.lower().encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < rate
+
+
 def _inject_smtp_faults(engine: Engine, sink: SmtpSink, config: MonthConfig, rng: random.Random) -> None:
-    """Bounce a share of today's recipients and make a share of today's first attempts fail temporarily."""
+    """Bounce the share of queued recipients whose mailbox "does not exist"; make some of today's sends fail
+    temporarily (421/450, retried by the outbox after its backoff)."""
     with session_scope(engine) as s:
-        queued = list(
-            s.scalars(select(OutreachMessage.to_email).where(OutreachMessage.status == MessageStatus.QUEUED))
+        queued = s.scalars(
+            select(OutreachMessage.to_email).where(OutreachMessage.status == MessageStatus.QUEUED)
         )
-    for address in queued:
-        if rng.random() < config.bounce_rate:
-            sink.fail_recipient(address, Fault.USER_UNKNOWN, at="rcpt")
+        bouncing = [address for address in queued if address and _bounces(address, config.bounce_rate)]
+    for address in bouncing:
+        sink.fail_recipient(address, Fault.USER_UNKNOWN, at="rcpt")
     temporary = sum(rng.random() < config.temp_fail_rate for _ in range(config.daily_cap))
-    sink.fail_next(rng.choice([Fault.TEMP_421, Fault.TEMP_450]), times=temporary)
+    if temporary:
+        sink.fail_next(rng.choice([Fault.TEMP_421, Fault.TEMP_450]), times=temporary)
 
 
 def _measure(engine: Engine, config: MonthConfig, sink: SmtpSink, per_day: list[int], timer: _Timer, wall0: float) -> MonthReport:  # fmt: skip

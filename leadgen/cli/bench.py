@@ -22,7 +22,7 @@ app = typer.Typer(
 def month(
     days: Annotated[int, typer.Option("--days", min=1, help="Simulated days.")] = 30,
     niches: Annotated[int, typer.Option("--niches", min=1, help="Niches planned (built-in list).")] = 25,
-    cities: Annotated[int, typer.Option("--cities", min=1, help="Cities per niche (built-in list).")] = 10,
+    cities: Annotated[int, typer.Option("--cities", min=1, help="Cities per niche (built-in list).")] = 14,
     queries_per_niche: Annotated[
         int, typer.Option("--queries-per-niche", min=1, max=6, help="Queries per niche and city.")
     ] = 1,
