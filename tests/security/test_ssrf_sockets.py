@@ -18,12 +18,11 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("leadgen.contacts", reason="needs issue 6 (crawler) merged")
+Crawler = pytest.importorskip("leadgen.contacts.crawler", reason="needs issue 6 (crawler) merged").Crawler
 
 import httpcore
 import httpcore._backends.auto as httpcore_auto
 
-from leadgen.contacts.crawler import Crawler
 from leadgen.errors import FetchFailed, UnsafeTarget
 from leadgen.settings import Settings
 
