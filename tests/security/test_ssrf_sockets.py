@@ -16,15 +16,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-Crawler = pytest.importorskip("leadgen.contacts.crawler", reason="needs issue 6 (crawler) merged").Crawler
-
 import httpcore
 import httpcore._backends.auto as httpcore_auto
+import pytest
 
 from leadgen.errors import FetchFailed, UnsafeTarget
 from leadgen.settings import Settings
+
+Crawler = pytest.importorskip("leadgen.contacts.crawler", reason="needs issue 6 (crawler) merged").Crawler
 
 pytestmark = pytest.mark.anyio
 
