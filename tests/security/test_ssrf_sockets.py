@@ -20,7 +20,7 @@ import httpcore
 import httpcore._backends.auto as httpcore_auto
 import pytest
 
-from leadgen.errors import FetchFailed, UnsafeTarget
+from leadgen import errors
 from leadgen.settings import Settings
 
 Crawler = pytest.importorskip("leadgen.contacts.crawler", reason="needs issue 6 (crawler) merged").Crawler
@@ -220,7 +220,7 @@ def crawler(**kw: Any) -> Crawler:
 async def test_redirects_to_private_targets_are_refused_before_connecting(net: Any, location: str) -> None:
     site, trap, attempts = net
     async with crawler() as c:
-        with pytest.raises((UnsafeTarget, FetchFailed)):
+        with pytest.raises((errors.UnsafeTarget, errors.FetchFailed)):
             await c.fetch(f"http://site.test:{site.port}/go/{location}")
     assert trap.connections == 0
     assert all(host == "127.0.0.1" and port == site.port for host, port in attempts), attempts
@@ -261,6 +261,6 @@ async def test_a_trickling_body_hits_the_timeout(net: Any) -> None:
     site, _trap, _ = net
     t0 = time.monotonic()
     async with crawler(timeout=0.5) as c:
-        with pytest.raises(FetchFailed, match="timeout"):
+        with pytest.raises(errors.FetchFailed, match="timeout"):
             await c.fetch(f"http://site.test:{site.port}/trickle", check_robots=False)
     assert time.monotonic() - t0 < 3
