@@ -10,6 +10,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from leadgen import __version__
 from leadgen.cli import db as db_cli
+from leadgen.cli import dedupe as dedupe_cli
+from leadgen.cli import serp as serp_cli
 from leadgen.cli.context import err_console, load_settings
 from leadgen.errors import ConfigurationError, LeadgenError
 
@@ -21,6 +23,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(db_cli.app, name="db")
+app.add_typer(serp_cli.app, name="serp")
+app.command(name="dedupe")(dedupe_cli.dedupe)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,18 @@
+"""SERP handling: parse Yandex XML pages, classify results (non-company filter), store them with their companies."""
+
+from leadgen.serp.filter import DomainFilter
+from leadgen.serp.ingest import IngestReport, ItemError, ingest_page, ingest_payload, make_on_done
+from leadgen.serp.parse import SerpDocument, SerpPage, clean_text, parse_serp
+
+__all__ = [
+    "DomainFilter",
+    "IngestReport",
+    "ItemError",
+    "SerpDocument",
+    "SerpPage",
+    "clean_text",
+    "ingest_page",
+    "ingest_payload",
+    "make_on_done",
+    "parse_serp",
+]
