@@ -46,6 +46,8 @@ TRACKING_PARAMS = frozenset(
 
 # Host prefixes that never name a different company: `www.`, `www2.`, `m.` (mobile version).
 DROP_PREFIX_RE = re.compile(r"^(?:www\d*|m)\.")
+ASCII_HOST_RE = re.compile(r"^[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})+$")
+IP_LIKE_RE = re.compile(r"^[0-9.]+$|:")
 HOST_LABEL_RE = re.compile(r"^[\w-]{1,63}$")
 SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 OTHER_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)")
@@ -67,6 +69,8 @@ _EXTRACT = tldextract.TLDExtract(
 
 def _to_unicode(host: str) -> str | None:
     """IDNA (UTS 46) round trip: lower-case Unicode form of a host, or None when it is not a valid name."""
+    if ASCII_HOST_RE.match(host) and "xn--" not in host:
+        return host  # fast path: plain lower-case LDH names are their own IDNA form
     try:
         ascii_host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
         return idna.decode(ascii_host)
@@ -107,6 +111,8 @@ def normalise_host(host: str, /) -> str | None:
 
 
 def _is_ip(host: str) -> bool:
+    if not IP_LIKE_RE.search(host):
+        return False
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -124,6 +130,8 @@ def _ip_host(host: str) -> str | None:
 
 def to_ascii(domain: str, /) -> str | None:
     """The IDNA (punycode) form of a domain, used to compare hosts and to build URLs for tools that need ASCII."""
+    if domain.isascii():
+        return domain.lower()
     try:
         return idna.encode(domain, uts46=True, transitional=False).decode("ascii")
     except (idna.IDNAError, UnicodeError, ValueError):

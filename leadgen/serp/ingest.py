@@ -138,7 +138,7 @@ def _upsert_companies(
             "last_seen_at": now,
             "created_at": now,
             "updated_at": now,
-            "meta": {"first_operation_id": operation_id},
+            "metadata": {"first_operation_id": operation_id},
         }
         for domain, doc in kept.items()
     ]
@@ -215,7 +215,7 @@ def ingest_page(
             else None,
             "created_at": moment,
             "updated_at": moment,
-            "meta": _result_meta(doc),
+            "metadata": _result_meta(doc),
         }
         for doc in documents
     ]

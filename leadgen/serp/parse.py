@@ -195,8 +195,6 @@ def _on_end(element: Element, parent: Element | None, state: _State) -> None:
     elif tag == "page" and parent_tag == "grouping":
         state.page_first = _int(element.get("first"))
         state.page_text = _int(element.text)
-    elif tag == "grouping":
-        state.grouping_gop = _int(element.get("groups-on-page"))
     elif tag == "error" and parent_tag == "response":
         state.error_seen = True
         state.error_code = _int(element.get("code"))
@@ -219,6 +217,8 @@ def _stream(data: bytes, state: _State) -> None:
                     raise SerpParseError(None, f"root element is <{element.tag}>, expected <{ROOT_TAG}>")
             elif stack[-1].tag == ROOT_TAG and element.tag == "response":
                 state.date = element.get("date")
+            elif element.tag == "grouping":
+                state.grouping_gop = _int(element.get("groups-on-page"))
             stack.append(element)
             continue
         stack.pop()
