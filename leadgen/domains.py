@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus, urlsplit
 
 import idna
 import tldextract
@@ -47,11 +48,17 @@ TRACKING_PARAMS = frozenset(
 # Host prefixes that never name a different company: `www.`, `www2.`, `m.` (mobile version).
 DROP_PREFIX_RE = re.compile(r"^(?:www\d*|m)\.")
 ASCII_HOST_RE = re.compile(r"^[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})+$")
+CYRILLIC_HOST_RE = re.compile(r"^[a-z0-9а-яё-]{1,63}(?:\.[a-z0-9а-яё-]{1,63})+$")
 IP_LIKE_RE = re.compile(r"^[0-9.]+$|:")
 HOST_LABEL_RE = re.compile(r"^[\w-]{1,63}$")
 SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 OTHER_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)")
 WHITESPACE_RE = re.compile(r"\s")
+# Fast path for the common shape (http(s), no whitespace, no port, no IP-literal brackets); anything else goes
+# through urllib.parse.urlsplit. Both paths give the same answer (tests/test_domains.py checks it).
+FAST_URL_RE = re.compile(
+    r"(https?)://(?:[^/?#\s\[\]]*@)?([^/?#:@\[\]\s]+)(/[^?#\s]*)?(?:\?([^#\s]*))?(?:#\S*)?", re.IGNORECASE
+)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_HOST_LENGTH = 253
 
@@ -71,11 +78,23 @@ def _to_unicode(host: str) -> str | None:
     """IDNA (UTS 46) round trip: lower-case Unicode form of a host, or None when it is not a valid name."""
     if ASCII_HOST_RE.match(host) and "xn--" not in host:
         return host  # fast path: plain lower-case LDH names are their own IDNA form
+    if CYRILLIC_HOST_RE.match(host) and not any(_odd_label(label) for label in host.split(".")):
+        return host  # fast path: lower-case Cyrillic/Latin labels are already their UTS 46 (NFC) form
     try:
         ascii_host = idna.encode(host, uts46=True, transitional=False).decode("ascii")
         return idna.decode(ascii_host)
     except (idna.IDNAError, UnicodeError, ValueError):
         return _lenient_unicode(host)
+
+
+def _odd_label(label: str) -> bool:
+    """Labels IDNA treats specially: leading/trailing hyphen, `??--` (reserved), or too long once encoded."""
+    return (
+        label.startswith("-")
+        or label.endswith("-")
+        or label[2:4] == "--"
+        or (not label.isascii() and len(label) > 57)
+    )
 
 
 def _lenient_unicode(host: str) -> str | None:
@@ -155,6 +174,9 @@ def host_of(url: str, /) -> str | None:
             text = "http://" + text
         else:
             return normalise_host(text)
+    fast = FAST_URL_RE.fullmatch(text)
+    if fast is not None:
+        return normalise_host(fast.group(2))
     try:
         parts = urlsplit(text)
         if parts.scheme.lower() not in DEFAULT_PORTS:
@@ -166,7 +188,6 @@ def host_of(url: str, /) -> str | None:
     return normalise_host(hostname) if hostname else None
 
 
-@lru_cache(maxsize=262144)
 def _registrable(host: str, keep_subdomains: bool) -> str | None:
     stripped = host
     while True:
@@ -174,14 +195,16 @@ def _registrable(host: str, keep_subdomains: bool) -> str | None:
         if shorter == stripped or "." not in shorter:
             break
         stripped = shorter
-    ascii_host = to_ascii(stripped)
-    if ascii_host is None:
-        return None
-    parts = _EXTRACT.extract_str(ascii_host)
+    return _registrable_stripped(stripped, keep_subdomains)
+
+
+@lru_cache(maxsize=524288)
+def _registrable_stripped(stripped: str, keep_subdomains: bool) -> str | None:
+    # `stripped` is a normalised (Unicode) host; tldextract matches Unicode suffixes (`рф`, `москва`) directly.
+    parts = _EXTRACT.extract_str(stripped)
     if not parts.suffix or not parts.domain:
         return None
-    ascii_result = ascii_host if keep_subdomains else f"{parts.domain}.{parts.suffix}"
-    return normalise_host(ascii_result)
+    return normalise_host(stripped if keep_subdomains else f"{parts.domain}.{parts.suffix}")
 
 
 def canonical_domain(url_or_host: str | None, /, *, keep_subdomains: bool = False) -> str | None:
@@ -206,14 +229,24 @@ def is_tracking_param(name: str, /) -> bool:
     return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PARAM_PREFIXES)
 
 
-def canonical_url(url: str | None, /) -> str | None:
-    """https, normalised host, default port dropped, no user info, fragment or tracking parameters; None if not http(s).
+@dataclass(frozen=True, slots=True)
+class UrlParts:
+    """A canonicalised http(s) URL with its normalised host and registrable domain (None for IP hosts)."""
 
-    >>> canonical_url("http://WWW.Example.ru:80/a?utm_source=y&id=2#top")
-    'https://www.example.ru/a?id=2'
-    """
-    if not url:
-        return None
+    url: str
+    host: str
+    domain: str | None
+
+
+def _split(url: str) -> tuple[str, str, int | None, str, str] | None:
+    """(scheme, raw host, port, path, query) of an http(s) URL, or None."""
+    fast = FAST_URL_RE.fullmatch(url)
+    if fast is not None:
+        return fast.group(1).lower(), fast.group(2), None, fast.group(3) or "", fast.group(4) or ""
+    return _split_slow(url)
+
+
+def _split_slow(url: str) -> tuple[str, str, int | None, str, str] | None:
     text = url.strip()
     if text.startswith("//"):
         text = "http:" + text
@@ -225,17 +258,46 @@ def canonical_url(url: str | None, /) -> str | None:
         return None
     if scheme not in DEFAULT_PORTS or not parts.hostname:
         return None
-    host = normalise_host(parts.hostname) or _ip_host(parts.hostname)
-    if host is None:
+    return scheme, parts.hostname, port, parts.path, parts.query
+
+
+def canonicalise(url: str | None, /) -> UrlParts | None:
+    """Canonical URL, host and registrable domain in one pass; None when `url` is not an http(s) URL."""
+    if not url:
         return None
+    split = _split(url)
+    if split is None:
+        return None
+    scheme, raw_host, port, path, query = split
+    host = normalise_host(raw_host)
+    domain = _registrable(host, False) if host is not None else None
+    if host is None:
+        host = _ip_host(raw_host)
+        if host is None:
+            return None
     netloc = host if port in (None, DEFAULT_PORTS["https"], DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    path = WHITESPACE_RE.sub(lambda m: quote(m.group()), parts.path) or "/"
-    query = "&".join(
-        pair
-        for pair in parts.query.split("&")
-        if pair and not is_tracking_param(unquote_plus(pair.partition("=")[0]))
-    )
-    return urlunsplit(("https", netloc, path, query, ""))
+    if not path:
+        path = "/"
+    elif WHITESPACE_RE.search(path):
+        path = WHITESPACE_RE.sub(lambda m: quote(m.group()), path)
+    if query:
+        query = "&".join(
+            pair
+            for pair in query.split("&")
+            if pair and not is_tracking_param(unquote_plus(pair.partition("=")[0]))
+        )
+    url = f"https://{netloc}{path}?{query}" if query else f"https://{netloc}{path}"
+    return UrlParts(url=url, host=host, domain=domain)
+
+
+def canonical_url(url: str | None, /) -> str | None:
+    """https, normalised host, default port dropped, no user info, fragment or tracking parameters; None if not http(s).
+
+    >>> canonical_url("http://WWW.Example.ru:80/a?utm_source=y&id=2#top")
+    'https://www.example.ru/a?id=2'
+    """
+    parts = canonicalise(url)
+    return parts.url if parts is not None else None
 
 
 def dedupe_hash(domain: str, /) -> str:

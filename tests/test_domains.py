@@ -183,3 +183,40 @@ def test_canonical_url_is_idempotent(value: str) -> None:
     assert url.startswith("https://")
     assert "#" not in url and "utm_" not in url.lower()
     assert canonical_domain(url) == canonical_domain(value)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(URLS, st.text(alphabet="htps:/@?#&=.-_ aбвWX0%[]:", max_size=40).map(lambda t: "http://" + t))
+)
+def test_fast_url_split_agrees_with_urlsplit(value: str) -> None:
+    fast = domains.FAST_URL_RE.fullmatch(value)
+    if fast is None:
+        return
+    slow = domains._split_slow(value)
+    assert slow is not None
+    scheme, host, port, path, query = slow
+    assert (scheme, port, path, query) == (
+        fast.group(1).lower(),
+        None,
+        fast.group(3) or "",
+        fast.group(4) or "",
+    )
+    assert domains.normalise_host(host) == domains.normalise_host(fast.group(2))
+
+
+CYRILLIC = st.text(alphabet="абвгдеёжзийклмнопрстуфхцчшщъыьэюяabcz019-", min_size=1, max_size=20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(CYRILLIC, min_size=2, max_size=4).map(".".join))
+def test_cyrillic_fast_path_agrees_with_idna(host: str) -> None:
+    fast = domains._to_unicode(host)
+    domains_host = host
+    try:
+        import idna
+
+        slow = idna.decode(idna.encode(domains_host, uts46=True, transitional=False).decode("ascii"))
+    except (idna.IDNAError, UnicodeError, ValueError):
+        slow = domains._lenient_unicode(domains_host)
+    assert fast == slow

@@ -47,7 +47,7 @@ def parse(ctx: typer.Context, file: FileArg) -> None:
     for doc in page.documents:
         record = asdict(doc)
         record["passages"] = list(doc.passages)
-        record["skip_reason"] = domain_filter.skip_reason(doc.url, doc.domain)
+        record["skip_reason"] = domain_filter.skip_reason_for_host(doc.host, doc.domain)
         typer.echo(json.dumps(record, ensure_ascii=False))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,8 @@ from leadgen.domains import canonical_domain, dedupe_hash
 from leadgen.settings import Settings
 
 CHUNK = 1000
+FUZZY_CANDIDATES = 5
+DIGITS_RE = re.compile(r"\d+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +97,14 @@ def _load(session: Session) -> list[_Row]:
     return [_Row(*row) for row in session.execute(stmt)]
 
 
-def _domain_key(row: _Row) -> str | None:
-    """Domain priority: the stored canonical domain, then the website URL (duplicates keep only the latter)."""
-    return canonical_domain(row.canonical_domain) or canonical_domain(row.website_url)
+def _domain_key(row: _Row, remembered: str | None) -> str | None:
+    """Domain priority: the canonical domain (stored, or remembered by a duplicate that released it), then the
+    website URL."""
+    return (
+        canonical_domain(row.canonical_domain)
+        or canonical_domain(remembered)
+        or canonical_domain(row.website_url)
+    )
 
 
 def _as_primary(row: _Row, domain: str | None, restore_opt_out: dict[int, bool]) -> _Target:
@@ -146,8 +154,14 @@ class _NameIndex:
             return self.exact[name]
         if not self.names:
             return None
-        best = process.extractOne(name, self.names, scorer=fuzz.ratio, score_cutoff=self.threshold)
-        return self.owners[best[2]] if best is not None else None
+        digits = DIGITS_RE.findall(name)
+        for _choice, _score, index in process.extract(
+            name, self.names, scorer=fuzz.ratio, score_cutoff=self.threshold, limit=FUZZY_CANDIDATES
+        ):
+            # Numbers name branches and franchises ("Автосервис 24" is not "Автосервис 77"): they must agree.
+            if DIGITS_RE.findall(self.names[index]) == digits:
+                return self.owners[index]
+        return None
 
 
 def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_now) -> DedupeReport:
@@ -162,9 +176,12 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
     changes nothing the second time.
     """
     rows = _load(session)
-    keys = {row.id: _domain_key(row) for row in rows}
     duplicate_ids = [row.id for row in rows if row.status == CompanyStatus.DUPLICATE]
     old_metas = _metas(session, duplicate_ids)
+    keys = {
+        row.id: _domain_key(row, old_metas.get(row.id, {}).get("dedupe", {}).get("canonical_domain"))
+        for row in rows
+    }
     restore_opt_out = {
         cid: bool(meta.get("dedupe", {}).get("opt_out_before", False)) for cid, meta in old_metas.items()
     }
@@ -222,7 +239,7 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
         for cid in changed
         if by_id[cid].status == CompanyStatus.DUPLICATE and targets[cid].status != CompanyStatus.DUPLICATE
     ]
-    _apply(session, by_id, targets, changed, marked, restored, old_metas, now())
+    _apply(session, by_id, targets, changed, marked, restored, old_metas, keys, now())
 
     domains_changed = sum(
         1 for row in rows if row.canonical_domain is not None and keys[row.id] != row.canonical_domain
@@ -249,6 +266,7 @@ def _apply(
     marked: list[int],
     restored: list[int],
     old_metas: dict[int, dict[str, Any]],
+    keys: dict[int, str | None],
     moment: datetime,
 ) -> None:
     """Two passes keep the unique constraints satisfied: release every key that moves, then write the targets."""
@@ -264,7 +282,11 @@ def _apply(
     metas = _metas(session, marked)
     for cid in marked:
         row = by_id[cid]
-        metas[cid]["dedupe"] = {"opt_out_before": row.opt_out, "status_before": str(row.status)}
+        metas[cid]["dedupe"] = {
+            "opt_out_before": row.opt_out,
+            "status_before": str(row.status),
+            "canonical_domain": keys.get(cid),
+        }
     for cid in restored:
         meta = dict(old_metas.get(cid, {}))
         meta.pop("dedupe", None)

@@ -148,7 +148,7 @@ def rows_from_page(
             snippet=doc.snippet,
             position=doc.position,
             page=doc.page,
-            skip_reason=domain_filter.skip_reason(doc.url, doc.domain),
+            skip_reason=domain_filter.skip_reason_for_host(doc.host, doc.domain),
             query_id=query_id,
             website_url=website_url(doc),
         )

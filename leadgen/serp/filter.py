@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from leadgen.data import DIRECTORY_DOMAINS_BY_CATEGORY, MINUS_DOMAINS
-from leadgen.domains import host_of, normalise_host, parent_domains
+from leadgen.domains import host_of, normalise_host
 from leadgen.settings import Settings
 
 SKIP_NO_DOMAIN = "no_domain"
@@ -52,17 +52,21 @@ class DomainFilter:
 
     def reason_for_host(self, host: str | None, /) -> str | None:
         """The reason of the most specific listed domain the host falls under, else None."""
-        if not host:
-            return None
-        for candidate in parent_domains(host):
-            reason = self.reasons.get(candidate)
+        reasons = self.reasons
+        while host:
+            reason = reasons.get(host)
             if reason is not None:
                 return reason
+            host = host.partition(".")[2]
         return None
 
     def skip_reason(self, url: str, domain: str | None, /) -> str | None:
         """None when the result is a company candidate; otherwise why it is not."""
-        reason = self.reason_for_host(host_of(url))
+        return self.skip_reason_for_host(host_of(url), domain)
+
+    def skip_reason_for_host(self, host: str | None, domain: str | None, /) -> str | None:
+        """`skip_reason` for an already normalised host (saves parsing the URL again)."""
+        reason = self.reason_for_host(host)
         if reason is not None:
             return reason
         if domain is None:

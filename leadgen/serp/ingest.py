@@ -189,7 +189,7 @@ def ingest_page(
     reasons: dict[str, str | None] = {}
     kept: dict[str, SerpDocument] = {}
     for doc in documents:
-        reason = filt.skip_reason(doc.url, doc.domain)
+        reason = filt.skip_reason_for_host(doc.host, doc.domain)
         reasons[doc.canonical_url] = reason
         if reason is None and doc.domain is not None:
             kept.setdefault(doc.domain, doc)

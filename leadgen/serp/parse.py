@@ -11,7 +11,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
-from leadgen.domains import canonical_domain, canonical_url
+from leadgen.domains import canonicalise
 from leadgen.errors import SerpParseError
 
 # Yandex XML error 15 is "no results found": an empty page, not a failure (reference §3; yandex-cloud-ml-sdk and
@@ -31,6 +31,7 @@ class SerpDocument:
     url: str
     canonical_url: str
     domain: str | None
+    host: str
     title: str | None
     snippet: str | None
     passages: tuple[str, ...]
@@ -141,16 +142,17 @@ def _document(
     doc: Element, state: _State, position: int, rank: int, group: str | None
 ) -> SerpDocument | None:
     raw_url = clean_text(doc.find("url"))
-    url = canonical_url(raw_url) if raw_url else None
-    if raw_url is None or url is None:
+    parts = canonicalise(raw_url)
+    if raw_url is None or parts is None:
         return None
     passages = tuple(p for p in (clean_text(el) for el in doc.iterfind("passages/passage")) if p)
     headline = clean_text(doc.find("headline"))
     snippet = " ".join(passages) if passages else headline
     return SerpDocument(
         url=raw_url,
-        canonical_url=url,
-        domain=canonical_domain(raw_url),
+        canonical_url=parts.url,
+        domain=parts.domain,
+        host=parts.host,
         title=clean_text(doc.find("title")),
         snippet=snippet,
         passages=passages,

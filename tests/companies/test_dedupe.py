@@ -138,6 +138,17 @@ def test_names_match_companies_without_a_domain(session: Session, settings: Sett
     assert session.get(Company, with_domain.id).canonical_domain == "romashka.ru"
 
 
+def test_fuzzy_names_must_agree_on_numbers(session: Session, settings: Settings) -> None:
+    add(session, 0, name="Автосервис 24")
+    other = add(session, 1, name="Автосервис 74")
+    same = add(session, 2, name="ООО «Автосервис-24»")
+    report = dedupe_companies(session, settings)
+    reload(session)
+    assert report.name_matches == 1
+    assert session.get(Company, other.id).status == CompanyStatus.NEW
+    assert session.get(Company, same.id).status == CompanyStatus.DUPLICATE
+
+
 def test_name_threshold_comes_from_settings(session: Session, db_url: str) -> None:
     add(session, 0, name="Ромашка Плюс")
     fuzzy = add(session, 1, name="Ромашка Плюсс")
@@ -189,6 +200,20 @@ def test_second_run_changes_nothing(session: Session, settings: Settings) -> Non
         for c in session.scalars(select(Company).order_by(Company.id))
     ]
     assert report.updated == 0 and report.marked_duplicate == 0 and after == before
+
+
+def test_a_duplicate_without_website_remembers_its_domain(session: Session, settings: Settings) -> None:
+    first = add(session, 0, canonical_domain="firm.ru")
+    later = add(session, 1, name="Фирма", canonical_domain="www.firm.ru")  # no website_url
+    dedupe_companies(session, settings)
+    reload(session)
+    assert session.get(Company, later.id).meta["dedupe"]["canonical_domain"] == "firm.ru"
+    assert dedupe_companies(session, settings).updated == 0
+    session.delete(session.get(Company, first.id))
+    session.flush()
+    dedupe_companies(session, settings)
+    reload(session)
+    assert session.get(Company, later.id).canonical_domain == "firm.ru"
 
 
 def test_ingested_companies_have_no_repeated_domains(session: Session, settings: Settings) -> None:
