@@ -191,6 +191,7 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
     grouped: set[str] = set()
     names = _NameIndex(settings.dedupe_name_threshold)
     without_domain: list[_Row] = []
+    domain_primaries: list[_Row] = []
     for row in rows:
         key = keys[row.id]
         if key is None:
@@ -200,13 +201,16 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
         if primary_id is None:
             primaries[key] = row.id
             targets[row.id] = _as_primary(row, key, restore_opt_out)
-            names.add(normalise_name(row.name), row.id)
+            domain_primaries.append(row)
         else:
             grouped.add(key)
             targets[row.id] = _as_duplicate(primary_id, f"duplicate of company {primary_id} (domain {key})")
 
     name_matches = without_key = 0
     errors: list[DedupeError] = []
+    if without_domain:  # names of domain primaries matter only when some company has no domain
+        for row in domain_primaries:
+            names.add(normalise_name(row.name), row.id)
     for row in without_domain:
         name = normalise_name(row.name)
         if name is None:

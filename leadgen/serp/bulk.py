@@ -35,6 +35,7 @@ STAGE_COLUMNS = (
     "page",
     "skip_reason",
     "website_url",
+    "first_for_domain",
 )
 
 CREATE_STAGE = """
@@ -50,7 +51,8 @@ CREATE TEMP TABLE serp_stage (
     position integer,
     page integer,
     skip_reason varchar(64),
-    website_url varchar(2048)
+    website_url varchar(2048),
+    first_for_domain boolean NOT NULL
 ) ON COMMIT DROP
 """
 
@@ -58,12 +60,11 @@ INSERT_COMPANIES = f"""
 WITH created AS (
     INSERT INTO companies (canonical_domain, dedupe_hash, name, website_url, source, status, opt_out, snippet,
                            first_seen_at, last_seen_at, created_at, updated_at, metadata)
-    SELECT DISTINCT ON (domain) domain, domain_hash, left(coalesce(title, domain), 500), website_url,
+    SELECT domain, domain_hash, left(coalesce(title, domain), 500), website_url,
            '{SOURCE}', 'new', false, snippet, :now, :now, :now, :now,
            jsonb_build_object('first_operation_id', operation_id)
     FROM serp_stage
-    WHERE skip_reason IS NULL AND domain IS NOT NULL
-    ORDER BY domain, operation_id, position, seq
+    WHERE first_for_domain
     ON CONFLICT DO NOTHING
     RETURNING 1
 )
@@ -104,7 +105,8 @@ class ResultRow:
     query_id: int | None = None
     website_url: str | None = None
 
-    def stage_tuple(self, seq: int) -> tuple[object, ...]:
+    def stage_tuple(self, seq: int, first_for_domain: bool = False) -> tuple[object, ...]:
+        """The staging-table row; `first_for_domain` marks the row whose values create the company."""
         kept = self.skip_reason is None and self.domain is not None
         return (
             seq,
@@ -119,6 +121,7 @@ class ResultRow:
             self.page,
             self.skip_reason,
             self.website_url,
+            first_for_domain,
         )
 
 
@@ -165,8 +168,12 @@ def bulk_ingest(session: Session, rows: Iterable[ResultRow], *, now: datetime | 
     staged = 0
     with dbapi.cursor() as cursor:  # type: ignore[union-attr]
         with cursor.copy(f"COPY serp_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
+            seen: set[str] = set()
             for row in rows:
-                copy.write_row(row.stage_tuple(staged))
+                first = row.skip_reason is None and row.domain is not None and row.domain not in seen
+                if first:
+                    seen.add(row.domain)  # type: ignore[arg-type]
+                copy.write_row(row.stage_tuple(staged, first))
                 staged += 1
     session.execute(text("ANALYZE serp_stage"))
     created = session.execute(text(INSERT_COMPANIES), {"now": moment}).scalar_one()

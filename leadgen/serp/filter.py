@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
 
 from leadgen.data import DIRECTORY_DOMAINS_BY_CATEGORY, MINUS_DOMAINS
 from leadgen.domains import host_of, normalise_host
@@ -30,25 +32,27 @@ def _normalise_entries(entries: Iterable[str]) -> set[str]:
 class DomainFilter:
     """Maps a listed domain (or any of its subdomains) to a skip reason; build it once with `from_settings`."""
 
-    reasons: dict[str, str]
+    reasons: Mapping[str, str]
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> DomainFilter:
-        """The shipped lists plus DIRECTORY_DOMAINS_EXTRA and PLANNING_MINUS_DOMAINS from settings."""
+        """The shipped lists plus DIRECTORY_DOMAINS_EXTRA and PLANNING_MINUS_DOMAINS from settings (memoised)."""
+        if settings is None:
+            return _build((), ())
+        return _build(tuple(settings.directory_domains_extra), tuple(settings.planning_minus_domains))
+
+    @classmethod
+    def from_lists(cls, extra: Iterable[str], minus: Iterable[str]) -> DomainFilter:
+        """Build a filter from explicit extension lists."""
         reasons: dict[str, str] = {}
-        minus = set(MINUS_DOMAINS)
-        extra: set[str] = set()
-        if settings is not None:
-            minus |= _normalise_entries(settings.planning_minus_domains)
-            extra = _normalise_entries(settings.directory_domains_extra)
-        for domain in _normalise_entries(minus):
+        for domain in _normalise_entries(MINUS_DOMAINS) | _normalise_entries(minus):
             reasons[domain] = SKIP_MINUS_DOMAIN
-        for domain in extra:
+        for domain in _normalise_entries(extra):
             reasons[domain] = SKIP_EXTRA
         for category, domains in DIRECTORY_DOMAINS_BY_CATEGORY.items():
             for domain in _normalise_entries(domains):
                 reasons[domain] = DIRECTORY_PREFIX + category
-        return cls(reasons)
+        return cls(MappingProxyType(reasons))
 
     def reason_for_host(self, host: str | None, /) -> str | None:
         """The reason of the most specific listed domain the host falls under, else None."""
@@ -75,3 +79,8 @@ class DomainFilter:
 
     def __contains__(self, url_or_host: object) -> bool:
         return isinstance(url_or_host, str) and self.reason_for_host(host_of(url_or_host)) is not None
+
+
+@lru_cache(maxsize=32)
+def _build(extra: tuple[str, ...], minus: tuple[str, ...]) -> DomainFilter:
+    return DomainFilter.from_lists(extra, minus)
