@@ -158,8 +158,9 @@ def _upsert_companies(
 
 
 def _insert_many(session: Session, stmt: Any, rows: Sequence[dict[str, Any]]) -> int:
-    """Run a multi-row INSERT ... RETURNING and count the rows it actually inserted."""
-    return len(session.execute(stmt.values(list(rows))).all())
+    """Run INSERT ... RETURNING over many parameter sets (SQLAlchemy "insertmanyvalues": one cached statement,
+    batched into multi-row VALUES) and count the rows it actually inserted."""
+    return len(session.execute(stmt, list(rows)).all())
 
 
 def website_url(doc: SerpDocument) -> str:
@@ -228,7 +229,7 @@ def ingest_page(
             .on_conflict_do_nothing(index_elements=["operation_id", "url"])
             .returning(table.c.domain, table.c.company_id)
         )
-        for domain, company_id in session.execute(stmt.values(list(chunk))).all():
+        for domain, company_id in session.execute(stmt, list(chunk)).all():
             inserted += 1
             if company_id is not None:
                 new_domains.add(domain)
