@@ -203,6 +203,7 @@ def test_ingest_and_dedupe_one_million(bench_url: str) -> None:
     filt = DomainFilter.from_settings(settings)
     engine = make_engine(bench_url)
     figures: dict[str, float] = {}
+    print(f"\nload average before the run (1/5/15 min, {os.cpu_count()} cores): {os.getloadavg()}")
     try:
         raw = generate(N_RESULTS)
 
@@ -280,3 +281,4 @@ def test_ingest_and_dedupe_one_million(bench_url: str) -> None:
     )
     print(f"ratio bulk_ingest / plain COPY (time): {figures['load'] / figures['copy']:.2f}x")
     print(f"repeated domains among kept companies: {repeated}")
+    print(f"load average after the run (1/5/15 min, {os.cpu_count()} cores): {os.getloadavg()}")
