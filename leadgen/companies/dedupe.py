@@ -54,7 +54,6 @@ class _Row:
     canonical_domain: str | None
     dedupe_hash: str | None
     website_url: str | None
-    created_at: datetime
     status: CompanyStatus
     duplicate_of_id: int | None
     opt_out: bool
@@ -88,12 +87,11 @@ def _load(session: Session) -> list[_Row]:
         Company.canonical_domain,
         Company.dedupe_hash,
         Company.website_url,
-        Company.created_at,
         Company.status,
         Company.duplicate_of_id,
         Company.opt_out,
         Company.status_reason,
-    ).order_by(Company.created_at, Company.id)
+    ).order_by(Company.created_at, Company.id)  # the order is all dedupe needs from created_at
     return [_Row(*row) for row in session.execute(stmt)]
 
 
