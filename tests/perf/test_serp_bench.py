@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
@@ -153,9 +154,37 @@ def bench_url() -> Iterator[str]:
     admin.dispose()
 
 
-def _copy_baseline(engine: Engine, rows: list[ResultRow]) -> float:
-    start = time.perf_counter()
-    with Session(engine) as session, session.begin():
+def _backend_cpu(session: Session) -> float:
+    """CPU seconds used so far by this session's Postgres backend (the server runs on this machine)."""
+    pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Step:
+    """Wall time, client CPU and Postgres-backend CPU of one step."""
+
+    def __init__(self) -> None:
+        self.wall = self.client = self.server = 0.0
+
+    def __enter__(self) -> Step:
+        self._wall, self._client = time.perf_counter(), time.process_time()
+        return self
+
+    def server_from(self, session: Session, before: float) -> None:
+        self.server += _backend_cpu(session) - before
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._wall
+        self.client = time.process_time() - self._client
+
+
+def _copy_baseline(engine: Engine, rows: list[ResultRow]) -> Step:
+    with Step() as step, Session(engine) as session, session.begin():
+        before = _backend_cpu(session)
         session.execute(
             text(CREATE_STAGE.replace("TEMP TABLE serp_stage", "TABLE copy_baseline").split(") ON")[0] + ")")
         )
@@ -166,7 +195,8 @@ def _copy_baseline(engine: Engine, rows: list[ResultRow]) -> float:
         ):
             for seq, row in enumerate(rows):
                 copy.write_row(row.stage_tuple(seq))
-    return time.perf_counter() - start
+        step.server_from(session, before)
+    return step
 
 
 def _add_stale_and_name_only(engine: Engine) -> int:
@@ -202,34 +232,33 @@ def test_ingest_and_dedupe_one_million(bench_url: str) -> None:
     settings = Settings(_env_file=None, database_url=bench_url)  # type: ignore[call-arg]
     filt = DomainFilter.from_settings(settings)
     engine = make_engine(bench_url)
-    figures: dict[str, float] = {}
+    steps: dict[str, Step] = {}
     print(f"\nload average before the run (1/5/15 min, {os.cpu_count()} cores): {os.getloadavg()}")
     try:
         raw = generate(N_RESULTS)
 
-        start = time.perf_counter()
-        rows = prepare(raw, filt)
-        figures["prepare"] = time.perf_counter() - start
+        with Step() as steps["prepare"]:
+            rows = prepare(raw, filt)
         kept_domains = {r.domain for r in rows if r.skip_reason is None and r.domain}
 
-        figures["copy"] = _copy_baseline(engine, rows)
+        steps["copy"] = _copy_baseline(engine, rows)
 
-        start = time.perf_counter()
-        with Session(engine) as session, session.begin():
+        with Step() as steps["load"], Session(engine) as session, session.begin():
+            before = _backend_cpu(session)
             report = bulk_ingest(session, rows, now=T0)
-        figures["load"] = time.perf_counter() - start
+            steps["load"].server_from(session, before)
         assert report.results_inserted == len(rows) and report.companies_created == len(kept_domains)
 
         expected_duplicates = _add_stale_and_name_only(engine)
-        start = time.perf_counter()
-        with Session(engine) as session, session.begin():
+        with Step() as steps["dedupe"], Session(engine) as session, session.begin():
+            before = _backend_cpu(session)
             dedupe = dedupe_companies(session, settings)
-        figures["dedupe"] = time.perf_counter() - start
+            steps["dedupe"].server_from(session, before)
         assert dedupe.marked_duplicate == expected_duplicates, dedupe
-        start = time.perf_counter()
-        with Session(engine) as session, session.begin():
+        with Step() as steps["dedupe_again"], Session(engine) as session, session.begin():
+            before = _backend_cpu(session)
             again = dedupe_companies(session, settings)
-        figures["dedupe_again"] = time.perf_counter() - start
+            steps["dedupe_again"].server_from(session, before)
         assert again.updated == 0
 
         with engine.connect() as conn:
@@ -245,40 +274,45 @@ def test_ingest_and_dedupe_one_million(bench_url: str) -> None:
         # The per-operation path (parse + ingest_payload, one transaction per operation) on a sample.
         rng = random.Random(11)
         pages = [xml_page(op, rng) for op in range(200)]
-        start = time.perf_counter()
-        parsed = sum(len(parse_serp(p).documents) for p in pages)
-        figures["parse_sample"] = time.perf_counter() - start
-        start = time.perf_counter()
-        for op, page in enumerate(pages):
-            with Session(engine) as session, session.begin():
-                ingest_payload(session, settings, operation_id=f"sample{op}", xml=page, now=T0)
-        figures["per_operation_sample"] = time.perf_counter() - start
+        with Step() as steps["parse_sample"]:
+            parsed = sum(len(parse_serp(p).documents) for p in pages)
+        with Step() as steps["per_operation_sample"]:
+            for op, page in enumerate(pages):
+                with Session(engine) as session, session.begin():
+                    ingest_payload(session, settings, operation_id=f"sample{op}", xml=page, now=T0)
     finally:
         engine.dispose()
 
     n = len(rows)
-    total = figures["prepare"] + figures["load"] + figures["dedupe"]
+    total = Step()
+    for name in ("prepare", "load", "dedupe"):
+        total.wall += steps[name].wall
+        total.client += steps[name].client
+        total.server += steps[name].server
+    table = [
+        (f"canonicalise + filter ({N_RESULTS:,} raw → {n:,} rows)", steps["prepare"], n),
+        ("plain COPY of the same rows (baseline)", steps["copy"], n),
+        (f"bulk_ingest (COPY to staging + upserts, {len(kept_domains):,} companies)", steps["load"], n),
+        (
+            f"dedupe_companies ({dedupe.companies:,} companies, {dedupe.marked_duplicate:,} marked)",
+            steps["dedupe"],
+            dedupe.companies,
+        ),
+        ("dedupe_companies again (no change)", steps["dedupe_again"], dedupe.companies),
+        ("**total: canonicalise + ingest + dedupe**", total, n),
+        (f"parse_serp sample (200 pages, {parsed:,} docs)", steps["parse_sample"], parsed),
+        (
+            "ingest_payload sample (200 operations × 50, one transaction each)",
+            steps["per_operation_sample"],
+            parsed,
+        ),
+    ]
     print()
-    print("| step | seconds | rows/s |")
-    print("|---|---:|---:|")
-    print(
-        f"| generate → canonicalise + filter ({N_RESULTS:,} raw → {n:,} rows) | {figures['prepare']:.1f} | {n / figures['prepare']:,.0f} |"
-    )
-    print(f"| plain COPY of the same rows (baseline) | {figures['copy']:.1f} | {n / figures['copy']:,.0f} |")
-    print(
-        f"| bulk_ingest (COPY to staging + upserts, {len(kept_domains):,} companies) | {figures['load']:.1f} | {n / figures['load']:,.0f} |"
-    )
-    print(
-        f"| dedupe_companies ({dedupe.companies:,} companies, {dedupe.marked_duplicate:,} marked) | {figures['dedupe']:.1f} | {dedupe.companies / figures['dedupe']:,.0f} |"
-    )
-    print(f"| dedupe_companies again (no change) | {figures['dedupe_again']:.1f} | |")
-    print(f"| **total: canonicalise + ingest + dedupe** | **{total:.1f}** | {n / total:,.0f} |")
-    print(
-        f"| parse_serp sample (200 pages, {parsed:,} docs) | {figures['parse_sample']:.2f} | {parsed / figures['parse_sample']:,.0f} |"
-    )
-    print(
-        f"| ingest_payload sample (200 operations × 50, one transaction each) | {figures['per_operation_sample']:.2f} | {parsed / figures['per_operation_sample']:,.0f} |"
-    )
-    print(f"ratio bulk_ingest / plain COPY (time): {figures['load'] / figures['copy']:.2f}x")
+    print("| step | wall s | client CPU s | Postgres backend CPU s | rows/s (wall) |")
+    print("|---|---:|---:|---:|---:|")
+    for label, step, count in table:
+        server = f"{step.server:.1f}" if step.server else ""
+        print(f"| {label} | {step.wall:.1f} | {step.client:.1f} | {server} | {count / step.wall:,.0f} |")
+    print(f"ratio bulk_ingest / plain COPY (wall time): {steps['load'].wall / steps['copy'].wall:.2f}x")
     print(f"repeated domains among kept companies: {repeated}")
     print(f"load average after the run (1/5/15 min, {os.cpu_count()} cores): {os.getloadavg()}")
