@@ -87,6 +87,8 @@ DIRECTORY_DOMAINS_BY_CATEGORY: dict[str, frozenset[str]] = {
             "2gis.com",
             "yandex.ru",
             "yandex.com",
+            "yandex.by",
+            "yandex.kz",
             "ya.ru",
             "maps.google.com",
             "maps.google.ru",
@@ -105,6 +107,9 @@ DIRECTORY_DOMAINS_BY_CATEGORY: dict[str, frozenset[str]] = {
         {
             "avito.ru",
             "youla.ru",
+            "kufar.by",
+            "olx.kz",
+            "flagma.ru",
             "profi.ru",
             "uslugi.yandex.ru",
             "remontnik.ru",
@@ -187,6 +192,7 @@ DIRECTORY_DOMAINS_BY_CATEGORY: dict[str, frozenset[str]] = {
     "jobs": frozenset(
         {
             "hh.ru",
+            "hh.kz",
             "headhunter.ru",
             "superjob.ru",
             "rabota.ru",
