@@ -47,6 +47,7 @@ TRACKING_PARAMS = frozenset(
 
 # Host prefixes that never name a different company: `www.`, `www2.`, `m.` (mobile version).
 DROP_PREFIX_RE = re.compile(r"^(?:www\d*|m)\.")
+DROP_PREFIX_STARTS = ("www", "m.")
 ASCII_HOST_RE = re.compile(r"^[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})+$")
 CYRILLIC_HOST_RE = re.compile(r"^[a-z0-9а-яё-]{1,63}(?:\.[a-z0-9а-яё-]{1,63})+$")
 IP_LIKE_RE = re.compile(r"^[0-9.]+$|:")
@@ -190,7 +191,7 @@ def host_of(url: str, /) -> str | None:
 
 def _registrable(host: str, keep_subdomains: bool) -> str | None:
     stripped = host
-    while True:
+    while stripped.startswith(DROP_PREFIX_STARTS):
         shorter = DROP_PREFIX_RE.sub("", stripped, count=1)
         if shorter == stripped or "." not in shorter:
             break
