@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import hashlib
 import random
 import resource
@@ -38,6 +39,7 @@ from leadgen.db.models import (
     OutreachMessage,
     SerpOperation,
     SerpQuery,
+    SerpResult,
 )
 from leadgen.errors import ConfigurationError
 from leadgen.outreach import draft_messages, queue_messages, send_queued
@@ -115,10 +117,13 @@ class MonthReport:
     queries_failed: int
     operations: int
     operations_past_sla: int
+    serp_results: int
+    serp_results_on_known_company: int
     serp_company_rows: int
     unique_companies: int
     duplicates_merged: int
     repeated_domain_rate: float
+    repeated_sent_domain_rate: float
     companies_enriched: int
     companies_no_contacts: int
     companies_unreachable: int
@@ -133,6 +138,7 @@ class MonthReport:
     emails_per_day: list[int]
     wall_seconds: float
     peak_rss_mb: float
+    farm_peak_rss_mb: float
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -277,7 +283,8 @@ def run_month(config: MonthConfig, *, progress: Callable[[str], None] | None = N
         finally:
             report = _measure(engine, config, sink, per_day, timer, wall0)
             engine.dispose()
-    return report
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return dataclasses.replace(report, farm_peak_rss_mb=round(children, 1) if config.farm_process else 0.0)
 
 
 async def _month(
@@ -380,6 +387,13 @@ def _measure(engine: Engine, config: MonthConfig, sink: SmtpSink, per_day: list[
         contacts = Counter(s.scalars(select(Contact.kind)))
         with_contacts = s.scalar(select(func.count(func.distinct(Contact.company_id)))) or 0
         messages = Counter(s.scalars(select(OutreachMessage.status)))
+        kept_results = list(
+            s.scalars(select(SerpResult.company_id).where(SerpResult.company_id.is_not(None)))
+        )
+        results_total = s.scalar(select(func.count()).select_from(SerpResult)) or 0
+        sent_domains = list(
+            s.scalars(select(OutreachMessage.to_email).where(OutreachMessage.status == MessageStatus.SENT))
+        )
     kept = [c for c in companies if c.status != CompanyStatus.DUPLICATE]
     registrable = Counter(canonical_domain(c.website_url or c.canonical_domain or "") for c in kept)
     repeated = sum(n - 1 for key, n in registrable.items() if key and n > 1)
@@ -391,6 +405,8 @@ def _measure(engine: Engine, config: MonthConfig, sink: SmtpSink, per_day: list[
         or (done is not None and submitted is not None and done - submitted > sla)
     )
     sent = messages[MessageStatus.SENT]
+    sent_registrable = Counter(canonical_domain((email or "").rpartition("@")[2]) for email in sent_domains)
+    repeated_sent = sum(n - 1 for n in sent_registrable.values() if n > 1)
     attempted = sent + messages[MessageStatus.FAILED] + messages[MessageStatus.UNKNOWN]
     enriched = status[CompanyStatus.ENRICHED]
     return MonthReport(
@@ -400,10 +416,13 @@ def _measure(engine: Engine, config: MonthConfig, sink: SmtpSink, per_day: list[
         queries_failed=q["failed"],
         operations=len(ops),
         operations_past_sla=past_sla,
+        serp_results=results_total,
+        serp_results_on_known_company=len(kept_results) - len(set(kept_results)),
         serp_company_rows=len(companies),
         unique_companies=len(kept),
         duplicates_merged=len(companies) - len(kept),
         repeated_domain_rate=round(repeated / len(kept), 5) if kept else 0.0,
+        repeated_sent_domain_rate=round(repeated_sent / sent, 5) if sent else 0.0,
         companies_enriched=enriched,
         companies_no_contacts=status[CompanyStatus.NO_CONTACTS],
         companies_unreachable=status[CompanyStatus.UNREACHABLE],
@@ -418,5 +437,6 @@ def _measure(engine: Engine, config: MonthConfig, sink: SmtpSink, per_day: list[
         emails_per_day=per_day,
         wall_seconds=round(time.perf_counter() - wall0, 1),
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        farm_peak_rss_mb=0.0,  # filled in once the farm process has exited
         stage_seconds={k: round(v, 2) for k, v in timer.seconds.items()},
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -38,9 +39,15 @@ def month(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as one JSON object.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-day progress on stderr.")] = False,
+    log_requests: Annotated[
+        bool, typer.Option("--log-requests", help="Keep INFO logs (one line per HTTP request).")
+    ] = False,
 ) -> None:
     """Plan, search at night, ingest, dedupe, enrich, draft and send for N simulated days on a manual clock."""
     from leadgen.bench import MonthConfig, run_month
+
+    if not log_requests:  # tens of thousands of request lines would cost time and bury the figures
+        logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))
 
     def progress(line: str) -> None:
         if not quiet:
