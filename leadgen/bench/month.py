@@ -10,15 +10,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import dataclasses
-import hashlib
 import random
 import resource
-import subprocess
-import sys
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -27,6 +23,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
+from leadgen.bench.context import StageContext, StagesFactory, StageTimer
+from leadgen.bench.sandbox import inject_smtp_faults, site_farm
 from leadgen.clock import ManualClock
 from leadgen.db import make_engine, migrate
 from leadgen.db.engine import session_scope
@@ -42,16 +40,11 @@ from leadgen.db.models import (
     SerpResult,
 )
 from leadgen.errors import ConfigurationError
-from leadgen.outreach import draft_messages, queue_messages, send_queued
-from leadgen.outreach.composer import FallbackComposer
 from leadgen.outreach.offer import OfferBrief, parse_offer
-from leadgen.outreach.router import MxAnswer
 from leadgen.planning import plan_batch, read_niches
-from leadgen.sandbox.smtp_sink import Fault, SmtpSink
+from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
 from leadgen.settings import Settings
-from leadgen.yandex import YandexClient
-from leadgen.yandex.jobs import collect_operations, submit_due_queries
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 # B2B niches a small sales team would plan in a month, and the cities they would target.
@@ -102,6 +95,7 @@ class MonthConfig:
     start: datetime = datetime(2026, 11, 29, 21, 0, tzinfo=UTC)  # Monday 00:00 Moscow
     bounce_rate: float = 0.02  # share of recipients whose mailbox does not exist (550 5.1.1)
     temp_fail_rate: float = 0.03  # share of sends that first get a 421/450 (retried later)
+    night_step_minutes: int = 10  # how often the night search/collect step runs
     farm_process: bool = True  # serve the site farm from its own process (uses the second core)
     farm_slow_seconds: float = 0.5  # real seconds of the farm's deliberately slow sites
     crawl_timeout_seconds: float = 2.0
@@ -140,69 +134,6 @@ class MonthReport:
     peak_rss_mb: float
     farm_peak_rss_mb: float
     stage_seconds: dict[str, float] = field(default_factory=dict)
-
-
-class SandboxMx:
-    """MX answers for the sandbox: Russian hosts for .ru/.рф/.su and Russian free mail, Google for the rest."""
-
-    RU_SUFFIXES = (".ru", ".xn--p1ai", ".su", ".moscow")
-
-    def resolve_mx(self, domain: str, /) -> MxAnswer:
-        host = "mx.yandex.net" if domain.lower().endswith(self.RU_SUFFIXES) else "aspmx.l.google.com"
-        return MxAnswer((host,), ttl=3600.0)
-
-
-FARM_PROCESS = """
-import asyncio, sys
-from leadgen.sandbox.site_farm import SiteFarm
-
-async def main() -> None:
-    farm = SiteFarm(seed=int(sys.argv[1]), slow_seconds=float(sys.argv[2]))
-    server = await asyncio.start_server(farm.handle, "127.0.0.1", 0, backlog=1024)
-    print(server.sockets[0].getsockname()[1], flush=True)
-    async with server:
-        await server.serve_forever()
-
-asyncio.run(main())
-"""
-
-
-@contextmanager
-def _site_farm(config: MonthConfig) -> Iterator[str]:
-    """The site farm's proxy URL: in a process of its own (a second core serves pages), or in a thread."""
-    if not config.farm_process:
-        from leadgen.sandbox.site_farm import SiteFarm
-
-        with SiteFarm(seed=config.seed, slow_seconds=config.farm_slow_seconds) as farm:
-            yield farm.proxy_url
-        return
-    args = [sys.executable, "-c", FARM_PROCESS, str(config.seed), str(config.farm_slow_seconds)]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)  # noqa: S603 - our own interpreter and code
-    try:
-        assert proc.stdout is not None
-        port = int(proc.stdout.readline().strip())
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-class _Timer:
-    def __init__(self) -> None:
-        self.t0 = time.perf_counter()
-        self.seconds: dict[str, float] = defaultdict(float)
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] += time.perf_counter() - t0
 
 
 def _write_niches(path: Path, config: MonthConfig) -> None:
@@ -246,25 +177,34 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=MOSCOW).astimezone(UTC)
 
 
-def run_month(config: MonthConfig, *, progress: Callable[[str], None] | None = None) -> MonthReport:
-    """Run the month; `progress` gets one line per simulated day."""
-    try:
-        from leadgen.companies import dedupe_companies
-        from leadgen.contacts import enrich_companies
-        from leadgen.serp.ingest import make_on_done
-    except ImportError as exc:  # a stage missing from this installation
-        raise ConfigurationError(f"the month run needs every pipeline stage installed: {exc}") from exc
+def run_month(
+    config: MonthConfig,
+    *,
+    progress: Callable[[str], None] | None = None,
+    stages: StagesFactory | None = None,
+) -> MonthReport:
+    """Run the month; `progress` gets one line per simulated day.
+
+    `stages` runs the pipeline's steps (default: the stage functions called directly); the Prefect benchmark
+    passes one that runs the same steps through the flows, to measure the orchestration's share of wall time.
+    """
+    if stages is None:
+        try:
+            from leadgen.bench.stages import DirectStages
+        except ImportError as exc:  # a stage missing from this installation
+            raise ConfigurationError(f"the month run needs every pipeline stage installed: {exc}") from exc
+        stages = DirectStages.open
 
     say = progress or (lambda _line: None)
     config.workdir.mkdir(parents=True, exist_ok=True)
     wall0 = time.perf_counter()
-    timer = _Timer()
+    timer = StageTimer()
     clock = ManualClock(config.start)
     offer: OfferBrief = parse_offer(OFFER)
     emu_config = EmulatorConfig(clock=clock, time_to_done=300, seed=config.seed, rps=None, rph=None)
     with (
         YandexEmulator(emu_config) as emulator,
-        _site_farm(config) as farm_proxy,
+        site_farm(config) as farm_proxy,
         SmtpSink() as sink,
     ):
         settings = _settings(config, emulator, farm_proxy, sink)
@@ -277,9 +217,11 @@ def run_month(config: MonthConfig, *, progress: Callable[[str], None] | None = N
             plan = plan_batch(session, settings, rows, batch_tag="month", now=clock())
         say(f"planned {plan.inserted} queries, first {plan.first_scheduled_for}")
         per_day: list[int] = []
+        ctx = StageContext(
+            config=config, settings=settings, engine=engine, clock=clock, offer=offer, timer=timer
+        )
         try:
-            asyncio.run(_month(config, settings, engine, sink, clock, offer, timer, per_day, say,
-                               dedupe_companies, enrich_companies, make_on_done))  # fmt: skip
+            asyncio.run(_month(config, ctx, sink, stages, per_day, say))
         finally:
             report = _measure(engine, config, sink, per_day, timer, wall0)
             engine.dispose()
@@ -289,31 +231,15 @@ def run_month(config: MonthConfig, *, progress: Callable[[str], None] | None = N
 
 async def _month(
     config: MonthConfig,
-    settings: Settings,
-    engine: Engine,
+    ctx: StageContext,
     sink: SmtpSink,
-    clock: ManualClock,
-    offer: OfferBrief,
-    timer: _Timer,
+    stages: StagesFactory,
     per_day: list[int],
     say: Callable[[str], None],
-    dedupe_companies: Any,
-    enrich_companies: Any,
-    make_on_done: Any,
 ) -> None:
-    on_done = make_on_done(settings, now=clock)
-    resolver = SandboxMx()
-    composer = FallbackComposer()
-    virtual = {"t": 0.0}
     rng = random.Random(config.seed)
-
-    async def politeness_sleep(seconds: float) -> None:  # crawl delays pass on a virtual clock
-        virtual["t"] += seconds
-
-    def monotonic() -> float:
-        return virtual["t"]
-
-    async with YandexClient.from_settings(settings, clock=clock, sleep=clock.async_sleep) as client:
+    clock, timer = ctx.clock, ctx.timer
+    async with stages(ctx) as runner:
         first = config.start.astimezone(MOSCOW).date()
         for day in range(config.days):
             today = first + timedelta(days=day)
@@ -321,62 +247,26 @@ async def _month(
             clock.set(_at(today, 0, 5))
             end = _at(today, 8, 0)
             while clock() < end:
-                with timer.stage("search"):
-                    await submit_due_queries(engine, client, settings, now=clock, limit=500)
-                with timer.stage("collect+ingest"):
-                    await collect_operations(engine, client, settings, now=clock, limit=1000, on_done=on_done)
-                clock.advance(minutes=10)
+                with timer.stage("night (search + collect + ingest)"):
+                    await runner.night_step()
+                clock.advance(minutes=config.night_step_minutes)
             # Morning: dedupe, then crawl every new company.
             clock.set(_at(today, 8, 30))
-            with timer.stage("dedupe"), session_scope(engine) as session:
-                dedupe_companies(session, settings, now=clock)
-            with timer.stage("enrich"):
-                while True:
-                    report = await enrich_companies(
-                        engine, settings, limit=500, now=clock, sleep=politeness_sleep, monotonic=monotonic
-                    )
-                    if report.claimed == 0:
-                        break
+            with timer.stage("morning (dedupe + enrich)"):
+                await runner.morning()
             # Working day: draft, queue and send under the cap; spacing passes on the simulated clock.
             clock.set(_at(today, 10, 0))
-            with timer.stage("draft+queue"):
-                draft_messages(engine, settings, limit=2 * config.daily_cap, now=clock(), composer=composer,
-                               offer=offer)  # fmt: skip
-                queue_messages(engine, settings, limit=2 * config.daily_cap, now=clock(), resolver=resolver,
-                               offer=offer)  # fmt: skip
-            _inject_smtp_faults(engine, sink, config, rng)
-            with timer.stage("send"):
-                sent = send_queued(engine, settings, limit=2 * config.daily_cap, now=clock(), sleep=lambda _s: None,
-                                   resolver=resolver, offer=offer)  # fmt: skip
-            per_day.append(sent.sent)
+            inject_smtp_faults(ctx.engine, sink, config, rng)
+            with timer.stage("day (draft + queue + send)"):
+                sent, errors = await runner.working_day()
+            per_day.append(sent)
             say(
-                f"day {day + 1:2d} {clock().astimezone(MOSCOW):%a %Y-%m-%d}: sent {sent.sent}, "
-                f"send errors {len(sent.errors)}, wall {time.perf_counter() - timer.t0:.0f} s"
+                f"day {day + 1:2d} {clock().astimezone(MOSCOW):%a %Y-%m-%d}: sent {sent}, "
+                f"send errors {errors}, wall {time.perf_counter() - timer.t0:.0f} s"
             )
 
 
-def _bounces(address: str, rate: float) -> bool:
-    """Whether the sandbox treats `address` as a mailbox that does not exist (decided once per address)."""
-    digest = hashlib.sha256(address.lower().encode()).digest()
-    return int.from_bytes(digest[:4], "big") / 2**32 < rate
-
-
-def _inject_smtp_faults(engine: Engine, sink: SmtpSink, config: MonthConfig, rng: random.Random) -> None:
-    """Bounce the share of queued recipients whose mailbox "does not exist"; make some of today's sends fail
-    temporarily (421/450, retried by the outbox after its backoff)."""
-    with session_scope(engine) as s:
-        queued = s.scalars(
-            select(OutreachMessage.to_email).where(OutreachMessage.status == MessageStatus.QUEUED)
-        )
-        bouncing = [address for address in queued if address and _bounces(address, config.bounce_rate)]
-    for address in bouncing:
-        sink.fail_recipient(address, Fault.USER_UNKNOWN, at="rcpt")
-    temporary = sum(rng.random() < config.temp_fail_rate for _ in range(config.daily_cap))
-    if temporary:
-        sink.fail_next(rng.choice([Fault.TEMP_421, Fault.TEMP_450]), times=temporary)
-
-
-def _measure(engine: Engine, config: MonthConfig, sink: SmtpSink, per_day: list[int], timer: _Timer, wall0: float) -> MonthReport:  # fmt: skip
+def _measure(engine: Engine, config: MonthConfig, sink: SmtpSink, per_day: list[int], timer: StageTimer, wall0: float) -> MonthReport:  # fmt: skip
     from leadgen.domains import canonical_domain
 
     sla = timedelta(hours=12)
