@@ -1,0 +1,155 @@
+"""Pure HTML helpers: decode bytes with the right charset, parse leniently, and render the visible text."""
+
+from __future__ import annotations
+
+import codecs
+import html as html_lib
+import re
+
+import lxml.etree as etree
+import lxml.html
+
+# `<meta charset=...>` and `<meta http-equiv="Content-Type" content="text/html; charset=...">` (HTML 4/5).
+META_CHARSET_RE = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]{2,40})""", re.I)
+HEADER_CHARSET_RE = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9_\-:.]{2,40})""", re.I)
+
+# Elements whose text a visitor never reads, or that only hold form defaults.
+INVISIBLE_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "textarea", "select", "option", "button", "head", "svg"}
+)
+# Block-level elements: their boundaries separate words (so `<td>a@b.ru</td><td>+7…</td>` stay apart).
+BLOCK_TAGS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "body", "br", "dd", "div", "dl", "dt", "fieldset",
+        "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
+        "html", "label", "legend", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody",
+        "td", "tfoot", "th", "thead", "title", "tr", "ul", "input", "img", "iframe", "caption",
+    }
+)  # fmt: skip
+SPACES_RE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+INVISIBLE_CHARS_RE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
+NEWLINES_RE = re.compile(r"\s*\n\s*")
+
+
+def _normalise_charset(name: str | bytes | None) -> str | None:
+    if not name:
+        return None
+    text = name.decode("ascii", "ignore") if isinstance(name, bytes) else name
+    try:
+        codec = codecs.lookup(text.strip().strip("\"'").lower())
+    except LookupError:
+        return None
+    # Browsers treat ISO-8859-1/ASCII labels as windows-1252 (WHATWG Encoding), a superset.
+    return "cp1252" if codec.name in ("latin-1", "iso8859-1", "ascii") else codec.name
+
+
+def declared_charset(content_type: str | None) -> str | None:
+    """The charset parameter of a Content-Type header, as a Python codec name (None if absent/unknown)."""
+    if not content_type:
+        return None
+    match = HEADER_CHARSET_RE.search(content_type)
+    return _normalise_charset(match.group(1)) if match else None
+
+
+def decode_html(body: bytes, /, *, content_type: str | None = None) -> str:
+    """Decode an HTML body: BOM, then header charset, then `<meta>` charset, then UTF-8, then sniffing.
+
+    A declared charset that fails to decode strictly (a page saved as windows-1251 but served as UTF-8 is
+    common on Russian sites) is ignored and the next rule is tried; sniffing never fails (replacement chars).
+    """
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if body.startswith(bom):
+            return body.decode(codec, errors="replace")
+    candidates: list[str] = []
+    for name in (declared_charset(content_type), _meta_charset(body)):
+        if name and name not in candidates:
+            candidates.append(name)
+    if "utf-8" not in candidates:
+        candidates.append("utf-8")
+    for name in candidates:
+        try:
+            return body.decode(name)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return body.decode(sniff_charset(body), errors="replace")
+
+
+def _meta_charset(body: bytes) -> str | None:
+    match = META_CHARSET_RE.search(body[:4096])
+    return _normalise_charset(match.group(1)) if match else None
+
+
+def sniff_charset(body: bytes) -> str:
+    """Guess the charset of undeclared non-UTF-8 bytes; Cyrillic single-byte encodings are preferred."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body[:65536], cp_isolation=["cp1251", "koi8_r", "cp866", "cp1252", "utf_8"]).best()
+    return best.encoding if best is not None else "cp1251"
+
+
+def parse_html(text: str, /) -> lxml.html.HtmlElement | None:
+    """Parse HTML leniently (broken markup is fine); None when there is nothing to parse."""
+    if not text or not text.strip():
+        return None
+    # lxml refuses str input with an XML encoding declaration, and NUL characters.
+    text = text.replace("\x00", "")
+    if text.lstrip().startswith("<?xml"):
+        text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
+    try:
+        root = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError):
+        try:
+            root = lxml.html.fragment_fromstring(text, create_parent="div")
+        except (etree.ParserError, ValueError):
+            return None
+    return root
+
+
+def visible_text(root: lxml.html.HtmlElement | None, /) -> str:
+    """The text a visitor would read: no scripts/styles/form defaults, blocks on their own lines."""
+    if root is None:
+        return ""
+    parts: list[str] = []
+    append = parts.append
+    skip_depth = 0
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag
+        if not isinstance(tag, str):  # comments, processing instructions
+            if event == "end" and skip_depth == 0 and el.tail:
+                append(el.tail)
+            continue
+        tag = tag.lower()
+        if event == "start":
+            if skip_depth or tag in INVISIBLE_TAGS:
+                skip_depth += 1
+                continue
+            if tag in BLOCK_TAGS:
+                append("\n")
+            if el.text:
+                append(el.text)
+        else:
+            if skip_depth:
+                skip_depth -= 1
+                if skip_depth:
+                    continue
+            elif tag in BLOCK_TAGS:
+                append("\n")
+            if el.tail:
+                append(el.tail)
+    return clean_text("".join(parts))
+
+
+def clean_text(text: str, /) -> str:
+    """Unescape leftover entities (HTML5 names libxml2 does not know), drop invisible chars, squeeze spaces."""
+    if "&" in text:
+        text = html_lib.unescape(text)
+    text = INVISIBLE_CHARS_RE.sub("", text)
+    text = SPACES_RE.sub(" ", text)
+    return NEWLINES_RE.sub("\n", text).strip()
+
+
+def extract_text(html: str | bytes, /, *, content_type: str | None = None, max_chars: int = 20000) -> str:
+    """Visible text of a page (for briefs and site_text), at most `max_chars` characters."""
+    if isinstance(html, bytes):
+        html = decode_html(html, content_type=content_type)
+    return visible_text(parse_html(html))[:max_chars]
