@@ -14,12 +14,11 @@ from leadgen.contacts.junk import email_junk_reason
 # Local part: the dot-atom characters seen on real sites (RFC 5322 allows more; they are noise in HTML text).
 # Domain: all-Latin labels (punycode included) or all-Cyrillic labels (IDN like пример.рф); a script switch
 # ends the domain, so glued text such as "info@firm.ruТелефон" yields "info@firm.ru".
-EMAIL_RE = re.compile(
-    r"(?<![a-z0-9._%+\-])"
-    r"([a-z0-9](?:[a-z0-9._%+\-]{0,62}[a-z0-9_\-])?)"
-    r"@"
-    r"((?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,24}|xn--[a-z0-9\-]{2,30})(?![a-z0-9\-])"
-    r"|(?:[а-яё0-9](?:[а-яё0-9\-]{0,61}[а-яё0-9])?\.)+[а-яё]{2,24}(?![а-яё0-9\-]))",
+LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
+LOCAL_RE = re.compile(r"[a-z0-9](?:[a-z0-9._%+\-]{0,62}[a-z0-9_\-])?\Z", re.I)
+DOMAIN_RE = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,24}|xn--[a-z0-9\-]{2,30})(?![a-z0-9\-])"
+    r"|(?:[а-яё0-9](?:[а-яё0-9\-]{0,61}[а-яё0-9])?\.)+[а-яё]{2,24}(?![а-яё0-9\-])",
     re.I,
 )
 # Obfuscations: "info [at] firm [dot] ru", "info(at)firm.ru", "info собака firm.ru", "info @ firm.ru".
@@ -32,8 +31,11 @@ AT_DOT_WORDS_RE = re.compile(
     r"(?<![\w.])([a-z0-9][a-z0-9._\-]{0,63})\s+(?:at|собака)\s+([a-z0-9\-]{1,63}(?:\s+(?:dot|точка)\s+[a-z0-9\-]{1,63})+)\b",
     re.I,
 )
+AT_THEN_DOT_WORDS_RE = re.compile(r"(@[a-z0-9\-]{1,63})((?:\s+(?:dot|точка)\s+[a-z0-9\-]{1,63})+)\b", re.I)
 DOT_WORD_RE = re.compile(r"\s+(?:dot|точка)\s+", re.I)
-OBFUSCATION_HINT_RE = re.compile(r"\bat\b|\bdot\b|собак|точк|тчк|\s@|@\s", re.I)
+# Hints that a line may hold an obfuscated address; only such lines are rewritten.
+OBFUSCATION_HINTS = ("at]", "at)", "at }", "at ]", "at )", "at}", "at>", "at»", " at ", "собак", " dot ", "dot]", "dot)",
+                     "точк", "тчк", " @", "@ ", "@\n", "\n@")  # fmt: skip
 
 CF_PROTECTION_PATH = "/cdn-cgi/l/email-protection"
 
@@ -64,27 +66,69 @@ def normalise_email(raw: str) -> str | None:
 
 
 def find_emails(text: str, /) -> list[EmailMatch]:
-    """Addresses written plainly in `text`, in order of appearance."""
-    if "@" not in text:
-        return []
+    """Addresses written plainly in `text`, in order of appearance (scanned from each `@`, not each char)."""
     found: list[EmailMatch] = []
-    for match in EMAIL_RE.finditer(text):
-        value = normalise_email(match.group(0))
-        if value:
-            found.append(EmailMatch(value, match.start(), match.end()))
+    at = text.find("@")
+    while at != -1:
+        start = at
+        while start > 0 and at - start < 64 and text[start - 1] in LOCAL_CHARS:
+            start -= 1
+        local = text[start:at].lstrip("._%+-")
+        domain = DOMAIN_RE.match(text, at + 1)
+        if local and domain and LOCAL_RE.match(local):
+            begin = at - len(local)
+            value = normalise_email(text[begin : domain.end()])
+            if value:
+                found.append(EmailMatch(value, begin, domain.end()))
+        at = text.find("@", at + 1)
     return found
 
 
 def deobfuscate(text: str, /) -> str:
-    """Rewrite spelled-out `@` and `.` ("[at]", "(dot)", "собака", " @ ", "at ... dot") to the symbols."""
-    if not OBFUSCATION_HINT_RE.search(text) and "[" not in text and "(" not in text:
+    """Rewrite spelled-out `@` and `.` ("[at]", "(dot)", "собака", " @ ", "at ... dot") to the symbols.
+
+    Only the lines holding a hint are rewritten; returns `text` itself (the same object) when nothing
+    looks obfuscated, which is the common case.
+    """
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few characters grow when lower-cased; positions must line up
+        lowered = text
+    hits = sorted(pos for hint in OBFUSCATION_HINTS for pos in _positions(lowered, hint))
+    if not hits:
         return text
+    spans: list[tuple[int, int]] = []
+    for pos in hits:
+        if spans and pos < spans[-1][1]:
+            continue
+        start = text.rfind("\n", 0, pos) + 1
+        end = text.find("\n", pos)
+        spans.append((start, len(text) if end == -1 else end))
+    parts: list[str] = []
+    last = 0
+    for start, end in spans:
+        parts.append(text[last:start])
+        parts.append(_deobfuscate_line(text[start:end]))
+        last = end
+    parts.append(text[last:])
+    new = "".join(parts)
+    return text if new == text else new
+
+
+def _positions(text: str, needle: str) -> list[int]:
+    out: list[int] = []
+    pos = text.find(needle)
+    while pos != -1 and len(out) < 1000:
+        out.append(pos)
+        pos = text.find(needle, pos + 1)
+    return out
+
+
+def _deobfuscate_line(text: str) -> str:
     text = AT_BRACKETED_RE.sub("@", text)
     text = DOT_BRACKETED_RE.sub(".", text)
     text = AT_DOT_WORDS_RE.sub(lambda m: f"{m.group(1)}@{DOT_WORD_RE.sub('.', m.group(2))}", text)
     # "info@firm dot ru" left after the bracketed "@" rule.
-    return re.sub(r"(@[a-z0-9\-]{1,63})((?:\s+(?:dot|точка)\s+[a-z0-9\-]{1,63})+)\b",
-                  lambda m: m.group(1) + DOT_WORD_RE.sub(".", m.group(2)), text, flags=re.I)  # fmt: skip
+    return AT_THEN_DOT_WORDS_RE.sub(lambda m: m.group(1) + DOT_WORD_RE.sub(".", m.group(2)), text)
 
 
 def emails_from_mailto(href: str, /) -> list[str]:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+import lxml.etree as etree
 import lxml.html
 
 from leadgen.contacts.emails import (
@@ -55,6 +56,8 @@ WEB_STUDIO_RE = re.compile(
 )
 LD_TYPES_RE = re.compile(r"application/(?:ld\+json|json)", re.I)
 TRAILING_COMMA_RE = re.compile(r",\s*([}\]])")
+# Every element the markup pass looks at, selected in C rather than by walking the tree in Python.
+MARKUP_XPATH = etree.XPath("//a[@href] | //area[@href] | //*[@data-cfemail] | //*[@itemprop] | //script[@type]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,12 +198,12 @@ def _add_structured(col: _Collector, kind: str, raw: str, source: str, region: s
         col.add(PHONE, parsed[0], source, extension=parsed[1])
 
 
-def _scan_markup(root: lxml.html.HtmlElement, col: _Collector, base_url: str, region: str) -> list[Link]:
+def _scan_markup(
+    root: lxml.html.HtmlElement, col: _Collector, base_url: str, region: str, want_links: bool
+) -> list[Link]:
     links: list[Link] = []
-    for el in root.iter():
+    for el in MARKUP_XPATH(root):
         tag = el.tag
-        if not isinstance(tag, str):
-            continue
         attrib = el.attrib
         if tag == "a" or tag == "area":
             href = (attrib.get("href") or "").strip()
@@ -217,7 +220,7 @@ def _scan_markup(root: lxml.html.HtmlElement, col: _Collector, base_url: str, re
                 value = decode_cfemail(href.partition("#")[2])
                 if value:
                     col.add(EMAIL, value, "cfemail", context=_element_context(el))
-            elif href and not low.startswith(("javascript:", "#", "data:")):
+            elif want_links and href and not low.startswith(("javascript:", "#", "data:")):
                 try:
                     links.append(Link(urljoin(base_url, href), " ".join(str(el.text_content()).split())[:200]))
                 except ValueError:
@@ -276,7 +279,13 @@ def _finish(col: _Collector, page_url: str, host: str) -> list[Contact]:
 
 
 def analyse_page(
-    html: str | bytes, /, *, base_url: str = "", content_type: str | None = None, region: str = DEFAULT_REGION
+    html: str | bytes,
+    /,
+    *,
+    base_url: str = "",
+    content_type: str | None = None,
+    region: str = DEFAULT_REGION,
+    want_links: bool = True,
 ) -> PageAnalysis:
     """Parse once and return the page's contacts, visible text, links and title."""
     if isinstance(html, bytes):
@@ -287,7 +296,7 @@ def analyse_page(
     text = ""
     title = ""
     if root is not None:
-        links = _scan_markup(root, col, base_url, region)
+        links = _scan_markup(root, col, base_url, region, want_links)
         title_el = root.find(".//title")
         title = " ".join(str(title_el.text_content()).split()) if title_el is not None else ""
         text = visible_text(root)
@@ -299,4 +308,4 @@ def extract_contacts(
     html: str | bytes, /, *, base_url: str = "", content_type: str | None = None, region: str = DEFAULT_REGION
 ) -> list[Contact]:
     """Contacts of one page, best first (quality, then order of appearance), one per (kind, value)."""
-    return analyse_page(html, base_url=base_url, content_type=content_type, region=region).contacts
+    return analyse_page(html, base_url=base_url, content_type=content_type, region=region, want_links=False).contacts

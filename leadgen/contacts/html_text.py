@@ -26,9 +26,11 @@ BLOCK_TAGS = frozenset(
         "td", "tfoot", "th", "thead", "title", "tr", "ul", "input", "img", "iframe", "caption",
     }
 )  # fmt: skip
-SPACES_RE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+INVISIBLE_XPATH = etree.XPath("|".join(f"//{tag}" for tag in sorted(INVISIBLE_TAGS)) + "|//comment()")
+BLOCK_XPATH = etree.XPath("|".join(f"//{tag}" for tag in sorted(BLOCK_TAGS)))
+SPACES_RE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|[\t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]")
+ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z]{2,31});?", re.I)
 INVISIBLE_CHARS_RE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
-NEWLINES_RE = re.compile(r"\s*\n\s*")
 
 
 def _normalise_charset(name: str | bytes | None) -> str | None:
@@ -106,46 +108,32 @@ def parse_html(text: str, /) -> lxml.html.HtmlElement | None:
 
 
 def visible_text(root: lxml.html.HtmlElement | None, /) -> str:
-    """The text a visitor would read: no scripts/styles/form defaults, blocks on their own lines."""
+    """The text a visitor would read: no scripts/styles/form defaults, blocks on their own lines.
+
+    Mutates the tree (drops invisible elements, pads blocks with newlines): call it last on a parsed page.
+    """
     if root is None:
         return ""
-    parts: list[str] = []
-    append = parts.append
-    skip_depth = 0
-    for event, el in etree.iterwalk(root, events=("start", "end")):
-        tag = el.tag
-        if not isinstance(tag, str):  # comments, processing instructions
-            if event == "end" and skip_depth == 0 and el.tail:
-                append(el.tail)
-            continue
-        tag = tag.lower()
-        if event == "start":
-            if skip_depth or tag in INVISIBLE_TAGS:
-                skip_depth += 1
-                continue
-            if tag in BLOCK_TAGS:
-                append("\n")
-            if el.text:
-                append(el.text)
-        else:
-            if skip_depth:
-                skip_depth -= 1
-                if skip_depth:
-                    continue
-            elif tag in BLOCK_TAGS:
-                append("\n")
-            if el.tail:
-                append(el.tail)
-    return clean_text("".join(parts))
+    for el in INVISIBLE_XPATH(root):
+        if el.getparent() is not None:
+            el.drop_tree()
+    for el in BLOCK_XPATH(root):
+        el.tail = "\n" + el.tail if el.tail else "\n"
+        el.text = "\n" + el.text if el.text else "\n"
+    try:
+        text = etree.tostring(root, method="text", encoding="unicode", with_tail=False)
+    except (ValueError, etree.SerialisationError):
+        text = " ".join(str(t) for t in root.itertext())
+    return clean_text(text)
 
 
 def clean_text(text: str, /) -> str:
     """Unescape leftover entities (HTML5 names libxml2 does not know), drop invisible chars, squeeze spaces."""
-    if "&" in text:
+    if "&" in text and ENTITY_RE.search(text):
         text = html_lib.unescape(text)
     text = INVISIBLE_CHARS_RE.sub("", text)
     text = SPACES_RE.sub(" ", text)
-    return NEWLINES_RE.sub("\n", text).strip()
+    return "\n".join([line for line in (part.strip() for part in text.split("\n")) if line])
 
 
 def extract_text(html: str | bytes, /, *, content_type: str | None = None, max_chars: int = 20000) -> str:

@@ -14,7 +14,7 @@ from leadgen.contacts.junk import DATE_RE, has_phone_label, phone_context_reject
 DEFAULT_REGION = "RU"
 # A run of digits with the separators people use: +7 (495) 123-45-67, 8 800 555 35 35, 8(812)123-45-67.
 PHONE_RUN_RE = re.compile(
-    r"(?<![\w+\-/=])((?:\+\s?)?\(?\d[\d \-().\u2010-\u2015\u00a0]{5,40}\d)(?![0-9a-z])",
+    r"[+(\d][\d \-().\u2010-\u2015\u00a0]{5,40}\d(?![0-9a-z])",
     re.I,
 )
 # An extension right after a number: "доб. 123", "(доб. 12)", "вн. 45", "ext. 7", "x 12".
@@ -95,8 +95,12 @@ def find_phones(text: str, /, *, region: str = DEFAULT_REGION) -> list[PhoneMatc
     """Phone numbers written in `text`, in order; several numbers on one line are split apart."""
     found: list[PhoneMatch] = []
     for match in PHONE_RUN_RE.finditer(text):
-        run = match.group(1)
-        base = match.start(1)
+        base = match.start()
+        if base and (text[base - 1].isalnum() or text[base - 1] in "+-/=_"):
+            continue  # glued to a word or a code: ОГРН1027700132195, id=79161234567
+        run = match.group()
+        if run[0] == "(" and not run[1:2].isdigit():
+            continue
         tokens = [(m.start(), m.end()) for m in re.finditer(r"[^ \u00a0]+", run)]
         i = 0
         while i < len(tokens):
