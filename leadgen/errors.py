@@ -5,6 +5,9 @@
     ├── DatabaseUnavailable       the database cannot be reached or is not migrated
     ├── SearchError               Yandex Search API and SERP handling
     ├── CrawlError                fetching company sites
+    │   ├── UnsafeTarget          SSRF guard refusal (scheme, private address)
+    │   ├── RobotsDisallowed      robots.txt forbids the URL
+    │   └── FetchFailed           network, timeout, redirects, status, not HTML
     └── OutreachError             drafting, routing and sending email
 
 Stage issues add their leaves beneath the matching branch (for example `NightWindowViolation(SearchError)`).
@@ -35,3 +38,19 @@ class CrawlError(LeadgenError):
 
 class OutreachError(LeadgenError):
     """Base of drafting, routing and sending errors; raised by `leadgen.outreach`, handled per message."""
+
+
+# --- contacts (issue 6) ---------------------------------------------------------------------------------
+
+
+class UnsafeTarget(CrawlError):
+    """Raised by the crawler's SSRF guard for non-http(s) URLs and private/reserved addresses; handled per page."""
+
+
+class RobotsDisallowed(CrawlError):
+    """Raised by the crawler when robots.txt forbids a URL; handled per page (the page is skipped)."""
+
+
+class FetchFailed(CrawlError):
+    """Raised by the crawler for network errors, timeouts, redirect loops, bad statuses and non-HTML bodies;
+    handled per page, and per company (status `unreachable`) when the home page cannot be fetched."""

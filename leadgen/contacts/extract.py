@@ -54,6 +54,9 @@ WEB_STUDIO_RE = re.compile(
     r"|веб[- ]?студи|web[- ]?studio|digital[- ]?агентств|(?:developed|made|designed|website|site|created)\s+by",
     re.I,
 )
+CONTEXT_BLOCKS = frozenset(
+    {"p", "div", "li", "td", "th", "dd", "dt", "footer", "header", "section", "address", "span", "small", "tr"}
+)
 LD_TYPES_RE = re.compile(r"application/(?:ld\+json|json)", re.I)
 TRAILING_COMMA_RE = re.compile(r",\s*([}\]])")
 # Every element the markup pass looks at, selected in C rather than by walking the tree in Python.
@@ -145,16 +148,26 @@ class _Collector:
 
 
 def _element_context(el: lxml.html.HtmlElement) -> str:
-    node = el
-    for _ in range(2):
-        parent = node.getparent()
-        if parent is None:
-            break
-        node = parent
+    """Text of the nearest block around a link: the credit line of a studio is its own block."""
+    node = el.getparent()
+    while node is not None and isinstance(node.tag, str) and node.tag not in CONTEXT_BLOCKS:
+        node = node.getparent()
+    if node is None:
+        node = el
     try:
-        return str(node.text_content())[:600]
+        return str(node.text_content())[:400]
     except ValueError:
         return ""
+
+
+def _line_context(text: str, start: int, end: int) -> str:
+    """The line holding an address, plus the line before when the address starts its line."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end == -1 else line_end
+    if len(text[line_start:start].strip(" :—-–")) < 3 and line_start > 0:
+        line_start = text.rfind("\n", 0, line_start - 1) + 1
+    return text[max(line_start, start - STUDIO_WINDOW) : min(line_end, end + STUDIO_WINDOW)]
 
 
 def _jsonld_values(data: object, found: list[tuple[str, str]], depth: int = 0) -> None:
@@ -250,12 +263,11 @@ def _scan_text(text: str, col: _Collector, region: str) -> None:
     seen = set()
     for m in plain:
         seen.add(m.value)
-        ctx = text[max(0, m.start - STUDIO_WINDOW) : m.end + STUDIO_WINDOW]
-        col.add(EMAIL, m.value, "text", context=ctx)
+        col.add(EMAIL, m.value, "text", context=_line_context(text, m.start, m.end))
     clear = deobfuscate(text)
     if clear is not text:
         for m in find_emails(clear):
-            ctx = clear[max(0, m.start - STUDIO_WINDOW) : m.end + STUDIO_WINDOW]
+            ctx = _line_context(clear, m.start, m.end)
             col.add(EMAIL, m.value, "text" if m.value in seen else "obfuscated", context=ctx)
     for p in find_phones(text, region=region):
         col.add(PHONE, p.value, "text", quality=None if p.strong else WEAK_TEXT_QUALITY, extension=p.extension)

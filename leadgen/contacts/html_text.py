@@ -71,7 +71,13 @@ def decode_html(body: bytes, /, *, content_type: str | None = None) -> str:
     for name in candidates:
         try:
             return body.decode(name)
-        except (UnicodeDecodeError, LookupError):
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(body) - 4:  # a body cut by the size cap ends inside a character
+                try:
+                    return body[: exc.start].decode(name)
+                except UnicodeDecodeError:
+                    continue
+        except LookupError:
             continue
     return body.decode(sniff_charset(body), errors="replace")
 
