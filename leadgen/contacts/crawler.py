@@ -220,6 +220,8 @@ class Crawler:
             target = await self._guard.check(current)
             if check_robots and self._settings.crawl_respect_robots:
                 policy = await self._robots_policy(target)
+                if policy.unreachable:
+                    raise FetchFailed(policy.unreachable)
                 if not policy.allows(current, self._agent):
                     raise RobotsDisallowed(f"robots.txt disallows {current}")
             seen.add(normalise_url(current))
@@ -265,8 +267,8 @@ class Crawler:
                 return policy_from_response(status, body, agent=self._agent)
         except UnsafeTarget:
             return RobotsPolicy(deny_all=True)
-        except FetchFailed:
-            return policy_from_response(None, b"", agent=self._agent)
+        except FetchFailed as exc:
+            return RobotsPolicy(deny_all=True, unreachable=str(exc))
         return RobotsPolicy(allow_all=True)
 
     async def _robots_request(self, target: Target) -> tuple[int, httpx.Headers, bytes, bool]:
@@ -282,7 +284,7 @@ class Crawler:
                     finally:
                         await response.aclose()
             except (TimeoutError, httpx.HTTPError) as exc:
-                raise FetchFailed(f"robots.txt: {type(exc).__name__}") from exc
+                raise FetchFailed(f"cannot fetch {target.url}: {type(exc).__name__}") from exc
         return response.status_code, response.headers, body, truncated
 
     # --- one site -------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ class RobotsPolicy:
     allow_all: bool = False
     deny_all: bool = False
     crawl_delay: float | None = None
+    unreachable: str | None = None  # network error fetching robots.txt: the site itself is unreachable
 
     def allows(self, url: str, agent: str) -> bool:
         if self.deny_all:

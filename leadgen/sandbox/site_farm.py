@@ -133,7 +133,7 @@ class SiteFarm:
         except asyncio.CancelledError:  # farm shutting down: end quietly
             pass
         finally:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 writer.close()
                 await writer.wait_closed()
 
