@@ -9,6 +9,7 @@ import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from leadgen import __version__
+from leadgen.cli import contacts as contacts_cli
 from leadgen.cli import db as db_cli
 from leadgen.cli.context import err_console, load_settings
 from leadgen.errors import ConfigurationError, LeadgenError
@@ -21,6 +22,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(db_cli.app, name="db")
+app.add_typer(contacts_cli.app, name="contacts")
+app.command("enrich")(contacts_cli.enrich)
 
 
 def _version(value: bool) -> None:

@@ -103,7 +103,8 @@ class _Found:
     quality: float
     order: int
     extension: str | None = None
-    contexts: list[str] = field(default_factory=list)
+    contexts: list[str] = field(default_factory=list)  # lines of visible text around the address
+    element_contexts: list[str] = field(default_factory=list)  # text of the block around its link
 
 
 def site_host(base_url: str) -> str:
@@ -131,7 +132,7 @@ class _Collector:
 
     def add(
         self, kind: str, value: str, source: str, *, quality: float | None = None, extension: str | None = None,
-        context: str = "",
+        context: str = "", element_context: str = "",
     ) -> None:  # fmt: skip
         score = QUALITY[(kind, source)] if quality is None else quality
         key = (kind, value)
@@ -145,6 +146,8 @@ class _Collector:
             found.extension = extension
         if context:
             found.contexts.append(context)
+        if element_context:
+            found.element_contexts.append(element_context)
 
 
 def _element_context(el: lxml.html.HtmlElement) -> str:
@@ -224,7 +227,7 @@ def _scan_markup(
             if low.startswith("mailto:"):
                 context = _element_context(el)
                 for value in emails_from_mailto(href):
-                    col.add(EMAIL, value, "mailto", context=context)
+                    col.add(EMAIL, value, "mailto", element_context=context)
             elif low.startswith(("tel:", "callto:")):
                 parsed = phone_from_tel(href, region=region)
                 if parsed:
@@ -232,7 +235,7 @@ def _scan_markup(
             elif CF_PROTECTION_PATH in href:
                 value = decode_cfemail(href.partition("#")[2])
                 if value:
-                    col.add(EMAIL, value, "cfemail", context=_element_context(el))
+                    col.add(EMAIL, value, "cfemail", element_context=_element_context(el))
             elif want_links and href and not low.startswith(("javascript:", "#", "data:")):
                 try:
                     links.append(Link(urljoin(base_url, href), " ".join(str(el.text_content()).split())[:200]))
@@ -242,7 +245,7 @@ def _scan_markup(
         if cf:
             value = decode_cfemail(cf)
             if value:
-                col.add(EMAIL, value, "cfemail", context=_element_context(el))
+                col.add(EMAIL, value, "cfemail", element_context=_element_context(el))
         itemprop = attrib.get("itemprop")
         if itemprop:
             props = itemprop.lower().split()
@@ -282,7 +285,9 @@ def _finish(col: _Collector, page_url: str, host: str) -> list[Contact]:
         if f.kind == EMAIL:
             domain = email_domain(f.value)
             on_site = same_site(domain, host) if host else None
-            if not on_site and any(WEB_STUDIO_RE.search(c) for c in f.contexts):
+            # Where the address is visible, its own lines decide; a link with other text falls back to its block.
+            contexts = f.contexts or f.element_contexts
+            if not on_site and any(WEB_STUDIO_RE.search(c) for c in contexts):
                 studio, quality = True, WEB_STUDIO_QUALITY
         out.append(Contact(f.kind, f.value, f.source, quality, page_url, f.extension, studio, on_site))
     order = {(f.kind, f.value): f.order for f in col.items.values()}

@@ -30,7 +30,7 @@ PLACEHOLDER_DOMAIN_LABELS = frozenset(
     {
         "example", "domain", "yourdomain", "your-domain", "yoursite", "your-site", "mysite", "mydomain",
         "site-name", "sitename", "company-name", "test", "email", "sample", "server", "adres", "pochta",
-        "vashsait", "vash-sait", "sait", "домен", "сайт", "пример", "почта",
+        "vashsait", "vash-sait", "sait", "site", "website", "домен", "сайт", "пример", "почта",
     }
 )  # fmt: skip
 PLACEHOLDER_LOCALS = frozenset(
