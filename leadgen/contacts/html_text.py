@@ -30,6 +30,7 @@ INVISIBLE_XPATH = etree.XPath("|".join(f"//{tag}" for tag in sorted(INVISIBLE_TA
 BLOCK_XPATH = etree.XPath("|".join(f"//{tag}" for tag in sorted(BLOCK_TAGS)))
 SPACES_RE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|[\t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]")
 ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z]{2,31});?", re.I)
+CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 INVISIBLE_CHARS_RE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
 
 
@@ -99,8 +100,8 @@ def parse_html(text: str, /) -> lxml.html.HtmlElement | None:
     """Parse HTML leniently (broken markup is fine); None when there is nothing to parse."""
     if not text or not text.strip():
         return None
-    # lxml refuses str input with an XML encoding declaration, and NUL characters.
-    text = text.replace("\x00", "")
+    # lxml refuses str input with an XML encoding declaration, NUL and other C0 control characters.
+    text = CONTROL_CHARS_RE.sub("", text)
     if text.lstrip().startswith("<?xml"):
         text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
     try:

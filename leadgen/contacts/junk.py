@@ -116,5 +116,5 @@ def phone_context_rejects(before: str, after: str) -> bool:
 
 
 def has_phone_label(before: str) -> bool:
-    """True when a phone word (тел., phone, факс ...) precedes the number closely."""
-    return bool(PHONE_LABEL_RE.search(before[-30:]))
+    """True when a phone word (тел., phone, факс ...) precedes the number closely, on the same line."""
+    return bool(PHONE_LABEL_RE.search(before[-30:].rsplit("\n", 1)[-1]))

@@ -101,6 +101,8 @@ def find_phones(text: str, /, *, region: str = DEFAULT_REGION) -> list[PhoneMatc
         run = match.group()
         if run[0] == "(" and not run[1:2].isdigit():
             continue
+        if phone_context_rejects(text[max(0, base - 60) : base], ""):
+            continue  # the whole run is a requisite or an order number (ИНН, р/с, Заказ № ...)
         tokens = [(m.start(), m.end()) for m in re.finditer(r"[^ \u00a0]+", run)]
         i = 0
         while i < len(tokens):
