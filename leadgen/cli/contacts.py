@@ -25,7 +25,9 @@ app = typer.Typer(help="Contact extraction from saved pages.", no_args_is_help=T
 @app.command("extract")
 def extract(
     file: Annotated[str, typer.Argument(help="HTML file to read, or - for stdin.")],
-    url: Annotated[str, typer.Option("--url", help="URL the page was fetched from (site domain, links).")] = "",
+    url: Annotated[
+        str, typer.Option("--url", help="URL the page was fetched from (site domain, links).")
+    ] = "",
     content_type: Annotated[
         str | None, typer.Option("--content-type", help="Content-Type header, for its charset.")
     ] = None,
@@ -62,7 +64,9 @@ def enrich(
     limit: Annotated[int, typer.Option("--limit", min=1, help="Companies to crawl at most.")] = 50,
     company: Annotated[
         list[str] | None,
-        typer.Option("--company", help="Crawl this domain (repeatable), whatever its status; else `new` ones."),
+        typer.Option(
+            "--company", help="Crawl this domain (repeatable), whatever its status; else `new` ones."
+        ),
     ] = None,
 ) -> None:
     """Crawl company sites for contacts (status new → enriched / no_contacts / unreachable), with progress."""

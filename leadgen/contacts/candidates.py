@@ -16,14 +16,18 @@ CONTACT_PATH_RE = re.compile(
     r"how-to-find|adres|address",
     re.I,
 )
-ABOUT_PATH_RE = re.compile(r"about|o-nas|o_nas|onas|o-kompanii|o_kompanii|company|о-нас|о-компании|kompaniya", re.I)
+ABOUT_PATH_RE = re.compile(
+    r"about|o-nas|o_nas|onas|o-kompanii|o_kompanii|company|о-нас|о-компании|kompaniya", re.I
+)
 CONTACT_TEXT_RE = re.compile(
     r"контакт|связаться|связь с нами|обратная связь|реквизит|как (?:нас )?найти|как проехать|адрес|"
     r"contact|get in touch|reach us|requisites|where to find",
     re.I,
 )
 ABOUT_TEXT_RE = re.compile(r"о нас|о компании|компания|about|who we are|our company", re.I)
-SKIP_EXT_RE = re.compile(r"\.(?:jpe?g|png|gif|svg|webp|pdf|docx?|xlsx?|zip|rar|mp4|mp3|css|js|xml|json)$", re.I)
+SKIP_EXT_RE = re.compile(
+    r"\.(?:jpe?g|png|gif|svg|webp|pdf|docx?|xlsx?|zip|rar|mp4|mp3|css|js|xml|json)$", re.I
+)
 
 
 def normalise_url(url: str) -> str:

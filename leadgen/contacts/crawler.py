@@ -90,7 +90,9 @@ class _Merged:
         out = []
         for key, c in self.best.items():
             if key in self.studio and not c.web_studio and c.same_site is False:
-                c = Contact(c.kind, c.value, c.source, min(c.quality, 0.3), c.page_url, c.extension, True, False)
+                c = Contact(
+                    c.kind, c.value, c.source, min(c.quality, 0.3), c.page_url, c.extension, True, False
+                )
             out.append(c)
         return sorted(out, key=lambda c: -c.quality)
 
@@ -132,7 +134,9 @@ class Crawler:
         self._owns_client = owns_client
         self._pins = pins
         self._guard = SsrfGuard(
-            resolver=resolver, allow=settings.crawl_allow_private_hosts, proxied=bool(settings.crawl_proxy_url)
+            resolver=resolver,
+            allow=settings.crawl_allow_private_hosts,
+            proxied=bool(settings.crawl_proxy_url),
         )
         self._gate = HostGate(delay=settings.crawl_per_host_delay_seconds, sleep=sleep, monotonic=monotonic)
         self._robots: dict[str, asyncio.Future[RobotsPolicy]] = {}
@@ -173,11 +177,17 @@ class Crawler:
                 max_connections=settings.crawl_concurrency * 2,
                 max_keepalive_connections=settings.crawl_concurrency,
             ),
-            headers={"User-Agent": settings.crawl_user_agent, "Accept": ACCEPT, "Accept-Language": "ru,en;q=0.5"},
+            headers={
+                "User-Agent": settings.crawl_user_agent,
+                "Accept": ACCEPT,
+                "Accept-Language": "ru,en;q=0.5",
+            },
             follow_redirects=False,
             trust_env=False,
         )
-        return cls(client, settings, resolver=resolver, sleep=sleep, monotonic=monotonic, pins=pins, owns_client=True)
+        return cls(
+            client, settings, resolver=resolver, sleep=sleep, monotonic=monotonic, pins=pins, owns_client=True
+        )
 
     async def __aenter__(self) -> Crawler:
         return self
@@ -207,7 +217,9 @@ class Crawler:
                     finally:
                         await response.aclose()
             except TimeoutError as exc:
-                raise FetchFailed(f"timeout after {self._settings.crawl_timeout_seconds:g}s: {target.url}") from exc
+                raise FetchFailed(
+                    f"timeout after {self._settings.crawl_timeout_seconds:g}s: {target.url}"
+                ) from exc
             except httpx.HTTPError as exc:
                 raise FetchFailed(f"{type(exc).__name__}: {exc or 'network error'} ({target.url})") from exc
         return response.status_code, response.headers, body, truncated
@@ -225,7 +237,9 @@ class Crawler:
                 if not policy.allows(current, self._agent):
                     raise RobotsDisallowed(f"robots.txt disallows {current}")
             seen.add(normalise_url(current))
-            status, headers, body, truncated = await self._request(target, cap=self._settings.crawl_max_body_bytes)
+            status, headers, body, truncated = await self._request(
+                target, cap=self._settings.crawl_max_body_bytes
+            )
             if status in REDIRECT_STATUSES:
                 location = headers.get("location")
                 if not location:
@@ -274,7 +288,9 @@ class Crawler:
     async def _robots_request(self, target: Target) -> tuple[int, httpx.Headers, bytes, bool]:
         if self._pins is not None and target.addresses:
             self._pins[target.host] = target.addresses[0]
-        request = self._http.build_request("GET", target.url, headers={"User-Agent": self._settings.crawl_user_agent})
+        request = self._http.build_request(
+            "GET", target.url, headers={"User-Agent": self._settings.crawl_user_agent}
+        )
         async with self._gate.slot(target.host):
             try:
                 async with asyncio.timeout(self._settings.crawl_timeout_seconds):
@@ -324,7 +340,9 @@ class Crawler:
                 pages.append(PageOutcome(url, error=str(exc)))
                 continue
             visited.add(normalise_url(page.url))
-            found = analyse_page(page.body, base_url=page.url, content_type=page.content_type, want_links=False)
+            found = analyse_page(
+                page.body, base_url=page.url, content_type=page.content_type, want_links=False
+            )
             merged.add(found.contacts)
             pages.append(PageOutcome(url, page.url, page.status, contacts=len(found.contacts)))
         return SiteCrawl(

@@ -134,7 +134,12 @@ async def enrich_companies(
 
 
 def _store(
-    engine: Engine, company_id: int, domain: str | None, site: SiteCrawl | None, reason: str | None, now: Clock
+    engine: Engine,
+    company_id: int,
+    domain: str | None,
+    site: SiteCrawl | None,
+    reason: str | None,
+    now: Clock,
 ) -> CompanyOutcome:
     moment = now()
     pages_ok = sum(1 for p in site.pages if p.error is None) if site else 0
@@ -159,5 +164,7 @@ def _store(
                 "at": moment.isoformat(),
             }
         }
-        record_outcome(session, company_id, status=status, reason=why, now=moment, site_text=site.site_text, meta=meta)
+        record_outcome(
+            session, company_id, status=status, reason=why, now=moment, site_text=site.site_text, meta=meta
+        )
     return CompanyOutcome(company_id, domain, status.value, emails, phones, pages_ok, why)

@@ -55,12 +55,29 @@ WEB_STUDIO_RE = re.compile(
     re.I,
 )
 CONTEXT_BLOCKS = frozenset(
-    {"p", "div", "li", "td", "th", "dd", "dt", "footer", "header", "section", "address", "span", "small", "tr"}
+    {
+        "p",
+        "div",
+        "li",
+        "td",
+        "th",
+        "dd",
+        "dt",
+        "footer",
+        "header",
+        "section",
+        "address",
+        "span",
+        "small",
+        "tr",
+    }
 )
 LD_TYPES_RE = re.compile(r"application/(?:ld\+json|json)", re.I)
 TRAILING_COMMA_RE = re.compile(r",\s*([}\]])")
 # Every element the markup pass looks at, selected in C rather than by walking the tree in Python.
-MARKUP_XPATH = etree.XPath("//a[@href] | //area[@href] | //*[@data-cfemail] | //*[@itemprop] | //script[@type]")
+MARKUP_XPATH = etree.XPath(
+    "//a[@href] | //area[@href] | //*[@data-cfemail] | //*[@itemprop] | //script[@type]"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +226,11 @@ def _add_structured(col: _Collector, kind: str, raw: str, source: str, region: s
             if value:
                 col.add(EMAIL, value, source)
         return
-    parsed = phone_from_tel(raw, region=region) if raw.lower().startswith("tel:") else parse_phone(raw, region=region)
+    parsed = (
+        phone_from_tel(raw, region=region)
+        if raw.lower().startswith("tel:")
+        else parse_phone(raw, region=region)
+    )
     if parsed:
         col.add(PHONE, parsed[0], source, extension=parsed[1])
 
@@ -238,7 +259,9 @@ def _scan_markup(
                     col.add(EMAIL, value, "cfemail", element_context=_element_context(el))
             elif want_links and href and not low.startswith(("javascript:", "#", "data:")):
                 try:
-                    links.append(Link(urljoin(base_url, href), " ".join(str(el.text_content()).split())[:200]))
+                    links.append(
+                        Link(urljoin(base_url, href), " ".join(str(el.text_content()).split())[:200])
+                    )
                 except ValueError:
                     pass
         cf = attrib.get("data-cfemail")
@@ -273,7 +296,9 @@ def _scan_text(text: str, col: _Collector, region: str) -> None:
             ctx = _line_context(clear, m.start, m.end)
             col.add(EMAIL, m.value, "text" if m.value in seen else "obfuscated", context=ctx)
     for p in find_phones(text, region=region):
-        col.add(PHONE, p.value, "text", quality=None if p.strong else WEAK_TEXT_QUALITY, extension=p.extension)
+        col.add(
+            PHONE, p.value, "text", quality=None if p.strong else WEAK_TEXT_QUALITY, extension=p.extension
+        )
 
 
 def _finish(col: _Collector, page_url: str, host: str) -> list[Contact]:
@@ -325,4 +350,6 @@ def extract_contacts(
     html: str | bytes, /, *, base_url: str = "", content_type: str | None = None, region: str = DEFAULT_REGION
 ) -> list[Contact]:
     """Contacts of one page, best first (quality, then order of appearance), one per (kind, value)."""
-    return analyse_page(html, base_url=base_url, content_type=content_type, region=region, want_links=False).contacts
+    return analyse_page(
+        html, base_url=base_url, content_type=content_type, region=region, want_links=False
+    ).contacts

@@ -28,7 +28,9 @@ BLOCK_TAGS = frozenset(
 )  # fmt: skip
 INVISIBLE_XPATH = etree.XPath("|".join(f"//{tag}" for tag in sorted(INVISIBLE_TAGS)) + "|//comment()")
 BLOCK_XPATH = etree.XPath("|".join(f"//{tag}" for tag in sorted(BLOCK_TAGS)))
-SPACES_RE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|[\t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]")
+SPACES_RE = re.compile(
+    r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|[\t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]"
+)
 ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z]{2,31});?", re.I)
 CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 INVISIBLE_CHARS_RE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
@@ -60,7 +62,11 @@ def decode_html(body: bytes, /, *, content_type: str | None = None) -> str:
     A declared charset that fails to decode strictly (a page saved as windows-1251 but served as UTF-8 is
     common on Russian sites) is ignored and the next rule is tried; sniffing never fails (replacement chars).
     """
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, codec in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if body.startswith(bom):
             return body.decode(codec, errors="replace")
     candidates: list[str] = []

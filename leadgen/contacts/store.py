@@ -23,7 +23,9 @@ def _insert_for(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def upsert_contacts(session: Session, company_id: int, contacts: Sequence[FoundContact], *, now: datetime) -> int:
+def upsert_contacts(
+    session: Session, company_id: int, contacts: Sequence[FoundContact], *, now: datetime
+) -> int:
     """Insert or refresh contacts on (company_id, kind, lower(value)); returns the number of rows written.
 
     On conflict: last_seen_at moves to `now`, first_seen_at stays; the better score wins together with its
@@ -66,7 +68,9 @@ def upsert_contacts(session: Session, company_id: int, contacts: Sequence[FoundC
     table = Contact.__table__  # type: ignore[attr-defined]
     stmt = insert(table).values(rows)
     excluded = stmt.excluded
-    better = and_(excluded.quality_score > table.c.quality_score, table.c.source != ContactSource.MANUAL.value)
+    better = and_(
+        excluded.quality_score > table.c.quality_score, table.c.source != ContactSource.MANUAL.value
+    )
     if dialect == "postgresql":
         merged_meta = table.c["metadata"].op("||")(excluded["metadata"])
         best = func.greatest(table.c.quality_score, excluded.quality_score)
@@ -108,7 +112,12 @@ def choose_primary(session: Session, company_id: int) -> dict[str, int | None]:
 
 
 def claim_companies(
-    session: Session, *, limit: int, now: datetime, company_ids: Sequence[int] | None = None, force: bool = False
+    session: Session,
+    *,
+    limit: int,
+    now: datetime,
+    company_ids: Sequence[int] | None = None,
+    force: bool = False,
 ) -> list[Company]:
     """Move up to `limit` companies from `new` to `enriching` and return them.
 
@@ -151,7 +160,9 @@ def record_outcome(
     meta: dict[str, Any] | None = None,
 ) -> None:
     """Set the company's enrichment outcome (only while it is still `enriching`, so a re-run cannot clash)."""
-    company = session.get(Company, company_id, with_for_update=session.get_bind().dialect.name == "postgresql")
+    company = session.get(
+        Company, company_id, with_for_update=session.get_bind().dialect.name == "postgresql"
+    )
     if company is None:
         return
     company.status = status
@@ -178,7 +189,8 @@ def release_stale(session: Session, *, older_than: datetime) -> int:
 def company_contacts(session: Session, company_id: int) -> list[Contact]:
     return list(
         session.scalars(
-            select(Contact).where(Contact.company_id == company_id).order_by(Contact.quality_score.desc(), Contact.id)
+            select(Contact)
+            .where(Contact.company_id == company_id)
+            .order_by(Contact.quality_score.desc(), Contact.id)
         )
     )
-

@@ -26,7 +26,9 @@ var retina = "logo@2x.png";</script>
 """
 
 
-def _page(site: Site, title: str, main: str, *, footer: str = "", charset: str = "utf-8", head: str = "") -> str:
+def _page(
+    site: Site, title: str, main: str, *, footer: str = "", charset: str = "utf-8", head: str = ""
+) -> str:
     nav_contacts = (
         '<a href="/o-nas/">О нас</a> <a href="{p}">Как с нами связаться</a>'
         if site.kind == "deep_link"
@@ -68,11 +70,16 @@ def _contacts_main(site: Site) -> tuple[str, str]:
         rows = "".join(
             f"<tr><td>{label}</td><td>{escape(phones[i % len(phones)][0]) if phones else ''}</td>"
             f"<td>{escape(emails[i]) if i < len(emails) else ''}</td></tr>"
-            for i, label in enumerate(("Отдел продаж", "Бухгалтерия", "Руководство")[: max(len(emails), len(phones))])
+            for i, label in enumerate(
+                ("Отдел продаж", "Бухгалтерия", "Руководство")[: max(len(emails), len(phones))]
+            )
         )
         extra = "".join(f"<p>Доп. телефон: {escape(p[0])}</p>" for p in phones[3:])
         extra += "".join(f"<p>{escape(e)}</p>" for e in emails[3:])
-        return f"<h1>Контакты</h1><table><tr><th>Отдел</th><th>Телефон</th><th>E-mail</th></tr>{rows}</table>{extra}", ""
+        return (
+            f"<h1>Контакты</h1><table><tr><th>Отдел</th><th>Телефон</th><th>E-mail</th></tr>{rows}</table>{extra}",
+            "",
+        )
     if kind == "jsonld":
         data = {
             "@context": "https://schema.org", "@type": "LocalBusiness", "name": site.name,
@@ -84,7 +91,10 @@ def _contacts_main(site: Site) -> tuple[str, str]:
     if kind == "microdata":
         props = "".join(f'<p>Почта: <span itemprop="email">{escape(e)}</span></p>' for e in emails)
         props += "".join(f'<p>Телефон: <span itemprop="telephone">{escape(s)}</span></p>' for s, _ in phones)
-        return f'<div itemscope itemtype="https://schema.org/Organization"><h1 itemprop="name">{escape(site.name)}</h1>{props}</div>', ""
+        return (
+            f'<div itemscope itemtype="https://schema.org/Organization"><h1 itemprop="name">{escape(site.name)}</h1>{props}</div>',
+            "",
+        )
     if kind == "obfuscated":
         styles = ("{l} [at] {d} [dot] {t}", "{l}(at){d}.{t}", "{l} собака {d}.{t}", "{l} @ {d}.{t}")
         lines = []
@@ -99,9 +109,13 @@ def _contacts_main(site: Site) -> tuple[str, str]:
         parts = []
         for i, e in enumerate(emails):
             if i % 2:
-                parts.append(f'<p><a href="/cdn-cgi/l/email-protection#{encode_cfemail(e, key=0x20 + i)}">[email&#160;protected]</a></p>')
+                parts.append(
+                    f'<p><a href="/cdn-cgi/l/email-protection#{encode_cfemail(e, key=0x20 + i)}">[email&#160;protected]</a></p>'
+                )
             else:
-                parts.append(f'<p>E-mail: <span class="__cf_email__" data-cfemail="{encode_cfemail(e)}">[email&#160;protected]</span></p>')
+                parts.append(
+                    f'<p>E-mail: <span class="__cf_email__" data-cfemail="{encode_cfemail(e)}">[email&#160;protected]</span></p>'
+                )
         tels = "".join(f'<p><a href="tel:{e164}">{escape(s)}</a></p>' for s, e164 in phones)
         return "<h1>Контакты</h1>" + "".join(parts) + tels, ""
     if kind == "broken":
@@ -121,12 +135,16 @@ def _contacts_main(site: Site) -> tuple[str, str]:
 
 def _html(site: Site, text: str, *, status: int = 200) -> tuple[int, bytes, str]:
     if site.kind == "cp1251":
-        body = text.replace('<meta charset="utf-8">', '<meta charset="windows-1251">').encode("cp1251", "replace")
+        body = text.replace('<meta charset="utf-8">', '<meta charset="windows-1251">').encode(
+            "cp1251", "replace"
+        )
         return status, body, "text/html"  # declared in <meta> only
     return status, text.encode("utf-8"), "text/html; charset=utf-8"
 
 
-def render(site: Site, path: str, *, seed: int = 1, huge_bytes: int = 3 * 1024 * 1024) -> tuple[int, bytes, str, dict[str, str], int]:
+def render(
+    site: Site, path: str, *, seed: int = 1, huge_bytes: int = 3 * 1024 * 1024
+) -> tuple[int, bytes, str, dict[str, str], int]:
     """(status, body, content type, extra headers, padding bytes sent after the body) for `path` on `site`."""
     path = path.split("?", 1)[0].split("#", 1)[0] or "/"
     kind = site.kind
@@ -136,7 +154,10 @@ def render(site: Site, path: str, *, seed: int = 1, huge_bytes: int = 3 * 1024 *
         if kind == "robots_all":
             return 200, b"User-agent: *\nDisallow: /\n", "text/plain", {}, 0
         if kind == "robots_contacts":
-            rules = "".join(f"Disallow: {p}\n" for p in ("/contacts", "/kontakty", "/contact", "/company/", "/svyaz", "/%D0%BA"))
+            rules = "".join(
+                f"Disallow: {p}\n"
+                for p in ("/contacts", "/kontakty", "/contact", "/company/", "/svyaz", "/%D0%BA")
+            )
             return 200, f"User-agent: *\n{rules}".encode(), "text/plain", {}, 0
         if len(site.domain) % 3 == 0:
             return 404, b"not found", "text/plain", {}, 0
@@ -156,7 +177,9 @@ def render(site: Site, path: str, *, seed: int = 1, huge_bytes: int = 3 * 1024 *
         main = f"<h1>{escape(site.name)}</h1>" + FILLER * 3
         if kind == "deep_link":
             main += f'<p><a href="{site.contact_path}">Связаться с нами</a></p>'
-        text = _page(site, "Главная", main, footer=_footer(site) + JUNK.format(name=escape(site.name), city=site.city))
+        text = _page(
+            site, "Главная", main, footer=_footer(site) + JUNK.format(name=escape(site.name), city=site.city)
+        )
         status, body, ctype = _html(site, text)
         return status, body, ctype, {}, huge_bytes if kind == "huge" else 0
     if path.rstrip("/") == site.contact_path.rstrip("/") or (kind != "deep_link" and path == "/контакты"):

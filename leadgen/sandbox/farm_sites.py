@@ -8,8 +8,6 @@ import random
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from leadgen.contacts.emails import encode_cfemail
-
 # Layout/feature kinds and their weights: most sites are ordinary, a tail is hostile or broken.
 KINDS: tuple[tuple[str, int], ...] = (
     ("footer", 14), ("table", 10), ("jsonld", 8), ("microdata", 7), ("obfuscated", 7), ("cfemail", 6),
@@ -125,11 +123,17 @@ def site_for(domain: str, /, *, seed: int = 1) -> Site:
     locals_ = rng.sample(LOCALS, rng.randint(1, 3))
     emails = [f"{local}@{bare}" for local in locals_]
     if rng.random() < 0.2:
-        emails.append(f"{bare.split('.')[0].replace('-', '')[:20]}{rng.randint(1, 99)}@{rng.choice(FREE_MAIL)}")
+        emails.append(
+            f"{bare.split('.')[0].replace('-', '')[:20]}{rng.randint(1, 99)}@{rng.choice(FREE_MAIL)}"
+        )
     phones = [_phone(rng, area) for _ in range(rng.randint(1, 3))]
     if kind == "no_contacts":
         emails, phones = [], []
-    studio = f"{rng.choice(('studio', 'hello', 'info'))}@{rng.choice(STUDIO_DOMAINS)}" if kind == "studio" else None
+    studio = (
+        f"{rng.choice(('studio', 'hello', 'info'))}@{rng.choice(STUDIO_DOMAINS)}"
+        if kind == "studio"
+        else None
+    )
     path = rng.choice(CONTACT_PATHS) if kind != "deep_link" else "/company/o-nas/svyaz-s-nami.html"
     return Site(domain, kind, name, city, tuple(emails), tuple(phones), path, studio, tuple(emails[:1]))
 

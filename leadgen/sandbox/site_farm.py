@@ -101,7 +101,9 @@ class SiteFarm:
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
-        self._server = loop.run_until_complete(asyncio.start_server(self.handle, self.host, self.port, backlog=1024))
+        self._server = loop.run_until_complete(
+            asyncio.start_server(self.handle, self.host, self.port, backlog=1024)
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         self._started.set()
         try:
@@ -159,7 +161,10 @@ class SiteFarm:
             return False
         if target.startswith(("http://", "https://")):
             split = urlsplit(target)
-            host, path = (split.hostname or ""), (split.path or "/") + (f"?{split.query}" if split.query else "")
+            host, path = (
+                (split.hostname or ""),
+                (split.path or "/") + (f"?{split.query}" if split.query else ""),
+            )
         else:
             host, path = _strip_port(headers.get("host", "")), target
         host = host.lower().rstrip(".")
@@ -168,7 +173,9 @@ class SiteFarm:
         site = site_for(host or "unknown.invalid", seed=self.seed)
         if site.kind == "slow" and not path.startswith("/__farm__/"):
             await asyncio.sleep(self.slow_seconds)
-        status, body, ctype, extra, pad = render(site, unquote(path), seed=self.seed, huge_bytes=self.huge_bytes)
+        status, body, ctype, extra, pad = render(
+            site, unquote(path), seed=self.seed, huge_bytes=self.huge_bytes
+        )
         if method == "HEAD":
             body, pad = b"", 0
         await self._write(writer, status, body, ctype, extra, pad, keep=keep)

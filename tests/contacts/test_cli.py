@@ -18,14 +18,18 @@ runner = CliRunner()
 
 
 def test_extract_prints_json() -> None:
-    result = runner.invoke(app, ["contacts", "extract", "--url", "https://stroygrad.ru/", str(FIXTURES / "stroy_footer.html")])
+    result = runner.invoke(
+        app, ["contacts", "extract", "--url", "https://stroygrad.ru/", str(FIXTURES / "stroy_footer.html")]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["emails"] == ["info@stroygrad.ru", "tender@stroygrad.ru"]
     assert sorted(data["phones"]) == ["+74956401215", "+78005553218"]
     studio = [d for d in data["details"] if d["web_studio"]]
     assert [d["value"] for d in studio] == ["hello@webcanape.ru"] and studio[0]["quality"] == 0.3
-    assert {"kind", "value", "source", "quality", "page_url", "extension", "web_studio"} <= set(data["details"][0])
+    assert {"kind", "value", "source", "quality", "page_url", "extension", "web_studio"} <= set(
+        data["details"][0]
+    )
 
 
 def test_extract_reads_stdin_and_cp1251() -> None:
@@ -48,7 +52,9 @@ def farm() -> SiteFarm:
 
 
 def test_enrich_command(engine: Engine, db_url: str, farm: SiteFarm, monkeypatch: pytest.MonkeyPatch) -> None:
-    domains = [d for d in farm.domains(60) if farm.truth(d)["kind"] in ("footer", "table", "jsonld", "microdata")][:4]
+    domains = [
+        d for d in farm.domains(60) if farm.truth(d)["kind"] in ("footer", "table", "jsonld", "microdata")
+    ][:4]
     with session_scope(engine) as session:
         for d in domains:
             session.add(Company(canonical_domain=d, website_url=f"https://{d}/", name=d))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -106,14 +107,21 @@ def test_redirect_to_private_host_name_is_refused() -> None:
 
 @pytest.mark.parametrize("location", ["file:///etc/passwd", "gopher://firma.ru/", "ftp://firma.ru/x"])
 def test_redirect_to_other_schemes_is_refused(location: str) -> None:
-    site = Recorder({"firma.ru/robots.txt": httpx.Response(404), "firma.ru/": httpx.Response(302, headers={"location": location})})
+    site = Recorder(
+        {
+            "firma.ru/robots.txt": httpx.Response(404),
+            "firma.ru/": httpx.Response(302, headers={"location": location}),
+        }
+    )
     with pytest.raises(UnsafeTarget):
         run_crawler(site, lambda c: c.fetch("http://firma.ru/"))
 
 
 def test_allowlisted_private_host_is_fetched() -> None:
     site = Recorder({"rebind.ru/robots.txt": httpx.Response(404), "rebind.ru/": html("<p>ok</p>")})
-    page = run_crawler(site, lambda c: c.fetch("http://rebind.ru/"), crawl_allow_private_hosts=["127.0.0.0/8"])
+    page = run_crawler(
+        site, lambda c: c.fetch("http://rebind.ru/"), crawl_allow_private_hosts=["127.0.0.0/8"]
+    )
     assert page.status == 200  # type: ignore[attr-defined]
 
 
@@ -169,13 +177,23 @@ def test_bad_pages(response: httpx.Response, message: str) -> None:
 
 
 def test_html_without_content_type_is_sniffed() -> None:
-    site = Recorder({"firma.ru/robots.txt": httpx.Response(404), "firma.ru/": httpx.Response(200, content=b"<!DOCTYPE html><p>hi</p>")})
+    site = Recorder(
+        {
+            "firma.ru/robots.txt": httpx.Response(404),
+            "firma.ru/": httpx.Response(200, content=b"<!DOCTYPE html><p>hi</p>"),
+        }
+    )
     assert run_crawler(site, lambda c: c.fetch("http://firma.ru/")).status == 200  # type: ignore[attr-defined]
 
 
 def test_body_size_cap() -> None:
     big = b"<html><body><p>info@firma.ru</p>" + b"<p>" + b"x" * (3 * 1024 * 1024) + b"</p></body></html>"
-    site = Recorder({"firma.ru/robots.txt": httpx.Response(404), "firma.ru/": httpx.Response(200, headers={"content-type": "text/html"}, content=big)})
+    site = Recorder(
+        {
+            "firma.ru/robots.txt": httpx.Response(404),
+            "firma.ru/": httpx.Response(200, headers={"content-type": "text/html"}, content=big),
+        }
+    )
     page = run_crawler(site, lambda c: c.fetch("http://firma.ru/"), crawl_max_body_bytes=64 * 1024)
     assert page.truncated and len(page.body) == 64 * 1024  # type: ignore[attr-defined]
     result = run_crawler(site, lambda c: c.crawl("http://firma.ru/"), crawl_max_body_bytes=64 * 1024)
@@ -183,9 +201,18 @@ def test_body_size_cap() -> None:
 
 
 def test_cp1251_page_is_decoded() -> None:
-    body = "<html><body><p>Телефон: +7 (812) 309-45-67, почта: отдел@ — sales@firma.ru</p></body></html>".encode("cp1251")
+    body = (
+        "<html><body><p>Телефон: +7 (812) 309-45-67, почта: отдел@ — sales@firma.ru</p></body></html>".encode(
+            "cp1251"
+        )
+    )
     site = Recorder(
-        {"firma.ru/robots.txt": httpx.Response(404), "firma.ru/": httpx.Response(200, headers={"content-type": "text/html; charset=windows-1251"}, content=body)}
+        {
+            "firma.ru/robots.txt": httpx.Response(404),
+            "firma.ru/": httpx.Response(
+                200, headers={"content-type": "text/html; charset=windows-1251"}, content=body
+            ),
+        }
     )
     result = run_crawler(site, lambda c: c.crawl("http://firma.ru/"))
     assert {c.value for c in result.contacts} == {"+78123094567", "sales@firma.ru"}  # type: ignore[attr-defined]
@@ -198,8 +225,13 @@ def test_cp1251_page_is_decoded() -> None:
 def test_robots_disallow_skips_pages_but_not_the_site() -> None:
     site = Recorder(
         {
-            "firma.ru/robots.txt": httpx.Response(200, text="User-agent: *\nDisallow: /about\n\nUser-agent: leadgen\nDisallow: /contacts\nDisallow: /kontakty\n"),
-            "firma.ru/": html('<a href="/kontakty/">Контакты</a><a href="/contacts">Contacts</a><p>+7 495 111-22-33</p>'),
+            "firma.ru/robots.txt": httpx.Response(
+                200,
+                text="User-agent: *\nDisallow: /about\n\nUser-agent: leadgen\nDisallow: /contacts\nDisallow: /kontakty\n",
+            ),
+            "firma.ru/": html(
+                '<a href="/kontakty/">Контакты</a><a href="/contacts">Contacts</a><p>+7 495 111-22-33</p>'
+            ),
             "firma.ru/kontakty/": html("<p>hidden@firma.ru</p>"),
             "firma.ru/contacts": html("<p>hidden2@firma.ru</p>"),
             "firma.ru/about": html("<p>about@firma.ru</p>"),
@@ -236,7 +268,12 @@ def test_robots_status_rules(robots: httpx.Response, allowed: bool) -> None:
 
 
 def test_robots_can_be_switched_off() -> None:
-    site = Recorder({"firma.ru/robots.txt": httpx.Response(200, text="User-agent: *\nDisallow: /\n"), "firma.ru/": html("<p>ok</p>")})
+    site = Recorder(
+        {
+            "firma.ru/robots.txt": httpx.Response(200, text="User-agent: *\nDisallow: /\n"),
+            "firma.ru/": html("<p>ok</p>"),
+        }
+    )
     run_crawler(site, lambda c: c.fetch("http://firma.ru/"), crawl_respect_robots=False)
     assert site.seen == ["http://firma.ru/"]
 
@@ -258,7 +295,11 @@ def test_candidate_pages_and_page_limit() -> None:
     )
     result = run_crawler(site, lambda c: c.crawl("http://firma.ru/"), crawl_max_pages_per_company=3)
     fetched = [u for u in site.seen if "robots" not in u]
-    assert fetched == ["http://firma.ru/", "http://firma.ru/company/svyaz-s-nami.html", "http://firma.ru/contacts"]
+    assert fetched == [
+        "http://firma.ru/",
+        "http://firma.ru/company/svyaz-s-nami.html",
+        "http://firma.ru/contacts",
+    ]
     assert {c.value for c in result.contacts} == {"x@firma.ru", "deep@firma.ru"}  # type: ignore[attr-defined]
 
 
@@ -286,13 +327,19 @@ def test_per_host_delay_uses_the_injected_clock() -> None:
     async def main() -> None:
         client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
         settings = make_settings(crawl_per_host_delay_seconds=2.5, crawl_max_pages_per_company=3)
-        crawler = Crawler(client, settings, resolver=resolver, sleep=clock.async_sleep, monotonic=lambda: clock().timestamp())
+        crawler = Crawler(
+            client,
+            settings,
+            resolver=resolver,
+            sleep=clock.async_sleep,
+            monotonic=lambda: clock().timestamp(),
+        )
         await crawler.crawl("http://firma.ru/")
         await client.aclose()
 
     asyncio.run(main())
     assert len(times) == 4  # robots + 3 pages
-    assert all(b - a >= 2.5 for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= 2.5 for a, b in itertools.pairwise(times))
     assert clock.sleeps and all(s <= 2.5 for s in clock.sleeps)
 
 
@@ -336,7 +383,10 @@ def farm() -> SiteFarm:
 def test_farm_sites_precision_and_recall(farm: SiteFarm) -> None:
     domains = farm.domains(160)
     settings = make_settings(
-        crawl_proxy_url=farm.proxy_url, crawl_timeout_seconds=1.0, crawl_max_body_bytes=200_000, crawl_concurrency=40
+        crawl_proxy_url=farm.proxy_url,
+        crawl_timeout_seconds=1.0,
+        crawl_max_body_bytes=200_000,
+        crawl_concurrency=40,
     )
 
     async def main() -> list[object]:

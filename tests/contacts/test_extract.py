@@ -82,7 +82,12 @@ def test_quality_order_and_sources() -> None:
 def test_same_contact_keeps_best_source() -> None:
     page = '<p>info@firma.ru</p><a href="mailto:INFO@firma.ru">info@firma.ru</a>'
     [contact] = extract_contacts(page, base_url="https://firma.ru")
-    assert (contact.value, contact.source, contact.quality, contact.same_site) == ("info@firma.ru", "mailto", 1.0, True)
+    assert (contact.value, contact.source, contact.quality, contact.same_site) == (
+        "info@firma.ru",
+        "mailto",
+        1.0,
+        True,
+    )
 
 
 def test_web_studio_needs_a_foreign_domain() -> None:
@@ -225,7 +230,9 @@ def test_obfuscations(text: str, expected: str) -> None:
     assert (contact.value, contact.source) == (expected, "obfuscated")
 
 
-@pytest.mark.parametrize("text", ["meet us at the office dot", "Contact us at firma.ru", "Приходите at 10:00"])
+@pytest.mark.parametrize(
+    "text", ["meet us at the office dot", "Contact us at firma.ru", "Приходите at 10:00"]
+)
 def test_plain_english_at_is_not_an_address(text: str) -> None:
     assert extract_contacts(f"<p>{text}</p>") == []
 
@@ -317,11 +324,15 @@ def test_analyse_page_returns_links_title_and_text() -> None:
     page = '<html><head><title> Ромашка </title></head><body><a href="/kontakty/">Контакты</a><p>Привет</p></body></html>'
     analysis = analyse_page(page, base_url="https://romashka.ru/index.php")
     assert analysis.title == "Ромашка"
-    assert [(link.url, link.text) for link in analysis.links] == [("https://romashka.ru/kontakty/", "Контакты")]
+    assert [(link.url, link.text) for link in analysis.links] == [
+        ("https://romashka.ru/kontakty/", "Контакты")
+    ]
     assert "Привет" in analysis.text
 
 
-@pytest.mark.parametrize("page", ["", "   ", "<", "<?xml version='1.0'?><html/>", "\x00\x00", "<html><body></body></html>"])
+@pytest.mark.parametrize(
+    "page", ["", "   ", "<", "<?xml version='1.0'?><html/>", "\x00\x00", "<html><body></body></html>"]
+)
 def test_degenerate_pages(page: str) -> None:
     assert extract_contacts(page) == []
 

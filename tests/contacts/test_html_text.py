@@ -34,7 +34,11 @@ def test_header_charset() -> None:
 
 
 @pytest.mark.parametrize(
-    "meta", ['<meta charset="windows-1251">', '<meta http-equiv="Content-Type" content="text/html; charset=windows-1251">']
+    "meta",
+    [
+        '<meta charset="windows-1251">',
+        '<meta http-equiv="Content-Type" content="text/html; charset=windows-1251">',
+    ],
 )
 def test_meta_charset(meta: str) -> None:
     page = f"<html><head>{meta}</head>{RUSSIAN[6:]}"
@@ -55,7 +59,9 @@ def test_sniffing_undeclared_cyrillic(encoding: str) -> None:
 
 
 def test_bom_wins() -> None:
-    assert decode_html(codecs.BOM_UTF8 + RUSSIAN.encode(), content_type="text/html; charset=cp1251") == RUSSIAN
+    assert (
+        decode_html(codecs.BOM_UTF8 + RUSSIAN.encode(), content_type="text/html; charset=cp1251") == RUSSIAN
+    )
 
 
 def test_body_cut_inside_a_character() -> None:
@@ -75,5 +81,7 @@ def test_visible_text_blocks_and_hidden_parts() -> None:
 
 
 def test_extract_text_from_bytes_and_limit() -> None:
-    assert extract_text(RUSSIAN.encode("cp1251"), content_type="text/html; charset=cp1251").startswith("Контакты")
+    assert extract_text(RUSSIAN.encode("cp1251"), content_type="text/html; charset=cp1251").startswith(
+        "Контакты"
+    )
     assert len(extract_text(RUSSIAN, max_chars=10)) == 10

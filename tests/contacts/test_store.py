@@ -46,13 +46,21 @@ def test_upsert_is_idempotent_and_merges(session: Session) -> None:
         ],
         now=T0 + timedelta(days=1),
     )
-    upsert_contacts(session, company.id, [found("info@firma.ru", "obfuscated", 0.7)], now=T0 + timedelta(days=2))
-    rows = {c.value.lower(): c for c in session.scalars(select(Contact).where(Contact.company_id == company.id))}
+    upsert_contacts(
+        session, company.id, [found("info@firma.ru", "obfuscated", 0.7)], now=T0 + timedelta(days=2)
+    )
+    rows = {
+        c.value.lower(): c for c in session.scalars(select(Contact).where(Contact.company_id == company.id))
+    }
     assert set(rows) == {"info@firma.ru", "+74951112233"}
     email, phone = rows["info@firma.ru"], rows["+74951112233"]
     session.refresh(email)
     session.refresh(phone)
-    assert (email.source, email.quality_score, email.page_url) == (ContactSource.MAILTO, 1.0, "http://firma.ru/contacts")
+    assert (email.source, email.quality_score, email.page_url) == (
+        ContactSource.MAILTO,
+        1.0,
+        "http://firma.ru/contacts",
+    )
     assert email.first_seen_at == T0 and email.last_seen_at == T0 + timedelta(days=2)
     assert (phone.source, phone.quality_score) == (ContactSource.TEL, 0.9)
     assert phone.meta == {"extension": "12"}
@@ -60,7 +68,15 @@ def test_upsert_is_idempotent_and_merges(session: Session) -> None:
 
 def test_manual_contact_keeps_its_source(session: Session) -> None:
     company = _company(session, "firma.ru")
-    session.add(Contact(company_id=company.id, kind="email", value="boss@firma.ru", source=ContactSource.MANUAL, quality_score=0.5))
+    session.add(
+        Contact(
+            company_id=company.id,
+            kind="email",
+            value="boss@firma.ru",
+            source=ContactSource.MANUAL,
+            quality_score=0.5,
+        )
+    )
     session.flush()
     upsert_contacts(session, company.id, [found("boss@firma.ru", "mailto", 1.0)], now=T0)
     row = session.scalars(select(Contact)).one()
@@ -87,7 +103,9 @@ def test_primary_is_best_and_never_a_web_studio(session: Session) -> None:
     assert primaries == {"boss@firma.ru", "+74951112244"}
     assert set(chosen) == {"email", "phone"}
     only_studio = _company(session, "solo.ru")
-    upsert_contacts(session, only_studio.id, [found("studio@webstudio.ru", "mailto", 0.3, web_studio=True)], now=T0)
+    upsert_contacts(
+        session, only_studio.id, [found("studio@webstudio.ru", "mailto", 0.3, web_studio=True)], now=T0
+    )
     assert choose_primary(session, only_studio.id) == {"email": None, "phone": None}
 
 
@@ -104,7 +122,9 @@ def test_claims_are_conditional(engine: Engine) -> None:
         assert claim_companies(session, limit=10, now=T0) == []
         done = session.scalars(select(Company.id).where(Company.canonical_domain == "done.ru")).one()
         assert claim_companies(session, limit=10, now=T0, company_ids=[done]) == []
-        assert [c.id for c in claim_companies(session, limit=10, now=T0, company_ids=[done], force=True)] == [done]
+        assert [c.id for c in claim_companies(session, limit=10, now=T0, company_ids=[done], force=True)] == [
+            done
+        ]
     with session_scope(engine) as session:
         assert release_stale(session, older_than=datetime.now(UTC) + timedelta(minutes=1)) == 6
         assert session.scalar(select(func.count()).where(Company.status == CompanyStatus.NEW)) == 6
@@ -158,7 +178,9 @@ def test_enrich_companies_against_the_farm(engine: Engine, db_url: str, farm: Si
             company = session.get(Company, company_id)
             assert company is not None
             assert company.status.value == truth["status"], (domain, truth["kind"], company.status_reason)
-            values = {c.value for c in session.scalars(select(Contact).where(Contact.company_id == company_id))}
+            values = {
+                c.value for c in session.scalars(select(Contact).where(Contact.company_id == company_id))
+            }
             expected = set(truth["emails"]) | set(truth["phones"]) | set(truth["studio_emails"])  # type: ignore[arg-type]
             assert values == expected, domain
             if company.status == CompanyStatus.UNREACHABLE:
@@ -166,7 +188,9 @@ def test_enrich_companies_against_the_farm(engine: Engine, db_url: str, farm: Si
             if company.status == CompanyStatus.ENRICHED:
                 assert company.enriched_at is not None and company.enriched_at >= T0 and company.site_text
                 primary = session.scalars(
-                    select(Contact).where(Contact.company_id == company_id, Contact.is_primary, Contact.kind == "email")
+                    select(Contact).where(
+                        Contact.company_id == company_id, Contact.is_primary, Contact.kind == "email"
+                    )
                 ).one_or_none()
                 assert primary is None or primary.value not in truth["studio_emails"]  # type: ignore[operator]
         total = session.scalar(select(func.count()).select_from(Contact))
@@ -184,7 +208,12 @@ def test_enrich_companies_against_the_farm(engine: Engine, db_url: str, farm: Si
         assert session.scalar(select(func.count()).select_from(Contact)) == total
         latest = session.scalar(select(func.max(Contact.last_seen_at)))
         earliest = session.scalar(select(func.min(Contact.first_seen_at)))
-        assert latest is not None and latest >= rerun_at and earliest is not None and earliest < rerun_at - timedelta(hours=23)
+        assert (
+            latest is not None
+            and latest >= rerun_at
+            and earliest is not None
+            and earliest < rerun_at - timedelta(hours=23)
+        )
 
 
 def test_enrich_with_injected_http_client(engine: Engine, db_url: str) -> None:
@@ -193,7 +222,9 @@ def test_enrich_with_injected_http_client(engine: Engine, db_url: str) -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/":
-            return httpx.Response(200, headers={"content-type": "text/html"}, text="<p>Тел. +7 495 111-22-33</p>")
+            return httpx.Response(
+                200, headers={"content-type": "text/html"}, text="<p>Тел. +7 495 111-22-33</p>"
+            )
         return httpx.Response(404)
 
     async def resolver(host: str) -> list[str]:
