@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import lxml.etree as etree
-import lxml.html
 
 from leadgen.contacts.emails import (
     CF_PROTECTION_PATH,
@@ -25,7 +24,7 @@ from leadgen.contacts.emails import (
     find_emails,
     normalise_email,
 )
-from leadgen.contacts.html_text import decode_html, parse_html, visible_text
+from leadgen.contacts.html_text import decode_html, parse_html, text_of, visible_text
 from leadgen.contacts.phones import DEFAULT_REGION, find_phones, parse_phone, phone_from_tel
 
 EMAIL = "email"
@@ -72,6 +71,12 @@ CONTEXT_BLOCKS = frozenset(
         "tr",
     }
 )
+# Words in a link's href or text that may mean a contact/about page (a cheap superset of candidates.py rules).
+LINK_HINT_RE = re.compile(
+    r"conta|kontak|контакт|svyaz|связ|rekviz|реквиз|requisit|feedback|obratn|обратн|about|o-nas|o_nas|onas|о нас|"
+    r"kompan|компан|company|adres|адрес|address|where|найти|проезд|proezd|get in touch|reach",
+    re.I,
+)
 LD_TYPES_RE = re.compile(r"application/(?:ld\+json|json)", re.I)
 TRAILING_COMMA_RE = re.compile(r",\s*([}\]])")
 # Every element the markup pass looks at, selected in C rather than by walking the tree in Python.
@@ -108,7 +113,7 @@ class PageAnalysis:
 
     contacts: list[Contact]
     text: str
-    links: list[Link] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)  # only links that may lead to contact/about pages
     title: str = ""
 
 
@@ -167,7 +172,7 @@ class _Collector:
             found.element_contexts.append(element_context)
 
 
-def _element_context(el: lxml.html.HtmlElement) -> str:
+def _element_context(el: etree._Element) -> str:
     """Text of the nearest block around a link: the credit line of a studio is its own block."""
     node = el.getparent()
     while node is not None and isinstance(node.tag, str) and node.tag not in CONTEXT_BLOCKS:
@@ -175,7 +180,7 @@ def _element_context(el: lxml.html.HtmlElement) -> str:
     if node is None:
         node = el
     try:
-        return str(node.text_content())[:400]
+        return text_of(node)[:400]
     except ValueError:
         return ""
 
@@ -236,7 +241,7 @@ def _add_structured(col: _Collector, kind: str, raw: str, source: str, region: s
 
 
 def _scan_markup(
-    root: lxml.html.HtmlElement, col: _Collector, base_url: str, region: str, want_links: bool
+    root: etree._Element, col: _Collector, base_url: str, region: str, want_links: bool
 ) -> list[Link]:
     links: list[Link] = []
     for el in MARKUP_XPATH(root):
@@ -258,12 +263,13 @@ def _scan_markup(
                 if value:
                     col.add(EMAIL, value, "cfemail", element_context=_element_context(el))
             elif want_links and href and not low.startswith(("javascript:", "#", "data:")):
-                try:
-                    links.append(
-                        Link(urljoin(base_url, href), " ".join(str(el.text_content()).split())[:200])
-                    )
-                except ValueError:
-                    pass
+                text = el.text if len(el) == 0 else text_of(el)
+                text = " ".join(text.split())[:200] if text else ""
+                if LINK_HINT_RE.search(href) or LINK_HINT_RE.search(text):
+                    try:
+                        links.append(Link(urljoin(base_url, href), text))
+                    except ValueError:
+                        pass
         cf = attrib.get("data-cfemail")
         if cf:
             value = decode_cfemail(cf)
@@ -274,7 +280,7 @@ def _scan_markup(
             props = itemprop.lower().split()
             for prop, kind in (("email", EMAIL), ("telephone", PHONE)):
                 if prop in props:
-                    raw = attrib.get("content") or attrib.get("href") or str(el.text_content())
+                    raw = attrib.get("content") or attrib.get("href") or text_of(el)
                     _add_structured(col, kind, raw, "microdata", region)
         if tag == "script" and LD_TYPES_RE.search(attrib.get("type", "")) and el.text:
             found: list[tuple[str, str]] = []
@@ -340,7 +346,7 @@ def analyse_page(
     if root is not None:
         links = _scan_markup(root, col, base_url, region, want_links)
         title_el = root.find(".//title")
-        title = " ".join(str(title_el.text_content()).split()) if title_el is not None else ""
+        title = " ".join(text_of(title_el).split()) if title_el is not None else ""
         text = visible_text(root)
     _scan_text(text, col, region)
     return PageAnalysis(_finish(col, base_url, site_host(base_url)), text, links, title)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from html import escape
 
 from leadgen.contacts.emails import encode_cfemail
@@ -26,6 +27,40 @@ var retina = "logo@2x.png";</script>
 """
 
 
+CATEGORIES = ("Каталог", "Услуги", "Доставка", "Оплата", "Гарантия", "Акции", "Новости", "Статьи", "Отзывы",
+              "Вакансии", "Партнёрам", "Дилерам", "Сертификаты", "Портфолио", "Вопросы и ответы")  # fmt: skip
+INLINE_CSS = "<style>" + "".join(
+    f".b{i}{{margin:{i % 7}px;padding:{i % 5}px {i % 3}px;color:#{i * 4099 % 0xFFFFFF:06x};display:flex}}" for i in range(180)
+) + "</style>"  # fmt: skip
+INLINE_JS = (
+    "<script>(function(m,e,t,r,i,k,a){m[i]=m[i]||function(){(m[i].a=m[i].a||[]).push(arguments)};"
+    "m[i].l=1*new Date();k=e.createElement(t),a=e.getElementsByTagName(t)[0],k.async=1,k.src=r,"
+    "a.parentNode.insertBefore(k,a)})(window,document,'script','https://mc.yandex.ru/metrika/tag.js','ym');"
+    "ym(12345678,'init',{clickmap:true,trackLinks:true,accurateTrackBounce:true,webvisor:true});"
+    + "var catalog = " + json.dumps([{"id": i, "name": f"Товар {i}", "price": i * 137 % 9000 + 500} for i in range(120)], ensure_ascii=False)
+    + ";</script>"
+)  # fmt: skip
+
+
+@lru_cache(maxsize=2048)
+def _chrome(site: Site) -> tuple[str, str]:
+    """Realistic bulk shared by every page of a site: a mega menu, a product grid, a sitemap footer (~40 KB)."""
+    menu = "".join(
+        f'<li class="menu__item"><a href="/{i}-razdel/">{c}</a><ul class="submenu">'
+        + "".join(f'<li><a href="/{i}-razdel/{j}/">{c} — подраздел {j}</a></li>' for j in range(1, 6))
+        + "</ul></li>"
+        for i, c in enumerate(CATEGORIES)
+    )
+    cards = "".join(
+        f'<div class="card b{i}"><a href="/catalog/item-{i}/"><img src="/upload/iblock/{i:03d}/item@2x.jpg" '
+        f'alt="Товар {i}" loading="lazy"></a><div class="card__title">{escape(site.name)}: изделие №{i}</div>'
+        f'<div class="card__price">{(i * 137) % 9000 + 500} ₽</div><button class="btn">В корзину</button></div>'
+        for i in range(24)
+    )
+    sitemap = "".join(f'<a href="/{i}-razdel/">{c}</a> ' for i, c in enumerate(CATEGORIES))
+    return f'<ul class="menu">{menu}</ul>', f'<div class="grid">{cards}</div><div class="sitemap">{sitemap}</div>'
+
+
 def _page(
     site: Site, title: str, main: str, *, footer: str = "", charset: str = "utf-8", head: str = ""
 ) -> str:
@@ -37,12 +72,13 @@ def _page(
     phone = ""
     if site.phones and site.kind not in ("js_only", "no_contacts"):
         phone = f'<div class="top-phone">Звоните: {escape(site.phones[0][0])}</div>'
+    menu, grid = _chrome(site)
     return (
         f'<!DOCTYPE html>\n<html lang="ru"><head><meta charset="{charset}"><title>{escape(title)} — '
-        f"{escape(site.name)}</title>{head}</head>\n<body><header><nav>"
-        f'<a href="/">Главная</a> <a href="/uslugi/">Услуги</a> {nav_contacts}</nav>{phone}</header>\n'
-        f"<main>{main}</main>\n<footer>{footer}<p>© 2012–2024 ООО «{escape(site.name)}», {escape(site.city)}</p>"
-        f"</footer></body></html>\n"
+        f"{escape(site.name)}</title>{INLINE_CSS}{head}</head>\n<body><header><nav>"
+        f'<a href="/">Главная</a> <a href="/uslugi/">Услуги</a> {nav_contacts}</nav>{menu}{phone}</header>\n'
+        f"<main>{main}{grid}</main>\n<footer>{footer}<p>© 2012–2024 ООО «{escape(site.name)}», {escape(site.city)}</p>"
+        f"</footer>{INLINE_JS}</body></html>\n"
     )
 
 

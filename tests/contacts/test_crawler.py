@@ -376,7 +376,7 @@ def test_global_concurrency_bound_and_one_connection_per_host() -> None:
 
 @pytest.fixture(scope="module")
 def farm() -> SiteFarm:
-    with SiteFarm(seed=7, slow_seconds=3.0, huge_bytes=600_000) as running:
+    with SiteFarm(seed=7, slow_seconds=6.0, huge_bytes=600_000) as running:
         yield running  # type: ignore[misc]
 
 
