@@ -74,15 +74,23 @@ CONTEXT_BLOCKS = frozenset(
 # Words in a link's href or text that may mean a contact/about page (a cheap superset of candidates.py rules).
 LINK_HINT_RE = re.compile(
     r"conta|kontak|контакт|svyaz|связ|rekviz|реквиз|requisit|feedback|obratn|обратн|about|o-nas|o_nas|onas|о нас|"
-    r"kompan|компан|company|adres|адрес|address|where|найти|проезд|proezd|get in touch|reach",
+    r"kompan|компан|company|adres|адрес|address|where|find|найти|проезд|проех|proezd|proeh|о-нас|who we are|"
+    r"get in touch|reach",
     re.I,
 )
 LD_TYPES_RE = re.compile(r"application/(?:ld\+json|json)", re.I)
 TRAILING_COMMA_RE = re.compile(r",\s*([}\]])")
 # Every element the markup pass looks at, selected in C rather than by walking the tree in Python.
-MARKUP_XPATH = etree.XPath(
-    "//a[@href] | //area[@href] | //*[@data-cfemail] | //*[@itemprop] | //script[@type]"
+_HREF = "translate(substring(normalize-space(@href), 1, 8), 'MAILTOCEL', 'mailtocel')"
+_CONTACT_HREF = (
+    f"starts-with({_HREF}, 'mailto:') or starts-with({_HREF}, 'tel:') or starts-with({_HREF}, 'callto:')"
+    " or contains(@href, '/cdn-cgi/l/email-protection')"
 )
+_OTHERS = "//*[@data-cfemail] | //*[@itemprop] | //script[@type]"
+# Every element the markup pass looks at, selected in C rather than by walking the tree in Python;
+# with links (home pages) every anchor, else only contact links.
+MARKUP_XPATH_LINKS = etree.XPath(f"//a[@href] | //area[@href] | {_OTHERS}")
+MARKUP_XPATH = etree.XPath(f"//a[{_CONTACT_HREF}] | //area[{_CONTACT_HREF}] | {_OTHERS}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +252,7 @@ def _scan_markup(
     root: etree._Element, col: _Collector, base_url: str, region: str, want_links: bool
 ) -> list[Link]:
     links: list[Link] = []
-    for el in MARKUP_XPATH(root):
+    for el in (MARKUP_XPATH_LINKS if want_links else MARKUP_XPATH)(root):
         tag = el.tag
         attrib = el.attrib
         if tag == "a" or tag == "area":

@@ -361,3 +361,19 @@ def test_no_crash_and_local_parts_come_from_input(pieces: list[str]) -> None:
             assert contact.value.split("@")[0] in source
         if contact.kind == "phone":
             assert contact.value.startswith("+") and contact.value[1:].isdigit()
+
+
+def test_link_hints_cover_every_candidate_rule() -> None:
+    from leadgen.contacts.candidates import link_score
+    from leadgen.contacts.extract import LINK_HINT_RE, Link
+
+    samples = [
+        ("/contacts/", ""), ("/kontakty", ""), ("/контакты", ""), ("/svyaz.html", ""), ("/rekvizity/", ""),
+        ("/feedback", ""), ("/kak-proehat/", ""), ("/how-to-find/", ""), ("/adres", ""), ("/about-us", ""),
+        ("/o-nas/", ""), ("/o_kompanii", ""), ("/о-нас", ""), ("/company/", ""), ("/x", "Связаться с нами"),
+        ("/x", "Обратная связь"), ("/x", "Как нас найти"), ("/x", "Как проехать"), ("/x", "Реквизиты"),
+        ("/x", "О компании"), ("/x", "Who we are"), ("/x", "Get in touch"), ("/x", "Where to find us"),
+    ]  # fmt: skip
+    for href, text in samples:
+        assert link_score(Link("https://firma.ru" + href, text)) > 0, (href, text)
+        assert LINK_HINT_RE.search(href) or LINK_HINT_RE.search(text), (href, text)
