@@ -26,7 +26,9 @@ BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 INVISIBLE_XPATH = etree.XPath("|".join(f"//{tag}" for tag in sorted(INVISIBLE_TAGS)) + "|//comment()")
-BLOCK_TAG_RE = re.compile(r"<(?:/?(?:" + "|".join(sorted(BLOCK_TAGS, key=len, reverse=True)) + r")\b)[^>]*>", re.I)
+BLOCK_TAG_RE = re.compile(
+    r"<(?:/?(?:" + "|".join(sorted(BLOCK_TAGS, key=len, reverse=True)) + r")\b)[^>]*>", re.I
+)
 # A tag with quoted attribute values that may contain ">" (lxml does not escape it in HTML output).
 TAG_RE = re.compile(r"""<(?:[^>"']|"[^"]*"|'[^']*')*>""")
 HTML_PARSER = etree.HTMLParser(recover=True, no_network=True, remove_comments=True, remove_pis=True)

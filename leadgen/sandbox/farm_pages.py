@@ -58,7 +58,10 @@ def _chrome(site: Site) -> tuple[str, str]:
         for i in range(24)
     )
     sitemap = "".join(f'<a href="/{i}-razdel/">{c}</a> ' for i, c in enumerate(CATEGORIES))
-    return f'<ul class="menu">{menu}</ul>', f'<div class="grid">{cards}</div><div class="sitemap">{sitemap}</div>'
+    return (
+        f'<ul class="menu">{menu}</ul>',
+        f'<div class="grid">{cards}</div><div class="sitemap">{sitemap}</div>',
+    )
 
 
 def _page(
