@@ -47,11 +47,16 @@ def _report(name: str, pages: int, contacts: int, started: float, cpu0: float, *
     print(
         json.dumps(
             {
-                "name": name, "pages": pages, "contacts": contacts, "seconds": round(seconds, 2),
-                "pages_per_s": round(pages / seconds, 1), "cpu_s": round(cpu, 2),
+                "name": name,
+                "pages": pages,
+                "contacts": contacts,
+                "seconds": round(seconds, 2),
+                "pages_per_s": round(pages / seconds, 1),
+                "cpu_s": round(cpu, 2),
                 "pages_per_cpu_s": round(pages / cpu, 1) if cpu else None,
-                "peak_rss_mb": round(_peak_rss_mb(), 1), **extra,
-            }  # fmt: skip
+                "peak_rss_mb": round(_peak_rss_mb(), 1),
+                **extra,
+            }
         ),
         flush=True,
     )
@@ -139,7 +144,7 @@ def bench_leadgen(port: int, seed: int, count: int) -> None:
         async with Crawler.build(settings) as crawler:
             results = await crawler.crawl_many(starts)
         pages = sum(1 for r in results for p in r.pages if p.error is None)
-        return pages, sum(len(r.contacts) for r in results)
+        return pages, sum(p.contacts for r in results for p in r.pages)  # per page, as the spider counts
 
     started, cpu0 = time.perf_counter(), _cpu()
     pages, contacts = asyncio.run(main())
@@ -175,7 +180,9 @@ def bench_scrapy(port: int, seed: int, count: int) -> None:
             ctype = response.headers.get("Content-Type", b"").decode("latin-1")
             if not ctype.lower().startswith(("text/html", "application/xhtml+xml")):
                 return None
-            analysis = analyse_page(response.body, base_url=response.url, content_type=ctype, want_links=want_links)
+            analysis = analyse_page(
+                response.body, base_url=response.url, content_type=ctype, want_links=want_links
+            )
             stats["pages"] += 1
             stats["contacts"] += len(analysis.contacts)
             return analysis
@@ -192,12 +199,22 @@ def bench_scrapy(port: int, seed: int, count: int) -> None:
 
     process = CrawlerProcess(
         settings={
-            "CONCURRENT_REQUESTS": CONCURRENCY, "CONCURRENT_REQUESTS_PER_DOMAIN": 1, "DOWNLOAD_DELAY": DELAY,
-            "RANDOMIZE_DOWNLOAD_DELAY": False, "ROBOTSTXT_OBEY": True, "DOWNLOAD_TIMEOUT": TIMEOUT,
-            "DOWNLOAD_MAXSIZE": MAX_BYTES, "DOWNLOAD_WARNSIZE": 0, "REDIRECT_MAX_TIMES": 5, "RETRY_ENABLED": False,
-            "COOKIES_ENABLED": False, "TELNETCONSOLE_ENABLED": False, "LOG_LEVEL": "ERROR",
-            "USER_AGENT": "leadgen/0.1 (+bench)", "REACTOR_THREADPOOL_MAXSIZE": 4,
-        }  # fmt: skip
+            "CONCURRENT_REQUESTS": CONCURRENCY,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+            "DOWNLOAD_DELAY": DELAY,
+            "RANDOMIZE_DOWNLOAD_DELAY": False,
+            "ROBOTSTXT_OBEY": True,
+            "DOWNLOAD_TIMEOUT": TIMEOUT,
+            "DOWNLOAD_MAXSIZE": MAX_BYTES,
+            "DOWNLOAD_WARNSIZE": 0,
+            "REDIRECT_MAX_TIMES": 5,
+            "RETRY_ENABLED": False,
+            "COOKIES_ENABLED": False,
+            "TELNETCONSOLE_ENABLED": False,
+            "LOG_LEVEL": "ERROR",
+            "USER_AGENT": "leadgen/0.1 (+bench)",
+            "REACTOR_THREADPOOL_MAXSIZE": 4,
+        }
     )
     process.crawl(ContactsSpider)
     started, cpu0 = time.perf_counter(), _cpu()
