@@ -50,7 +50,7 @@ STUDIO_WINDOW = 160  # characters either side of an address searched for web-stu
 WEB_STUDIO_RE = re.compile(
     r"(?:разработ\w*|создани\w*|изготовлени\w*|продвижени\w*|поддержк\w*|дизайн)\s+(?:и\s+\w+\s+)?(?:сайт|веб|интернет)"
     r"|сайт\w*\s+(?:разработан|создан|сделан|изготовлен)|(?:сделано|разработано|создано|сайт\s+сделали)\s+(?:в|by)\b"
-    r"|веб[- ]?студи|web[- ]?studio|digital[- ]?агентств|(?:developed|made|designed|website|site|created)\s+by",
+    r"|веб[- ]?студи|web[- ]?studio|digital[- ]?агентств|(?:developed|made|designed|website|site|created)\s+(?:by|in)\b",
     re.I,
 )
 CONTEXT_BLOCKS = frozenset(
@@ -233,19 +233,25 @@ def _load_jsonld(text: str) -> object:
 
 
 def _add_structured(col: _Collector, kind: str, raw: str, source: str, region: str) -> None:
+    """A value of JSON-LD/microdata: usually one clean address or number, sometimes a list or a labelled text."""
     raw = raw.strip()
     if kind == EMAIL:
-        for value in emails_from_mailto(raw) if raw.lower().startswith("mailto:") else [normalise_email(raw)]:
-            if value:
-                col.add(EMAIL, value, source)
+        if raw.lower().startswith("mailto:"):
+            values = emails_from_mailto(raw)
+        else:
+            single = normalise_email(raw)
+            values = [single] if single else [m.value for m in find_emails(deobfuscate(raw))]
+        for value in values:
+            col.add(EMAIL, value, source)
         return
-    parsed = (
-        phone_from_tel(raw, region=region)
-        if raw.lower().startswith("tel:")
-        else parse_phone(raw, region=region)
-    )
-    if parsed:
-        col.add(PHONE, parsed[0], source, extension=parsed[1])
+    if raw.lower().startswith(("tel:", "callto:")):
+        parsed = phone_from_tel(raw, region=region)
+        numbers = [parsed] if parsed else []
+    else:
+        single = parse_phone(raw, region=region) if len(raw) <= 32 else None
+        numbers = [single] if single else [(p.value, p.extension) for p in find_phones(raw, region=region)]
+    for value, extension in numbers:
+        col.add(PHONE, value, source, extension=extension)
 
 
 def _scan_markup(

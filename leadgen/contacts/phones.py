@@ -14,7 +14,7 @@ from leadgen.contacts.junk import DATE_RE, has_phone_label, phone_context_reject
 DEFAULT_REGION = "RU"
 # A run of digits with the separators people use: +7 (495) 123-45-67, 8 800 555 35 35, 8(812)123-45-67.
 PHONE_RUN_RE = re.compile(
-    r"[+(\d][\d \-().\u2010-\u2015\u00a0]{5,40}\d(?![0-9a-z])",
+    r"[+(\d][\d \-().\u2010-\u2015\u2212\u00a0]{5,40}\d(?![0-9a-z])",
     re.I,
 )
 # An extension right after a number: "доб. 123", "(доб. 12)", "вн. 45", "ext. 7", "x 12".
@@ -23,7 +23,7 @@ EXTENSION_RE = re.compile(
     re.I,
 )
 TOKEN_SPLIT_RE = re.compile(r"[ \u00a0]+")
-SEPARATOR_RE = re.compile(r"[\s\-().\u2010-\u2015]")
+SEPARATOR_RE = re.compile(r"[\s\-().\u2010-\u2015\u2212]")
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,6 +168,9 @@ def test_tel_links(href: str, expected: tuple[str, str | None] | None) -> None:
         ("8 800 555 35 35 8 495 123 45 67", ["+78005553535", "+74951234567"]),
         ("тел. 84951234567", ["+74951234567"]),
         ("+375 17 123-45-67", ["+375171234567"]),
+        ("+7 495 123\u221245\u221267", ["+74951234567"]),
+        ("Тел.:\u00a0+7\u00a0(495)\u00a0123-45-67", ["+74951234567"]),
+        ("т./ф. (3452) 12-34-56", ["+73452123456"]),
         ("ИНН 7712345678", []),
         ("ИНН 771234567890", []),
         ("ОГРН 1027700132195", []),
@@ -377,3 +380,15 @@ def test_link_hints_cover_every_candidate_rule() -> None:
     for href, text in samples:
         assert link_score(Link("https://firma.ru" + href, text)) > 0, (href, text)
         assert LINK_HINT_RE.search(href) or LINK_HINT_RE.search(text), (href, text)
+
+
+def test_structured_values_that_are_lists_or_labelled_text() -> None:
+    page = """<script type="application/ld+json">{"@type": "LocalBusiness",
+    "telephone": "+7 (495) 123-45-67, +7 (495) 765-43-21", "email": "info(at)firma.ru"}</script>
+    <div itemscope itemtype="https://schema.org/Organization"><span itemprop="telephone">Тел.: 8 (812) 600-00-01</span>
+    <a itemprop="email" href="mailto:sales@firma.ru">написать</a></div>"""
+    values = {(c.value, c.source) for c in extract_contacts(page)}
+    assert values == {
+        ("+74951234567", "jsonld"), ("+74957654321", "jsonld"), ("info@firma.ru", "jsonld"),
+        ("+78126000001", "microdata"), ("sales@firma.ru", "mailto"),
+    }  # fmt: skip
