@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -367,21 +367,33 @@ class Crawler:
         )
 
     async def crawl_many(
-        self, starts: list[str], *, on_done: Callable[[str, SiteCrawl], Awaitable[None] | None] | None = None
+        self,
+        starts: Iterable[str],
+        *,
+        on_done: Callable[[str, SiteCrawl], Awaitable[None] | None] | None = None,
+        collect: bool = True,
     ) -> list[SiteCrawl]:
-        """Crawl sites with at most CRAWL_CONCURRENCY at once; results in the order of `starts`."""
-        semaphore = asyncio.Semaphore(self._settings.crawl_concurrency)
+        """Crawl sites with CRAWL_CONCURRENCY workers; results in the order of `starts` (none if not `collect`).
 
-        async def one(start: str) -> SiteCrawl:
-            async with semaphore:
+        Workers pull start URLs one at a time, so memory stays bounded by the concurrency, not the batch size.
+        """
+        queue = list(enumerate(starts))
+        results: list[SiteCrawl | None] = [None] * len(queue) if collect else []
+        feed = iter(queue)
+
+        async def worker() -> None:
+            for index, start in feed:
                 result = await self.crawl(start)
-            if on_done is not None:
-                maybe = on_done(start, result)
-                if maybe is not None:
-                    await maybe
-            return result
+                if collect:
+                    results[index] = result
+                if on_done is not None:
+                    maybe = on_done(start, result)
+                    if maybe is not None:
+                        await maybe
 
-        return list(await asyncio.gather(*(one(s) for s in starts)))
+        workers = min(self._settings.crawl_concurrency, len(queue))
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return [r for r in results if r is not None]
 
 
 def _home_candidates(start: str) -> list[str]:

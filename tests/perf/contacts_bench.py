@@ -130,7 +130,7 @@ def _starts(seed: int, count: int) -> list[str]:
 
 
 def bench_leadgen(port: int, seed: int, count: int) -> None:
-    from leadgen.contacts.crawler import Crawler
+    from leadgen.contacts.crawler import Crawler, SiteCrawl
     from leadgen.settings import Settings
 
     settings = Settings(  # type: ignore[call-arg]
@@ -140,11 +140,16 @@ def bench_leadgen(port: int, seed: int, count: int) -> None:
     )  # fmt: skip
     starts = _starts(seed, count)
 
+    stats = {"pages": 0, "contacts": 0}
+
+    def count(_: str, result: SiteCrawl) -> None:  # results are counted and dropped, as enrich_companies does
+        stats["pages"] += sum(1 for p in result.pages if p.error is None)
+        stats["contacts"] += sum(p.contacts for p in result.pages)  # per page, as the spider counts
+
     async def main() -> tuple[int, int]:
         async with Crawler.build(settings) as crawler:
-            results = await crawler.crawl_many(starts)
-        pages = sum(1 for r in results for p in r.pages if p.error is None)
-        return pages, sum(p.contacts for r in results for p in r.pages)  # per page, as the spider counts
+            await crawler.crawl_many(starts, on_done=count, collect=False)
+        return stats["pages"], stats["contacts"]
 
     started, cpu0 = time.perf_counter(), _cpu()
     pages, contacts = asyncio.run(main())
