@@ -52,12 +52,14 @@ def _save(key: str, value: object) -> None:
     OUT.write_text(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+@pytest.mark.timeout(600)
 def test_extraction_throughput_per_core() -> None:
     result = _run("extract", os.environ.get("BENCH_EXTRACT_SECONDS", "15"))
     _save("extract", result)
     assert float(result["pages_per_cpu_s"]) >= 300  # type: ignore[arg-type]
 
 
+@pytest.mark.timeout(7200)
 def test_crawl_against_scrapy() -> None:
     pytest.importorskip("scrapy")
     port = _free_port()
