@@ -32,6 +32,7 @@ AT_DOT_WORDS_RE = re.compile(
     re.I,
 )
 AT_THEN_DOT_WORDS_RE = re.compile(r"(@[a-z0-9\-]{1,63})((?:\s+(?:dot|точка)\s+[a-z0-9\-]{1,63})+)\b", re.I)
+SPACED_DOT_RE = re.compile(r"(@[a-z0-9\-]{1,63}(?:\.[a-z0-9\-]{1,63})*)\s+\.\s+([a-z]{2,24})\b", re.I)
 DOT_WORD_RE = re.compile(r"\s+(?:dot|точка)\s+", re.I)
 # Hints that a line may hold an obfuscated address; only such lines are rewritten.
 OBFUSCATION_HINTS = ("at]", "at)", "at }", "at ]", "at )", "at}", "at>", "at»", " at ", "собак", " dot ", "dot]", "dot)",
@@ -127,6 +128,7 @@ def _deobfuscate_line(text: str) -> str:
     text = AT_BRACKETED_RE.sub("@", text)
     text = DOT_BRACKETED_RE.sub(".", text)
     text = AT_DOT_WORDS_RE.sub(lambda m: f"{m.group(1)}@{DOT_WORD_RE.sub('.', m.group(2))}", text)
+    text = SPACED_DOT_RE.sub(r"\1.\2", text)  # "info @ firm . ru"
     # "info@firm dot ru" left after the bracketed "@" rule.
     return AT_THEN_DOT_WORDS_RE.sub(lambda m: m.group(1) + DOT_WORD_RE.sub(".", m.group(2)), text)
 

@@ -106,6 +106,11 @@ class Contact:
     web_studio: bool = False
     same_site: bool | None = None  # email domain belongs to the page's site (None: unknown / phone)
 
+    @property
+    def quality_score(self) -> float:
+        """The name of the score in the `contacts` table."""
+        return self.quality
+
 
 @dataclass(frozen=True, slots=True)
 class Link:

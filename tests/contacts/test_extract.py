@@ -224,10 +224,12 @@ def test_phone_extensions(text: str, value: str, extension: str) -> None:
         ("info @ firma.ru", "info@firma.ru"),
         ("info at firma dot ru", "info@firma.ru"),
         ("info [собака] firma [точка] ru", "info@firma.ru"),
+        ("info @ firma . ru", "info@firma.ru"),
+        ("info&nbsp;[at]&nbsp;firma&nbsp;[dot]&nbsp;ru", "info@firma.ru"),
     ],
 )
 def test_obfuscations(text: str, expected: str) -> None:
-    [found] = find_emails(deobfuscate(text))
+    [found] = find_emails(deobfuscate(html.unescape(text)))
     assert found.value == expected
     [contact] = extract_contacts(f"<p>Почта: {text}</p>", base_url="https://firma.ru")
     assert (contact.value, contact.source) == (expected, "obfuscated")
