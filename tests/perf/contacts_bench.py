@@ -142,13 +142,13 @@ def bench_leadgen(port: int, seed: int, count: int) -> None:
 
     stats = {"pages": 0, "contacts": 0}
 
-    def count(_: str, result: SiteCrawl) -> None:  # results are counted and dropped, as enrich_companies does
+    def tally(_: str, result: SiteCrawl) -> None:  # results are counted and dropped, as enrich_companies does
         stats["pages"] += sum(1 for p in result.pages if p.error is None)
         stats["contacts"] += sum(p.contacts for p in result.pages)  # per page, as the spider counts
 
     async def main() -> tuple[int, int]:
         async with Crawler.build(settings) as crawler:
-            await crawler.crawl_many(starts, on_done=count, collect=False)
+            await crawler.crawl_many(starts, on_done=tally, collect=False)
         return stats["pages"], stats["contacts"]
 
     started, cpu0 = time.perf_counter(), _cpu()
