@@ -2,18 +2,33 @@
 
     LeadgenError
     ├── ConfigurationError        bad or missing settings (CLI prints one line, exits 2)
+    │   └── NicheInputError       NICHES_INPUT (CSV or Google Sheet) cannot be opened, read or written back
     ├── DatabaseUnavailable       the database cannot be reached or is not migrated
     ├── SearchError               Yandex Search API and SERP handling
+    │   ├── AuthError             no usable credentials, or Yandex refused them (401/403)
+    │   ├── NightWindowViolation  an operation would be created outside NIGHT_WINDOW
+    │   ├── QuotaExceeded         HTTP 429 (RESOURCE_EXHAUSTED); retryable after `retry_after`
+    │   ├── YandexUnavailable     5xx, timeouts, connection errors, unreadable bodies; retryable
+    │   ├── YandexAPIError        any other 4xx, with HTTP status, gRPC code and message
+    │   └── OperationFailed       a deferred operation ended with an error or an unusable result
     ├── CrawlError                fetching company sites
     │   ├── UnsafeTarget          SSRF guard refusal (scheme, private address)
     │   ├── RobotsDisallowed      robots.txt forbids the URL
     │   └── FetchFailed           network, timeout, redirects, status, not HTML
     └── OutreachError             drafting, routing and sending email
+        ├── OfferInvalid          the offer file is missing or malformed
+        ├── DraftRejected         an LLM draft failed parsing or guardrails (composer falls back)
+        ├── RouteUnavailable      an SMTP route cannot be connected or authenticated (sender tries the fallback)
+        └── SmtpSendError         the server refused or dropped one message
+            ├── SmtpTemporaryError   4xx or disconnect: retried later with backoff
+            └── SmtpPermanentError   5xx: the row fails; "user unknown" suppresses the address
 
 Stage issues add their leaves beneath the matching branch (for example `NightWindowViolation(SearchError)`).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class LeadgenError(Exception):
@@ -22,6 +37,12 @@ class LeadgenError(Exception):
 
 class ConfigurationError(LeadgenError):
     """Raised when settings are missing or contradictory; handled by the CLI (exit 2) and flow entry points."""
+
+
+class NicheInputError(ConfigurationError):
+    """Raised by `leadgen.planning` readers when the NICHES_INPUT CSV or Google Sheet cannot be opened, read or
+    written back (missing file, unknown sheet or worksheet, no access, bad header); handled by the CLI (exit 2)
+    and by the planning flow, which fails the run without touching the database."""
 
 
 class DatabaseUnavailable(LeadgenError):
@@ -38,6 +59,118 @@ class CrawlError(LeadgenError):
 
 class OutreachError(LeadgenError):
     """Base of drafting, routing and sending errors; raised by `leadgen.outreach`, handled per message."""
+
+
+class OfferInvalid(OutreachError):
+    """Raised by `leadgen.outreach.offer.load_offer` for a missing or malformed offer file; the CLI prints it."""
+
+
+class DraftRejected(OutreachError):
+    """Raised inside `leadgen.outreach.composer` when an LLM answer is unusable; caught there -> fallback."""
+
+
+class RouteUnavailable(OutreachError):
+    """Raised by `SmtpMailer` when a route cannot be connected or authenticated; `send_queued` tries the fallback."""
+
+
+class SmtpSendError(OutreachError):
+    """Base of per-message SMTP failures raised by mailers; handled by `send_queued` per row."""
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class SmtpTemporaryError(SmtpSendError):
+    """A 4xx reply or a dropped connection; `send_queued` re-queues the row with backoff."""
+
+
+class SmtpPermanentError(SmtpSendError):
+    """A 5xx reply; `send_queued` fails the row and, for "user unknown", adds the address to the opt-out list."""
+
+    @property
+    def user_unknown(self) -> bool:
+        """The mailbox does not exist (550 5.1.1 and its common wordings)."""
+        text = str(self).lower()
+        phrases = (
+            "5.1.1",  # Gmail, Postfix, Rambler; 5.1.10 (Microsoft RecipientNotFound) contains it too
+            "user unknown",
+            "unknown user",
+            "no such user",  # Yandex: "550 5.7.1 No such user!"
+            "user not found",  # Mail.ru: "... is unavailable: user not found"
+            "recipient not found",
+            "does not exist",
+            "unrouteable address",  # Exim
+        )
+        return self.code in (550, 551, 553) and any(p in text for p in phrases)
+
+
+# --- Yandex Search API (raised by leadgen.yandex, handled by leadgen.yandex.jobs and the CLI) ---------------
+
+
+class AuthError(SearchError):
+    """Raised by `leadgen.yandex.auth` and the client when credentials are missing, malformed or refused.
+
+    Not retryable without operator action; `jobs` stops the run and leaves queries pending, the CLI prints it.
+    """
+
+
+class NightWindowViolation(SearchError):
+    """Raised by `YandexClient.create_search` outside NIGHT_WINDOW; `next_allowed` is the next window start.
+
+    `jobs.submit_due_queries` checks the window first and stops the run when it closes mid-batch.
+    """
+
+    def __init__(self, message: str, *, next_allowed: datetime) -> None:
+        super().__init__(message)
+        self.next_allowed = next_allowed
+
+
+class QuotaExceeded(SearchError):
+    """Raised by the client on HTTP 429 after its own retries; `retry_after` is seconds (header or backoff).
+
+    `jobs` keeps the query or operation pending and reschedules it; nothing is lost.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class YandexUnavailable(SearchError):
+    """Raised by the client on 5xx, timeouts, connection failures and unreadable bodies; retryable.
+
+    `jobs` records the error and retries on a later run.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class YandexAPIError(SearchError):
+    """Raised by the client on a 4xx other than 401/429: `status`, gRPC `code` and `message` from the body.
+
+    Not retryable as is: `jobs` fails the query (400) or the operation (404) with this as the reason.
+    """
+
+    def __init__(self, message: str, *, status: int, code: int | None = None, request_id: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+
+
+class OperationFailed(SearchError):
+    """Raised by the client when an operation is done with an error, or its result cannot be decoded.
+
+    `jobs.collect_operations` marks the operation failed and re-queues its query once.
+    """
+
+    def __init__(self, message: str, *, operation_id: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.operation_id = operation_id
+        self.code = code
 
 
 # --- contacts (issue 6) ---------------------------------------------------------------------------------

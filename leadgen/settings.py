@@ -117,6 +117,13 @@ class Settings(BaseSettings):
         12.0, gt=0, description="Operations not done by then are expired"
     )
     night_window: str = Field("00:00-07:59", description="Local window in which operations may be created")
+    yandex_max_retries: int = Field(
+        3, ge=0, description="In-call retries of one API request after 429 / 5xx / timeout (backoff)"
+    )
+    yandex_backoff_seconds: float = Field(1.0, ge=0, description="First backoff delay; doubles per retry")
+    yandex_max_attempts: int = Field(
+        5, ge=1, description="Runs that may try to submit one query before it is marked failed"
+    )
 
     # --- planning ---------------------------------------------------------------------------------------
     niches_input: str | None = Field(
@@ -133,6 +140,9 @@ class Settings(BaseSettings):
     planning_minus_domains: CommaList = Field(default_factory=list)
     defaults_min_no_files: bool = Field(
         True, description="Append -filetype minus operators (seed DEFAULTS_min_no_files)"
+    )
+    planning_language: str = Field(
+        "ru", description="ISO 639-1 code for the lang: operator of every query; empty turns it off"
     )
 
     # --- companies / dedupe -----------------------------------------------------------------------------
@@ -171,6 +181,15 @@ class Settings(BaseSettings):
     outreach_dry_run_dir: Path = Path("./data/outbox")
     outreach_unsubscribe_mailto: str | None = None
     outreach_unsubscribe_url: str | None = None
+    outreach_subject_max_chars: int = Field(120, ge=20, description="Guardrail: longest subject accepted")
+    outreach_body_min_chars: int = Field(200, ge=0, description="Guardrail: shortest body accepted")
+    outreach_body_max_chars: int = Field(2000, ge=200, description="Guardrail: longest body accepted")
+    outreach_retry_backoff_seconds: float = Field(
+        600.0, ge=0, description="First retry delay after a temporary SMTP failure; doubles per attempt"
+    )
+    outreach_stale_sending_minutes: float = Field(
+        15.0, gt=0, description="A row left in `sending` this long is marked `unknown` (never resent)"
+    )
 
     # --- routing ----------------------------------------------------------------------------------------
     routing_force_yandex_domains: CommaList = Field(default_factory=list)
@@ -179,6 +198,9 @@ class Settings(BaseSettings):
     routing_fallback_route: RouteName = "yandex"
     routing_mx_cache_ttl_seconds: int = Field(3600, ge=0)
     routing_dns_timeout_seconds: float = Field(5.0, gt=0)
+    routing_mx_lookup: bool = Field(
+        True, description="Look up MX records (off in the sandbox: every domain is UNKNOWN -> default route)"
+    )
 
     # --- smtp, one block per route ----------------------------------------------------------------------
     smtp_yandex_host: str = "smtp.yandex.ru"
@@ -194,6 +216,7 @@ class Settings(BaseSettings):
     smtp_gmail_password: SecretStr | None = None
     smtp_gmail_from: str | None = None
     smtp_timeout_seconds: float = Field(30.0, gt=0)
+    smtp_ca_file: Path | None = Field(None, description="Extra CA bundle trusted for SMTP TLS (sandbox sink)")
 
     # --- prefect ----------------------------------------------------------------------------------------
     prefect_work_pool: str = "leadgen-docker"

@@ -11,6 +11,11 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from leadgen import __version__
 from leadgen.cli import contacts as contacts_cli
 from leadgen.cli import db as db_cli
+from leadgen.cli import optout as optout_cli
+from leadgen.cli import outreach as outreach_cli
+from leadgen.cli import plan as plan_cli
+from leadgen.cli import report as report_cli
+from leadgen.cli import yandex as yandex_cli
 from leadgen.cli.context import err_console, load_settings
 from leadgen.errors import ConfigurationError, LeadgenError
 
@@ -24,6 +29,13 @@ app = typer.Typer(
 app.add_typer(db_cli.app, name="db")
 app.add_typer(contacts_cli.app, name="contacts")
 app.command("enrich")(contacts_cli.enrich)
+app.add_typer(outreach_cli.app, name="outreach")
+app.add_typer(optout_cli.app, name="optout")
+app.command("forget")(optout_cli.forget_command)
+app.command("plan")(plan_cli.plan)
+app.command("report")(report_cli.report)
+app.add_typer(report_cli.export_app, name="export")
+app.add_typer(yandex_cli.app, name="yandex")
 
 
 def _version(value: bool) -> None:
