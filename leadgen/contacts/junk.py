@@ -30,7 +30,7 @@ PLACEHOLDER_DOMAIN_LABELS = frozenset(
     {
         "example", "domain", "yourdomain", "your-domain", "yoursite", "your-site", "mysite", "mydomain",
         "site-name", "sitename", "company-name", "test", "email", "sample", "server", "adres", "pochta",
-        "vashsait", "vash-sait", "sait", "site", "website", "домен", "сайт", "пример", "почта",
+        "vashsait", "vash-sait", "sait", "site", "website", "yourcompany", "your-company", "mycompany", "companyname", "домен", "сайт", "пример", "почта",
     }
 )  # fmt: skip
 PLACEHOLDER_LOCALS = frozenset(
@@ -118,3 +118,13 @@ def phone_context_rejects(before: str, after: str) -> bool:
 def has_phone_label(before: str) -> bool:
     """True when a phone word (тел., phone, факс ...) precedes the number closely, on the same line."""
     return bool(PHONE_LABEL_RE.search(before[-30:].rsplit("\n", 1)[-1]))
+
+
+PLACEHOLDER_NATIONAL = frozenset({"1234567890", "0123456789", "9876543210", "1111111111"})
+
+
+def phone_is_placeholder(e164: str) -> bool:
+    """Form samples such as +7 (999) 999-99-99, +7 (000) 000-00-00, 8 (123) 456-78-90."""
+    national = e164[-10:]
+    subscriber = national[-7:]
+    return len(set(national)) <= 2 or national in PLACEHOLDER_NATIONAL or subscriber in ("0000000", "9999999")

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 import phonenumbers
 
-from leadgen.contacts.junk import DATE_RE, has_phone_label, phone_context_rejects
+from leadgen.contacts.junk import DATE_RE, has_phone_label, phone_context_rejects, phone_is_placeholder
 
 DEFAULT_REGION = "RU"
 # A run of digits with the separators people use: +7 (495) 123-45-67, 8 800 555 35 35, 8(812)123-45-67.
@@ -46,7 +46,10 @@ def parse_phone(raw: str, /, *, region: str = DEFAULT_REGION) -> tuple[str, str 
         return None
     if not phonenumbers.is_valid_number(number):
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), number.extension or None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if phone_is_placeholder(e164):
+        return None
+    return e164, number.extension or None
 
 
 def phone_from_tel(href: str, /, *, region: str = DEFAULT_REGION) -> tuple[str, str | None] | None:

@@ -408,3 +408,28 @@ def test_farm_sites_precision_and_recall(farm: SiteFarm) -> None:
     assert fp == 0
     assert tp / (tp + fn) >= 0.99
     assert len(kinds) >= 15  # the sample covers the farm's variety
+
+
+def test_production_client_connects_to_the_checked_address(farm: SiteFarm) -> None:
+    """No proxy: the name is resolved by the injected resolver only and the socket goes to that address."""
+    domain = next(d for d in farm.domains(200) if farm.truth(d)["kind"] == "footer")
+    lookups: list[str] = []
+
+    async def loopback_dns(host: str) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    settings = make_settings(crawl_allow_private_hosts=["127.0.0.0/8"], crawl_timeout_seconds=5.0)
+
+    async def main() -> object:
+        async with Crawler.build(settings, resolver=loopback_dns) as crawler:
+            assert crawler._pins is not None  # the pinning backend is installed (else no DNS-free run)
+            return await crawler.crawl(f"http://{domain}:{farm.port}/")
+
+    before = farm.hosts_seen.get(domain, 0)
+    result = asyncio.run(main())
+    truth = farm.truth(domain)
+    assert {c.value for c in result.contacts if not c.web_studio} == set(truth["emails"]) | set(
+        truth["phones"]
+    )  # type: ignore[attr-defined, arg-type]
+    assert farm.hosts_seen[domain] > before and set(lookups) == {domain}

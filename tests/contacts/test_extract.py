@@ -189,6 +189,11 @@ def test_tel_links(href: str, expected: tuple[str, str | None] | None) -> None:
         ("Заказ № 12345678901", []),
         ("Заказ № 8 800 555 35 35", []),
         ("123-45-67", []),
+        ("Формат: +7 (999) 999-99-99", []),
+        ("+7 (000) 000-00-00", []),
+        ("8 (912) 000-00-00", []),
+        ("Пример: 8 (123) 456-78-90", []),
+        ("8 800 555-55-55", ["+78005555555"]),
     ],
 )
 def test_text_phones(text: str, expected: list[str]) -> None:
@@ -281,6 +286,7 @@ def test_cfemail_garbage(payload: str) -> None:
         "email@domain.ru",
         "ivanov@mail.ru",
         "user@yourdomain.ru",
+        "info@yourcompany.ru",
         "noreply@firma.ru",
         "no-reply@firma.ru",
         "xxx@xxx.ru",
