@@ -29,8 +29,8 @@ TRACKING_LABELS = ("sentry", "bugsnag", "rollbar", "wixpress")
 PLACEHOLDER_DOMAIN_LABELS = frozenset(
     {
         "example", "domain", "yourdomain", "your-domain", "yoursite", "your-site", "mysite", "mydomain",
-        "site-name", "sitename", "company-name", "test", "email", "sample", "server", "adres", "pochta",
-        "vashsait", "vash-sait", "sait", "site", "website", "yourcompany", "your-company", "mycompany", "companyname", "домен", "сайт", "пример", "почта",
+        "site-name", "sitename", "company-name", "test", "email", "sample",
+        "vashsait", "vash-sait", "sait", "site", "website", "yourcompany", "your-company", "mycompany", "companyname",
     }
 )  # fmt: skip
 PLACEHOLDER_LOCALS = frozenset(
