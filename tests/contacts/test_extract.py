@@ -32,7 +32,12 @@ def _expected(page: Path) -> dict[str, object]:
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
 def test_fixture_pages(page: Path) -> None:
     expected = _expected(page)
-    contacts = extract_contacts(page.read_bytes(), base_url=str(expected["url"]))
+    content_type = expected.get("content_type")
+    contacts = extract_contacts(
+        page.read_bytes(),
+        base_url=str(expected["url"]),
+        content_type=str(content_type) if content_type else None,
+    )
     emails = {c.value for c in contacts if c.kind == "email" and not c.web_studio}
     phones = {c.value for c in contacts if c.kind == "phone"}
     studio = {c.value for c in contacts if c.web_studio}
