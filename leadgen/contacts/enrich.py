@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine
@@ -58,9 +59,12 @@ class EnrichReport:
 
 
 def start_url(company: Company) -> str | None:
-    """Where to start crawling: the company's website URL, else its canonical domain."""
+    """Where to start crawling: the home page of the company's website URL (a SERP hit is often a deep page),
+    else its canonical domain (tried as https, then http)."""
     if company.website_url and company.website_url.lower().startswith(("http://", "https://")):
-        return company.website_url
+        parts = urlsplit(company.website_url.strip())
+        if parts.hostname:
+            return f"{parts.scheme.lower()}://{parts.netloc}/"
     return company.canonical_domain
 
 

@@ -240,3 +240,19 @@ def test_enrich_with_injected_http_client(engine: Engine, db_url: str) -> None:
     with session_scope(engine) as session:
         stored = session.get(Company, company.id)
         assert stored is not None and stored.status == CompanyStatus.ENRICHED
+
+
+@pytest.mark.parametrize(
+    ("website_url", "domain", "expected"),
+    [
+        ("https://firma.ru/catalog/item-5?utm=1", "firma.ru", "https://firma.ru/"),
+        ("http://www.firma.ru:8080/spb/", "firma.ru", "http://www.firma.ru:8080/"),
+        (None, "firma.ru", "firma.ru"),
+        ("javascript:alert(1)", "firma.ru", "firma.ru"),
+        (None, None, None),
+    ],
+)
+def test_start_url(website_url: str | None, domain: str | None, expected: str | None) -> None:
+    from leadgen.contacts.enrich import start_url
+
+    assert start_url(Company(website_url=website_url, canonical_domain=domain)) == expected
