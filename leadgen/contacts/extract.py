@@ -81,16 +81,11 @@ LINK_HINT_RE = re.compile(
 LD_TYPES_RE = re.compile(r"application/(?:ld\+json|json)", re.I)
 TRAILING_COMMA_RE = re.compile(r",\s*([}\]])")
 # Every element the markup pass looks at, selected in C rather than by walking the tree in Python.
-_HREF = "translate(substring(normalize-space(@href), 1, 8), 'MAILTOCEL', 'mailtocel')"
-_CONTACT_HREF = (
-    f"starts-with({_HREF}, 'mailto:') or starts-with({_HREF}, 'tel:') or starts-with({_HREF}, 'callto:')"
-    " or contains(@href, '/cdn-cgi/l/email-protection')"
+# Every element the markup pass looks at, selected in C rather than by walking the tree in Python. Selecting
+# all anchors and filtering their href in Python is cheaper than an XPath predicate on the href.
+MARKUP_XPATH = etree.XPath(
+    "//a[@href] | //area[@href] | //*[@data-cfemail] | //*[@itemprop] | //script[@type]"
 )
-_OTHERS = "//*[@data-cfemail] | //*[@itemprop] | //script[@type]"
-# Every element the markup pass looks at, selected in C rather than by walking the tree in Python;
-# with links (home pages) every anchor, else only contact links.
-MARKUP_XPATH_LINKS = etree.XPath(f"//a[@href] | //area[@href] | {_OTHERS}")
-MARKUP_XPATH = etree.XPath(f"//a[{_CONTACT_HREF}] | //area[{_CONTACT_HREF}] | {_OTHERS}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +258,7 @@ def _scan_markup(
     root: etree._Element, col: _Collector, base_url: str, region: str, want_links: bool
 ) -> list[Link]:
     links: list[Link] = []
-    for el in (MARKUP_XPATH_LINKS if want_links else MARKUP_XPATH)(root):
+    for el in MARKUP_XPATH(root):
         tag = el.tag
         attrib = el.attrib
         if tag == "a" or tag == "area":

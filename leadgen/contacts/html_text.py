@@ -26,15 +26,10 @@ BLOCK_TAGS = frozenset(
     }
 )  # fmt: skip
 INVISIBLE_XPATH = etree.XPath("|".join(f"//{tag}" for tag in sorted(INVISIBLE_TAGS)) + "|//comment()")
-BLOCK_TAG_RE = re.compile(
-    r"<(?:/?(?:" + "|".join(sorted(BLOCK_TAGS, key=len, reverse=True)) + r")\b)[^>]*>", re.I
-)
-# A tag with quoted attribute values that may contain ">" (lxml does not escape it in HTML output).
-TAG_RE = re.compile(r"""<(?:[^>"']|"[^"]*"|'[^']*')*>""")
+# Tags in lxml's HTML serialisation: lower-case names, and ">" inside attribute values escaped as &gt;.
+BLOCK_TAG_RE = re.compile(r"</?(?:" + "|".join(sorted(BLOCK_TAGS, key=len, reverse=True)) + r")\b[^>]*>")
+TAG_RE = re.compile(r"<[^>]*>")
 HTML_PARSER = etree.HTMLParser(recover=True, no_network=True, remove_comments=True, remove_pis=True)
-SPACES_RE = re.compile(
-    r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|[\t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]"
-)
 ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z]{2,31});?", re.I)
 CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 INVISIBLE_CHARS_RE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
@@ -158,8 +153,8 @@ def clean_text(text: str, /, *, unescape: bool = False) -> str:
     if "&" in text and (unescape or ENTITY_RE.search(text)):
         text = html_lib.unescape(text)
     text = INVISIBLE_CHARS_RE.sub("", text)
-    text = SPACES_RE.sub(" ", text)
-    return "\n".join([line for line in (part.strip() for part in text.split("\n")) if line])
+    # str.split() splits on every Unicode space (NBSP, thin and ideographic spaces), so one pass squeezes them.
+    return "\n".join([" ".join(words) for words in (line.split() for line in text.split("\n")) if words])
 
 
 def extract_text(html: str | bytes, /, *, content_type: str | None = None, max_chars: int = 20000) -> str:
