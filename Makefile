@@ -22,6 +22,7 @@ demo: $(STAMP)
 	@exit 1
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) -m pytest tests/perf -p no:cacheprovider -o addopts="" -s
 
 lint: $(STAMP)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from leadgen import __version__
 from leadgen.cli import bench as bench_cli
+from leadgen.cli import contacts as contacts_cli
 from leadgen.cli import db as db_cli
 from leadgen.cli import dedupe as dedupe_cli
 from leadgen.cli import optout as optout_cli
@@ -29,6 +30,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(db_cli.app, name="db")
+app.add_typer(contacts_cli.app, name="contacts")
+app.command("enrich")(contacts_cli.enrich)
 app.add_typer(outreach_cli.app, name="outreach")
 app.add_typer(optout_cli.app, name="optout")
 app.command("forget")(optout_cli.forget_command)

@@ -1,6 +1,7 @@
 """Loopback stand-ins for external services, for the demo and the tests (never used against real hosts)."""
 
 from leadgen.sandbox.fake_llm import FakeLlm
+from leadgen.sandbox.site_farm import SiteFarm
 from leadgen.sandbox.smtp_sink import Fault, SinkMessage, SmtpSink
 from leadgen.sandbox.yandex_emulator import EmulatorConfig, Faults, RecordedRequest, YandexEmulator
 
@@ -11,6 +12,7 @@ __all__ = [
     "Faults",
     "RecordedRequest",
     "SinkMessage",
+    "SiteFarm",
     "SmtpSink",
     "YandexEmulator",
 ]
