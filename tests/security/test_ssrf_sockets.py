@@ -62,6 +62,7 @@ class Site:
 
     def __init__(self, trap_port: int) -> None:
         self.trap = trap_port
+        self.robots_location: str | None = None
         self.paths: list[str] = []
         self.loop = asyncio.new_event_loop()
         self.server: asyncio.base_events.Server | None = None
@@ -96,6 +97,10 @@ class Site:
         if path.startswith("/go/"):
             target = path[len("/go/") :].replace("TRAP", str(self.trap))
             writer.write(f"HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n".encode())
+        elif path == "/robots.txt" and self.robots_location:
+            writer.write(
+                f"HTTP/1.1 302 Found\r\nLocation: {self.robots_location}\r\nContent-Length: 0\r\n\r\n".encode()
+            )
         elif path == "/endless":
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n")
             chunk = b"<p>" + b"x" * 65_000 + b"</p>"
@@ -157,16 +162,10 @@ REDIRECTS = [
     "file:///etc/passwd",
     "gopher://127.0.0.1:TRAP/_SLAVEOF",
     "ftp://127.0.0.1:TRAP/",
-    pytest.param(
-        "javascript:alert(1)",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="crawler: httpx computes next_request for a javascript: Location and raises InvalidURL (untyped)",
-        ),
-    ),
+    "javascript:alert(1)",
     "dict://127.0.0.1:TRAP/",
 ]
-HOSTILE_LINKS = [r if isinstance(r, str) else r.values[0] for r in REDIRECTS]
+HOSTILE_LINKS = list(REDIRECTS)
 ZONE = {
     "site.test": ["127.0.0.1"],
     "trap.test": ["127.0.0.1"],
@@ -245,6 +244,18 @@ async def test_start_urls_resolving_to_private_addresses_are_never_contacted(net
         result = await c.crawl(start)
     assert not result.reachable and result.error
     assert attempts == [] and trap.connections == 0
+
+
+@pytest.mark.parametrize("location", ["javascript:alert(1)", "http://127.0.0.1:1/robots.txt"])
+async def test_a_hostile_robots_redirect_is_a_typed_failure(net: Any, location: str) -> None:
+    site, trap, attempts = net
+    site.robots_location = location
+    async with crawler() as c:
+        try:
+            await c.fetch(f"http://site.test:{site.port}/")
+        except (errors.UnsafeTarget, errors.FetchFailed, errors.RobotsDisallowed):
+            pass
+    assert trap.connections == 0 and {port for _, port in attempts} == {site.port}
 
 
 @pytest.mark.parametrize("path", ["/endless", "/huge"])
