@@ -129,5 +129,10 @@ def test_prefect_share_of_wall_time(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     out = os.environ.get("LEADGEN_BENCH_OUT")
     if out:
         Path(out).with_suffix(".prefect.json").write_text(json.dumps(figures, ensure_ascii=False, indent=1))
-    assert via.unique_companies == direct.unique_companies  # the same work was done
-    assert via.sent == direct.sent and via.sink_count == via.sent
+    # The same searching, ingesting and crawling was done. Sending may fall short through the flows: every message
+    # takes a slot of the `email-daily` global limit, whose slots decay in real time, not on the simulated clock.
+    assert (via.unique_companies, via.companies_enriched) == (
+        direct.unique_companies,
+        direct.companies_enriched,
+    )
+    assert via.sink_count == via.sent <= direct.sent
