@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from leadgen import __version__
 from leadgen.cli import db as db_cli
+from leadgen.cli import infra as infra_cli
 from leadgen.cli.context import err_console, load_settings
 from leadgen.errors import ConfigurationError, LeadgenError
 
@@ -21,6 +22,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(db_cli.app, name="db")
+app.add_typer(infra_cli.app, name="infra")
 
 
 def _version(value: bool) -> None:
