@@ -87,7 +87,10 @@ async def _ensure_limit(client: PrefectClient, spec: LimitSpec) -> BootstrapActi
     except ObjectNotFound:
         await client.create_global_concurrency_limit(
             GlobalConcurrencyLimitCreate(
-                name=spec.name, limit=spec.limit, slot_decay_per_second=spec.slot_decay_per_second, active=True
+                name=spec.name,
+                limit=spec.limit,
+                slot_decay_per_second=spec.slot_decay_per_second,
+                active=True,
             )
         )
         return BootstrapAction("concurrency_limit", spec.name, "created", detail)

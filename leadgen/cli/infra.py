@@ -15,13 +15,14 @@ app = typer.Typer(
 )
 
 
-
 @app.command()
 def bootstrap(
     ctx: typer.Context,
     pool_type: Annotated[
         str,
-        typer.Option("--pool-type", help="Work pool type: docker (production) or process (no Docker engine)."),
+        typer.Option(
+            "--pool-type", help="Work pool type: docker (production) or process (no Docker engine)."
+        ),
     ] = "docker",
     pool_name: Annotated[
         str | None, typer.Option("--pool-name", help="Work pool name (default: PREFECT_WORK_POOL).")
@@ -48,5 +49,7 @@ def bootstrap(
             "warning: PREFECT_API_URL is not set; bootstrapped the local ephemeral Prefect database instead"
         )
     for action in report.actions:
-        out_console.print(f"{action.kind:<18} {action.name:<24} {action.outcome:<9} {action.detail}", soft_wrap=True)
+        out_console.print(
+            f"{action.kind:<18} {action.name:<24} {action.outcome:<9} {action.detail}", soft_wrap=True
+        )
     out_console.print(f"{report.changed} changed, {len(report.actions) - report.changed} already in place")
