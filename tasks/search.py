@@ -1,0 +1,73 @@
+"""Yandex tasks: create deferred operations for due queries, and poll them (ingesting finished SERPs)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import httpx
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.utilities.asyncutils import run_coro_as_sync
+from sqlalchemy.orm import Session
+
+from leadgen.db.models import SerpOperation
+from leadgen.serp import ingest_payload
+from leadgen.settings import Settings
+from leadgen.yandex import YandexClient
+from leadgen.yandex.jobs import collect_operations, submit_due_queries
+from tasks import runtime
+from tasks.limits import GlobalQuotaLimiter
+from tasks.policy import retry_options
+from tasks.runtime import jsonable, load_settings, open_engine
+
+
+def yandex_client(settings: Settings) -> YandexClient:
+    """A client whose every request also takes a slot of the global Yandex rate limits."""
+    http = httpx.AsyncClient(timeout=httpx.Timeout(settings.yandex_timeout_seconds), trust_env=False)
+    clock, sleep = runtime.current_clock(), runtime.async_sleep
+    limiter = GlobalQuotaLimiter.from_settings(settings, clock=clock, sleep=sleep)
+    return YandexClient(http, settings, clock=clock, sleep=sleep, limiter=limiter, owns_http=True)
+
+
+@task(name="submit-queries", cache_policy=NO_CACHE, **retry_options())
+def submit_queries(limit: int, batch_tag: str | None = None) -> dict[str, Any]:
+    """Create operations for up to `limit` due queries; outside the night window it makes no call."""
+    settings = load_settings()
+
+    async def run() -> Any:
+        async with yandex_client(settings) as client:
+            with open_engine(settings) as engine:
+                return await submit_due_queries(
+                    engine, client, settings, now=runtime.current_clock(), limit=limit, batch_tag=batch_tag
+                )
+
+    return dict(jsonable(run_coro_as_sync(run())))
+
+
+def ingest_done(settings: Settings, session: Session, row: SerpOperation, xml: bytes) -> int:
+    """`on_done` of collect: store the SERP of a finished operation; returns the company candidates kept."""
+    report = ingest_payload(
+        session, settings, operation_id=row.operation_id, xml=xml, query_id=row.query_id, now=runtime.now()
+    )
+    return int(report.kept)
+
+
+@task(name="collect-operations", cache_policy=NO_CACHE, **retry_options())
+def collect_operations_task(limit: int) -> dict[str, Any]:
+    """Poll up to `limit` due operations; finished ones are ingested in the same transaction."""
+    settings = load_settings()
+
+    async def run() -> Any:
+        async with yandex_client(settings) as client:
+            with open_engine(settings) as engine:
+                return await collect_operations(
+                    engine,
+                    client,
+                    settings,
+                    now=runtime.current_clock(),
+                    limit=limit,
+                    on_done=partial(ingest_done, settings),
+                )
+
+    return dict(jsonable(run_coro_as_sync(run())))
