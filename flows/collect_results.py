@@ -13,7 +13,7 @@ from infra.plan import VAR_SEARCH_LIMIT
 from tasks import runtime
 from tasks.companies import dedupe_companies_task
 from tasks.runtime import load_settings
-from tasks.search import collect_operations_task
+from tasks.search import collect_operations_task, pending_operations_task
 
 COUNTED = ("polled", "done", "still_pending", "failed", "expired", "requeued", "results")
 
@@ -36,12 +36,14 @@ def collect_results_flow(params: CollectParams = CollectParams()) -> dict[str, A
             totals[key] = totals[key] + report[key] if key != "still_pending" else report[key]
         table.append({"round": totals["rounds"], **{k: report[k] for k in COUNTED}})
         errors += error_rows(report, stage="collect")
-        update_progress(progress, totals["done"], totals["done"] + report["still_pending"])
-        if report.get("stopped") or report["still_pending"] == 0 or runtime.now().timestamp() >= deadline:
+        pending = pending_operations_task()
+        totals["still_pending"] = pending
+        update_progress(progress, totals["done"], totals["done"] + pending)
+        left = deadline - runtime.now().timestamp()
+        if report.get("stopped") or pending == 0 or left <= 0:
             totals["stopped"] = report.get("stopped")
             break
-        if report["polled"] == 0:  # nothing due yet: wait one poll interval (or what is left of the wait)
-            left = deadline - runtime.now().timestamp()
+        if report["polled"] < limit:  # every due operation polled: wait until the next ones are due
             runtime.sleep(max(0.1, min(float(settings.yandex_poll_interval_seconds), left)))
     dedupe = dedupe_companies_task()
     totals["dedupe"] = {k: v for k, v in dedupe.items() if not isinstance(v, list | dict)}

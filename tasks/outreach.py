@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from typing import Any
 
@@ -51,19 +52,24 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
     """
     settings = load_settings()
     total = SendReport(dry_run=dry_run)
+    rng = random.Random()
     with open_engine(settings) as engine:
+        if dry_run:  # .eml files only, the database is not changed: one call writes every due message
+            return dict(jsonable(send_queued(engine, settings, limit=limit, now=runtime.now(), dry_run=True)))
         while total.sent + total.failed + total.skipped < limit:
-            if not dry_run and not take_email_slot(timeout_seconds=EMAIL_SLOT_TIMEOUT_SECONDS):
+            if not take_email_slot(timeout_seconds=EMAIL_SLOT_TIMEOUT_SECONDS):
                 total = replace(total, stopped_reason="no email-daily slot within the timeout")
                 break
-            one = send_queued(engine, settings, limit=1, now=runtime.now(), dry_run=dry_run)
+            one = send_queued(engine, settings, limit=1, now=runtime.current_clock())
             total = _add(total, one)
-            if (
-                one.sent + one.failed + one.skipped + one.retried == 0
-                or one.cap_reached
-                or not one.window_open
-            ):
+            if one.sent + one.failed + one.skipped + one.retried == 0:
+                break  # nothing was due
+            if one.cap_reached or not one.window_open or one.stopped_reason == "every SMTP route unavailable":
                 break
+            # send_queued spaces messages within one call; here each call sends one, so space them here.
+            runtime.sleep(
+                settings.outreach_spacing_seconds + rng.uniform(0, settings.outreach_spacing_jitter_seconds)
+            )
     return dict(jsonable(total))
 
 

@@ -9,9 +9,11 @@ import httpx
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.asyncutils import run_coro_as_sync
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from leadgen.db.models import SerpOperation
+from leadgen.db.engine import session_scope
+from leadgen.db.models import OperationStatus, SerpOperation
 from leadgen.serp import ingest_payload
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
@@ -71,3 +73,14 @@ def collect_operations_task(limit: int) -> dict[str, Any]:
                 )
 
     return dict(jsonable(run_coro_as_sync(run())))
+
+
+@task(name="count-pending-operations", cache_policy=NO_CACHE, **retry_options())
+def pending_operations_task() -> int:
+    """Operations still waiting for Yandex (so a collecting flow knows whether to keep polling)."""
+    settings = load_settings()
+    stmt = (
+        select(func.count()).select_from(SerpOperation).where(SerpOperation.status == OperationStatus.PENDING)
+    )
+    with open_engine(settings) as engine, session_scope(engine) as session:
+        return int(session.scalar(stmt) or 0)

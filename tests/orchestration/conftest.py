@@ -97,3 +97,12 @@ def prefect_api(prefect_server: PrefectServer) -> Iterator[str]:
 
     with temporary_settings(updates={PREFECT_API_URL: prefect_server.api_url}):
         yield prefect_server.api_url
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """Prefect's test harness (temporary SQLite API server), started once for the flow tests."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
