@@ -10,7 +10,9 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from leadgen import __version__
 from leadgen.cli import db as db_cli
+from leadgen.cli import demo as demo_cli
 from leadgen.cli import infra as infra_cli
+from leadgen.cli import sandbox as sandbox_cli
 from leadgen.cli.context import err_console, load_settings
 from leadgen.errors import ConfigurationError, LeadgenError
 
@@ -23,6 +25,8 @@ app = typer.Typer(
 )
 app.add_typer(db_cli.app, name="db")
 app.add_typer(infra_cli.app, name="infra")
+app.add_typer(sandbox_cli.app, name="sandbox")
+app.command(name="demo")(demo_cli.demo)
 
 
 def _version(value: bool) -> None:

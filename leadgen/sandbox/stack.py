@@ -25,6 +25,7 @@ from leadgen.sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
 DEMO_NICHES = "demo_niches.csv"
 DEMO_OFFER = "demo_offer.toml"
 DEMO_BATCH = "demo"
+QUERIES_PER_NICHE = 2  # two niches in demo_niches.csv: four searches in all
 EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -95,6 +96,7 @@ class SandboxStack:
             "night_window": "00:00-23:59",
             "niches_input": str(niches),
             "planning_spacing_seconds": 0,
+            "planning_max_queries_per_niche": QUERIES_PER_NICHE,
             "crawl_proxy_url": self.farm.proxy_url,
             "crawl_per_host_delay_seconds": 0.0,
             "openai_api_key": SecretStr("sk-sandbox"),

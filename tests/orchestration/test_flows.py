@@ -81,12 +81,12 @@ def table_counts(engine: Engine) -> dict[str, int]:
 
 @pytest.mark.slow
 def test_pipeline_end_to_end_then_rerun_creates_nothing(sandbox: Sandbox) -> None:
-    params = PipelineParams(batch_tag="demo", search_limit=4, collect_wait_seconds=120, enrich_limit=20)
+    params = PipelineParams(batch_tag="demo", search_limit=50, collect_wait_seconds=120, enrich_limit=50)
     first = pipeline_flow(params)
 
     counts = table_counts(sandbox.engine)
     assert first["plan"]["inserted"] > 0
-    assert first["search"]["submitted"] == 4 == counts["serp_operations"]
+    assert first["search"]["submitted"] == 4 == counts["serp_operations"] == counts["serp_queries"]
     assert first["collect"]["done"] == 4 and first["collect"]["still_pending"] == 0
     assert counts["companies"] > 0 and counts["contacts"] > 0
     assert first["outreach"]["drafted"] > 0 and first["outreach"]["sent"] > 0
