@@ -10,7 +10,8 @@ from uuid import UUID
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
 from prefect.artifacts import update_progress_artifact as _update_progress
 
-EMAIL_RE = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+# Unicode-aware: Cyrillic local parts and IDN domains (почта@клиника.рф, punycode TLDs) are masked too.
+EMAIL_RE = re.compile(r"([\w.%+-])[\w.%+-]*@((?:[\w-]+\.)+(?:[^\W\d_]{2,}|xn--[\w-]+))")
 MAX_ROWS = 200
 
 

@@ -95,6 +95,7 @@ def _run_demo(folder: Path, *, results: int, twice: bool, started: float) -> Non
         with scoped_environment(env, remove=["PREFECT_API_URL"]):
             os.chdir(folder)
             settings = Settings()
+            logging.getLogger().setLevel(logging.WARNING)  # the demo prints its own account of each stage
             logging.getLogger("httpx").setLevel(logging.WARNING)
             engine = make_engine(settings.database_url)
             migrate.upgrade(engine)
