@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from tests.orchestration.stages import require_stages
+
+require_stages()
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta

@@ -77,7 +77,8 @@ def test_bootstrap_is_idempotent(prefect_api: str) -> None:
     pool = f"leadgen-docker-{uuid.uuid4().hex[:6]}"
     settings = make_settings(outreach_daily_cap=60, outreach_send_window="00:00-23:59")
 
-    first = bootstrap(settings, pool_name=pool)
+    # The server is shared by the session: reset variables other tests may have created with other defaults.
+    first = bootstrap(settings, pool_name=pool, reset_variables=True)
     assert first.api_url == prefect_api
     outcomes = {(a.kind, a.name): a.outcome for a in first.actions}
     assert outcomes[("work_pool", pool)] == "created"

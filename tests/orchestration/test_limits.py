@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from tests.orchestration.stages import require_stages
+
+require_stages()
+
 import asyncio
 import shutil
 from collections.abc import Iterator
