@@ -204,8 +204,9 @@ def test_compose_config_is_valid(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "docker", tmp_path / "docker")
     env = (ROOT / ".env.example").read_text()
     env = re.sub(
-        r"^(POSTGRES_PASSWORD|LEADGEN_DB_PASSWORD|PREFECT_DB_PASSWORD)=$", r"\1=pw-\1", env, flags=re.M
+        r"^#(POSTGRES_PASSWORD|LEADGEN_DB_PASSWORD|PREFECT_DB_PASSWORD)=$", r"\1=pw-\1", env, flags=re.M
     )
+    assert env.count("=pw-") == 3, ".env.example lost a docker-compose password line"
     (tmp_path / ".env").write_text(env)
     result = subprocess.run([compose, "config"], cwd=tmp_path, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
