@@ -2,6 +2,7 @@
 
     LeadgenError
     ├── ConfigurationError        bad or missing settings (CLI prints one line, exits 2)
+    │   └── NicheInputError       NICHES_INPUT (CSV or Google Sheet) cannot be opened, read or written back
     ├── DatabaseUnavailable       the database cannot be reached or is not migrated
     ├── SearchError               Yandex Search API and SERP handling
     ├── CrawlError                fetching company sites
@@ -19,6 +20,12 @@ class LeadgenError(Exception):
 
 class ConfigurationError(LeadgenError):
     """Raised when settings are missing or contradictory; handled by the CLI (exit 2) and flow entry points."""
+
+
+class NicheInputError(ConfigurationError):
+    """Raised by `leadgen.planning` readers when the NICHES_INPUT CSV or Google Sheet cannot be opened, read or
+    written back (missing file, unknown sheet or worksheet, no access, bad header); handled by the CLI (exit 2)
+    and by the planning flow, which fails the run without touching the database."""
 
 
 class DatabaseUnavailable(LeadgenError):

@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     defaults_min_no_files: bool = Field(
         True, description="Append -filetype minus operators (seed DEFAULTS_min_no_files)"
     )
+    planning_language: str = Field(
+        "ru", description="ISO 639-1 code for the lang: operator of every query; empty turns it off"
+    )
 
     # --- companies / dedupe -----------------------------------------------------------------------------
     directory_domains_extra: CommaList = Field(default_factory=list)

@@ -1,0 +1,125 @@
+"""`leadgen report` (funnel, daily summaries, top domains, quality) and `leadgen export domains|contacts`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from leadgen.cli.context import get_engine, get_settings, out_console
+from leadgen.db.engine import session_scope
+from leadgen.reports import (
+    FunnelReport,
+    daily_summaries,
+    export_contacts,
+    export_domains,
+    funnel,
+    funnels,
+    quality,
+    top_domains,
+)
+
+export_app = typer.Typer(help="Export working domains or contacts as CSV.", no_args_is_help=True)
+
+FUNNEL_FIELDS = (
+    "queries", "operations", "results", "companies", "duplicates", "contacts", "drafted", "sent", "failed",
+    "skipped", "opted_out",
+)  # fmt: skip
+
+
+def report(
+    ctx: typer.Context,
+    batch_tag: Annotated[str | None, typer.Option("--batch-tag", help="Only this batch.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object.")] = False,
+    days: Annotated[int, typer.Option("--days", min=1, help="Daily summaries to show.")] = 14,
+    top: Annotated[int, typer.Option("--top", min=1, help="Top domains to show.")] = 20,
+) -> None:
+    """Funnel per batch, daily summaries, top domains and quality checks."""
+    settings = get_settings(ctx)
+    with session_scope(get_engine(ctx)) as session:
+        total = funnel(session, batch_tag=batch_tag)
+        batches = [total] if batch_tag is not None else funnels(session)
+        data: dict[str, Any] = {
+            "batch_tag": batch_tag,
+            "funnel": asdict(total),
+            "batches": [asdict(b) for b in batches],
+            "daily_summaries": [asdict(d) for d in daily_summaries(session, days=days)],
+            "top_domains": [asdict(t) for t in top_domains(session, limit=top)],
+            "quality": asdict(
+                quality(session, batch_tag=batch_tag, minus_domains=settings.planning_minus_domains)
+            ),
+        }
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, default=str))
+        return
+    _print_funnel(batches, total)
+    daily = Table(title="Daily summaries (UTC days)")
+    for column in (
+        "day",
+        "queries",
+        "operations",
+        "results",
+        "companies",
+        "contacts",
+        "sent",
+        "failed",
+        "skipped",
+    ):
+        daily.add_column(column, justify="right" if column != "day" else "left")
+    for d in data["daily_summaries"]:
+        daily.add_row(*(str(v) for v in d.values()))
+    out_console.print(daily)
+    domains = Table(title="Top domains in search results")
+    for column in ("domain", "results", "operations", "best position", "kept", "skip reason"):
+        domains.add_column(column)
+    for t in data["top_domains"]:
+        domains.add_row(*("" if v is None else str(v) for v in t.values()))
+    out_console.print(domains)
+    q = data["quality"]
+    out_console.print(
+        f"quality: repeated domains {q['companies_repeated']}/{q['companies_total']} "
+        f"({q['repeated_domain_rate']:.2%}); minus-domain leakage {q['results_leaked']}/{q['results_total']} "
+        f"results ({q['leakage_rate']:.2%})"
+        + (f" — {', '.join(f'{d} ×{n}' for d, n in q['leaked_domains'][:5])}" if q["leaked_domains"] else "")
+    )
+
+
+def _print_funnel(batches: list[FunnelReport], total: FunnelReport) -> None:
+    table = Table(title="Funnel per batch")
+    table.add_column("stage")
+    shown = list(batches)
+    if len(batches) != 1 or batches[0].batch_tag != total.batch_tag:
+        shown.append(total)
+    for b in shown:
+        table.add_column(b.batch_tag or "all", justify="right")
+    for name in FUNNEL_FIELDS:
+        table.add_row(name.replace("_", " "), *(str(getattr(b, name)) for b in shown))
+    out_console.print(table)
+
+
+@export_app.command("domains")
+def domains_cmd(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.", dir_okay=False)],
+    batch_tag: Annotated[str | None, typer.Option("--batch-tag", help="Only this batch.")] = None,
+) -> None:
+    """Working company domains (not duplicate, excluded, unreachable or opted out) with contact counts."""
+    with session_scope(get_engine(ctx)) as session:
+        count = export_domains(session, out, batch_tag=batch_tag)
+    out_console.print(f"wrote {count} domains to {out}")
+
+
+@export_app.command("contacts")
+def contacts_cmd(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.", dir_okay=False)],
+    batch_tag: Annotated[str | None, typer.Option("--batch-tag", help="Only this batch.")] = None,
+) -> None:
+    """Emails and phones of working companies; opted-out companies and emails are left out."""
+    with session_scope(get_engine(ctx)) as session:
+        count = export_contacts(session, out, batch_tag=batch_tag)
+    out_console.print(f"wrote {count} contacts to {out}")

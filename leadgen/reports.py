@@ -1,0 +1,361 @@
+"""Reports over the pipeline tables and views: funnel per batch, daily summaries, top domains, quality, CSV exports."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, and_, case, distinct, exists, func, literal, or_, select, text
+from sqlalchemy.orm import Session
+
+from leadgen.data import MINUS_DOMAINS
+from leadgen.db.models import (
+    Company,
+    CompanyStatus,
+    Contact,
+    ContactKind,
+    MessageStatus,
+    OptOut,
+    OptOutKind,
+    OutreachMessage,
+    SerpOperation,
+    SerpQuery,
+    SerpResult,
+)
+
+# Companies worth exporting: not merged into another record, not excluded, reachable.
+WORKING_EXCLUDED = (CompanyStatus.DUPLICATE, CompanyStatus.EXCLUDED, CompanyStatus.UNREACHABLE)
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelReport:
+    """Counts of one batch (or all, when batch_tag is None) at each pipeline stage.
+
+    `companies` excludes duplicates (counted in `duplicates`); `drafted` counts every outreach message created;
+    `opted_out` counts email contacts that may not be mailed (their address, domain or company opted out).
+    """
+
+    batch_tag: str | None
+    queries: int
+    queries_pending: int
+    queries_done: int
+    operations: int
+    results: int
+    companies: int
+    duplicates: int
+    contacts: int
+    drafted: int
+    sent: int
+    failed: int
+    skipped: int
+    opted_out: int
+
+
+@dataclass(frozen=True, slots=True)
+class DailySummary:
+    """One row of the daily_summaries view (UTC day)."""
+
+    day: str
+    queries: int
+    operations: int
+    results: int
+    companies: int
+    contacts: int
+    sent: int
+    failed: int
+    skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class TopDomain:
+    """One row of the top_domains view."""
+
+    domain: str
+    results: int
+    operations: int
+    best_position: int | None
+    kept: int
+    skip_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class QualityReport:
+    """Data-quality checks: repeated domains among companies and minus-domain leakage in SERP results."""
+
+    companies_total: int
+    companies_repeated: int
+    repeated_domain_rate: float
+    results_total: int
+    results_leaked: int
+    leakage_rate: float
+    leaked_domains: list[tuple[str, int]] = field(default_factory=list)
+
+
+def _count(session: Session, stmt: Select[Any]) -> int:
+    return int(session.scalar(stmt) or 0)
+
+
+def _batch_queries(batch_tag: str | None) -> Any:
+    return SerpQuery.batch_tag == batch_tag if batch_tag is not None else literal(True)
+
+
+def _batch_companies(batch_tag: str | None) -> Any:
+    return Company.batch_tag == batch_tag if batch_tag is not None else literal(True)
+
+
+def _opted_out_company() -> Any:
+    """A company is opted out when flagged or when its domain is in the opt-out registry."""
+    domain_listed = exists().where(
+        OptOut.kind == OptOutKind.DOMAIN, func.lower(OptOut.value) == func.lower(Company.canonical_domain)
+    )
+    return or_(Company.opt_out.is_(True), domain_listed)
+
+
+def _email_listed() -> Any:
+    return exists().where(
+        OptOut.kind == OptOutKind.EMAIL, func.lower(OptOut.value) == func.lower(Contact.value)
+    )
+
+
+def _per_query(model: type[SerpOperation] | type[SerpResult], batch_tag: str | None) -> Select[Any]:
+    """Count rows of `model`; for a batch, only those whose query belongs to it (all rows otherwise)."""
+    stmt = select(func.count()).select_from(model)
+    if batch_tag is None:
+        return stmt
+    return stmt.join(SerpQuery, SerpQuery.id == model.query_id).where(SerpQuery.batch_tag == batch_tag)
+
+
+def funnel(session: Session, *, batch_tag: str | None = None) -> FunnelReport:
+    """Stage counts of one batch: queries → operations → results → companies → contacts → messages."""
+    in_q = _batch_queries(batch_tag)
+    in_c = _batch_companies(batch_tag)
+    query_status = (
+        select(
+            func.count(),
+            func.sum(case((SerpQuery.status == "pending", 1), else_=0)),
+            func.sum(case((SerpQuery.status == "done", 1), else_=0)),
+        )
+        .select_from(SerpQuery)
+        .where(in_q)
+    )
+    total, pending, done = session.execute(query_status).one()
+    messages = dict(
+        session.execute(
+            select(OutreachMessage.status, func.count())
+            .join(Company, Company.id == OutreachMessage.company_id)
+            .where(in_c)
+            .group_by(OutreachMessage.status)
+        ).all()
+    )
+    return FunnelReport(
+        batch_tag=batch_tag,
+        queries=int(total or 0),
+        queries_pending=int(pending or 0),
+        queries_done=int(done or 0),
+        operations=_count(session, _per_query(SerpOperation, batch_tag)),
+        results=_count(session, _per_query(SerpResult, batch_tag)),
+        companies=_count(
+            session,
+            select(func.count()).select_from(Company).where(in_c, Company.status != CompanyStatus.DUPLICATE),
+        ),
+        duplicates=_count(
+            session,
+            select(func.count()).select_from(Company).where(in_c, Company.status == CompanyStatus.DUPLICATE),
+        ),
+        contacts=_count(session, select(func.count()).select_from(Contact).join(Company).where(in_c)),
+        drafted=sum(int(n) for n in messages.values()),
+        sent=int(messages.get(MessageStatus.SENT, 0)),
+        failed=int(messages.get(MessageStatus.FAILED, 0)),
+        skipped=int(messages.get(MessageStatus.SKIPPED, 0)),
+        opted_out=_count(
+            session,
+            select(func.count())
+            .select_from(Contact)
+            .join(Company)
+            .where(in_c, Contact.kind == ContactKind.EMAIL, or_(_opted_out_company(), _email_listed())),
+        ),
+    )
+
+
+def batch_tags(session: Session) -> list[str]:
+    """Every batch tag seen on queries or companies, sorted."""
+    tags = set(session.scalars(select(distinct(SerpQuery.batch_tag)).where(SerpQuery.batch_tag.is_not(None))))
+    tags |= set(session.scalars(select(distinct(Company.batch_tag)).where(Company.batch_tag.is_not(None))))
+    return sorted(t for t in tags if t)
+
+
+def funnels(session: Session) -> list[FunnelReport]:
+    """One funnel per batch tag."""
+    return [funnel(session, batch_tag=tag) for tag in batch_tags(session)]
+
+
+def daily_summaries(session: Session, *, days: int = 14) -> list[DailySummary]:
+    """The newest `days` rows of the daily_summaries view, newest first."""
+    rows = session.execute(
+        text(
+            "SELECT day, queries, operations, results, companies, contacts, sent, failed, skipped "
+            "FROM daily_summaries WHERE day IS NOT NULL ORDER BY day DESC LIMIT :days"
+        ),
+        {"days": days},
+    )
+    return [DailySummary(str(r[0]), *(int(v or 0) for v in r[1:])) for r in rows]
+
+
+def top_domains(session: Session, *, limit: int = 20) -> list[TopDomain]:
+    """The domains seen most often in SERP results (top_domains view)."""
+    rows = session.execute(
+        text(
+            "SELECT domain, results, operations, best_position, kept, skip_reason FROM top_domains "
+            "ORDER BY results DESC, domain LIMIT :limit"
+        ),
+        {"limit": limit},
+    )
+    return [
+        TopDomain(str(r[0]), int(r[1]), int(r[2]), None if r[3] is None else int(r[3]), int(r[4] or 0), r[5])
+        for r in rows
+    ]
+
+
+def _is_listed(domain: str, listed: frozenset[str]) -> bool:
+    """Is `domain` one of `listed` or a subdomain of one (site: excludes subdomains too)?"""
+    parts = domain.lower().rstrip(".").split(".")
+    return any(".".join(parts[i:]) in listed for i in range(len(parts) - 1))
+
+
+def quality(
+    session: Session, *, batch_tag: str | None = None, minus_domains: Iterable[str] = ()
+) -> QualityReport:
+    """Repeated-domain rate among companies and how many SERP results came from minus-domains anyway."""
+    in_c = _batch_companies(batch_tag)
+    total = _count(session, select(func.count()).select_from(Company).where(in_c))
+    repeated = _count(
+        session,
+        select(func.count()).select_from(Company).where(in_c, Company.status == CompanyStatus.DUPLICATE),
+    )
+    listed = frozenset(d.strip().lower().removeprefix("www.") for d in (*MINUS_DOMAINS, *minus_domains) if d)
+    domains = select(SerpResult.domain, func.count()).where(SerpResult.domain.is_not(None))
+    if batch_tag is not None:
+        domains = domains.join(SerpQuery, SerpQuery.id == SerpResult.query_id).where(
+            _batch_queries(batch_tag)
+        )
+    counts = session.execute(domains.group_by(SerpResult.domain)).all()
+    results_total = sum(int(n) for _, n in counts)
+    leaked = sorted(((d, int(n)) for d, n in counts if _is_listed(d, listed)), key=lambda x: (-x[1], x[0]))
+    leaked_total = sum(n for _, n in leaked)
+    return QualityReport(
+        companies_total=total,
+        companies_repeated=repeated,
+        repeated_domain_rate=round(repeated / total, 6) if total else 0.0,
+        results_total=results_total,
+        results_leaked=leaked_total,
+        leakage_rate=round(leaked_total / results_total, 6) if results_total else 0.0,
+        leaked_domains=leaked[:20],
+    )
+
+
+DOMAIN_COLUMNS = (
+    "domain", "name", "website_url", "status", "niche", "city", "region_code", "batch_tag",
+    "emails", "phones", "primary_email", "first_seen_at",
+)  # fmt: skip
+CONTACT_COLUMNS = (
+    "domain", "company", "kind", "value", "source", "quality_score", "is_primary", "page_url", "batch_tag",
+    "first_seen_at",
+)  # fmt: skip
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
+            count += 1
+    return count
+
+
+def export_domains(session: Session, path: Path, *, batch_tag: str | None = None) -> int:
+    """Write working company domains (not duplicate/excluded/unreachable/opted out) to CSV; returns rows."""
+    emails = (
+        select(func.count())
+        .where(Contact.company_id == Company.id, Contact.kind == ContactKind.EMAIL)
+        .scalar_subquery()
+    )
+    phones = (
+        select(func.count())
+        .where(Contact.company_id == Company.id, Contact.kind == ContactKind.PHONE)
+        .scalar_subquery()
+    )
+    primary = (
+        select(Contact.value)
+        .where(
+            Contact.company_id == Company.id, Contact.kind == ContactKind.EMAIL, Contact.is_primary.is_(True)
+        )
+        .order_by(Contact.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    stmt = (
+        select(
+            Company.canonical_domain,
+            Company.name,
+            Company.website_url,
+            Company.status,
+            Company.niche,
+            Company.city,
+            Company.region_code,
+            Company.batch_tag,
+            emails,
+            phones,
+            primary,
+            Company.first_seen_at,
+        )
+        .where(
+            Company.canonical_domain.is_not(None),
+            Company.status.not_in(WORKING_EXCLUDED),
+            ~_opted_out_company(),
+            _batch_companies(batch_tag),
+        )
+        .order_by(Company.canonical_domain)
+    )
+    rows = (
+        (d, n, w, getattr(s, "value", s), ni, c, rc, b, e, p, pe, f.isoformat() if f else None)
+        for d, n, w, s, ni, c, rc, b, e, p, pe, f in session.execute(stmt)
+    )
+    return _write_csv(path, DOMAIN_COLUMNS, rows)
+
+
+def export_contacts(session: Session, path: Path, *, batch_tag: str | None = None) -> int:
+    """Write contacts of working, not opted-out companies to CSV (opted-out emails left out); returns rows."""
+    stmt = (
+        select(
+            Company.canonical_domain,
+            Company.name,
+            Contact.kind,
+            Contact.value,
+            Contact.source,
+            Contact.quality_score,
+            Contact.is_primary,
+            Contact.page_url,
+            Company.batch_tag,
+            Contact.first_seen_at,
+        )
+        .join(Company, Company.id == Contact.company_id)
+        .where(
+            Company.status.not_in(WORKING_EXCLUDED),
+            ~_opted_out_company(),
+            ~and_(Contact.kind == ContactKind.EMAIL, _email_listed()),
+            _batch_companies(batch_tag),
+        )
+        .order_by(Company.canonical_domain, Contact.kind, Contact.quality_score.desc(), Contact.value)
+    )
+    rows = (
+        (d, n, getattr(k, "value", k), v, getattr(s, "value", s), q, int(bool(p)), u, b,
+         f.isoformat() if f else None)
+        for d, n, k, v, s, q, p, u, b, f in session.execute(stmt)
+    )  # fmt: skip
+    return _write_csv(path, CONTACT_COLUMNS, rows)
