@@ -1,4 +1,4 @@
-"""Planning task: read NICHES_INPUT and plan one batch of queries into the night window."""
+"""Planning task: read NICHES_INPUT, plan one batch of queries into the night window, write statuses back."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from leadgen.db.engine import session_scope
-from leadgen.planning import plan_batch, read_niches
+from leadgen.planning.run import run_planning
 from tasks import runtime
 from tasks.policy import retry_options
 from tasks.runtime import jsonable, load_settings, open_engine
@@ -18,9 +17,10 @@ from tasks.runtime import jsonable, load_settings, open_engine
 def plan_batch_task(
     batch_tag: str | None, source: str | None = None, dry_run: bool = False
 ) -> dict[str, Any]:
-    """Validate the input rows and insert their queries (`pending`, scheduled in the night window)."""
+    """Validate the rows, insert their queries (`pending`, night window), write row statuses to the Sheet."""
     settings = load_settings()
-    rows = read_niches(settings, source)
-    with open_engine(settings) as engine, session_scope(engine) as session:
-        report = plan_batch(session, settings, rows, batch_tag=batch_tag, now=runtime.now(), dry_run=dry_run)
-    return dict(jsonable(report))
+    with open_engine(settings) as engine:
+        report, written = run_planning(
+            engine, settings, source=source, batch_tag=batch_tag, now=runtime.now(), dry_run=dry_run
+        )
+    return {**jsonable(report), "written_back": written}

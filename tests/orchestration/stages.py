@@ -15,6 +15,7 @@ INTERFACES: dict[str, tuple[str, ...]] = {
         "YandexUnavailable",
     ),
     "leadgen.planning": ("read_niches", "plan_batch"),
+    "leadgen.planning.run": ("run_planning",),
     "leadgen.reports": ("funnel", "export_domains", "export_contacts"),
     "leadgen.yandex": ("YandexClient", "night_window"),
     "leadgen.yandex.jobs": ("submit_due_queries", "collect_operations"),
