@@ -28,6 +28,7 @@ def plan_batch_flow(params: PlanParams = PlanParams()) -> dict[str, Any]:
         f"{report['rows_skipped']} of other batches",
         f"{report['generated']} queries generated, {report['inserted']} new, {report['duplicates']} already planned",
         f"scheduled {report['first_scheduled_for'] or '-'} … {report['last_scheduled_for'] or '-'}",
+        f"row statuses written back: {report['written_back']}",
     ]
     table = [
         {k: q[k] for k in ("row_number", "query_text", "region_name", "scheduled_for", "inserted")}
