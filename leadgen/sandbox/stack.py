@@ -109,6 +109,8 @@ class SandboxStack:
             "outreach_dry_run_dir": workdir / "data" / "outbox",
             "outreach_unsubscribe_mailto": "unsubscribe@dentaplan.example",
             "routing_mx_lookup": False,
+            # The demo sends its handful of messages at once; production paces them over the send window.
+            "prefect_email_burst": 100,
         }
         for route in ("yandex", "gmail"):
             overrides.update(self.sink.settings_env(route))
