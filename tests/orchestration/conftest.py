@@ -90,13 +90,26 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect
             proc.wait()
 
 
+def reset_concurrency_services() -> None:
+    """Stop Prefect's slot-acquisition services: each keeps the API client it was started with, so a test that
+    switches between the harness and the real server must not reuse one started against the other."""
+    from prefect.concurrency import services
+
+    for name in ("ConcurrencySlotAcquisitionService", "ConcurrencySlotAcquisitionWithLeaseService"):
+        service = getattr(services, name, None)
+        if service is not None:
+            service.drain_all(timeout=10)
+
+
 @pytest.fixture
 def prefect_api(prefect_server: PrefectServer) -> Iterator[str]:
     """PREFECT_API_URL of the real server, for in-process clients, during one test."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    reset_concurrency_services()
     with temporary_settings(updates={PREFECT_API_URL: prefect_server.api_url}):
         yield prefect_server.api_url
+    reset_concurrency_services()
 
 
 @pytest.fixture(scope="session")

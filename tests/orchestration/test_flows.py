@@ -32,6 +32,7 @@ from leadgen.db.models import (
 from leadgen.sandbox.stack import SandboxStack, settings_env
 from leadgen.settings import Settings
 from tasks import runtime
+from tests.orchestration.conftest import reset_concurrency_services
 
 TABLES = (SerpQuery, SerpOperation, SerpResult, Company, Contact, OutreachMessage)
 
@@ -70,6 +71,7 @@ def sandbox(
         monkeypatch.setattr(runtime, "clock", clock)
         monkeypatch.setattr(runtime, "sleep", clock.sleep)
         settings = Settings(_env_file=None)  # type: ignore[call-arg]
+        reset_concurrency_services()
         bootstrap(settings, pool_type="process", pool_name="flow-tests")
         engine = make_engine(db_url)
         try:
@@ -107,7 +109,7 @@ def test_pipeline_end_to_end_then_rerun_creates_nothing(sandbox: Sandbox) -> Non
         ).all()
     assert len(domains) == len(set(domains))
 
-    sandbox.clock.advance(timedelta(minutes=5))
+    sandbox.clock.advance(minutes=5)
     second = pipeline_flow(params)
     assert table_counts(sandbox.engine) == counts
     assert sink.count == first["outreach"]["sent"]
