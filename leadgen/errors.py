@@ -5,6 +5,12 @@
     │   └── NicheInputError       NICHES_INPUT (CSV or Google Sheet) cannot be opened, read or written back
     ├── DatabaseUnavailable       the database cannot be reached or is not migrated
     ├── SearchError               Yandex Search API and SERP handling
+    │   ├── AuthError             no usable credentials, or Yandex refused them (401/403)
+    │   ├── NightWindowViolation  an operation would be created outside NIGHT_WINDOW
+    │   ├── QuotaExceeded         HTTP 429 (RESOURCE_EXHAUSTED); retryable after `retry_after`
+    │   ├── YandexUnavailable     5xx, timeouts, connection errors, unreadable bodies; retryable
+    │   ├── YandexAPIError        any other 4xx, with HTTP status, gRPC code and message
+    │   └── OperationFailed       a deferred operation ended with an error or an unusable result
     ├── CrawlError                fetching company sites
     └── OutreachError             drafting, routing and sending email
 
@@ -12,6 +18,8 @@ Stage issues add their leaves beneath the matching branch (for example `NightWin
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class LeadgenError(Exception):
@@ -42,3 +50,71 @@ class CrawlError(LeadgenError):
 
 class OutreachError(LeadgenError):
     """Base of drafting, routing and sending errors; raised by `leadgen.outreach`, handled per message."""
+
+
+# --- Yandex Search API (raised by leadgen.yandex, handled by leadgen.yandex.jobs and the CLI) ---------------
+
+
+class AuthError(SearchError):
+    """Raised by `leadgen.yandex.auth` and the client when credentials are missing, malformed or refused.
+
+    Not retryable without operator action; `jobs` stops the run and leaves queries pending, the CLI prints it.
+    """
+
+
+class NightWindowViolation(SearchError):
+    """Raised by `YandexClient.create_search` outside NIGHT_WINDOW; `next_allowed` is the next window start.
+
+    `jobs.submit_due_queries` checks the window first and stops the run when it closes mid-batch.
+    """
+
+    def __init__(self, message: str, *, next_allowed: datetime) -> None:
+        super().__init__(message)
+        self.next_allowed = next_allowed
+
+
+class QuotaExceeded(SearchError):
+    """Raised by the client on HTTP 429 after its own retries; `retry_after` is seconds (header or backoff).
+
+    `jobs` keeps the query or operation pending and reschedules it; nothing is lost.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class YandexUnavailable(SearchError):
+    """Raised by the client on 5xx, timeouts, connection failures and unreadable bodies; retryable.
+
+    `jobs` records the error and retries on a later run.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class YandexAPIError(SearchError):
+    """Raised by the client on a 4xx other than 401/429: `status`, gRPC `code` and `message` from the body.
+
+    Not retryable as is: `jobs` fails the query (400) or the operation (404) with this as the reason.
+    """
+
+    def __init__(self, message: str, *, status: int, code: int | None = None, request_id: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+
+
+class OperationFailed(SearchError):
+    """Raised by the client when an operation is done with an error, or its result cannot be decoded.
+
+    `jobs.collect_operations` marks the operation failed and re-queues its query once.
+    """
+
+    def __init__(self, message: str, *, operation_id: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.operation_id = operation_id
+        self.code = code

@@ -117,6 +117,13 @@ class Settings(BaseSettings):
         12.0, gt=0, description="Operations not done by then are expired"
     )
     night_window: str = Field("00:00-07:59", description="Local window in which operations may be created")
+    yandex_max_retries: int = Field(
+        3, ge=0, description="In-call retries of one API request after 429 / 5xx / timeout (backoff)"
+    )
+    yandex_backoff_seconds: float = Field(1.0, ge=0, description="First backoff delay; doubles per retry")
+    yandex_max_attempts: int = Field(
+        5, ge=1, description="Runs that may try to submit one query before it is marked failed"
+    )
 
     # --- planning ---------------------------------------------------------------------------------------
     niches_input: str | None = Field(

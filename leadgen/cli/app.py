@@ -15,6 +15,7 @@ from leadgen.cli import infra as infra_cli
 from leadgen.cli import plan as plan_cli
 from leadgen.cli import report as report_cli
 from leadgen.cli import sandbox as sandbox_cli
+from leadgen.cli import yandex as yandex_cli
 from leadgen.cli.context import err_console, load_settings
 from leadgen.errors import ConfigurationError, LeadgenError
 
@@ -32,6 +33,7 @@ app.command(name="demo")(demo_cli.demo)
 app.command("plan")(plan_cli.plan)
 app.command("report")(report_cli.report)
 app.add_typer(report_cli.export_app, name="export")
+app.add_typer(yandex_cli.app, name="yandex")
 
 
 def _version(value: bool) -> None:

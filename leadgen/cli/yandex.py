@@ -1,0 +1,149 @@
+"""`leadgen yandex search`: create one deferred search by hand, optionally wait for it and print the results."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
+
+import defusedxml.ElementTree as SafeET
+import typer
+
+from leadgen.cli.context import err_console, fail, get_settings, out_console
+from leadgen.errors import ConfigurationError, LeadgenError
+from leadgen.settings import Settings
+from leadgen.yandex import SearchRequest, YandexClient
+
+log = logging.getLogger(__name__)
+
+app = typer.Typer(help="Yandex Search API v2 (deferred mode): manual searches.", no_args_is_help=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One result for printing (a private minimal decode; the pipeline parses with leadgen.serp)."""
+
+    position: int
+    url: str
+    domain: str | None
+    title: str
+    snippet: str
+
+
+def _text(element: Any) -> str:
+    return " ".join("".join(element.itertext()).split()) if element is not None else ""
+
+
+def _decode_results(xml: bytes) -> tuple[list[_Row], dict[str, Any] | None]:
+    """Results and the XML-level error (code 15 = nothing found), tolerant of missing optional tags."""
+    try:
+        root = SafeET.fromstring(xml)
+    except (SafeET.ParseError, ValueError) as exc:
+        raise LeadgenError(f"the search result is not well-formed XML: {exc}") from None
+    error = root.find("response/error")
+    problem = {"code": error.get("code"), "message": _text(error)} if error is not None else None
+    page = root.find(".//results/grouping/page")
+    first = int(page.get("first", "1")) if page is not None and (page.get("first") or "").isdigit() else 1
+    rows: list[_Row] = []
+    for doc in root.iterfind(".//results/grouping/group/doc"):
+        url = (doc.findtext("url") or "").strip()
+        if not url:
+            continue
+        snippet = _text(doc.find("passages")) or _text(doc.find("headline"))
+        rows.append(
+            _Row(
+                first + len(rows),
+                url,
+                (doc.findtext("domain") or "").strip() or None,
+                _text(doc.find("title")),
+                snippet,
+            )
+        )
+    return rows, problem
+
+
+async def _run(
+    settings: Settings,
+    request: SearchRequest,
+    *,
+    wait: bool,
+    ignore_night_window: bool,
+    poll_interval: float,
+    timeout: float,
+) -> dict[str, Any]:
+    async with YandexClient.from_settings(settings) as client:
+        operation = await client.create_search(request, ignore_night_window=ignore_night_window)
+        result: dict[str, Any] = {
+            "operation_id": operation.id,
+            "query": request.query_text,
+            "region": request.region,
+            "page": request.page,
+            "done": operation.done,
+        }
+        if not wait:
+            return result
+        finished = await client.wait(operation.id, poll_interval=poll_interval, timeout=timeout)
+        rows, problem = _decode_results(finished.result_bytes())
+        result.update(done=True, error=problem, results=[asdict(r) for r in rows])
+        return result
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="Query text (at most 400 characters).")],
+    region: Annotated[
+        str | None, typer.Option("--region", "-r", help="Yandex region id, e.g. 213 Moscow, 2 St Petersburg.")
+    ] = None,
+    page: Annotated[int, typer.Option("--page", min=0, help="Result page, 0-based.")] = 0,
+    wait: Annotated[bool, typer.Option("--wait", help="Poll until done and print the results.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    ignore_night_window: Annotated[
+        bool, typer.Option("--ignore-night-window", help="Create the operation even outside NIGHT_WINDOW.")
+    ] = False,
+    poll_interval: Annotated[
+        float, typer.Option("--poll-interval", min=0.0, help="Seconds between polls with --wait.")
+    ] = 30.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.0, help="Give up waiting after this many seconds.")
+    ] = 3 * 3600.0,
+) -> None:
+    """Create a deferred search for QUERY; print its operation id, or with --wait its results."""
+    settings = get_settings(ctx)
+    if ignore_night_window:
+        err_console.print(
+            f"[bold yellow]WARNING:[/] night window check DISABLED (NIGHT_WINDOW={settings.night_window} "
+            f"{settings.app_timezone}); daytime requests are billed at the day rate"
+        )
+        log.warning("yandex search with --ignore-night-window: %r", query)
+    request = SearchRequest.from_settings(settings, query, region=region, page=page)
+    try:
+        result = asyncio.run(
+            _run(
+                settings,
+                request,
+                wait=wait,
+                ignore_night_window=ignore_night_window,
+                poll_interval=poll_interval,
+                timeout=timeout,
+            )
+        )
+    except ConfigurationError as exc:
+        fail(str(exc), code=2)
+    except LeadgenError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    if not wait:
+        out_console.print(result["operation_id"])
+        return
+    out_console.print(f"operation {result['operation_id']}: {len(result['results'])} results")
+    if result.get("error"):
+        error = result["error"]
+        out_console.print(f"yandex: error {error['code']}: {error['message']}")
+    for row in result["results"]:
+        out_console.print(f"{row['position']:>3}. {row['domain'] or '-'} — {row['title']}", markup=False)
+        out_console.print(f"     {row['url']}", markup=False, soft_wrap=True)

@@ -1,0 +1,65 @@
+"""Benchmark: YandexClient overhead over raw httpx against the emulator, and the 1000-create quota scenario.
+
+Run: `make bench` or `PYTHONPATH=. pytest tests/perf/test_yandex_bench.py -p no:cacheprovider -o addopts="" -s`
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+import httpx
+
+from leadgen.clock import ManualClock
+from leadgen.sandbox import EmulatorConfig, YandexEmulator
+from leadgen.settings import Settings
+from leadgen.yandex import SearchRequest, YandexClient
+
+N = 500
+BODY = SearchRequest("окна пвх", region="213").to_body(folder_id="b1g")
+
+
+async def _raw(emu: YandexEmulator) -> float:
+    headers = {"Authorization": "Api-Key AQVNsandbox-api-key"}
+    async with httpx.AsyncClient(trust_env=False) as http:
+        started = time.perf_counter()
+        for _ in range(N):
+            response = await http.post(f"{emu.url}/v2/web/searchAsync", json=BODY, headers=headers)
+            response.raise_for_status()
+        return time.perf_counter() - started
+
+
+async def _client(emu: YandexEmulator) -> float:
+    overrides = {**emu.settings_overrides(auth="api_key"), "night_window": "00:00-23:59"}
+    settings = Settings(_env_file=None, yandex_rps=10**6, yandex_rpm=10**7, yandex_rph=10**8, **overrides)  # type: ignore[call-arg]
+    async with YandexClient.from_settings(settings) as client:
+        started = time.perf_counter()
+        for _ in range(N):
+            await client.create_search(SearchRequest("окна пвх", region="213"))
+        return time.perf_counter() - started
+
+
+async def _thousand_with_quota() -> tuple[float, float]:
+    clock = ManualClock(datetime(2026, 11, 25, 22, 0, tzinfo=UTC))
+    with YandexEmulator(EmulatorConfig(clock=clock, rps=10)) as emu:
+        settings = Settings(_env_file=None, **emu.settings_overrides(auth="api_key"))  # type: ignore[call-arg]
+        async with YandexClient.from_settings(settings, clock=clock, sleep=clock.async_sleep) as client:
+            started, simulated = time.perf_counter(), clock()
+            for i in range(1000):
+                await client.create_search(SearchRequest(f"окна {i}"))
+            return time.perf_counter() - started, (clock() - simulated).total_seconds()
+
+
+def test_client_overhead_and_quota_scenario() -> None:
+    with YandexEmulator(EmulatorConfig(rps=None, rph=None)) as emu:
+        asyncio.run(_raw(emu))  # warm-up
+        raw = asyncio.run(_raw(emu))
+        client = asyncio.run(_client(emu))
+    wall, simulated = asyncio.run(_thousand_with_quota())
+    print(
+        f"\nyandex bench: raw httpx {N / raw:.0f} creates/s, YandexClient {N / client:.0f} creates/s "
+        f"(ratio client/raw time {client / raw:.2f}); 1000 creates at 10 rps: {wall:.2f} s wall for "
+        f"{simulated:.1f} s simulated"
+    )
+    assert client / raw < 5
