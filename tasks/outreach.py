@@ -10,6 +10,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from leadgen.outreach import SendReport, draft_messages, queue_messages, recover_stale_sending, send_queued
+from leadgen.outreach.sending import send_window_state
 from tasks import runtime
 from tasks.limits import take_email_slot
 from tasks.policy import retry_options
@@ -56,6 +57,14 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
     with open_engine(settings) as engine:
         if dry_run:  # .eml files only, the database is not changed: one call writes every due message
             return dict(jsonable(send_queued(engine, settings, limit=limit, now=runtime.now(), dry_run=True)))
+        is_open, opens = send_window_state(settings, runtime.now())
+        if not is_open:  # checked before taking a slot, so runs outside the window use none
+            closed = SendReport(
+                window_open=False,
+                next_window_start=opens.isoformat(),
+                stopped_reason="outside the send window",
+            )
+            return dict(jsonable(closed))
         while total.sent + total.failed + total.skipped < limit:
             if not take_email_slot(timeout_seconds=EMAIL_SLOT_TIMEOUT_SECONDS):
                 total = replace(total, stopped_reason="no email-daily slot within the timeout")

@@ -30,6 +30,7 @@ INTERFACES: dict[str, tuple[str, ...]] = {
         "recover_stale_sending",
         "SendReport",
     ),
+    "leadgen.outreach.sending": ("send_window_state",),
     "leadgen.sandbox.yandex_emulator": ("YandexEmulator", "EmulatorConfig"),
     "leadgen.sandbox.site_farm": ("SiteFarm",),
     "leadgen.sandbox.smtp_sink": ("SmtpSink",),
