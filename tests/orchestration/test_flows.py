@@ -133,3 +133,45 @@ def test_night_search_outside_the_window_makes_no_call(
     opens = result["next_window_start"]
     assert opens > sandbox.clock().isoformat()
     assert sandbox.stack.emulator.requests == []
+    summary = latest_artifact("night-search-summary")
+    assert "no API call made" in summary and "next window opens" in summary
+
+
+def latest_artifact(key: str) -> str:
+    """The data of the newest artifact with this key on the harness API."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    async def read() -> str:
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                sort=ArtifactSort.CREATED_DESC,
+                limit=1,
+            )
+            return str(found[0].data) if found else ""
+
+    return asyncio.run(read())
+
+
+@pytest.mark.slow
+def test_outreach_outside_the_send_window_sends_nothing(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.outreach import outreach_flow
+    from flows.params import OutreachParams
+
+    local = sandbox.clock().astimezone(sandbox.settings.tz)
+    start, end = (local + timedelta(hours=2)), (local + timedelta(hours=3))
+    monkeypatch.setenv("OUTREACH_SEND_WINDOW", f"{start:%H}:00-{end:%H}:59")
+
+    result = outreach_flow(OutreachParams(draft_limit=0))
+
+    assert result["sent"] == 0
+    assert result["send"]["window_open"] is False
+    assert result["send"]["next_window_start"] > sandbox.clock().isoformat()
+    assert "outside the send window" in latest_artifact("outreach-summary")
+    assert sandbox.stack.sink.count == 0
