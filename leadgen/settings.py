@@ -181,6 +181,15 @@ class Settings(BaseSettings):
     outreach_dry_run_dir: Path = Path("./data/outbox")
     outreach_unsubscribe_mailto: str | None = None
     outreach_unsubscribe_url: str | None = None
+    outreach_subject_max_chars: int = Field(120, ge=20, description="Guardrail: longest subject accepted")
+    outreach_body_min_chars: int = Field(200, ge=0, description="Guardrail: shortest body accepted")
+    outreach_body_max_chars: int = Field(2000, ge=200, description="Guardrail: longest body accepted")
+    outreach_retry_backoff_seconds: float = Field(
+        600.0, ge=0, description="First retry delay after a temporary SMTP failure; doubles per attempt"
+    )
+    outreach_stale_sending_minutes: float = Field(
+        15.0, gt=0, description="A row left in `sending` this long is marked `unknown` (never resent)"
+    )
 
     # --- routing ----------------------------------------------------------------------------------------
     routing_force_yandex_domains: CommaList = Field(default_factory=list)
@@ -189,6 +198,9 @@ class Settings(BaseSettings):
     routing_fallback_route: RouteName = "yandex"
     routing_mx_cache_ttl_seconds: int = Field(3600, ge=0)
     routing_dns_timeout_seconds: float = Field(5.0, gt=0)
+    routing_mx_lookup: bool = Field(
+        True, description="Look up MX records (off in the sandbox: every domain is UNKNOWN -> default route)"
+    )
 
     # --- smtp, one block per route ----------------------------------------------------------------------
     smtp_yandex_host: str = "smtp.yandex.ru"
@@ -204,6 +216,7 @@ class Settings(BaseSettings):
     smtp_gmail_password: SecretStr | None = None
     smtp_gmail_from: str | None = None
     smtp_timeout_seconds: float = Field(30.0, gt=0)
+    smtp_ca_file: Path | None = Field(None, description="Extra CA bundle trusted for SMTP TLS (sandbox sink)")
 
     # --- prefect ----------------------------------------------------------------------------------------
     prefect_work_pool: str = "leadgen-docker"

@@ -12,6 +12,8 @@ from leadgen import __version__
 from leadgen.cli import db as db_cli
 from leadgen.cli import demo as demo_cli
 from leadgen.cli import infra as infra_cli
+from leadgen.cli import optout as optout_cli
+from leadgen.cli import outreach as outreach_cli
 from leadgen.cli import plan as plan_cli
 from leadgen.cli import report as report_cli
 from leadgen.cli import sandbox as sandbox_cli
@@ -30,6 +32,9 @@ app.add_typer(db_cli.app, name="db")
 app.add_typer(infra_cli.app, name="infra")
 app.add_typer(sandbox_cli.app, name="sandbox")
 app.command(name="demo")(demo_cli.demo)
+app.add_typer(outreach_cli.app, name="outreach")
+app.add_typer(optout_cli.app, name="optout")
+app.command("forget")(optout_cli.forget_command)
 app.command("plan")(plan_cli.plan)
 app.command("report")(report_cli.report)
 app.add_typer(report_cli.export_app, name="export")

@@ -1,0 +1,95 @@
+"""`leadgen outreach ...`: draft, queue, preview and send emails; recover rows left in `sending`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Annotated, Any
+
+import typer
+
+from leadgen.cli.context import get_engine, get_settings, out_console
+from leadgen.clock import utc_now
+from leadgen.db.engine import session_scope
+from leadgen.outreach.drafting import draft_messages, preview_draft
+from leadgen.outreach.message import footer_text
+from leadgen.outreach.offer import load_offer
+from leadgen.outreach.outbox import queue_messages, recover_stale_sending
+from leadgen.outreach.sending import send_queued, unsubscribe_for
+
+app = typer.Typer(
+    help="Outreach: write drafts, verify and queue them, send under the daily cap.", no_args_is_help=True
+)
+
+Limit = Annotated[int, typer.Option("--limit", "-n", min=0, help="Handle at most N rows.")]
+
+
+def _print(report: Any) -> None:
+    out_console.print_json(json.dumps(asdict(report), ensure_ascii=False, default=str))
+
+
+@app.command()
+def draft(ctx: typer.Context, limit: Limit = 50) -> None:
+    """Write drafts (LLM or fallback) for enriched companies that have no message in this campaign."""
+    _print(draft_messages(get_engine(ctx), get_settings(ctx), limit=limit, now=utc_now()))
+
+
+@app.command()
+def queue(ctx: typer.Context, limit: Limit = 100) -> None:
+    """Verify recipients (syntax, opt-out, MX) and guardrails of drafts; queue or skip them."""
+    _print(queue_messages(get_engine(ctx), get_settings(ctx), limit=limit, now=utc_now()))
+
+
+@app.command()
+def send(
+    ctx: typer.Context,
+    limit: Limit = 100,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Write .eml files to OUTREACH_DRY_RUN_DIR; change nothing.")
+    ] = False,
+) -> None:
+    """Send queued messages inside the send window, never more than OUTREACH_DAILY_CAP a day."""
+    _print(send_queued(get_engine(ctx), get_settings(ctx), limit=limit, now=utc_now, dry_run=dry_run))
+
+
+@app.command()
+def preview(
+    ctx: typer.Context,
+    domain: Annotated[str, typer.Argument(help="Canonical domain of the company.")],
+    fresh: Annotated[bool, typer.Option("--fresh", help="Compose a new draft (not stored).")] = False,
+) -> None:
+    """Print the draft for a company and its guardrail verdict (a stored draft, or a fresh one)."""
+    settings = get_settings(ctx)
+    offer = load_offer(settings.outreach_offer_file)
+    with session_scope(get_engine(ctx)) as session:
+        brief, email, composed = preview_draft(session, settings, domain, offer=offer, fresh=fresh)
+    out_console.print(f"To: {email or '(no usable address)'}", markup=False)
+    out_console.print(f"Subject: {composed.template.subject}", markup=False)
+    out_console.print("", markup=False)
+    out_console.print(composed.template.body, markup=False)
+    out_console.print("", markup=False)
+    out_console.print(footer_text(offer, unsubscribe_for(settings, offer)), markup=False)
+    out_console.print("", markup=False)
+    verdict = "ok" if composed.verdict.ok else "REJECTED: " + "; ".join(composed.verdict.problems)
+    meta = dict(composed.meta)
+    out_console.print(f"composer: {composed.composer}  guardrails: {verdict}", markup=False)
+    if meta.get("fallback_reason"):
+        out_console.print(f"fallback reason: {meta['fallback_reason']}", markup=False)
+    if meta.get("llm_problems"):
+        out_console.print(f"LLM draft problems: {'; '.join(meta['llm_problems'])}", markup=False)
+    del brief
+
+
+@app.command()
+def recover(
+    ctx: typer.Context,
+    minutes: Annotated[
+        float | None, typer.Option(help="Age in minutes (default OUTREACH_STALE_SENDING_MINUTES).")
+    ] = None,
+) -> None:
+    """Mark rows stuck in `sending` as `unknown` (they are never resent automatically)."""
+    settings = get_settings(ctx)
+    age = minutes if minutes is not None else settings.outreach_stale_sending_minutes
+    count = recover_stale_sending(get_engine(ctx), now=utc_now(), stale_after=timedelta(minutes=age))
+    out_console.print(f"{count} rows marked unknown")

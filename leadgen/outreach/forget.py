@@ -1,0 +1,142 @@
+"""`forget(email)`: erase a person's address everywhere and keep only its sha256 in the suppression list."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Text, cast, delete, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from leadgen.db.models import (
+    Company,
+    Contact,
+    ContactKind,
+    MessageStatus,
+    OptOut,
+    OptOutKind,
+    OutreachMessage,
+    SerpResult,
+)
+from leadgen.errors import OutreachError
+from leadgen.outreach.optout import add_opt_out, email_hash, normalise_email
+from leadgen.outreach.recipients import check_syntax
+
+REDACTED = "[удалено]"
+UNSENT = (MessageStatus.DRAFTED, MessageStatus.QUEUED)
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetReport:
+    """What `forget` changed: contacts deleted, messages scrubbed, text and metadata fields redacted."""
+
+    email_hash: str
+    contacts_deleted: int
+    messages_scrubbed: int
+    texts_redacted: int
+    opt_out_entries_replaced: int
+
+
+def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
+    """Erase `email` from contacts, outreach messages, SERP and company text; suppress its hash for good.
+
+    The caller owns the transaction (all of it commits or nothing does).
+    """
+    normalised, problem = check_syntax(email)
+    address = normalised or normalise_email(email)
+    if "@" not in address:
+        raise OutreachError(problem or f"not an email address: {email!r}")
+    digest = email_hash(address)
+    forms = {address, _unicode_form(address)}  # the site may show `info@пример.рф`, we store punycode
+    pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)), re.IGNORECASE)
+
+    # SQLite's LOWER() folds ASCII only: narrow by the local part, decide in Python.
+    local = address.rpartition("@")[0]
+    candidates = session.scalars(
+        select(Contact).where(Contact.kind == ContactKind.EMAIL, func.lower(Contact.value).contains(local))
+    ).all()
+    doomed = [c for c in candidates if normalise_email(c.value) == address]
+    for contact in doomed:
+        session.delete(contact)
+    session.flush()
+    contacts = len(doomed)
+
+    scrubbed = 0
+    for message in session.scalars(
+        select(OutreachMessage).where(
+            or_(
+                func.lower(OutreachMessage.to_email).in_(forms),
+                *(func.lower(OutreachMessage.body).contains(f) for f in forms),
+            )
+        )
+    ):
+        if (message.to_email or "").lower() in forms:
+            message.to_email = None
+            message.body = None
+            message.contact_id = None
+            if message.status in UNSENT:
+                message.status = MessageStatus.SKIPPED
+                message.last_error = "recipient asked to be forgotten"
+            message.meta = {k: v for k, v in (message.meta or {}).items() if k not in ("mx",)} | {
+                "forgotten_at": now.isoformat()
+            }
+        elif message.body:
+            message.body = pattern.sub(REDACTED, message.body)
+        scrubbed += 1
+
+    redacted = 0
+    text_columns: list[tuple[type, list[InstrumentedAttribute[str | None]]]] = [
+        (SerpResult, [SerpResult.title, SerpResult.snippet]),
+        (Company, [Company.name, Company.snippet, Company.site_text]),
+    ]
+    for model, columns in text_columns:
+        hits = session.scalars(
+            select(model).where(or_(*(func.lower(cast(c, Text)).contains(f) for c in columns for f in forms)))
+        )
+        for row in hits:
+            for column in columns:
+                value = getattr(row, column.key)
+                if value and pattern.search(value):
+                    setattr(row, column.key, pattern.sub(REDACTED, value))
+            redacted += 1
+
+    for model in (Company, SerpResult, Contact, OutreachMessage):
+        meta_column = model.meta  # type: ignore[attr-defined]
+        hits = session.scalars(
+            select(model).where(or_(*(func.lower(cast(meta_column, Text)).contains(f) for f in forms)))
+        )
+        for row in hits:
+            cleaned = _scrub(row.meta, pattern)
+            if cleaned != row.meta:
+                row.meta = cleaned
+                redacted += 1
+
+    replaced = session.execute(
+        delete(OptOut)
+        .where(func.lower(OptOut.value).in_(forms), OptOut.kind == OptOutKind.EMAIL)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    add_opt_out(session, digest, kind=OptOutKind.EMAIL_HASH, reason="forgotten on request", source="forget")
+    session.flush()
+    return ForgetReport(digest, int(contacts or 0), scrubbed, redacted, int(replaced or 0))
+
+
+def _scrub(value: Any, pattern: re.Pattern[str]) -> Any:
+    """Replace the address in every string of a JSON value (keys included)."""
+    if isinstance(value, str):
+        return pattern.sub(REDACTED, value)
+    if isinstance(value, list):
+        return [_scrub(v, pattern) for v in value]
+    if isinstance(value, dict):
+        return {_scrub(k, pattern): _scrub(v, pattern) for k, v in value.items()}
+    return value
+
+
+def _unicode_form(address: str) -> str:
+    local, _, domain = address.rpartition("@")
+    try:
+        return f"{local}@{domain.encode('ascii').decode('idna')}"
+    except UnicodeError:
+        return address

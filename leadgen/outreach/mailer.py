@@ -1,0 +1,193 @@
+"""The Mailer seam (`send(message)`, `close()`): SMTP for production, a recorder for tests, .eml files for dry runs."""
+
+from __future__ import annotations
+
+import email.policy
+import re
+import smtplib
+import ssl
+import threading
+from email.message import EmailMessage
+from email.utils import getaddresses
+from pathlib import Path
+from typing import Protocol
+
+from leadgen.errors import RouteUnavailable, SmtpPermanentError, SmtpSendError, SmtpTemporaryError
+from leadgen.settings import SmtpRoute
+
+
+class Mailer(Protocol):
+    """Delivers one message or raises SmtpTemporaryError / SmtpPermanentError / RouteUnavailable.
+
+    >>> mailer = SmtpMailer(settings.smtp_route("yandex"))  # doctest: +SKIP
+    >>> mailer.send(message); mailer.close()  # doctest: +SKIP
+    """
+
+    def send(self, message: EmailMessage, /) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def envelope_recipients(message: EmailMessage) -> list[str]:
+    return [addr for _, addr in getaddresses(message.get_all("To", []) + message.get_all("Cc", [])) if addr]
+
+
+def smtp_error(exc: smtplib.SMTPResponseException | tuple[int, bytes], *, what: str) -> SmtpSendError:
+    """Map an SMTP reply to a temporary (4xx) or permanent (5xx) error."""
+    if isinstance(exc, tuple):
+        code, raw = exc
+    else:
+        code, raw = exc.smtp_code, exc.smtp_error
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    message = f"{what}: {code} {' '.join(text.split())}"
+    if 400 <= code < 500:
+        return SmtpTemporaryError(message, code=code)
+    return SmtpPermanentError(message, code=code)
+
+
+class SmtpMailer:
+    """smtplib over one route: STARTTLS, implicit TLS or plain; AUTH when a username is set; reconnects lazily."""
+
+    def __init__(
+        self,
+        route: SmtpRoute,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        local_hostname: str | None = None,
+    ) -> None:
+        self.route = route
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.local_hostname = local_hostname
+        self._smtp: smtplib.SMTP | None = None
+
+    @property
+    def name(self) -> str:
+        return self.route.name
+
+    def _connect(self) -> smtplib.SMTP:
+        route = self.route
+        smtp: smtplib.SMTP | None = None
+        try:
+            if route.security == "ssl":
+                smtp = smtplib.SMTP_SSL(
+                    route.host,
+                    route.port,
+                    timeout=route.timeout,
+                    context=self.ssl_context,
+                    local_hostname=self.local_hostname,
+                )
+            else:
+                smtp = smtplib.SMTP(
+                    route.host, route.port, timeout=route.timeout, local_hostname=self.local_hostname
+                )
+                if route.security == "starttls":
+                    smtp.ehlo()
+                    smtp.starttls(context=self.ssl_context)
+            smtp.ehlo()
+            if route.username:
+                password = route.password.get_secret_value() if route.password else ""
+                smtp.login(route.username, password)
+        except (OSError, smtplib.SMTPException) as exc:
+            if smtp is not None:
+                _quietly_close(smtp)
+            detail = f"{exc.smtp_code}" if isinstance(exc, smtplib.SMTPResponseException) else str(exc)
+            raise RouteUnavailable(
+                f"route {route.name} ({route.host}:{route.port}) unavailable: {type(exc).__name__} {detail}"
+            ) from exc
+        return smtp
+
+    def send(self, message: EmailMessage, /) -> None:
+        if self._smtp is None:
+            self._smtp = self._connect()
+        smtp = self._smtp
+        sender = self.route.from_address or getaddresses([str(message["From"])])[0][1]
+        try:
+            refused = smtp.send_message(message, from_addr=sender, to_addrs=envelope_recipients(message))
+        except smtplib.SMTPRecipientsRefused as exc:
+            self._reset()
+            code, raw = next(iter(exc.recipients.values()))
+            raise smtp_error((code, raw), what="recipient refused") from exc
+        except smtplib.SMTPSenderRefused as exc:
+            self._reset()
+            error = smtp_error(exc, what="sender refused")
+            if isinstance(error, SmtpPermanentError):  # the route's From is not allowed: a route problem
+                raise RouteUnavailable(f"route {self.route.name}: {error}") from exc
+            raise error from exc
+        except smtplib.SMTPResponseException as exc:
+            self._reset()
+            raise smtp_error(exc, what="rejected") from exc
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self._reset()
+            raise SmtpTemporaryError(f"connection lost: {type(exc).__name__} {exc}") from exc
+        except smtplib.SMTPException as exc:
+            self._reset()
+            raise SmtpTemporaryError(f"smtp error: {type(exc).__name__} {exc}") from exc
+        if refused:
+            code, raw = next(iter(refused.values()))
+            raise smtp_error((code, raw), what="recipient refused")
+
+    def _reset(self) -> None:
+        if self._smtp is not None:
+            _quietly_close(self._smtp)
+            self._smtp = None
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+            finally:
+                _quietly_close(self._smtp)
+                self._smtp = None
+
+
+def _quietly_close(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.close()
+    except OSError:
+        pass
+
+
+class RecordingMailer:
+    """Keeps every message in memory (thread-safe); `fail` maps a recipient to an error raised instead."""
+
+    def __init__(self, name: str = "recording") -> None:
+        self.name = name
+        self.sent: list[EmailMessage] = []
+        self.fail: dict[str, Exception] = {}
+        self.closed = False
+        self._lock = threading.Lock()
+
+    def send(self, message: EmailMessage, /) -> None:
+        for rcpt in envelope_recipients(message):
+            error = self.fail.get(rcpt.lower())
+            if error is not None:
+                raise error
+        with self._lock:
+            self.sent.append(message)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+FILENAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class DryRunMailer:
+    """Writes each message as `<Message-ID>.eml` into a folder instead of sending it."""
+
+    def __init__(self, directory: Path) -> None:
+        self.name = "dry-run"
+        self.directory = Path(directory)
+        self.written: list[Path] = []
+
+    def send(self, message: EmailMessage, /) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stem = FILENAME_RE.sub("_", str(message["Message-ID"] or "message").strip("<>"))[:150]
+        path = self.directory / f"{stem}.eml"
+        path.write_bytes(message.as_bytes(policy=email.policy.SMTP))
+        self.written.append(path)
+
+    def close(self) -> None:
+        return None

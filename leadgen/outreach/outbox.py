@@ -1,0 +1,353 @@
+"""The outbox state machine: queue drafts, claim one row under the daily cap, record outcomes, recover crashes.
+
+drafted ──queue──▶ queued ──claim──▶ sending ──▶ sent | failed | queued (retry, next_attempt_at)
+   └──▶ skipped       └──▶ skipped (opt-out at send time)     └──▶ unknown (found after a crash)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from leadgen.db.engine import session_scope
+from leadgen.db.models import Company, MessageStatus, OptOutKind, OutreachMessage
+from leadgen.outreach.composer import DraftPolicy
+from leadgen.outreach.guardrails import check_draft
+from leadgen.outreach.message import message_id_for
+from leadgen.outreach.offer import OfferBrief, load_offer
+from leadgen.outreach.optout import add_opt_out, opt_out_reason
+from leadgen.outreach.recipients import check_recipient
+from leadgen.outreach.reports import ItemError, QueueReport
+from leadgen.outreach.router import MxResolver, Router
+from leadgen.outreach.template import EmailTemplate
+from leadgen.outreach.tx import write_scope
+from leadgen.settings import Settings
+
+OM = OutreachMessage
+CAP_LOCK_KEY = 7_300_001
+"""Postgres advisory lock taken by every claim transaction, so the daily-cap count is exact across senders."""
+DEFAULT_STALE_SENDING = timedelta(minutes=15)
+IN_FLIGHT = (MessageStatus.SENDING, MessageStatus.UNKNOWN)
+
+
+# --- queueing ---------------------------------------------------------------------------------------------
+
+
+def queue_messages(
+    engine: Engine,
+    settings: Settings,
+    *,
+    limit: int,
+    now: datetime,
+    resolver: MxResolver | None = None,
+    offer: OfferBrief | None = None,
+) -> QueueReport:
+    """Verify the recipients of up to `limit` drafts (syntax, opt-out, MX, guardrails) and queue or skip them."""
+    offer = offer or load_offer(settings.outreach_offer_file)
+    policy = DraftPolicy.from_settings(settings)
+    router = Router.from_settings(settings, resolver=resolver)
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(OM.id, OM.to_email, OM.subject, OM.body, Company.canonical_domain, Company.opt_out)
+            .outerjoin(Company, Company.id == OM.company_id)
+            .where(OM.status == MessageStatus.DRAFTED, OM.campaign == settings.outreach_campaign)
+            .order_by(OM.id)
+            .limit(limit)
+        ).all()
+    queued = skipped = roles = 0
+    errors: list[ItemError] = []
+    for row_id, to_email, subject, body, domain, company_opt_out in rows:
+        with session_scope(engine) as session:
+            check = check_recipient(
+                to_email or "",
+                mx_lookup=router.lookup if router.cache is not None else None,
+                opted_out=lambda e, s=session: opt_out_reason(s, e),  # type: ignore[misc]
+            )
+        reason = check.reason
+        if check.ok and company_opt_out:
+            reason = "opted out: company"
+        if check.ok and reason is None:
+            verdict = check_draft(
+                _template(subject, body),
+                offer,
+                language=policy.language,
+                subject_max=policy.subject_max,
+                body_min=policy.body_min,
+                body_max=policy.body_max,
+                allowed_domains=frozenset({domain}) if domain else frozenset(),
+            )
+            if not verdict.ok:
+                reason = "draft fails guardrails: " + "; ".join(verdict.problems)
+        with write_scope(engine) as session:
+            meta_patch = {"role_address": check.is_role, "mx": list(check.mx_hosts)}
+            if reason is None:
+                changed = _transition(
+                    session,
+                    row_id,
+                    MessageStatus.DRAFTED,
+                    status=MessageStatus.QUEUED,
+                    queued_at=now,
+                    to_email=check.email,
+                    meta_patch=meta_patch,
+                    now=now,
+                )
+                queued += changed
+                roles += changed and check.is_role
+            else:
+                skipped += _transition(
+                    session,
+                    row_id,
+                    MessageStatus.DRAFTED,
+                    status=MessageStatus.SKIPPED,
+                    last_error=reason,
+                    meta_patch=meta_patch,
+                    now=now,
+                )
+                errors.append(ItemError(to_email or "", reason, row_id))
+    return QueueReport(len(rows), queued, skipped, roles, errors)
+
+
+def _template(subject: str | None, body: str | None) -> EmailTemplate:
+    return EmailTemplate(subject or "", body or "")
+
+
+def _transition(
+    session: Session,
+    row_id: int,
+    *from_status: MessageStatus,
+    now: datetime,
+    meta_patch: dict[str, Any] | None = None,
+    **values: Any,
+) -> int:
+    """Conditional state change `WHERE id = ? AND status IN (from_status)`; returns 1 when it happened."""
+    if meta_patch:
+        meta = session.scalar(select(OM.meta).where(OM.id == row_id)) or {}
+        values["meta"] = {**meta, **meta_patch}
+    values["updated_at"] = now
+    result = session.execute(
+        update(OM)
+        .where(OM.id == row_id, OM.status.in_(from_status))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- claiming ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A claimed row, copied out of the session: everything the sender needs."""
+
+    id: int
+    campaign: str
+    to_email: str
+    subject: str
+    body: str
+    message_id: str
+    attempts: int
+    company_id: int | None
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Result of one claim transaction: an item to send, a skipped row, or why nothing was claimed."""
+
+    item: OutboxItem | None = None
+    skipped_id: int | None = None
+    skipped_reason: str | None = None
+    cap_reached: bool = False
+    used_today: int = 0
+
+
+def day_bounds(now: datetime, settings: Settings) -> tuple[datetime, datetime]:
+    """Start and end (aware) of the APP_TIMEZONE day containing `now`."""
+    local = now.astimezone(settings.tz)
+    start = datetime.combine(local.date(), time(0), tzinfo=settings.tz)
+    end = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=settings.tz)
+    return start, end
+
+
+def used_today(session: Session, start: datetime, end: datetime, *, exclude: int | None = None) -> int:
+    """Rows that count against today's cap: sent today, plus in-flight/unknown rows claimed today."""
+    stmt = select(func.count()).where(
+        or_(
+            and_(OM.status == MessageStatus.SENT, OM.sent_at >= start, OM.sent_at < end),
+            and_(OM.status.in_(IN_FLIGHT), OM.sending_started_at >= start, OM.sending_started_at < end),
+        )
+    )
+    if exclude is not None:
+        stmt = stmt.where(OM.id != exclude)
+    return int(session.scalar(stmt) or 0)
+
+
+class _CapReached(Exception):
+    def __init__(self, used: int) -> None:
+        self.used = used
+
+
+def claim_next(engine: Engine, settings: Settings, *, now: datetime, message_domain: str) -> Claim:
+    """Claim the next due queued row, check opt-out and the daily cap, all in ONE transaction.
+
+    Postgres: an advisory transaction lock serialises claims (exact cap), the row is picked with
+    `FOR UPDATE SKIP LOCKED`. SQLite: one conditional `UPDATE ... WHERE id = (SELECT ...) AND status =
+    'queued' RETURNING id`, whose write lock serialises claims the same way. Over the cap the transaction
+    rolls back and the row stays queued.
+    """
+    start, end = day_bounds(now, settings)
+    due = and_(
+        OM.status == MessageStatus.QUEUED,
+        OM.campaign == settings.outreach_campaign,
+        or_(OM.next_attempt_at.is_(None), OM.next_attempt_at <= now),
+    )
+    claim_values = {
+        "status": MessageStatus.SENDING,
+        "sending_started_at": now,
+        "attempts": OM.attempts + 1,
+        "updated_at": now,
+    }
+    try:
+        with write_scope(engine) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(select(func.pg_advisory_xact_lock(CAP_LOCK_KEY)))
+                row_id = session.scalar(
+                    select(OM.id).where(due).order_by(OM.id).limit(1).with_for_update(skip_locked=True)
+                )
+                if row_id is not None:
+                    session.execute(
+                        update(OM)
+                        .where(OM.id == row_id)
+                        .values(**claim_values)
+                        .execution_options(synchronize_session=False)
+                    )
+            else:
+                pick = select(OM.id).where(due).order_by(OM.id).limit(1).scalar_subquery()
+                row_id = session.scalar(
+                    update(OM)
+                    .where(OM.id == pick, OM.status == MessageStatus.QUEUED)
+                    .values(**claim_values)
+                    .returning(OM.id)
+                    .execution_options(synchronize_session=False)
+                )
+            if row_id is None:
+                return Claim(used_today=used_today(session, start, end))
+            used = used_today(session, start, end, exclude=row_id)
+            if used >= settings.outreach_daily_cap:
+                raise _CapReached(used)
+            row = session.execute(select(OM).where(OM.id == row_id)).scalar_one()
+            company_opt_out = bool(
+                row.company_id and session.scalar(select(Company.opt_out).where(Company.id == row.company_id))
+            )
+            reason = (
+                "no recipient address (forgotten)"
+                if not row.to_email
+                else opt_out_reason(session, row.to_email)
+                or ("opted out: company" if company_opt_out else None)
+            )
+            if reason:
+                row.status = MessageStatus.SKIPPED
+                row.last_error = reason
+                row.attempts = max(row.attempts - 1, 0)
+                return Claim(skipped_id=row.id, skipped_reason=reason, used_today=used)
+            if not row.message_id:
+                row.message_id = message_id_for(row.campaign, row.id, message_domain)
+            item = OutboxItem(
+                id=row.id,
+                campaign=row.campaign,
+                to_email=row.to_email or "",
+                subject=row.subject or "",
+                body=row.body or "",
+                message_id=row.message_id,
+                attempts=row.attempts,
+                company_id=row.company_id,
+                meta=dict(row.meta or {}),
+            )
+            return Claim(item=item, used_today=used)
+    except _CapReached as exc:
+        return Claim(cap_reached=True, used_today=exc.used)
+
+
+# --- outcomes ---------------------------------------------------------------------------------------------
+
+
+def mark_sent(engine: Engine, item: OutboxItem, *, now: datetime, route: str, meta: dict[str, Any]) -> None:
+    """sending (or unknown, if recovery ran meanwhile) -> sent."""
+    with write_scope(engine) as session:
+        _transition(
+            session,
+            item.id,
+            MessageStatus.SENDING,
+            MessageStatus.UNKNOWN,
+            now=now,
+            meta_patch=meta,
+            status=MessageStatus.SENT,
+            sent_at=now,
+            route=route,
+            last_error=None,
+            next_attempt_at=None,
+        )
+
+
+def mark_temporary(
+    engine: Engine, item: OutboxItem, settings: Settings, *, now: datetime, error: str, meta: dict[str, Any]
+) -> bool:
+    """Re-queue with exponential backoff, or fail after OUTREACH_MAX_ATTEMPTS; True when re-queued."""
+    retry = item.attempts < settings.outreach_max_attempts
+    delay = settings.outreach_retry_backoff_seconds * (2 ** max(item.attempts - 1, 0))
+    with write_scope(engine) as session:
+        _transition(
+            session,
+            item.id,
+            MessageStatus.SENDING,
+            MessageStatus.UNKNOWN,
+            now=now,
+            meta_patch=meta,
+            status=MessageStatus.QUEUED if retry else MessageStatus.FAILED,
+            last_error=error if retry else f"gave up after {item.attempts} attempts: {error}",
+            next_attempt_at=now + timedelta(seconds=delay) if retry else None,
+        )
+    return retry
+
+
+def mark_permanent(
+    engine: Engine, item: OutboxItem, *, now: datetime, error: str, suppress: bool, meta: dict[str, Any]
+) -> None:
+    """Fail the row; on "user unknown" also add the address to the opt-out registry (same transaction)."""
+    with write_scope(engine) as session:
+        _transition(
+            session,
+            item.id,
+            MessageStatus.SENDING,
+            MessageStatus.UNKNOWN,
+            now=now,
+            meta_patch=meta,
+            status=MessageStatus.FAILED,
+            last_error=error,
+            next_attempt_at=None,
+        )
+        if suppress:
+            add_opt_out(session, item.to_email.lower(), kind=OptOutKind.EMAIL, reason=error, source="bounce")
+
+
+def recover_stale_sending(
+    engine: Engine, *, now: datetime, stale_after: timedelta = DEFAULT_STALE_SENDING
+) -> int:
+    """Rows left in `sending` longer than `stale_after` become `unknown` (never resent automatically)."""
+    with write_scope(engine) as session:
+        result = session.execute(
+            update(OM)
+            .where(OM.status == MessageStatus.SENDING, OM.sending_started_at < now - stale_after)
+            .values(
+                status=MessageStatus.UNKNOWN,
+                last_error="found in sending after a crash; the server may have accepted it, not resent",
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

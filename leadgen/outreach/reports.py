@@ -1,0 +1,58 @@
+"""Small frozen reports returned by the outreach stage functions (JSON-serialisable via dataclasses.asdict)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class ItemError:
+    """One item that did not go through, and why."""
+
+    item: str
+    reason: str
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DraftReport:
+    """`draft_messages`: companies considered, drafts written (by LLM / fallback / reused), rows skipped."""
+
+    considered: int = 0
+    drafted: int = 0
+    llm: int = 0
+    fallback: int = 0
+    reused: int = 0
+    skipped: int = 0
+    errors: list[ItemError] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueReport:
+    """`queue_messages`: drafts checked, queued, skipped (bad address, opt-out, no MX, guardrails)."""
+
+    considered: int = 0
+    queued: int = 0
+    skipped: int = 0
+    role_addresses: int = 0
+    errors: list[ItemError] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    """`send_queued`: what happened to the claimed rows, and why the run stopped."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    suppressed: int = 0
+    recovered_unknown: int = 0
+    cap_reached: bool = False
+    sent_today: int = 0
+    window_open: bool = True
+    next_window_start: str | None = None
+    dry_run: bool = False
+    files: list[str] = field(default_factory=list)
+    stopped_reason: str | None = None
+    errors: list[ItemError] = field(default_factory=list)

@@ -1,0 +1,387 @@
+"""Stage `send_queued`: inside the send window, claim rows one by one under the daily cap and deliver them."""
+
+from __future__ import annotations
+
+import random
+import ssl
+import time as _time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, or_, select
+
+from leadgen.clock import Clock
+from leadgen.db.engine import session_scope
+from leadgen.db.models import MessageStatus, OutreachMessage
+from leadgen.errors import (
+    ConfigurationError,
+    RouteUnavailable,
+    SmtpPermanentError,
+    SmtpSendError,
+    SmtpTemporaryError,
+)
+from leadgen.outreach.mailer import DryRunMailer, Mailer, SmtpMailer
+from leadgen.outreach.message import Unsubscribe, build_message, message_id_for, message_token
+from leadgen.outreach.offer import OfferBrief, load_offer
+from leadgen.outreach.optout import opt_out_reason
+from leadgen.outreach.outbox import (
+    OutboxItem,
+    claim_next,
+    mark_permanent,
+    mark_sent,
+    mark_temporary,
+    recover_stale_sending,
+)
+from leadgen.outreach.recipients import check_syntax
+from leadgen.outreach.reports import ItemError, SendReport
+from leadgen.outreach.router import MxResolver, RouteDecision, Router
+from leadgen.settings import Settings
+from leadgen.windows import DailyWindow
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MailerFactory = Callable[[str], Mailer]
+
+
+def send_window_state(settings: Settings, now: datetime) -> tuple[bool, datetime]:
+    """(is the send window open at `now`, its next opening) for OUTREACH_SEND_WINDOW on OUTREACH_SEND_WEEKDAYS."""
+    window = DailyWindow.parse(settings.outreach_send_window, settings.tz)
+    allowed = {WEEKDAYS.index(d.strip().lower()[:3]) for d in settings.outreach_send_weekdays}
+    probe = now
+    for _ in range(9):
+        opens, closes = window.occurrence(probe)
+        if opens.astimezone(settings.tz).weekday() in allowed:
+            if opens <= now < closes:
+                return True, now
+            if opens > now:
+                return False, opens
+        probe = closes
+    return False, now + timedelta(days=7)
+
+
+def default_mailer_factory(settings: Settings) -> MailerFactory:
+    """SmtpMailer per route; SMTP_CA_FILE adds a trusted CA (the sandbox sink's certificate)."""
+    context = ssl.create_default_context()
+    if settings.smtp_ca_file:
+        context.load_verify_locations(cafile=str(settings.smtp_ca_file))
+
+    def factory(route: str) -> Mailer:
+        return SmtpMailer(settings.smtp_route(route), ssl_context=context)  # type: ignore[arg-type]
+
+    return factory
+
+
+def unsubscribe_for(settings: Settings, offer: OfferBrief) -> Unsubscribe:
+    return Unsubscribe(
+        mailto=settings.outreach_unsubscribe_mailto or offer.sender_email,
+        url=settings.outreach_unsubscribe_url,
+    )
+
+
+@dataclass
+class _Tally:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    suppressed: int = 0
+    used_today: int = 0
+    cap_reached: bool = False
+    stopped: str | None = None
+    errors: list[ItemError] = field(default_factory=list)
+
+
+class _Clock:
+    """`now` as given (a datetime advanced by the sleeps taken, or a Clock called each time)."""
+
+    def __init__(self, now: datetime | Clock) -> None:
+        self._fixed = now if isinstance(now, datetime) else None
+        self._clock = None if isinstance(now, datetime) else now
+        self.slept = 0.0
+
+    def __call__(self) -> datetime:
+        if self._clock is not None:
+            return self._clock()
+        assert self._fixed is not None
+        return self._fixed + timedelta(seconds=self.slept)
+
+
+def send_queued(
+    engine: Engine,
+    settings: Settings,
+    *,
+    limit: int,
+    now: datetime | Clock,
+    mailer_factory: MailerFactory | None = None,
+    dry_run: bool = False,
+    sleep: Callable[[float], None] | None = None,
+    resolver: MxResolver | None = None,
+    rng: random.Random | None = None,
+    offer: OfferBrief | None = None,
+) -> SendReport:
+    """Send up to `limit` queued messages, one claim transaction each, never more than the daily cap.
+
+    `now` is an aware datetime (advanced by the spacing sleeps) or a clock. `sleep` defaults to time.sleep;
+    spacing is OUTREACH_SPACING_SECONDS plus up to OUTREACH_SPACING_JITTER_SECONDS of jitter. Rows found in
+    `sending` for longer than OUTREACH_STALE_SENDING_MINUTES are first marked `unknown`.
+    """
+    offer = offer or load_offer(settings.outreach_offer_file)
+    clock = _Clock(now)
+    if dry_run:
+        return _dry_run(engine, settings, offer, limit=limit, now=clock(), resolver=resolver)
+    sleep_fn = sleep or _time.sleep
+    rng = rng or random.Random()
+    recovered = recover_stale_sending(
+        engine, now=clock(), stale_after=timedelta(minutes=settings.outreach_stale_sending_minutes)
+    )
+    is_open, next_start = send_window_state(settings, clock())
+    if not is_open:
+        return SendReport(
+            recovered_unknown=recovered,
+            window_open=False,
+            next_window_start=next_start.isoformat(),
+            stopped_reason="outside the send window",
+        )
+    _check_sender_addresses(settings, offer)
+    router = Router.from_settings(settings, resolver=resolver, clock=clock)
+    factory = mailer_factory or default_mailer_factory(settings)
+    mailers: dict[str, Mailer] = {}
+    tally = _Tally()
+    domain = offer.sender_email.rpartition("@")[2] or "leadgen.invalid"
+    unsubscribe = unsubscribe_for(settings, offer)
+    first = True
+    try:
+        for _ in range(limit):
+            spacing = settings.outreach_spacing_seconds or settings.outreach_spacing_jitter_seconds
+            if not first and spacing and _has_due(engine, settings, clock()):
+                pause = settings.outreach_spacing_seconds + rng.uniform(
+                    0, settings.outreach_spacing_jitter_seconds
+                )
+                sleep_fn(pause)
+                clock.slept += pause
+            is_open, next_start = send_window_state(settings, clock())
+            if not is_open:
+                tally.stopped = "send window closed"
+                break
+            claim = claim_next(engine, settings, now=clock(), message_domain=domain)
+            tally.used_today = claim.used_today
+            if claim.cap_reached:
+                tally.cap_reached = True
+                tally.stopped = f"daily cap of {settings.outreach_daily_cap} reached"
+                break
+            if claim.skipped_id is not None:
+                tally.skipped += 1
+                tally.errors.append(ItemError("", claim.skipped_reason or "skipped", claim.skipped_id))
+                continue
+            if claim.item is None:
+                tally.stopped = "no queued messages due"
+                break
+            first = False
+            sent_before = tally.sent
+            go_on = _deliver(
+                engine, settings, claim.item, router, factory, mailers, offer, unsubscribe, clock, tally
+            )
+            tally.used_today += tally.sent - sent_before  # a retried or failed row does not count
+            if not go_on:
+                break
+    finally:
+        for mailer in mailers.values():
+            mailer.close()
+    return SendReport(
+        sent=tally.sent,
+        retried=tally.retried,
+        failed=tally.failed,
+        skipped=tally.skipped,
+        suppressed=tally.suppressed,
+        recovered_unknown=recovered,
+        cap_reached=tally.cap_reached,
+        sent_today=tally.used_today,
+        window_open=True,
+        next_window_start=None if tally.stopped != "send window closed" else next_start.isoformat(),
+        stopped_reason=tally.stopped,
+        errors=tally.errors,
+    )
+
+
+def _check_sender_addresses(settings: Settings, offer: OfferBrief) -> None:
+    """Refuse to start with an unusable From address (it would fail every message)."""
+    candidates = {"offer sender.email": offer.sender_email}
+    for route in ("yandex", "gmail"):
+        address = getattr(settings, f"smtp_{route}_from")
+        if address:
+            candidates[f"SMTP_{route.upper()}_FROM"] = address
+    for name, address in candidates.items():
+        if check_syntax(address)[0] is None:
+            raise ConfigurationError(f"{name} is not a valid email address: {address!r}")
+
+
+def _has_due(engine: Engine, settings: Settings, now: datetime) -> bool:
+    """Is any queued row due? (so the spacing pause is not taken before an empty claim)."""
+    with session_scope(engine) as session:
+        return (
+            session.scalar(
+                select(OutreachMessage.id)
+                .where(
+                    OutreachMessage.status == MessageStatus.QUEUED,
+                    OutreachMessage.campaign == settings.outreach_campaign,
+                    or_(OutreachMessage.next_attempt_at.is_(None), OutreachMessage.next_attempt_at <= now),
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
+
+def _deliver(
+    engine: Engine,
+    settings: Settings,
+    item: OutboxItem,
+    router: Router,
+    factory: MailerFactory,
+    mailers: dict[str, Mailer],
+    offer: OfferBrief,
+    unsubscribe: Unsubscribe,
+    clock: _Clock,
+    tally: _Tally,
+) -> bool:
+    """Send one claimed item (route, then fallback route on connection failure) and record the outcome.
+
+    Returns False when the run should stop (every route unavailable).
+    """
+    decision = router.route(item.to_email)
+    meta: dict[str, Any] = {
+        "mx": list(decision.mx_hosts),
+        "mx_class": decision.mx_class.value,
+        "route_reason": decision.reason,
+    }
+    routes = [decision.route] + ([decision.fallback] if decision.fallback else [])
+    unavailable: list[str] = []
+    for route in routes:
+        try:
+            message = _message(settings, item, route, offer, unsubscribe, clock())
+        except (ValueError, TypeError, IndexError) as exc:  # the email package refused a header value
+            error = f"cannot build the message: {exc}"
+            mark_permanent(engine, item, now=clock(), error=error, suppress=False, meta=meta)
+            tally.failed += 1
+            tally.errors.append(ItemError(item.to_email, error, item.id))
+            return True
+        try:
+            mailer = mailers.get(route) or factory(route)
+            mailers[route] = mailer
+            mailer.send(message)
+        except RouteUnavailable as exc:
+            unavailable.append(str(exc))
+            bad = mailers.pop(route, None)
+            if bad is not None:
+                bad.close()
+            continue
+        except SmtpTemporaryError as exc:
+            meta["route"] = route
+            if mark_temporary(engine, item, settings, now=clock(), error=str(exc), meta=meta):
+                tally.retried += 1
+            else:
+                tally.failed += 1
+            tally.errors.append(ItemError(item.to_email, str(exc), item.id))
+            return True
+        except SmtpPermanentError as exc:
+            meta["route"] = route
+            mark_permanent(engine, item, now=clock(), error=str(exc), suppress=exc.user_unknown, meta=meta)
+            tally.failed += 1
+            tally.suppressed += exc.user_unknown
+            tally.errors.append(ItemError(item.to_email, str(exc), item.id))
+            return True
+        except SmtpSendError as exc:  # pragma: no cover - every mailer raises one of the two leaves
+            mark_temporary(engine, item, settings, now=clock(), error=str(exc), meta=meta)
+            tally.retried += 1
+            return True
+        meta["route"] = route
+        if route != decision.route:
+            meta["route_fallback_from"] = decision.route
+            meta["route_errors"] = unavailable
+        mark_sent(engine, item, now=clock(), route=route, meta=meta)
+        tally.sent += 1
+        return True
+    error = "; ".join(unavailable) or "no route"
+    meta["route"] = None
+    if mark_temporary(engine, item, settings, now=clock(), error=error, meta=meta):
+        tally.retried += 1
+    else:
+        tally.failed += 1
+    tally.errors.append(ItemError(item.to_email, error, item.id))
+    tally.stopped = "every SMTP route unavailable"
+    return False
+
+
+def _message(
+    settings: Settings,
+    item: OutboxItem,
+    route: str,
+    offer: OfferBrief,
+    unsubscribe: Unsubscribe,
+    now: datetime,
+) -> Any:
+    from_address = settings.smtp_route(route).from_address or offer.sender_email  # type: ignore[arg-type]
+    return build_message(
+        subject=item.subject,
+        body=item.body,
+        to_email=item.to_email,
+        from_address=from_address,
+        offer=offer,
+        message_id=item.message_id,
+        token=message_token(item.campaign, item.id),
+        unsubscribe=unsubscribe,
+        date=now,
+    )
+
+
+def _dry_run(
+    engine: Engine,
+    settings: Settings,
+    offer: OfferBrief,
+    *,
+    limit: int,
+    now: datetime,
+    resolver: MxResolver | None,
+) -> SendReport:
+    """Write the next due messages as .eml files; the database is not changed."""
+    mailer = DryRunMailer(settings.outreach_dry_run_dir)
+    router = Router.from_settings(settings, resolver=resolver)
+    unsubscribe = unsubscribe_for(settings, offer)
+    domain = offer.sender_email.rpartition("@")[2] or "leadgen.invalid"
+    skipped = 0
+    errors: list[ItemError] = []
+    with session_scope(engine) as session:
+        rows = session.scalars(
+            select(OutreachMessage)
+            .where(
+                OutreachMessage.status == MessageStatus.QUEUED,
+                OutreachMessage.campaign == settings.outreach_campaign,
+                or_(OutreachMessage.next_attempt_at.is_(None), OutreachMessage.next_attempt_at <= now),
+                and_(OutreachMessage.to_email.is_not(None)),
+            )
+            .order_by(OutreachMessage.id)
+            .limit(limit)
+        ).all()
+        for row in rows:
+            reason = opt_out_reason(session, row.to_email or "")
+            if reason:
+                skipped += 1
+                errors.append(ItemError(row.to_email or "", reason, row.id))
+                continue
+            decision: RouteDecision = router.route(row.to_email or "")
+            item = OutboxItem(
+                id=row.id,
+                campaign=row.campaign,
+                to_email=row.to_email or "",
+                subject=row.subject or "",
+                body=row.body or "",
+                message_id=row.message_id or message_id_for(row.campaign, row.id, domain),
+                attempts=row.attempts,
+                company_id=row.company_id,
+                meta=dict(row.meta or {}),
+            )
+            message = _message(settings, item, decision.route, offer, unsubscribe, now)
+            message["X-Leadgen-Route"] = decision.route
+            mailer.send(message)
+    return SendReport(skipped=skipped, dry_run=True, files=[str(p) for p in mailer.written], errors=errors)

@@ -1,0 +1,265 @@
+"""Loopback SMTP sink (aiosmtpd): optional STARTTLS or implicit TLS, AUTH, stored messages, injected faults.
+
+>>> with SmtpSink(tls="starttls", auth=("user", "secret")) as sink:  # doctest: +SKIP
+...     sink.fail_next("450")            # the next DATA gets "450 4.7.1 try again later"
+...     ...                              # point SMTP_*_HOST/PORT at sink.host/sink.port
+...     assert sink.count == 1
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import socket
+import ssl
+import tempfile
+import threading
+from collections import deque
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, Literal
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from leadgen.sandbox.tlscert import CertFiles, make_self_signed
+
+SinkTls = Literal["none", "starttls", "ssl"]
+
+
+class Fault(enum.StrEnum):
+    """What the sink does with a DATA command instead of accepting it."""
+
+    TEMP_421 = "421"  # service not available, closing channel
+    TEMP_450 = "450"  # mailbox unavailable, try again
+    PERM_550 = "550"  # rejected permanently (policy)
+    USER_UNKNOWN = "550-5.1.1"  # the mailbox does not exist
+    DISCONNECT = "disconnect"  # drop the connection during DATA, no reply
+
+
+FAULT_REPLIES = {
+    Fault.TEMP_421: "421 4.3.2 Service not available, closing transmission channel",
+    Fault.TEMP_450: "450 4.7.1 Requested mail action not taken: try again later",
+    Fault.PERM_550: "550 5.7.1 Message rejected by policy",
+    Fault.USER_UNKNOWN: "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SinkMessage:
+    """One accepted message as the sink saw it."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    data: bytes
+    auth_user: str | None
+    tls: bool
+
+    def parsed(self) -> EmailMessage:
+        msg = message_from_bytes(self.data, policy=policy.default)
+        assert isinstance(msg, EmailMessage)
+        return msg
+
+    @property
+    def message_id(self) -> str | None:
+        value = self.parsed()["Message-ID"]
+        return str(value) if value else None
+
+
+class _Handler:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        fault = self.sink._rcpt_fault(address)
+        if fault is not None and fault is not Fault.DISCONNECT:
+            return FAULT_REPLIES[fault].format(rcpt=address)
+        if fault is Fault.DISCONNECT:
+            server.transport.close()
+            return "421 4.4.2 connection dropped"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        fault = self.sink._take_fault(envelope.rcpt_tos)
+        if fault is Fault.DISCONNECT:
+            server.transport.close()
+            return "421 4.4.2 connection dropped"  # never reaches the client
+        if fault is not None:
+            rcpt = envelope.rcpt_tos[0] if envelope.rcpt_tos else ""
+            reply = FAULT_REPLIES[fault].format(rcpt=rcpt)
+            if fault is Fault.TEMP_421:
+                asyncio.get_running_loop().call_soon(server.transport.close)  # after the reply is written
+            return reply
+        user = session.auth_data if isinstance(session.auth_data, str) else None
+        self.sink._store(
+            SinkMessage(
+                mail_from=envelope.mail_from,
+                rcpt_tos=tuple(envelope.rcpt_tos),
+                data=bytes(envelope.original_content or envelope.content),
+                auth_user=user,
+                tls=self.sink.tls == "ssl" or session.ssl is not None,
+            )
+        )
+        return "250 2.0.0 OK queued"
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class SmtpSink:
+    """An SMTP server on loopback that keeps what it receives; a context manager exposing host/port."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: SinkTls = "none",
+        auth: tuple[str, str] | None = None,
+        cert_dir: Path | None = None,
+    ) -> None:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("the SMTP sink only listens on loopback")
+        self.host = host
+        self.port = port or _free_port(host)
+        self.tls = tls
+        self.auth = auth
+        self.messages: list[SinkMessage] = []
+        self.connections_refused = 0
+        self._faults: deque[Fault] = deque()
+        self._recipient_faults: dict[str, Fault] = {}
+        self._rcpt_faults: dict[str, Fault] = {}
+        self._lock = threading.Lock()
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._cert_dir = cert_dir
+        self.cert: CertFiles | None = None
+        self._controller: Controller | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------------------
+
+    def start(self) -> SmtpSink:
+        logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd's per-login deprecation chatter
+        kwargs: dict[str, Any] = {"hostname": self.host, "port": self.port, "ready_timeout": 10.0}
+        if self.tls != "none":
+            if self._cert_dir is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="leadgen-smtp-sink-")
+                self._cert_dir = Path(self._tmp.name)
+            self.cert = make_self_signed(self._cert_dir)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(self.cert.cert), str(self.cert.key))
+            if self.tls == "starttls":
+                kwargs.update(tls_context=context, require_starttls=True)
+            else:
+                kwargs.update(ssl_context=context)
+        if self.auth is not None:
+            kwargs.update(authenticator=self._authenticate, auth_require_tls=self.tls == "starttls")
+        self._controller = Controller(_Handler(self), **kwargs)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> SmtpSink:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- what clients need ------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        scheme = {"none": "smtp", "starttls": "smtp+starttls", "ssl": "smtps"}[self.tls]
+        return f"{scheme}://{self.host}:{self.port}"
+
+    def client_context(self) -> ssl.SSLContext:
+        """An SSL context that trusts this sink's certificate."""
+        context = ssl.create_default_context()
+        if self.cert is not None:
+            context.load_verify_locations(cafile=str(self.cert.cert))
+        return context
+
+    def settings_env(self, route: str = "gmail") -> dict[str, str]:
+        """SMTP_<ROUTE>_* settings (plus SMTP_CA_FILE) pointing a route at this sink."""
+        prefix = f"smtp_{route}_"
+        env = {
+            prefix + "host": self.host,
+            prefix + "port": str(self.port),
+            prefix + "security": self.tls,
+        }
+        if self.auth:
+            env[prefix + "username"], env[prefix + "password"] = self.auth
+        if self.cert is not None:
+            env["smtp_ca_file"] = str(self.cert.cert)
+        return env
+
+    # --- faults and inspection --------------------------------------------------------------------------
+
+    def fail_next(self, fault: Fault | str, times: int = 1) -> None:
+        """The next `times` DATA commands (any recipient) get `fault`."""
+        with self._lock:
+            self._faults.extend([Fault(fault)] * times)
+
+    def fail_recipient(
+        self, address: str, fault: Fault | str, *, at: Literal["data", "rcpt"] = "data"
+    ) -> None:
+        """Every message to `address` gets `fault` at DATA, or already at RCPT TO (until `clear_faults`)."""
+        with self._lock:
+            target = self._rcpt_faults if at == "rcpt" else self._recipient_faults
+            target[address.lower()] = Fault(fault)
+
+    def _rcpt_fault(self, address: str) -> Fault | None:
+        with self._lock:
+            return self._rcpt_faults.get(address.lower())
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._recipient_faults.clear()
+            self._rcpt_faults.clear()
+
+    def _take_fault(self, rcpt_tos: list[str]) -> Fault | None:
+        with self._lock:
+            for rcpt in rcpt_tos:
+                if rcpt.lower() in self._recipient_faults:
+                    return self._recipient_faults[rcpt.lower()]
+            return self._faults.popleft() if self._faults else None
+
+    def _store(self, message: SinkMessage) -> None:
+        with self._lock:
+            self.messages.append(message)
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        if (
+            self.auth is not None
+            and isinstance(auth_data, LoginPassword)
+            and (auth_data.login.decode(), auth_data.password.decode()) == self.auth
+        ):
+            return AuthResult(success=True, auth_data=auth_data.login.decode())
+        return AuthResult(success=False, handled=False)
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self.messages)
+
+    def messages_to(self, address: str) -> list[SinkMessage]:
+        with self._lock:
+            return [m for m in self.messages if address.lower() in (r.lower() for r in m.rcpt_tos)]

@@ -1,0 +1,168 @@
+"""SmtpMailer against the loopback sink: STARTTLS, implicit TLS, AUTH, and each injected fault."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from email.message import EmailMessage
+
+import pytest
+from pydantic import SecretStr
+
+from leadgen.errors import RouteUnavailable, SmtpPermanentError, SmtpTemporaryError
+from leadgen.outreach.mailer import DryRunMailer, SmtpMailer
+from leadgen.sandbox.smtp_sink import Fault, SmtpSink
+from leadgen.settings import SmtpRoute
+
+
+def route(sink: SmtpSink, *, password: str = "secret") -> SmtpRoute:
+    return SmtpRoute(
+        name="gmail",
+        host=sink.host,
+        port=sink.port,
+        security=sink.tls,
+        username="robot",
+        password=SecretStr(password),
+        from_address="robot@dentaplan.example",
+        timeout=5.0,
+    )
+
+
+def message(to: str = "info@clinic.ru", n: int = 1) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = "Анна <anna@dentaplan.example>"
+    msg["To"] = to
+    msg["Subject"] = "Тема"
+    msg["Message-ID"] = f"<leadgen.{n}@dentaplan.example>"
+    msg.set_content("Здравствуйте!")
+    return msg
+
+
+@pytest.fixture(params=["starttls", "ssl"])
+def sink(request: pytest.FixtureRequest) -> Iterator[SmtpSink]:
+    with SmtpSink(tls=request.param, auth=("robot", "secret")) as s:
+        yield s
+
+
+def test_delivers_over_tls_with_auth(sink: SmtpSink) -> None:
+    mailer = SmtpMailer(route(sink), ssl_context=sink.client_context())
+    mailer.send(message(n=1))
+    mailer.send(message(n=2))
+    mailer.close()
+    assert sink.count == 2
+    first = sink.messages[0]
+    assert first.tls and first.auth_user == "robot"
+    assert first.mail_from == "robot@dentaplan.example" and first.rcpt_tos == ("info@clinic.ru",)
+    assert first.message_id == "<leadgen.1@dentaplan.example>"
+
+
+def test_wrong_password_is_route_unavailable(sink: SmtpSink) -> None:
+    with pytest.raises(RouteUnavailable, match="535"):
+        SmtpMailer(route(sink, password="nope"), ssl_context=sink.client_context()).send(message())
+
+
+def test_untrusted_certificate_is_route_unavailable(sink: SmtpSink) -> None:
+    with pytest.raises(RouteUnavailable, match="SSL"):
+        SmtpMailer(route(sink)).send(message())  # system CAs do not trust the sink's self-signed cert
+
+
+def test_closed_port_is_route_unavailable() -> None:
+    sink = SmtpSink()  # never started: nothing listens on its port
+    with pytest.raises(RouteUnavailable, match="unavailable"):
+        SmtpMailer(route(sink)).send(message())
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "code", "user_unknown"),
+    [
+        (Fault.TEMP_421, SmtpTemporaryError, 421, False),
+        (Fault.TEMP_450, SmtpTemporaryError, 450, False),
+        (Fault.DISCONNECT, SmtpTemporaryError, None, False),
+        (Fault.PERM_550, SmtpPermanentError, 550, False),
+        (Fault.USER_UNKNOWN, SmtpPermanentError, 550, True),
+    ],
+)
+def test_faults_map_to_errors_and_the_mailer_recovers(
+    fault: Fault, error: type[Exception], code: int | None, user_unknown: bool
+) -> None:
+    with SmtpSink(tls="starttls", auth=("robot", "secret")) as sink:
+        mailer = SmtpMailer(route(sink), ssl_context=sink.client_context())
+        mailer.send(message(n=1))
+        sink.fail_next(fault)
+        with pytest.raises(error) as info:
+            mailer.send(message(n=2))
+        assert getattr(info.value, "code", None) == code
+        if isinstance(info.value, SmtpPermanentError):
+            assert info.value.user_unknown is user_unknown
+        mailer.send(message(n=3))  # reconnects after the failure
+        mailer.close()
+        assert [m.message_id for m in sink.messages] == [
+            "<leadgen.1@dentaplan.example>",
+            "<leadgen.3@dentaplan.example>",
+        ]
+
+
+def test_recipient_specific_fault() -> None:
+    with SmtpSink() as sink:
+        sink.fail_recipient("gone@clinic.ru", Fault.USER_UNKNOWN)
+        mailer = SmtpMailer(
+            SmtpRoute(
+                name="yandex",
+                host=sink.host,
+                port=sink.port,
+                security="none",
+                username=None,
+                password=None,
+                from_address=None,
+                timeout=5.0,
+            )
+        )
+        with pytest.raises(SmtpPermanentError, match=r"5\.1\.1"):
+            mailer.send(message("gone@clinic.ru"))
+        mailer.send(message("ok@clinic.ru"))
+        mailer.close()
+        assert sink.count == 1 and sink.messages[0].mail_from == "anna@dentaplan.example"
+
+
+def test_dry_run_mailer_writes_eml(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    mailer = DryRunMailer(tmp_path / "outbox")
+    mailer.send(message(n=7))
+    (path,) = mailer.written
+    assert path.name == "leadgen.7_dentaplan.example.eml"
+    assert b"Message-ID: <leadgen.7@dentaplan.example>" in path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "code"),
+    [(Fault.USER_UNKNOWN, SmtpPermanentError, 550), (Fault.TEMP_450, SmtpTemporaryError, 450)],
+)
+def test_refusal_at_rcpt_stage(fault: Fault, error: type[Exception], code: int) -> None:
+    with SmtpSink(tls="starttls", auth=("robot", "secret")) as sink:
+        sink.fail_recipient("gone@clinic.ru", fault, at="rcpt")
+        mailer = SmtpMailer(route(sink), ssl_context=sink.client_context())
+        with pytest.raises(error, match="recipient refused") as info:
+            mailer.send(message("gone@clinic.ru"))
+        assert getattr(info.value, "code", None) == code
+        mailer.send(message("ok@clinic.ru", n=2))
+        mailer.close()
+        assert sink.count == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "unknown"),
+    [
+        ("550-5.1.1 The email account that you tried to reach does not exist. Please try", True),
+        ("550 5.7.1 No such user!", True),
+        (
+            "550 Message was not accepted -- invalid mailbox. Local mailbox x@mail.ru is unavailable: user not found",
+            True,
+        ),
+        ("550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", True),
+        ("550 5.1.1 <x@rambler.ru>: Recipient address rejected: User unknown in local recipient table", True),
+        ("550 5.7.1 Message rejected under suspicion of SPAM", False),
+        ("554 5.7.1 Service unavailable; Client host blocked using zen.spamhaus.org", False),
+        ("552 5.2.2 Mailbox full", False),
+    ],
+)
+def test_user_unknown_wordings(reply: str, unknown: bool) -> None:
+    code = int(reply[:3])
+    assert SmtpPermanentError(f"rejected: {reply}", code=code).user_unknown is unknown

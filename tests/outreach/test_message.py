@@ -1,0 +1,135 @@
+"""Message building: no header injection, deterministic Message-ID, List-Unsubscribe, code-added footer."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leadgen.outreach.message import (
+    Unsubscribe,
+    build_message,
+    header_text,
+    message_id_for,
+    message_token,
+)
+from tests.outreach.factories import make_offer
+
+OFFER = make_offer()
+DATE = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def build(
+    subject: str = "Тема", unsubscribe: Unsubscribe | None = None, **kw: object
+) -> email.message.EmailMessage:
+    values: dict[str, object] = {
+        "subject": subject,
+        "body": "Здравствуйте!\n\nТекст письма.",
+        "to_email": "info@clinic.ru",
+        "from_address": "robot@dentaplan.example",
+        "offer": OFFER,
+        "message_id": message_id_for("default", 42, "dentaplan.example"),
+        "token": message_token("default", 42),
+        "unsubscribe": unsubscribe or Unsubscribe(mailto="unsub@dentaplan.example"),
+        "date": DATE,
+    }
+    values.update(kw)
+    return build_message(**values)  # type: ignore[arg-type]
+
+
+def reparse(msg: email.message.EmailMessage) -> email.message.EmailMessage:
+    parsed = email.message_from_bytes(msg.as_bytes(policy=email.policy.SMTP), policy=email.policy.default)
+    assert isinstance(parsed, email.message.EmailMessage)
+    return parsed
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "ООО Ромашка\r\nBcc: victim@evil.example",
+        "Ромашка\nX-Injected: 1",
+        "Ромашка\rTo: other@evil.example",
+        "Ромашка\u2028Bcc: a@b.c",
+    ],
+)
+def test_crlf_in_subject_cannot_add_headers(subject: str) -> None:
+    parsed = reparse(build(subject))
+    assert parsed["Bcc"] is None and parsed["X-Injected"] is None
+    assert parsed.get_all("To") == ["info@clinic.ru"]
+    assert "\n" not in str(parsed["Subject"])
+
+
+def test_crlf_in_sender_name_cannot_add_headers() -> None:
+    offer = make_offer(sender__name="Анна\r\nBcc: victim@evil.example")
+    parsed = reparse(build(offer=offer))
+    assert parsed["Bcc"] is None
+    assert "Анна" in str(parsed["From"])
+
+
+@given(st.text(max_size=200))
+def test_any_subject_yields_exactly_the_expected_headers(subject: str) -> None:
+    parsed = reparse(build(subject))
+    names = sorted({k.lower() for k in parsed.keys()})
+    assert names == sorted(
+        [
+            "from",
+            "to",
+            "reply-to",
+            "subject",
+            "date",
+            "message-id",
+            "list-unsubscribe",
+            "content-type",
+            "content-transfer-encoding",
+            "mime-version",
+        ]
+    )
+    # Folding may drop the space between two RFC 2047 encoded words; the text itself survives.
+    assert "".join(str(parsed["Subject"]).split()) == "".join(header_text(subject).split())
+
+
+def test_message_id_is_deterministic_per_row() -> None:
+    assert message_id_for("default", 42, "X.example") == message_id_for("default", 42, "x.example")
+    assert message_id_for("default", 42, "x.example") != message_id_for("default", 43, "x.example")
+    assert message_id_for("default", 42, "x.example") != message_id_for("spring", 42, "x.example")
+    assert build()["Message-ID"] == message_id_for("default", 42, "dentaplan.example")
+
+
+def test_list_unsubscribe_mailto_only_has_no_one_click() -> None:
+    msg = build()
+    assert msg["List-Unsubscribe"] == "<mailto:unsub@dentaplan.example?subject=unsubscribe>"
+    assert msg["List-Unsubscribe-Post"] is None
+
+
+def test_list_unsubscribe_with_https_is_one_click() -> None:
+    msg = build(unsubscribe=Unsubscribe(mailto="unsub@dentaplan.example", url="https://dentaplan.example/u"))
+    token = message_token("default", 42)
+    assert msg["List-Unsubscribe"] == (
+        f"<mailto:unsub@dentaplan.example?subject=unsubscribe>, <https://dentaplan.example/u?id={token}>"
+    )
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_plain_http_url_is_not_offered_for_one_click() -> None:
+    msg = build(unsubscribe=Unsubscribe(mailto=None, url="http://dentaplan.example/u"))
+    assert msg["List-Unsubscribe"] is None and msg["List-Unsubscribe-Post"] is None
+
+
+def test_footer_is_added_by_code() -> None:
+    body = reparse(build()).get_content().replace("\r\n", "\n")
+    assert body.startswith("Здравствуйте!")
+    footer = body.split("\n-- \n", 1)[1]
+    assert OFFER.physical_address in footer
+    assert OFFER.unsubscribe_text in footer
+    assert "mailto:unsub@dentaplan.example?subject=unsubscribe" in footer
+    assert "ООО «ДентаПлан»" in footer
+
+
+def test_reply_to_is_the_offer_sender() -> None:
+    msg = build()
+    assert str(msg["Reply-To"]).endswith("<anna@dentaplan.example>")
+    assert "Reply-To" not in build(from_address="anna@dentaplan.example")
