@@ -34,13 +34,18 @@ def enrich_contacts_flow(params: EnrichParams = EnrichParams()) -> dict[str, Any
             totals[key] = totals.get(key, 0) + value
         table.append({"batch": totals["batches"], **numbers})
         errors += error_rows(report, stage="enrich")
-        claimed = int(report.get("claimed", report.get("companies", 0)))
+        claimed = int(report["claimed"])
         processed += claimed
         update_progress(progress, processed, params.limit)
         if claimed < size:
             break
     update_progress(progress, 1, 1)
-    lines = [f"{processed} companies enriched in {totals['batches']} batches", f"totals: {totals}"]
+    lines = [
+        f"{processed} companies crawled in {totals['batches']} batches",
+        f"{totals.get('enriched', 0)} enriched, {totals.get('no_contacts', 0)} without contacts, "
+        f"{totals.get('unreachable', 0)} unreachable; {totals.get('emails', 0)} emails, "
+        f"{totals.get('phones', 0)} phones",
+    ]
     publish("enrich-contacts", "Enrich contacts", lines=lines, stats=totals, table=table, errors=errors)
     logger.info("; ".join(lines))
     return {"processed": processed, **totals}

@@ -56,14 +56,16 @@ def night_search_flow(params: SearchParams = SearchParams()) -> dict[str, Any]:
             break
     update_progress(progress, 1, 1)
     totals["stopped"] = stopped
-    lines = [
-        f"{totals['submitted']} operations created, {totals['deferred']} queries deferred, {totals['failed']} failed",
-        f"stopped early: {stopped}"
-        if stopped
-        else "no more due queries"
-        if totals["submitted"] < limit
-        else "limit reached",
-    ]
+    if stopped:
+        ending = f"stopped early: {stopped}"
+    elif totals["submitted"] + totals["deferred"] + totals["failed"] >= limit:
+        ending = "limit reached; the next run carries on"
+    else:
+        ending = "no more due queries"
+    done = (
+        f"{totals['submitted']} operations created, {totals['deferred']} deferred, {totals['failed']} failed"
+    )
+    lines = [done, ending]
     publish("night-search", "Night search", lines=lines, stats=totals, table=table, errors=errors)
     logger.info("; ".join(lines))
     return totals
