@@ -175,3 +175,33 @@ def test_outreach_outside_the_send_window_sends_nothing(
     assert result["send"]["next_window_start"] > sandbox.clock().isoformat()
     assert "outside the send window" in latest_artifact("outreach-summary")
     assert sandbox.stack.sink.count == 0
+
+
+@pytest.mark.slow
+def test_transient_errors_retry_and_permanent_ones_fail_fast(prefect_harness: None) -> None:
+    from prefect import flow, task
+
+    from leadgen.errors import ConfigurationError, YandexUnavailable
+    from tasks.policy import retry_options
+
+    calls: list[str] = []
+    options = retry_options() | {"retry_delay_seconds": 0, "retry_jitter_factor": None}
+
+    @task(**options)
+    def flaky(kind: str) -> str:
+        calls.append(kind)
+        if kind == "transient" and calls.count(kind) < 3:
+            raise YandexUnavailable("503 Service Unavailable", status=503)
+        if kind == "permanent":
+            raise ConfigurationError("YANDEX_FOLDER_ID is not set")
+        return "ok"
+
+    @flow
+    def run(kind: str) -> str:
+        return flaky(kind)
+
+    assert run("transient") == "ok"
+    assert calls.count("transient") == 3
+    state = run("permanent", return_state=True)
+    assert state.is_failed()
+    assert calls.count("permanent") == 1
