@@ -51,7 +51,7 @@ def collect_results_flow(params: CollectParams = CollectParams()) -> dict[str, A
     lines = [
         f"{totals['polled']} polls in {totals['rounds']} rounds: {totals['done']} done, "
         f"{totals['still_pending']} still pending, {totals['failed']} failed, {totals['expired']} expired",
-        f"{totals['results']} company candidates kept; dedupe: {totals['dedupe']}",
+        f"{totals['results']} SERP results stored; dedupe: {totals['dedupe']}",
     ]
     publish("collect-results", "Collect results", lines=lines, stats=totals, table=table, errors=errors)
     logger.info("; ".join(lines))

@@ -10,7 +10,8 @@
     │   ├── QuotaExceeded         HTTP 429 (RESOURCE_EXHAUSTED); retryable after `retry_after`
     │   ├── YandexUnavailable     5xx, timeouts, connection errors, unreadable bodies; retryable
     │   ├── YandexAPIError        any other 4xx, with HTTP status, gRPC code and message
-    │   └── OperationFailed       a deferred operation ended with an error or an unusable result
+    │   ├── OperationFailed       a deferred operation ended with an error or an unusable result
+    │   └── SerpParseError        a SERP payload is malformed or carries a response-level <error>
     ├── CrawlError                fetching company sites
     └── OutreachError             drafting, routing and sending email
         ├── OfferInvalid          the offer file is missing or malformed
@@ -168,3 +169,30 @@ class OperationFailed(SearchError):
         super().__init__(message)
         self.operation_id = operation_id
         self.code = code
+
+
+class SerpParseError(SearchError):
+    """Raised by `leadgen.serp.parse_serp` (and `ingest_payload`) for malformed XML, a document that is not a
+    Yandex search response, or a response-level `<error code=...>` other than 15 (no results, which is an empty
+    page, not an error). `code` is the Yandex XML error code, or None when the payload itself is unusable.
+    Handled by the collect stage (marks the operation failed with the message) and by the CLI (one line)."""
+
+    QUOTA_CODES = frozenset({32, 55})
+    AUTH_CODES = frozenset({31, 33, 42, 44, 48})
+
+    def __init__(self, code: int | None, message: str) -> None:
+        self.code = code
+        self.message = message
+        prefix = f"Yandex XML error {code}: " if code is not None else "malformed SERP payload: "
+        super().__init__(prefix + message)
+
+    @property
+    def kind(self) -> str:
+        """`malformed`, `quota` (32, 55), `auth` (31, 33, 42, 44, 48) or `request` (any other code)."""
+        if self.code is None:
+            return "malformed"
+        if self.code in self.QUOTA_CODES:
+            return "quota"
+        if self.code in self.AUTH_CODES:
+            return "auth"
+        return "request"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import httpx
@@ -10,11 +9,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from leadgen.db.engine import session_scope
 from leadgen.db.models import OperationStatus, SerpOperation
-from leadgen.serp import ingest_payload
+from leadgen.serp import make_on_done
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
 from leadgen.yandex.jobs import collect_operations, submit_due_queries
@@ -47,14 +45,6 @@ def submit_queries(limit: int, batch_tag: str | None = None) -> dict[str, Any]:
     return dict(jsonable(run_coro_as_sync(run())))
 
 
-def ingest_done(settings: Settings, session: Session, row: SerpOperation, xml: bytes) -> int:
-    """`on_done` of collect: store the SERP of a finished operation; returns the company candidates kept."""
-    report = ingest_payload(
-        session, settings, operation_id=row.operation_id, xml=xml, query_id=row.query_id, now=runtime.now()
-    )
-    return int(report.kept)
-
-
 @task(name="collect-operations", cache_policy=NO_CACHE, **retry_options())
 def collect_operations_task(limit: int) -> dict[str, Any]:
     """Poll up to `limit` due operations; finished ones are ingested in the same transaction."""
@@ -69,7 +59,7 @@ def collect_operations_task(limit: int) -> dict[str, Any]:
                     settings,
                     now=runtime.current_clock(),
                     limit=limit,
-                    on_done=partial(ingest_done, settings),
+                    on_done=make_on_done(settings, now=runtime.current_clock()),
                 )
 
     return dict(jsonable(run_coro_as_sync(run())))

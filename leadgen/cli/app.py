@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from leadgen import __version__
 from leadgen.cli import db as db_cli
+from leadgen.cli import dedupe as dedupe_cli
 from leadgen.cli import demo as demo_cli
 from leadgen.cli import infra as infra_cli
 from leadgen.cli import optout as optout_cli
@@ -17,6 +18,7 @@ from leadgen.cli import outreach as outreach_cli
 from leadgen.cli import plan as plan_cli
 from leadgen.cli import report as report_cli
 from leadgen.cli import sandbox as sandbox_cli
+from leadgen.cli import serp as serp_cli
 from leadgen.cli import yandex as yandex_cli
 from leadgen.cli.context import err_console, load_settings
 from leadgen.errors import ConfigurationError, LeadgenError
@@ -39,6 +41,8 @@ app.command("plan")(plan_cli.plan)
 app.command("report")(report_cli.report)
 app.add_typer(report_cli.export_app, name="export")
 app.add_typer(yandex_cli.app, name="yandex")
+app.add_typer(serp_cli.app, name="serp")
+app.command(name="dedupe")(dedupe_cli.dedupe)
 
 
 def _version(value: bool) -> None:

@@ -168,7 +168,7 @@ class SerpResult(TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("operation_id", "url", name="uq_serp_results_operation_id_url"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    operation_id: Mapped[str] = mapped_column(String(64), index=True)
+    operation_id: Mapped[str] = mapped_column(String(64))  # served by the (operation_id, url) unique index
     query_id: Mapped[int | None] = mapped_column(
         ForeignKey("serp_queries.id", ondelete="SET NULL"), index=True
     )

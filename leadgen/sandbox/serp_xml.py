@@ -152,6 +152,9 @@ def translit(word: str, /) -> str:
     return re.sub(r"[^a-z0-9-]+", "", latin).strip("-") or "firma"
 
 
+CYRILLIC_WORD_RE = re.compile(r"[а-яё0-9]+")
+
+
 def company_hosts(query: str, /, *, region: str | None, count: int) -> list[str]:
     """`count` distinct company hosts derived deterministically from the query (same query → same hosts)."""
     words = query_words(query)
@@ -163,9 +166,10 @@ def company_hosts(query: str, /, *, region: str | None, count: int) -> list[str]
         attempt += 1
         a = translit(rng.choice(words))[:14]
         b = translit(rng.choice([*words, "expert", "stroy", "prof", "master", "city"]))[:10]
-        if rng.random() < 0.08:  # an IDN domain, as Yandex prints it: punycode
-            host = (rng.choice(words)[:12] + "-" + rng.choice(COMPANY_NAMES).lower() + ".рф").encode("idna")
-            candidate = host.decode("ascii")
+        cyrillic = [w for w in words if CYRILLIC_WORD_RE.fullmatch(w)]
+        if cyrillic and rng.random() < 0.08:  # an IDN domain, as Yandex prints it: punycode
+            label = rng.choice(cyrillic)[:12] + "-" + rng.choice(COMPANY_NAMES).lower()
+            candidate = (label + ".рф").encode("idna").decode("ascii")
         else:
             pattern = rng.choice(COMPANY_PATTERNS)
             candidate = pattern.format(a=a, b=b, city=city, n=rng.randint(1, 99))

@@ -20,7 +20,7 @@ INTERFACES: dict[str, tuple[str, ...]] = {
     "leadgen.yandex": ("YandexClient", "night_window"),
     "leadgen.yandex.jobs": ("submit_due_queries", "collect_operations"),
     "leadgen.yandex.limiter": ("QuotaLimiter",),
-    "leadgen.serp": ("ingest_payload",),
+    "leadgen.serp": ("ingest_payload", "make_on_done"),
     "leadgen.companies": ("dedupe_companies",),
     "leadgen.contacts": ("enrich_companies",),
     "leadgen.outreach": (

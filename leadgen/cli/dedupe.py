@@ -1,0 +1,21 @@
+"""`leadgen dedupe`: recompute canonical domains and mark duplicate companies."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import typer
+
+from leadgen.cli.context import get_engine, get_settings
+from leadgen.companies import dedupe_companies
+from leadgen.db.engine import session_scope
+
+
+def dedupe(ctx: typer.Context) -> None:
+    """Recompute canonical domain and hash of every company; keep the earliest per domain/name, mark the rest."""
+    settings = get_settings(ctx)
+    engine = get_engine(ctx)
+    with session_scope(engine) as session:
+        report = dedupe_companies(session, settings)
+    typer.echo(json.dumps(asdict(report), ensure_ascii=False))

@@ -1,0 +1,74 @@
+"""`leadgen serp ...`: parse a saved Yandex XML page, or store it as the result of an operation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leadgen.cli.context import fail, get_engine, get_settings
+from leadgen.clock import utc_now
+from leadgen.db.engine import session_scope
+from leadgen.errors import SerpParseError
+from leadgen.serp import DomainFilter, ingest_payload, parse_serp
+
+app = typer.Typer(
+    help="SERP pages: parse saved Yandex XML, ingest it into the database.", no_args_is_help=True
+)
+
+FileArg = Annotated[
+    Path,
+    typer.Argument(help="Decoded rawData XML file ('-' reads stdin).", allow_dash=True, show_default=False),
+]
+
+
+def _read(path: Path) -> bytes:
+    if str(path) == "-":
+        return typer.get_binary_stream("stdin").read()
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror or exc}")
+
+
+@app.command()
+def parse(ctx: typer.Context, file: FileArg) -> None:
+    """Print one JSON object per result: url, domain, title, snippet, position, page, skip_reason, ..."""
+    settings = get_settings(ctx)
+    data = _read(file)
+    try:
+        page = parse_serp(data)
+    except SerpParseError as exc:
+        fail(f"{file}: {exc}")
+    domain_filter = DomainFilter.from_settings(settings)
+    for doc in page.documents:
+        record = asdict(doc)
+        record["passages"] = list(doc.passages)
+        record["skip_reason"] = domain_filter.skip_reason_for_host(doc.host, doc.domain)
+        typer.echo(json.dumps(record, ensure_ascii=False))
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    file: FileArg,
+    operation_id: Annotated[str, typer.Option("--operation-id", help="Operation id the page belongs to.")],
+    query_id: Annotated[
+        int | None, typer.Option("--query-id", help="serp_queries.id, for niche/city/batch metadata.")
+    ] = None,
+) -> None:
+    """Store a saved page as the results of OPERATION_ID (one transaction; re-running changes nothing)."""
+    settings = get_settings(ctx)
+    data = _read(file)
+    engine = get_engine(ctx)
+    try:
+        with session_scope(engine) as session:
+            report = ingest_payload(
+                session, settings, operation_id=operation_id, xml=data, query_id=query_id, now=utc_now
+            )
+    except SerpParseError as exc:
+        fail(f"{file}: {exc}")
+    typer.echo(json.dumps(asdict(report), ensure_ascii=False))

@@ -1,0 +1,316 @@
+"""Company dedupe: recompute canonical domains and hashes, keep the earliest company per key, mark the rest duplicate."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from leadgen.clock import Clock, utc_now
+from leadgen.companies.names import normalise_name
+from leadgen.db.models import Company, CompanyStatus
+from leadgen.domains import canonical_domain, dedupe_hash
+from leadgen.settings import Settings
+
+CHUNK = 1000
+FUZZY_CANDIDATES = 5
+DIGITS_RE = re.compile(r"\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class DedupeError:
+    """A company the dedupe could not place, and why."""
+
+    company_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DedupeReport:
+    """Outcome of one dedupe run; JSON-serialisable with `dataclasses.asdict`."""
+
+    companies: int
+    domains_changed: int
+    groups_with_duplicates: int
+    duplicates: int
+    marked_duplicate: int
+    restored: int
+    name_matches: int
+    without_key: int
+    updated: int
+    errors: list[DedupeError] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Row:
+    id: int
+    name: str | None
+    canonical_domain: str | None
+    dedupe_hash: str | None
+    website_url: str | None
+    status: CompanyStatus
+    duplicate_of_id: int | None
+    opt_out: bool
+    status_reason: str | None
+
+
+@dataclass(slots=True)
+class _Target:
+    canonical_domain: str | None
+    dedupe_hash: str | None
+    status: CompanyStatus
+    duplicate_of_id: int | None
+    opt_out: bool
+    status_reason: str | None
+
+    def differs(self, row: _Row) -> bool:
+        return (
+            self.canonical_domain != row.canonical_domain
+            or self.dedupe_hash != row.dedupe_hash
+            or self.status != row.status
+            or self.duplicate_of_id != row.duplicate_of_id
+            or self.opt_out != row.opt_out
+            or self.status_reason != row.status_reason
+        )
+
+
+def _load(session: Session) -> list[_Row]:
+    stmt = select(
+        Company.id,
+        Company.name,
+        Company.canonical_domain,
+        Company.dedupe_hash,
+        Company.website_url,
+        Company.status,
+        Company.duplicate_of_id,
+        Company.opt_out,
+        Company.status_reason,
+    ).order_by(Company.created_at, Company.id)  # the order is all dedupe needs from created_at
+    return [_Row(*row) for row in session.execute(stmt)]
+
+
+def _domain_key(row: _Row, remembered: str | None) -> str | None:
+    """Domain priority: the canonical domain (stored, or remembered by a duplicate that released it), then the
+    website URL."""
+    return (
+        canonical_domain(row.canonical_domain)
+        or canonical_domain(remembered)
+        or canonical_domain(row.website_url)
+    )
+
+
+def _as_primary(row: _Row, domain: str | None, restore_opt_out: dict[int, bool]) -> _Target:
+    if row.status == CompanyStatus.DUPLICATE:
+        return _Target(domain, dedupe_hash(domain) if domain else None, CompanyStatus.NEW, None,
+                       restore_opt_out.get(row.id, False), None)  # fmt: skip
+    return _Target(domain, dedupe_hash(domain) if domain else None, row.status, None, row.opt_out,
+                   row.status_reason)  # fmt: skip
+
+
+def _as_duplicate(primary_id: int, reason: str) -> _Target:
+    return _Target(None, None, CompanyStatus.DUPLICATE, primary_id, True, reason)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _metas(session: Session, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    for chunk in _chunks(list(ids)):
+        for company_id, meta in session.execute(
+            select(Company.id, Company.meta).where(Company.id.in_(chunk))
+        ):
+            out[company_id] = dict(meta or {})
+    return out
+
+
+class _NameIndex:
+    """Normalised names of primaries, matched exactly first and then with rapidfuzz's ratio."""
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self.names: list[str] = []
+        self.owners: list[int] = []
+        self.exact: dict[str, int] = {}
+
+    def add(self, name: str | None, company_id: int) -> None:
+        if name and name not in self.exact:
+            self.exact[name] = company_id
+            self.names.append(name)
+            self.owners.append(company_id)
+
+    def match(self, name: str) -> int | None:
+        if name in self.exact:
+            return self.exact[name]
+        if not self.names:
+            return None
+        digits = DIGITS_RE.findall(name)
+        for _choice, _score, index in process.extract(
+            name, self.names, scorer=fuzz.ratio, score_cutoff=self.threshold, limit=FUZZY_CANDIDATES
+        ):
+            # Numbers name branches and franchises ("Автосервис 24" is not "Автосервис 77"): they must agree.
+            if DIGITS_RE.findall(self.names[index]) == digits:
+                return self.owners[index]
+        return None
+
+
+def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_now) -> DedupeReport:
+    """Recompute canonical_domain/dedupe_hash of every company and resolve duplicates, inside the caller's transaction.
+
+    Per domain key (canonical domain, else the website's domain) the earliest `created_at` (then lowest id) is the
+    primary: it holds the domain and hash, and goes back to `new` if it was a duplicate (its opt_out as it was
+    before). Every other company becomes `duplicate`: canonical_domain and dedupe_hash released (NULL),
+    duplicate_of_id set to the primary, opt_out set. Companies without any domain are matched by normalised name
+    (legal forms and quotes removed) against earlier primaries, exactly or with a rapidfuzz ratio of at least
+    DEDUPE_NAME_THRESHOLD; a company with a domain is never made a duplicate of one without. Running it twice
+    changes nothing the second time.
+    """
+    rows = _load(session)
+    duplicate_ids = [row.id for row in rows if row.status == CompanyStatus.DUPLICATE]
+    old_metas = _metas(session, duplicate_ids)
+    keys = {
+        row.id: _domain_key(row, old_metas.get(row.id, {}).get("dedupe", {}).get("canonical_domain"))
+        for row in rows
+    }
+    restore_opt_out = {
+        cid: bool(meta.get("dedupe", {}).get("opt_out_before", False)) for cid, meta in old_metas.items()
+    }
+
+    targets: dict[int, _Target] = {}
+    primaries: dict[str, int] = {}
+    grouped: set[str] = set()
+    names = _NameIndex(settings.dedupe_name_threshold)
+    without_domain: list[_Row] = []
+    domain_primaries: list[_Row] = []
+    for row in rows:
+        key = keys[row.id]
+        if key is None:
+            without_domain.append(row)
+            continue
+        primary_id = primaries.get(key)
+        if primary_id is None:
+            primaries[key] = row.id
+            targets[row.id] = _as_primary(row, key, restore_opt_out)
+            domain_primaries.append(row)
+        else:
+            grouped.add(key)
+            targets[row.id] = _as_duplicate(primary_id, f"duplicate of company {primary_id} (domain {key})")
+
+    name_matches = without_key = 0
+    errors: list[DedupeError] = []
+    if without_domain:  # names of domain primaries matter only when some company has no domain
+        for row in domain_primaries:
+            names.add(normalise_name(row.name), row.id)
+    for row in without_domain:
+        name = normalise_name(row.name)
+        if name is None:
+            without_key += 1
+            if row.status == CompanyStatus.DUPLICATE:
+                errors.append(DedupeError(row.id, "duplicate without domain or name; left as it is"))
+                targets[row.id] = _Target(
+                    None, None, row.status, row.duplicate_of_id, row.opt_out, row.status_reason
+                )
+            else:
+                targets[row.id] = _as_primary(row, None, restore_opt_out)
+            continue
+        primary_id = names.match(name)
+        if primary_id is None or primary_id == row.id:
+            targets[row.id] = _as_primary(row, None, restore_opt_out)
+            names.add(name, row.id)
+        else:
+            name_matches += 1
+            targets[row.id] = _as_duplicate(primary_id, f"duplicate of company {primary_id} (name {name!r})")
+
+    by_id = {row.id: row for row in rows}
+    changed = [cid for cid, target in targets.items() if target.differs(by_id[cid])]
+    marked = [
+        cid
+        for cid in changed
+        if targets[cid].status == CompanyStatus.DUPLICATE and by_id[cid].status != CompanyStatus.DUPLICATE
+    ]
+    restored = [
+        cid
+        for cid in changed
+        if by_id[cid].status == CompanyStatus.DUPLICATE and targets[cid].status != CompanyStatus.DUPLICATE
+    ]
+    _apply(session, by_id, targets, changed, marked, restored, old_metas, keys, now())
+
+    domains_changed = sum(
+        1 for row in rows if row.canonical_domain is not None and keys[row.id] != row.canonical_domain
+    )
+    return DedupeReport(
+        companies=len(rows),
+        domains_changed=domains_changed,
+        groups_with_duplicates=len(grouped),
+        duplicates=sum(1 for t in targets.values() if t.status == CompanyStatus.DUPLICATE),
+        marked_duplicate=len(marked),
+        restored=len(restored),
+        name_matches=name_matches,
+        without_key=without_key,
+        updated=len(changed),
+        errors=errors,
+    )
+
+
+def _apply(
+    session: Session,
+    by_id: dict[int, _Row],
+    targets: dict[int, _Target],
+    changed: list[int],
+    marked: list[int],
+    restored: list[int],
+    old_metas: dict[int, dict[str, Any]],
+    keys: dict[int, str | None],
+    moment: datetime,
+) -> None:
+    """Two passes keep the unique constraints satisfied: release every key that moves, then write the targets."""
+    if not changed:
+        return
+    release = [
+        {"id": cid, "canonical_domain": None, "dedupe_hash": None}
+        for cid in changed
+        if by_id[cid].canonical_domain is not None or by_id[cid].dedupe_hash is not None
+    ]
+    for chunk in _chunks(release):
+        session.execute(update(Company), list(chunk))
+    metas = _metas(session, marked)
+    for cid in marked:
+        row = by_id[cid]
+        metas[cid]["dedupe"] = {
+            "opt_out_before": row.opt_out,
+            "status_before": str(row.status),
+            "canonical_domain": keys.get(cid),
+        }
+    for cid in restored:
+        meta = dict(old_metas.get(cid, {}))
+        meta.pop("dedupe", None)
+        metas[cid] = meta
+    writes = []
+    for cid in changed:
+        target = targets[cid]
+        values: dict[str, Any] = {
+            "id": cid,
+            "canonical_domain": target.canonical_domain,
+            "dedupe_hash": target.dedupe_hash,
+            "status": target.status,
+            "duplicate_of_id": target.duplicate_of_id,
+            "opt_out": target.opt_out,
+            "status_reason": target.status_reason,
+            "updated_at": moment,
+        }
+        if cid in metas:
+            values["meta"] = metas[cid]
+        writes.append(values)
+    # Rows with and without `meta` need separate executemany batches (same keys per batch).
+    for with_meta in (True, False):
+        batch = [w for w in writes if ("meta" in w) is with_meta]
+        for chunk in _chunks(batch):
+            session.execute(update(Company), list(chunk))

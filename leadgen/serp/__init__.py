@@ -1,0 +1,23 @@
+"""SERP handling: parse Yandex XML pages, classify results (non-company filter), store them with their companies."""
+
+from leadgen.serp.bulk import BulkReport, ResultRow, bulk_ingest, rows_from_page
+from leadgen.serp.filter import DomainFilter
+from leadgen.serp.ingest import IngestReport, ItemError, ingest_page, ingest_payload, make_on_done
+from leadgen.serp.parse import SerpDocument, SerpPage, clean_text, parse_serp
+
+__all__ = [
+    "BulkReport",
+    "DomainFilter",
+    "IngestReport",
+    "ItemError",
+    "ResultRow",
+    "SerpDocument",
+    "SerpPage",
+    "bulk_ingest",
+    "clean_text",
+    "ingest_page",
+    "ingest_payload",
+    "make_on_done",
+    "parse_serp",
+    "rows_from_page",
+]

@@ -1,0 +1,269 @@
+"""Parse a Yandex Search API XML page (decoded rawData) into typed, frozen documents; pure, streaming, hardened."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
+
+from leadgen.domains import canonicalise
+from leadgen.errors import SerpParseError
+
+# Yandex XML error 15 is "no results found": an empty page, not a failure (reference §3; yandex-cloud-ml-sdk and
+# keenableai/needle treat it the same way).
+NO_RESULTS_CODE = 15
+ROOT_TAG = "yandexsearch"
+WHITESPACE_RE = re.compile(r"\s+")
+XML_DECL_ENCODING_RE = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*)([\"'])[^\"']*\2", re.IGNORECASE)
+INT_RE = re.compile(r"^\s*(-?\d{1,18})\s*$")
+MAX_MESSAGE_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class SerpDocument:
+    """One result document. `position` is the 1-based rank of its group over all pages; docs of one group share it."""
+
+    url: str
+    canonical_url: str
+    domain: str | None
+    host: str
+    title: str | None
+    snippet: str | None
+    passages: tuple[str, ...]
+    headline: str | None
+    position: int
+    page: int
+    rank_in_group: int = 1
+    group: str | None = None
+    yandex_domain: str | None = None
+    modtime: str | None = None
+    lang: str | None = None
+    mime_type: str | None = None
+    saved_copy_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SerpPage:
+    """A parsed response page: its documents, what was skipped, and the echo of the request when present."""
+
+    documents: tuple[SerpDocument, ...]
+    page: int
+    groups_on_page: int | None = None
+    query: str | None = None
+    reqid: str | None = None
+    date: str | None = None
+    found: int | None = None
+    found_human: str | None = None
+    skipped_invalid_url: int = 0
+    error_code: int | None = None
+    error_message: str | None = None
+    groups: int = 0
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.documents
+
+
+def clean_text(element: Element | None) -> str | None:
+    """All text of an element, `<hlword>` markup flattened, runs of whitespace collapsed; None when empty."""
+    if element is None:
+        return None
+    text = WHITESPACE_RE.sub(" ", "".join(element.itertext())).strip()
+    return text or None
+
+
+def _int(text: str | None) -> int | None:
+    if text is None:
+        return None
+    match = INT_RE.match(text)
+    return int(match.group(1)) if match else None
+
+
+def _local(tag: Any) -> str:
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+@dataclass(slots=True)
+class _State:
+    """What the stream has told us so far about the page."""
+
+    request_page: int | None = None
+    request_gop: int | None = None
+    query: str | None = None
+    grouping_gop: int | None = None
+    page_first: int | None = None
+    page_text: int | None = None
+    reqid: str | None = None
+    date: str | None = None
+    found: int | None = None
+    found_human: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+    error_seen: bool = False
+    groups: int = 0
+    skipped: int = 0
+    documents: list[SerpDocument] = field(default_factory=list)
+
+    @property
+    def page(self) -> int:
+        page = self.page_text if self.page_text is not None else self.request_page
+        return page if page is not None and page >= 0 else 0
+
+    @property
+    def groups_on_page(self) -> int | None:
+        gop = self.request_gop if self.request_gop is not None else self.grouping_gop
+        return gop if gop is not None and gop > 0 else None
+
+    def position(self, index: int) -> int:
+        """1-based absolute position of the group at 0-based `index` on this page."""
+        if self.groups_on_page is not None:
+            return self.page * self.groups_on_page + index + 1
+        if self.page_first is not None and self.page_first > 0:
+            return self.page_first + index
+        return index + 1
+
+
+def _as_bytes(payload: bytes | str) -> bytes:
+    if isinstance(payload, str):
+        data = payload.encode("utf-8")
+        # A str is already decoded: make the declaration agree with the UTF-8 bytes handed to the parser.
+        return XML_DECL_ENCODING_RE.sub(rb"\1\2utf-8\2", data, count=1)
+    return bytes(payload)
+
+
+def _document(
+    doc: Element, state: _State, position: int, rank: int, group: str | None
+) -> SerpDocument | None:
+    raw_url = clean_text(doc.find("url"))
+    parts = canonicalise(raw_url)
+    if raw_url is None or parts is None:
+        return None
+    passages = tuple(p for p in (clean_text(el) for el in doc.iterfind("passages/passage")) if p)
+    headline = clean_text(doc.find("headline"))
+    snippet = " ".join(passages) if passages else headline
+    return SerpDocument(
+        url=raw_url,
+        canonical_url=parts.url,
+        domain=parts.domain,
+        host=parts.host,
+        title=clean_text(doc.find("title")),
+        snippet=snippet,
+        passages=passages,
+        headline=headline,
+        position=position,
+        page=state.page,
+        rank_in_group=rank,
+        group=group,
+        yandex_domain=clean_text(doc.find("domain")),
+        modtime=clean_text(doc.find("modtime")),
+        lang=clean_text(doc.find("properties/lang")),
+        mime_type=clean_text(doc.find("mime-type")),
+        saved_copy_url=clean_text(doc.find("saved-copy-url")),
+    )
+
+
+def _group(group: Element, state: _State) -> None:
+    position = state.position(state.groups)
+    state.groups += 1
+    categ = group.find("categ")
+    name = categ.get("name") if categ is not None else None
+    for rank, doc in enumerate(group.iterfind("doc"), start=1):
+        parsed = _document(doc, state, position, rank, name or None)
+        if parsed is None:
+            state.skipped += 1
+        else:
+            state.documents.append(parsed)
+
+
+def _on_end(element: Element, parent: Element | None, state: _State) -> None:
+    tag = element.tag
+    parent_tag = parent.tag if parent is not None else ""
+    if tag == "group" and parent_tag == "grouping":
+        _group(element, state)
+        parent.remove(element)  # type: ignore[union-attr]  # streaming: keep one group in memory
+    elif tag == "request":
+        state.request_page = _int(element.findtext("page"))
+        state.query = clean_text(element.find("query"))
+        groupby = element.find("groupings/groupby")
+        if groupby is not None:
+            state.request_gop = _int(groupby.get("groups-on-page"))
+    elif tag == "page" and parent_tag == "grouping":
+        state.page_first = _int(element.get("first"))
+        state.page_text = _int(element.text)
+    elif tag == "error" and parent_tag == "response":
+        state.error_seen = True
+        state.error_code = _int(element.get("code"))
+        state.error_message = clean_text(element)
+    elif tag == "reqid" and parent_tag == "response":
+        state.reqid = clean_text(element)
+    elif tag == "found" and parent_tag == "response" and element.get("priority", "all") == "all":
+        state.found = _int(element.text)
+    elif tag == "found-human" and parent_tag == "response":
+        state.found_human = clean_text(element)
+
+
+def _stream(data: bytes, state: _State) -> None:
+    stack: list[Element] = []
+    for event, element in iterparse(io.BytesIO(data), events=("start", "end")):
+        if event == "start":
+            element.tag = _local(element.tag)
+            if not stack:
+                if element.tag != ROOT_TAG:
+                    raise SerpParseError(None, f"root element is <{element.tag}>, expected <{ROOT_TAG}>")
+            elif stack[-1].tag == ROOT_TAG and element.tag == "response":
+                state.date = element.get("date")
+            elif element.tag == "grouping":
+                state.grouping_gop = _int(element.get("groups-on-page"))
+            stack.append(element)
+            continue
+        stack.pop()
+        _on_end(element, stack[-1] if stack else None, state)
+
+
+def parse_serp(payload: bytes | str, /) -> SerpPage:
+    """Parse one Yandex XML response page.
+
+    Returns a `SerpPage` (empty for error 15, "no results"); documents without an http(s) URL are skipped and
+    counted. Raises `SerpParseError` for malformed XML, forbidden constructs (DTD entities, external references),
+    a foreign root element, or a response-level `<error>` with any other code.
+    """
+    data = _as_bytes(payload)
+    if not data.strip():
+        raise SerpParseError(None, "empty payload")
+    state = _State()
+    try:
+        _stream(data, state)
+    except SerpParseError:
+        raise
+    except ParseError as exc:
+        raise SerpParseError(None, f"invalid XML: {exc}") from exc
+    except DefusedXmlException as exc:
+        raise SerpParseError(None, f"forbidden XML construct: {type(exc).__name__}") from exc
+    except (ValueError, LookupError, UnicodeError, RecursionError) as exc:
+        raise SerpParseError(None, f"unreadable XML: {exc}") from exc
+    if state.error_seen and state.error_code != NO_RESULTS_CODE:
+        message = (state.error_message or "no message")[:MAX_MESSAGE_CHARS]
+        if state.error_code is None:
+            message = f"response <error> without a numeric code: {message}"
+        raise SerpParseError(state.error_code, message)
+    return SerpPage(
+        documents=tuple(state.documents),
+        page=state.page,
+        groups_on_page=state.groups_on_page,
+        query=state.query,
+        reqid=state.reqid,
+        date=state.date,
+        found=0 if state.error_seen else state.found,
+        found_human=state.found_human,
+        skipped_invalid_url=state.skipped,
+        error_code=state.error_code if state.error_seen else None,
+        error_message=state.error_message if state.error_seen else None,
+        groups=state.groups,
+    )

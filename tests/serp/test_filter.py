@@ -1,0 +1,95 @@
+"""The non-company filter: the shipped list, subdomains, MINUS_DOMAINS and the settings extensions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from leadgen.data import DIRECTORY_DOMAINS, DIRECTORY_DOMAINS_BY_CATEGORY, MINUS_DOMAINS
+from leadgen.domains import canonical_domain, normalise_host
+from leadgen.serp import DomainFilter
+from leadgen.settings import Settings
+
+FILTER = DomainFilter.from_settings(None)
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "serp.md"
+
+
+def test_shipped_list_is_large_categorised_and_clean() -> None:
+    assert len(DIRECTORY_DOMAINS) >= 150
+    assert {
+        "directory",
+        "maps",
+        "aggregator",
+        "marketplace",
+        "jobs",
+        "social",
+        "video",
+        "media",
+        "reviews",
+    } <= set(DIRECTORY_DOMAINS_BY_CATEGORY)
+    for domain in DIRECTORY_DOMAINS:
+        assert domain == domain.lower().strip() and not domain.startswith("www.")
+        assert normalise_host(domain) == domain, domain
+    seen: set[str] = set()
+    for domains in DIRECTORY_DOMAINS_BY_CATEGORY.values():
+        assert not (seen & domains), "a domain is listed in two categories"
+        seen |= domains
+
+
+def test_minus_domains_are_a_subset_of_what_the_filter_skips() -> None:
+    assert MINUS_DOMAINS <= DIRECTORY_DOMAINS
+    for domain in MINUS_DOMAINS:
+        assert FILTER.skip_reason(f"https://{domain}/page", canonical_domain(domain)) is not None
+        assert FILTER.skip_reason(f"https://www.{domain}/", canonical_domain(domain)) is not None
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://2gis.ru/moscow/firm/70000001", "directory:maps"),
+        ("https://yandex.ru/maps/org/okna/1234/", "directory:maps"),
+        ("https://market.yandex.ru/product/1", "directory:marketplace"),  # the most specific entry wins
+        ("https://uslugi.yandex.ru/213-moscow/category", "directory:aggregator"),
+        ("https://spb.hh.ru/vacancy/1", "directory:jobs"),
+        ("https://m.vk.com/club1", "directory:social"),
+        ("https://www.youtube.com/watch?v=x", "directory:video"),
+        ("https://ru.wikipedia.org/wiki/Окно", "directory:reference"),
+        ("https://www.rusprofile.ru/id/1", "directory:registry"),
+        ("https://otzovik.com/reviews/okna/", "directory:reviews"),
+        ("https://msk.zoon.ru/repair/", "directory:directory"),
+        ("https://www.ozon.ru/product/1", "directory:marketplace"),
+        ("https://t.me/oknastroy", "directory:social"),
+        ("https://vc.ru/u/1", "directory:media"),
+        ("https://okna-stroy.ru/", None),
+        ("https://yandex-okna.ru/", None),  # a look-alike is not a subdomain
+        ("https://notavito.ru/", None),
+        ("https://окна.рф/", None),
+        ("http://192.168.1.10/", "no_domain"),
+    ],
+)
+def test_skip_reasons(url: str, reason: str | None) -> None:
+    assert FILTER.skip_reason(url, canonical_domain(url)) == reason
+
+
+def test_settings_extend_the_filter() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        directory_domains_extra="Catalog-Firm.ru, https://www.okna-rating.рф/, xn--e1afmkfd.xn--p1ai",
+        planning_minus_domains=["myminus.ru"],
+    )
+    filt = DomainFilter.from_settings(settings)
+    assert filt.skip_reason("https://spb.catalog-firm.ru/x", "catalog-firm.ru") == "directory:extra"
+    assert filt.skip_reason("https://okna-rating.рф/", "okna-rating.рф") == "directory:extra"
+    assert filt.skip_reason("https://пример.рф/", "пример.рф") == "directory:extra"
+    assert filt.skip_reason("https://myminus.ru/", "myminus.ru") == "minus_domain"
+    assert filt.skip_reason("https://avito.ru/", "avito.ru") == "directory:aggregator"
+    assert "https://m.catalog-firm.ru/" in filt and "https://firm.ru/" not in filt
+
+
+def test_docs_describe_every_category() -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    for category in DIRECTORY_DOMAINS_BY_CATEGORY:
+        assert re.search(rf"`directory:{category}`", text), category
+    assert "DIRECTORY_DOMAINS_EXTRA" in text
