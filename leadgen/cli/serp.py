@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,7 +13,8 @@ from leadgen.cli.context import fail, get_engine, get_settings
 from leadgen.clock import utc_now
 from leadgen.db.engine import session_scope
 from leadgen.errors import SerpParseError
-from leadgen.serp import DomainFilter, ingest_payload, parse_serp
+from leadgen.serp import DomainFilter, SerpPage, ingest_payload, parse_serp
+from leadgen.settings import Settings
 
 app = typer.Typer(
     help="SERP pages: parse saved Yandex XML, ingest it into the database.", no_args_is_help=True
@@ -23,6 +24,18 @@ FileArg = Annotated[
     Path,
     typer.Argument(help="Decoded rawData XML file ('-' reads stdin).", allow_dash=True, show_default=False),
 ]
+
+
+def document_records(page: SerpPage, settings: Settings) -> list[dict[str, Any]]:
+    """JSON-ready records of a parsed page, each with the non-company filter's `skip_reason`."""
+    domain_filter = DomainFilter.from_settings(settings)
+    records = []
+    for doc in page.documents:
+        record = asdict(doc)
+        record["passages"] = list(doc.passages)
+        record["skip_reason"] = domain_filter.skip_reason_for_host(doc.host, doc.domain)
+        records.append(record)
+    return records
 
 
 def _read(path: Path) -> bytes:
@@ -43,11 +56,7 @@ def parse(ctx: typer.Context, file: FileArg) -> None:
         page = parse_serp(data)
     except SerpParseError as exc:
         fail(f"{file}: {exc}")
-    domain_filter = DomainFilter.from_settings(settings)
-    for doc in page.documents:
-        record = asdict(doc)
-        record["passages"] = list(doc.passages)
-        record["skip_reason"] = domain_filter.skip_reason_for_host(doc.host, doc.domain)
+    for record in document_records(page, settings):
         typer.echo(json.dumps(record, ensure_ascii=False))
 
 

@@ -5,63 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
-import defusedxml.ElementTree as SafeET
 import typer
 
 from leadgen.cli.context import err_console, fail, get_settings, out_console
-from leadgen.errors import ConfigurationError, LeadgenError
+from leadgen.cli.serp import document_records
+from leadgen.errors import ConfigurationError, LeadgenError, SerpParseError
+from leadgen.serp import parse_serp
 from leadgen.settings import Settings
 from leadgen.yandex import SearchRequest, YandexClient
 
 log = logging.getLogger(__name__)
 
 app = typer.Typer(help="Yandex Search API v2 (deferred mode): manual searches.", no_args_is_help=True)
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    """One result for printing (a private minimal decode; the pipeline parses with leadgen.serp)."""
-
-    position: int
-    url: str
-    domain: str | None
-    title: str
-    snippet: str
-
-
-def _text(element: Any) -> str:
-    return " ".join("".join(element.itertext()).split()) if element is not None else ""
-
-
-def _decode_results(xml: bytes) -> tuple[list[_Row], dict[str, Any] | None]:
-    """Results and the XML-level error (code 15 = nothing found), tolerant of missing optional tags."""
-    try:
-        root = SafeET.fromstring(xml)
-    except (SafeET.ParseError, ValueError) as exc:
-        raise LeadgenError(f"the search result is not well-formed XML: {exc}") from None
-    error = root.find("response/error")
-    problem = {"code": error.get("code"), "message": _text(error)} if error is not None else None
-    page = root.find(".//results/grouping/page")
-    first = int(page.get("first", "1")) if page is not None and (page.get("first") or "").isdigit() else 1
-    rows: list[_Row] = []
-    for doc in root.iterfind(".//results/grouping/group/doc"):
-        url = (doc.findtext("url") or "").strip()
-        if not url:
-            continue
-        snippet = _text(doc.find("passages")) or _text(doc.find("headline"))
-        rows.append(
-            _Row(
-                first + len(rows),
-                url,
-                (doc.findtext("domain") or "").strip() or None,
-                _text(doc.find("title")),
-                snippet,
-            )
-        )
-    return rows, problem
 
 
 async def _run(
@@ -85,8 +42,13 @@ async def _run(
         if not wait:
             return result
         finished = await client.wait(operation.id, poll_interval=poll_interval, timeout=timeout)
-        rows, problem = _decode_results(finished.result_bytes())
-        result.update(done=True, error=problem, results=[asdict(r) for r in rows])
+        try:
+            page = parse_serp(finished.result_bytes())
+        except SerpParseError as exc:  # an XML-level error (quota, bad page, ...) is shown, not raised
+            result.update(done=True, error={"code": exc.code, "message": exc.message}, results=[])
+            return result
+        problem = {"code": page.error_code, "message": page.error_message} if page.error_code else None
+        result.update(done=True, error=problem, results=document_records(page, settings))
         return result
 
 
