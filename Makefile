@@ -22,6 +22,7 @@ demo: $(STAMP)
 	$(VENV)/bin/leadgen demo
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) -m pytest tests/perf -p no:cacheprovider -o addopts="" -s
 
 lint: $(STAMP)

@@ -13,6 +13,9 @@
     │   ├── OperationFailed       a deferred operation ended with an error or an unusable result
     │   └── SerpParseError        a SERP payload is malformed or carries a response-level <error>
     ├── CrawlError                fetching company sites
+    │   ├── UnsafeTarget          SSRF guard refusal (scheme, private address)
+    │   ├── RobotsDisallowed      robots.txt forbids the URL
+    │   └── FetchFailed           network, timeout, redirects, status, not HTML
     └── OutreachError             drafting, routing and sending email
         ├── OfferInvalid          the offer file is missing or malformed
         ├── DraftRejected         an LLM draft failed parsing or guardrails (composer falls back)
@@ -196,3 +199,19 @@ class SerpParseError(SearchError):
         if self.code in self.AUTH_CODES:
             return "auth"
         return "request"
+
+
+# --- contacts (issue 6) ---------------------------------------------------------------------------------
+
+
+class UnsafeTarget(CrawlError):
+    """Raised by the crawler's SSRF guard for non-http(s) URLs and private/reserved addresses; handled per page."""
+
+
+class RobotsDisallowed(CrawlError):
+    """Raised by the crawler when robots.txt forbids a URL; handled per page (the page is skipped)."""
+
+
+class FetchFailed(CrawlError):
+    """Raised by the crawler for network errors, timeouts, redirect loops, bad statuses and non-HTML bodies;
+    handled per page, and per company (status `unreachable`) when the home page cannot be fetched."""

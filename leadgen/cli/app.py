@@ -9,6 +9,7 @@ import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from leadgen import __version__
+from leadgen.cli import contacts as contacts_cli
 from leadgen.cli import db as db_cli
 from leadgen.cli import dedupe as dedupe_cli
 from leadgen.cli import demo as demo_cli
@@ -34,6 +35,8 @@ app.add_typer(db_cli.app, name="db")
 app.add_typer(infra_cli.app, name="infra")
 app.add_typer(sandbox_cli.app, name="sandbox")
 app.command(name="demo")(demo_cli.demo)
+app.add_typer(contacts_cli.app, name="contacts")
+app.command("enrich")(contacts_cli.enrich)
 app.add_typer(outreach_cli.app, name="outreach")
 app.add_typer(optout_cli.app, name="optout")
 app.command("forget")(optout_cli.forget_command)

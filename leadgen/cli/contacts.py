@@ -1,0 +1,123 @@
+"""`leadgen contacts extract` (one HTML file → JSON contacts) and `leadgen enrich` (crawl companies from the DB)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import func, select
+
+from leadgen.cli.context import err_console, fail, get_engine, get_settings
+from leadgen.contacts.enrich import CompanyOutcome, enrich_companies
+from leadgen.contacts.extract import extract_contacts
+from leadgen.db.engine import session_scope
+from leadgen.db.models import Company, CompanyStatus
+
+app = typer.Typer(help="Contact extraction from saved pages.", no_args_is_help=True)
+
+
+@app.command("extract")
+def extract(
+    file: Annotated[str, typer.Argument(help="HTML file to read, or - for stdin.")],
+    url: Annotated[
+        str, typer.Option("--url", help="URL the page was fetched from (site domain, links).")
+    ] = "",
+    content_type: Annotated[
+        str | None, typer.Option("--content-type", help="Content-Type header, for its charset.")
+    ] = None,
+) -> None:
+    """Print the page's contacts as JSON: {"emails": [...], "phones": [...], "details": [...]}.
+
+    `emails` (lower case) and `phones` (E.164) leave out web-studio addresses; `details` has every contact with
+    its source, quality and flags.
+    """
+    try:
+        body = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}")
+    contacts = extract_contacts(body, base_url=url, content_type=content_type)
+    out = {
+        "emails": [c.value for c in contacts if c.kind == "email" and not c.web_studio],
+        "phones": [c.value for c in contacts if c.kind == "phone" and not c.web_studio],
+        "details": [asdict(c) for c in contacts],
+    }
+    typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+def _domain_key(value: str) -> str:
+    value = value.strip().lower()
+    value = value.split("://", 1)[-1].split("/", 1)[0].removeprefix("www.").rstrip(".")
+    try:
+        return value.encode("idna").decode("ascii") if not value.isascii() else value
+    except UnicodeError:
+        return value
+
+
+def enrich(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Companies to crawl at most.")] = 50,
+    company: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--company", help="Crawl this domain (repeatable), whatever its status; else `new` ones."
+        ),
+    ] = None,
+) -> None:
+    """Crawl company sites for contacts (status new → enriched / no_contacts / unreachable), with progress."""
+    settings = get_settings(ctx)
+    engine = get_engine(ctx)
+    company_ids: list[int] | None = None
+    if company:
+        keys = [_domain_key(c) for c in company]
+        with session_scope(engine) as session:
+            found = dict(
+                session.execute(
+                    select(func.lower(Company.canonical_domain), Company.id).where(
+                        func.lower(Company.canonical_domain).in_(keys)
+                    )
+                ).all()
+            )
+        missing = [c for c, key in zip(company, keys, strict=True) if key not in found]
+        if missing:
+            fail(f"no company with domain {', '.join(missing)}")
+        company_ids = list(found.values())
+        limit = max(limit, len(company_ids))
+    with session_scope(engine) as session:
+        query = select(func.count()).select_from(Company)
+        if company_ids is not None:
+            query = query.where(Company.id.in_(company_ids))
+        else:
+            query = query.where(Company.status == CompanyStatus.NEW)
+        total = min(limit, int(session.scalar(query) or 0))
+
+    with Progress(
+        TextColumn("[bold]enrich"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[last]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("enrich", total=total, last="")
+
+        def on_company(outcome: CompanyOutcome) -> None:
+            progress.update(task, advance=1, last=f"{outcome.domain}: {outcome.status}")
+
+        report = asyncio.run(
+            enrich_companies(
+                engine,
+                settings,
+                limit=limit,
+                company_ids=company_ids,
+                force=company_ids is not None,
+                progress=on_company,
+            )
+        )
+    typer.echo(json.dumps(asdict(report), ensure_ascii=False, indent=2))

@@ -1,0 +1,174 @@
+"""The enrichment stage: claim `new` companies, crawl their sites, store contacts, record the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import Engine
+
+from leadgen.clock import Clock, utc_now
+from leadgen.contacts.crawler import Crawler, SiteCrawl
+from leadgen.contacts.politeness import Monotonic, Sleep
+from leadgen.contacts.ssrf import Resolver
+from leadgen.contacts.store import choose_primary, claim_companies, record_outcome, upsert_contacts
+from leadgen.db.engine import session_scope
+from leadgen.db.models import Company, CompanyStatus
+from leadgen.settings import Settings
+
+Progress = Callable[["CompanyOutcome"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemError:
+    """Why one company ended unreachable (or failed to store)."""
+
+    company_id: int
+    domain: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyOutcome:
+    """The outcome of one company, passed to the progress callback."""
+
+    company_id: int
+    domain: str | None
+    status: str
+    emails: int
+    phones: int
+    pages: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnrichReport:
+    """Counts of one enrichment run plus per-company errors; JSON-serialisable with dataclasses.asdict."""
+
+    claimed: int = 0
+    enriched: int = 0
+    no_contacts: int = 0
+    unreachable: int = 0
+    emails: int = 0
+    phones: int = 0
+    pages_fetched: int = 0
+    errors: list[ItemError] = field(default_factory=list)
+
+
+def start_url(company: Company) -> str | None:
+    """Where to start crawling: the home page of the company's website URL (a SERP hit is often a deep page),
+    else its canonical domain (tried as https, then http)."""
+    if company.website_url and company.website_url.lower().startswith(("http://", "https://")):
+        parts = urlsplit(company.website_url.strip())
+        if parts.hostname:
+            return f"{parts.scheme.lower()}://{parts.netloc}/"
+    return company.canonical_domain
+
+
+async def enrich_companies(
+    engine: Engine,
+    settings: Settings,
+    *,
+    limit: int,
+    company_ids: Sequence[int] | None = None,
+    now: Clock = utc_now,
+    http: httpx.AsyncClient | None = None,
+    resolver: Resolver | None = None,
+    sleep: Sleep | None = None,
+    monotonic: Monotonic | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> EnrichReport:
+    """Claim up to `limit` companies (status new → enriching), crawl them with bounded concurrency, and store
+    contacts and the outcome (enriched / no_contacts / unreachable + reason) per company in its own
+    transaction. Re-runnable: contacts are upserted, and only `new` companies are claimed (all listed
+    `company_ids` with `force`). `http` (e.g. a client on a mock transport) replaces the production client."""
+    with session_scope(engine) as session:
+        companies = claim_companies(session, limit=limit, now=now(), company_ids=company_ids, force=force)
+        claimed = [(c.id, c.canonical_domain, start_url(c)) for c in companies]
+    if not claimed:
+        return EnrichReport()
+    if http is not None:
+        crawler = Crawler(http, settings, resolver=resolver, sleep=sleep, monotonic=monotonic)
+    else:
+        crawler = Crawler.build(settings, resolver=resolver, sleep=sleep, monotonic=monotonic)
+    outcomes: list[CompanyOutcome] = []
+    errors: list[ItemError] = []
+    semaphore = asyncio.Semaphore(settings.crawl_concurrency)
+
+    async def one(company_id: int, domain: str | None, url: str | None) -> None:
+        if not url:
+            site: SiteCrawl | None = None
+            reason: str | None = "no website URL or domain"
+        else:
+            async with semaphore:
+                try:
+                    site = await crawler.crawl(url)
+                    reason = site.error
+                except Exception as exc:  # one company's failure must not stop the batch
+                    site, reason = None, f"{type(exc).__name__}: {exc}"
+        try:
+            outcome = _store(engine, company_id, domain, site, reason, now)
+        except Exception as exc:
+            errors.append(ItemError(company_id, domain, f"storing failed: {type(exc).__name__}: {exc}"))
+            return
+        outcomes.append(outcome)
+        if outcome.status == CompanyStatus.UNREACHABLE:
+            errors.append(ItemError(company_id, domain, outcome.reason or "unreachable"))
+        if progress is not None:
+            progress(outcome)
+
+    try:
+        await asyncio.gather(*(one(*item) for item in claimed))
+    finally:
+        await crawler.aclose()
+    return EnrichReport(
+        claimed=len(claimed),
+        enriched=sum(o.status == CompanyStatus.ENRICHED for o in outcomes),
+        no_contacts=sum(o.status == CompanyStatus.NO_CONTACTS for o in outcomes),
+        unreachable=sum(o.status == CompanyStatus.UNREACHABLE for o in outcomes),
+        emails=sum(o.emails for o in outcomes),
+        phones=sum(o.phones for o in outcomes),
+        pages_fetched=sum(o.pages for o in outcomes),
+        errors=errors,
+    )
+
+
+def _store(
+    engine: Engine,
+    company_id: int,
+    domain: str | None,
+    site: SiteCrawl | None,
+    reason: str | None,
+    now: Clock,
+) -> CompanyOutcome:
+    moment = now()
+    pages_ok = sum(1 for p in site.pages if p.error is None) if site else 0
+    with session_scope(engine) as session:
+        if site is None or not site.reachable:
+            record_outcome(session, company_id, status=CompanyStatus.UNREACHABLE, reason=reason, now=moment)
+            return CompanyOutcome(company_id, domain, CompanyStatus.UNREACHABLE.value, 0, 0, pages_ok, reason)
+        upsert_contacts(session, company_id, site.contacts, now=moment)
+        chosen = choose_primary(session, company_id)
+        useful = [c for c in site.contacts if not c.web_studio]
+        emails = sum(c.kind == "email" for c in useful)
+        phones = sum(c.kind == "phone" for c in useful)
+        if chosen.get("email") or chosen.get("phone"):
+            status, why = CompanyStatus.ENRICHED, None
+        else:
+            status, why = CompanyStatus.NO_CONTACTS, f"no contacts on {pages_ok} page(s)"
+        meta = {
+            "crawl": {
+                "home_url": site.home_url,
+                "pages": [p.final_url or p.url for p in site.pages if p.error is None],
+                "page_errors": [f"{p.url}: {p.error}" for p in site.pages if p.error][:10],
+                "at": moment.isoformat(),
+            }
+        }
+        record_outcome(
+            session, company_id, status=status, reason=why, now=moment, site_text=site.site_text, meta=meta
+        )
+    return CompanyOutcome(company_id, domain, status.value, emails, phones, pages_ok, why)

@@ -1,0 +1,196 @@
+"""Storage of enrichment results: idempotent contact upserts, primary choice, company claim and outcome.
+
+Repository functions take a Session and never commit; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from leadgen.contacts.extract import Contact as FoundContact
+from leadgen.db.models import Company, CompanyStatus, Contact, ContactKind, ContactSource
+
+STUDIO_KEY = "web_studio"
+
+
+def _insert_for(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def upsert_contacts(
+    session: Session, company_id: int, contacts: Sequence[FoundContact], *, now: datetime
+) -> int:
+    """Insert or refresh contacts on (company_id, kind, lower(value)); returns the number of rows written.
+
+    On conflict: last_seen_at moves to `now`, first_seen_at stays; the better score wins together with its
+    source and page URL; metadata is merged (new keys win). A manual contact keeps its source and score.
+    """
+    if not contacts:
+        return 0
+    unique: dict[tuple[str, str], FoundContact] = {}
+    for c in contacts:
+        key = (c.kind, c.value.lower())
+        if key not in unique or c.quality > unique[key].quality:
+            unique[key] = c
+    rows = []
+    for c in unique.values():
+        meta: dict[str, Any] = {}
+        if c.extension:
+            meta["extension"] = c.extension
+        if c.web_studio:
+            meta[STUDIO_KEY] = True
+        if c.same_site is not None:
+            meta["same_site"] = c.same_site
+        rows.append(
+            {
+                "company_id": company_id,
+                "kind": ContactKind(c.kind).value,
+                "value": c.value,
+                "source": ContactSource(c.source).value,
+                "quality_score": c.quality,
+                "is_primary": False,
+                "page_url": c.page_url[:2048] if c.page_url else None,
+                "first_seen_at": now,
+                "last_seen_at": now,
+                "created_at": now,
+                "updated_at": now,
+                "metadata": meta,
+            }
+        )
+    dialect = session.get_bind().dialect.name
+    insert = _insert_for(session)
+    table = Contact.__table__  # type: ignore[attr-defined]
+    stmt = insert(table).values(rows)
+    excluded = stmt.excluded
+    better = and_(
+        excluded.quality_score > table.c.quality_score, table.c.source != ContactSource.MANUAL.value
+    )
+    if dialect == "postgresql":
+        merged_meta = table.c["metadata"].op("||")(excluded["metadata"])
+        best = func.greatest(table.c.quality_score, excluded.quality_score)
+    else:
+        merged_meta = func.json_patch(table.c["metadata"], excluded["metadata"])
+        best = func.max(table.c.quality_score, excluded.quality_score)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.company_id, table.c.kind, func.lower(table.c.value)],
+        set_={
+            "last_seen_at": excluded.last_seen_at,
+            "updated_at": excluded.updated_at,
+            "quality_score": case(
+                (table.c.source == ContactSource.MANUAL.value, table.c.quality_score), else_=best
+            ),
+            "source": case((better, excluded.source), else_=table.c.source),
+            "page_url": case((better, excluded.page_url), else_=table.c.page_url),
+            "metadata": merged_meta,
+        },
+    )
+    session.execute(stmt)
+    return len(rows)
+
+
+def choose_primary(session: Session, company_id: int) -> dict[str, int | None]:
+    """Mark the best contact of each kind primary (never a web-studio one); returns {kind: contact id}."""
+    session.execute(update(Contact).where(Contact.company_id == company_id).values(is_primary=False))
+    chosen: dict[str, int | None] = {}
+    for kind in ContactKind:
+        rows = session.execute(
+            select(Contact.id, Contact.meta)
+            .where(Contact.company_id == company_id, Contact.kind == kind)
+            .order_by(Contact.quality_score.desc(), Contact.first_seen_at, Contact.id)
+        ).all()
+        best = next((row.id for row in rows if not (row.meta or {}).get(STUDIO_KEY)), None)
+        chosen[kind.value] = best
+        if best is not None:
+            session.execute(update(Contact).where(Contact.id == best).values(is_primary=True))
+    return chosen
+
+
+def claim_companies(
+    session: Session,
+    *,
+    limit: int,
+    now: datetime,
+    company_ids: Sequence[int] | None = None,
+    force: bool = False,
+) -> list[Company]:
+    """Move up to `limit` companies from `new` to `enriching` and return them.
+
+    Postgres: `SELECT ... FOR UPDATE SKIP LOCKED` so parallel runs take disjoint companies. SQLite: a
+    conditional `UPDATE ... WHERE status = 'new'` per row, so a row already claimed is not claimed twice.
+    With `force` (the CLI's `--company`), enriched/no_contacts/unreachable companies are re-claimed too.
+    """
+    statuses = [CompanyStatus.NEW]
+    if force:
+        statuses += [CompanyStatus.ENRICHED, CompanyStatus.NO_CONTACTS, CompanyStatus.UNREACHABLE]
+    query = select(Company.id).where(Company.status.in_(statuses)).order_by(Company.id).limit(limit)
+    if company_ids is not None:
+        query = query.where(Company.id.in_(list(company_ids)))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(session.scalars(query))
+    claimed: list[int] = []
+    for company_id in ids:
+        result = session.execute(
+            update(Company)
+            .where(Company.id == company_id, Company.status.in_(statuses))
+            .values(status=CompanyStatus.ENRICHING, status_reason=None, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            claimed.append(company_id)
+    if not claimed:
+        return []
+    return list(session.scalars(select(Company).where(Company.id.in_(claimed)).order_by(Company.id)))
+
+
+def record_outcome(
+    session: Session,
+    company_id: int,
+    *,
+    status: CompanyStatus,
+    reason: str | None,
+    now: datetime,
+    site_text: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> None:
+    """Set the company's enrichment outcome (only while it is still `enriching`, so a re-run cannot clash)."""
+    company = session.get(
+        Company, company_id, with_for_update=session.get_bind().dialect.name == "postgresql"
+    )
+    if company is None:
+        return
+    company.status = status
+    company.status_reason = reason[:1000] if reason else None
+    company.enriched_at = now
+    company.updated_at = now
+    if site_text:
+        company.site_text = site_text
+    if meta:
+        company.meta = {**(company.meta or {}), **meta}
+
+
+def release_stale(session: Session, *, older_than: datetime) -> int:
+    """Put companies left in `enriching` by a crashed run (not updated since `older_than`) back to `new`."""
+    result = session.execute(
+        update(Company)
+        .where(Company.status == CompanyStatus.ENRICHING, Company.updated_at < older_than)
+        .values(status=CompanyStatus.NEW, status_reason="released after a stale enrichment claim")
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
+
+
+def company_contacts(session: Session, company_id: int) -> list[Contact]:
+    return list(
+        session.scalars(
+            select(Contact)
+            .where(Contact.company_id == company_id)
+            .order_by(Contact.quality_score.desc(), Contact.id)
+        )
+    )

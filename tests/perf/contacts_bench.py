@@ -1,0 +1,241 @@
+"""Contacts benchmarks, one mode per process so each reports its own CPU time and peak RSS.
+
+    python tests/perf/contacts_bench.py extract [SECONDS]          extraction pages/s on one core
+    python tests/perf/contacts_bench.py farm PORT SEED              serve the site farm (until killed)
+    python tests/perf/contacts_bench.py leadgen PORT SEED N         crawl N farm sites with leadgen's crawler
+    python tests/perf/contacts_bench.py scrapy PORT SEED N          the same pages with a minimal Scrapy spider
+
+Both crawlers get the same politeness (one connection per host, BENCH_DELAY seconds between requests to a
+host), global concurrency, timeout, redirect cap, size cap, robots.txt, page budget per site, and the same
+work per page (leadgen's `analyse_page`), and they fetch the same pages (leadgen's candidate choice).
+Each prints one JSON line: pages, seconds, pages/s, CPU seconds, peak RSS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "64"))
+DELAY = float(os.environ.get("BENCH_DELAY", "0.2"))
+TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "5"))
+MAX_PAGES = int(os.environ.get("BENCH_MAX_PAGES", "4"))
+MAX_BYTES = 2 * 1024 * 1024
+SLOW_SECONDS = 8.0
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _report(name: str, pages: int, contacts: int, started: float, cpu0: float, **extra: object) -> None:
+    seconds = time.perf_counter() - started
+    cpu = _cpu() - cpu0
+    print(
+        json.dumps(
+            {
+                "name": name,
+                "pages": pages,
+                "contacts": contacts,
+                "seconds": round(seconds, 2),
+                "pages_per_s": round(pages / seconds, 1),
+                "cpu_s": round(cpu, 2),
+                "pages_per_cpu_s": round(pages / cpu, 1) if cpu else None,
+                "peak_rss_mb": round(_peak_rss_mb(), 1),
+                **extra,
+            }
+        ),
+        flush=True,
+    )
+
+
+# --- extraction ---------------------------------------------------------------------------------------------
+
+
+def corpus() -> list[tuple[str, bytes, str]]:
+    """Saved fixture pages plus farm pages (home, contacts, about) of 150 generated sites."""
+    from leadgen.sandbox.farm_pages import render
+    from leadgen.sandbox.farm_sites import farm_domains, site_for
+
+    pages: list[tuple[str, bytes, str]] = []
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "contacts"
+    for path in sorted(fixtures.glob("*.html")):
+        pages.append((f"https://{path.stem}.ru/", path.read_bytes(), "text/html"))
+    for domain in farm_domains(150, seed=42):
+        site = site_for(domain, seed=42)
+        for path in ("/", site.contact_path, "/about"):
+            status, body, ctype, _, _ = render(site, path, seed=42, huge_bytes=0)
+            if status == 200 and ctype.startswith("text/html"):
+                pages.append((f"http://{domain}{path}", body, ctype))
+    return pages
+
+
+def bench_extract(seconds: float) -> None:
+    from leadgen.contacts.extract import analyse_page
+
+    pages = corpus()
+    size = sum(len(body) for _, body, _ in pages) / len(pages)
+    # As in the crawler: links are collected on home pages only.
+    work = [(url, body, ctype, urlsplit(url).path in ("", "/")) for url, body, ctype in pages]
+    for url, body, ctype, home in work:  # warm caches and imports
+        analyse_page(body, base_url=url, content_type=ctype, want_links=home)
+    done, started, cpu0 = 0, time.perf_counter(), _cpu()
+    while time.perf_counter() - started < seconds:
+        for url, body, ctype, home in work:
+            analyse_page(body, base_url=url, content_type=ctype, want_links=home)
+            done += 1
+    _report("extract", done, 0, started, cpu0, corpus_pages=len(pages), mean_page_kb=round(size / 1024, 1))
+    try:
+        import trafilatura
+    except ImportError:  # pragma: no cover
+        return
+    done, started, cpu0 = 0, time.perf_counter(), _cpu()
+    while time.perf_counter() - started < seconds / 2:
+        for _, body, _ in pages[:60]:
+            trafilatura.extract(body)
+            done += 1
+    _report("trafilatura.extract (visible text, for comparison)", done, 0, started, cpu0)
+
+
+# --- farm ---------------------------------------------------------------------------------------------------
+
+
+def serve_farm(port: int, seed: int) -> None:
+    from leadgen.sandbox.site_farm import SiteFarm
+
+    farm = SiteFarm(seed=seed, port=port, slow_seconds=SLOW_SECONDS)
+    asyncio.run(farm.serve_forever())
+
+
+def _starts(seed: int, count: int) -> list[str]:
+    from leadgen.sandbox.farm_sites import farm_domains
+
+    return [f"http://{domain}/" for domain in farm_domains(count, seed=seed)]
+
+
+# --- leadgen crawler ----------------------------------------------------------------------------------------
+
+
+def bench_leadgen(port: int, seed: int, count: int) -> None:
+    from leadgen.contacts.crawler import Crawler, SiteCrawl
+    from leadgen.settings import Settings
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, crawl_proxy_url=f"http://127.0.0.1:{port}", crawl_concurrency=CONCURRENCY,
+        crawl_per_host_delay_seconds=DELAY, crawl_timeout_seconds=TIMEOUT, crawl_max_pages_per_company=MAX_PAGES,
+        crawl_max_body_bytes=MAX_BYTES, crawl_max_redirects=5,
+    )  # fmt: skip
+    starts = _starts(seed, count)
+
+    stats = {"pages": 0, "contacts": 0}
+
+    def tally(_: str, result: SiteCrawl) -> None:  # results are counted and dropped, as enrich_companies does
+        stats["pages"] += sum(1 for p in result.pages if p.error is None)
+        stats["contacts"] += sum(p.contacts for p in result.pages)  # per page, as the spider counts
+
+    async def main() -> tuple[int, int]:
+        async with Crawler.build(settings) as crawler:
+            await crawler.crawl_many(starts, on_done=tally, collect=False)
+        return stats["pages"], stats["contacts"]
+
+    started, cpu0 = time.perf_counter(), _cpu()
+    pages, contacts = asyncio.run(main())
+    _report("leadgen crawler (httpx async)", pages, contacts, started, cpu0, sites=count)
+
+
+# --- scrapy -------------------------------------------------------------------------------------------------
+
+
+def bench_scrapy(port: int, seed: int, count: int) -> None:
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    from leadgen.contacts.candidates import candidate_pages
+    from leadgen.contacts.extract import analyse_page
+
+    proxy = f"http://127.0.0.1:{port}"
+    stats = {"pages": 0, "contacts": 0}
+    starts = _starts(seed, count)
+
+    class ContactsSpider(scrapy.Spider):  # type: ignore[misc]
+        name = "contacts"
+
+        async def start(self):  # type: ignore[no-untyped-def]
+            for url in starts:
+                yield scrapy.Request(url, callback=self.parse_home, meta={"proxy": proxy})
+
+        def start_requests(self):  # type: ignore[no-untyped-def]  # Scrapy < 2.13
+            for url in starts:
+                yield scrapy.Request(url, callback=self.parse_home, meta={"proxy": proxy})
+
+        def _analyse(self, response, want_links: bool):  # type: ignore[no-untyped-def]
+            ctype = response.headers.get("Content-Type", b"").decode("latin-1")
+            if not ctype.lower().startswith(("text/html", "application/xhtml+xml")):
+                return None
+            analysis = analyse_page(
+                response.body, base_url=response.url, content_type=ctype, want_links=want_links
+            )
+            stats["pages"] += 1
+            stats["contacts"] += len(analysis.contacts)
+            return analysis
+
+        def parse_home(self, response):  # type: ignore[no-untyped-def]
+            analysis = self._analyse(response, True)
+            if analysis is None:
+                return
+            for url in candidate_pages(response.url, analysis.links, limit=MAX_PAGES - 1):
+                yield scrapy.Request(url, callback=self.parse_page, meta={"proxy": proxy})
+
+        def parse_page(self, response):  # type: ignore[no-untyped-def]
+            self._analyse(response, False)
+
+    process = CrawlerProcess(
+        settings={
+            "CONCURRENT_REQUESTS": CONCURRENCY,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+            "DOWNLOAD_DELAY": DELAY,
+            "RANDOMIZE_DOWNLOAD_DELAY": False,
+            "ROBOTSTXT_OBEY": True,
+            "DOWNLOAD_TIMEOUT": TIMEOUT,
+            "DOWNLOAD_MAXSIZE": MAX_BYTES,
+            "DOWNLOAD_WARNSIZE": 0,
+            "REDIRECT_MAX_TIMES": 5,
+            "RETRY_ENABLED": False,
+            "COOKIES_ENABLED": False,
+            "TELNETCONSOLE_ENABLED": False,
+            "LOG_LEVEL": "ERROR",
+            "USER_AGENT": "leadgen/0.1 (+bench)",
+            "REACTOR_THREADPOOL_MAXSIZE": 4,
+        }
+    )
+    process.crawl(ContactsSpider)
+    started, cpu0 = time.perf_counter(), _cpu()
+    process.start()
+    _report("scrapy spider", stats["pages"], stats["contacts"], started, cpu0, sites=count)
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode == "extract":
+        bench_extract(float(sys.argv[2]) if len(sys.argv) > 2 else 10.0)
+    elif mode == "farm":
+        serve_farm(int(sys.argv[2]), int(sys.argv[3]))
+    elif mode == "leadgen":
+        bench_leadgen(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    elif mode == "scrapy":
+        bench_scrapy(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    else:
+        raise SystemExit(__doc__)

@@ -1,0 +1,87 @@
+"""Contacts benchmarks (`make bench`): extraction pages/s per core; leadgen's crawler vs a minimal Scrapy spider
+on the same 5,000 farm sites with the same politeness, each in its own process (pages/s and peak RSS).
+
+Environment: BENCH_SITES (5000), BENCH_CONCURRENCY (64), BENCH_DELAY (0.2 s per host), BENCH_MAX_PAGES (4),
+BENCH_EXTRACT_SECONDS (15). Results are printed as JSON lines and written to data/bench/contacts.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(__file__).with_name("contacts_bench.py")
+SITES = int(os.environ.get("BENCH_SITES", "5000"))
+OUT = ROOT / "data" / "bench" / "contacts.json"
+
+
+def _run(*args: str, timeout: float = 3600) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert done.returncode == 0 and lines, done.stderr[-3000:]
+    result: dict[str, object] = json.loads(lines[0])
+    print(json.dumps(result, ensure_ascii=False))
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _save(key: str, value: object) -> None:
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(OUT.read_text()) if OUT.exists() else {}
+    data[key] = value
+    OUT.write_text(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@pytest.mark.timeout(600)
+def test_extraction_throughput_per_core() -> None:
+    result = _run("extract", os.environ.get("BENCH_EXTRACT_SECONDS", "15"))
+    _save("extract", result)
+    assert float(result["pages_per_cpu_s"]) >= 300  # type: ignore[arg-type]
+
+
+@pytest.mark.timeout(7200)
+def test_crawl_against_scrapy() -> None:
+    pytest.importorskip("scrapy")
+    port = _free_port()
+    farm = subprocess.Popen([sys.executable, str(SCRIPT), "farm", str(port), "1"], cwd=ROOT)
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        ours = _run("leadgen", str(port), "1", str(SITES))
+        theirs = _run("scrapy", str(port), "1", str(SITES))
+    finally:
+        farm.terminate()
+        farm.wait(10)
+    ratio = float(ours["pages_per_s"]) / float(theirs["pages_per_s"])  # type: ignore[arg-type]
+    rss = float(ours["peak_rss_mb"]) / float(theirs["peak_rss_mb"])  # type: ignore[arg-type]
+    print(f"leadgen/scrapy: pages/s x{ratio:.2f}, peak RSS x{rss:.2f}")
+    _save(
+        "crawl",
+        {"leadgen": ours, "scrapy": theirs, "pages_per_s_ratio": round(ratio, 2), "rss_ratio": round(rss, 2)},
+    )
+    assert abs(int(ours["pages"]) - int(theirs["pages"])) <= 0.02 * int(theirs["pages"])  # type: ignore[call-overload]
