@@ -221,6 +221,10 @@ class Settings(BaseSettings):
     # --- prefect ----------------------------------------------------------------------------------------
     prefect_work_pool: str = "leadgen-docker"
     prefect_batch_size: int = Field(50, ge=1)
+    prefect_image: str = Field("leadgen:latest", description="Image the Docker work pool runs flows in")
+    prefect_docker_network: str = Field("leadgen", description="Docker network of flow-run containers")
+    prefect_pool_concurrency: int = Field(4, ge=1, description="Flow runs the work pool runs at once")
+    prefect_email_burst: int = Field(3, ge=1, description="Slots of the email-daily limit free at once")
 
     @field_validator(
         "planning_triggers",

@@ -14,11 +14,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from leadgen.db import make_engine, migrate
 from leadgen.settings import Settings
+
+# No per-example deadline (the machine is shared and slow examples are not bugs). Under CI (CI=true) examples are
+# derandomized so a run is reproducible; locally they stay random and keep finding new inputs.
+hypothesis_settings.register_profile("local", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.register_profile(
+    "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True, print_blob=True
+)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "local")
 
 PG_URL = os.environ.get("LEADGEN_TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", "postgres"] if PG_URL else ["sqlite"]

@@ -13,10 +13,13 @@ from leadgen.cli import bench as bench_cli
 from leadgen.cli import contacts as contacts_cli
 from leadgen.cli import db as db_cli
 from leadgen.cli import dedupe as dedupe_cli
+from leadgen.cli import demo as demo_cli
+from leadgen.cli import infra as infra_cli
 from leadgen.cli import optout as optout_cli
 from leadgen.cli import outreach as outreach_cli
 from leadgen.cli import plan as plan_cli
 from leadgen.cli import report as report_cli
+from leadgen.cli import sandbox as sandbox_cli
 from leadgen.cli import serp as serp_cli
 from leadgen.cli import yandex as yandex_cli
 from leadgen.cli.context import err_console, load_settings
@@ -30,6 +33,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(db_cli.app, name="db")
+app.add_typer(infra_cli.app, name="infra")
+app.add_typer(sandbox_cli.app, name="sandbox")
+app.command(name="demo")(demo_cli.demo)
 app.add_typer(contacts_cli.app, name="contacts")
 app.command("enrich")(contacts_cli.enrich)
 app.add_typer(outreach_cli.app, name="outreach")

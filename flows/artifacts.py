@@ -1,0 +1,96 @@
+"""Run artifacts: a markdown summary and a table per run, and a progress bar for long flows (no raw PII)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
+from prefect.artifacts import update_progress_artifact as _update_progress
+
+# Unicode-aware: Cyrillic local parts and IDN domains (почта@клиника.рф, punycode TLDs) are masked too.
+EMAIL_RE = re.compile(r"([\w.%+-])[\w.%+-]*@((?:[\w-]+\.)+(?:[^\W\d_]{2,}|xn--[\w-]+))")
+MAX_ROWS = 200
+
+
+def mask_pii(text: str) -> str:
+    """`ivan.petrov@firm.ru` → `i***@firm.ru`: artifacts live in the Prefect database, not the pipeline's."""
+    return EMAIL_RE.sub(r"\1***@\2", text)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_pii(value)
+    if isinstance(value, list | dict):
+        return mask_pii(str(value))
+    return value
+
+
+def error_rows(report: Mapping[str, Any], *, stage: str) -> list[dict[str, Any]]:
+    """The per-item errors of a report dict (`errors: [{..., reason}]`) as table rows."""
+    rows = []
+    for error in report.get("errors") or []:
+        if isinstance(error, Mapping):
+            rows.append({"stage": stage, **{k: _cell(v) for k, v in error.items()}})
+    return rows
+
+
+def counts(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The scalar fields of a report dict (counts, flags, times), without lists."""
+    return {k: v for k, v in report.items() if not isinstance(v, list | dict)}
+
+
+def markdown_summary(
+    title: str, lines: Iterable[str], stats: Mapping[str, Any], errors: Sequence[Mapping[str, Any]]
+) -> str:
+    """A small markdown document: title, what happened, the counts, and the first errors with reasons."""
+    parts = [f"# {title}", ""]
+    parts += [f"- {mask_pii(line)}" for line in lines]
+    if stats:
+        parts += ["", "| field | value |", "|---|---|"]
+        parts += [f"| {k} | {_cell(v)} |" for k, v in stats.items()]
+    parts += ["", f"**Errors: {len(errors)}**"]
+    for error in errors[:20]:
+        reason = error.get("reason", "")
+        item = error.get("item", error.get("id", ""))
+        parts.append(f"- `{_cell(item)}`: {_cell(reason)}")
+    if len(errors) > 20:
+        parts.append(f"- … and {len(errors) - 20} more (see the table artifact)")
+    return "\n".join(parts) + "\n"
+
+
+def publish(
+    key: str,
+    title: str,
+    *,
+    lines: Iterable[str] = (),
+    stats: Mapping[str, Any] | None = None,
+    table: Sequence[Mapping[str, Any]] = (),
+    errors: Sequence[Mapping[str, Any]] = (),
+) -> None:
+    """Create `<key>-summary` (markdown), `<key>-table` (what was done) and `<key>-errors` (what failed, why)."""
+    create_markdown_artifact(
+        key=f"{key}-summary",
+        markdown=markdown_summary(title, lines, stats or {}, errors),
+        description=title,
+    )
+    rows = [{k: _cell(v) for k, v in row.items()} for row in table][:MAX_ROWS]
+    create_table_artifact(
+        key=f"{key}-table", table=rows or [{"result": "nothing done"}], description=f"{title}: what was done"
+    )
+    if errors:
+        failed = [{k: _cell(v) for k, v in row.items()} for row in errors][:MAX_ROWS]
+        create_table_artifact(key=f"{key}-errors", table=failed, description=f"{title}: what failed and why")
+
+
+def start_progress(key: str, description: str) -> UUID:
+    """A progress artifact at 0 %."""
+    return create_progress_artifact(progress=0.0, key=f"{key}-progress", description=description)
+
+
+def update_progress(artifact_id: UUID, done: float, total: float) -> None:
+    """Set the progress to done/total (percent, capped at 100)."""
+    percent = 100.0 if total <= 0 else min(100.0, 100.0 * done / total)
+    _update_progress(artifact_id=artifact_id, progress=percent)

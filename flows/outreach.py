@@ -1,0 +1,66 @@
+"""outreach flow: recover crashed sends, draft, queue, and send inside the send window under the daily cap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from flows.artifacts import counts, error_rows, publish
+from flows.params import OutreachParams
+from flows.runtime import task_runner, variable_int
+from infra.plan import VAR_SEND_LIMIT
+from tasks.outreach import draft_task, queue_task, recover_stale_task, send_task
+from tasks.runtime import load_settings
+
+
+@flow(name="outreach", task_runner=task_runner())
+def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, Any]:
+    """Draft and queue messages, then send up to `send_limit`, one `email-daily` slot each."""
+    logger = get_run_logger()
+    settings = load_settings()
+    recovered = recover_stale_task()
+    drafted = draft_task(params.draft_limit) if params.draft_limit else {}
+    queued = queue_task(max(params.draft_limit, settings.prefect_batch_size))
+    send_limit = (
+        params.send_limit
+        if params.send_limit is not None
+        else variable_int(VAR_SEND_LIMIT, settings.outreach_daily_cap)
+    )
+    sent = send_task(send_limit, params.dry_run) if send_limit else {}
+    errors = (
+        error_rows(drafted, stage="draft")
+        + error_rows(queued, stage="queue")
+        + error_rows(sent, stage="send")
+    )
+    result = {
+        "recovered_unknown": recovered,
+        "drafted": drafted.get("drafted", 0),
+        "queued": queued.get("queued", 0),
+        "sent": sent.get("sent", 0),
+        "send": counts(sent),
+    }
+    lines = [
+        f"{recovered} rows left in `sending` by a crash marked `unknown`",
+        f"drafts: {counts(drafted)}",
+        f"queue: {counts(queued)}",
+        f"send{' (dry run)' if params.dry_run else ''}: {counts(sent)}",
+    ]
+    if sent and not sent.get("window_open", True):
+        lines.append(f"outside the send window; next opens {sent.get('next_window_start')}")
+    table = [
+        {"step": "draft", **counts(drafted)},
+        {"step": "queue", **counts(queued)},
+        {"step": "send", **counts(sent)},
+    ]
+    publish("outreach", "Outreach", lines=lines, stats=counts(result), table=_flat(table), errors=errors)
+    logger.info("; ".join(lines))
+    return result
+
+
+def _flat(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per step with the union of columns, so the table renders with aligned columns."""
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row if k not in keys]
+    return [{k: row.get(k, "") for k in keys} for row in rows]

@@ -1,0 +1,84 @@
+"""Typed flow parameters: pydantic models the Prefect UI renders as forms (limits, batch_tag, dry_run)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+BATCH_TAG = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PlanParams(_Params):
+    """plan_batch: which rows to plan and whether to write them."""
+
+    batch_tag: str | None = Field(
+        None, pattern=BATCH_TAG, description="Plan only rows of this batch (rows without a tag take it)"
+    )
+    source: str | None = Field(None, description="CSV path or Google Sheet id/URL; default NICHES_INPUT")
+    dry_run: bool = Field(False, description="Check and schedule, write nothing")
+
+
+class SearchParams(_Params):
+    """night_search: how many due queries to submit."""
+
+    limit: int | None = Field(
+        None, ge=1, le=35000, description="Queries to submit; default variable leadgen_search_limit"
+    )
+    batch_tag: str | None = Field(None, pattern=BATCH_TAG, description="Only queries of this batch")
+
+
+class CollectParams(_Params):
+    """collect_results: how many operations to poll, and how long to keep polling."""
+
+    limit: int | None = Field(
+        None, ge=1, description="Operations polled per round; default leadgen_search_limit"
+    )
+    wait_seconds: int = Field(
+        0,
+        ge=0,
+        le=6 * 3600,
+        description="Keep polling in rounds until nothing is pending or this time passed",
+    )
+
+
+class EnrichParams(_Params):
+    """enrich_contacts: companies to crawl in this run, in batches."""
+
+    limit: int = Field(500, ge=1, le=100000, description="Companies to enrich in this run")
+    batch_size: int | None = Field(
+        None, ge=1, le=1000, description="Companies per task; default leadgen_batch_size"
+    )
+
+
+class OutreachParams(_Params):
+    """outreach: drafts, queueing and sending under the daily cap."""
+
+    draft_limit: int = Field(200, ge=0, description="Companies to draft for (0: no drafting)")
+    send_limit: int | None = Field(
+        None, ge=0, description="Messages to send; default variable leadgen_send_limit"
+    )
+    dry_run: bool = Field(False, description="Write .eml files instead of sending")
+
+
+class ReportParams(_Params):
+    """report: funnel of one batch (or all) and CSV exports."""
+
+    batch_tag: str | None = Field(None, pattern=BATCH_TAG, description="Batch to report on; empty: all")
+    export_csv: bool = Field(True, description="Write domains.csv and contacts.csv under DATA_DIR/exports")
+
+
+class PipelineParams(_Params):
+    """pipeline: every stage for one batch, ad hoc."""
+
+    batch_tag: str = Field(..., pattern=BATCH_TAG, description="The batch to run end to end")
+    source: str | None = Field(None, description="CSV path or Google Sheet id/URL; default NICHES_INPUT")
+    search_limit: int = Field(500, ge=1, description="Queries to submit")
+    collect_wait_seconds: int = Field(
+        900, ge=0, le=6 * 3600, description="How long to wait for deferred searches to finish"
+    )
+    enrich_limit: int = Field(500, ge=1, description="Companies to enrich")
+    send_limit: int | None = Field(None, ge=0, description="Messages to send; default leadgen_send_limit")
+    dry_run: bool = Field(False, description="Plan and send nothing for real (.eml files instead of email)")

@@ -1,0 +1,59 @@
+"""`leadgen sandbox ...`: run the loopback sandbox services and print where they listen."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leadgen.cli.context import out_console
+
+app = typer.Typer(
+    help="Loopback sandbox: Yandex Search API emulator, company site farm, SMTP sink and fake LLM.",
+    no_args_is_help=True,
+)
+
+
+def dotenv_line(name: str, value: str) -> str:
+    """`NAME='value'` with single quotes escaped the way python-dotenv reads them."""
+    return f"{name}='{value.replace(chr(92), chr(92) * 2).replace(chr(39), chr(92) + chr(39))}'"
+
+
+@app.command()
+def up(
+    workdir: Annotated[
+        Path, typer.Option("--workdir", help="Folder for the sandbox database, niches CSV and offer file.")
+    ] = Path("./sandbox"),
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file", help="Also write the settings pointing at the sandbox to this dotenv file."
+        ),
+    ] = None,
+    seconds: Annotated[
+        float, typer.Option("--seconds", min=0, help="Stop after this many seconds (0: run until Ctrl-C).")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated SERPs and sites.")] = 1,
+) -> None:
+    """Start the four sandbox services on 127.0.0.1, print their addresses, and keep them running."""
+    from leadgen.sandbox.stack import SandboxStack, settings_env
+
+    with SandboxStack(seed=seed) as stack:
+        for name, url in stack.addresses().items():
+            out_console.print(f"{name:<32} {url}", soft_wrap=True)
+        overrides = stack.settings_overrides(workdir.resolve())
+        if env_file is not None:
+            lines = [dotenv_line(k, v) for k, v in sorted(settings_env(overrides).items())]
+            env_file.write_text("# leadgen sandbox settings (fake credentials)\n" + "\n".join(lines) + "\n")
+            out_console.print(f"settings written to {env_file} (use: set -a; . {env_file}; set +a)")
+        out_console.print(
+            "sandbox running; press Ctrl-C to stop" if not seconds else f"running {seconds:g} s"
+        )
+        stop = threading.Event()
+        try:
+            stop.wait(seconds or None)
+        except KeyboardInterrupt:
+            pass
+    out_console.print("sandbox stopped")

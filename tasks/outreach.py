@@ -1,0 +1,97 @@
+"""Outreach tasks: recover crashed sends, draft, queue, and send under the daily cap (never cached)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from leadgen.outreach import SendReport, draft_messages, queue_messages, recover_stale_sending, send_queued
+from leadgen.outreach.sending import send_window_state
+from tasks import runtime
+from tasks.limits import take_email_slot
+from tasks.policy import retry_options
+from tasks.runtime import jsonable, load_settings, open_engine
+
+# A send waits at most this long for an `email-daily` slot; then the run stops and the next one carries on.
+EMAIL_SLOT_TIMEOUT_SECONDS = 60.0
+
+
+@task(name="recover-stale-sending", cache_policy=NO_CACHE, **retry_options())
+def recover_stale_task() -> int:
+    """Rows left in `sending` by a crash become `unknown` (never resent automatically: at most once)."""
+    settings = load_settings()
+    with open_engine(settings) as engine:
+        return int(recover_stale_sending(engine, now=runtime.now()))
+
+
+@task(name="draft-messages", cache_policy=NO_CACHE, **retry_options())
+def draft_task(limit: int) -> dict[str, Any]:
+    """Drafts for up to `limit` enriched companies (LLM or fallback; stored drafts are reused, not redone)."""
+    settings = load_settings()
+    with open_engine(settings) as engine:
+        return dict(jsonable(draft_messages(engine, settings, limit=limit, now=runtime.now())))
+
+
+@task(name="queue-messages", cache_policy=NO_CACHE, **retry_options())
+def queue_task(limit: int) -> dict[str, Any]:
+    """Check drafts (address, opt-out, MX) and queue the good ones."""
+    settings = load_settings()
+    with open_engine(settings) as engine:
+        return dict(jsonable(queue_messages(engine, settings, limit=limit, now=runtime.now())))
+
+
+@task(name="send-messages", cache_policy=NO_CACHE, **retry_options())
+def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
+    """Send up to `limit` queued messages, one `email-daily` slot per message; the DB count caps the day.
+
+    One message per `send_queued` call, so a slot is taken right before each send and a run that gets no
+    slot in time stops without claiming anything.
+    """
+    settings = load_settings()
+    total = SendReport(dry_run=dry_run)
+    rng = random.Random()
+    with open_engine(settings) as engine:
+        if dry_run:  # .eml files only, the database is not changed: one call writes every due message
+            return dict(jsonable(send_queued(engine, settings, limit=limit, now=runtime.now(), dry_run=True)))
+        is_open, opens = send_window_state(settings, runtime.now())
+        if not is_open:  # checked before taking a slot, so runs outside the window use none
+            closed = SendReport(
+                window_open=False,
+                next_window_start=opens.isoformat(),
+                stopped_reason="outside the send window",
+            )
+            return dict(jsonable(closed))
+        while total.sent + total.failed + total.skipped < limit:
+            if not take_email_slot(timeout_seconds=EMAIL_SLOT_TIMEOUT_SECONDS):
+                total = replace(total, stopped_reason="no email-daily slot within the timeout")
+                break
+            one = send_queued(engine, settings, limit=1, now=runtime.current_clock())
+            total = _add(total, one)
+            if one.sent + one.failed + one.skipped + one.retried == 0:
+                break  # nothing was due
+            if one.cap_reached or not one.window_open or one.stopped_reason == "every SMTP route unavailable":
+                break
+            # send_queued spaces messages within one call; here each call sends one, so space them here.
+            runtime.sleep(
+                settings.outreach_spacing_seconds + rng.uniform(0, settings.outreach_spacing_jitter_seconds)
+            )
+    return dict(jsonable(total))
+
+
+def _add(total: SendReport, one: SendReport) -> SendReport:
+    """Running totals over single-message calls; the stop state comes from the latest call."""
+    return replace(
+        one,
+        sent=total.sent + one.sent,
+        retried=total.retried + one.retried,
+        failed=total.failed + one.failed,
+        skipped=total.skipped + one.skipped,
+        suppressed=total.suppressed + one.suppressed,
+        recovered_unknown=total.recovered_unknown + one.recovered_unknown,
+        files=[*total.files, *one.files],
+        errors=[*total.errors, *one.errors],
+    )

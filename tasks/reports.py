@@ -1,0 +1,33 @@
+"""Report tasks: the funnel of a batch and CSV exports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from leadgen import reports
+from leadgen.db.engine import session_scope
+from tasks.policy import retry_options
+from tasks.runtime import jsonable, load_settings, open_engine
+
+
+@task(name="funnel", cache_policy=NO_CACHE, **retry_options())
+def funnel_task(batch_tag: str | None = None) -> dict[str, Any]:
+    """Stage counts (queries → operations → results → companies → contacts → messages) of one batch or all."""
+    settings = load_settings()
+    with open_engine(settings) as engine, session_scope(engine) as session:
+        return dict(jsonable(reports.funnel(session, batch_tag=batch_tag)))
+
+
+@task(name="export-csv", cache_policy=NO_CACHE, **retry_options())
+def export_csv_task(batch_tag: str | None = None) -> dict[str, Any]:
+    """Write domains.csv and contacts.csv under DATA_DIR/exports; returns the paths and row counts."""
+    settings = load_settings()
+    folder = settings.data_dir / "exports" / (batch_tag or "all")
+    folder.mkdir(parents=True, exist_ok=True)
+    with open_engine(settings) as engine, session_scope(engine) as session:
+        domains = reports.export_domains(session, folder / "domains.csv", batch_tag=batch_tag)
+        contacts = reports.export_contacts(session, folder / "contacts.csv", batch_tag=batch_tag)
+    return {"folder": str(folder), "domains": domains, "contacts": contacts}

@@ -1,0 +1,74 @@
+"""What every task needs at its edge: Settings from the environment, an engine, JSON-safe report dicts."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from leadgen.clock import Clock, utc_now
+from leadgen.db.engine import make_engine
+from leadgen.settings import Settings
+
+# Time seams of the Prefect layer. Tasks and flows read them at call time (`runtime.now()`), so in-process
+# tests replace them (monkeypatch a ManualClock) and nothing sleeps for real; production keeps the defaults.
+clock: Clock = utc_now
+sleep: Callable[[float], None] = time.sleep
+
+
+def now() -> datetime:
+    """The current time of the Prefect layer (aware UTC)."""
+    return clock()
+
+
+def current_clock() -> Clock:
+    """The clock itself, for leadgen functions that take one (it is looked up now, not at import)."""
+    return clock
+
+
+async def async_sleep(seconds: float) -> None:
+    """`sleep` for async code: the event loop's sleep in production, the replaced `sleep` in tests."""
+    if sleep is time.sleep:
+        await asyncio.sleep(seconds)
+    else:
+        sleep(seconds)
+
+
+def load_settings() -> Settings:
+    """Settings of this flow run: the environment and `.env` of the working directory (the container's)."""
+    return Settings()
+
+
+@contextmanager
+def open_engine(settings: Settings) -> Iterator[Engine]:
+    """An engine for one task run, disposed afterwards (tasks may run in short-lived containers)."""
+    engine = make_engine(settings.database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclass reports (and what they hold) as plain JSON types: the return value of every task."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    return value

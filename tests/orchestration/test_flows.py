@@ -1,0 +1,207 @@
+"""Flows end to end through the sandbox under the Prefect test harness (SQLite, and Postgres when configured)."""
+
+from __future__ import annotations
+
+from tests.orchestration.stages import require_stages
+
+require_stages()
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from flows.night_search import night_search_flow
+from flows.params import PipelineParams, SearchParams
+from flows.pipeline import pipeline_flow
+from infra.bootstrap import bootstrap
+from leadgen.clock import ManualClock, utc_now
+from leadgen.db import make_engine
+from leadgen.db.models import (
+    Company,
+    CompanyStatus,
+    Contact,
+    OutreachMessage,
+    SerpOperation,
+    SerpQuery,
+    SerpResult,
+)
+from leadgen.sandbox.stack import SandboxStack, settings_env
+from leadgen.settings import Settings
+from tasks import runtime
+from tests.orchestration.conftest import reset_concurrency_services
+
+TABLES = (SerpQuery, SerpOperation, SerpResult, Company, Contact, OutreachMessage)
+
+
+class TickingClock(ManualClock):
+    """A manual clock that moves a little on every reading, as time does while work happens (no real sleep)."""
+
+    def __init__(self, start: datetime, tick: timedelta = timedelta(milliseconds=200)) -> None:
+        super().__init__(start)
+        self.tick = tick
+
+    def __call__(self) -> datetime:
+        return self.advance(self.tick.total_seconds())
+
+
+@dataclass
+class Sandbox:
+    stack: SandboxStack
+    settings: Settings
+    clock: TickingClock
+    engine: Engine
+
+
+@pytest.fixture
+def sandbox(
+    prefect_harness: None, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Sandbox]:
+    """The sandbox services, settings pointing at them (as environment variables, like a flow-run container),
+    the Prefect layer on a manual clock (no real sleeps), and the rate limits bootstrapped on the harness."""
+    clock = TickingClock(utc_now())
+    with SandboxStack(max_results=4, time_to_done=0, clock=clock) as stack:
+        overrides = stack.settings_overrides(tmp_path) | {"database_url": db_url}
+        for name, value in settings_env(overrides).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setattr(runtime, "clock", clock)
+        monkeypatch.setattr(runtime, "sleep", clock.sleep)
+        settings = Settings(_env_file=None)  # type: ignore[call-arg]
+        reset_concurrency_services()
+        bootstrap(settings, pool_type="process", pool_name="flow-tests")
+        engine = make_engine(db_url)
+        try:
+            yield Sandbox(stack, settings, clock, engine)
+        finally:
+            engine.dispose()
+
+
+def table_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {t.__tablename__: conn.scalar(select(func.count()).select_from(t)) or 0 for t in TABLES}
+
+
+@pytest.mark.slow
+def test_pipeline_end_to_end_then_rerun_creates_nothing(sandbox: Sandbox) -> None:
+    params = PipelineParams(batch_tag="demo", search_limit=50, collect_wait_seconds=120, enrich_limit=50)
+    first = pipeline_flow(params)
+
+    counts = table_counts(sandbox.engine)
+    assert first["plan"]["inserted"] > 0
+    assert first["search"]["submitted"] == 4 == counts["serp_operations"] == counts["serp_queries"]
+    assert first["collect"]["done"] == 4 and first["collect"]["still_pending"] == 0
+    assert counts["companies"] > 0 and counts["contacts"] > 0
+    assert first["outreach"]["drafted"] > 0 and first["outreach"]["sent"] > 0
+    sink = sandbox.stack.sink
+    assert sink.count == first["outreach"]["sent"]
+    recipients = [r.lower() for m in sink.messages for r in m.rcpt_tos]
+    assert len(recipients) == len(set(recipients)), "an address got two messages"
+    funnel = first["report"]["funnel"]
+    assert funnel["queries"] == counts["serp_queries"]
+
+    with sandbox.engine.connect() as conn:
+        domains = conn.scalars(
+            select(Company.canonical_domain).where(Company.status != CompanyStatus.DUPLICATE)
+        ).all()
+    assert len(domains) == len(set(domains))
+
+    sandbox.clock.advance(minutes=5)
+    second = pipeline_flow(params)
+    assert table_counts(sandbox.engine) == counts
+    assert sink.count == first["outreach"]["sent"]
+    assert second["plan"]["inserted"] == 0
+    assert second["search"]["submitted"] == 0
+    assert second["outreach"]["sent"] == 0
+
+
+@pytest.mark.slow
+def test_night_search_outside_the_window_makes_no_call(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = sandbox.clock().astimezone(sandbox.settings.tz)
+    start, end = (local + timedelta(hours=2)), (local + timedelta(hours=3))
+    monkeypatch.setenv("NIGHT_WINDOW", f"{start:%H}:00-{end:%H}:59")
+
+    result = night_search_flow(SearchParams(limit=5))
+
+    assert result["in_window"] is False
+    assert result["submitted"] == 0
+    opens = result["next_window_start"]
+    assert opens > sandbox.clock().isoformat()
+    assert sandbox.stack.emulator.requests == []
+    summary = latest_artifact("night-search-summary")
+    assert "no API call made" in summary and "next window opens" in summary
+
+
+def latest_artifact(key: str) -> str:
+    """The data of the newest artifact with this key on the harness API."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    async def read() -> str:
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                sort=ArtifactSort.CREATED_DESC,
+                limit=1,
+            )
+            return str(found[0].data) if found else ""
+
+    return asyncio.run(read())
+
+
+@pytest.mark.slow
+def test_outreach_outside_the_send_window_sends_nothing(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.outreach import outreach_flow
+    from flows.params import OutreachParams
+
+    local = sandbox.clock().astimezone(sandbox.settings.tz)
+    start, end = (local + timedelta(hours=2)), (local + timedelta(hours=3))
+    monkeypatch.setenv("OUTREACH_SEND_WINDOW", f"{start:%H}:00-{end:%H}:59")
+
+    result = outreach_flow(OutreachParams(draft_limit=0))
+
+    assert result["sent"] == 0
+    assert result["send"]["window_open"] is False
+    assert result["send"]["next_window_start"] > sandbox.clock().isoformat()
+    assert "outside the send window" in latest_artifact("outreach-summary")
+    assert sandbox.stack.sink.count == 0
+
+
+@pytest.mark.slow
+def test_transient_errors_retry_and_permanent_ones_fail_fast(prefect_harness: None) -> None:
+    from prefect import flow, task
+
+    from leadgen.errors import ConfigurationError, YandexUnavailable
+    from tasks.policy import retry_options
+
+    calls: list[str] = []
+    options = retry_options() | {"retry_delay_seconds": 0, "retry_jitter_factor": None}
+
+    @task(**options)
+    def flaky(kind: str) -> str:
+        calls.append(kind)
+        if kind == "transient" and calls.count(kind) < 3:
+            raise YandexUnavailable("503 Service Unavailable", status=503)
+        if kind == "permanent":
+            raise ConfigurationError("YANDEX_FOLDER_ID is not set")
+        return "ok"
+
+    @flow
+    def run(kind: str) -> str:
+        return flaky(kind)
+
+    assert run("transient") == "ok"
+    assert calls.count("transient") == 3
+    state = run("permanent", return_state=True)
+    assert state.is_failed()
+    assert calls.count("permanent") == 1

@@ -1,0 +1,157 @@
+"""The Prefect layer's pure parts: retry policy, task options, JSON reports, artifacts, flow parameters."""
+
+from __future__ import annotations
+
+from tests.orchestration.stages import require_stages
+
+require_stages()
+
+import enum
+import importlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+
+from flows.artifacts import error_rows, markdown_summary, mask_pii
+from flows.params import CollectParams, PipelineParams, PlanParams, SearchParams
+from leadgen.errors import (
+    AuthError,
+    ConfigurationError,
+    DatabaseUnavailable,
+    NightWindowViolation,
+    QuotaExceeded,
+    YandexAPIError,
+    YandexUnavailable,
+)
+from tasks.policy import RETRIES, is_transient, retry_on_transient
+from tasks.runtime import jsonable
+
+TASK_MODULES = ("planning", "search", "companies", "contacts", "outreach", "reports")
+
+
+@pytest.mark.parametrize(
+    ("exc", "transient"),
+    [
+        (ConfigurationError("NICHES_INPUT is not set"), False),
+        (AuthError("401 from IAM"), False),
+        (NightWindowViolation("outside", next_allowed=datetime(2026, 1, 1, tzinfo=UTC)), False),
+        (YandexAPIError("bad region", status=400, code=3), False),
+        (ValueError("bad value"), False),
+        (KeyError("missing"), False),
+        (RuntimeError("unexpected"), False),
+        (YandexUnavailable("502 Bad Gateway", status=502), True),
+        (QuotaExceeded("429", retry_after=3.0), True),
+        (DatabaseUnavailable("cannot connect"), True),
+        (OperationalError("SELECT 1", {}, Exception("database is locked")), True),
+        (httpx.ConnectError("refused"), True),
+        (httpx.ReadTimeout("slow"), True),
+        (TimeoutError("no slot"), True),
+        (ConnectionResetError("reset"), True),
+    ],
+)
+def test_is_transient(exc: BaseException, transient: bool) -> None:
+    assert is_transient(exc) is transient
+
+
+class _State:
+    def __init__(self, exc: BaseException | None) -> None:
+        self.exc = exc
+
+    def result(self) -> None:
+        if self.exc is not None:
+            raise self.exc
+
+
+def test_retry_condition_reads_the_failed_state() -> None:
+    assert retry_on_transient(None, None, _State(YandexUnavailable("503", status=503))) is True
+    assert retry_on_transient(None, None, _State(ConfigurationError("no key"))) is False
+    assert retry_on_transient(None, None, _State(None)) is False
+
+
+def test_every_task_retries_transient_errors_only_and_caches_nothing() -> None:
+    from prefect import Task
+    from prefect.cache_policies import NO_CACHE
+
+    found = 0
+    for name in TASK_MODULES:
+        module = importlib.import_module(f"tasks.{name}")
+        for value in vars(module).values():
+            if isinstance(value, Task) and value.fn.__module__ == module.__name__:
+                found += 1
+                assert value.retries == RETRIES, value.name
+                assert value.retry_condition_fn is retry_on_transient, value.name
+                assert value.retry_jitter_factor == 0.5, value.name
+                assert value.cache_policy is NO_CACHE, f"{value.name}: side effects must not be cached"
+    assert found >= 10
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Report:
+    count: int
+    colour: Colour
+    path: Path
+    items: list[_Item] = field(default_factory=list)
+
+
+def test_jsonable_turns_reports_into_plain_json() -> None:
+    at = datetime(2026, 11, 26, 1, 2, 3, tzinfo=UTC)
+    report = _Report(2, Colour.RED, Path("/tmp/x.csv"), [_Item("timeout", at)])
+    assert jsonable(report) == {
+        "count": 2,
+        "colour": "red",
+        "path": "/tmp/x.csv",
+        "items": [{"reason": "timeout", "at": "2026-11-26T01:02:03+00:00"}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("sent to ivan.petrov@firm.ru", "sent to i***@firm.ru"),
+        ("a@b.co and Info@Клиника.example.com", "a***@b.co and I***@Клиника.example.com"),
+        ("почта@стоматология.рф", "п***@стоматология.рф"),
+        ("info@xn--80aswg.xn--p1ai", "i***@xn--80aswg.xn--p1ai"),
+        ("no address here, logo@2x", "no address here, logo@2x"),
+        ("550 5.1.1 <x.y@mail.ru>: user unknown", "550 5.1.1 <x***@mail.ru>: user unknown"),
+    ],
+)
+def test_mask_pii(text: str, masked: str) -> None:
+    assert mask_pii(text) == masked
+
+
+def test_markdown_summary_and_error_rows() -> None:
+    report = {"sent": 1, "errors": [{"item": "boss@acme.ru", "reason": "550 user unknown", "id": 7}]}
+    errors = error_rows(report, stage="send")
+    assert errors == [{"stage": "send", "item": "b***@acme.ru", "reason": "550 user unknown", "id": 7}]
+    text = markdown_summary("Outreach", ["1 sent"], {"sent": 1}, errors)
+    assert text.startswith("# Outreach\n")
+    assert "| sent | 1 |" in text and "**Errors: 1**" in text and "boss@" not in text
+
+
+def test_flow_parameters_validate() -> None:
+    assert PipelineParams(batch_tag="spring-2026").collect_wait_seconds == 900
+    with pytest.raises(ValidationError):
+        PipelineParams()  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        PipelineParams(batch_tag="bad tag; drop")
+    with pytest.raises(ValidationError):
+        SearchParams(limit=0)
+    with pytest.raises(ValidationError):
+        CollectParams(wait_seconds=-1)
+    with pytest.raises(ValidationError):
+        PlanParams(batch_tag="x", unknown=True)  # type: ignore[call-arg]
