@@ -30,7 +30,6 @@ from flows.night_search import night_search_flow
 from flows.outreach import outreach_flow
 from flows.params import CollectParams, EnrichParams, OutreachParams, SearchParams
 from infra.bootstrap import bootstrap
-
 from leadgen.bench import MonthConfig, run_month
 from leadgen.bench.context import StageContext
 from leadgen.bench.month import OFFER
