@@ -9,6 +9,7 @@ import typer
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from leadgen import __version__
+from leadgen.cli import bench as bench_cli
 from leadgen.cli import contacts as contacts_cli
 from leadgen.cli import db as db_cli
 from leadgen.cli import dedupe as dedupe_cli
@@ -44,6 +45,7 @@ app.command("plan")(plan_cli.plan)
 app.command("report")(report_cli.report)
 app.add_typer(report_cli.export_app, name="export")
 app.add_typer(yandex_cli.app, name="yandex")
+app.add_typer(bench_cli.app, name="bench")
 app.add_typer(serp_cli.app, name="serp")
 app.command(name="dedupe")(dedupe_cli.dedupe)
 

@@ -238,6 +238,10 @@ class Crawler:
                 ) from exc
             except httpx.HTTPError as exc:
                 raise FetchFailed(f"{type(exc).__name__}: {exc or 'network error'} ({target.url})") from exc
+            except (
+                httpx.InvalidURL
+            ) as exc:  # e.g. a `Location: javascript:...` httpx cannot turn into a request
+                raise FetchFailed(f"unusable URL from {target.url}: {exc}") from exc
         return response.status_code, response.headers, body, truncated
 
     async def fetch(self, url: str, *, check_robots: bool = True) -> Fetched:
@@ -316,7 +320,7 @@ class Crawler:
                         body, truncated = await _read_capped(response, 500 * 1024, html_only=False)
                     finally:
                         await response.aclose()
-            except (TimeoutError, httpx.HTTPError) as exc:
+            except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:
                 raise FetchFailed(f"cannot fetch {target.url}: {type(exc).__name__}") from exc
         return response.status_code, response.headers, body, truncated
 

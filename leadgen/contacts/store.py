@@ -6,10 +6,10 @@ Repository functions take a Session and never commit; the caller owns the transa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,9 @@ from leadgen.contacts.extract import Contact as FoundContact
 from leadgen.db.models import Company, CompanyStatus, Contact, ContactKind, ContactSource
 
 STUDIO_KEY = "web_studio"
+# A company left in `enriching` longer than this was claimed by a run that died (killed process, lost database
+# connection): the next run claims it again. A batch takes minutes; an hour leaves a wide margin.
+STALE_ENRICHING = timedelta(hours=1)
 
 
 def _insert_for(session: Session) -> Any:
@@ -124,11 +127,14 @@ def claim_companies(
     Postgres: `SELECT ... FOR UPDATE SKIP LOCKED` so parallel runs take disjoint companies. SQLite: a
     conditional `UPDATE ... WHERE status = 'new'` per row, so a row already claimed is not claimed twice.
     With `force` (the CLI's `--company`), enriched/no_contacts/unreachable companies are re-claimed too.
+    Companies left in `enriching` for longer than STALE_ENRICHING (their run died) are claimed again.
     """
     statuses = [CompanyStatus.NEW]
     if force:
         statuses += [CompanyStatus.ENRICHED, CompanyStatus.NO_CONTACTS, CompanyStatus.UNREACHABLE]
-    query = select(Company.id).where(Company.status.in_(statuses)).order_by(Company.id).limit(limit)
+    stale = and_(Company.status == CompanyStatus.ENRICHING, Company.updated_at < now - STALE_ENRICHING)
+    claimable = or_(Company.status.in_(statuses), stale)
+    query = select(Company.id).where(claimable).order_by(Company.id).limit(limit)
     if company_ids is not None:
         query = query.where(Company.id.in_(list(company_ids)))
     if session.get_bind().dialect.name == "postgresql":
@@ -138,7 +144,7 @@ def claim_companies(
     for company_id in ids:
         result = session.execute(
             update(Company)
-            .where(Company.id == company_id, Company.status.in_(statuses))
+            .where(Company.id == company_id, claimable)
             .values(status=CompanyStatus.ENRICHING, status_reason=None, updated_at=now)
             .execution_options(synchronize_session=False)
         )

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, and_, or_, select
 
 from leadgen.clock import Clock
 from leadgen.db.engine import session_scope
-from leadgen.db.models import MessageStatus, OutreachMessage
+from leadgen.db.models import Company, MessageStatus, OutreachMessage
 from leadgen.errors import (
     ConfigurationError,
     RouteUnavailable,
@@ -364,7 +364,12 @@ def _dry_run(
             .limit(limit)
         ).all()
         for row in rows:
-            reason = opt_out_reason(session, row.to_email or "")
+            company_opt_out = bool(
+                row.company_id and session.scalar(select(Company.opt_out).where(Company.id == row.company_id))
+            )
+            reason = opt_out_reason(session, row.to_email or "") or (
+                "opted out: company" if company_opt_out else None
+            )
             if reason:
                 skipped += 1
                 errors.append(ItemError(row.to_email or "", reason, row.id))

@@ -1,0 +1,90 @@
+"""The month run's steps as direct calls of the stage functions (what the Prefect tasks call, minus Prefect)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from leadgen.bench.context import StageContext
+from leadgen.bench.sandbox import SandboxMx
+from leadgen.companies import dedupe_companies
+from leadgen.contacts import enrich_companies
+from leadgen.db.engine import session_scope
+from leadgen.outreach import draft_messages, queue_messages, send_queued
+from leadgen.outreach.composer import FallbackComposer
+from leadgen.serp.ingest import make_on_done
+from leadgen.yandex import YandexClient
+from leadgen.yandex.jobs import collect_operations, submit_due_queries
+
+
+class DirectStages:
+    """Stage functions called in-process; crawl politeness delays pass on a virtual clock (no real sleep)."""
+
+    def __init__(self, ctx: StageContext, client: YandexClient) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.on_done = make_on_done(ctx.settings, now=ctx.clock)
+        self.resolver = SandboxMx()
+        self.composer = FallbackComposer()
+        self._virtual = 0.0
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, ctx: StageContext) -> AsyncIterator[DirectStages]:
+        clock = ctx.clock
+        async with YandexClient.from_settings(ctx.settings, clock=clock, sleep=clock.async_sleep) as client:
+            yield cls(ctx, client)
+
+    async def _politeness_sleep(self, seconds: float) -> None:
+        self._virtual += seconds
+
+    def _monotonic(self) -> float:
+        return self._virtual
+
+    async def night_step(self) -> None:
+        ctx = self.ctx
+        with ctx.timer.stage("search"):
+            await submit_due_queries(ctx.engine, self.client, ctx.settings, now=ctx.clock, limit=500)
+        with ctx.timer.stage("collect+ingest"):
+            await collect_operations(
+                ctx.engine, self.client, ctx.settings, now=ctx.clock, limit=1000, on_done=self.on_done
+            )
+
+    async def morning(self) -> None:
+        ctx = self.ctx
+        with ctx.timer.stage("dedupe"), session_scope(ctx.engine) as session:
+            dedupe_companies(session, ctx.settings, now=ctx.clock)
+        with ctx.timer.stage("enrich"):
+            while True:
+                report = await enrich_companies(
+                    ctx.engine,
+                    ctx.settings,
+                    limit=500,
+                    now=ctx.clock,
+                    sleep=self._politeness_sleep,
+                    monotonic=self._monotonic,
+                )
+                if report.claimed == 0:
+                    break
+
+    async def working_day(self) -> tuple[int, int]:
+        ctx = self.ctx
+        cap, now = ctx.config.daily_cap, ctx.clock()
+        with ctx.timer.stage("draft+queue"):
+            draft_messages(
+                ctx.engine, ctx.settings, limit=2 * cap, now=now, composer=self.composer, offer=ctx.offer
+            )
+            queue_messages(
+                ctx.engine, ctx.settings, limit=2 * cap, now=now, resolver=self.resolver, offer=ctx.offer
+            )
+        with ctx.timer.stage("send"):
+            sent = send_queued(
+                ctx.engine,
+                ctx.settings,
+                limit=2 * cap,
+                now=now,
+                sleep=lambda _s: None,  # spacing advances the send's own clock, not the wall
+                resolver=self.resolver,
+                offer=ctx.offer,
+            )
+        return sent.sent, len(sent.errors)
