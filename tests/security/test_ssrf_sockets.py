@@ -57,6 +57,25 @@ class Trap:
         self.sock.close()
 
 
+class _CloseAfterResponse:
+    """Writer wrapper adding `Connection: close` to the status line's headers: the server closes every connection
+    after one response, and without the header a pooled client may reuse the closing socket (a ReadError race)."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+        self._first = True
+
+    def write(self, data: bytes) -> None:
+        if self._first:
+            self._first = False
+            status, _, rest = data.partition(b"\r\n")
+            data = status + b"\r\nConnection: close\r\n" + rest
+        self._writer.write(data)
+
+    async def drain(self) -> None:
+        await self._writer.drain()
+
+
 class Site:
     """A loopback HTTP/1.1 server with routes: redirects, a page of hostile links, endless and oversized bodies."""
 
@@ -87,13 +106,13 @@ class Site:
                 pass
             path = line.split(" ")[1] if " " in line else "/"
             self.paths.append(path)
-            await self.respond(path, writer)
+            await self.respond(path, _CloseAfterResponse(writer))
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
 
-    async def respond(self, path: str, writer: asyncio.StreamWriter) -> None:
+    async def respond(self, path: str, writer: _CloseAfterResponse) -> None:
         if path.startswith("/go/"):
             target = path[len("/go/") :].replace("TRAP", str(self.trap))
             writer.write(f"HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n".encode())
