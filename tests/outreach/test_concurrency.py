@@ -19,6 +19,7 @@ from leadgen.outreach import SmtpMailer, StaticMxResolver, send_queued
 from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.settings import Settings
 from tests.outreach.factories import MONDAY_NOON, make_offer, queued_messages
+from tests.support.threads import run_in_threads
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFER = make_offer()
@@ -41,7 +42,6 @@ def test_two_concurrent_senders_never_send_twice(db_url: str, settings: Settings
         setup.dispose()
         barrier = threading.Barrier(2)
         reports = []
-        failures: list[BaseException] = []
 
         def worker() -> None:
             engine = make_engine(db_url)  # its own pool: separate connections
@@ -59,17 +59,10 @@ def test_two_concurrent_senders_never_send_twice(db_url: str, settings: Settings
                         offer=OFFER,
                     )
                 )
-            except BaseException as exc:  # surfaced below
-                failures.append(exc)
             finally:
                 engine.dispose()
 
-        threads = [threading.Thread(target=worker) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert not failures, failures
+        run_in_threads(worker)
         expected = min(40, cap)
         ids = Counter(m.message_id for m in sink.messages)
         assert sink.count == expected and max(ids.values()) == 1

@@ -28,6 +28,7 @@ from leadgen.yandex.jobs import collect_operations, submit_due_queries
 from tests.conftest import PG_URL
 from tests.outreach.factories import MONDAY_NOON, add_company, make_offer
 from tests.reliability.test_search_faults import NIGHT, StrictIngest, add_queries, stack
+from tests.support.threads import run_in_threads
 
 pytestmark = [
     pytest.mark.skipif(not PG_URL, reason="needs LEADGEN_TEST_DATABASE_URL"),
@@ -68,7 +69,6 @@ def test_two_drafting_workers_draft_each_company_once(db_url: str, settings: Set
         for i in range(40):
             add_company(s, f"clinic{i}.ru", emails=(f"info@clinic{i}.ru",))
     barrier = threading.Barrier(2)
-    failures: list[BaseException] = []
     drafted: list[int] = []
 
     def worker() -> None:
@@ -84,17 +84,10 @@ def test_two_drafting_workers_draft_each_company_once(db_url: str, settings: Set
                 offer=make_offer(),
             )
             drafted.append(report.drafted)
-        except BaseException as exc:  # surfaced below
-            failures.append(exc)
         finally:
             engine.dispose()
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not failures, failures
+    run_in_threads(worker)
     with session_scope(setup) as s:
         per_company = Counter(s.scalars(select(OutreachMessage.company_id)))
     setup.dispose()

@@ -19,6 +19,7 @@ from leadgen.db.models import Company, CompanyStatus
 from leadgen.domains import dedupe_hash
 from leadgen.settings import Settings
 from tests.conftest import PG_URL
+from tests.support.threads import run_in_threads
 
 pytestmark = [
     pytest.mark.skipif(not PG_URL, reason="needs LEADGEN_TEST_DATABASE_URL"),
@@ -51,11 +52,7 @@ def test_two_dedupe_runs_at_once_end_like_one(db_url: str, settings: Settings, b
         finally:
             engine.dispose()
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    run_in_threads(worker)
     assert len(outcomes) == 2 and "ok" in outcomes, outcomes
     with session_scope(setup) as s:
         dedupe_companies(s, settings)  # the next scheduled run: must change nothing more
