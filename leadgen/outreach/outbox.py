@@ -154,6 +154,29 @@ class OutboxItem:
     company_id: int | None
     meta: dict[str, Any]
 
+    @classmethod
+    def from_row(cls, row: OutreachMessage, *, message_id: str) -> OutboxItem:
+        """Copy what the sender needs out of an outbox row (missing texts become empty strings)."""
+        return cls(
+            id=row.id,
+            campaign=row.campaign,
+            to_email=row.to_email or "",
+            subject=row.subject or "",
+            body=row.body or "",
+            message_id=message_id,
+            attempts=row.attempts,
+            company_id=row.company_id,
+            meta=dict(row.meta or {}),
+        )
+
+
+def row_opt_out_reason(session: Session, row: OutreachMessage) -> str | None:
+    """Why this row may not be sent: its address (or domain, or hash) or its whole company opted out; else None."""
+    company_opt_out = bool(
+        row.company_id and session.scalar(select(Company.opt_out).where(Company.id == row.company_id))
+    )
+    return opt_out_reason(session, row.to_email or "") or ("opted out: company" if company_opt_out else None)
+
 
 @dataclass(frozen=True, slots=True)
 class Claim:
@@ -241,14 +264,8 @@ def claim_next(engine: Engine, settings: Settings, *, now: datetime, message_dom
             if used >= settings.outreach_daily_cap:
                 raise _CapReached(used)
             row = session.execute(select(OM).where(OM.id == row_id)).scalar_one()
-            company_opt_out = bool(
-                row.company_id and session.scalar(select(Company.opt_out).where(Company.id == row.company_id))
-            )
             reason = (
-                "no recipient address (forgotten)"
-                if not row.to_email
-                else opt_out_reason(session, row.to_email)
-                or ("opted out: company" if company_opt_out else None)
+                "no recipient address (forgotten)" if not row.to_email else row_opt_out_reason(session, row)
             )
             if reason:
                 row.status = MessageStatus.SKIPPED
@@ -257,17 +274,7 @@ def claim_next(engine: Engine, settings: Settings, *, now: datetime, message_dom
                 return Claim(skipped_id=row.id, skipped_reason=reason, used_today=used)
             if not row.message_id:
                 row.message_id = message_id_for(row.campaign, row.id, message_domain)
-            item = OutboxItem(
-                id=row.id,
-                campaign=row.campaign,
-                to_email=row.to_email or "",
-                subject=row.subject or "",
-                body=row.body or "",
-                message_id=row.message_id,
-                attempts=row.attempts,
-                company_id=row.company_id,
-                meta=dict(row.meta or {}),
-            )
+            item = OutboxItem.from_row(row, message_id=row.message_id)
             return Claim(item=item, used_today=used)
     except _CapReached as exc:
         return Claim(cap_reached=True, used_today=exc.used)

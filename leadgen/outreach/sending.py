@@ -14,7 +14,7 @@ from sqlalchemy import Engine, and_, or_, select
 
 from leadgen.clock import Clock
 from leadgen.db.engine import session_scope
-from leadgen.db.models import Company, MessageStatus, OutreachMessage
+from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import (
     ConfigurationError,
     RouteUnavailable,
@@ -25,7 +25,6 @@ from leadgen.errors import (
 from leadgen.outreach.mailer import DryRunMailer, Mailer, SmtpMailer
 from leadgen.outreach.message import Unsubscribe, build_message, message_id_for, message_token
 from leadgen.outreach.offer import OfferBrief, load_offer
-from leadgen.outreach.optout import opt_out_reason
 from leadgen.outreach.outbox import (
     OutboxItem,
     claim_next,
@@ -33,6 +32,7 @@ from leadgen.outreach.outbox import (
     mark_sent,
     mark_temporary,
     recover_stale_sending,
+    row_opt_out_reason,
 )
 from leadgen.outreach.recipients import check_syntax
 from leadgen.outreach.reports import ItemError, SendReport
@@ -364,27 +364,14 @@ def _dry_run(
             .limit(limit)
         ).all()
         for row in rows:
-            company_opt_out = bool(
-                row.company_id and session.scalar(select(Company.opt_out).where(Company.id == row.company_id))
-            )
-            reason = opt_out_reason(session, row.to_email or "") or (
-                "opted out: company" if company_opt_out else None
-            )
+            reason = row_opt_out_reason(session, row)
             if reason:
                 skipped += 1
                 errors.append(ItemError(row.to_email or "", reason, row.id))
                 continue
             decision: RouteDecision = router.route(row.to_email or "")
-            item = OutboxItem(
-                id=row.id,
-                campaign=row.campaign,
-                to_email=row.to_email or "",
-                subject=row.subject or "",
-                body=row.body or "",
-                message_id=row.message_id or message_id_for(row.campaign, row.id, domain),
-                attempts=row.attempts,
-                company_id=row.company_id,
-                meta=dict(row.meta or {}),
+            item = OutboxItem.from_row(
+                row, message_id=row.message_id or message_id_for(row.campaign, row.id, domain)
             )
             message = _message(settings, item, decision.route, offer, unsubscribe, now)
             message["X-Leadgen-Route"] = decision.route
