@@ -5,8 +5,8 @@ once). It follows the same rules: results are unique on (operation_id, url) and 
 create their company on canonical_domain with ON CONFLICT DO NOTHING, and a company's last_seen_at moves only
 when a new result row points at it.
 
-Per chunk: one set-based INSERT ... ON CONFLICT DO NOTHING creates the chunk's new companies and one SELECT reads
-the ids of all of them, so every result row carries its company_id. When none of the chunk's operation ids is
+Per chunk: one set-based INSERT ... ON CONFLICT DO NOTHING creates the chunk's new companies and returns their ids,
+one SELECT reads the ids of those that existed, so every result row carries its company_id. When none of the chunk's operation ids is
 stored yet, the rows are COPYed straight into serp_results (no staging table) inside a savepoint; if the unique
 (operation_id, url) index still rejects one (a concurrent ingest, or a URL repeated across chunks), the chunk is
 rolled back to the savepoint and goes through a staging table and INSERT ... ON CONFLICT DO NOTHING instead. The
@@ -103,14 +103,11 @@ SELECT domain, domain_hash, left(coalesce(title, domain), 500), website_url, '{S
        %(now)s, %(now)s, %(now)s, %(now)s, jsonb_build_object('first_operation_id', operation_id)
 FROM serp_company_stage
 ON CONFLICT DO NOTHING
-RETURNING id
+RETURNING canonical_domain, id
 """
-# The ids of the chunk's companies, new or not. Those that existed are locked as the foreign-key check would lock
-# them, so none can go away before the results pointing at them are written.
-SELECT_COMPANIES = """
-SELECT c.canonical_domain, c.id FROM serp_company_stage s JOIN companies c ON c.canonical_domain = s.domain
-FOR KEY SHARE OF c
-"""
+# Companies of the chunk that existed already: locked as the foreign-key check would lock them, so none can go away
+# before the results pointing at them are written.
+SELECT_COMPANIES = "SELECT canonical_domain, id FROM companies WHERE canonical_domain = ANY(%s) FOR KEY SHARE"
 ANY_STORED = "SELECT 1 FROM serp_results WHERE operation_id = ANY(%s::text[]) LIMIT 1"
 COPY_RESULTS = f"COPY serp_results ({', '.join(RESULT_COLUMNS)}) FROM STDIN"
 COPY_STAGE = f"COPY serp_stage (seq, {', '.join(RESULT_COLUMNS)}) FROM STDIN"
@@ -191,13 +188,13 @@ class _Loader:
         with cursor.copy(COPY_COMPANY_STAGE) as copy:
             for domain, r in first.items():
                 copy.write_row((domain, dedupe_hash(domain), r[3], r[9], r[4], r[0]))
-        self.created.update(
-            company_id for (company_id,) in cursor.execute(INSERT_COMPANIES, {"now": self.moment})
-        )
-        found = dict(cursor.execute(SELECT_COMPANIES).fetchall())
+        created = dict(cursor.execute(INSERT_COMPANIES, {"now": self.moment}).fetchall())
         cursor.execute("TRUNCATE serp_company_stage")
+        self.created.update(created.values())
+        existing = [domain for domain in first if domain not in created]
+        found = dict(cursor.execute(SELECT_COMPANIES, (existing,)).fetchall()) if existing else {}
         for domain in first:
-            ids[domain] = found.get(domain)
+            ids[domain] = created.get(domain) or found.get(domain)
 
     def _copy_directly(self, chunk: Sequence[Record], foreign_operations: set[str]) -> bool:
         """COPY into serp_results inside a savepoint (rows are built while the server inserts the earlier ones);
