@@ -303,5 +303,7 @@ def test_ingest_and_dedupe_one_million(bench_url: str) -> None:
         print(f"| {label} | {step.wall:.1f} | {step.client:.1f} | {server} | {count / step.wall:,.0f} |")
     ratio = steps["load"].wall / steps["copy"].wall
     print(f"ratio canonicalise + filter + bulk_ingest_raw / plain COPY (wall time): {ratio:.2f}x")
+    server_ratio = steps["load"].server / steps["copy"].server
+    print(f"ratio of Postgres backend CPU, bulk_ingest_raw / plain COPY: {server_ratio:.2f}x")
     print(f"repeated domains among kept companies: {repeated}")
     print(f"load average after the run (1/5/15 min, {os.cpu_count()} cores): {os.getloadavg()}")
