@@ -209,22 +209,28 @@ def test_copy_that_meets_a_concurrent_insert_falls_back_inside_its_savepoint(
     engine = make_engine(db_url)
     rows = _rows(settings)
     reports: list[BulkReport] = []
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with session_scope(engine) as s:
+                reports.append(bulk_ingest(s, rows, now=T0))
+        except BaseException as exc:  # re-raised in the test's thread below
+            failures.append(exc)
+
     try:
         with Session(engine) as other, other.begin():
             other.add(
                 SerpResult(operation_id="op-a", url=rows[0].url, title="stored by the other transaction")
             )
             other.flush()
-
-            def worker() -> None:
-                with session_scope(engine) as s:
-                    reports.append(bulk_ingest(s, rows, now=T0))
-
             thread = threading.Thread(target=worker)
             thread.start()
             _wait_for_lock_wait(engine)
         thread.join(60)
         assert not thread.is_alive()
+        if failures:
+            raise failures[0]
         (report,) = reports
         assert (report.chunks_copied, report.chunks_upserted) == (0, 1)
         assert (report.results_inserted, report.companies_created) == (13, 6)
