@@ -103,6 +103,7 @@ def test_keep_subdomains() -> None:
         ("https://example.ru/a b", "https://example.ru/a%20b"),
         ("//example.ru/x", "https://example.ru/x"),
         ("https://example.ru/?a=1&&b=2&", "https://example.ru/?a=1&b=2"),
+        ("https://example.ru/?%75tm_source=x&utm%5Fmedium=y&a+b=1&yc%6Cid=2", "https://example.ru/?a+b=1"),
     ],
 )
 def test_canonical_url(given: str, expected: str) -> None:

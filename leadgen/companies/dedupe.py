@@ -81,6 +81,7 @@ class _Target:
 
 
 def _load(session: Session) -> list[_Row]:
+    session.flush()  # what Session.execute's autoflush did; the rows are read through Core (no ORM row loading)
     stmt = select(
         Company.id,
         Company.name,
@@ -92,7 +93,7 @@ def _load(session: Session) -> list[_Row]:
         Company.opt_out,
         Company.status_reason,
     ).order_by(Company.created_at, Company.id)  # the order is all dedupe needs from created_at
-    return [_Row(*row) for row in session.execute(stmt)]
+    return [_Row(*row) for row in session.connection().execute(stmt)]
 
 
 def _domain_key(row: _Row, remembered: str | None) -> str | None:

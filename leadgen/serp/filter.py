@@ -75,6 +75,8 @@ class DomainFilter:
             return reason
         if domain is None:
             return SKIP_NO_DOMAIN
+        if host and (host == domain or host.endswith("." + domain)):
+            return None  # the walk over the host's parents already looked at the domain and its parents
         return self.reason_for_host(domain)
 
     def __contains__(self, url_or_host: object) -> bool:

@@ -6,10 +6,13 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadgen.data import DIRECTORY_DOMAINS, DIRECTORY_DOMAINS_BY_CATEGORY, MINUS_DOMAINS
 from leadgen.domains import canonical_domain, normalise_host
 from leadgen.serp import DomainFilter
+from leadgen.serp.filter import SKIP_NO_DOMAIN
 from leadgen.settings import Settings
 
 FILTER = DomainFilter.from_settings(None)
@@ -71,6 +74,26 @@ def test_minus_domains_are_a_subset_of_what_the_filter_skips() -> None:
 )
 def test_skip_reasons(url: str, reason: str | None) -> None:
     assert FILTER.skip_reason(url, canonical_domain(url)) == reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["www", "m", "spb", "msk", "okna", "2gis", "avito", "vk"]), max_size=3),
+    st.sampled_from(["ru", "com", "msk.ru", "рф", "avito.ru", "2gis.ru", "vk.com", "yandex.ru", "hh.ru"]),
+    st.integers(min_value=0, max_value=4),
+)
+def test_skip_reason_for_host_is_the_host_walk_then_the_domain_walk(
+    labels: list[str], suffix: str, cut: int
+) -> None:
+    """The shortcut (a domain inside the host was already looked at) gives what the two walks give."""
+    host = ".".join([*labels, suffix])
+    parts = host.split(".")
+    candidates = [None, ".".join(parts[min(cut, len(parts) - 1) :]), "okna.ru", "vk.com"]
+    for domain in candidates:
+        expected = FILTER.reason_for_host(host) or (
+            SKIP_NO_DOMAIN if domain is None else FILTER.reason_for_host(domain)
+        )
+        assert FILTER.skip_reason_for_host(host, domain) == expected
 
 
 def test_settings_extend_the_filter() -> None:

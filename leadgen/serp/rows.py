@@ -1,0 +1,98 @@
+"""Classified SERP results ready for storage (`ResultRow`), built from parsed pages or from raw result URLs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from leadgen.domains import canonicalise
+from leadgen.serp.filter import DomainFilter
+from leadgen.serp.ingest import website_url
+from leadgen.serp.parse import SerpPage
+
+# A ResultRow's fields as a tuple: (operation_id, url, domain, title, snippet, position, page, skip_reason,
+# query_id, website_url).
+Record = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRow:
+    """One classified result, ready to store (url is the canonical URL)."""
+
+    operation_id: str
+    url: str
+    domain: str | None
+    title: str | None
+    snippet: str | None
+    position: int | None
+    page: int | None
+    skip_reason: str | None
+    query_id: int | None = None
+    website_url: str | None = None
+
+    def record(self) -> Record:
+        """The fields as a plain tuple, in declaration order (what the bulk loader works on)."""
+        return (self.operation_id, self.url, self.domain, self.title, self.snippet, self.position, self.page,
+                self.skip_reason, self.query_id, self.website_url)  # fmt: skip
+
+
+class RawResult(NamedTuple):
+    """One result as a search API or an export gives it: the URL is raw (any case, tracking parameters, `www.`)."""
+
+    operation_id: str
+    url: str
+    title: str | None
+    snippet: str | None
+    position: int | None
+    page: int | None
+    query_id: int | None = None
+
+
+def rows_from_page(
+    operation_id: str, page: SerpPage, domain_filter: DomainFilter, *, query_id: int | None = None
+) -> list[ResultRow]:
+    """Classify a parsed page exactly as `ingest_payload` does (first occurrence of each canonical URL)."""
+    rows: dict[str, ResultRow] = {}
+    for doc in page.documents:
+        if doc.canonical_url in rows:
+            continue
+        rows[doc.canonical_url] = ResultRow(
+            operation_id=operation_id,
+            url=doc.canonical_url,
+            domain=doc.domain,
+            title=doc.title,
+            snippet=doc.snippet,
+            position=doc.position,
+            page=doc.page,
+            skip_reason=domain_filter.skip_reason_for_host(doc.host, doc.domain),
+            query_id=query_id,
+            website_url=website_url(doc),
+        )
+    return list(rows.values())
+
+
+def records_from_raw(raw: Iterable[RawResult | tuple[Any, ...]], domain_filter: DomainFilter) -> list[Record]:
+    """Canonicalise and classify raw results as `parse_serp` + `rows_from_page` would, as `Record` tuples; URLs
+    that are not http(s) are dropped. Repeats of a canonical URL are kept: `bulk_ingest` stores the first one."""
+    skip_reason = domain_filter.skip_reason_for_host
+    out: list[Record] = []
+    append = out.append
+    for item in raw:
+        url = item[1]
+        parts = canonicalise(url)
+        if parts is None:
+            continue
+        canonical, domain = parts.url, parts.domain
+        netloc = canonical[8 : canonical.index("/", 8)]  # canonical URLs are `https://host/...`
+        site = f"http://{netloc}/" if url.lstrip()[:7].lower() == "http://" else f"https://{netloc}/"
+        append(
+            (item[0], canonical, domain, item[2], item[3], item[4], item[5], skip_reason(parts.host, domain),
+             item[6] if len(item) > 6 else None, site)
+        )  # fmt: skip
+    return out
+
+
+def rows_from_raw(raw: Iterable[RawResult | tuple[Any, ...]], domain_filter: DomainFilter) -> list[ResultRow]:
+    """`records_from_raw` as `ResultRow`s."""
+    return [ResultRow(*record) for record in records_from_raw(raw, domain_filter)]
