@@ -10,7 +10,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from leadgen.outreach import SendReport, draft_messages, queue_messages, recover_stale_sending, send_queued
-from leadgen.outreach.sending import send_window_state
+from leadgen.outreach.sending import send_window_state, sendable_now
 from tasks import runtime
 from tasks.limits import take_email_slots
 from tasks.policy import retry_options
@@ -48,10 +48,10 @@ def queue_task(limit: int) -> dict[str, Any]:
 def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
     """Send up to `limit` queued messages in batches, each batch covered by `email-daily` slots taken first.
 
-    A batch is as many messages as the limit has free slots (at most PREFECT_EMAIL_BURST and the cap; one,
-    waited for, when none is free), so sending follows the limit's pace with one slot request per batch
-    rather than per message; the database count caps the day. A run that gets no slot in time stops without
-    claiming anything.
+    A batch is the messages due now (at most what is left of the daily cap and PREFECT_EMAIL_BURST), cut to the
+    limit's free slots (one, waited for, when none is free): sending follows the limit's pace with one slot
+    request per batch rather than per message, and no slot is taken when nothing is due or the cap is used.
+    The claim still checks the cap. A run that gets no slot in time stops without claiming anything.
     """
     settings = load_settings()
     total = SendReport(dry_run=dry_run)
@@ -70,7 +70,12 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
             return dict(jsonable(closed))
         first = True
         while (left := limit - (total.sent + total.failed + total.skipped)) > 0:
-            slots = take_email_slots(min(batch, left), timeout_seconds=EMAIL_SLOT_TIMEOUT_SECONDS)
+            sendable = sendable_now(engine, settings, runtime.now())
+            if sendable.now == 0:  # nothing due, or the day's cap is used: no slot taken
+                total = replace(total, cap_reached=total.cap_reached or sendable.cap_left == 0)
+                break
+            wanted = min(batch, left, sendable.now)
+            slots = take_email_slots(wanted, timeout_seconds=EMAIL_SLOT_TIMEOUT_SECONDS)
             if slots == 0:
                 total = replace(total, stopped_reason="no email-daily slot within the timeout")
                 break

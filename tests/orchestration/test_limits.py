@@ -186,8 +186,8 @@ def test_email_daily_limit_and_database_count_stop_sends(
     assert first["sent"] == 3 and first["cap_reached"] is True
     assert sent_count(engine) == 3 == stack.sink.count
 
-    # With a higher cap the database would allow more, but the limit has two slots left (the first run took
-    # a batch of three): a batch of two, then the run stops for want of a slot.
+    # With a higher cap the database would allow more, but the limit has two slots left (the first run took a
+    # batch of three and none once the cap was used): a batch of two, then the run stops for want of a slot.
     use_settings(monkeypatch, stack, tmp_path, database_url=url, outreach_daily_cap=10)
     second = send_task.fn(10)
     assert second["sent"] == 2
