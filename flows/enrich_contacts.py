@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from prefect import flow, get_run_logger
 
@@ -14,6 +16,45 @@ from tasks.contacts import enrich_batch
 from tasks.runtime import load_settings
 
 
+@dataclass
+class Enrichment:
+    """What a run of enrichment batches did: totals, one table row per batch, and the per-company errors."""
+
+    processed: int = 0
+    totals: dict[str, int] = field(default_factory=lambda: {"batches": 0})
+    table: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        t = self.totals
+        return [
+            f"{self.processed} companies crawled in {t['batches']} batches",
+            f"{t.get('enriched', 0)} enriched, {t.get('no_contacts', 0)} without contacts, "
+            f"{t.get('unreachable', 0)} unreachable; {t.get('emails', 0)} emails, {t.get('phones', 0)} phones",
+        ]
+
+
+def enrich_in_batches(limit: int, batch: int, progress: UUID | None = None) -> Enrichment:
+    """`enrich_batch` tasks of `batch` companies until `limit` are crawled or none is left."""
+    run = Enrichment()
+    while run.processed < limit:
+        size = min(batch, limit - run.processed)
+        report = enrich_batch(size)
+        run.totals["batches"] += 1
+        numbers = {k: v for k, v in report.items() if isinstance(v, int) and not isinstance(v, bool)}
+        for key, value in numbers.items():
+            run.totals[key] = run.totals.get(key, 0) + value
+        run.table.append({"batch": run.totals["batches"], **numbers})
+        run.errors += error_rows(report, stage="enrich")
+        claimed = int(report["claimed"])
+        run.processed += claimed
+        if progress is not None:
+            update_progress(progress, run.processed, limit)
+        if claimed < size:
+            break
+    return run
+
+
 @flow(name="enrich-contacts", task_runner=task_runner())
 def enrich_contacts_flow(params: EnrichParams = EnrichParams()) -> dict[str, Any]:
     """Enrich up to `limit` companies with status `new`, `batch_size` per task, until none is left."""
@@ -21,31 +62,16 @@ def enrich_contacts_flow(params: EnrichParams = EnrichParams()) -> dict[str, Any
     settings = load_settings()
     batch = params.batch_size or max(1, variable_int(VAR_BATCH_SIZE, settings.prefect_batch_size))
     progress = start_progress("enrich-contacts", f"Enriching up to {params.limit} companies")
-    totals: dict[str, int] = {"batches": 0}
-    table: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
-    processed = 0
-    while processed < params.limit:
-        size = min(batch, params.limit - processed)
-        report = enrich_batch(size)
-        totals["batches"] += 1
-        numbers = {k: v for k, v in report.items() if isinstance(v, int) and not isinstance(v, bool)}
-        for key, value in numbers.items():
-            totals[key] = totals.get(key, 0) + value
-        table.append({"batch": totals["batches"], **numbers})
-        errors += error_rows(report, stage="enrich")
-        claimed = int(report["claimed"])
-        processed += claimed
-        update_progress(progress, processed, params.limit)
-        if claimed < size:
-            break
+    run = enrich_in_batches(params.limit, batch, progress)
     update_progress(progress, 1, 1)
-    lines = [
-        f"{processed} companies crawled in {totals['batches']} batches",
-        f"{totals.get('enriched', 0)} enriched, {totals.get('no_contacts', 0)} without contacts, "
-        f"{totals.get('unreachable', 0)} unreachable; {totals.get('emails', 0)} emails, "
-        f"{totals.get('phones', 0)} phones",
-    ]
-    publish("enrich-contacts", "Enrich contacts", lines=lines, stats=totals, table=table, errors=errors)
+    lines = run.lines()
+    publish(
+        "enrich-contacts",
+        "Enrich contacts",
+        lines=lines,
+        stats=run.totals,
+        table=run.table,
+        errors=run.errors,
+    )
     logger.info("; ".join(lines))
-    return {"processed": processed, **totals}
+    return {"processed": run.processed, **run.totals}

@@ -44,6 +44,21 @@ class CollectParams(_Params):
     )
 
 
+class NightParams(_Params):
+    """night: a whole night of searching in rounds, then dedupe and enrichment of what was found."""
+
+    limit: int | None = Field(
+        None,
+        ge=1,
+        le=35000,
+        description="Queries submitted / operations polled per round; default leadgen_search_limit",
+    )
+    step_seconds: int | None = Field(
+        None, ge=10, le=3600, description="Pause between rounds; default YANDEX_POLL_INTERVAL_SECONDS"
+    )
+    enrich_limit: int = Field(100000, ge=0, le=100000, description="Companies to enrich after the searches")
+
+
 class EnrichParams(_Params):
     """enrich_contacts: companies to crawl in this run, in batches."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.utilities.asyncutils import run_coro_as_sync
 
 from flows.artifacts import publish
 from flows.collect_results import collect_results_flow
@@ -41,7 +42,9 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
     search = night_search_flow(SearchParams(limit=params.search_limit, batch_tag=tag))
     collect = collect_results_flow(CollectParams(wait_seconds=params.collect_wait_seconds))
     enrich = enrich_contacts_flow(EnrichParams(limit=params.enrich_limit))
-    outreach = outreach_flow(OutreachParams(send_limit=params.send_limit, dry_run=params.dry_run))
+    outreach = run_coro_as_sync(
+        outreach_flow(OutreachParams(send_limit=params.send_limit, dry_run=params.dry_run))
+    )
     report = report_flow(ReportParams(batch_tag=tag))
     result = {
         "batch_tag": tag,

@@ -17,7 +17,7 @@ def task_runner() -> ThreadPoolTaskRunner:
 
 def variable_int(name: str, default: int) -> int:
     """An integer Prefect variable (set by `leadgen infra bootstrap`, tuned in the UI), else `default`."""
-    value: Any = Variable.get(name, default=default)
+    value: Any = Variable.get(name, default=default, _sync=True)  # type: ignore[call-arg]  # async flows too
     try:
         return max(0, int(value))
     except (TypeError, ValueError):

@@ -21,7 +21,13 @@ def enrich_batch(limit: int, company_ids: list[int] | None = None) -> dict[str, 
     with open_engine(settings) as engine:
         report = run_coro_as_sync(
             enrich_companies(
-                engine, settings, limit=limit, company_ids=company_ids, now=runtime.current_clock()
+                engine,
+                settings,
+                limit=limit,
+                company_ids=company_ids,
+                now=runtime.current_clock(),
+                sleep=runtime.crawl_sleep,
+                monotonic=runtime.crawl_monotonic,
             )
         )
     return dict(jsonable(report))

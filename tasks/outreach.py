@@ -10,9 +10,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from leadgen.outreach import SendReport, draft_messages, queue_messages, recover_stale_sending, send_queued
-from leadgen.outreach.sending import send_window_state
+from leadgen.outreach.sending import send_window_state, sendable_now
 from tasks import runtime
-from tasks.limits import take_email_slot
+from tasks.limits import take_email_slots
 from tasks.policy import retry_options
 from tasks.runtime import jsonable, load_settings, open_engine
 
@@ -46,14 +46,17 @@ def queue_task(limit: int) -> dict[str, Any]:
 
 @task(name="send-messages", cache_policy=NO_CACHE, **retry_options())
 def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
-    """Send up to `limit` queued messages, one `email-daily` slot per message; the DB count caps the day.
+    """Send up to `limit` queued messages in batches, each batch covered by `email-daily` slots taken first.
 
-    One message per `send_queued` call, so a slot is taken right before each send and a run that gets no
-    slot in time stops without claiming anything.
+    A batch is the messages due now (at most what is left of the daily cap and PREFECT_EMAIL_BURST), cut to the
+    limit's free slots (one, waited for, when none is free): sending follows the limit's pace with one slot
+    request per batch rather than per message, and no slot is taken when nothing is due or the cap is used.
+    The claim still checks the cap. A run that gets no slot in time stops without claiming anything.
     """
     settings = load_settings()
     total = SendReport(dry_run=dry_run)
     rng = random.Random()
+    batch = max(1, min(settings.outreach_daily_cap, settings.prefect_email_burst))
     with open_engine(settings) as engine:
         if dry_run:  # .eml files only, the database is not changed: one call writes every due message
             return dict(jsonable(send_queued(engine, settings, limit=limit, now=runtime.now(), dry_run=True)))
@@ -65,20 +68,35 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
                 stopped_reason="outside the send window",
             )
             return dict(jsonable(closed))
-        while total.sent + total.failed + total.skipped < limit:
-            if not take_email_slot(timeout_seconds=EMAIL_SLOT_TIMEOUT_SECONDS):
+        first = True
+        while (left := limit - (total.sent + total.failed + total.skipped)) > 0:
+            sendable = sendable_now(engine, settings, runtime.now())
+            if sendable.now == 0:  # nothing due, or the day's cap is used: no slot taken
+                total = replace(total, cap_reached=total.cap_reached or sendable.cap_left == 0)
+                break
+            wanted = min(batch, left, sendable.now)
+            slots = take_email_slots(wanted, timeout_seconds=EMAIL_SLOT_TIMEOUT_SECONDS)
+            if slots == 0:
                 total = replace(total, stopped_reason="no email-daily slot within the timeout")
                 break
-            one = send_queued(engine, settings, limit=1, now=runtime.current_clock())
-            total = _add(total, one)
-            if one.sent + one.failed + one.skipped + one.retried == 0:
-                break  # nothing was due
-            if one.cap_reached or not one.window_open or one.stopped_reason == "every SMTP route unavailable":
-                break
-            # send_queued spaces messages within one call; here each call sends one, so space them here.
-            runtime.sleep(
-                settings.outreach_spacing_seconds + rng.uniform(0, settings.outreach_spacing_jitter_seconds)
+            if not first:  # send_queued spaces the messages of one call; space the calls the same way
+                runtime.sleep(
+                    settings.outreach_spacing_seconds
+                    + rng.uniform(0, settings.outreach_spacing_jitter_seconds)
+                )
+            first = False
+            some = send_queued(
+                engine, settings, limit=slots, now=runtime.current_clock(), sleep=runtime.sleep
             )
+            total = _add(total, some)
+            if some.sent + some.failed + some.skipped + some.retried < slots:
+                break  # nothing more was due
+            if (
+                some.cap_reached
+                or not some.window_open
+                or some.stopped_reason == "every SMTP route unavailable"
+            ):
+                break
     return dict(jsonable(total))
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+import functools
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -22,6 +24,10 @@ from leadgen.settings import Settings
 # tests replace them (monkeypatch a ManualClock) and nothing sleeps for real; production keeps the defaults.
 clock: Clock = utc_now
 sleep: Callable[[float], None] = time.sleep
+# The crawler's politeness gaps between requests to one host: their own pair, because in benchmarks they pass on
+# a virtual clock that must not move the pipeline's simulated time.
+crawl_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+crawl_monotonic: Callable[[], float] = time.monotonic
 
 
 def now() -> datetime:
@@ -43,7 +49,21 @@ async def async_sleep(seconds: float) -> None:
 
 
 def load_settings() -> Settings:
-    """Settings of this flow run: the environment and `.env` of the working directory (the container's)."""
+    """Settings of this flow run: the environment and `.env` of the working directory (the container's).
+
+    Building Settings reads and validates every field (tens of milliseconds), and every task of a run needs them,
+    so they are reused while the environment, the working directory and its `.env` are unchanged.
+    """
+    env_file = Path(".env")
+    try:
+        stamp = env_file.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    return _settings_for(tuple(sorted(os.environ.items())), str(Path.cwd()), stamp)
+
+
+@functools.lru_cache(maxsize=8)
+def _settings_for(environ: tuple[tuple[str, str], ...], cwd: str, env_stamp: int | None) -> Settings:
     return Settings()
 
 

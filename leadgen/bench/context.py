@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import Engine
@@ -50,11 +51,11 @@ class StageContext:
 class Stages(Protocol):
     """The pipeline's steps as a month run calls them; each runs at the clock's current simulated time."""
 
-    async def night_step(self) -> None:
-        """Submit due queries and collect (and ingest) finished operations."""
+    async def night(self, until: datetime) -> None:
+        """Search in rounds (submit due queries, collect and ingest finished operations) until `until`."""
 
     async def morning(self) -> None:
-        """Dedupe companies, then enrich every new one."""
+        """Dedupe companies, then enrich every new one (may be part of `night`: then it does nothing)."""
 
     async def working_day(self) -> tuple[int, int]:
         """Draft, queue and send under the cap; returns (emails sent, send errors)."""

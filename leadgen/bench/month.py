@@ -243,13 +243,11 @@ async def _month(
         first = config.start.astimezone(MOSCOW).date()
         for day in range(config.days):
             today = first + timedelta(days=day)
-            # Night: create and collect deferred operations every 10 minutes, 00:00-08:00 Moscow.
+            # Night: rounds of creating and collecting deferred operations every `night_step_minutes` from
+            # 00:05 Moscow until nothing is left tonight or 08:00.
             clock.set(_at(today, 0, 5))
-            end = _at(today, 8, 0)
-            while clock() < end:
-                with timer.stage("night (search + collect + ingest)"):
-                    await runner.night_step()
-                clock.advance(minutes=config.night_step_minutes)
+            with timer.stage("night (search + collect + ingest)"):
+                await runner.night(_at(today, 8, 0))
             # Morning: dedupe, then crawl every new company.
             clock.set(_at(today, 8, 30))
             with timer.stage("morning (dedupe + enrich)"):

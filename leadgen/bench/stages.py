@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from leadgen.bench.context import StageContext
 from leadgen.bench.sandbox import SandboxMx
@@ -14,7 +15,10 @@ from leadgen.outreach import draft_messages, queue_messages, send_queued
 from leadgen.outreach.composer import FallbackComposer
 from leadgen.serp.ingest import make_on_done
 from leadgen.yandex import YandexClient
-from leadgen.yandex.jobs import collect_operations, submit_due_queries
+from leadgen.yandex.rounds import run_night
+
+# Queries submitted and operations polled per round of the night (what the flows' run is given too).
+NIGHT_LIMIT = 1000
 
 
 class DirectStages:
@@ -41,13 +45,19 @@ class DirectStages:
     def _monotonic(self) -> float:
         return self._virtual
 
-    async def night_step(self) -> None:
+    async def night(self, until: datetime) -> None:
         ctx = self.ctx
-        with ctx.timer.stage("search"):
-            await submit_due_queries(ctx.engine, self.client, ctx.settings, now=ctx.clock, limit=500)
-        with ctx.timer.stage("collect+ingest"):
-            await collect_operations(
-                ctx.engine, self.client, ctx.settings, now=ctx.clock, limit=1000, on_done=self.on_done
+        with ctx.timer.stage("search + collect + ingest"):
+            await run_night(
+                ctx.engine,
+                self.client,
+                ctx.settings,
+                now=ctx.clock,
+                sleep=ctx.clock.async_sleep,
+                until=until,
+                on_done=self.on_done,
+                step_seconds=ctx.config.night_step_minutes * 60,
+                limit=NIGHT_LIMIT,
             )
 
     async def morning(self) -> None:

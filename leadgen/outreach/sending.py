@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 
 from leadgen.clock import Clock
 from leadgen.db.engine import session_scope
@@ -28,11 +28,13 @@ from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.outbox import (
     OutboxItem,
     claim_next,
+    day_bounds,
     mark_permanent,
     mark_sent,
     mark_temporary,
     recover_stale_sending,
     row_opt_out_reason,
+    used_today,
 )
 from leadgen.outreach.recipients import check_syntax
 from leadgen.outreach.reports import ItemError, SendReport
@@ -216,21 +218,42 @@ def _check_sender_addresses(settings: Settings, offer: OfferBrief) -> None:
             raise ConfigurationError(f"{name} is not a valid email address: {address!r}")
 
 
+def _due(settings: Settings, now: datetime) -> ColumnElement[bool]:
+    """Queued rows of this campaign whose next attempt has come."""
+    return and_(
+        OutreachMessage.status == MessageStatus.QUEUED,
+        OutreachMessage.campaign == settings.outreach_campaign,
+        or_(OutreachMessage.next_attempt_at.is_(None), OutreachMessage.next_attempt_at <= now),
+    )
+
+
 def _has_due(engine: Engine, settings: Settings, now: datetime) -> bool:
     """Is any queued row due? (so the spacing pause is not taken before an empty claim)."""
     with session_scope(engine) as session:
-        return (
-            session.scalar(
-                select(OutreachMessage.id)
-                .where(
-                    OutreachMessage.status == MessageStatus.QUEUED,
-                    OutreachMessage.campaign == settings.outreach_campaign,
-                    or_(OutreachMessage.next_attempt_at.is_(None), OutreachMessage.next_attempt_at <= now),
-                )
-                .limit(1)
-            )
-            is not None
-        )
+        return session.scalar(select(OutreachMessage.id).where(_due(settings, now)).limit(1)) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Sendable:
+    """Queued rows due now, and what is left of today's cap."""
+
+    due: int
+    cap_left: int
+
+    @property
+    def now(self) -> int:
+        """How many messages a send could take now."""
+        return max(0, min(self.due, self.cap_left))
+
+
+def sendable_now(engine: Engine, settings: Settings, now: datetime) -> Sendable:
+    """Due rows and the cap left, for sizing a batch (of rate-limit slots) before sending; the claim still
+    checks the cap itself."""
+    start, end = day_bounds(now, settings)
+    with session_scope(engine) as session:
+        due = session.scalar(select(func.count()).select_from(OutreachMessage).where(_due(settings, now)))
+        left = settings.outreach_daily_cap - used_today(session, start, end)
+    return Sendable(due=int(due or 0), cap_left=max(0, left))
 
 
 def _deliver(

@@ -19,7 +19,9 @@ from leadgen.windows import DailyWindow
 from tests.orchestration.conftest import BIN, PrefectServer
 
 ROOT = Path(__file__).resolve().parents[2]
-NIGHT_FLOWS = {"plan_batch_flow", "night_search_flow", "collect_results_flow", "enrich_contacts_flow"}
+NIGHT_FLOWS = {"plan_batch_flow", "night_flow", "night_search_flow", "collect_results_flow", "enrich_contacts_flow"}
+# One `night` run a night does their work; these keep inactive schedules for ad-hoc or per-stage use.
+STAGE_FLOWS = {"night_search_flow", "collect_results_flow", "enrich_contacts_flow"}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -39,6 +41,7 @@ def test_one_deployment_per_flow_with_existing_entrypoints() -> None:
     entrypoints = sorted(d["entrypoint"] for d in deployments())
     stages = (
         "plan_batch",
+        "night",
         "night_search",
         "collect_results",
         "enrich_contacts",
@@ -53,7 +56,7 @@ def test_one_deployment_per_flow_with_existing_entrypoints() -> None:
         flows = [
             node.name
             for node in tree.body
-            if isinstance(node, ast.FunctionDef)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
             and any("flow" in ast.unparse(d) for d in node.decorator_list)
         ]
         assert func in flows, f"{entry}: no @flow function {func}"
@@ -70,6 +73,8 @@ def test_schedules_stay_inside_their_windows() -> None:
             assert schedules == [], "pipeline is for ad-hoc runs only"
             continue
         assert schedules, f"{func} has no schedule"
+        active = [schedule["active"] for schedule in schedules]
+        assert active == [func not in STAGE_FLOWS] * len(schedules), f"{func}: schedules active {active}"
         for schedule in schedules:
             assert schedule["timezone"] == "Europe/Moscow"
             times = fire_times(schedule["cron"], schedule["timezone"])
@@ -124,15 +129,19 @@ def test_prefect_deploy_all_against_a_real_server(prefect_server: PrefectServer,
             return [d for d in await client.read_deployments() if d.work_pool_name == pool]
 
     registered = {d.entrypoint: d for d in asyncio.run(read())}
-    assert len(registered) == 7
+    assert len(registered) == 8
     pipeline = registered["flows/pipeline.py:pipeline_flow"]
     assert pipeline.schedules == []
     assert pipeline.parameter_openapi_schema["required"] == ["params"]
     props = pipeline.parameter_openapi_schema["definitions"]["PipelineParams"]["properties"]
     assert {"batch_tag", "dry_run", "search_limit"} <= set(props)
+    night = registered["flows/night.py:night_flow"]
+    assert [(s.schedule.cron, s.schedule.timezone, s.active) for s in night.schedules] == [
+        ("10 0 * * *", "Europe/Moscow", True)
+    ]
     search = registered["flows/night_search.py:night_search_flow"]
-    assert [(s.schedule.cron, s.schedule.timezone) for s in search.schedules] == [
-        ("10-50/10 0-5 * * *", "Europe/Moscow")
+    assert [(s.schedule.cron, s.schedule.timezone, s.active) for s in search.schedules] == [
+        ("10-50/10 0-5 * * *", "Europe/Moscow", False)
     ]
     assert search.job_variables["image"] == "leadgen:test"
     assert search.job_variables["networks"] == ["leadgen"]

@@ -6,6 +6,7 @@ from tests.orchestration.stages import require_stages
 
 require_stages()
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,8 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
+from flows.night import night_flow
 from flows.night_search import night_search_flow
-from flows.params import PipelineParams, SearchParams
+from flows.params import NightParams, PipelineParams, PlanParams, SearchParams
 from flows.pipeline import pipeline_flow
 from infra.bootstrap import bootstrap
 from leadgen.clock import ManualClock, utc_now
@@ -119,6 +121,33 @@ def test_pipeline_end_to_end_then_rerun_creates_nothing(sandbox: Sandbox) -> Non
 
 
 @pytest.mark.slow
+def test_one_night_run_searches_collects_and_enriches_then_rerun_does_nothing(sandbox: Sandbox) -> None:
+    from flows.plan_batch import plan_batch_flow
+
+    planned = plan_batch_flow(PlanParams(batch_tag="demo"))
+    assert planned["inserted"] == 4
+
+    first = asyncio.run(night_flow(NightParams(step_seconds=60)))
+
+    counts = table_counts(sandbox.engine)
+    search = first["search"]
+    assert search["submitted"] == 4 == search["done"] == counts["serp_operations"]
+    assert search["still_pending"] == 0 and search["rounds"] >= 1
+    assert search["ended"] == "nothing left to search tonight"
+    assert first["enrich"]["processed"] == counts["companies"] > 0 and counts["contacts"] > 0
+    with sandbox.engine.connect() as conn:
+        statuses = set(conn.scalars(select(Company.status)).all())
+    assert CompanyStatus.NEW not in statuses and CompanyStatus.ENRICHING not in statuses
+    assert "nothing left to search tonight" in latest_artifact("night-summary")
+
+    sandbox.clock.advance(minutes=5)
+    second = asyncio.run(night_flow(NightParams(step_seconds=60)))
+    assert table_counts(sandbox.engine) == counts
+    assert second["search"]["submitted"] == 0 and second["search"]["rounds"] == 1
+    assert second["enrich"]["processed"] == 0
+
+
+@pytest.mark.slow
 def test_night_search_outside_the_window_makes_no_call(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -139,8 +168,6 @@ def test_night_search_outside_the_window_makes_no_call(
 
 def latest_artifact(key: str) -> str:
     """The data of the newest artifact with this key on the harness API."""
-    import asyncio
-
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
     from prefect.client.schemas.sorting import ArtifactSort
@@ -168,7 +195,7 @@ def test_outreach_outside_the_send_window_sends_nothing(
     start, end = (local + timedelta(hours=2)), (local + timedelta(hours=3))
     monkeypatch.setenv("OUTREACH_SEND_WINDOW", f"{start:%H}:00-{end:%H}:59")
 
-    result = outreach_flow(OutreachParams(draft_limit=0))
+    result = asyncio.run(outreach_flow(OutreachParams(draft_limit=0)))
 
     assert result["sent"] == 0
     assert result["send"]["window_open"] is False

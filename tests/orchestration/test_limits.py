@@ -186,12 +186,12 @@ def test_email_daily_limit_and_database_count_stop_sends(
     assert first["sent"] == 3 and first["cap_reached"] is True
     assert sent_count(engine) == 3 == stack.sink.count
 
-    # With a higher cap the database would allow more, but the limit has one slot left (4 were taken: three
-    # sends and the claim that found the cap): one more send, then the run stops for want of a slot.
+    # With a higher cap the database would allow more, but the limit has two slots left (the first run took a
+    # batch of three and none once the cap was used): a batch of two, then the run stops for want of a slot.
     use_settings(monkeypatch, stack, tmp_path, database_url=url, outreach_daily_cap=10)
     second = send_task.fn(10)
-    assert second["sent"] == 1
+    assert second["sent"] == 2
     assert second["stopped_reason"] == "no email-daily slot within the timeout"
-    assert sent_count(engine) == 4 == stack.sink.count
+    assert sent_count(engine) == 5 == stack.sink.count
     recipients = [r for m in stack.sink.messages for r in m.rcpt_tos]
     assert len(recipients) == len(set(recipients))

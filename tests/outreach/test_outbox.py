@@ -28,6 +28,7 @@ from leadgen.outreach import (
 from leadgen.outreach.composer import FallbackComposer
 from leadgen.outreach.forget import forget
 from leadgen.outreach.optout import add_opt_out
+from leadgen.outreach.sending import Sendable, sendable_now
 from leadgen.sandbox.smtp_sink import Fault, SmtpSink
 from leadgen.settings import Settings
 from tests.outreach.factories import MONDAY_NOON, add_company, make_offer, queued_messages
@@ -181,6 +182,20 @@ def test_the_101st_message_of_a_day_is_not_sent(engine: Engine, settings: Settin
     tuesday = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
     assert send(engine, st, now=tuesday, mailer_factory=lambda r: mailer).sent == 1
     assert len(mailer.sent) == 101 and len({m["Message-ID"] for m in mailer.sent}) == 101
+
+
+def test_sendable_now_counts_due_rows_up_to_the_cap_left(engine: Engine, settings: Settings) -> None:
+    st = make_settings(settings, outreach_daily_cap=3)
+    with session_scope(engine) as s:
+        ids = queued_messages(s, 5)
+        s.get(OutreachMessage, ids[0]).next_attempt_at = MONDAY_NOON + timedelta(hours=1)  # type: ignore[union-attr]
+    assert sendable_now(engine, st, MONDAY_NOON) == Sendable(due=4, cap_left=3)
+    assert sendable_now(engine, st, MONDAY_NOON).now == 3
+    mailer = RecordingMailer()
+    assert send(engine, st, now=MONDAY_NOON, mailer_factory=lambda route: mailer, limit=2).sent == 2
+    assert sendable_now(engine, st, MONDAY_NOON) == Sendable(due=2, cap_left=1)
+    assert send(engine, st, now=MONDAY_NOON, mailer_factory=lambda route: mailer).sent == 1
+    assert sendable_now(engine, st, MONDAY_NOON).now == 0
 
 
 def test_cap_counts_the_local_day(engine: Engine, settings: Settings) -> None:
