@@ -1,4 +1,4 @@
-"""outreach flow: recover crashed sends, draft, queue, and send inside the send window under the daily cap."""
+"""outreach flow: draft, queue, and send inside the send window under the daily cap (crashed sends recovered first)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flows.artifacts import counts, error_rows, flat_table, publish
 from flows.params import OutreachParams
 from flows.runtime import task_runner, variable_int
 from infra.plan import VAR_SEND_LIMIT
-from tasks.outreach import draft_task, queue_task, recover_stale_task, send_task
+from tasks.outreach import draft_task, queue_task, send_task
 from tasks.runtime import load_settings
 
 
@@ -23,7 +23,6 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
     """
     logger = get_run_logger()
     settings = load_settings()
-    recovered = recover_stale_task()
     drafted = draft_task(params.draft_limit) if params.draft_limit else {}
     queued = queue_task(max(params.draft_limit, settings.prefect_batch_size))
     send_limit = (
@@ -38,7 +37,7 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
         + error_rows(sent, stage="send")
     )
     result = {
-        "recovered_unknown": recovered,
+        "recovered_unknown": sent.get("recovered_unknown", 0),
         "drafted": drafted.get("drafted", 0),
         "queued": queued.get("queued", 0),
         "sent": sent.get("sent", 0),
@@ -46,7 +45,7 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
         "send_errors": len(sent.get("errors") or []),
     }
     lines = [
-        f"{recovered} rows left in `sending` by a crash marked `unknown`",
+        f"{sent.get('recovered_unknown', 0)} rows left in `sending` by a crash marked `unknown`",
         f"drafts: {counts(drafted)}",
         f"queue: {counts(queued)}",
         f"send{' (dry run)' if params.dry_run else ''}: {counts(sent)}",

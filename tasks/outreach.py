@@ -1,4 +1,4 @@
-"""Outreach tasks: recover crashed sends, draft, queue, and send under the daily cap (never cached)."""
+"""Outreach tasks: draft, queue, and send under the daily cap (never cached; sending first recovers crashed rows)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from leadgen.outreach import SendReport, draft_messages, queue_messages, recover_stale_sending, send_queued
+from leadgen.outreach import SendReport, draft_messages, queue_messages, send_queued
 from leadgen.outreach.sending import send_window_state, sendable_now
 from tasks import runtime
 from tasks.limits import take_email_slots
@@ -18,14 +18,6 @@ from tasks.runtime import jsonable, load_settings, open_engine
 
 # A send waits at most this long for an `email-daily` slot; then the run stops and the next one carries on.
 EMAIL_SLOT_TIMEOUT_SECONDS = 60.0
-
-
-@task(name="recover-stale-sending", cache_policy=NO_CACHE, **retry_options())
-def recover_stale_task() -> int:
-    """Rows left in `sending` by a crash become `unknown` (never resent automatically: at most once)."""
-    settings = load_settings()
-    with open_engine(settings) as engine:
-        return int(recover_stale_sending(engine, now=runtime.now()))
 
 
 @task(name="draft-messages", cache_policy=NO_CACHE, **retry_options())

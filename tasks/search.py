@@ -93,7 +93,7 @@ async def night_searches(
     """Rounds of submit + collect (ingesting finished SERPs) until `until` or nothing is left tonight."""
     settings = load_settings()
     start = runtime.now()
-    shown = 0.0
+    shown = time.monotonic()  # the flow created the bar at 0 %; the first update comes a period later
 
     async def show(report: NightReport) -> None:
         nonlocal shown
