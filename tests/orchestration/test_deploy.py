@@ -19,7 +19,13 @@ from leadgen.windows import DailyWindow
 from tests.orchestration.conftest import BIN, PrefectServer
 
 ROOT = Path(__file__).resolve().parents[2]
-NIGHT_FLOWS = {"plan_batch_flow", "night_flow", "night_search_flow", "collect_results_flow", "enrich_contacts_flow"}
+NIGHT_FLOWS = {
+    "plan_batch_flow",
+    "night_flow",
+    "night_search_flow",
+    "collect_results_flow",
+    "enrich_contacts_flow",
+}
 # One `night` run a night does their work; these keep inactive schedules for ad-hoc or per-stage use.
 STAGE_FLOWS = {"night_search_flow", "collect_results_flow", "enrich_contacts_flow"}
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

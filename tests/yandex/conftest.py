@@ -44,3 +44,9 @@ def emulator(clock: ManualClock) -> Iterator[YandexEmulator]:
 def anyio_backend() -> str:
     """Async tests run on asyncio through the anyio pytest plugin (`pytestmark = pytest.mark.anyio`)."""
     return "asyncio"
+
+
+@pytest.fixture
+def yclock() -> ManualClock:
+    """A manual clock at 01:00 Moscow, inside the night window."""
+    return ManualClock(NIGHT)

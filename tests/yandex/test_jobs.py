@@ -74,11 +74,6 @@ class Recorder:
         return len(urls)
 
 
-@pytest.fixture
-def yclock() -> ManualClock:
-    return ManualClock(NIGHT)
-
-
 @asynccontextmanager
 async def stack(db_url: str, clock: ManualClock, **config: Any) -> AsyncIterator[tuple[YandexEmulator, YandexClient, Settings]]:  # fmt: skip
     settings_extra = config.pop("settings", {})

@@ -13,7 +13,7 @@ from leadgen.sandbox import Faults
 from leadgen.settings import Settings
 from leadgen.yandex.rounds import NightReport, night_end, run_night
 from tests.yandex.conftest import NIGHT
-from tests.yandex.test_jobs import Recorder, add_queries, operations, queries, stack, yclock  # noqa: F401
+from tests.yandex.test_jobs import Recorder, add_queries, operations, queries, stack
 
 pytestmark = pytest.mark.anyio
 
