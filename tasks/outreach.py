@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from leadgen.outreach import SendReport, draft_messages, queue_messages, send_queued
+from leadgen.outreach import SendReport, draft_messages, queue_messages, recover_stale_sending, send_queued
 from leadgen.outreach.sending import send_window_state, sendable_now
 from tasks import runtime
 from tasks.limits import take_email_slots
@@ -52,9 +53,15 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
     with open_engine(settings) as engine:
         if dry_run:  # .eml files only, the database is not changed: one call writes every due message
             return dict(jsonable(send_queued(engine, settings, limit=limit, now=runtime.now(), dry_run=True)))
+        # Rows a crash left in `sending` become `unknown` (never resent) whether or not anything is sent now.
+        stale = timedelta(minutes=settings.outreach_stale_sending_minutes)
+        total = replace(
+            total, recovered_unknown=recover_stale_sending(engine, now=runtime.now(), stale_after=stale)
+        )
         is_open, opens = send_window_state(settings, runtime.now())
         if not is_open:  # checked before taking a slot, so runs outside the window use none
-            closed = SendReport(
+            closed = replace(
+                total,
                 window_open=False,
                 next_window_start=opens.isoformat(),
                 stopped_reason="outside the send window",

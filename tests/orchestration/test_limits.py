@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -195,3 +196,37 @@ def test_email_daily_limit_and_database_count_stop_sends(
     assert sent_count(engine) == 5 == stack.sink.count
     recipients = [r for m in stack.sink.messages for r in m.rcpt_tos]
     assert len(recipients) == len(set(recipients))
+
+
+def test_send_task_marks_crashed_sends_unknown_even_outside_the_window(
+    prefect_api: str,
+    sqlite_engine: tuple[str, Engine],
+    stack: SandboxStack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, engine = sqlite_engine
+    add_queued(engine, 2)
+    with session_scope(engine) as session:
+        crashed = session.scalars(select(OutreachMessage).order_by(OutreachMessage.id)).first()
+        assert crashed is not None
+        crashed.status = MessageStatus.SENDING
+        crashed.sending_started_at = utc_now() - timedelta(hours=3)
+    local = utc_now().astimezone(ZoneInfo("Europe/Moscow"))
+    window = f"{local + timedelta(hours=2):%H}:00-{local + timedelta(hours=3):%H}:59"  # closed now
+    use_settings(
+        monkeypatch,
+        stack,
+        tmp_path,
+        database_url=url,
+        app_timezone="Europe/Moscow",
+        outreach_send_window=window,
+        outreach_stale_sending_minutes=15,
+    )
+
+    report = send_task.fn(10)
+
+    assert report["window_open"] is False and report["recovered_unknown"] == 1
+    with engine.connect() as conn:
+        statuses = sorted(conn.scalars(select(OutreachMessage.status)).all())
+    assert statuses == sorted([MessageStatus.UNKNOWN, MessageStatus.QUEUED]) and stack.sink.count == 0
