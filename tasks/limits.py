@@ -9,6 +9,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.responses import GlobalConcurrencyLimitResponse
 from prefect.concurrency.asyncio import rate_limit as arate_limit
 from prefect.concurrency.sync import rate_limit
+from prefect.exceptions import ObjectNotFound
 
 from infra.plan import EMAIL_DAILY, YANDEX_LIMITS
 from leadgen.yandex.limiter import QuotaLimiter
@@ -56,17 +57,23 @@ def _free(limit: GlobalConcurrencyLimitResponse) -> int:
 
 
 async def free_yandex_slots() -> int:
-    """Slots free right now in both Yandex limits (the server applies the decay when reading)."""
-    async with get_client() as client:
-        return min(
-            [_free(await client.read_global_concurrency_limit_by_name(name)) for name in YANDEX_LIMITS]
-        )
+    """Slots free right now in both Yandex limits (the server applies the decay when reading); 0 when a limit
+    is missing, so the strict slot request that follows fails with Prefect's own message."""
+    try:
+        async with get_client() as client:
+            limits = [await client.read_global_concurrency_limit_by_name(name) for name in YANDEX_LIMITS]
+    except ObjectNotFound:
+        return 0
+    return min(_free(limit) for limit in limits)
 
 
 def free_email_slots() -> int:
-    """Slots of `email-daily` free right now."""
-    with get_client(sync_client=True) as client:
-        return _free(client.read_global_concurrency_limit_by_name(EMAIL_DAILY))
+    """Slots of `email-daily` free right now; 0 when the limit is missing (as above)."""
+    try:
+        with get_client(sync_client=True) as client:
+            return _free(client.read_global_concurrency_limit_by_name(EMAIL_DAILY))
+    except ObjectNotFound:
+        return 0
 
 
 def take_email_slots(wanted: int, *, timeout_seconds: float) -> int:

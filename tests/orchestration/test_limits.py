@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, select
 
-from infra.plan import EMAIL_DAILY, YANDEX_SEARCH, YANDEX_SEARCH_HOURLY, LimitSpec
+from infra.plan import EMAIL_DAILY, YANDEX_SEARCH, YANDEX_SEARCH_HOURLY, LimitSpec, limit_specs
 from leadgen.clock import utc_now
 from leadgen.db import make_engine
 from leadgen.db.engine import session_scope
@@ -32,6 +32,8 @@ from leadgen.db.models import (
     SerpQuery,
 )
 from leadgen.sandbox.stack import SandboxStack, settings_env
+from leadgen.settings import Settings
+from leadgen.yandex.limiter import Quota
 from tasks import outreach as outreach_tasks
 from tasks.outreach import send_task
 from tasks.search import submit_queries
@@ -230,3 +232,30 @@ def test_send_task_marks_crashed_sends_unknown_even_outside_the_window(
     with engine.connect() as conn:
         statuses = sorted(conn.scalars(select(OutreachMessage.status)).all())
     assert statuses == sorted([MessageStatus.UNKNOWN, MessageStatus.QUEUED]) and stack.sink.count == 0
+
+
+def test_a_missing_limit_fails_the_slot_request_instead_of_not_limiting(prefect_api: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    from tasks.limits import GlobalQuotaLimiter, free_email_slots, take_email_slots
+
+    async def delete() -> None:
+        async with get_client() as client:
+            for name in (EMAIL_DAILY, YANDEX_SEARCH, YANDEX_SEARCH_HOURLY):
+                try:
+                    await client.delete_global_concurrency_limit_by_name(name)
+                except ObjectNotFound:
+                    pass
+
+    asyncio.run(delete())
+    try:
+        assert free_email_slots() == 0
+        with pytest.raises(Exception, match=EMAIL_DAILY):
+            take_email_slots(3, timeout_seconds=1.0)
+        limiter = GlobalQuotaLimiter([Quota(100, 1)])
+        limiter.prefetch = 10
+        with pytest.raises(Exception, match=YANDEX_SEARCH):
+            asyncio.run(limiter.acquire())
+    finally:  # later tests on the same harness find the limits as bootstrap leaves them
+        reset_limits(*limit_specs(Settings(_env_file=None)))  # type: ignore[call-arg]
