@@ -9,9 +9,8 @@ from prefect import flow, get_run_logger
 from flows.artifacts import counts, error_rows, flat_table, publish, start_progress, update_progress
 from flows.enrich_contacts import enrich_in_batches
 from flows.params import NightParams
-from flows.runtime import task_runner, variable_int
+from flows.runtime import outside_night_window, task_runner, variable_int
 from infra.plan import VAR_BATCH_SIZE, VAR_SEARCH_LIMIT
-from leadgen.yandex import night_window
 from leadgen.yandex.rounds import night_end
 from tasks import runtime
 from tasks.companies import dedupe_companies_task
@@ -27,14 +26,9 @@ async def night_flow(params: NightParams = NightParams()) -> dict[str, Any]:
     logger = get_run_logger()
     settings = load_settings()
     now = runtime.now()
-    window = night_window(settings)
-    if not window.contains(now):
-        opens = window.next_start(now)
-        message = f"outside the night window {window}: no API call made; opens {opens.astimezone(settings.tz).isoformat()}"
-        logger.info(message)
-        result = {"in_window": False, "next_window_start": opens.isoformat()}
-        publish("night", "Night: outside the window", lines=[message], stats=result)
-        return result
+    closed = outside_night_window("night", "Night", settings, now)
+    if closed is not None:
+        return closed
     limit = params.limit or variable_int(VAR_SEARCH_LIMIT, 500)
     batch = max(1, variable_int(VAR_BATCH_SIZE, settings.prefect_batch_size))
     until = night_end(settings, now)

@@ -8,9 +8,8 @@ from prefect import flow, get_run_logger
 
 from flows.artifacts import error_rows, publish, start_progress, update_progress
 from flows.params import SearchParams
-from flows.runtime import task_runner, variable_int
+from flows.runtime import outside_night_window, task_runner, variable_int
 from infra.plan import VAR_BATCH_SIZE, VAR_SEARCH_LIMIT
-from leadgen.yandex import night_window
 from tasks import runtime
 from tasks.runtime import load_settings
 from tasks.search import submit_queries
@@ -21,18 +20,9 @@ def night_search_flow(params: SearchParams = SearchParams()) -> dict[str, Any]:
     """Submit due queries in batches; outside NIGHT_WINDOW it returns at once with the next window start."""
     logger = get_run_logger()
     settings = load_settings()
-    window = night_window(settings)
-    now = runtime.now()
-    if not window.contains(now):
-        opens = window.next_start(now)
-        local = opens.astimezone(settings.tz)
-        message = (
-            f"outside the night window {window}: no API call made; next window opens {local.isoformat()}"
-        )
-        logger.info(message)
-        result = {"in_window": False, "next_window_start": opens.isoformat(), "submitted": 0}
-        publish("night-search", "Night search: outside the window", lines=[message], stats=result)
-        return result
+    closed = outside_night_window("night-search", "Night search", settings, runtime.now(), submitted=0)
+    if closed is not None:
+        return closed
     limit = params.limit or variable_int(VAR_SEARCH_LIMIT, 500)
     batch = max(1, variable_int(VAR_BATCH_SIZE, settings.prefect_batch_size))
     progress = start_progress("night-search", f"Submitting up to {limit} queries")

@@ -1,11 +1,17 @@
-"""Shared flow plumbing: operator variables with a fallback, and the task runner every flow uses."""
+"""Shared flow plumbing: operator variables with a fallback, the task runner every flow uses, the night check."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from prefect import get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.variables import Variable
+
+from flows.artifacts import publish
+from leadgen.settings import Settings
+from leadgen.yandex import night_window
 
 # Flows run their tasks one after another; a bounded pool (the default is unbounded) for the few that map.
 MAX_WORKERS = 4
@@ -22,3 +28,20 @@ def variable_int(name: str, default: int) -> int:
         return max(0, int(value))
     except (TypeError, ValueError):
         return default
+
+
+def outside_night_window(
+    key: str, title: str, settings: Settings, now: datetime, **extra: Any
+) -> dict[str, Any] | None:
+    """None inside NIGHT_WINDOW; outside it, log and publish that no API call was made and when the window
+    opens, and return the run's result (`in_window`, `next_window_start`, and `extra`)."""
+    window = night_window(settings)
+    if window.contains(now):
+        return None
+    opens = window.next_start(now)
+    local = opens.astimezone(settings.tz)
+    message = f"outside the night window {window}: no API call made; next window opens {local.isoformat()}"
+    get_run_logger().info(message)
+    result = {"in_window": False, "next_window_start": opens.isoformat(), **extra}
+    publish(key, f"{title}: outside the window", lines=[message], stats=result)
+    return result

@@ -14,7 +14,9 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -119,3 +121,9 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+def closed_window(now: datetime, tz: ZoneInfo) -> str:
+    """A daily window (`HH:MM-HH:MM` in `tz`) that opens two hours after `now`: closed at `now`."""
+    local = now.astimezone(tz)
+    return f"{local + timedelta(hours=2):%H}:00-{local + timedelta(hours=3):%H}:59"

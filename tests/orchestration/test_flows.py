@@ -34,7 +34,7 @@ from leadgen.db.models import (
 from leadgen.sandbox.stack import SandboxStack, settings_env
 from leadgen.settings import Settings
 from tasks import runtime
-from tests.orchestration.conftest import reset_concurrency_services
+from tests.orchestration.conftest import closed_window, reset_concurrency_services
 
 TABLES = (SerpQuery, SerpOperation, SerpResult, Company, Contact, OutreachMessage)
 
@@ -151,9 +151,7 @@ def test_one_night_run_searches_collects_and_enriches_then_rerun_does_nothing(sa
 def test_night_search_outside_the_window_makes_no_call(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    local = sandbox.clock().astimezone(sandbox.settings.tz)
-    start, end = (local + timedelta(hours=2)), (local + timedelta(hours=3))
-    monkeypatch.setenv("NIGHT_WINDOW", f"{start:%H}:00-{end:%H}:59")
+    monkeypatch.setenv("NIGHT_WINDOW", closed_window(sandbox.clock(), sandbox.settings.tz))
 
     result = night_search_flow(SearchParams(limit=5))
 
@@ -191,9 +189,7 @@ def test_outreach_outside_the_send_window_sends_nothing(
     from flows.outreach import outreach_flow
     from flows.params import OutreachParams
 
-    local = sandbox.clock().astimezone(sandbox.settings.tz)
-    start, end = (local + timedelta(hours=2)), (local + timedelta(hours=3))
-    monkeypatch.setenv("OUTREACH_SEND_WINDOW", f"{start:%H}:00-{end:%H}:59")
+    monkeypatch.setenv("OUTREACH_SEND_WINDOW", closed_window(sandbox.clock(), sandbox.settings.tz))
 
     result = asyncio.run(outreach_flow(OutreachParams(draft_limit=0)))
 

@@ -37,6 +37,7 @@ from leadgen.yandex.limiter import Quota
 from tasks import outreach as outreach_tasks
 from tasks.outreach import send_task
 from tasks.search import submit_queries
+from tests.orchestration.conftest import closed_window
 
 pytestmark = pytest.mark.slow
 
@@ -214,8 +215,7 @@ def test_send_task_marks_crashed_sends_unknown_even_outside_the_window(
         assert crashed is not None
         crashed.status = MessageStatus.SENDING
         crashed.sending_started_at = utc_now() - timedelta(hours=3)
-    local = utc_now().astimezone(ZoneInfo("Europe/Moscow"))
-    window = f"{local + timedelta(hours=2):%H}:00-{local + timedelta(hours=3):%H}:59"  # closed now
+    window = closed_window(utc_now(), ZoneInfo("Europe/Moscow"))
     use_settings(
         monkeypatch,
         stack,
