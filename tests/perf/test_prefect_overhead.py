@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 pytest.importorskip("prefect")
 pytest.importorskip("flows.pipeline", reason="needs issue 9 (flows) merged")
@@ -39,6 +38,7 @@ from leadgen.bench import MonthConfig, run_month
 from leadgen.bench.context import StageContext
 from leadgen.bench.month import OFFER
 from leadgen.bench.stages import NIGHT_LIMIT
+from leadgen.sandbox.stack import settings_env
 from tasks import runtime
 
 GROUPS = {
@@ -49,21 +49,6 @@ GROUPS = {
     "day (draft, queue, send)": ("day (draft + queue + send)",),
 }
 DAYS = int(os.environ.get("LEADGEN_BENCH_DAYS", "30"))
-
-
-def settings_env(settings: Any) -> dict[str, str]:
-    env = {}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        elif isinstance(value, bool):
-            value = "true" if value else "false"
-        elif isinstance(value, list | tuple):
-            value = ",".join(str(v) for v in value)
-        env[name.upper()] = str(value)
-    return env
 
 
 class VirtualTime:
@@ -104,7 +89,7 @@ class FlowStages:
             update={"outreach_offer_file": offer, "prefect_email_burst": 100_000, "prefect_batch_size": 500}
         )
         saved = dict(os.environ)
-        os.environ.update(settings_env(settings))
+        os.environ.update(settings_env({k: v for k, v in settings.model_dump().items() if v is not None}))
         seams = {
             name: getattr(runtime, name) for name in ("clock", "sleep", "crawl_sleep", "crawl_monotonic")
         }
