@@ -1,16 +1,25 @@
 """Run artifacts: a markdown summary and a table per run, and a progress bar for long flows (no raw PII).
 
-Every call passes `_sync=True`: the helpers are sync, and Prefect would hand back coroutines in async flows.
+The sync helpers pass `_sync=True` (Prefect would hand back coroutines inside async flows); the `a…` ones are for
+async flows, where they reuse the flow run's API client and create a run's artifacts concurrently.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
+from prefect.artifacts import (
+    Artifact,
+    MarkdownArtifact,
+    TableArtifact,
+    acreate_progress_artifact,
+    aupdate_progress_artifact,
+    create_progress_artifact,
+)
 from prefect.artifacts import update_progress_artifact as _update_progress
 
 # Unicode-aware: Cyrillic local parts and IDN domains (почта@клиника.рф, punycode TLDs) are masked too.
@@ -64,7 +73,7 @@ def markdown_summary(
     return "\n".join(parts) + "\n"
 
 
-def publish(
+def documents(
     key: str,
     title: str,
     *,
@@ -72,29 +81,38 @@ def publish(
     stats: Mapping[str, Any] | None = None,
     table: Sequence[Mapping[str, Any]] = (),
     errors: Sequence[Mapping[str, Any]] = (),
-) -> None:
-    """Create `<key>-summary` (markdown), `<key>-table` (what was done) and `<key>-errors` (what failed, why)."""
-    create_markdown_artifact(
-        key=f"{key}-summary",
-        markdown=markdown_summary(title, lines, stats or {}, errors),
-        description=title,
-        _sync=True,  # type: ignore[call-arg]  # these helpers are sync, also inside async flows
-    )
+) -> list[Artifact]:
+    """`<key>-summary` (markdown), `<key>-table` (what was done) and, when something failed, `<key>-errors`."""
     rows = [{k: _cell(v) for k, v in row.items()} for row in table][:MAX_ROWS]
-    create_table_artifact(
-        key=f"{key}-table",
-        table=rows or [{"result": "nothing done"}],
-        description=f"{title}: what was done",
-        _sync=True,  # type: ignore[call-arg]
-    )
+    made: list[Artifact] = [
+        MarkdownArtifact(
+            key=f"{key}-summary",
+            markdown=markdown_summary(title, lines, stats or {}, errors),
+            description=title,
+        ),
+        TableArtifact(
+            key=f"{key}-table",
+            table=rows or [{"result": "nothing done"}],
+            description=f"{title}: what was done",
+        ),
+    ]
     if errors:
         failed = [{k: _cell(v) for k, v in row.items()} for row in errors][:MAX_ROWS]
-        create_table_artifact(
-            key=f"{key}-errors",
-            table=failed,
-            description=f"{title}: what failed and why",
-            _sync=True,  # type: ignore[call-arg]
+        made.append(
+            TableArtifact(key=f"{key}-errors", table=failed, description=f"{title}: what failed and why")
         )
+    return made
+
+
+def publish(key: str, title: str, **content: Any) -> None:
+    """Create the run's `documents` one after another (sync flows; `apublish` in async ones)."""
+    for artifact in documents(key, title, **content):
+        artifact.create(_sync=True)  # type: ignore[call-arg]  # sync, also when called inside an async flow
+
+
+async def apublish(key: str, title: str, **content: Any) -> None:
+    """Create the run's `documents` at once, through the flow run's own API client (async flows)."""
+    await asyncio.gather(*(artifact.acreate() for artifact in documents(key, title, **content)))
 
 
 def start_progress(key: str, description: str) -> UUID:
@@ -107,10 +125,23 @@ def start_progress(key: str, description: str) -> UUID:
     )
 
 
+async def astart_progress(key: str, description: str) -> UUID:
+    """`start_progress` for async flows."""
+    return await acreate_progress_artifact(progress=0.0, key=f"{key}-progress", description=description)
+
+
+def _percent(done: float, total: float) -> float:
+    return 100.0 if total <= 0 else min(100.0, 100.0 * done / total)
+
+
 def update_progress(artifact_id: UUID, done: float, total: float) -> None:
     """Set the progress to done/total (percent, capped at 100)."""
-    percent = 100.0 if total <= 0 else min(100.0, 100.0 * done / total)
-    _update_progress(artifact_id=artifact_id, progress=percent, _sync=True)  # type: ignore[call-arg]
+    _update_progress(artifact_id=artifact_id, progress=_percent(done, total), _sync=True)  # type: ignore[call-arg]
+
+
+async def aupdate_progress(artifact_id: UUID, done: float, total: float) -> None:
+    """`update_progress` for async flows."""
+    await aupdate_progress_artifact(artifact_id=artifact_id, progress=_percent(done, total))
 
 
 def flat_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

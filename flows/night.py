@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.artifacts import counts, error_rows, flat_table, publish, start_progress, update_progress
+from flows.artifacts import apublish, astart_progress, aupdate_progress, counts, error_rows, flat_table
 from flows.enrich_contacts import enrich_in_batches
 from flows.params import NightParams
-from flows.runtime import outside_night_window, task_runner, variable_int
+from flows.runtime import avariable_int, outside_night_window, task_runner
 from infra.plan import VAR_BATCH_SIZE, VAR_SEARCH_LIMIT
 from leadgen.yandex.rounds import night_end
 from tasks import runtime
@@ -29,14 +30,17 @@ async def night_flow(params: NightParams = NightParams()) -> dict[str, Any]:
     closed = outside_night_window("night", "Night", settings, now)
     if closed is not None:
         return closed
-    limit = params.limit or variable_int(VAR_SEARCH_LIMIT, 500)
-    batch = max(1, variable_int(VAR_BATCH_SIZE, settings.prefect_batch_size))
     until = night_end(settings, now)
-    progress = start_progress("night", f"Searching until {until.astimezone(settings.tz):%H:%M}")
+    # The run's three set-up calls to the API go out together.
+    limit, batch, progress = await asyncio.gather(
+        avariable_int(VAR_SEARCH_LIMIT, 500),
+        avariable_int(VAR_BATCH_SIZE, settings.prefect_batch_size),
+        astart_progress("night", f"Searching until {until.astimezone(settings.tz):%H:%M}"),
+    )
+    limit, batch = params.limit or limit, max(1, batch)
     searched = await night_searches(until, params.step_seconds, limit, progress)
     dedupe = dedupe_companies_task()
     enrichment = enrich_in_batches(params.enrich_limit, batch)
-    update_progress(progress, 1, 1)
     search_counts = counts(searched)
     dedupe_counts = counts(dedupe)
     lines = [
@@ -49,7 +53,10 @@ async def night_flow(params: NightParams = NightParams()) -> dict[str, Any]:
     table = [{"step": "search", **search_counts}, {"step": "dedupe", **dedupe_counts}]
     table += [{"step": "enrich", **row} for row in enrichment.table]
     stats = {"in_window": True, **search_counts, "enriched": enrichment.processed}
-    publish("night", "Night", lines=lines, stats=stats, table=flat_table(table), errors=errors)
+    await asyncio.gather(
+        aupdate_progress(progress, 1, 1),
+        apublish("night", "Night", lines=lines, stats=stats, table=flat_table(table), errors=errors),
+    )
     logger.info("; ".join(lines))
     return {
         "in_window": True,

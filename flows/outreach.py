@@ -6,9 +6,9 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.artifacts import counts, error_rows, flat_table, publish
+from flows.artifacts import apublish, counts, error_rows, flat_table
 from flows.params import OutreachParams
-from flows.runtime import task_runner, variable_int
+from flows.runtime import avariable_int, task_runner
 from infra.plan import VAR_SEND_LIMIT
 from tasks.outreach import draft_task, queue_task, send_task
 from tasks.runtime import load_settings
@@ -28,7 +28,7 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
     send_limit = (
         params.send_limit
         if params.send_limit is not None
-        else variable_int(VAR_SEND_LIMIT, settings.outreach_daily_cap)
+        else await avariable_int(VAR_SEND_LIMIT, settings.outreach_daily_cap)
     )
     sent = send_task(send_limit, params.dry_run) if send_limit else {}
     errors = (
@@ -57,6 +57,8 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
         {"step": "queue", **counts(queued)},
         {"step": "send", **counts(sent)},
     ]
-    publish("outreach", "Outreach", lines=lines, stats=counts(result), table=flat_table(table), errors=errors)
+    await apublish(
+        "outreach", "Outreach", lines=lines, stats=counts(result), table=flat_table(table), errors=errors
+    )
     logger.info("; ".join(lines))
     return result

@@ -23,7 +23,15 @@ def task_runner() -> ThreadPoolTaskRunner:
 
 def variable_int(name: str, default: int) -> int:
     """An integer Prefect variable (set by `leadgen infra bootstrap`, tuned in the UI), else `default`."""
-    value: Any = Variable.get(name, default=default, _sync=True)  # type: ignore[call-arg]  # async flows too
+    return _as_int(Variable.get(name, default=default, _sync=True), default)  # type: ignore[call-arg]
+
+
+async def avariable_int(name: str, default: int) -> int:
+    """`variable_int` for async flows (through the flow run's API client)."""
+    return _as_int(await Variable.aget(name, default=default), default)
+
+
+def _as_int(value: Any, default: int) -> int:
     try:
         return max(0, int(value))
     except (TypeError, ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -57,11 +58,12 @@ def _free(limit: GlobalConcurrencyLimitResponse) -> int:
 
 
 async def free_yandex_slots() -> int:
-    """Slots free right now in both Yandex limits (the server applies the decay when reading); 0 when a limit
-    is missing, so the strict slot request that follows fails with Prefect's own message."""
+    """Slots free right now in both Yandex limits, read at once (the server applies the decay when reading);
+    0 when a limit is missing, so the strict slot request that follows fails with Prefect's own message."""
     try:
         async with get_client() as client:
-            limits = [await client.read_global_concurrency_limit_by_name(name) for name in YANDEX_LIMITS]
+            reads = (client.read_global_concurrency_limit_by_name(name) for name in YANDEX_LIMITS)
+            limits = await asyncio.gather(*reads)
     except ObjectNotFound:
         return 0
     return min(_free(limit) for limit in limits)

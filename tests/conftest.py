@@ -57,7 +57,8 @@ def _pg_url(name: str) -> str:
     return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
 
 
-def _create_pg_database(name: str, template: str | None = None) -> str:
+def create_pg_database(name: str, template: str | None = None) -> str:
+    """A fresh database `name` on the LEADGEN_TEST_DATABASE_URL server (dropped first if left over); its URL."""
     admin = _admin_engine()
     try:
         with admin.connect() as conn:
@@ -69,7 +70,8 @@ def _create_pg_database(name: str, template: str | None = None) -> str:
     return _pg_url(name)
 
 
-def _drop_pg_database(name: str) -> None:
+def drop_pg_database(name: str) -> None:
+    """Drop database `name` on the LEADGEN_TEST_DATABASE_URL server, closing its connections."""
     admin = _admin_engine()
     try:
         with admin.connect() as conn:
@@ -90,12 +92,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
     name = f"{_PREFIX}_template"
-    url = _create_pg_database(name)
+    url = create_pg_database(name)
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
     yield name
-    _drop_pg_database(name)
+    drop_pg_database(name)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -113,9 +115,9 @@ def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iter
         return
     template = request.getfixturevalue("pg_template")
     name = f"{_PREFIX}_{next(_counter)}"
-    url = _create_pg_database(name, template=template)
+    url = create_pg_database(name, template=template)
     yield url
-    _drop_pg_database(name)
+    drop_pg_database(name)
 
 
 @pytest.fixture
@@ -125,9 +127,9 @@ def empty_db_url(backend: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
     name = f"{_PREFIX}_{next(_counter)}"
-    url = _create_pg_database(name)
+    url = create_pg_database(name)
     yield url
-    _drop_pg_database(name)
+    drop_pg_database(name)
 
 
 @pytest.fixture

@@ -51,6 +51,9 @@ class StageContext:
 class Stages(Protocol):
     """The pipeline's steps as a month run calls them; each runs at the clock's current simulated time."""
 
+    async def new_day(self) -> None:
+        """Before the night, untimed: what the hours between two simulated days would do (free rate-limit slots)."""
+
     async def night(self, until: datetime) -> None:
         """Search in rounds (submit due queries, collect and ingest finished operations) until `until`."""
 

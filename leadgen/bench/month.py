@@ -246,6 +246,7 @@ async def _month(
             # Night: rounds of creating and collecting deferred operations every `night_step_minutes` from
             # 00:05 Moscow until nothing is left tonight or 08:00.
             clock.set(_at(today, 0, 5))
+            await runner.new_day()
             with timer.stage("night (search + collect + ingest)"):
                 await runner.night(_at(today, 8, 0))
             # Morning: dedupe, then crawl every new company.

@@ -45,6 +45,9 @@ class DirectStages:
     def _monotonic(self) -> float:
         return self._virtual
 
+    async def new_day(self) -> None:
+        """Nothing to reset: the direct calls take no rate-limit slots."""
+
     async def night(self, until: datetime) -> None:
         ctx = self.ctx
         with ctx.timer.stage("search + collect + ingest"):

@@ -1,95 +1,30 @@
 """Fixtures of the Prefect layer: a real `prefect server start` subprocess and the test harness, both per session.
 
-The real server runs with its own PREFECT_HOME (SQLite) on a free loopback port, without UI and background
-services (scheduler, late-run marking: nothing here needs them, and the machine has two cores). Tests point the
+The real server (tests/orchestration/server.py) runs with its own PREFECT_HOME (SQLite) on a free loopback port,
+without UI and background services (scheduler, late-run marking: nothing here needs them, and the machine has two
+cores). Tests point the
 client at it with `prefect_api`, which sets PREFECT_API_URL for the duration of one test.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
-BIN = Path(sys.executable).parent
-SERVER_START_TIMEOUT = 90.0
-
-
-@dataclass(frozen=True, slots=True)
-class PrefectServer:
-    """A running `prefect server start` subprocess."""
-
-    api_url: str
-    home: Path
-    log: Path
-
-    def env(self, **extra: str) -> dict[str, str]:
-        """Environment for a `prefect` CLI subprocess talking to this server."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-        env.update(
-            PREFECT_API_URL=self.api_url,
-            PREFECT_HOME=str(self.home / "client"),
-            PREFECT_SERVER_ANALYTICS_ENABLED="false",
-            PREFECT_LOGGING_LEVEL="WARNING",
-        )
-        env.update(extra)
-        return env
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.orchestration.server import PrefectServer, ServerStartError, prefect_server_process
 
 
 @pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
     """A real Prefect API server (subprocess) for the whole session."""
-    home = tmp_path_factory.mktemp("prefect-server")
-    port = free_port()
-    log_path = home / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(
-        PREFECT_HOME=str(home),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_LOGGING_LEVEL="WARNING",
-    )
-    cmd = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--no-ui", "--no-services"]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=home)
-    api_url = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
     try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"prefect server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{api_url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"prefect server not healthy after {SERVER_START_TIMEOUT:.0f} s")
-            time.sleep(0.3)
-        yield PrefectServer(api_url=api_url, home=home, log=log_path)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        with prefect_server_process(tmp_path_factory.mktemp("prefect-server")) as server:
+            yield server
+    except ServerStartError as exc:
+        pytest.fail(str(exc))
 
 
 def reset_concurrency_services() -> None:

@@ -16,7 +16,7 @@ import yaml
 from infra.bootstrap import bootstrap
 from leadgen.settings import Settings
 from leadgen.windows import DailyWindow
-from tests.orchestration.conftest import BIN, PrefectServer
+from tests.orchestration.server import BIN, PrefectServer
 
 ROOT = Path(__file__).resolve().parents[2]
 NIGHT_FLOWS = {

@@ -139,6 +139,8 @@ def test_one_night_run_searches_collects_and_enriches_then_rerun_does_nothing(sa
         statuses = set(conn.scalars(select(Company.status)).all())
     assert CompanyStatus.NEW not in statuses and CompanyStatus.ENRICHING not in statuses
     assert "nothing left to search tonight" in latest_artifact("night-summary")
+    assert '"step": "enrich"' in latest_artifact("night-table")
+    assert float(latest_artifact("night-progress")) == 100.0
 
     sandbox.clock.advance(minutes=5)
     second = asyncio.run(night_flow(NightParams(step_seconds=60)))

@@ -1,9 +1,10 @@
 """Prefect's share of wall time: the month run once as direct stage calls, once through the deployed flows.
 
 Run: `make bench`, or `PYTHONPATH=. pytest tests/perf/test_prefect_overhead.py -p no:cacheprovider -o addopts="" -s`
-(LEADGEN_BENCH_DAYS, default 30, shortens it). Both runs use the same sandbox, plan and simulated clock; the flows
-run under Prefect's test harness (a local API server on SQLite) with the global concurrency limits bootstrapped,
-as production runs them: one `night` run per night (search rounds, dedupe, enrichment), one `outreach` run per
+(LEADGEN_BENCH_DAYS, default 30, shortens it). Both runs use the same sandbox, plan and simulated clock. The flows
+talk to a real `prefect server start` process with its services on, as docker-compose runs it: on Postgres (a
+fresh `leadgen_bench_prefect` database) when LEADGEN_TEST_DATABASE_URL names a Postgres server, else on SQLite.
+The global concurrency limits are bootstrapped, and the flows run as production schedules them: one `night` run per night (search rounds, dedupe, enrichment), one `outreach` run per
 day. `tasks.runtime` carries the run's ManualClock: its `sleep` moves the simulated time (rounds, send spacing),
 and the crawler's politeness gaps pass on a virtual clock of their own, as in the direct run. The server frees
 rate-limit slots in real time, which a compressed month cannot follow, so each simulated day starts with the
@@ -16,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +41,8 @@ from leadgen.bench.month import OFFER
 from leadgen.bench.stages import NIGHT_LIMIT
 from leadgen.sandbox.stack import settings_env
 from tasks import runtime
+from tests.conftest import PG_URL, create_pg_database, drop_pg_database
+from tests.orchestration.server import prefect_server_process
 
 GROUPS = {
     "night and morning (search, collect, ingest, dedupe, enrich)": (
@@ -49,6 +52,7 @@ GROUPS = {
     "day (draft, queue, send)": ("day (draft + queue + send)",),
 }
 DAYS = int(os.environ.get("LEADGEN_BENCH_DAYS", "30"))
+PREFECT_DB = "leadgen_bench_prefect"
 
 
 class VirtualTime:
@@ -107,6 +111,13 @@ class FlowStages:
             os.environ.clear()
             os.environ.update(saved)
 
+    async def new_day(self) -> None:
+        """The slots the hours since yesterday's sends would free (the server frees them in real time, which a
+        compressed month cannot wait for): the day starts with `email-daily` empty and room for the day's sends
+        and retries. Bench scaffolding, not the pipeline's work: outside the timed steps."""
+        cap = self.ctx.config.daily_cap
+        await set_limits(**{EMAIL_DAILY: {"active_slots": 0, "limit": 3 * cap}})
+
     async def night(self, until: datetime) -> None:
         params = NightParams(limit=NIGHT_LIMIT, step_seconds=self.ctx.config.night_step_minutes * 60)
         result = await night_flow(params)
@@ -117,23 +128,57 @@ class FlowStages:
 
     async def working_day(self) -> tuple[int, int]:
         cap = self.ctx.config.daily_cap
-        # The night freed yesterday's slots; the slots the day's sends would get back over the send window (a
-        # retried or bounced send takes one too) are given up front, as a compressed day cannot wait for them.
-        await set_limits(**{EMAIL_DAILY: {"active_slots": 0, "limit": 3 * cap}})
         result = await outreach_flow(OutreachParams(draft_limit=2 * cap, send_limit=2 * cap))
         return int(result["sent"]), int(result["send_errors"])
 
 
+def drain_workers() -> None:
+    """Flush Prefect's background log and event workers, as the test harness does before it stops its server."""
+    import inspect
+
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def drain() -> None:
+        for result in (APILogWorker.drain_all(timeout=30), EventsWorker.drain_all(timeout=30)):
+            if inspect.isawaitable(result):
+                await result
+
+    run_coro_as_sync(drain())
+
+
+@contextmanager
+def prefect_api(home: Path) -> Iterator[str]:
+    """A `prefect server start` process with its services, on Postgres when there is one; the client pointed at it."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from sqlalchemy import make_url
+
+    database_url = None
+    if PG_URL:
+        sync_url = create_pg_database(PREFECT_DB)
+        database_url = make_url(sync_url).set(drivername="postgresql+asyncpg").render_as_string(False)
+    try:
+        with (
+            prefect_server_process(home, database_url=database_url, services=True) as server,
+            temporary_settings(updates={PREFECT_API_URL: server.api_url}),
+        ):
+            try:
+                yield "postgres" if database_url else "sqlite"
+            finally:
+                drain_workers()  # ship the last logs and events while the server is still up
+    finally:
+        if database_url:
+            drop_pg_database(PREFECT_DB)
+
+
 @pytest.mark.timeout(1800)
 def test_prefect_share_of_wall_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from prefect.testing.utilities import prefect_test_harness
-
     monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry calls to the internet
-    monkeypatch.setenv("PREFECT_LOGGING_LEVEL", "WARNING")
 
     base = MonthConfig(workdir=tmp_path / "direct", days=DAYS)
     direct = run_month(base, progress=print)
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_api(tmp_path / "prefect") as server_db:
         via = run_month(replace(base, workdir=tmp_path / "flows"), stages=FlowStages.open, progress=print)
     rows = {}
     for group, stages in GROUPS.items():
@@ -149,6 +194,7 @@ def test_prefect_share_of_wall_time(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     share = (f_total - d_total) / f_total
     figures = {
         "days": DAYS,
+        "prefect_server_database": server_db,
         "groups": rows,
         "direct_s": round(d_total, 2),
         "flows_s": round(f_total, 2),
