@@ -4,12 +4,13 @@ Run: `make bench`, or `PYTHONPATH=. pytest tests/perf/test_prefect_overhead.py -
 (LEADGEN_BENCH_DAYS, default 30, shortens it). Both runs use the same sandbox, plan and simulated clock. The flows
 talk to a real `prefect server start` process with its services on, as docker-compose runs it: on Postgres (a
 fresh `leadgen_bench_prefect` database) when LEADGEN_TEST_DATABASE_URL names a Postgres server, else on SQLite.
-The global concurrency limits are bootstrapped, and the flows run as production schedules them: one `night` run per night (search rounds, dedupe, enrichment), one `outreach` run per
-day. `tasks.runtime` carries the run's ManualClock: its `sleep` moves the simulated time (rounds, send spacing),
-and the crawler's politeness gaps pass on a virtual clock of their own, as in the direct run. The server frees
-rate-limit slots in real time, which a compressed month cannot follow, so each simulated day starts with the
-`email-daily` slots freed (the night has passed) and enough of them for the day's sends and retries, and the
-Yandex limits free theirs fast; every slot is still taken through the API, and that cost is counted. Figures go to docs/performance.md.
+The global concurrency limits are bootstrapped, and the flows run as production schedules them: one `night` run
+per night (search rounds, dedupe, enrichment), one `outreach` run per day. `tasks.runtime` carries the run's
+ManualClock: its `sleep` moves the simulated time (rounds, send spacing), and the crawler's politeness gaps pass on
+a virtual clock of their own, as in the direct run. The server frees rate-limit slots in real time, which a
+compressed month cannot follow, so before each simulated night (untimed) the `email-daily` slots are freed with
+room for the day's sends and retries, and the Yandex limits free theirs fast; every slot is still taken through
+the API, and that cost is counted. Figures go to docs/performance.md.
 """
 
 from __future__ import annotations
@@ -149,8 +150,9 @@ def drain_workers() -> None:
 
 
 @contextmanager
-def prefect_api(home: Path) -> Iterator[str]:
-    """A `prefect server start` process with its services, on Postgres when there is one; the client pointed at it."""
+def real_prefect_server(home: Path) -> Iterator[str]:
+    """A `prefect server start` process with its services, on Postgres when there is one, and the client
+    pointed at it; yields the server's database kind."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from sqlalchemy import make_url
 
@@ -178,7 +180,7 @@ def test_prefect_share_of_wall_time(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
     base = MonthConfig(workdir=tmp_path / "direct", days=DAYS)
     direct = run_month(base, progress=print)
-    with prefect_api(tmp_path / "prefect") as server_db:
+    with real_prefect_server(tmp_path / "prefect") as server_db:
         via = run_month(replace(base, workdir=tmp_path / "flows"), stages=FlowStages.open, progress=print)
     rows = {}
     for group, stages in GROUPS.items():
