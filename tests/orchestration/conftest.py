@@ -9,11 +9,20 @@ client at it with `prefect_api`, which sets PREFECT_API_URL for the duration of 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import Engine
 
+from leadgen.clock import ManualClock, utc_now
+from leadgen.db import make_engine
+from leadgen.sandbox.stack import SandboxStack, settings_env
+from leadgen.settings import Settings
 from tests.orchestration.server import PrefectServer, ServerStartError, prefect_server_process
 
 
@@ -36,6 +45,22 @@ def reset_concurrency_services() -> None:
         service = getattr(services, name, None)
         if service is not None:
             service.drain_all(timeout=10)
+
+
+def ship_logs_and_events() -> None:
+    """Flush Prefect's background log and event workers to the API, as the test harness does before it stops."""
+    import inspect
+
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def drain() -> None:
+        for result in (APILogWorker.drain_all(timeout=30), EventsWorker.drain_all(timeout=30)):
+            if inspect.isawaitable(result):
+                await result
+
+    run_coro_as_sync(drain())
 
 
 @pytest.fixture
@@ -62,3 +87,66 @@ def closed_window(now: datetime, tz: ZoneInfo) -> str:
     """A daily window (`HH:MM-HH:MM` in `tz`) that opens two hours after `now`: closed at `now`."""
     local = now.astimezone(tz)
     return f"{local + timedelta(hours=2):%H}:00-{local + timedelta(hours=3):%H}:59"
+
+
+class TickingClock(ManualClock):
+    """A manual clock that moves a little on every reading, as time does while work happens (no real sleep)."""
+
+    def __init__(self, start: datetime, tick: timedelta = timedelta(milliseconds=200)) -> None:
+        super().__init__(start)
+        self.tick = tick
+
+    def __call__(self) -> datetime:
+        return self.advance(self.tick.total_seconds())
+
+
+@dataclass
+class Sandbox:
+    stack: SandboxStack
+    settings: Settings
+    clock: TickingClock
+    engine: Engine
+
+
+@contextmanager
+def open_sandbox(
+    stack: SandboxStack,
+    clock: TickingClock,
+    *,
+    db_url: str,
+    workdir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    extra: dict[str, Any] | None = None,
+) -> Iterator[Sandbox]:
+    """Start `stack` (built on `clock`), put settings pointing at it in the environment (as a flow-run container
+    has them; `extra` overrides fields), put the Prefect layer on `clock` (no real sleeps), and bootstrap the rate
+    limits on the current API."""
+    from infra.bootstrap import bootstrap
+    from tasks import runtime
+
+    with stack:
+        overrides = stack.settings_overrides(workdir) | {"database_url": db_url} | (extra or {})
+        for name, value in settings_env(overrides).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(workdir)
+        monkeypatch.setattr(runtime, "clock", clock)
+        monkeypatch.setattr(runtime, "sleep", clock.sleep)
+        settings = Settings(_env_file=None)  # type: ignore[call-arg]
+        reset_concurrency_services()
+        bootstrap(settings, pool_type="process", pool_name="flow-tests")
+        engine = make_engine(db_url)
+        try:
+            yield Sandbox(stack, settings, clock, engine)
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture
+def sandbox(
+    prefect_harness: None, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Sandbox]:
+    """The sandbox services with settings pointing at them, on a ticking manual clock, under the harness."""
+    clock = TickingClock(utc_now())
+    stack = SandboxStack(max_results=4, time_to_done=0, clock=clock)
+    with open_sandbox(stack, clock, db_url=db_url, workdir=tmp_path, monkeypatch=monkeypatch) as box:
+        yield box

@@ -7,10 +7,6 @@ from tests.orchestration.stages import require_stages
 require_stages()
 
 import asyncio
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -19,9 +15,6 @@ from flows.night import night_flow
 from flows.night_search import night_search_flow
 from flows.params import NightParams, PipelineParams, PlanParams, SearchParams
 from flows.pipeline import pipeline_flow
-from infra.bootstrap import bootstrap
-from leadgen.clock import ManualClock, utc_now
-from leadgen.db import make_engine
 from leadgen.db.models import (
     Company,
     CompanyStatus,
@@ -31,55 +24,9 @@ from leadgen.db.models import (
     SerpQuery,
     SerpResult,
 )
-from leadgen.sandbox.stack import SandboxStack, settings_env
-from leadgen.settings import Settings
-from tasks import runtime
-from tests.orchestration.conftest import closed_window, reset_concurrency_services
+from tests.orchestration.conftest import Sandbox, closed_window
 
 TABLES = (SerpQuery, SerpOperation, SerpResult, Company, Contact, OutreachMessage)
-
-
-class TickingClock(ManualClock):
-    """A manual clock that moves a little on every reading, as time does while work happens (no real sleep)."""
-
-    def __init__(self, start: datetime, tick: timedelta = timedelta(milliseconds=200)) -> None:
-        super().__init__(start)
-        self.tick = tick
-
-    def __call__(self) -> datetime:
-        return self.advance(self.tick.total_seconds())
-
-
-@dataclass
-class Sandbox:
-    stack: SandboxStack
-    settings: Settings
-    clock: TickingClock
-    engine: Engine
-
-
-@pytest.fixture
-def sandbox(
-    prefect_harness: None, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Sandbox]:
-    """The sandbox services, settings pointing at them (as environment variables, like a flow-run container),
-    the Prefect layer on a manual clock (no real sleeps), and the rate limits bootstrapped on the harness."""
-    clock = TickingClock(utc_now())
-    with SandboxStack(max_results=4, time_to_done=0, clock=clock) as stack:
-        overrides = stack.settings_overrides(tmp_path) | {"database_url": db_url}
-        for name, value in settings_env(overrides).items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.chdir(tmp_path)
-        monkeypatch.setattr(runtime, "clock", clock)
-        monkeypatch.setattr(runtime, "sleep", clock.sleep)
-        settings = Settings(_env_file=None)  # type: ignore[call-arg]
-        reset_concurrency_services()
-        bootstrap(settings, pool_type="process", pool_name="flow-tests")
-        engine = make_engine(db_url)
-        try:
-            yield Sandbox(stack, settings, clock, engine)
-        finally:
-            engine.dispose()
 
 
 def table_counts(engine: Engine) -> dict[str, int]:

@@ -43,6 +43,7 @@ from leadgen.bench.stages import NIGHT_LIMIT
 from leadgen.sandbox.stack import settings_env
 from tasks import runtime
 from tests.conftest import PG_URL, create_pg_database, drop_pg_database
+from tests.orchestration.conftest import ship_logs_and_events
 from tests.orchestration.server import prefect_server_process
 
 GROUPS = {
@@ -133,22 +134,6 @@ class FlowStages:
         return int(result["sent"]), int(result["send_errors"])
 
 
-def drain_workers() -> None:
-    """Flush Prefect's background log and event workers, as the test harness does before it stops its server."""
-    import inspect
-
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-    from prefect.utilities.asyncutils import run_coro_as_sync
-
-    async def drain() -> None:
-        for result in (APILogWorker.drain_all(timeout=30), EventsWorker.drain_all(timeout=30)):
-            if inspect.isawaitable(result):
-                await result
-
-    run_coro_as_sync(drain())
-
-
 @contextmanager
 def real_prefect_server(home: Path) -> Iterator[str]:
     """A `prefect server start` process with its services, on Postgres when there is one, and the client
@@ -168,7 +153,7 @@ def real_prefect_server(home: Path) -> Iterator[str]:
             try:
                 yield "postgres" if database_url else "sqlite"
             finally:
-                drain_workers()  # ship the last logs and events while the server is still up
+                ship_logs_and_events()  # ship the last logs and events while the server is still up
     finally:
         if database_url:
             drop_pg_database(PREFECT_DB)
