@@ -1,9 +1,9 @@
-"""Fixtures of the Prefect layer: a real `prefect server start` subprocess and the test harness, both per session.
+"""Fixtures of the Prefect layer: a real `prefect server start` subprocess and the test harness, both per session,
+and the sandbox the flow tests run in.
 
 The real server (tests/orchestration/server.py) runs with its own PREFECT_HOME (SQLite) on a free loopback port,
 without UI and background services (scheduler, late-run marking: nothing here needs them, and the machine has two
-cores). Tests point the
-client at it with `prefect_api`, which sets PREFECT_API_URL for the duration of one test.
+cores). Tests point the client at it with `prefect_api`, which sets PREFECT_API_URL for the duration of one test.
 """
 
 from __future__ import annotations
