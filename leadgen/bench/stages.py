@@ -21,6 +21,20 @@ from leadgen.yandex.rounds import run_night
 NIGHT_LIMIT = 1000
 
 
+class VirtualTime:
+    """The crawler's politeness clock in a month run: sleeping moves it, nothing else does (no real sleep, and
+    the pipeline's simulated time stays where it is)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now
+
+
 class DirectStages:
     """Stage functions called in-process; crawl politeness delays pass on a virtual clock (no real sleep)."""
 
@@ -30,7 +44,7 @@ class DirectStages:
         self.on_done = make_on_done(ctx.settings, now=ctx.clock)
         self.resolver = SandboxMx()
         self.composer = FallbackComposer()
-        self._virtual = 0.0
+        self.politeness = VirtualTime()
 
     @classmethod
     @asynccontextmanager
@@ -38,12 +52,6 @@ class DirectStages:
         clock = ctx.clock
         async with YandexClient.from_settings(ctx.settings, clock=clock, sleep=clock.async_sleep) as client:
             yield cls(ctx, client)
-
-    async def _politeness_sleep(self, seconds: float) -> None:
-        self._virtual += seconds
-
-    def _monotonic(self) -> float:
-        return self._virtual
 
     async def new_day(self) -> None:
         """Nothing to reset: the direct calls take no rate-limit slots."""
@@ -74,8 +82,8 @@ class DirectStages:
                     ctx.settings,
                     limit=500,
                     now=ctx.clock,
-                    sleep=self._politeness_sleep,
-                    monotonic=self._monotonic,
+                    sleep=self.politeness.sleep,
+                    monotonic=self.politeness.monotonic,
                 )
                 if report.claimed == 0:
                     break

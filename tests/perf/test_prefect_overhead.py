@@ -39,7 +39,7 @@ from infra.plan import EMAIL_DAILY, YANDEX_LIMITS
 from leadgen.bench import MonthConfig, run_month
 from leadgen.bench.context import StageContext
 from leadgen.bench.month import OFFER
-from leadgen.bench.stages import NIGHT_LIMIT
+from leadgen.bench.stages import NIGHT_LIMIT, VirtualTime
 from leadgen.sandbox.stack import settings_env
 from tasks import runtime
 from tests.conftest import PG_URL, create_pg_database, drop_pg_database
@@ -57,21 +57,8 @@ DAYS = int(os.environ.get("LEADGEN_BENCH_DAYS", "30"))
 PREFECT_DB = "leadgen_bench_prefect"
 
 
-class VirtualTime:
-    """The crawler's politeness clock: sleeping moves it, nothing else does (DirectStages keeps the same)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-    def monotonic(self) -> float:
-        return self.now
-
-
 async def set_limits(**updates: dict[str, Any]) -> None:
-    """Update global concurrency limits on the harness API (name -> fields of GlobalConcurrencyLimitUpdate)."""
+    """Update global concurrency limits on the current API (name -> fields of GlobalConcurrencyLimitUpdate)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 
