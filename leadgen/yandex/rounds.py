@@ -51,14 +51,12 @@ class NightReport:
     stopped: str | None = None
     errors: list[ItemError] = field(default_factory=list)
 
-    def add(self, submit: SubmitReport, collect: CollectReport) -> NightReport:
-        """These totals plus one round."""
+    def add(self, submit: SubmitReport, collect: CollectReport, *, still_pending: int) -> NightReport:
+        """These totals plus one round, after which `still_pending` operations are left."""
         changes: dict[str, int] = {k: getattr(self, k) + getattr(submit, k) for k in SUBMIT_COUNTS}
         changes |= {k: getattr(self, k) + getattr(collect, k) for k in COLLECT_COUNTS}
         errors = [*self.errors, *submit.errors, *collect.errors]
-        return replace(
-            self, rounds=self.rounds + 1, still_pending=collect.still_pending, errors=errors, **changes
-        )
+        return replace(self, rounds=self.rounds + 1, still_pending=still_pending, errors=errors, **changes)
 
 
 def work_left(engine: Engine, *, before: datetime) -> tuple[int, int]:
@@ -102,7 +100,7 @@ async def run_night(
         submitted = await submit_due_queries(engine, client, settings, now=now, limit=limit)
         collected = await collect_operations(engine, client, settings, now=now, limit=limit, on_done=on_done)
         pending, due = work_left(engine, before=until)
-        report = replace(report.add(submitted, collected), still_pending=pending)
+        report = report.add(submitted, collected, still_pending=pending)
         if progress is not None and inspect.isawaitable(shown := progress(report)):
             await shown
         stopped = submitted.stopped or collected.stopped
