@@ -1,0 +1,1 @@
+"""Mailbox: read each route's IMAP mailbox, classify what comes back, and apply its effects (the outreach loop)."""
