@@ -16,6 +16,9 @@
     │   ├── UnsafeTarget          SSRF guard refusal (scheme, private address)
     │   ├── RobotsDisallowed      robots.txt forbids the URL
     │   └── FetchFailed           network, timeout, redirects, status, not HTML
+    ├── MailboxError              reading the routes' IMAP mailboxes (leadgen.mailbox)
+    │   ├── MailboxUnavailable    connection, TLS, timeout or protocol failure; retryable
+    │   └── MailboxRefused        the server refused the login, STARTTLS or the folder
     └── OutreachError             drafting, routing and sending email
         ├── OfferInvalid          the offer file is missing or malformed
         ├── DraftRejected         an LLM draft failed parsing or guardrails (composer falls back)
@@ -215,3 +218,20 @@ class RobotsDisallowed(CrawlError):
 class FetchFailed(CrawlError):
     """Raised by the crawler for network errors, timeouts, redirect loops, bad statuses and non-HTML bodies;
     handled per page, and per company (status `unreachable`) when the home page cannot be fetched."""
+
+
+# --- mailbox (issue 16) ----------------------------------------------------------------------------------
+
+
+class MailboxError(LeadgenError):
+    """Base of IMAP mailbox errors; raised by `leadgen.mailbox.imap`, handled per route by `sync_all`."""
+
+
+class MailboxUnavailable(MailboxError):
+    """Raised by `leadgen.mailbox.imap` when the server cannot be reached, TLS fails, a call times out or the
+    server answers out of protocol; the sync of that route stops (its cursor keeps what was read), retryable."""
+
+
+class MailboxRefused(MailboxError):
+    """Raised by `leadgen.mailbox.imap` when the server refuses the credentials, lacks STARTTLS or cannot
+    select the folder; handled per route by `sync_all`, not retried (the settings must change)."""

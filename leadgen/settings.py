@@ -16,6 +16,7 @@ SQLITE_DEFAULT_URL = "sqlite:///./leadgen.db"
 WINDOW_RE = re.compile(r"\s*(?P<start>\d{2}:\d{2})\s*-\s*(?P<end>\d{2}:\d{2})\s*")
 
 SmtpSecurity = Literal["starttls", "ssl", "none"]
+ImapSecurity = Literal["ssl", "starttls", "plain"]
 RouteName = Literal["yandex", "gmail"]
 
 CommaList = Annotated[list[str], NoDecode]
@@ -73,6 +74,53 @@ class SmtpRoute:
     def __repr__(self) -> str:
         return (
             f"SmtpRoute(name={self.name!r}, host={self.host!r}, port={self.port}, security={self.security!r})"
+        )
+
+
+class ImapRoute:
+    """The IMAP mailbox of one sending route (a value object; the password stays a SecretStr)."""
+
+    __slots__ = ("ca_file", "folder", "host", "name", "password", "port", "security", "timeout", "username")
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        host: str | None,
+        port: int,
+        security: ImapSecurity,
+        username: str | None,
+        password: SecretStr | None,
+        folder: str,
+        timeout: float,
+        ca_file: Path | None,
+    ) -> None:
+        self.name = name
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self.password = password
+        self.folder = folder
+        self.timeout = timeout
+        self.ca_file = ca_file
+
+    @property
+    def configured(self) -> bool:
+        """A mailbox is read only when its host, user name and password are all set."""
+        return bool(self.host and self.username and self.password and self.password.get_secret_value())
+
+    @property
+    def mailbox(self) -> str:
+        """The mailbox's key in the database (cursor, inbound messages): `<username>@<host>`, lower-case.
+
+        Not the route's name, so two routes configured with one account share its cursor and records."""
+        return f"{(self.username or '').strip()}@{(self.host or '').strip()}".lower()
+
+    def __repr__(self) -> str:
+        return (
+            f"ImapRoute(name={self.name!r}, host={self.host!r}, port={self.port}, security={self.security!r}, "
+            f"folder={self.folder!r})"
         )
 
 
@@ -218,6 +266,23 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(30.0, gt=0)
     smtp_ca_file: Path | None = Field(None, description="Extra CA bundle trusted for SMTP TLS (sandbox sink)")
 
+    # --- imap: each route's mailbox, read by `leadgen mailbox sync` ----------------------------------------
+    imap_yandex_host: str | None = "imap.yandex.ru"
+    imap_yandex_port: int = Field(993, ge=1, le=65535)
+    imap_yandex_security: ImapSecurity = "ssl"
+    imap_yandex_username: str | None = None
+    imap_yandex_password: SecretStr | None = None
+    imap_yandex_folder: str = "INBOX"
+    imap_gmail_host: str | None = "imap.gmail.com"
+    imap_gmail_port: int = Field(993, ge=1, le=65535)
+    imap_gmail_security: ImapSecurity = "ssl"
+    imap_gmail_username: str | None = None
+    imap_gmail_password: SecretStr | None = None
+    imap_gmail_folder: str = "INBOX"
+    imap_timeout_seconds: float = Field(30.0, gt=0, description="Connect and read timeout of one IMAP call")
+    imap_batch_size: int = Field(50, ge=1, le=1000, description="Messages fetched per IMAP FETCH")
+    imap_ca_file: Path | None = Field(None, description="Extra CA bundle trusted for IMAP TLS (sandbox)")
+
     # --- prefect ----------------------------------------------------------------------------------------
     prefect_work_pool: str = "leadgen-docker"
     prefect_batch_size: int = Field(50, ge=1)
@@ -298,4 +363,18 @@ class Settings(BaseSettings):
             password=getattr(self, f"smtp_{name}_password"),
             from_address=getattr(self, f"smtp_{name}_from"),
             timeout=self.smtp_timeout_seconds,
+        )
+
+    def imap_route(self, name: RouteName) -> ImapRoute:
+        """The IMAP mailbox of a named route (see `ImapRoute.configured`)."""
+        return ImapRoute(
+            name=name,
+            host=getattr(self, f"imap_{name}_host"),
+            port=getattr(self, f"imap_{name}_port"),
+            security=getattr(self, f"imap_{name}_security"),
+            username=getattr(self, f"imap_{name}_username"),
+            password=getattr(self, f"imap_{name}_password"),
+            folder=getattr(self, f"imap_{name}_folder"),
+            timeout=self.imap_timeout_seconds,
+            ca_file=self.imap_ca_file,
         )

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -317,3 +318,26 @@ Index(
     unique=True,
 )
 Index("uq_opt_out_registry_lower_value", func.lower(OptOut.value), unique=True)
+
+
+# --- mailbox (issue 16) -----------------------------------------------------------------------------------
+
+
+class MailboxCursor(TimestampMixin, Base):
+    """How far one IMAP folder has been read: its UIDVALIDITY and the highest UID handled; one row per folder."""
+
+    __tablename__ = "mailbox_cursors"
+    __table_args__ = (UniqueConstraint("mailbox", "folder", name="uq_mailbox_cursors_mailbox_folder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(320))  # ImapRoute.mailbox: `<route>:<username>`
+    folder: Mapped[str] = mapped_column(String(255))
+    # RFC 3501: UIDVALIDITY and UIDs are unsigned 32-bit numbers, past a Postgres INTEGER.
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    def __repr__(self) -> str:
+        return (
+            f"MailboxCursor(mailbox={self.mailbox!r}, folder={self.folder!r}, "
+            f"uidvalidity={self.uidvalidity!r}, last_uid={self.last_uid!r})"
+        )

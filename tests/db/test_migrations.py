@@ -17,6 +17,7 @@ TABLES = {
     "outreach_messages",
     "opt_out_registry",
     "processing_jobs",
+    "mailbox_cursors",
 }
 
 
