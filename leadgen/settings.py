@@ -239,6 +239,13 @@ class Settings(BaseSettings):
         15.0, gt=0, description="A row left in `sending` this long is marked `unknown` (never resent)"
     )
 
+    # --- outreach loop (what bounces and replies do) ----------------------------------------------------
+    outreach_soft_bounce_limit: int = Field(
+        3,
+        ge=1,
+        description="Soft bounces of one address after which it is suppressed (opt-out, source bounce)",
+    )
+
     # --- routing ----------------------------------------------------------------------------------------
     routing_force_yandex_domains: CommaList = Field(default_factory=list)
     routing_force_gmail_domains: CommaList = Field(default_factory=list)

@@ -2,12 +2,14 @@
 
 from leadgen.db.engine import check_connection, make_engine, session_factory, session_scope
 from leadgen.db.models import (
+    AddressBounce,
     Base,
     Company,
     CompanyStatus,
     Contact,
     ContactKind,
     ContactSource,
+    InboundMessage,
     JobStatus,
     MessageStatus,
     OperationStatus,
@@ -23,12 +25,14 @@ from leadgen.db.models import (
 from leadgen.db.types import utcnow
 
 __all__ = [
+    "AddressBounce",
     "Base",
     "Company",
     "CompanyStatus",
     "Contact",
     "ContactKind",
     "ContactSource",
+    "InboundMessage",
     "JobStatus",
     "MessageStatus",
     "OperationStatus",

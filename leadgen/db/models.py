@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from leadgen.db.types import JSONType, UTCDateTime, json_default, str_enum, utcnow
+from leadgen.mailbox.kinds import MailKind
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -95,6 +96,8 @@ class MessageStatus(enum.StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     UNKNOWN = "unknown"  # found in `sending` after a crash; never resent automatically
+    BOUNCED = "bounced"  # sent, then a bounce (DSN) came back for it
+    REPLIED = "replied"  # sent, then the recipient answered
 
 
 class OptOutKind(enum.StrEnum):
@@ -215,6 +218,7 @@ class Company(TimestampMixin, Base):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     enriched_at: Mapped[datetime | None]
+    replied_at: Mapped[datetime | None]  # someone at the company answered: it gets no further mail
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=json_default)
 
     def __repr__(self) -> str:
@@ -290,6 +294,69 @@ class OptOut(TimestampMixin, Base):
         return f"OptOut(id={self.id!r}, kind={self.kind!r})"
 
 
+class InboundMessage(TimestampMixin, Base):
+    """One classified message read from a sending route's mailbox, and what the outreach loop did about it.
+
+    Unique per (mailbox, folder, uidvalidity, uid) for messages read over IMAP; messages without a UID (a
+    Maildir read by the demo, a file) are unique per (mailbox, folder, inbound_message_id) instead.
+    """
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        UniqueConstraint(
+            "mailbox",
+            "folder",
+            "uidvalidity",
+            "uid",
+            name="uq_inbound_messages_mailbox_folder_uidvalidity_uid",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(64))  # the route whose mailbox it came from
+    folder: Mapped[str] = mapped_column(String(255))
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    inbound_message_id: Mapped[str | None] = mapped_column(String(500))
+    kind: Mapped[MailKind] = mapped_column(str_enum(MailKind, "mail_kind"), index=True)
+    reason: Mapped[str | None] = mapped_column(String(255))  # which classifier rule decided
+    status_code: Mapped[str | None] = mapped_column(String(16))  # enhanced status code of a bounce
+    recipients: Mapped[list[str]] = mapped_column(JSONType, default=list)  # failed recipients of a bounce
+    sender: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime | None]  # the message's Date header
+    excerpt: Mapped[str | None] = mapped_column(Text)
+    outreach_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outreach_messages.id", ondelete="SET NULL"), index=True
+    )
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("companies.id", ondelete="SET NULL"), index=True
+    )
+    effect: Mapped[str | None] = mapped_column(Text)  # what the loop did, in words
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=json_default)
+
+    def __repr__(self) -> str:
+        return (
+            f"InboundMessage(id={self.id!r}, kind={self.kind!r}, mailbox={self.mailbox!r}, uid={self.uid!r})"
+        )
+
+
+class AddressBounce(TimestampMixin, Base):
+    """Bounces counted per recipient address (stored normalised, unique on LOWER(address))."""
+
+    __tablename__ = "address_bounces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(320))
+    soft_count: Mapped[int] = mapped_column(Integer, default=0)
+    hard_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_status: Mapped[str | None] = mapped_column(String(16))
+    last_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"AddressBounce(id={self.id!r}, soft={self.soft_count!r}, hard={self.hard_count!r})"
+
+
 class ProcessingJob(TimestampMixin, Base):
     """A record of one stage run (CLI or flow): what it processed and how it ended."""
 
@@ -318,6 +385,17 @@ Index(
     unique=True,
 )
 Index("uq_opt_out_registry_lower_value", func.lower(OptOut.value), unique=True)
+Index("uq_address_bounces_lower_address", func.lower(AddressBounce.address), unique=True)
+# Messages without an IMAP UID are deduplicated by their own Message-ID (NULL UIDs never collide above).
+Index(
+    "uq_inbound_messages_mailbox_folder_message_id",
+    InboundMessage.mailbox,
+    InboundMessage.folder,
+    InboundMessage.inbound_message_id,
+    unique=True,
+    sqlite_where=InboundMessage.uid.is_(None),
+    postgresql_where=InboundMessage.uid.is_(None),
+)
 
 
 # --- mailbox (issue 16) -----------------------------------------------------------------------------------
@@ -330,7 +408,7 @@ class MailboxCursor(TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("mailbox", "folder", name="uq_mailbox_cursors_mailbox_folder"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    mailbox: Mapped[str] = mapped_column(String(320))  # ImapRoute.mailbox: `<route>:<username>`
+    mailbox: Mapped[str] = mapped_column(String(320))  # ImapRoute.mailbox: `<username>@<host>`
     folder: Mapped[str] = mapped_column(String(255))
     # RFC 3501: UIDVALIDITY and UIDs are unsigned 32-bit numbers, past a Postgres INTEGER.
     uidvalidity: Mapped[int] = mapped_column(BigInteger)

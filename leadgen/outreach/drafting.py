@@ -54,7 +54,13 @@ def _candidates(session: Session, campaign: str, limit: int) -> list[Company]:
     has_email = exists().where(and_(Contact.company_id == Company.id, Contact.kind == ContactKind.EMAIL))
     stmt = (
         select(Company)
-        .where(Company.status.in_(DRAFTABLE_STATUSES), Company.opt_out.is_(False), ~has_message, has_email)
+        .where(
+            Company.status.in_(DRAFTABLE_STATUSES),
+            Company.opt_out.is_(False),
+            Company.replied_at.is_(None),  # a company that answered gets no further mail, in any campaign
+            ~has_message,
+            has_email,
+        )
         .order_by(Company.id)
         .limit(limit)
     )

@@ -32,6 +32,8 @@ CAP_LOCK_KEY = 7_300_001
 """Postgres advisory lock taken by every claim transaction, so the daily-cap count is exact across senders."""
 DEFAULT_STALE_SENDING = timedelta(minutes=15)
 IN_FLIGHT = (MessageStatus.SENDING, MessageStatus.UNKNOWN)
+COMPANY_REPLIED = "company replied"
+"""Skip reason of a row whose company answered (leadgen.mailbox.effects): it gets no further mail."""
 
 
 # --- queueing ---------------------------------------------------------------------------------------------
@@ -52,7 +54,15 @@ def queue_messages(
     router = Router.from_settings(settings, resolver=resolver)
     with session_scope(engine) as session:
         rows = session.execute(
-            select(OM.id, OM.to_email, OM.subject, OM.body, Company.canonical_domain, Company.opt_out)
+            select(
+                OM.id,
+                OM.to_email,
+                OM.subject,
+                OM.body,
+                Company.canonical_domain,
+                Company.opt_out,
+                Company.replied_at,
+            )
             .outerjoin(Company, Company.id == OM.company_id)
             .where(OM.status == MessageStatus.DRAFTED, OM.campaign == settings.outreach_campaign)
             .order_by(OM.id)
@@ -60,7 +70,7 @@ def queue_messages(
         ).all()
     queued = skipped = roles = 0
     errors: list[ItemError] = []
-    for row_id, to_email, subject, body, domain, company_opt_out in rows:
+    for row_id, to_email, subject, body, domain, company_opt_out, replied_at in rows:
         with session_scope(engine) as session:
             check = check_recipient(
                 to_email or "",
@@ -70,6 +80,8 @@ def queue_messages(
         reason = check.reason
         if check.ok and company_opt_out:
             reason = "opted out: company"
+        elif check.ok and reason is None and replied_at is not None:
+            reason = COMPANY_REPLIED
         if check.ok and reason is None:
             verdict = check_draft(
                 _template(subject, body),
@@ -171,11 +183,19 @@ class OutboxItem:
 
 
 def row_opt_out_reason(session: Session, row: OutreachMessage) -> str | None:
-    """Why this row may not be sent: its address (or domain, or hash) or its whole company opted out; else None."""
-    company_opt_out = bool(
-        row.company_id and session.scalar(select(Company.opt_out).where(Company.id == row.company_id))
+    """Why this row may not be sent: its address (or domain, or hash) or its whole company opted out, or the
+    company replied (it gets no further mail); else None."""
+    company = (
+        session.execute(
+            select(Company.opt_out, Company.replied_at).where(Company.id == row.company_id)
+        ).first()
+        if row.company_id
+        else None
     )
-    return opt_out_reason(session, row.to_email or "") or ("opted out: company" if company_opt_out else None)
+    reason = opt_out_reason(session, row.to_email or "")
+    if reason is None and company is not None:
+        reason = "opted out: company" if company[0] else COMPANY_REPLIED if company[1] is not None else None
+    return reason
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """mailbox_cursors: how far each route's IMAP folder has been read (UIDVALIDITY and the last UID handled)
 
 Revision ID: 0603
-Revises: 0501
+Revises: 0601
 Create Date: 2026-12-07 13:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0603"
-down_revision: str | None = "0501"
+down_revision: str | None = "0601"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,6 +17,8 @@ TABLES = {
     "outreach_messages",
     "opt_out_registry",
     "processing_jobs",
+    "inbound_messages",
+    "address_bounces",
     "mailbox_cursors",
 }
 
