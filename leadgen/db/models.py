@@ -419,3 +419,7 @@ class MailboxCursor(TimestampMixin, Base):
             f"MailboxCursor(mailbox={self.mailbox!r}, folder={self.folder!r}, "
             f"uidvalidity={self.uidvalidity!r}, last_uid={self.last_uid!r})"
         )
+
+
+# The sync's `recorded_before` looks inbound messages up by their own Message-ID (a UIDVALIDITY change rescans).
+Index("ix_inbound_messages_inbound_message_id", InboundMessage.inbound_message_id)

@@ -1,4 +1,5 @@
-"""mailbox_cursors: how far each route's IMAP folder has been read (UIDVALIDITY and the last UID handled)
+"""mailbox_cursors: how far each route's IMAP folder has been read (UIDVALIDITY and the last UID handled);
+an index on inbound_messages.inbound_message_id for the rescan after a UIDVALIDITY change
 
 Revision ID: 0603
 Revises: 0601
@@ -41,7 +42,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mailbox_cursors")),
         sa.UniqueConstraint("mailbox", "folder", name="uq_mailbox_cursors_mailbox_folder"),
     )
+    op.create_index(
+        "ix_inbound_messages_inbound_message_id", "inbound_messages", ["inbound_message_id"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_inbound_messages_inbound_message_id", table_name="inbound_messages")
     op.drop_table("mailbox_cursors")

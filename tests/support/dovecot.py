@@ -124,6 +124,8 @@ ssl_cert = <{cert}
 ssl_key = <{key}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# Wrong-password tests: no 2 s failure delay (the per-IP penalty still delays the next login a few seconds).
+auth_failure_delay = 0
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd
@@ -208,6 +210,8 @@ def dovecot_server(*, timeout: float = 20.0) -> Iterator[Dovecot]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
+            if process.stderr:
+                process.stderr.close()
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
