@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from leadgen.clock import Clock
 from leadgen.db.engine import session_scope
 from leadgen.db.models import InboundMessage
-from leadgen.errors import ConfigurationError, DatabaseUnavailable, MailboxError
+from leadgen.errors import ConfigurationError, DatabaseUnavailable, MailboxError, MailboxUnavailable
 from leadgen.mailbox.cursor import advance_cursor, read_cursor
 from leadgen.mailbox.effects import apply_classification
 from leadgen.mailbox.imap import Mailbox, not_configured, open_mailbox
@@ -76,6 +76,7 @@ class SyncReport:
     duplicates: int = 0  # recorded before: nothing applied again
     last_uid: int = 0  # the cursor after the sync
     error: str | None = None  # why this route stopped early (unreachable, refused, a message that failed)
+    error_kind: str | None = None  # `unavailable` (retry later), `refused` (fix the settings) or `message`
     errors: list[dict[str, Any]] = field(default_factory=list)  # {"item", "reason"} rows for the artifacts
 
     @property
@@ -174,6 +175,7 @@ def sync_mailbox(
                     progress(SyncStep(route.name, report.read, len(uids), uid, str(handled.kind)))
     except MailboxError as exc:  # what was read before stays read; the next sync carries on from there
         report.error = str(exc)
+        report.error_kind = "unavailable" if isinstance(exc, MailboxUnavailable) else "refused"
         report.errors.append({"item": f"{route.mailbox} {route.folder}", "reason": str(exc)})
         log.warning("%s %s: %s", route.mailbox, route.folder, exc)
     return report
