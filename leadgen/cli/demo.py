@@ -66,7 +66,8 @@ def demo(
         bool, typer.Option("--twice/--once", help="Run the pipeline a second time to show it adds nothing.")
     ] = True,
 ) -> None:
-    """Run plan → search → collect → enrich → outreach → report in the sandbox through Prefect and print it all."""
+    """Run plan → search → collect → enrich → outreach → report in the sandbox through Prefect, then read the
+    bounces and the reply that came back, and print it all."""
     started = time.monotonic()
     own_dir = workdir is None
     folder = Path(tempfile.mkdtemp(prefix="leadgen-demo-")) if workdir is None else workdir.resolve()
@@ -152,7 +153,10 @@ def _close_the_loop(stack: Any, engine: Any, settings: Any) -> Any:
     maildir = stack.sink.returns.maildir
     out_console.print(f"\n[bold]the mailbox[/] {maildir}: {len(returned)} messages came back (DSNs, a reply)")
     route = settings.routing_default_route
-    first = process_maildir(engine, maildir, route=route, settings=settings, now=utc_now())
+    try:
+        first = process_maildir(engine, maildir, route=route, settings=settings, now=utc_now())
+    except ImportError as exc:  # the classifier module is missing from this installation
+        fail(f"cannot classify the sandbox mailbox: {exc}")
     for outcome in first.outcomes:
         out_console.print(f"  {outcome.kind}: {outcome.effect}", soft_wrap=True)
     again = process_maildir(engine, maildir, route=route, settings=settings, now=utc_now())

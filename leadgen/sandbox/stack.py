@@ -31,7 +31,11 @@ EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class SandboxStack:
-    """Starts the four loopback services (in that order) and stops them in reverse; a context manager."""
+    """Starts the four loopback services (in that order) and stops them in reverse; a context manager.
+
+    With `maildir`, the SMTP sink returns a DSN for each dead farm mailbox and a reply to the first live one into
+    that Maildir when `sink.deliver_returns()` runs (the sandbox's mailbox for the outreach loop).
+    """
 
     def __init__(
         self,
