@@ -15,6 +15,7 @@ from leadgen.cli import db as db_cli
 from leadgen.cli import dedupe as dedupe_cli
 from leadgen.cli import demo as demo_cli
 from leadgen.cli import infra as infra_cli
+from leadgen.cli import mailbox as mailbox_cli
 from leadgen.cli import optout as optout_cli
 from leadgen.cli import outreach as outreach_cli
 from leadgen.cli import plan as plan_cli
@@ -40,6 +41,7 @@ app.add_typer(contacts_cli.app, name="contacts")
 app.command("enrich")(contacts_cli.enrich)
 app.add_typer(outreach_cli.app, name="outreach")
 app.add_typer(optout_cli.app, name="optout")
+app.add_typer(mailbox_cli.app, name="mailbox")
 app.command("forget")(optout_cli.forget_command)
 app.command("plan")(plan_cli.plan)
 app.command("report")(report_cli.report)
