@@ -17,6 +17,7 @@ from leadgen.db.models import (
     CompanyStatus,
     Contact,
     ContactKind,
+    InboundMessage,
     MessageStatus,
     OptOut,
     OptOutKind,
@@ -25,9 +26,11 @@ from leadgen.db.models import (
     SerpQuery,
     SerpResult,
 )
+from leadgen.mailbox.kinds import MailKind
 
 # Companies worth exporting: not merged into another record, not excluded, reachable.
 WORKING_EXCLUDED = (CompanyStatus.DUPLICATE, CompanyStatus.EXCLUDED, CompanyStatus.UNREACHABLE)
+WENT_OUT = (MessageStatus.SENT, MessageStatus.BOUNCED, MessageStatus.REPLIED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,7 @@ class FunnelReport:
     """Counts of one batch (or all, when batch_tag is None) at each pipeline stage.
 
     `companies` excludes duplicates (counted in `duplicates`); `drafted` counts every outreach message created;
+    `sent` every message that went out (later `bounced` or `replied` ones included, also counted on their own);
     `opted_out` counts email contacts that may not be mailed (their address, domain or company opted out).
     """
 
@@ -52,6 +56,8 @@ class FunnelReport:
     failed: int
     skipped: int
     opted_out: int
+    bounced: int = 0
+    replied: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +173,7 @@ def funnel(session: Session, *, batch_tag: str | None = None) -> FunnelReport:
         ),
         contacts=_count(session, select(func.count()).select_from(Contact).join(Company).where(in_c)),
         drafted=sum(int(n) for n in messages.values()),
-        sent=int(messages.get(MessageStatus.SENT, 0)),
+        sent=sum(int(messages.get(s, 0)) for s in WENT_OUT),
         failed=int(messages.get(MessageStatus.FAILED, 0)),
         skipped=int(messages.get(MessageStatus.SKIPPED, 0)),
         opted_out=_count(
@@ -177,6 +183,8 @@ def funnel(session: Session, *, batch_tag: str | None = None) -> FunnelReport:
             .join(Company)
             .where(in_c, Contact.kind == ContactKind.EMAIL, or_(_opted_out_company(), _email_listed())),
         ),
+        bounced=int(messages.get(MessageStatus.BOUNCED, 0)),
+        replied=int(messages.get(MessageStatus.REPLIED, 0)),
     )
 
 
@@ -262,7 +270,7 @@ DOMAIN_COLUMNS = (
 )  # fmt: skip
 CONTACT_COLUMNS = (
     "domain", "company", "kind", "value", "source", "quality_score", "is_primary", "page_url", "batch_tag",
-    "first_seen_at",
+    "first_seen_at", "replied_at", "reply_from", "reply_excerpt",
 )  # fmt: skip
 
 
@@ -329,8 +337,28 @@ def export_domains(session: Session, path: Path, *, batch_tag: str | None = None
     return _write_csv(path, DOMAIN_COLUMNS, rows)
 
 
+def _latest_reply(column: Any) -> Any:
+    """`column` of the company's latest recorded reply (leadgen.mailbox.effects), as a scalar subquery."""
+    return (
+        select(column)
+        .where(InboundMessage.company_id == Company.id, InboundMessage.kind == MailKind.REPLY)
+        .order_by(InboundMessage.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _one_line(text: str | None, limit: int = 300) -> str | None:
+    """The first lines of a reply on one line, clipped: what a spreadsheet cell shows."""
+    joined = " ".join(line.strip() for line in (text or "").splitlines() if line.strip())
+    return (joined[: limit - 1] + "…" if len(joined) > limit else joined) or None
+
+
 def export_contacts(session: Session, path: Path, *, batch_tag: str | None = None) -> int:
-    """Write contacts of working, not opted-out companies to CSV (opted-out emails left out); returns rows."""
+    """Write contacts of working, not opted-out companies to CSV (opted-out emails left out); returns rows.
+
+    The reply columns show when the company answered, from which address and its first line.
+    """
     stmt = (
         select(
             Company.canonical_domain,
@@ -343,6 +371,9 @@ def export_contacts(session: Session, path: Path, *, batch_tag: str | None = Non
             Contact.page_url,
             Company.batch_tag,
             Contact.first_seen_at,
+            Company.replied_at,
+            _latest_reply(InboundMessage.sender),
+            _latest_reply(InboundMessage.excerpt),
         )
         .join(Company, Company.id == Contact.company_id)
         .where(
@@ -355,7 +386,7 @@ def export_contacts(session: Session, path: Path, *, batch_tag: str | None = Non
     )
     rows = (
         (d, n, getattr(k, "value", k), v, getattr(s, "value", s), q, int(bool(p)), u, b,
-         f.isoformat() if f else None)
-        for d, n, k, v, s, q, p, u, b, f in session.execute(stmt)
+         f.isoformat() if f else None, r.isoformat() if r else None, rf, _one_line(rx))
+        for d, n, k, v, s, q, p, u, b, f, r, rf, rx in session.execute(stmt)
     )  # fmt: skip
     return _write_csv(path, CONTACT_COLUMNS, rows)

@@ -66,7 +66,8 @@ def demo(
         bool, typer.Option("--twice/--once", help="Run the pipeline a second time to show it adds nothing.")
     ] = True,
 ) -> None:
-    """Run plan → search → collect → enrich → outreach → report in the sandbox through Prefect and print it all."""
+    """Run plan → search → collect → enrich → outreach → report in the sandbox through Prefect, then read the
+    bounces and the reply that came back, and print it all."""
     started = time.monotonic()
     own_dir = workdir is None
     folder = Path(tempfile.mkdtemp(prefix="leadgen-demo-")) if workdir is None else workdir.resolve()
@@ -85,7 +86,7 @@ def _run_demo(folder: Path, *, results: int, twice: bool, started: float) -> Non
     from leadgen.sandbox.stack import DEMO_BATCH, SandboxStack, settings_env
     from leadgen.settings import Settings
 
-    with SandboxStack(max_results=results, time_to_done=1.0) as stack:
+    with SandboxStack(max_results=results, time_to_done=1.0, maildir=folder / "maildir") as stack:
         out_console.print("[bold]sandbox[/] (loopback only, no credentials):")
         for name, url in stack.addresses().items():
             out_console.print(f"  {name:<32} {url}", soft_wrap=True)
@@ -128,11 +129,42 @@ def _run_demo(folder: Path, *, results: int, twice: bool, started: float) -> Non
                 _print_rerun(shot, again, second)
                 shot = again
             _print_report(first if second is None else second)
+            loop = _close_the_loop(stack, engine, settings)
             engine.dispose()
     elapsed = time.monotonic() - started
     out_console.print(f"\ndemo finished in {elapsed:.0f} s")
     if not shot.clean or not shot.delivered:
         fail("the demo found duplicates or delivered nothing (see above)")
+    if not loop.suppressed_by_bounce or not loop.replies:
+        fail("the demo's mailbox brought no suppressed bounce or no reply (see above)")
+
+
+def _close_the_loop(stack: Any, engine: Any, settings: Any) -> Any:
+    """Deliver the sandbox relay's DSNs and the fake recipient's reply, read that Maildir twice, print the loop."""
+    from dataclasses import asdict
+
+    from leadgen.cli.report import print_loop
+    from leadgen.clock import utc_now
+    from leadgen.db.engine import session_scope
+    from leadgen.mailbox.maildir import process_maildir
+    from leadgen.mailbox.report import loop_report
+
+    returned = stack.sink.deliver_returns()
+    maildir = stack.sink.returns.maildir
+    out_console.print(f"\n[bold]the mailbox[/] {maildir}: {len(returned)} messages came back (DSNs, a reply)")
+    route = settings.routing_default_route
+    try:
+        first = process_maildir(engine, maildir, route=route, settings=settings, now=utc_now())
+    except ImportError as exc:  # the classifier module is missing from this installation
+        fail(f"cannot classify the sandbox mailbox: {exc}")
+    for outcome in first.outcomes:
+        out_console.print(f"  {outcome.kind}: {outcome.effect}", soft_wrap=True)
+    again = process_maildir(engine, maildir, route=route, settings=settings, now=utc_now())
+    out_console.print(f"read again: {again.read} messages, {again.recorded} recorded (must be 0)")
+    with session_scope(engine) as session:
+        loop = loop_report(session)
+    print_loop(asdict(loop))
+    return loop
 
 
 def _print_snapshot(shot: Any) -> None:

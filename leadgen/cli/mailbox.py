@@ -1,16 +1,17 @@
-"""`leadgen mailbox ...`: read the routes' IMAP mailboxes and act on bounces, replies and unsubscribe requests."""
+"""`leadgen mailbox ...`: classify a saved message; read the routes' IMAP mailboxes and act on what came back."""
 
 from __future__ import annotations
 
 import enum
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from leadgen.cli.context import err_console, get_engine, get_settings, out_console
+from leadgen.cli.context import err_console, fail, get_engine, get_settings, out_console
 from leadgen.clock import utc_now
 from leadgen.mailbox.sync import SyncReport, SyncStep, sync_all
 
@@ -23,8 +24,31 @@ class Route(enum.StrEnum):
 
 
 app = typer.Typer(
-    help="Mailbox: read replies and bounces from each route's IMAP mailbox.", no_args_is_help=True
+    help="Mailbox: classify saved messages, read replies and bounces from each route's IMAP mailbox.",
+    no_args_is_help=True,
 )
+
+
+@app.command()
+def classify(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A raw RFC 5322 message (.eml; '-' reads stdin).", allow_dash=True, show_default=False
+        ),
+    ],
+) -> None:
+    """Print {"kind", "recipients", "status", "message_id"} for one saved message as one JSON line."""
+    if str(file) == "-":
+        raw = typer.get_binary_stream("stdin").read()
+    else:
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            fail(f"cannot read {file}: {exc.strerror or exc}")
+    from leadgen.mailbox.classify import classify as classify_message
+
+    typer.echo(json.dumps(classify_message(raw).summary(), ensure_ascii=False))
 
 
 @app.command()

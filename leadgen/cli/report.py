@@ -12,6 +12,7 @@ from rich.table import Table
 
 from leadgen.cli.context import get_engine, get_settings, out_console
 from leadgen.db.engine import session_scope
+from leadgen.mailbox.report import loop_report
 from leadgen.reports import (
     FunnelReport,
     daily_summaries,
@@ -27,7 +28,11 @@ export_app = typer.Typer(help="Export working domains or contacts as CSV.", no_a
 
 FUNNEL_FIELDS = (
     "queries", "operations", "results", "companies", "duplicates", "contacts", "drafted", "sent", "failed",
-    "skipped", "opted_out",
+    "skipped", "opted_out", "bounced", "replied",
+)  # fmt: skip
+LOOP_FIELDS = (
+    "hard_bounces", "soft_bounces", "suppressed_by_bounce", "addresses_soft_bouncing", "replies",
+    "companies_replied", "unsubscribes", "suppressed_by_reply", "auto_replies", "other",
 )  # fmt: skip
 
 
@@ -52,6 +57,7 @@ def report(
             "quality": asdict(
                 quality(session, batch_tag=batch_tag, minus_domains=settings.planning_minus_domains)
             ),
+            "loop": asdict(loop_report(session, batch_tag=batch_tag)),
         }
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, default=str))
@@ -86,6 +92,26 @@ def report(
         f"results ({q['leakage_rate']:.2%})"
         + (f" — {', '.join(f'{d} ×{n}' for d, n in q['leaked_domains'][:5])}" if q["leaked_domains"] else "")
     )
+    print_loop(data["loop"])
+
+
+def print_loop(loop: dict[str, Any]) -> None:
+    """The outreach loop: what came back (bounces, replies, unsubscribes, auto-replies) and the latest replies."""
+    table = Table(title="Outreach loop (mailboxes)")
+    table.add_column("inbound")
+    table.add_column("count", justify="right")
+    for name in LOOP_FIELDS:
+        table.add_row(name.replace("_", " "), str(loop[name]))
+    out_console.print(table)
+    if not loop["latest_replies"]:
+        out_console.print("replies: none recorded")
+        return
+    replies = Table(title="Latest replies")
+    for column in ("from", "date", "company", "first line"):
+        replies.add_column(column, overflow="fold")
+    for r in loop["latest_replies"]:
+        replies.add_row(r["sender"] or "", (r["date"] or "")[:16], r["domain"] or "", r["first_line"] or "")
+    out_console.print(replies)
 
 
 def _print_funnel(batches: list[FunnelReport], total: FunnelReport) -> None:

@@ -80,17 +80,12 @@ def apply_classification(
     )  # fmt: skip
     if inbound_id is None:
         return Outcome(recorded=False, kind=c.kind, effect="already recorded")
-    evidence = {"kind": str(c.kind), "inbound_id": inbound_id, "at": now.isoformat()}
-    if c.kind in BOUNCES:
-        outcome = _on_bounce(session, c, row, settings=settings, evidence=evidence, now=now)
-    elif c.kind is MailKind.REPLY:
-        outcome = _on_reply(session, c, row, company_id, evidence=evidence, now=now)
-    elif c.kind is MailKind.UNSUBSCRIBE:
-        outcome = _on_unsubscribe(session, c, row, evidence=evidence, now=now)
-    elif c.kind is MailKind.AUTO_REPLY and row is not None:
-        outcome = _Effect(_settle(row, None, evidence, now) or "recorded")
+    earlier = _seen_before(session, c, mailbox=mailbox, inbound_id=inbound_id)
+    if earlier is not None:
+        outcome = _Effect(f"seen before as inbound {earlier} (another UIDVALIDITY or folder): no effect")
     else:
-        outcome = _Effect("recorded")
+        evidence = {"kind": str(c.kind), "inbound_id": inbound_id, "at": now.isoformat()}
+        outcome = _dispatch(session, c, row, company_id, settings=settings, evidence=evidence, now=now)
     session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(effect=outcome.text))
     return Outcome(
         recorded=True,
@@ -102,6 +97,28 @@ def apply_classification(
         suppressed=tuple(outcome.suppressed),
         stopped=outcome.stopped,
     )
+
+
+def _dispatch(
+    session: Session,
+    c: Classification,
+    row: OutreachMessage | None,
+    company_id: int | None,
+    *,
+    settings: Settings,
+    evidence: dict[str, Any],
+    now: datetime,
+) -> _Effect:
+    """The effect of one newly recorded message, by kind."""
+    if c.kind in BOUNCES:
+        return _on_bounce(session, c, row, settings=settings, evidence=evidence, now=now)
+    if c.kind is MailKind.REPLY:
+        return _on_reply(session, c, row, company_id, evidence=evidence, now=now)
+    if c.kind is MailKind.UNSUBSCRIBE:
+        return _on_unsubscribe(session, c, row, evidence=evidence, now=now)
+    if c.kind is MailKind.AUTO_REPLY and row is not None:
+        return _Effect(_settle(row, None, evidence, now) or "recorded")
+    return _Effect("recorded")
 
 
 @dataclass(slots=True)
@@ -204,6 +221,20 @@ def _insert_inbound(
     }
     stmt = _insert(session)(InboundMessage).values(**values).on_conflict_do_nothing()
     return session.scalar(stmt.returning(InboundMessage.id))
+
+
+def _seen_before(session: Session, c: Classification, *, mailbox: str, inbound_id: int) -> int | None:
+    """An earlier row of this mailbox with the same Message-ID (a rescan after a UIDVALIDITY change, or the
+    message moved to another folder): its effects were applied then, so none are applied again."""
+    if not c.inbound_message_id:
+        return None
+    return session.scalar(
+        select(func.min(InboundMessage.id)).where(
+            InboundMessage.mailbox == mailbox,
+            InboundMessage.inbound_message_id == _clip(c.inbound_message_id, 500),
+            InboundMessage.id != inbound_id,
+        )
+    )
 
 
 def _settle(

@@ -8,15 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from leadgen.clock import Clock
 from leadgen.db.engine import session_scope
-from leadgen.db.models import InboundMessage
+from leadgen.outreach.tx import write_scope
 from leadgen.errors import ConfigurationError, DatabaseUnavailable, MailboxError, MailboxUnavailable
 from leadgen.mailbox.cursor import advance_cursor, read_cursor
+from leadgen.mailbox.classify import classify
 from leadgen.mailbox.effects import apply_classification
 from leadgen.mailbox.imap import Mailbox, not_configured, open_mailbox
 from leadgen.mailbox.kinds import MailKind
@@ -25,6 +26,7 @@ from leadgen.settings import ImapRoute, RouteName, Settings
 log = logging.getLogger(__name__)
 
 ROUTES: tuple[RouteName, ...] = get_args(RouteName)
+SEEN_BEFORE = "seen before"  # how `apply_classification` describes a message it recorded but did not apply
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +88,11 @@ class SyncReport:
 
 def effects_handler(settings: Settings, route: ImapRoute, now: Clock) -> Handler:
     """The production handler: `classify` the raw message, then `apply_classification`, which records it once
-    per (mailbox, folder, UIDVALIDITY, UID) and applies its effects. A message whose own Message-ID this folder
-    already recorded under another UID (read again after a UIDVALIDITY change, or delivered twice) is not
-    applied again: that would count a soft bounce twice."""
-    from leadgen.mailbox.classify import classify  # type: ignore[import-not-found,unused-ignore]
+    per (mailbox, folder, UIDVALIDITY, UID) and applies its effects, but applies nothing for a message whose
+    Message-ID the mailbox recorded before (read again after a UIDVALIDITY change)."""
 
     def handle(session: Session, raw: bytes, uidvalidity: int, uid: int) -> Handled:
         verdict = classify(raw)
-        if recorded_before(
-            session, mailbox=route.mailbox, folder=route.folder, message_id=verdict.inbound_message_id
-        ):
-            return Handled(kind=verdict.kind, duplicate=True)
         outcome = apply_classification(
             session,
             verdict,
@@ -110,29 +106,10 @@ def effects_handler(settings: Settings, route: ImapRoute, now: Clock) -> Handler
         return Handled(
             kind=verdict.kind,
             matched=outcome.outreach_message_id is not None,
-            duplicate=not outcome.recorded,
+            duplicate=not outcome.recorded or outcome.effect.startswith(SEEN_BEFORE),
         )
 
     return handle
-
-
-def recorded_before(session: Session, /, *, mailbox: str, folder: str, message_id: str | None) -> bool:
-    """Has this folder recorded a message with this Message-ID (under any UIDVALIDITY and UID)?
-
-    Not a check-then-insert: the rows it looks for were committed by earlier reads, and a concurrent read of
-    the same UID is still stopped by the unique (mailbox, folder, uidvalidity, uid) of `apply_classification`."""
-    if not message_id or not message_id.strip():
-        return False
-    found = session.scalar(
-        select(InboundMessage.id)
-        .where(
-            InboundMessage.mailbox == mailbox,
-            InboundMessage.folder == folder,
-            InboundMessage.inbound_message_id == message_id.strip()[:500],
-        )
-        .limit(1)
-    )
-    return found is not None
 
 
 def sync_mailbox(
@@ -218,7 +195,7 @@ def _handle_one(
     """Handle one message and move the cursor past it in one transaction; the exception when it could not be
     handled (nothing of it is kept). Database outages are raised: every message would fail alike."""
     try:
-        with session_scope(engine) as session:
+        with write_scope(engine) as session:
             handled = handle(session, raw, uidvalidity, uid)
             advance_cursor(
                 session,

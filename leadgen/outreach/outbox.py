@@ -2,6 +2,7 @@
 
 drafted ──queue──▶ queued ──claim──▶ sending ──▶ sent | failed | queued (retry, next_attempt_at)
    └──▶ skipped       └──▶ skipped (opt-out at send time)     └──▶ unknown (found after a crash)
+sent | unknown ──▶ bounced | replied (a DSN or an answer read from the mailbox: leadgen.mailbox.effects)
 """
 
 from __future__ import annotations

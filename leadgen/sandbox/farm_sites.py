@@ -30,6 +30,14 @@ LOCALS = ("info", "sales", "office", "zakaz", "mail", "hello", "manager", "buh",
 STUDIO_DOMAINS = ("webstudio-pro.ru", "sitemakers.ru", "digital-kit.ru", "razrabotka-saitov.ru")
 CONTACT_PATHS = ("/contacts", "/contacts/", "/kontakty", "/contact", "/company/contacts/", "/svyaz.html")
 FREE_MAIL = ("mail.ru", "yandex.ru", "gmail.com", "bk.ru")
+# Mailboxes the farm's companies closed long ago but still show on their sites: the sandbox relay accepts mail
+# for them and later returns a "550 5.1.1 User unknown" DSN (leadgen.sandbox.returns).
+DEAD_LOCALS = frozenset({"buh", "director"})
+
+
+def is_dead_mailbox(address: str, /) -> bool:
+    """Does mail to `address` bounce in the sandbox (its local part is one of DEAD_LOCALS)?"""
+    return address.strip().lower().rpartition("@")[0] in DEAD_LOCALS
 
 
 @dataclass(frozen=True, slots=True)

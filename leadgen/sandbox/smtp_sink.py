@@ -4,6 +4,10 @@
 ...     sink.fail_next("450")            # the next DATA gets "450 4.7.1 try again later"
 ...     ...                              # point SMTP_*_HOST/PORT at sink.host/sink.port
 ...     assert sink.count == 1
+
+With `returns=Returns(maildir, unknown_user=...)` the sink behaves like a relay in front of real mailboxes: it
+accepts mail for unknown users too, and `deliver_returns()` later drops a Postfix DSN for each of them, and a
+person's reply to the first `replies` other messages, into the sender's Maildir (leadgen.sandbox.returns).
 """
 
 from __future__ import annotations
@@ -11,12 +15,15 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import mailbox
 import socket
 import ssl
 import tempfile
 import threading
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -25,6 +32,8 @@ from typing import Any, Literal
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from leadgen.clock import Clock, utc_now
+from leadgen.sandbox.returns import human_reply, postfix_dsn
 from leadgen.sandbox.tlscert import CertFiles, make_self_signed
 
 SinkTls = Literal["none", "starttls", "ssl"]
@@ -67,6 +76,44 @@ class SinkMessage:
     def message_id(self) -> str | None:
         value = self.parsed()["Message-ID"]
         return str(value) if value else None
+
+
+@dataclass
+class Returns:
+    """What comes back to the sender: DSNs for `unknown_user` recipients and `replies` human replies, written
+    into the Maildir `maildir` when `SmtpSink.deliver_returns` runs (`delay` after the message arrived)."""
+
+    maildir: Path
+    unknown_user: Callable[[str], bool] = lambda _address: False
+    replies: int = 1
+    delay: timedelta = timedelta(minutes=3)
+    clock: Clock = utc_now
+    pending: list[tuple[str, SinkMessage, str, datetime]] = field(default_factory=list)
+
+    def note(self, message: SinkMessage) -> None:
+        """Queue what `message` will bring back (called as the sink accepts it)."""
+        now = self.clock()
+        for rcpt in message.rcpt_tos:
+            if self.unknown_user(rcpt):
+                self.pending.append(("dsn", message, rcpt, now))
+            elif self.replies > 0:
+                self.replies -= 1
+                self.pending.append(("reply", message, rcpt, now))
+
+    def deliver(self) -> list[str]:
+        """Write every queued return into the Maildir (created when missing); the keys written."""
+        box = mailbox.Maildir(self.maildir, create=True)
+        keys = []
+        for kind, message, rcpt, arrival in self.pending:
+            if kind == "dsn":
+                raw = postfix_dsn(
+                    message.data, rcpt=rcpt, sender=message.mail_from, arrival=arrival, delay=self.delay
+                )
+            else:
+                raw = human_reply(message.data, when=arrival + self.delay)
+            keys.append(box.add(raw))
+        self.pending.clear()
+        return keys
 
 
 class _Handler:
@@ -126,6 +173,7 @@ class SmtpSink:
         tls: SinkTls = "none",
         auth: tuple[str, str] | None = None,
         cert_dir: Path | None = None,
+        returns: Returns | None = None,
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the SMTP sink only listens on loopback")
@@ -143,6 +191,7 @@ class SmtpSink:
         self._cert_dir = cert_dir
         self.cert: CertFiles | None = None
         self._controller: Controller | None = None
+        self.returns = returns
 
     # --- lifecycle --------------------------------------------------------------------------------------
 
@@ -243,6 +292,13 @@ class SmtpSink:
     def _store(self, message: SinkMessage) -> None:
         with self._lock:
             self.messages.append(message)
+            if self.returns is not None:
+                self.returns.note(message)
+
+    def deliver_returns(self) -> list[str]:
+        """Drop the DSNs and replies owed so far into the returns Maildir; the Maildir keys written."""
+        with self._lock:
+            return self.returns.deliver() if self.returns is not None else []
 
     def _authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any

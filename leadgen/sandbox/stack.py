@@ -17,9 +17,10 @@ from pydantic import SecretStr
 
 from leadgen.clock import Clock, utc_now
 from leadgen.sandbox.fake_llm import FakeLlm
+from leadgen.sandbox.farm_sites import is_dead_mailbox
 from leadgen.sandbox.serp_xml import DEFAULT_MAX_RESULTS
 from leadgen.sandbox.site_farm import SiteFarm
-from leadgen.sandbox.smtp_sink import SmtpSink
+from leadgen.sandbox.smtp_sink import Returns, SmtpSink
 from leadgen.sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
 
 DEMO_NICHES = "demo_niches.csv"
@@ -30,7 +31,11 @@ EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class SandboxStack:
-    """Starts the four loopback services (in that order) and stops them in reverse; a context manager."""
+    """Starts the four loopback services (in that order) and stops them in reverse; a context manager.
+
+    With `maildir`, the SMTP sink returns a DSN for each dead farm mailbox and a reply to the first live one into
+    that Maildir when `sink.deliver_returns()` runs (the sandbox's mailbox for the outreach loop).
+    """
 
     def __init__(
         self,
@@ -39,11 +44,14 @@ class SandboxStack:
         time_to_done: float = 1.0,
         max_results: int = DEFAULT_MAX_RESULTS,
         clock: Clock = utc_now,
+        maildir: Path | None = None,
     ) -> None:
         config = EmulatorConfig(time_to_done=time_to_done, seed=seed, max_results=max_results, clock=clock)
         self.emulator = YandexEmulator(config)
         self.farm = SiteFarm(seed=seed)
-        self.sink = SmtpSink()
+        # With a Maildir, dead farm mailboxes bounce (a later DSN) and the first live recipient answers.
+        returns = Returns(maildir, unknown_user=is_dead_mailbox, clock=clock) if maildir is not None else None
+        self.sink = SmtpSink(returns=returns)
         self.llm = FakeLlm()
         self._stack: ExitStack | None = None
 

@@ -353,9 +353,24 @@ def test_messages_without_uid_are_deduplicated_by_their_message_id(
 
     assert apply(session, c, loop_settings, uid=None).recorded
     assert not apply(session, c, loop_settings, uid=None).recorded
-    assert apply(session, c, loop_settings, uid=7).recorded  # the same message read over IMAP is another row
-    assert count(session, InboundMessage) == 2
-    assert session.scalars(select(AddressBounce.hard_count)).one() == 2
+    assert count(session, InboundMessage) == 1
+    assert session.scalars(select(AddressBounce.hard_count)).one() == 1
+
+
+def test_a_rescan_after_a_uidvalidity_change_records_but_applies_nothing_again(
+    session: Session, loop_settings: Settings
+) -> None:
+    company = add_company(session, "rescan.ru", emails=("admin@rescan.ru",))
+    message(session, company, "admin@rescan.ru")
+    c = soft_bounce("admin@rescan.ru", 1)
+    args = {"mailbox": "gmail", "folder": "INBOX", "settings": loop_settings, "now": NOW}
+
+    first = apply_classification(session, c, uidvalidity=1733560000, uid=41, **args)  # type: ignore[arg-type]
+    rescan = apply_classification(session, c, uidvalidity=1765000000, uid=3, **args)  # type: ignore[arg-type]
+
+    assert first.recorded and rescan.recorded and count(session, InboundMessage) == 2
+    assert rescan.effect.startswith(f"seen before as inbound {first.inbound_id}")
+    assert session.scalars(select(AddressBounce.soft_count)).one() == 1
 
 
 def test_match_prefers_the_original_message_id(session: Session) -> None:

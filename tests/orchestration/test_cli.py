@@ -89,4 +89,8 @@ def test_demo_runs_end_to_end_on_a_fresh_environment(tmp_path: Path) -> None:
         r"│\s+[1-9]\d*\s+│\s*$", output.split("duplicates (must all be 0)")[1].split("report")[0], re.M
     )
     assert "report: batch demo" in output
+    # The loop: the relay's DSNs and the reply were read from the sandbox Maildir, once.
+    assert re.search(r"│ suppressed by bounce\s*│\s*[1-9]\d*\s*│", output), output[-3000:]
+    assert re.search(r"│ replies\s*│\s*1\s*│", output) and "Latest replies" in output
+    assert re.search(r"read again: [1-9]\d* messages, 0 recorded", output)
     assert not (tmp_path / ".prefect").exists(), "the demo must keep Prefect's files in its own folder"

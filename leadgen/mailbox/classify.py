@@ -1,0 +1,226 @@
+"""Classify one raw inbound message: bounce (hard/soft), auto-reply, reply, unsubscribe request or other."""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from datetime import datetime
+from email.message import Message
+
+from leadgen.mailbox import autoreply, dsn, human, mime, textbounce
+from leadgen.mailbox.kinds import BOUNCES, Classification, MailKind
+from leadgen.mailbox.severity import enhanced_status, severity
+
+__all__ = ["classify"]
+
+_BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
+
+
+def classify(raw: bytes) -> Classification:
+    """The verdict on one raw RFC 5322 message. Pure; never raises, whatever the bytes."""
+    try:
+        return _classify(bytes(raw) if not isinstance(raw, bytes) else raw)
+    except Exception as exc:  # the last guard: a classifier bug must not stop a mailbox sync
+        return Classification(MailKind.OTHER, reason=f"error:{type(exc).__name__}")
+
+
+def _classify(raw: bytes) -> Classification:
+    msg = mime.parse(raw)
+    facts = _Facts(msg)
+    verdict = _bounce(msg, facts)
+    if verdict is not None:
+        return verdict
+    return _person_or_robot(msg, facts)
+
+
+class _Facts:
+    """Headers every rule reads, decoded once."""
+
+    def __init__(self, msg: Message) -> None:
+        self.subject = mime.header(msg, "Subject")
+        self.sender = mime.address(msg, "From")
+        ids = mime.message_ids(mime.header(msg, "Message-ID"))
+        self.inbound_id = ids[0] if ids else None
+        self.date = _date(mime.header(msg, "Date"))
+        in_reply_to = mime.message_ids(mime.header(msg, "In-Reply-To"))
+        references = mime.message_ids(
+            " ".join(mime.decode_header_value(v) for v in mime.raw_headers(msg, "References"))
+        )
+        self.reply_refs = _unique([*in_reply_to, *reversed(references)])
+
+    def base(self) -> dict[str, object]:
+        return {
+            "sender": self.sender,
+            "inbound_message_id": self.inbound_id,
+            "subject": self.subject or None,
+            "date": self.date,
+        }
+
+
+def _date(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _unique(items: list[str]) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _bounce(msg: Message, facts: _Facts) -> Classification | None:
+    readable = textbounce.readable_text(msg)
+    split = textbounce.split_original(readable)
+    statuses = dsn.recipient_statuses(msg)
+    if statuses:
+        found = dsn.verdict(statuses, split.diagnostic)
+        if found.kind not in BOUNCES:
+            return Classification(
+                MailKind.OTHER, reason=found.reason, **_bounce_ids(msg, split, facts), **facts.base()
+            )
+        recipients = list(found.recipients)
+        if not recipients:
+            recipients = _text_recipients(msg, split, facts)
+        status = found.status or enhanced_status(split.diagnostic)
+        return Classification(
+            found.kind,
+            reason=found.reason,
+            recipients=tuple(recipients),
+            status=status,
+            **_bounce_ids(msg, split, facts),
+            **facts.base(),
+        )
+    if _is_mdn(msg):
+        return Classification(MailKind.OTHER, reason="mdn", **_bounce_ids(msg, split, facts), **facts.base())
+    if not textbounce.looks_like_bounce(msg, facts.subject, split.diagnostic):
+        return None
+    ids = _bounce_ids(msg, split, facts)
+    if textbounce.is_success_notice(facts.subject, split.diagnostic):
+        return Classification(MailKind.OTHER, reason="text-success", **ids, **facts.base())
+    recipients = _text_recipients(msg, split, facts)
+    status = enhanced_status(split.diagnostic)
+    if textbounce.is_delay(facts.subject, split.diagnostic):
+        kind = MailKind.SOFT_BOUNCE
+    else:
+        kind = severity(status, split.diagnostic)
+    return Classification(
+        kind,
+        reason=textbounce.vendor(msg, split.diagnostic),
+        recipients=tuple(recipients),
+        status=status,
+        **ids,
+        **facts.base(),
+    )
+
+
+def _is_mdn(msg: Message) -> bool:
+    if mime.content_type(msg) != "multipart/report":
+        return False
+    return (mime.param(msg, "report-type") or "").lower() == "disposition-notification"
+
+
+def _text_recipients(msg: Message, split: textbounce.TextBounce, facts: _Facts) -> list[str]:
+    exclude = {a for a in (facts.sender, mime.address(msg, "To"), mime.address(msg, "Return-Path")) if a}
+    original = _original_headers(msg)
+    if original is not None:
+        exclude |= {a for a in (mime.address(original, "From"), mime.address(original, "Sender")) if a}
+    quoted_sender = textbounce.original_sender(split)
+    if quoted_sender:
+        exclude.add(quoted_sender)
+    return textbounce.failed_recipients(msg, split, exclude, extra=_flufl(msg))
+
+
+def _flufl(msg: Message) -> list[str]:
+    """What flufl.bounce's detectors (DSN, Exim, qmail, Postfix, Exchange, ...) report as failing."""
+    try:
+        from flufl.bounce import all_failures
+
+        temporary, permanent = all_failures(msg)
+    except Exception:
+        return []
+    out = []
+    for raw in (*sorted(permanent), *sorted(temporary)):
+        addr = raw.decode("ascii", errors="ignore") if isinstance(raw, bytes) else str(raw)
+        if addr:
+            out.append(addr)
+    return out
+
+
+def _original_headers(msg: Message) -> Message | None:
+    attached = mime.attached_messages(msg)
+    if attached:
+        return attached[0]
+    for ctype, text in mime.top_texts(msg):
+        if ctype == "text/rfc822-headers":
+            return mime.parse(text.encode("utf-8", errors="replace"))
+    return None
+
+
+def _bounce_ids(msg: Message, split: textbounce.TextBounce, facts: _Facts) -> dict[str, object]:
+    original_id = None
+    original = _original_headers(msg)
+    if original is not None:
+        ids = mime.message_ids(mime.header(original, "Message-ID"))
+        original_id = ids[0] if ids else None
+    if original_id is None:
+        original_id = textbounce.original_message_id(split) or dsn.original_message_id_field(msg)
+    refs = _unique([i for i in (original_id, *facts.reply_refs) if i])
+    return {"message_id": refs[0] if refs else None, "references": tuple(refs)}
+
+
+def _is_bulk(msg: Message) -> bool:
+    if mime.raw_headers(msg, "List-Id") or mime.raw_headers(msg, "List-Unsubscribe"):
+        return True
+    if mime.raw_headers(msg, "X-Campaign") or mime.raw_headers(msg, "X-Mailgun-Campaign-Id"):
+        return True
+    return mime.header(msg, "Precedence").strip().lower() in _BULK_PRECEDENCE
+
+
+def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
+    body = mime.body_text(msg)
+    text = human.new_text(body)
+    refs = tuple(facts.reply_refs)
+    common = {
+        "message_id": refs[0] if refs else None,
+        "references": refs,
+        **facts.base(),
+    }
+    in_thread = bool(refs) or human.is_reply_subject(facts.subject)
+    auto_header = autoreply.header_reason(msg)
+    auto_words = autoreply.subject_reason(facts.subject) or autoreply.body_reason(text)
+    if auto_header:
+        generated_only = auto_header.startswith("auto-submitted:auto-generated")
+        if not generated_only or in_thread or auto_words:
+            return Classification(
+                MailKind.AUTO_REPLY, reason=f"rfc3834:{auto_header}", excerpt=human.excerpt(text), **common
+            )
+        return Classification(MailKind.OTHER, reason="auto-generated", **common)
+    bulk = _is_bulk(msg)
+    if bulk:
+        if auto_words and not mime.raw_headers(msg, "List-Id") and autoreply.subject_reason(facts.subject):
+            return Classification(
+                MailKind.AUTO_REPLY, reason="bulk-autoreply", excerpt=human.excerpt(text), **common
+            )
+        return Classification(MailKind.OTHER, reason="bulk", **common)
+    unsubscribe = human.unsubscribe_reason(facts.subject, text)
+    if unsubscribe and (in_thread or len(text) < 400 or unsubscribe == "unsubscribe-subject"):
+        return Classification(MailKind.UNSUBSCRIBE, reason=unsubscribe, excerpt=human.excerpt(text), **common)
+    if auto_words:
+        return Classification(
+            MailKind.AUTO_REPLY, reason=f"autoreply-{auto_words}", excerpt=human.excerpt(text), **common
+        )
+    if in_thread and not textbounce.sender_is_daemon(msg) and not _noreply(facts.sender):
+        return Classification(MailKind.REPLY, reason="reply", excerpt=human.excerpt(text), **common)
+    return Classification(MailKind.OTHER, reason="unmatched", **common)
+
+
+def _noreply(sender: str | None) -> bool:
+    return bool(
+        sender and re.match(r"^(no-?reply|do-?not-?reply|notifications?|info-noreply)\b", sender, re.I)
+    )

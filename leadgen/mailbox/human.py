@@ -1,0 +1,98 @@
+"""A person's own words: quoted history stripped, reply markers, and unsubscribe requests (RU and EN)."""
+
+from __future__ import annotations
+
+import re
+
+REPLY_SUBJECT = re.compile(
+    r"^\s*(\[[^\]]{0,40}\]\s*)?(re|ha|aw|sv|vs|antw|ответ|отв|re\[\d+\]|re\(\d+\))\s*:", re.I
+)
+FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|fw|пересл|переслано|wg)\s*:", re.I)
+
+# Lines that start the quoted history (the rest of the text is someone else's): separators, attribution
+# lines of Gmail, Outlook, Apple Mail, Thunderbird, Yandex, Mail.ru and The Bat!, and Outlook header blocks.
+_QUOTE_STARTS = [
+    re.compile(
+        r"^[ \t]*-{2,}[ \t]*(original message|исходное сообщение|пересылаемое сообщение|forwarded message|"
+        r"переадресованное сообщение|оригинальное сообщение|message d'origine|ursprüngliche nachricht)",
+        re.I | re.M,
+    ),
+    re.compile(r"^[ \t]*_{8,}[ \t]*$", re.M),
+    re.compile(
+        r"^[ \t]*\*?(from|от|отправитель|von|de)\*?[ \t]*:.*\n[ \t]*\*?(sent|date|отправлено|дата|gesendet|"
+        r"envoyé|to|кому)\*?[ \t]*:",
+        re.I | re.M,
+    ),
+    re.compile(
+        r"^[ \t]*(on|am|le)\s[^\n]{1,200}(\n[^\n]{0,120})?\b(wrote|schrieb|a écrit)\s*:[ \t]*$", re.I | re.M
+    ),
+    re.compile(r"^[^\n]{0,200}\b(пишет|написал\(а\)|написала|написал)\s*:[ \t]*$", re.I | re.M),
+    re.compile(r"^[^\n]{0,120}\d{1,2}[:.]\d{2}[^\n]{0,120}<[^<>\s]+@[^<>\s]+>\s*:?[ \t]*$", re.M),
+    re.compile(r"^[^\n]{0,60}\d{1,2}[:.]\d{2}[^\n]{0,80}\bот\b[^\n]{0,80}:[ \t]*$", re.I | re.M),
+    re.compile(r"^[ \t]*-{5,}[ \t]*$", re.M),
+    re.compile(r"^[ \t]*(sent from my \w+|отправлено с (iphone|моего \w+))", re.I | re.M),
+]
+_SIGNATURE = re.compile(
+    r"^(--|-- |__|с уважением|best regards|kind regards|regards|thanks|спасибо),?\s*$", re.I | re.M
+)
+
+# A person asking to be left alone. Only the subject and the new text are looked at.
+UNSUBSCRIBE = re.compile(
+    r"\bunsubscribe\b|\bremove (me|us|my (e-?mail|address)|this (e-?mail|address))\b|"
+    r"\btake (me|us) off\b|\bstop (e-?mailing|emailing|sending|writing|contacting|spamming)\b|"
+    r"\b(do not|don'?t|never) (e-?mail|email|write|contact|send)\b.{0,30}\b(me|us|again|anymore|any more)\b|"
+    r"\bno (more|further) (e-?mails|emails|messages|mail)\b|\bopt[- ]?out\b|"
+    r"\bnot interested\W.{0,80}\b(stop|remove|don'?t|do not)\b|\bdelete (me|us|my) (from|address)|"
+    r"\bout of your (list|mailing|database)\b|"
+    r"отпис(аться|ать|ывать|ка|ывайте|ите)|отпишите|"
+    r"(удалит[еь]|исключит[еь]|уберит[еь])\b.{0,60}?\b(из|с)\s+(ваш\w*\s+|эт\w+\s+|ваших\s+)?(рассыл|баз|списк|адресат|контакт)|"
+    r"не\s+(пишите|присылайте|отправляйте|беспокойте|рассылайте|пиши)|"
+    r"прошу\s+(больше\s+)?не\s+(присылать|писать|отправлять|беспокоить)|"
+    r"больше\s+не\s+(пишите|присылайте|отправляйте|беспокойте)|"
+    r"не\s+интерес\w+.{0,60}(не\s+пиш|удалит|отпиш|не\s+присыл)|уберите\s+(нас|меня|наш|мой)|"
+    r"спам\w*.{0,30}(не\s+пиш|удалит|прекратит)|прекратите\s+(рассылку|присылать|писать|отправлять|спам)",
+    re.I | re.S,
+)
+# Phrases that look like the words above but are a footer or a link (ours quoted back, or a newsletter's).
+_NOT_REQUEST = re.compile(
+    r"(отписаться|unsubscribe)\s*[:\-–—]\s*(<?(mailto:|https?://)|\S+@)|"
+    r"(to|click here to|you can|if you (wish|want|would like) to|чтобы|можете|для того,? чтобы)\s+"
+    r"(unsubscribe|отписаться)|"
+    r"(unsubscribe|отписаться)\s+(here|link|здесь|по ссылке|от рассылки можно)|<https?://[^>]*unsub",
+    re.I,
+)
+
+
+def new_text(body: str) -> str:
+    """The text above the first quoted-history marker, without '>' lines."""
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    starts = [found.start() for pattern in _QUOTE_STARTS if (found := pattern.search(body))]
+    if starts:
+        body = body[: min(starts)]
+    lines = [line for line in body.split("\n") if not line.lstrip().startswith(">")]
+    return "\n".join(lines).strip()
+
+
+def excerpt(text: str, *, lines: int = 5, limit: int = 500) -> str | None:
+    """The first `lines` non-empty lines of `text`, at most `limit` characters."""
+    sig = _SIGNATURE.search(text)
+    if sig and sig.start() > 0:
+        text = text[: sig.start()]
+    kept = [line.strip() for line in text.split("\n") if line.strip()][:lines]
+    out = "\n".join(kept)[:limit].strip()
+    return out or None
+
+
+def is_reply_subject(subject: str) -> bool:
+    return bool(REPLY_SUBJECT.match(subject))
+
+
+def unsubscribe_reason(subject: str, text: str) -> str | None:
+    """'unsubscribe-subject' or 'unsubscribe-text' when a person asks to be left alone, else None."""
+    cleaned_subject = _NOT_REQUEST.sub(" ", subject)
+    if UNSUBSCRIBE.search(cleaned_subject):
+        return "unsubscribe-subject"
+    cleaned = _NOT_REQUEST.sub(" ", text[:3000])
+    if UNSUBSCRIBE.search(cleaned):
+        return "unsubscribe-text"
+    return None
