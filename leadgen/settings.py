@@ -112,10 +112,9 @@ class ImapRoute:
 
     @property
     def mailbox(self) -> str:
-        """The mailbox's key in the database (cursor, inbound messages): `<username>@<host>`, lower-case.
-
-        Not the route's name, so two routes configured with one account share its cursor and records."""
-        return f"{(self.username or '').strip()}@{(self.host or '').strip()}".lower()
+        """The mailbox's key in the database (cursor, inbound messages): the route's name. Pointing a route at
+        another account is safe: the new folder's UIDVALIDITY differs, so it is read from UID 1."""
+        return self.name
 
     def __repr__(self) -> str:
         return (

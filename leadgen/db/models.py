@@ -408,7 +408,7 @@ class MailboxCursor(TimestampMixin, Base):
     __table_args__ = (UniqueConstraint("mailbox", "folder", name="uq_mailbox_cursors_mailbox_folder"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    mailbox: Mapped[str] = mapped_column(String(320))  # ImapRoute.mailbox: `<username>@<host>`
+    mailbox: Mapped[str] = mapped_column(String(64))  # ImapRoute.mailbox: the route's name
     folder: Mapped[str] = mapped_column(String(255))
     # RFC 3501: UIDVALIDITY and UIDs are unsigned 32-bit numbers, past a Postgres INTEGER.
     uidvalidity: Mapped[int] = mapped_column(BigInteger)

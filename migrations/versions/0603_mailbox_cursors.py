@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "mailbox_cursors",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("mailbox", sa.String(length=320), nullable=False),
+        sa.Column("mailbox", sa.String(length=64), nullable=False),
         sa.Column("folder", sa.String(length=255), nullable=False),
         sa.Column("uidvalidity", sa.BigInteger(), nullable=False),
         sa.Column("last_uid", sa.BigInteger(), nullable=False),

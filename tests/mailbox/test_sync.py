@@ -77,7 +77,7 @@ def test_first_sync_reads_everything_and_a_rerun_reads_nothing(
 
     assert first.error is None and first.new == first.read == 7
     assert first.kinds == {"other": 7} and first.matched == 3 and first.last_uid == 7  # 2 replies, 1 OOO
-    assert first.mailbox == "leads@127.0.0.1" and first.rescanned is False
+    assert first.mailbox == "yandex" and first.rescanned is False
     uv = first.uidvalidity
     assert uv and handled(engine) == [f"{uv}:{uid}" for uid in range(1, 8)]
     assert cursor(engine) == (uv, 7)
@@ -142,7 +142,7 @@ def test_a_message_that_cannot_be_handled_stops_the_folder_before_it(
 
     assert stopped.read == 2 and stopped.last_uid == 2
     assert stopped.error is not None and "UID 3" in stopped.error and "\n" not in stopped.error
-    assert stopped.errors == [{"item": "leads@127.0.0.1 INBOX UID 3", "reason": stopped.error}]
+    assert stopped.errors == [{"item": "yandex INBOX UID 3", "reason": stopped.error}]
     assert len(handled(engine)) == 2 and cursor(engine) == (stopped.uidvalidity, 2)
 
     resumed = sync_mailbox(engine, settings, route, now=clock, handler=record)
