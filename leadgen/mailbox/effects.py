@@ -112,11 +112,11 @@ def _dispatch(
     """The effect of one newly recorded message, by kind (`count`: add bounces to the per-address counters)."""
     if c.kind in BOUNCES:
         return _on_bounce(session, c, row, settings=settings, evidence=evidence, now=now, count=count)
-    if c.kind is MailKind.REPLY:
+    if c.kind == MailKind.REPLY:
         return _on_reply(session, c, row, company_id, evidence=evidence, now=now)
-    if c.kind is MailKind.UNSUBSCRIBE:
+    if c.kind == MailKind.UNSUBSCRIBE:
         return _on_unsubscribe(session, c, row, evidence=evidence, now=now)
-    if c.kind is MailKind.AUTO_REPLY and row is not None:
+    if c.kind == MailKind.AUTO_REPLY and row is not None:
         return _Effect(_settle(row, None, evidence, now) or "recorded")
     return _Effect("recorded")
 
@@ -139,7 +139,7 @@ def match_message(session: Session, c: Classification) -> OutreachMessage | None
         for message_id in ids:
             if message_id in rows:
                 return rows[message_id]
-    if c.kind is MailKind.OTHER:
+    if c.kind == MailKind.OTHER:
         return None
     addresses = c.recipients if c.kind in BOUNCES else ((c.sender,) if c.sender else ())
     return _by_recipient(session, addresses)
@@ -161,7 +161,7 @@ def _by_recipient(session: Session, addresses: Iterable[str]) -> OutreachMessage
 
 def _company_of_sender(session: Session, c: Classification) -> int | None:
     """The company whose contact wrote (a reply from an address we found but did not mail)."""
-    if not c.sender or c.kind in BOUNCES or c.kind is MailKind.OTHER:
+    if not c.sender or c.kind in BOUNCES or c.kind == MailKind.OTHER:
         return None
     return session.scalar(
         select(Contact.company_id)
@@ -280,7 +280,7 @@ def _on_bounce(
 ) -> _Effect:
     """Count the bounce per failed address (unless counted before), suppress hard bounces and soft ones at the
     limit, mark the row."""
-    hard = c.kind is MailKind.HARD_BOUNCE
+    hard = c.kind == MailKind.HARD_BOUNCE
     addresses = _addresses(c.recipients or ((row.to_email,) if row is not None and row.to_email else ()))
     suppressed: list[str] = []
     notes: list[str] = [] if count else ["counted before (same Message-ID), not counted again"]
