@@ -292,6 +292,8 @@ def top_texts(msg: Message) -> list[tuple[str, str]]:
             "message/global-delivery-status",
         ):
             out.append((ctype, part_text(part)))
+        elif ctype.startswith("multipart/"):
+            out.append(("text/plain", part_text(part)))  # a multipart without its boundary: read it as text
     return out
 
 
