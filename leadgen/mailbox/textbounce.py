@@ -32,7 +32,8 @@ SUBJECT = re.compile(
     r"недостав|не доставлен|не удалось доставить|ошибка доставки|возврат письма|уведомление о доставке|"
     r"mail failure|delivery incomplete|warning: message .* delayed|delayed mail|delivery delayed|"
     r"rejected|message (blocked|rejected)|address not found|nondeliverable|mail failed|error sending|"
-    r"there was an error|delivery problem|returned message|message (could not|couldn't) be delivered",
+    r"there was an error|delivery problem|returned message|message (could not|couldn't) be delivered|"
+    r"delivery warning|failed mail|processing error|non remis|unzustellbar|non recapitabile|no entregado",
     re.I,
 )
 # Phrases only a bounce contains (in its own text, before the returned original).
@@ -50,7 +51,8 @@ BODY = re.compile(
     r"не доставлено|ошибка доставки|к сожалению, ваше (письмо|сообщение)|did not reach|could not be reached|"
     r"trouble delivering|error (delivering|sending) your (mail|message)|rejected recipient|failed addresses|"
     r"had delivery problems|delivery problems?|not be delivered|cannot be delivered|can'?t be delivered|"
-    r"mail failed|message could not be sent|has been rejected|was rejected|recipient rejected",
+    r"mail failed|message could not be sent|has been rejected|was rejected|recipient rejected|"
+    r"(mail|message) has been returned|returned because|has been postponed|n'a pas pu [eê]tre d[ée]livr",
     re.I,
 )
 _STRONG_BODY = re.compile(
@@ -165,6 +167,9 @@ def looks_like_bounce(msg: Message, subject: str, diagnostic: str, *, has_origin
     """True when sender, subject and text together say "your message was not delivered"."""
     if mime.raw_headers(msg, "X-Failed-Recipients"):
         return True
+    report = mime.content_type(msg) == "multipart/report" and (
+        (mime.param(msg, "report-type") or "").lower() in ("delivery-status", "global-delivery-status")
+    )
     daemon = sender_is_daemon(msg)
     if not daemon and re.match(r"\s*(re|fwd?|aw|ответ|отв|пересл)\s*:", subject, re.I):
         return False
@@ -175,6 +180,8 @@ def looks_like_bounce(msg: Message, subject: str, diagnostic: str, *, has_origin
     if daemon and (subject_hit or body_hit or failure_words or _RCPT_REPLY.search(head)):
         return True
     if subject_hit and (body_hit or failure_words):
+        return True
+    if report and (subject_hit or body_hit or failure_words):
         return True
     if body_hit and has_original and (failure_words or _RCPT_REPLY.search(head)):
         return True
