@@ -28,7 +28,7 @@ HARD_WORDS = re.compile(
     r"invalid mailbox|is unavailable: user not found|has no mailbox|not a valid (mailbox|user|recipient)|"
     r"нет такого (пользователя|ящика|адреса|получателя)|не существует|пользовател\w* не найден|"
     r"адрес\w* не найден|ящик\w* не найден|неверный адрес|неизвестный (пользователь|получатель|адрес)|"
-    r"ящик (заблокирован|удал[её]н|отключ[её]н)",
+    r"ящик (заблокирован|удал[её]н|отключ[её]н)|не удалось найти|адрес не найден|не найден",
     re.I,
 )
 # A transient problem, or one that is not about the address (full mailbox, spam filter, policy, timeouts).

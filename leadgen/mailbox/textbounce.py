@@ -52,7 +52,8 @@ BODY = re.compile(
     r"trouble delivering|error (delivering|sending) your (mail|message)|rejected recipient|failed addresses|"
     r"had delivery problems|delivery problems?|not be delivered|cannot be delivered|can'?t be delivered|"
     r"mail failed|message could not be sent|has been rejected|was rejected|recipient rejected|"
-    r"(mail|message) has been returned|returned because|has been postponed|n'a pas pu [eê]tre d[ée]livr",
+    r"(mail|message) has been returned|returned because|has been postponed|n'a pas pu [eê]tre d[ée]livr|"
+    r"не удалось доставить|не может быть доставлено|не доставлено на адрес",
     re.I,
 )
 _STRONG_BODY = re.compile(
@@ -113,6 +114,11 @@ _SPECIFIC = [
         r"(?i)(?:deliver|delivering|send|sending)[ \t]+your[ \t]+(?:mail|message)[ \t]+to[ \t]+<?([^<>\s]+@[^<>\s]+?)>?[\s.,]"
     ),
     re.compile(r"(?im)^[ \t]*([^<>\s()]+@[^<>\s()]+)[ \t]+\(\1\)"),  # Exchange "a@b (a@b)"
+    # Russian Exchange, Office 365 and Gmail: "сообщение для a@b", "не доставлено на адрес a@b", "получателю a@b".
+    re.compile(
+        r"(?i)(?:сообщение для|письмо для|на адрес|по адресу|адресату|получателю|получателям)[ \t]*:?[ \t]*"
+        r"<?([^<>\s]+@[^<>\s,;]+?)>?[\s.,;:]"
+    ),
     re.compile(r"(?i)\(([^()\s]+@[^()\s]+)\)[ \t]+(?:not listed|is not)"),  # Domino "User x (a@b) not listed"
 ]
 
