@@ -89,6 +89,8 @@ def severity(status: str | None, diagnostic: str, *, default: MailKind = MailKin
         if klass == "5":
             if detail in _SOFT_DETAILS:
                 return MailKind.SOFT_BOUNCE
+            if detail.startswith("1.") and detail not in ("1.7", "1.8"):
+                return MailKind.HARD_BOUNCE  # X.1.x: the address itself (bad mailbox, bad domain)
             if HARD_WORDS.search(diagnostic):
                 return MailKind.HARD_BOUNCE
             if SOFT_WORDS.search(diagnostic):

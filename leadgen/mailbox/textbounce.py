@@ -16,7 +16,7 @@ EMAIL = re.compile(
 )
 _DAEMON_LOCAL = re.compile(
     r"^(mailer-?daemon|mail-?daemon|post_?master|mdaemon|mail\.?delivery|maildelivery|bounces?|"
-    r"mail-?delivery-?(system|subsystem)|nobody|mail-?router|smtp-?gateway|noreply-?dmarc)$",
+    r"mail-?delivery-?(system|subsystem)|nobody|mail-?router|smtp-?gateway)$",
     re.I,
 )
 _DAEMON_NAME = re.compile(
