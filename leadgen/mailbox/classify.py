@@ -9,7 +9,7 @@ from email.message import Message
 
 from leadgen.mailbox import autoreply, dsn, human, mime, textbounce
 from leadgen.mailbox.kinds import BOUNCES, Classification, MailKind
-from leadgen.mailbox.severity import enhanced_status, severity
+from leadgen.mailbox.severity import enhanced_status, enhanced_statuses, severity
 
 __all__ = ["classify"]
 
@@ -98,9 +98,23 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
         )
     if _is_mdn(msg):
         return Classification(MailKind.OTHER, reason="mdn", **_bounce_ids(msg, split, facts), **facts.base())
-    if not textbounce.looks_like_bounce(msg, facts.subject, split.diagnostic):
+    has_original = _original_headers(msg) is not None
+    if not textbounce.looks_like_bounce(msg, facts.subject, split.diagnostic, has_original=has_original):
         return None
     ids = _bounce_ids(msg, split, facts)
+    inline = [s for s in dsn.parse_status_text(readable) if s.action or s.status]
+    if inline:  # RFC 3464 fields written into the text (a report whose MIME structure was lost)
+        found = dsn.verdict(inline, split.diagnostic)
+        if found.kind in BOUNCES:
+            recipients = list(found.recipients) or _text_recipients(msg, split, facts)
+            return Classification(
+                found.kind,
+                reason="dsn-inline",
+                recipients=tuple(recipients),
+                status=found.status or enhanced_status(split.diagnostic),
+                **ids,
+                **facts.base(),
+            )
     if textbounce.is_success_notice(facts.subject, split.diagnostic):
         return Classification(MailKind.OTHER, reason="text-success", **ids, **facts.base())
     recipients = _text_recipients(msg, split, facts)
@@ -108,7 +122,10 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
     if textbounce.is_delay(facts.subject, split.diagnostic):
         kind = MailKind.SOFT_BOUNCE
     else:
-        kind = severity(status, split.diagnostic)
+        # Hard when any code the text shows is hard (a multi-recipient bounce: one full, one unknown).
+        codes = _unique([status, *enhanced_statuses(split.diagnostic)]) if status else [None]
+        kinds = {severity(code, split.diagnostic) for code in codes}
+        kind = MailKind.HARD_BOUNCE if MailKind.HARD_BOUNCE in kinds else MailKind.SOFT_BOUNCE
     return Classification(
         kind,
         reason=textbounce.vendor(msg, split.diagnostic),
@@ -120,9 +137,10 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
 
 
 def _is_mdn(msg: Message) -> bool:
+    """A read receipt (RFC 8098) or an abuse feedback report (RFC 5965): reports, but not bounces."""
     if mime.content_type(msg) != "multipart/report":
         return False
-    return (mime.param(msg, "report-type") or "").lower() == "disposition-notification"
+    return (mime.param(msg, "report-type") or "").lower() in ("disposition-notification", "feedback-report")
 
 
 def _text_recipients(msg: Message, split: textbounce.TextBounce, facts: _Facts) -> list[str]:
