@@ -1,4 +1,4 @@
-"""Build the outgoing EmailMessage (email package only): headers, opt-out footer, List-Unsubscribe."""
+"""Build the outgoing EmailMessage (email package only): headers, opt-out footer, List-Unsubscribe (RFC 2369/8058)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from urllib.parse import quote, urlencode, urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlencode
 
 from leadgen.outreach.offer import OfferBrief
+
+if TYPE_CHECKING:  # leadgen.unsubscribe imports leadgen.outreach: only the type is needed here
+    from leadgen.unsubscribe.tokens import UnsubscribeLinks
 
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 FOOTER_SEPARATOR = "-- "  # RFC 3676 signature separator
@@ -19,10 +23,21 @@ FOOTER_SEPARATOR = "-- "  # RFC 3676 signature separator
 
 @dataclass(frozen=True, slots=True)
 class Unsubscribe:
-    """Where recipients unsubscribe: a mailto address and, optionally, an https one-click endpoint."""
+    """Where recipients unsubscribe: a mailto address and, when UNSUBSCRIBE_BASE_URL is set, signed one-click links."""
 
     mailto: str | None = None
-    url: str | None = None
+    links: UnsubscribeLinks | None = None
+
+    def url_for(self, to_email: str, message_id: str, /) -> str | None:
+        """The one-click URL of one message to one address (None without UNSUBSCRIBE_BASE_URL)."""
+        return self.links.url(to_email, message_id=message_id) if self.links else None
+
+    def mailto_uri(self) -> str | None:
+        """`mailto:unsub@example.ru?subject=unsubscribe` (RFC 6068), or None without an address."""
+        if not self.mailto:
+            return None
+        address = quote(self.mailto.removeprefix("mailto:").strip(), safe="@.+-_")
+        return f"mailto:{address}?{urlencode({'subject': 'unsubscribe'})}"
 
 
 def header_text(value: str, /) -> str:
@@ -39,22 +54,17 @@ def message_id_for(campaign: str, row_id: int, domain: str, /) -> str:
     return f"<leadgen.{row_id}.{message_token(campaign, row_id)}@{domain.lower()}>"
 
 
-def unsubscribe_header(unsubscribe: Unsubscribe, *, token: str) -> tuple[str | None, bool]:
-    """(List-Unsubscribe value, one-click supported). One-click (RFC 8058) needs an https URI."""
-    parts: list[str] = []
-    one_click = False
-    if unsubscribe.mailto:
-        address = unsubscribe.mailto.removeprefix("mailto:")
-        parts.append(f"<mailto:{quote(address, safe='@.+-_')}?subject=unsubscribe>")
-    if unsubscribe.url and urlsplit(unsubscribe.url).scheme == "https":
-        sep = "&" if "?" in unsubscribe.url else "?"
-        parts.append(f"<{unsubscribe.url}{sep}{urlencode({'id': token})}>")
-        one_click = True
-    return (", ".join(parts) or None), one_click
+def unsubscribe_header(
+    unsubscribe: Unsubscribe, /, *, to_email: str, message_id: str
+) -> tuple[str | None, bool]:
+    """(List-Unsubscribe value, one-click supported): RFC 2369 `<uri>` list, the http(s) one first (RFC 8058)."""
+    url = unsubscribe.url_for(to_email, message_id)
+    uris = [uri for uri in (url, unsubscribe.mailto_uri()) if uri]
+    return (", ".join(f"<{uri}>" for uri in uris) or None), url is not None
 
 
-def footer_text(offer: OfferBrief, unsubscribe: Unsubscribe) -> str:
-    """The footer code appends to every body: identity, physical address and how to opt out."""
+def footer_text(offer: OfferBrief, unsubscribe: Unsubscribe, *, url: str | None = None) -> str:
+    """The footer code appends to every body: identity, physical address and how to opt out (`url`: one-click)."""
     signer = ", ".join(p for p in (offer.sender_name, offer.sender_title) if p)
     lines = [FOOTER_SEPARATOR, signer, offer.sender_company, offer.physical_address]
     if offer.sender_phone:
@@ -62,6 +72,8 @@ def footer_text(offer: OfferBrief, unsubscribe: Unsubscribe) -> str:
     if offer.sender_website:
         lines.append(offer.sender_website)
     lines += ["", offer.unsubscribe_text]
+    if url:
+        lines.append(f"Отписаться в один клик / Unsubscribe: {url}")
     if unsubscribe.mailto:
         lines.append(f"Отписаться: mailto:{unsubscribe.mailto.removeprefix('mailto:')}?subject=unsubscribe")
     return "\n".join(lines)
@@ -75,7 +87,6 @@ def build_message(
     from_address: str,
     offer: OfferBrief,
     message_id: str,
-    token: str,
     unsubscribe: Unsubscribe,
     date: datetime,
 ) -> EmailMessage:
@@ -88,14 +99,15 @@ def build_message(
     msg["Subject"] = header_text(subject)
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
-    list_unsubscribe, one_click = unsubscribe_header(unsubscribe, token=token)
+    list_unsubscribe, one_click = unsubscribe_header(unsubscribe, to_email=to_email, message_id=message_id)
     if list_unsubscribe:
         msg["List-Unsubscribe"] = list_unsubscribe
     if one_click:
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    url = unsubscribe.url_for(to_email, message_id)
     text = body.replace("\r\n", "\n").replace("\r", "\n").rstrip()
     msg.set_content(
-        f"{text}\n\n{footer_text(offer, unsubscribe)}\n",
+        f"{text}\n\n{footer_text(offer, unsubscribe, url=url)}\n",
         subtype="plain",
         charset="utf-8",
         cte="quoted-printable",
