@@ -217,6 +217,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must be https (RFC 8058 one-click needs an https URI); http only for loopback hosts"
             )
+        if not value.isascii() or any(c.isspace() or c in '<>,"' for c in value.strip()):
+            raise ValueError("must be plain ASCII without spaces, <, > or commas (an IDN host in punycode)")
         if parts.query or parts.fragment or parts.username or parts.password:
             raise ValueError("must be a plain base URL without query, fragment or credentials")
         return value.strip().rstrip("/")

@@ -6,8 +6,10 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import Policy
+from email.policy import default as default_policy
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
@@ -18,7 +20,48 @@ if TYPE_CHECKING:  # leadgen.unsubscribe imports leadgen.outreach: only the type
     from leadgen.unsubscribe.tokens import UnsubscribeLinks
 
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# RFC 2369 section 2: a list header is one or more `<URI>` separated by commas (URIs in RFC 3986 characters).
+URI_LIST_RE = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>(?:\s*,\s*<[\x21-\x3b\x3d\x3f-\x7e]+>)*")
+URI_RE = re.compile(r"<[^<>]+>")
 FOOTER_SEPARATOR = "-- "  # RFC 3676 signature separator
+
+
+class UriListHeader(UnstructuredHeader):
+    """An RFC 2369 list header: folded only between its URIs, never RFC 2047-encoded.
+
+    The email package encodes any word longer than a line, and mail clients do not decode `List-Unsubscribe`,
+    so a long one-click URI would be lost; an RFC 5322 line may reach 998 characters, which these stay under.
+    """
+
+    max_count = 1
+
+    @classmethod
+    def parse(cls, value: str, kwds: dict[str, object]) -> None:
+        if not URI_LIST_RE.fullmatch(value.strip()):
+            raise ValueError(f"not an RFC 2369 list of <URI>s: {value[:60]!r}")
+        super().parse(value, kwds)
+
+    def fold(self, *, policy: Policy) -> str:
+        limit = policy.max_line_length or 998
+        uris = URI_RE.findall(str(self))
+        lines = [f"{self.name}: {uris[0]}"]
+        for uri in uris[1:]:
+            if len(lines[-1]) + len(uri) + 2 <= limit:
+                lines[-1] += f", {uri}"
+            else:
+                lines[-1] += ","
+                lines.append(f" {uri}")
+        return policy.linesep.join(lines) + policy.linesep
+
+
+def _message_policy() -> Policy:
+    registry = HeaderRegistry()
+    registry.map_to_type("list-unsubscribe", UriListHeader)
+    return default_policy.clone(header_factory=registry)
+
+
+# email.policy.default, except that List-Unsubscribe keeps its URIs verbatim (see UriListHeader).
+MESSAGE_POLICY = _message_policy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +134,7 @@ def build_message(
     date: datetime,
 ) -> EmailMessage:
     """One plain-text message with every header set through the email package."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["From"] = Address(display_name=header_text(offer.sender_name), addr_spec=from_address.strip())
     msg["To"] = Address(addr_spec=to_email.strip())
     if offer.sender_email and offer.sender_email.lower() != from_address.lower():

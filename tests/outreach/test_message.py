@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -124,6 +125,41 @@ def test_list_unsubscribe_with_base_url_is_one_click_and_survives_reparsing() ->
     # The footer shows the same one-click link.
     body = parsed.get_content().replace("\r\n", "\n")
     assert https in body.split("\n-- \n", 1)[1]
+
+
+@pytest.mark.parametrize("policy", [email.policy.SMTP, email.policy.default, None])
+def test_list_unsubscribe_is_sent_verbatim_never_encoded(policy: email.policy.Policy | None) -> None:
+    """Mail clients read List-Unsubscribe raw: a long one-click URI must not become an RFC 2047 encoded-word."""
+    msg = build(
+        to_email="very.long.address.of.the.reception.desk@stomatologiya-ulybka-plus.ru",
+        unsubscribe=Unsubscribe(mailto="unsub@dentaplan.example", links=LINKS),
+    )
+    raw = (msg.as_bytes(policy=policy) if policy else msg.as_bytes()).decode("ascii")
+    head = raw.split("\r\n\r\n" if policy is email.policy.SMTP else "\n\n", 1)[0]
+    value = re.search(r"^List-Unsubscribe: (.*?)(?=^\S)", head, flags=re.M | re.S)
+    assert value is not None and "=?" not in value.group(1)
+    url = LINKS.url(
+        "very.long.address.of.the.reception.desk@stomatologiya-ulybka-plus.ru", message_id=msg["Message-ID"]
+    )
+    assert len(url) > 100 and f"List-Unsubscribe: <{url}>," in head
+    assert " <mailto:unsub@dentaplan.example?subject=unsubscribe>" in head
+    assert max(len(line) for line in raw.splitlines()) <= 998
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "<https://x.example/u/1>\r\nBcc: victim@evil.example",
+        "https://x.example/u/1",
+        "<https://x.example/u/ 1>",
+        "",
+    ],
+)
+def test_list_unsubscribe_accepts_only_a_list_of_uris(value: str) -> None:
+    msg = build()
+    del msg["List-Unsubscribe"]
+    with pytest.raises(ValueError):
+        msg["List-Unsubscribe"] = value
 
 
 def test_each_message_carries_its_own_link() -> None:
