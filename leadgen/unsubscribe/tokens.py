@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import string
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +22,9 @@ MIN_SECRET_CHARS = 32
 MAX_TOKEN_CHARS = 1024  # a real token is ~100-200 characters; longer input is refused before any work
 LINK_PATH = "/u/"
 LOG_PREFIX_CHARS = 8
+TOKEN_CHARS = frozenset(
+    string.ascii_letters + string.digits + "-_."
+)  # base64url and itsdangerous's separator
 KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
@@ -38,8 +42,8 @@ def bare_message_id(message_id: str, /) -> str:
 
 
 def token_prefix(token: str, /) -> str:
-    """The part of a token that may appear in logs."""
-    return token[:LOG_PREFIX_CHARS] + "…"
+    """The part of a token that may appear in logs (anything but URL-safe characters shown as `?`)."""
+    return "".join(c if c in TOKEN_CHARS else "?" for c in token[:LOG_PREFIX_CHARS]) + "…"
 
 
 class UnsubscribeSigner:

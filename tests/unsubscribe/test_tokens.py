@@ -102,6 +102,7 @@ def test_secret_is_required_long_and_never_shown() -> None:
     assert SECRET not in repr(SIGNER)
     assert token_prefix(SIGNER.sign("anna@clinic.ru")).endswith("…")
     assert len(token_prefix(SIGNER.sign("anna@clinic.ru"))) == 9
+    assert token_prefix("ab\ncd\x1b[31m") == "ab?cd??3…"  # a hostile path cannot forge log lines
 
 
 def test_links_from_settings() -> None:
