@@ -1,4 +1,4 @@
-"""Build the outgoing EmailMessage (email package only): headers, opt-out footer, List-Unsubscribe (RFC 2369/8058)."""
+"""Build the outgoing EmailMessage (email package only): headers, opt-out footer, RFC 2369/8058 List-Unsubscribe."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ MESSAGE_POLICY = _message_policy()
 
 @dataclass(frozen=True, slots=True)
 class Unsubscribe:
-    """Where recipients unsubscribe: a mailto address and, when UNSUBSCRIBE_BASE_URL is set, signed one-click links."""
+    """Where recipients unsubscribe: a mailto address and, with UNSUBSCRIBE_BASE_URL, signed one-click links."""
 
     mailto: str | None = None
     links: UnsubscribeLinks | None = None
