@@ -23,7 +23,7 @@ from leadgen.errors import (
     SmtpTemporaryError,
 )
 from leadgen.outreach.mailer import DryRunMailer, Mailer, SmtpMailer
-from leadgen.outreach.message import Unsubscribe, build_message, message_id_for, message_token
+from leadgen.outreach.message import Unsubscribe, build_message, message_id_for
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.outbox import (
     OutboxItem,
@@ -40,6 +40,7 @@ from leadgen.outreach.recipients import check_syntax
 from leadgen.outreach.reports import ItemError, SendReport
 from leadgen.outreach.router import MxResolver, RouteDecision, Router
 from leadgen.settings import Settings
+from leadgen.unsubscribe.tokens import UnsubscribeLinks
 from leadgen.windows import DailyWindow
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -77,7 +78,7 @@ def default_mailer_factory(settings: Settings) -> MailerFactory:
 def unsubscribe_for(settings: Settings, offer: OfferBrief) -> Unsubscribe:
     return Unsubscribe(
         mailto=settings.outreach_unsubscribe_mailto or offer.sender_email,
-        url=settings.outreach_unsubscribe_url,
+        links=UnsubscribeLinks.from_settings(settings),  # ConfigurationError: base URL without secret
     )
 
 
@@ -352,7 +353,6 @@ def _message(
         from_address=from_address,
         offer=offer,
         message_id=item.message_id,
-        token=message_token(item.campaign, item.id),
         unsubscribe=unsubscribe,
         date=now,
     )
