@@ -342,6 +342,24 @@ def mark_permanent(
             add_opt_out(session, item.to_email.lower(), kind=OptOutKind.EMAIL, reason=error, source="bounce")
 
 
+def mark_unknown(
+    engine: Engine, item: OutboxItem, *, now: datetime, error: str, route: str, meta: dict[str, Any]
+) -> None:
+    """sending -> unknown: the content went out but the server's reply never came; never resent automatically."""
+    with write_scope(engine) as session:
+        _transition(
+            session,
+            item.id,
+            MessageStatus.SENDING,
+            now=now,
+            meta_patch=meta,
+            status=MessageStatus.UNKNOWN,
+            route=route,
+            last_error=error,
+            next_attempt_at=None,
+        )
+
+
 def recover_stale_sending(
     engine: Engine, *, now: datetime, stale_after: timedelta = DEFAULT_STALE_SENDING
 ) -> int:

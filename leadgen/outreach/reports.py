@@ -47,6 +47,7 @@ class SendReport:
     failed: int = 0
     skipped: int = 0
     suppressed: int = 0
+    unknown: int = 0  # lost after the content was sent: `unknown`, never resent (`leadgen outreach resolve`)
     recovered_unknown: int = 0
     cap_reached: bool = False
     sent_today: int = 0

@@ -18,6 +18,7 @@ from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import (
     ConfigurationError,
     RouteUnavailable,
+    SmtpOutcomeUnknown,
     SmtpPermanentError,
     SmtpSendError,
     SmtpTemporaryError,
@@ -32,6 +33,7 @@ from leadgen.outreach.outbox import (
     mark_permanent,
     mark_sent,
     mark_temporary,
+    mark_unknown,
     recover_stale_sending,
     row_opt_out_reason,
     used_today,
@@ -88,6 +90,7 @@ class _Tally:
     failed: int = 0
     skipped: int = 0
     suppressed: int = 0
+    unknown: int = 0
     used_today: int = 0
     cap_reached: bool = False
     stopped: str | None = None
@@ -180,11 +183,12 @@ def send_queued(
                 tally.stopped = "no queued messages due"
                 break
             first = False
-            sent_before = tally.sent
+            sent_before = tally.sent + tally.unknown
             go_on = _deliver(
                 engine, settings, claim.item, router, factory, mailers, offer, unsubscribe, clock, tally
             )
-            tally.used_today += tally.sent - sent_before  # a retried or failed row does not count
+            # a sent or unknown row counts against the cap; a retried or failed one does not
+            tally.used_today += tally.sent + tally.unknown - sent_before
             if not go_on:
                 break
     finally:
@@ -196,6 +200,7 @@ def send_queued(
         failed=tally.failed,
         skipped=tally.skipped,
         suppressed=tally.suppressed,
+        unknown=tally.unknown,
         recovered_unknown=recovered,
         cap_reached=tally.cap_reached,
         sent_today=tally.used_today,
@@ -305,6 +310,12 @@ def _deliver(
                 tally.retried += 1
             else:
                 tally.failed += 1
+            tally.errors.append(ItemError(item.to_email, str(exc), item.id))
+            return True
+        except SmtpOutcomeUnknown as exc:
+            meta["route"] = route
+            mark_unknown(engine, item, now=clock(), error=str(exc), route=route, meta=meta)
+            tally.unknown += 1
             tally.errors.append(ItemError(item.to_email, str(exc), item.id))
             return True
         except SmtpPermanentError as exc:
