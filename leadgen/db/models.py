@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -317,3 +318,12 @@ Index(
     unique=True,
 )
 Index("uq_opt_out_registry_lower_value", func.lower(OptOut.value), unique=True)
+# One message per address per campaign, even when two companies share the address (skipped rows do not count).
+Index(
+    "uq_outreach_messages_campaign_lower_to_email",
+    OutreachMessage.campaign,
+    func.lower(OutreachMessage.to_email),
+    unique=True,
+    sqlite_where=text("status <> 'skipped'"),
+    postgresql_where=text("status <> 'skipped'"),
+)

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from leadgen.contacts.thirdparty import third_party_reason
 from leadgen.db.engine import session_scope
-from leadgen.db.models import Company, MessageStatus, OptOutKind, OutreachMessage
+from leadgen.db.models import Company, Contact, MessageStatus, OptOutKind, OutreachMessage
 from leadgen.outreach.composer import DraftPolicy
 from leadgen.outreach.guardrails import check_draft
 from leadgen.outreach.message import message_id_for
@@ -46,30 +47,42 @@ def queue_messages(
     resolver: MxResolver | None = None,
     offer: OfferBrief | None = None,
 ) -> QueueReport:
-    """Verify the recipients of up to `limit` drafts (syntax, opt-out, MX, guardrails) and queue or skip them."""
+    """Verify the recipients of up to `limit` drafts (syntax, disposable domain, opt-out of the address, its
+    domain or the company's domain, third-party address, MX, guardrails) and queue or skip them."""
     offer = offer or load_offer(settings.outreach_offer_file)
     policy = DraftPolicy.from_settings(settings)
     router = Router.from_settings(settings, resolver=resolver)
     with session_scope(engine) as session:
         rows = session.execute(
-            select(OM.id, OM.to_email, OM.subject, OM.body, Company.canonical_domain, Company.opt_out)
+            select(
+                OM.id,
+                OM.to_email,
+                OM.subject,
+                OM.body,
+                Company.canonical_domain,
+                Company.opt_out,
+                Contact.meta,
+            )
             .outerjoin(Company, Company.id == OM.company_id)
+            .outerjoin(Contact, Contact.id == OM.contact_id)
             .where(OM.status == MessageStatus.DRAFTED, OM.campaign == settings.outreach_campaign)
             .order_by(OM.id)
             .limit(limit)
         ).all()
     queued = skipped = roles = 0
     errors: list[ItemError] = []
-    for row_id, to_email, subject, body, domain, company_opt_out in rows:
+    for row_id, to_email, subject, body, domain, company_opt_out, contact_meta in rows:
         with session_scope(engine) as session:
             check = check_recipient(
                 to_email or "",
                 mx_lookup=router.lookup if router.cache is not None else None,
-                opted_out=lambda e, s=session: opt_out_reason(s, e),  # type: ignore[misc]
+                opted_out=lambda e, s=session, d=domain: opt_out_reason(s, e, company_domain=d),  # type: ignore[misc]
             )
         reason = check.reason
         if check.ok and company_opt_out:
             reason = "opted out: company"
+        if check.ok and reason is None:
+            reason = third_party_reason(check.email, company_domain=domain, contact_meta=contact_meta)
         if check.ok and reason is None:
             verdict = check_draft(
                 _template(subject, body),
@@ -171,11 +184,32 @@ class OutboxItem:
 
 
 def row_opt_out_reason(session: Session, row: OutreachMessage) -> str | None:
-    """Why this row may not be sent: its address (or domain, or hash) or its whole company opted out; else None."""
-    company_opt_out = bool(
-        row.company_id and session.scalar(select(Company.opt_out).where(Company.id == row.company_id))
+    """Why this row may not be sent: its address (or domain, or hash), its company's domain or its whole
+    company opted out; else None."""
+    company = (
+        session.execute(
+            select(Company.opt_out, Company.canonical_domain).where(Company.id == row.company_id)
+        ).first()
+        if row.company_id
+        else None
     )
-    return opt_out_reason(session, row.to_email or "") or ("opted out: company" if company_opt_out else None)
+    company_opt_out, company_domain = company if company is not None else (False, None)
+    return opt_out_reason(session, row.to_email or "", company_domain=company_domain) or (
+        "opted out: company" if company_opt_out else None
+    )
+
+
+def row_third_party_reason(session: Session, row: OutreachMessage) -> str | None:
+    """Why this row's address is not the company's own (web studio, site builder, host); else None."""
+    contact_meta = (
+        session.scalar(select(Contact.meta).where(Contact.id == row.contact_id)) if row.contact_id else None
+    )
+    company_domain = (
+        session.scalar(select(Company.canonical_domain).where(Company.id == row.company_id))
+        if row.company_id
+        else None
+    )
+    return third_party_reason(row.to_email or "", company_domain=company_domain, contact_meta=contact_meta)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +299,9 @@ def claim_next(engine: Engine, settings: Settings, *, now: datetime, message_dom
                 raise _CapReached(used)
             row = session.execute(select(OM).where(OM.id == row_id)).scalar_one()
             reason = (
-                "no recipient address (forgotten)" if not row.to_email else row_opt_out_reason(session, row)
+                "no recipient address (forgotten)"
+                if not row.to_email
+                else row_opt_out_reason(session, row) or row_third_party_reason(session, row)
             )
             if reason:
                 row.status = MessageStatus.SKIPPED

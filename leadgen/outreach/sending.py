@@ -36,6 +36,7 @@ from leadgen.outreach.outbox import (
     mark_unknown,
     recover_stale_sending,
     row_opt_out_reason,
+    row_third_party_reason,
     used_today,
 )
 from leadgen.outreach.recipients import check_syntax
@@ -398,7 +399,7 @@ def _dry_run(
             .limit(limit)
         ).all()
         for row in rows:
-            reason = row_opt_out_reason(session, row)
+            reason = row_opt_out_reason(session, row) or row_third_party_reason(session, row)
             if reason:
                 skipped += 1
                 errors.append(ItemError(row.to_email or "", reason, row.id))
