@@ -244,6 +244,60 @@ def used_today(session: Session, start: datetime, end: datetime, *, exclude: int
     return int(session.scalar(stmt) or 0)
 
 
+def route_cap(settings: Settings, route: str) -> int:
+    """OUTREACH_DAILY_CAP_<ROUTE>, or the global OUTREACH_DAILY_CAP when unset (never above the global cap)."""
+    own = getattr(settings, f"outreach_daily_cap_{route}", None)
+    return settings.outreach_daily_cap if own is None else min(own, settings.outreach_daily_cap)
+
+
+def used_today_on_route(
+    session: Session, route: str, start: datetime, end: datetime, *, exclude: int | None = None
+) -> int:
+    """Rows that count against a route's cap: sent today on it, plus in-flight/unknown rows reserved on it."""
+    stmt = select(func.count()).where(
+        OM.route == route,
+        or_(
+            and_(OM.status == MessageStatus.SENT, OM.sent_at >= start, OM.sent_at < end),
+            and_(OM.status.in_(IN_FLIGHT), OM.sending_started_at >= start, OM.sending_started_at < end),
+        ),
+    )
+    if exclude is not None:
+        stmt = stmt.where(OM.id != exclude)
+    return int(session.scalar(stmt) or 0)
+
+
+def _cap_lock(session: Session) -> None:
+    """Serialise cap counting across senders: the advisory lock on Postgres (write_scope locks SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(CAP_LOCK_KEY)))
+
+
+def reserve_route(engine: Engine, settings: Settings, item: OutboxItem, route: str, *, now: datetime) -> bool:
+    """Record `route` on the claimed row if the route's own daily cap has room (counted under the cap lock,
+    so concurrent senders never pass it); False when the route is full today."""
+    start, end = day_bounds(now, settings)
+    with write_scope(engine) as session:
+        _cap_lock(session)
+        if used_today_on_route(session, route, start, end, exclude=item.id) >= route_cap(settings, route):
+            return False
+        return bool(_transition(session, item.id, MessageStatus.SENDING, now=now, route=route))
+
+
+def release_claim(engine: Engine, item: OutboxItem, *, now: datetime, reason: str) -> None:
+    """sending -> queued as if never claimed (attempt given back): nothing was transmitted."""
+    with write_scope(engine) as session:
+        _transition(
+            session,
+            item.id,
+            MessageStatus.SENDING,
+            now=now,
+            status=MessageStatus.QUEUED,
+            attempts=max(item.attempts - 1, 0),
+            sending_started_at=None,
+            last_error=reason,
+        )
+
+
 class _CapReached(Exception):
     def __init__(self, used: int) -> None:
         self.used = used
@@ -272,7 +326,7 @@ def claim_next(engine: Engine, settings: Settings, *, now: datetime, message_dom
     try:
         with write_scope(engine) as session:
             if session.get_bind().dialect.name == "postgresql":
-                session.execute(select(func.pg_advisory_xact_lock(CAP_LOCK_KEY)))
+                _cap_lock(session)
                 row_id = session.scalar(
                     select(OM.id).where(due).order_by(OM.id).limit(1).with_for_update(skip_locked=True)
                 )

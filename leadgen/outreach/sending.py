@@ -35,6 +35,9 @@ from leadgen.outreach.outbox import (
     mark_temporary,
     mark_unknown,
     recover_stale_sending,
+    release_claim,
+    reserve_route,
+    route_cap,
     row_opt_out_reason,
     row_third_party_reason,
     used_today,
@@ -94,6 +97,7 @@ class _Tally:
     unknown: int = 0
     used_today: int = 0
     cap_reached: bool = False
+    route_capped: bool = False
     stopped: str | None = None
     errors: list[ItemError] = field(default_factory=list)
 
@@ -204,6 +208,7 @@ def send_queued(
         unknown=tally.unknown,
         recovered_unknown=recovered,
         cap_reached=tally.cap_reached,
+        route_cap_reached=tally.route_capped,
         sent_today=tally.used_today,
         window_open=True,
         next_window_start=None if tally.stopped != "send window closed" else next_start.isoformat(),
@@ -276,7 +281,9 @@ def _deliver(
 ) -> bool:
     """Send one claimed item (route, then fallback route on connection failure) and record the outcome.
 
-    Returns False when the run should stop (every route unavailable).
+    A route is used only while its own daily cap (OUTREACH_DAILY_CAP_<ROUTE>) has room; when every route the
+    message may take is full, the claim is released and the run stops. Returns False when the run should stop
+    (every route unavailable or full).
     """
     decision = router.route(item.to_email)
     meta: dict[str, Any] = {
@@ -286,7 +293,13 @@ def _deliver(
     }
     routes = [decision.route] + ([decision.fallback] if decision.fallback else [])
     unavailable: list[str] = []
+    full: list[str] = []
     for route in routes:
+        if not reserve_route(engine, settings, item, route, now=clock()):
+            full.append(
+                route
+            )  # the route's own daily cap is used: the fallback may take it, never past its own
+            continue
         try:
             message = _message(settings, item, route, offer, unsubscribe, clock())
         except (ValueError, TypeError, IndexError) as exc:  # the email package refused a header value
@@ -333,10 +346,16 @@ def _deliver(
         meta["route"] = route
         if route != decision.route:
             meta["route_fallback_from"] = decision.route
-            meta["route_errors"] = unavailable
+            meta["route_errors"] = unavailable + [f"route {r}: daily cap reached" for r in full]
         mark_sent(engine, item, now=clock(), route=route, meta=meta)
         tally.sent += 1
         return True
+    if full and not unavailable:  # every route it may take is full today: the row waits, the run stops
+        caps = ", ".join(f"{r} ({route_cap(settings, r)})" for r in full)
+        release_claim(engine, item, now=clock(), reason=f"route daily cap reached: {caps}")
+        tally.route_capped = True
+        tally.stopped = f"daily cap of route {caps} reached"
+        return False
     error = "; ".join(unavailable) or "no route"
     meta["route"] = None
     if mark_temporary(engine, item, settings, now=clock(), error=error, meta=meta):
