@@ -27,6 +27,7 @@ from leadgen.outreach.guardrails import GuardrailVerdict
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.optout import opt_out_reason
 from leadgen.outreach.recipients import (
+    ADDRESS_TAKEN,
     BLOCKED_LOCAL_PARTS,
     DISPOSABLE_REASON,
     check_syntax,
@@ -42,7 +43,6 @@ DRAFTABLE_STATUSES = (CompanyStatus.ENRICHED,)
 
 
 NO_USABLE = "no usable email address"
-ADDRESS_TAKEN = "address already gets a message in this campaign (another company shares it)"
 
 
 def choose_recipient(

@@ -11,6 +11,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadgen.contacts.thirdparty import third_party_reason
@@ -21,7 +22,7 @@ from leadgen.outreach.guardrails import check_draft
 from leadgen.outreach.message import message_id_for
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.optout import add_opt_out, opt_out_reason
-from leadgen.outreach.recipients import check_recipient
+from leadgen.outreach.recipients import ADDRESS_TAKEN, check_recipient
 from leadgen.outreach.reports import ItemError, QueueReport
 from leadgen.outreach.router import MxResolver, Router
 from leadgen.outreach.template import EmailTemplate
@@ -95,32 +96,36 @@ def queue_messages(
             )
             if not verdict.ok:
                 reason = "draft fails guardrails: " + "; ".join(verdict.problems)
-        with write_scope(engine) as session:
-            meta_patch = {"role_address": check.is_role, "mx": list(check.mx_hosts)}
-            if reason is None:
-                changed = _transition(
-                    session,
-                    row_id,
-                    MessageStatus.DRAFTED,
-                    status=MessageStatus.QUEUED,
-                    queued_at=now,
-                    to_email=check.email,
-                    meta_patch=meta_patch,
-                    now=now,
-                )
+        meta_patch = {"role_address": check.is_role, "mx": list(check.mx_hosts)}
+        if reason is None:
+            try:
+                with write_scope(engine) as session:
+                    changed = _transition(
+                        session,
+                        row_id,
+                        MessageStatus.DRAFTED,
+                        status=MessageStatus.QUEUED,
+                        queued_at=now,
+                        to_email=check.email,
+                        meta_patch=meta_patch,
+                        now=now,
+                    )
                 queued += changed
                 roles += changed and check.is_role
-            else:
-                skipped += _transition(
-                    session,
-                    row_id,
-                    MessageStatus.DRAFTED,
-                    status=MessageStatus.SKIPPED,
-                    last_error=reason,
-                    meta_patch=meta_patch,
-                    now=now,
-                )
-                errors.append(ItemError(to_email or "", reason, row_id))
+                continue
+            except IntegrityError:  # the normalised address is another row's (a draft of an older version)
+                reason = ADDRESS_TAKEN
+        with write_scope(engine) as session:
+            skipped += _transition(
+                session,
+                row_id,
+                MessageStatus.DRAFTED,
+                status=MessageStatus.SKIPPED,
+                last_error=reason,
+                meta_patch=meta_patch,
+                now=now,
+            )
+        errors.append(ItemError(to_email or "", reason, row_id))
     return QueueReport(len(rows), queued, skipped, roles, errors)
 
 

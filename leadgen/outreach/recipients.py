@@ -74,6 +74,7 @@ BLOCKED_LOCAL_PARTS: frozenset[str] = frozenset(
 
 
 DISPOSABLE_REASON = "disposable address"
+ADDRESS_TAKEN = "address already gets a message in this campaign (another company shares it)"
 
 
 @dataclass(frozen=True, slots=True)

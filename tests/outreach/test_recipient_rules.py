@@ -319,3 +319,26 @@ def test_the_database_refuses_a_second_live_message_to_an_address(engine: Engine
     with pytest.raises(IntegrityError), session_scope(engine) as s:  # a plain insert cannot slip past it
         s.add(OutreachMessage(campaign="default", to_email="Zakaz@DentGroup.ru", status=MessageStatus.SENT))
         s.flush()
+
+
+def test_queueing_a_legacy_draft_whose_normalised_address_is_taken_skips_it(
+    engine: Engine, settings: Settings
+) -> None:
+    """A draft stored before normalisation (`info@пример.рф`) meets the index only when queued (punycode)."""
+    st = make_settings(settings)
+    with session_scope(engine) as s:
+        add_company(s, "xn--80aswg.xn--p1ai", emails=("info@xn--80aswg.xn--p1ai",))
+        legacy = add_company(s, "clinic1.ru", emails=("info@сайт.рф",))
+    draft(engine, st)
+    with session_scope(engine) as s:
+        stored = s.scalar(
+            select(OutreachMessage).where(OutreachMessage.to_email == "info@xn--80aswg.xn--p1ai")
+        )
+        assert stored is not None
+        old = s.scalar(select(OutreachMessage).where(OutreachMessage.company_id == legacy.id))
+        assert old is not None and old.last_error == ADDRESS_TAKEN  # the drafter already refused it
+        old.status, old.to_email, old.last_error = MessageStatus.DRAFTED, "info@сайт.рф", None
+        old.subject, old.body = stored.subject, stored.body
+        stored.status = MessageStatus.QUEUED  # queued already, holds the address
+    report = queue(engine, st)
+    assert (report.queued, report.skipped) == (0, 1) and report.errors[0].reason == ADDRESS_TAKEN
