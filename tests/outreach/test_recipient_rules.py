@@ -342,3 +342,25 @@ def test_queueing_a_legacy_draft_whose_normalised_address_is_taken_skips_it(
         stored.status = MessageStatus.QUEUED  # queued already, holds the address
     report = queue(engine, st)
     assert (report.queued, report.skipped) == (0, 1) and report.errors[0].reason == ADDRESS_TAKEN
+
+
+def test_concurrent_drafters_leave_one_live_message_per_address(engine: Engine, settings: Settings) -> None:
+    import threading
+    from collections import Counter
+
+    st = make_settings(settings)
+    with session_scope(engine) as s:
+        for i in range(12):  # pairs of companies share one address: clinic0/clinic1 -> zakaz0@group.ru, ...
+            add_company(s, f"clinic{i}.ru", emails=(f"zakaz{i // 2}@group.ru",))
+    threads = [threading.Thread(target=draft, args=(engine, st)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with session_scope(engine) as s:
+        rows = s.execute(
+            select(OutreachMessage.to_email, OutreachMessage.status, OutreachMessage.company_id)
+        ).all()
+    live = Counter(email for email, status, _ in rows if status != MessageStatus.SKIPPED)
+    assert live == {f"zakaz{i}@group.ru": 1 for i in range(6)}
+    assert len({company for _, _, company in rows}) == 12  # every company has its decision recorded
