@@ -286,6 +286,19 @@ class Settings(BaseSettings):
                 "`leadgen unsubscribe serve` and UNSUBSCRIBE_SECRET (see docs/compliance.md), then remove it"
             )
         return None
+    # --- per-route daily caps (under OUTREACH_DAILY_CAP) ------------------------------------------------
+    outreach_daily_cap_yandex: int | None = Field(
+        None, ge=0, description="Messages a day through the yandex route (default: OUTREACH_DAILY_CAP)"
+    )
+    outreach_daily_cap_gmail: int | None = Field(
+        None, ge=0, description="Messages a day through the gmail route (default: OUTREACH_DAILY_CAP)"
+    )
+
+    @field_validator("outreach_daily_cap_yandex", "outreach_daily_cap_gmail", mode="before")
+    @classmethod
+    def _empty_route_cap(cls, value: object) -> object:
+        """An empty OUTREACH_DAILY_CAP_<ROUTE>= means "the global cap"."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     # --- routing ----------------------------------------------------------------------------------------
     routing_force_yandex_domains: CommaList = Field(default_factory=list)
