@@ -35,6 +35,8 @@ CAP_LOCK_KEY = 7_300_001
 """Postgres advisory lock taken by every claim transaction, so the daily-cap count is exact across senders."""
 DEFAULT_STALE_SENDING = timedelta(minutes=15)
 IN_FLIGHT = (MessageStatus.SENDING, MessageStatus.UNKNOWN)
+WENT_OUT = (MessageStatus.SENT, MessageStatus.BOUNCED, MessageStatus.REPLIED)
+"""Delivered rows: a later bounce or reply changes the status, not the fact that the message used a slot."""
 COMPANY_REPLIED = "company replied"
 """Skip reason of a row whose company answered (leadgen.mailbox.effects): it gets no further mail."""
 
@@ -251,7 +253,7 @@ def used_today(session: Session, start: datetime, end: datetime, *, exclude: int
     """Rows that count against today's cap: sent today, plus in-flight/unknown rows claimed today."""
     stmt = select(func.count()).where(
         or_(
-            and_(OM.status == MessageStatus.SENT, OM.sent_at >= start, OM.sent_at < end),
+            and_(OM.status.in_(WENT_OUT), OM.sent_at >= start, OM.sent_at < end),
             and_(OM.status.in_(IN_FLIGHT), OM.sending_started_at >= start, OM.sending_started_at < end),
         )
     )
@@ -273,7 +275,7 @@ def used_today_on_route(
     stmt = select(func.count()).where(
         OM.route == route,
         or_(
-            and_(OM.status == MessageStatus.SENT, OM.sent_at >= start, OM.sent_at < end),
+            and_(OM.status.in_(WENT_OUT), OM.sent_at >= start, OM.sent_at < end),
             and_(OM.status.in_(IN_FLIGHT), OM.sending_started_at >= start, OM.sending_started_at < end),
         ),
     )

@@ -131,3 +131,18 @@ def test_concurrent_senders_never_pass_a_route_cap(engine: Engine, settings: Set
             select(OutreachMessage.route).where(OutreachMessage.status == MessageStatus.SENT)
         ).all()
     assert sorted(sent) == ["gmail"] * 5 + ["yandex"] * 4
+
+
+@pytest.mark.parametrize("later", [MessageStatus.BOUNCED, MessageStatus.REPLIED])
+def test_a_message_that_bounced_or_got_a_reply_today_still_used_its_slot(
+    engine: Engine, settings: Settings, later: MessageStatus
+) -> None:
+    st = make_settings(settings, outreach_daily_cap=2, outreach_daily_cap_yandex=2)
+    with session_scope(engine) as s:
+        first, *_ = queued_messages(s, 3)
+        row = s.get(OutreachMessage, first)
+        assert row is not None
+        row.status, row.route, row.sent_at = later, "yandex", MONDAY_NOON - timedelta(hours=1)
+    routes = mailers()
+    report = send(engine, st, mailer_factory=routes.__getitem__, resolver=MX)
+    assert (report.sent, report.cap_reached) == (1, True)
