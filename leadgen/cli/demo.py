@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from leadgen.cli.console import styled
 from leadgen.cli.context import err_console, fail, out_console
 
 # Prefect runs ephemerally inside the demo (its own API database under the work folder), quietly.
@@ -86,7 +87,7 @@ def _run_demo(folder: Path, *, results: int, twice: bool, started: float) -> Non
     from leadgen.settings import Settings
 
     with SandboxStack(max_results=results, time_to_done=1.0) as stack:
-        out_console.print("[bold]sandbox[/] (loopback only, no credentials):")
+        out_console.print(styled("[bold]sandbox[/] (loopback only, no credentials):"))
         for name, url in stack.addresses().items():
             out_console.print(f"  {name:<32} {url}", soft_wrap=True)
         env = settings_env(stack.settings_overrides(folder)) | PREFECT_ENV
@@ -120,7 +121,7 @@ def _run_demo(folder: Path, *, results: int, twice: bool, started: float) -> Non
             _print_snapshot(shot)
             second: dict[str, Any] | None = None
             if twice:
-                out_console.print("\n[bold]running the pipeline again for the same batch…[/]")
+                out_console.print(styled("\n[bold]running the pipeline again for the same batch…[/]"))
                 second = pipeline_flow(params)
                 delivered = [(r, m.message_id or "") for m in stack.sink.messages for r in m.rcpt_tos]
                 with session_scope(engine) as session:
@@ -151,7 +152,7 @@ def _print_duplicates(duplicates: Mapping[str, int]) -> None:
     table.add_column("check")
     table.add_column("found", justify="right")
     for name, count in duplicates.items():
-        table.add_row(name, f"[red]{count}[/]" if count else "0")
+        table.add_row(name, styled("[red]{}[/]", count) if count else "0")
     out_console.print(table)
 
 

@@ -9,6 +9,7 @@ from requests.adapters import BaseAdapter
 from sqlalchemy import Engine
 
 from leadgen.db.engine import session_scope
+from leadgen.outputs import check_output
 from leadgen.planning.plan import plan_batch
 from leadgen.planning.report import PlanReport
 from leadgen.planning.sheets import NicheSheet
@@ -30,6 +31,8 @@ def run_planning(
     """Read, plan (committed before anything is written back) and write back; returns the report and the number
     of cells (sheet) or rows (CSV status file) written. A dry run writes neither the database nor the input."""
     niches = open_niches(settings, source, http=http)
+    if status_out is not None and not dry_run and isinstance(niches, NicheCsv):
+        check_output(status_out, inputs=[niches.path])  # before the database changes, so no status is lost
     with session_scope(engine) as session:
         report = plan_batch(session, settings, niches.rows, batch_tag=batch_tag, now=now, dry_run=dry_run)
     if dry_run:
