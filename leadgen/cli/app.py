@@ -6,7 +6,6 @@ import logging
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from leadgen import __version__
 from leadgen.cli import bench as bench_cli
@@ -22,8 +21,9 @@ from leadgen.cli import report as report_cli
 from leadgen.cli import sandbox as sandbox_cli
 from leadgen.cli import serp as serp_cli
 from leadgen.cli import yandex as yandex_cli
-from leadgen.cli.context import err_console, load_settings
-from leadgen.errors import ConfigurationError, LeadgenError
+from leadgen.cli.console import print_error
+from leadgen.cli.context import load_settings
+from leadgen.cli.failures import describe
 
 app = typer.Typer(
     name="leadgen",
@@ -81,15 +81,10 @@ def main() -> None:
     """Console-script entry point: run the app and turn known failures into one line on stderr."""
     try:
         app(standalone_mode=True)
-    except ConfigurationError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-        raise SystemExit(2) from None
-    except LeadgenError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-        raise SystemExit(1) from None
-    except (OperationalError, ProgrammingError) as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
-        err_console.print(
-            f"[bold red]error:[/] database error: {reason} (try `leadgen db upgrade`)", soft_wrap=True
-        )
-        raise SystemExit(1) from None
+    except Exception as exc:
+        described = describe(exc)
+        if described is None:
+            raise
+        message, code = described
+        print_error(message)
+        raise SystemExit(code) from None
