@@ -32,6 +32,7 @@ STATUS_ALIASES: dict[str, str] = {"статус": "status", "ошибка": "las
 SKIP_STATUSES = frozenset({"skip", "paused", "disabled", "off"})
 
 NICHE_MAX_CHARS = 100
+LR_MAX = 999_999  # Yandex region ids are below a million; 0 and 10^23 are typos
 BATCH_TAG_RE = re.compile(r"^[\w.:-]{1,100}$")
 # Yandex query-language syntax that must not come from the input (docs/planning.md, "Query syntax").
 OPERATOR_CHARS_RE = re.compile(r"[\"|\[\]()~&<>]")
@@ -105,14 +106,19 @@ def _resolve_region(city: str, country: str, lr: str) -> Region | str:
         if country_region is None or country_region.kind != "country":
             return f"unknown country {country!r}"
     if lr:
-        if not lr.isdigit():
-            return f"lr must be a numeric Yandex region id, got {lr!r}"
+        if not lr.isdigit() or not 1 <= int(lr) <= LR_MAX:
+            return f"lr must be a numeric Yandex region id (1..{LR_MAX}), got {lr!r}"
         known = region_by_id(int(lr))
+        named = lookup_region(city) if city else None
         if known is not None:
+            if named is not None and named.id != known.id:
+                return f"lr {lr} is {known.name} in the region dictionary, but city is {city!r} (lr {named.id})"
             return known
-        return Region(
-            int(lr), city or country or lr, "city", country_region.id if country_region else RUSSIA_ID, None
-        )
+        if named is not None:
+            return f"city {city!r} is lr {named.id} in the region dictionary, not {lr}"
+        if not city:
+            return f"lr {lr} is not in the region dictionary: put the city's name next to it"
+        return Region(int(lr), city, "city", country_region.id if country_region else RUSSIA_ID, None)
     if city:
         region = lookup_region(city)
         if region is None or region.kind == "country":

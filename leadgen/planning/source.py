@@ -10,7 +10,7 @@ from requests.adapters import BaseAdapter
 
 from leadgen.csv_safe import write_csv
 from leadgen.errors import ConfigurationError, NicheInputError
-from leadgen.planning.csv_input import read_csv_grid
+from leadgen.planning.csv_input import read_csv_table
 from leadgen.planning.report import RowOutcome
 from leadgen.planning.rows import STATUS_COLUMNS, NicheRow, RowError
 from leadgen.planning.sheets import NicheSheet, sheet_key
@@ -68,7 +68,8 @@ def open_niches(
     path = Path(chosen)
     if not path.suffix and not path.exists():
         raise NicheInputError(f"{chosen!r} is neither a CSV file nor a Google Sheet id/URL")
-    return NicheCsv(path, rows_from_grid(read_csv_grid(path)))
+    table = read_csv_table(path)
+    return NicheCsv(path, rows_from_grid(table.grid, row_problems=table.problems))
 
 
 def read_niches(settings: Settings, source: str | None) -> list[NicheRow | RowError]:
