@@ -78,13 +78,16 @@ def root(
 
 
 def main() -> None:
-    """Console-script entry point: run the app and turn known failures into one line on stderr."""
+    """Console-script entry point: run the app and turn known failures, usage errors included, into one line on
+    stderr (exit 2 for a bad setting or argument, 1 for a runtime failure)."""
     try:
-        app(standalone_mode=True)
+        code = app(standalone_mode=False)
     except Exception as exc:
         described = describe(exc)
         if described is None:
             raise
-        message, code = described
-        print_error(message)
-        raise SystemExit(code) from None
+        message, status = described
+        if message:
+            print_error(message)
+        raise SystemExit(status) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -55,6 +56,8 @@ def tables_dropped_by_downgrade(engine: Engine, revision: str) -> dict[str, int]
     in a transaction that is rolled back (DDL is transactional on SQLite and Postgres), so nothing changes."""
     check_revision(engine, revision)
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    quiet = logging.getLogger("alembic")
+    level = quiet.level
     with engine.connect() as conn:
         trans = conn.begin()
         try:
@@ -65,10 +68,12 @@ def tables_dropped_by_downgrade(engine: Engine, revision: str) -> dict[str, int]
                 if name != "alembic_version"
             }
             cfg.attributes["connection"] = conn
+            quiet.setLevel(logging.WARNING)  # a rehearsal: no "Running downgrade" lines
             command.downgrade(cfg, revision)
             after = set(inspect(conn).get_table_names())
         finally:
             trans.rollback()
+            quiet.setLevel(level)
     return {name: rows for name, rows in sorted(before.items()) if name not in after}
 
 
