@@ -38,13 +38,17 @@ class CsvTable:
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
-    """UTF-16 saved without a mark: every other byte of ASCII text is NUL."""
+    """UTF-16 saved without a mark: one byte of every pair is NUL (ASCII) or the script's page (0x04, Cyrillic),
+    so it takes a handful of values, while UTF-8 and single-byte text never hold NUL."""
     sample = data[:4096]
-    if len(sample) < 4 or sample.count(0) < len(sample) // 4:
+    if len(sample) < 4 or 0 not in sample:
         return None
-    odd_nuls = sample[1::2].count(0)
-    even_nuls = sample[0::2].count(0)
-    return "utf-16-le" if odd_nuls > even_nuls else "utf-16-be"
+    even, odd = sample[0::2], sample[1::2]
+    if 0 in odd and 0 not in even and len(set(odd)) <= 3:
+        return "utf-16-le"
+    if 0 in even and 0 not in odd and len(set(even)) <= 3:
+        return "utf-16-be"
+    return None
 
 
 def _header_matches(text: str) -> bool:
