@@ -61,7 +61,9 @@ def test_dry_run_of_100k_rows_is_fast_small_and_summarised(tmp_path: Path) -> No
     )
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    rss_mb = after.ru_maxrss / 1024  # the largest child so far: the migration ran in-process, so this is the CLI
+    rss_mb = (
+        after.ru_maxrss / 1024
+    )  # the largest child so far: the migration ran in-process, so this is the CLI
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert proc.returncode == 0, proc.stderr
     queries = ROWS * 6
