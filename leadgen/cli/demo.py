@@ -17,6 +17,7 @@ from rich.table import Table
 
 from leadgen.cli.console import styled
 from leadgen.cli.context import err_console, fail, out_console
+from leadgen.errors import OutputUnusable
 
 # Prefect runs ephemerally inside the demo (its own API database under the work folder), quietly.
 PREFECT_ENV = {
@@ -71,7 +72,9 @@ def demo(
     started = time.monotonic()
     own_dir = workdir is None
     folder = Path(tempfile.mkdtemp(prefix="leadgen-demo-")) if workdir is None else workdir.resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.parent.is_dir():
+        raise OutputUnusable(f"the folder above --workdir {folder} does not exist: create it first")
+    folder.mkdir(exist_ok=True)
     try:
         _run_demo(folder, results=results, twice=twice, started=started)
     finally:
