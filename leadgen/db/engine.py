@@ -39,7 +39,8 @@ def make_engine(url: str, /, *, echo: bool = False, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(url, echo=echo, **kwargs)
     except (ArgumentError, NoSuchModuleError) as exc:
-        raise ConfigurationError(f"DATABASE_URL is not a valid SQLAlchemy URL: {exc}") from exc
+        # the URL may hold a password: name the problem, never repeat the URL
+        raise ConfigurationError(f"DATABASE_URL is not a valid SQLAlchemy URL ({type(exc).__name__})") from exc
 
 
 def check_connection(engine: Engine) -> None:

@@ -173,3 +173,29 @@ def test_unreachable_database_gets_no_upgrade_hint(files: Path) -> None:
     case = Case("unreachable", ("optout", "list"), 1, ("cannot connect",), ("db upgrade", "hunter2"))
     env = {"DATABASE_URL": "postgresql+psycopg://leadgen:hunter2@127.0.0.1:9/leadgen"}
     assert_one_line(run_cli(case.args, env, files), case)
+
+
+def test_database_errors_name_the_cause_without_sql_or_parameters() -> None:
+    import psycopg
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    from leadgen.cli.failures import describe
+
+    params = [{"value": f"secret-{i}@hostile.example"} for i in range(3)]
+    dropped = OperationalError(
+        "INSERT INTO contacts (value) VALUES (%(value)s)",
+        params,
+        psycopg.OperationalError("server closed the connection unexpectedly\n\tThis probably means ..."),
+    )
+    message, code = describe(dropped) or ("", 0)
+    assert (message, code) == ("database error: server closed the connection unexpectedly", 1)
+    missing = ProgrammingError(
+        "SELECT * FROM companies", {}, psycopg.errors.UndefinedTable('relation "companies" does not exist')
+    )
+    message, code = describe(missing) or ("", 0)
+    assert message.endswith("(try `leadgen db upgrade`)") and code == 1
+    duplicate = IntegrityError(
+        "INSERT INTO contacts (value) VALUES (?)", ("secret@x.ru",), Exception("UNIQUE constraint failed: x")
+    )
+    message, _ = describe(duplicate) or ("", 0)
+    assert "secret" not in message and "INSERT" not in message and "db upgrade" not in message
