@@ -40,7 +40,9 @@ def make_engine(url: str, /, *, echo: bool = False, **kwargs: Any) -> Engine:
         return create_engine(url, echo=echo, **kwargs)
     except (ArgumentError, NoSuchModuleError) as exc:
         # the URL may hold a password: name the problem, never repeat the URL
-        raise ConfigurationError(f"DATABASE_URL is not a valid SQLAlchemy URL ({type(exc).__name__})") from exc
+        raise ConfigurationError(
+            f"DATABASE_URL is not a valid SQLAlchemy URL ({type(exc).__name__})"
+        ) from exc
 
 
 def check_connection(engine: Engine) -> None:
