@@ -2,7 +2,8 @@
 
     LeadgenError
     ├── ConfigurationError        bad or missing settings (CLI prints one line, exits 2)
-    │   └── NicheInputError       NICHES_INPUT (CSV or Google Sheet) cannot be opened, read or written back
+    │   ├── NicheInputError       NICHES_INPUT (CSV or Google Sheet) cannot be opened, read or written back
+    │   └── OutputUnusable        an output file would overwrite an input, or its folder is missing/unwritable
     ├── DatabaseUnavailable       the database cannot be reached or is not migrated
     ├── SearchError               Yandex Search API and SERP handling
     │   ├── AuthError             no usable credentials, or Yandex refused them (401/403)
@@ -241,3 +242,9 @@ class MailboxUnavailable(MailboxError):
 class MailboxRefused(MailboxError):
     """Raised by `leadgen.mailbox.imap` when the server refuses the credentials, lacks STARTTLS or cannot
     select the folder; handled per route by `sync_all`, not retried (the settings must change)."""
+# --- outputs (issue 22) ---------------------------------------------------------------------------------
+
+
+class OutputUnusable(ConfigurationError):
+    """Raised by `leadgen.outputs.check_output` before anything is written or changed: the output path is one
+    of the inputs, a folder, in a missing folder, or not writable; the CLI prints it (exit 2)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, distinct, exists, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 
+from leadgen.csv_safe import write_csv
 from leadgen.data import MINUS_DOMAINS
 from leadgen.db.models import (
     Company,
@@ -275,15 +275,7 @@ CONTACT_COLUMNS = (
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    count = 0
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
-            count += 1
-    return count
+    return write_csv(path, header, rows)
 
 
 def export_domains(session: Session, path: Path, *, batch_tag: str | None = None) -> int:

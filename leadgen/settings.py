@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -44,6 +44,62 @@ def parse_window(value: str) -> tuple[time, time]:
         return time.fromisoformat(match["start"]), time.fromisoformat(match["end"])
     except ValueError as exc:
         raise ValueError(f"expected a window like 00:00-07:59, got {value!r}") from exc
+
+
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# Settings that must satisfy low <= high.
+MIN_MAX_PAIRS: tuple[tuple[str, str], ...] = (("outreach_body_min_chars", "outreach_body_max_chars"),)
+# Yandex bills deferred requests created 00:00:00-07:59:59 Moscow time at the night rate.
+NIGHT_RATE_HOURS = "00:00-07:59"
+_MSK = "Europe/Moscow"
+
+
+def parse_weekdays(value: list[str]) -> list[str]:
+    """`mon`..`sun` (or full English names, any case) as three-letter names; unknown or no days are an error."""
+    days: list[str] = []
+    for item in value:
+        key = item.strip().lower()
+        match = next((d for d in WEEKDAY_NAMES if key in (d, d[:3])), None)
+        if match is None:
+            raise ValueError(f"unknown weekday {item!r}: use mon, tue, wed, thu, fri, sat, sun")
+        days.append(match[:3])
+    if not days:
+        raise ValueError("no weekdays: at least one of mon..sun is needed, or nothing is ever sent")
+    return list(dict.fromkeys(days))
+
+
+def daytime_minutes(window: str, zone: str) -> str | None:
+    """The first local minute of `window` in `zone` that falls outside NIGHT_RATE_HOURS in Moscow (checked on a
+    winter and a summer day, so DST is covered), as `HH:MM`, or None when the whole window is night-rate."""
+    start, end = parse_window(window)
+    first, last = start.hour * 60 + start.minute, end.hour * 60 + end.minute
+    minutes = list(range(first, last + 1)) if last >= first else [*range(first, 1440), *range(0, last + 1)]
+    local, msk = ZoneInfo(zone), ZoneInfo(_MSK)
+    for day in (date(2026, 1, 15), date(2026, 7, 15)):
+        midnight = datetime.combine(day, time(0), tzinfo=local)
+        for minute in minutes:
+            moment = (midnight + timedelta(minutes=minute)).astimezone(msk)
+            if moment.hour >= 8:
+                return moment.strftime("%H:%M")
+    return None
+
+
+def check_database_url(value: str) -> str:
+    """`value` when it is a URL of a supported database; the error never repeats the URL (it may hold a password)."""
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL; {SUPPORTED_DATABASES}")
+    if scheme.lower() not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+        raise ValueError(f"unsupported database scheme {scheme!r}; {SUPPORTED_DATABASES}")
+    netloc = rest.split("/", 1)[0]
+    if netloc.count("@") > 1:
+        raise ValueError(
+            "the user name or password holds an unencoded '@': write it as %40 (the URL is not shown)"
+        )
+    return value
+
+
+SUPPORTED_DATABASES = "supported: sqlite:///path/to/file.db, postgresql+psycopg://user:password@host/db"
 
 
 class SmtpRoute:
@@ -353,6 +409,11 @@ class Settings(BaseSettings):
     prefect_pool_concurrency: int = Field(4, ge=1, description="Flow runs the work pool runs at once")
     prefect_email_burst: int = Field(3, ge=1, description="Slots of the email-daily limit free at once")
 
+    # --- input validation (issue 22) --------------------------------------------------------------------
+    night_window_allow_daytime: bool = Field(
+        False, description="Accept a NIGHT_WINDOW outside Yandex's night-rate hours (00:00-07:59 MSK)"
+    )
+
     @field_validator(
         "planning_triggers",
         "planning_minus_domains",
@@ -370,12 +431,13 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:
-        """Use psycopg 3 for plain `postgres://` / `postgresql://` URLs."""
+        """Use psycopg 3 for plain `postgres://` / `postgresql://` URLs; refuse other schemes (issue 22)."""
         value = value.strip()
         for prefix in ("postgres://", "postgresql://"):
             if value.startswith(prefix):
-                return "postgresql+psycopg://" + value[len(prefix) :]
-        return value
+                value = "postgresql+psycopg://" + value[len(prefix) :]
+                break
+        return check_database_url(value)
 
     @field_validator("app_timezone")
     @classmethod
@@ -396,6 +458,29 @@ class Settings(BaseSettings):
     def _one_sa_key_source(self) -> Settings:
         if self.yandex_cloud_sa_key_file and self.yandex_cloud_sa_key_json:
             raise ValueError("set YANDEX_CLOUD_SA_KEY_FILE or YANDEX_CLOUD_SA_KEY_JSON, not both")
+        return self
+
+    # --- input validation (issue 22): settings that contradict themselves fail at load, not at use ---------
+    @field_validator("outreach_send_weekdays")
+    @classmethod
+    def _known_weekdays(cls, value: list[str]) -> list[str]:
+        return parse_weekdays(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        for low, high in MIN_MAX_PAIRS:
+            if getattr(self, low) > getattr(self, high):
+                raise ValueError(
+                    f"{low.upper()} ({getattr(self, low)}) is above {high.upper()} ({getattr(self, high)})"
+                )
+        if not self.night_window_allow_daytime:
+            outside = daytime_minutes(self.night_window, self.app_timezone)
+            if outside:
+                raise ValueError(
+                    f"NIGHT_WINDOW {self.night_window} ({self.app_timezone}) reaches {outside} MSK, outside "
+                    f"Yandex's night-rate hours {NIGHT_RATE_HOURS} MSK (daytime requests cost more); "
+                    "set NIGHT_WINDOW_ALLOW_DAYTIME=true to accept it"
+                )
         return self
 
     @property

@@ -27,6 +27,7 @@ def test_reads_seed_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("YANDEX_FOLDER_ID", "b1gfolder")
     monkeypatch.setenv("YANDEX_CLOUD_IAM_TOKEN", "t1.secret-token")
     monkeypatch.setenv("APP_TIMEZONE", "UTC")
+    monkeypatch.setenv("NIGHT_WINDOW", "21:00-04:59")  # 00:00-07:59 MSK, the night-rate hours
     monkeypatch.setenv("ROUTING_FORCE_YANDEX_DOMAINS", "corp.ru, example.ru")
     monkeypatch.setenv("SMTP_GMAIL_PASSWORD", "app-password")
     s = Settings(_env_file=None)  # type: ignore[call-arg]

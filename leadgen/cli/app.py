@@ -6,7 +6,6 @@ import logging
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from leadgen import __version__
 from leadgen.cli import bench as bench_cli
@@ -24,8 +23,9 @@ from leadgen.cli import sandbox as sandbox_cli
 from leadgen.cli import serp as serp_cli
 from leadgen.cli import unsubscribe as unsubscribe_cli
 from leadgen.cli import yandex as yandex_cli
-from leadgen.cli.context import err_console, load_settings
-from leadgen.errors import ConfigurationError, LeadgenError
+from leadgen.cli.console import print_error
+from leadgen.cli.context import load_settings
+from leadgen.cli.failures import describe
 
 app = typer.Typer(
     name="leadgen",
@@ -82,18 +82,16 @@ def root(
 
 
 def main() -> None:
-    """Console-script entry point: run the app and turn known failures into one line on stderr."""
+    """Console-script entry point: run the app and turn known failures, usage errors included, into one line on
+    stderr (exit 2 for a bad setting or argument, 1 for a runtime failure)."""
     try:
-        app(standalone_mode=True)
-    except ConfigurationError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-        raise SystemExit(2) from None
-    except LeadgenError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-        raise SystemExit(1) from None
-    except (OperationalError, ProgrammingError) as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
-        err_console.print(
-            f"[bold red]error:[/] database error: {reason} (try `leadgen db upgrade`)", soft_wrap=True
-        )
-        raise SystemExit(1) from None
+        code = app(standalone_mode=False)
+    except Exception as exc:
+        described = describe(exc)
+        if described is None:
+            raise
+        message, status = described
+        if message:
+            print_error(message)
+        raise SystemExit(status) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

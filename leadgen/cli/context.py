@@ -6,20 +6,19 @@ from typing import NoReturn
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from sqlalchemy import Engine
 
+from leadgen.cli.console import err_console, out_console, print_error
 from leadgen.db.engine import check_connection, make_engine
 from leadgen.errors import ConfigurationError
 from leadgen.settings import Settings
 
-err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
+__all__ = ["err_console", "fail", "get_engine", "get_settings", "load_settings", "out_console"]
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print `error: message` on stderr and exit with `code` (no traceback)."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    print_error(message)
     raise typer.Exit(code)
 
 
@@ -29,7 +28,8 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']).upper() or 'settings'}: {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc']).upper() or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
         )
         raise ConfigurationError(f"invalid configuration: {problems}") from exc
 

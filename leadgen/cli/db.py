@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
-from leadgen.cli.context import get_engine, out_console
+from leadgen.cli.context import fail, get_engine, out_console
 from leadgen.db import migrate
+
+CONFIRM_WORD = "drop"  # typed at the terminal to confirm a downgrade that drops rows
 
 app = typer.Typer(
     help="Database schema: migrate up or down, show the current revision.", no_args_is_help=True
@@ -29,9 +32,25 @@ def upgrade(
 def downgrade(
     ctx: typer.Context,
     revision: Annotated[str, typer.Argument(help="Target revision; `base` removes every table.")],
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", help="Drop tables that hold rows without asking (needed when not a terminal)."),
+    ] = False,
 ) -> None:
-    """Revert migrations down to REVISION."""
+    """Revert migrations down to REVISION; asks first when that drops tables holding rows."""
     engine = get_engine(ctx)
+    losing = {
+        name: rows for name, rows in migrate.tables_dropped_by_downgrade(engine, revision).items() if rows
+    }
+    if losing and not yes:
+        what = ", ".join(f"{name} ({rows} rows)" for name, rows in losing.items())
+        question = f"downgrade to {revision} drops tables holding rows: {what}"
+        if not sys.stdin.isatty():
+            fail(f"{question}; pass --yes to confirm", code=2)
+        out_console.print(question)
+        answer = typer.prompt(f"type {CONFIRM_WORD} to drop them", default="", show_default=False)
+        if answer.strip() != CONFIRM_WORD:
+            fail("downgrade cancelled: nothing was changed", code=1)
     migrate.downgrade(engine, revision)
     out_console.print(f"database at revision {migrate.current_revision(engine) or 'base'}")
 

@@ -15,7 +15,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from leadgen.cli.console import styled
 from leadgen.cli.context import err_console, fail, out_console
+from leadgen.errors import OutputUnusable
 
 # Prefect runs ephemerally inside the demo (its own API database under the work folder), quietly.
 PREFECT_ENV = {
@@ -71,7 +73,9 @@ def demo(
     started = time.monotonic()
     own_dir = workdir is None
     folder = Path(tempfile.mkdtemp(prefix="leadgen-demo-")) if workdir is None else workdir.resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.parent.is_dir():
+        raise OutputUnusable(f"the folder above --workdir {folder} does not exist: create it first")
+    folder.mkdir(exist_ok=True)
     try:
         _run_demo(folder, results=results, twice=twice, started=started)
     finally:
@@ -87,7 +91,7 @@ def _run_demo(folder: Path, *, results: int, twice: bool, started: float) -> Non
     from leadgen.settings import Settings
 
     with SandboxStack(max_results=results, time_to_done=1.0, maildir=folder / "maildir") as stack:
-        out_console.print("[bold]sandbox[/] (loopback only, no credentials):")
+        out_console.print(styled("[bold]sandbox[/] (loopback only, no credentials):"))
         for name, url in stack.addresses().items():
             out_console.print(f"  {name:<32} {url}", soft_wrap=True)
         env = settings_env(stack.settings_overrides(folder)) | PREFECT_ENV
@@ -121,7 +125,7 @@ def _run_demo(folder: Path, *, results: int, twice: bool, started: float) -> Non
             _print_snapshot(shot)
             second: dict[str, Any] | None = None
             if twice:
-                out_console.print("\n[bold]running the pipeline again for the same batch…[/]")
+                out_console.print(styled("\n[bold]running the pipeline again for the same batch…[/]"))
                 second = pipeline_flow(params)
                 delivered = [(r, m.message_id or "") for m in stack.sink.messages for r in m.rcpt_tos]
                 with session_scope(engine) as session:
@@ -151,7 +155,9 @@ def _close_the_loop(stack: Any, engine: Any, settings: Any) -> Any:
 
     returned = stack.sink.deliver_returns()
     maildir = stack.sink.returns.maildir
-    out_console.print(f"\n[bold]the mailbox[/] {maildir}: {len(returned)} messages came back (DSNs, a reply)")
+    out_console.print(
+        styled("\n[bold]the mailbox[/] {}: {} messages came back (DSNs, a reply)", maildir, len(returned))
+    )
     route = settings.routing_default_route
     try:
         first = process_maildir(engine, maildir, route=route, settings=settings, now=utc_now())
@@ -183,7 +189,7 @@ def _print_duplicates(duplicates: Mapping[str, int]) -> None:
     table.add_column("check")
     table.add_column("found", justify="right")
     for name, count in duplicates.items():
-        table.add_row(name, f"[red]{count}[/]" if count else "0")
+        table.add_row(name, styled("[red]{}[/]", count) if count else "0")
     out_console.print(table)
 
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from leadgen.cli.context import get_engine, get_settings, out_console
 from leadgen.db.engine import session_scope
 from leadgen.mailbox.report import loop_report
+from leadgen.outputs import check_output
 from leadgen.reports import (
     FunnelReport,
     daily_summaries,
@@ -134,6 +135,7 @@ def domains_cmd(
     batch_tag: Annotated[str | None, typer.Option("--batch-tag", help="Only this batch.")] = None,
 ) -> None:
     """Working company domains (not duplicate, excluded, unreachable or opted out) with contact counts."""
+    check_output(out)  # a bad --out fails before the database is read
     with session_scope(get_engine(ctx)) as session:
         count = export_domains(session, out, batch_tag=batch_tag)
     out_console.print(f"wrote {count} domains to {out}")
@@ -146,6 +148,7 @@ def contacts_cmd(
     batch_tag: Annotated[str | None, typer.Option("--batch-tag", help="Only this batch.")] = None,
 ) -> None:
     """Emails and phones of working companies; opted-out companies and emails are left out."""
+    check_output(out)  # a bad --out fails before the database is read
     with session_scope(get_engine(ctx)) as session:
         count = export_contacts(session, out, batch_tag=batch_tag)
     out_console.print(f"wrote {count} contacts to {out}")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from leadgen.cli.context import out_console
+from leadgen.outputs import atomic_output, check_output
 
 app = typer.Typer(
     help="Loopback sandbox: Yandex Search API emulator, company site farm, SMTP sink and fake LLM.",
@@ -40,13 +41,16 @@ def up(
     """Start the four sandbox services on 127.0.0.1, print their addresses, and keep them running."""
     from leadgen.sandbox.stack import SandboxStack, settings_env
 
+    if env_file is not None:
+        check_output(env_file)  # before anything starts: an unusable path fails in one line
     with SandboxStack(seed=seed) as stack:
         for name, url in stack.addresses().items():
             out_console.print(f"{name:<32} {url}", soft_wrap=True)
         overrides = stack.settings_overrides(workdir.resolve())
         if env_file is not None:
             lines = [dotenv_line(k, v) for k, v in sorted(settings_env(overrides).items())]
-            env_file.write_text("# leadgen sandbox settings (fake credentials)\n" + "\n".join(lines) + "\n")
+            with atomic_output(env_file) as fh:
+                fh.write("# leadgen sandbox settings (fake credentials)\n" + "\n".join(lines) + "\n")
             out_console.print(f"settings written to {env_file} (use: set -a; . {env_file}; set +a)")
         out_console.print(
             "sandbox running; press Ctrl-C to stop" if not seconds else f"running {seconds:g} s"

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from leadgen.cli.console import styled
 from leadgen.cli.context import err_console, fail, get_settings, out_console
 from leadgen.cli.serp import document_records
 from leadgen.errors import ConfigurationError, LeadgenError, SerpParseError
@@ -76,8 +77,12 @@ def search(
     settings = get_settings(ctx)
     if ignore_night_window:
         err_console.print(
-            f"[bold yellow]WARNING:[/] night window check DISABLED (NIGHT_WINDOW={settings.night_window} "
-            f"{settings.app_timezone}); daytime requests are billed at the day rate"
+            styled(
+                "[bold yellow]WARNING:[/] night window check DISABLED (NIGHT_WINDOW={} {}); "
+                "daytime requests are billed at the day rate",
+                settings.night_window,
+                settings.app_timezone,
+            )
         )
         log.warning("yandex search with --ignore-night-window: %r", query)
     request = SearchRequest.from_settings(settings, query, region=region, page=page)

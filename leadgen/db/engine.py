@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadgen.errors import ConfigurationError, DatabaseUnavailable
@@ -39,7 +39,10 @@ def make_engine(url: str, /, *, echo: bool = False, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(url, echo=echo, **kwargs)
     except (ArgumentError, NoSuchModuleError) as exc:
-        raise ConfigurationError(f"DATABASE_URL is not a valid SQLAlchemy URL: {exc}") from exc
+        # the URL may hold a password: name the problem, never repeat the URL
+        raise ConfigurationError(
+            f"DATABASE_URL is not a valid SQLAlchemy URL ({type(exc).__name__})"
+        ) from exc
 
 
 def check_connection(engine: Engine) -> None:
@@ -47,9 +50,13 @@ def check_connection(engine: Engine) -> None:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
+    except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
         safe_url = engine.url.render_as_string(hide_password=True)
+        if "not a database" in reason:  # SQLite: the file exists but is something else (issue 22)
+            raise ConfigurationError(
+                f"DATABASE_URL {safe_url} names a file that is not an SQLite database ({reason})"
+            ) from exc
         raise DatabaseUnavailable(f"cannot connect to {safe_url}: {reason}") from exc
 
 

@@ -430,4 +430,8 @@ def _dry_run(
             message = _message(settings, item, decision.route, offer, unsubscribe, now)
             message["X-Leadgen-Route"] = decision.route
             mailer.send(message)
-    return SendReport(skipped=skipped, dry_run=True, files=[str(p) for p in mailer.written], errors=errors)
+    is_open, next_start = send_window_state(settings, now)  # reported as it is, not assumed open (issue 22)
+    return SendReport(
+        skipped=skipped, dry_run=True, files=[str(p) for p in mailer.written], errors=errors,
+        window_open=is_open, next_window_start=None if is_open else next_start.isoformat(),
+    )  # fmt: skip

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from sqlalchemy import func, select
@@ -29,6 +29,7 @@ from leadgen.settings import Settings
 log = logging.getLogger(__name__)
 SELECTION = "plain+triggers"
 CHUNK = 500  # hashes per IN (...) list and rows per INSERT batch
+CHUNK_ROWS = 2000  # niche rows planned together (up to 12,000 queries), so a 100,000-row run streams
 
 
 def _iso(moment: datetime | None, tz: tzinfo) -> str | None:
@@ -102,113 +103,142 @@ class _RowPlan:
     queries: list[GeneratedQuery]
 
 
+@dataclass(slots=True)
+class _Run:
+    """What one planning run carries from chunk to chunk: the last slot taken and the slot of every query this
+    run scheduled (so a query repeated in a later chunk counts as a duplicate with that slot, also in a dry run)."""
+
+    settings: Settings
+    now: datetime
+    dry_run: bool
+    emit: Callable[[PlannedQuery], None]
+    last_slot: datetime | None
+    scheduled: dict[str, datetime] = field(default_factory=dict)
+
+
 def plan_batch(
     session: Session,
     settings: Settings,
-    rows: Sequence[NicheRow | RowError],
+    rows: Iterable[NicheRow | RowError],
     *,
     batch_tag: str | None,
     now: datetime,
     dry_run: bool = False,
+    on_query: Callable[[PlannedQuery], None] | None = None,
 ) -> PlanReport:
     """Plan the rows of one batch into serp_queries (pending, night window) and report per row.
 
     Rows whose own batch_tag differs from `batch_tag` are skipped; rows without one take `batch_tag`. Queries
     already in the database (same query_hash) count as duplicates and keep their schedule. Does not commit.
+    Rows are planned in chunks of CHUNK_ROWS, so memory stays flat; with `on_query` every planned query is handed
+    to it as it is planned (a dry run of 100,000 rows streams) and `report.queries` stays empty.
     """
-    tz = settings.tz
     options = QueryOptions.from_settings(settings)
-    window, step = scheduler_for(settings)
-    outcomes: dict[int, RowOutcome] = {}
-    order: list[int] = []
-    plans: list[_RowPlan] = []
-    plan_index: list[int] = []
+    planned: list[PlannedQuery] = []
+    run = _Run(settings, now, dry_run, on_query or planned.append, _last_pending_slot(session, now))
+    outcomes: list[RowOutcome] = []
+    chunk: list[tuple[int, _RowPlan]] = []
     skipped = 0
-    for index, row in enumerate(rows):
+    for row in rows:
         tag = row.batch_tag or batch_tag
         if batch_tag is not None and row.batch_tag is not None and row.batch_tag != batch_tag:
             skipped += 1
             continue
-        order.append(index)
         if isinstance(row, RowError):
-            outcomes[index] = RowOutcome(row.row_number, ROW_ERROR, tag, last_error=row.reason)
+            outcomes.append(RowOutcome(row.row_number, ROW_ERROR, tag, last_error=row.reason))
         elif tag is None:
             reason = "batch_tag is empty: fill the column or pass --batch-tag"
-            outcomes[index] = RowOutcome(row.row_number, ROW_ERROR, None, last_error=reason)
+            outcomes.append(RowOutcome(row.row_number, ROW_ERROR, None, last_error=reason))
         elif not (queries := generate_queries(row, options)):
             reason = "no query fits the 400-character / 40-word limit"
-            outcomes[index] = RowOutcome(row.row_number, ROW_ERROR, tag, last_error=reason)
+            outcomes.append(RowOutcome(row.row_number, ROW_ERROR, tag, last_error=reason))
         else:
-            plans.append(_RowPlan(row, tag, queries))
-            plan_index.append(index)
-
-    # 1. which queries exist already (their slots are kept); 2. slots for the rest, in row order
-    existing = _existing(session, list(dict.fromkeys(q.query_hash for p in plans for q in p.queries)))
-    fresh: dict[str, tuple[_RowPlan, GeneratedQuery]] = {}
-    for plan in plans:
-        for q in plan.queries:
-            if q.query_hash not in existing and q.query_hash not in fresh:
-                fresh[q.query_hash] = (plan, q)
-    slots = schedule_slots(
-        len(fresh), now=now, window=window, step=step, after=_last_pending_slot(session, now)
-    )
-    slot_of = dict(zip(fresh, slots, strict=True))
-
-    # 3. one bulk insert; anything not inserted now was planned concurrently and is a duplicate
-    values = [
-        {
-            "query_text": q.query_text,
-            "region_code": q.region_code,
-            "query_hash": h,
-            "page": 0,
-            "status": QueryStatus.PENDING.value,
-            "scheduled_for": slot_of[h],
-            "is_night_window": True,
-            "batch_tag": plan.tag,
-            "metadata": _meta(plan.row, q, plan.tag, settings),
-        }
-        for h, (plan, q) in fresh.items()
-    ]
-    inserted = set(fresh) if dry_run else _insert(session, values)
-    raced = [h for h in fresh if h not in inserted]
-    if raced:
-        existing |= _existing(session, raced)
-    when = {h: slot_of[h] for h in inserted} | existing
-
-    planned: list[PlannedQuery] = []
-    owner: set[str] = set()
-    for index, plan in zip(plan_index, plans, strict=True):
-        hashes = [q.query_hash for q in plan.queries]
-        new = [h for h in hashes if h in inserted and h not in owner]
-        owner.update(new)
-        times = [t for t in (when.get(h) for h in hashes) if t is not None]
-        status = ROW_DRY_RUN if dry_run else (ROW_PLANNED if new else ROW_ALREADY_PLANNED)
-        outcomes[index] = RowOutcome(
-            plan.row.row_number,
-            status,
-            plan.tag,
-            generated_count=len(hashes),
-            db_inserted_count=len(new),
-            db_duplicate_count=len(hashes) - len(new),
-            db_first_scheduled_for=_iso(min(times), tz) if times else None,
-            db_last_scheduled_for=_iso(max(times), tz) if times else None,
-        )
-        planned.extend(
-            PlannedQuery(
-                plan.row.row_number, q.query_text, q.region_code, plan.row.region_name, q.query_hash,
-                q.trigger, _iso(when.get(q.query_hash), tz), q.query_hash in new,
-            )
-            for q in plan.queries
-        )  # fmt: skip
-    report = _summarise(
-        [outcomes[i] for i in order], planned, batch_tag=batch_tag, dry_run=dry_run, skipped=skipped
-    )
+            outcomes.append(RowOutcome(row.row_number, ROW_DRY_RUN, tag))  # placeholder, replaced below
+            chunk.append((len(outcomes) - 1, _RowPlan(row, tag, queries)))
+            if len(chunk) >= CHUNK_ROWS:
+                _plan_chunk(session, run, chunk, outcomes)
+                chunk = []
+    if chunk:
+        _plan_chunk(session, run, chunk, outcomes)
+    report = _summarise(outcomes, planned, batch_tag=batch_tag, dry_run=dry_run, skipped=skipped)
     log.info(
         "planned batch %s: %d rows, %d queries generated, %d added, %d duplicates, %d row errors%s",
         batch_tag or "(per row)", report.rows_total, report.generated, report.inserted, report.duplicates,
         report.rows_failed, " (dry run)" if dry_run else "",
     )  # fmt: skip
     return report
+
+
+def _plan_chunk(
+    session: Session, run: _Run, chunk: list[tuple[int, _RowPlan]], outcomes: list[RowOutcome]
+) -> None:
+    """Schedule, insert (unless a dry run) and report the rows of one chunk, in row order."""
+    settings, tz = run.settings, run.settings.tz
+    window, step = scheduler_for(settings)
+    # 1. which queries exist already (their slots are kept); 2. slots for the rest, in row order
+    hashes = dict.fromkeys(q.query_hash for _, p in chunk for q in p.queries)
+    existing = _existing(session, [h for h in hashes if h not in run.scheduled])
+    fresh: dict[str, tuple[_RowPlan, GeneratedQuery]] = {}
+    for _, plan in chunk:
+        for q in plan.queries:
+            h = q.query_hash
+            if h not in existing and h not in run.scheduled and h not in fresh:
+                fresh[h] = (plan, q)
+    slots = schedule_slots(len(fresh), now=run.now, window=window, step=step, after=run.last_slot)
+    if slots:
+        run.last_slot = slots[-1]
+    slot_of = dict(zip(fresh, slots, strict=True))
+
+    # 3. one bulk insert; anything not inserted now was planned concurrently and is a duplicate
+    if run.dry_run:
+        inserted = set(fresh)
+    else:
+        values = [
+            {
+                "query_text": q.query_text,
+                "region_code": q.region_code,
+                "query_hash": h,
+                "page": 0,
+                "status": QueryStatus.PENDING.value,
+                "scheduled_for": slot_of[h],
+                "is_night_window": True,
+                "batch_tag": plan.tag,
+                "metadata": _meta(plan.row, q, plan.tag, settings),
+            }
+            for h, (plan, q) in fresh.items()
+        ]
+        inserted = _insert(session, values)
+    raced = [h for h in fresh if h not in inserted]
+    if raced:
+        existing |= _existing(session, raced)
+    for h in inserted:
+        run.scheduled[h] = slot_of[h]
+
+    owner: set[str] = set()
+    for index, plan in chunk:
+        row_hashes = [q.query_hash for q in plan.queries]
+        new = [h for h in row_hashes if h in inserted and h not in owner]
+        owner.update(new)
+        when = {h: run.scheduled.get(h) or existing.get(h) for h in row_hashes}
+        times = [t for t in when.values() if t is not None]
+        status = ROW_DRY_RUN if run.dry_run else (ROW_PLANNED if new else ROW_ALREADY_PLANNED)
+        outcomes[index] = RowOutcome(
+            plan.row.row_number,
+            status,
+            plan.tag,
+            generated_count=len(row_hashes),
+            db_inserted_count=len(new),
+            db_duplicate_count=len(row_hashes) - len(new),
+            db_first_scheduled_for=_iso(min(times), tz) if times else None,
+            db_last_scheduled_for=_iso(max(times), tz) if times else None,
+        )
+        for q in plan.queries:
+            run.emit(
+                PlannedQuery(
+                    plan.row.row_number, q.query_text, q.region_code, plan.row.region_name, q.query_hash,
+                    q.trigger, _iso(when[q.query_hash], tz), q.query_hash in new,
+                )
+            )  # fmt: skip
 
 
 def _summarise(

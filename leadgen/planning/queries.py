@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from leadgen.data import MINUS_DOMAINS
 from leadgen.planning.rows import NicheRow, clean_text
@@ -86,8 +87,22 @@ def _fits(parts: Sequence[str]) -> bool:
     return len(text) <= MAX_QUERY_CHARS and len(text.split()) <= MAX_QUERY_WORDS
 
 
+@lru_cache(maxsize=8)
+def _full_tail(options: QueryOptions) -> tuple[str, int, int]:
+    """The complete operator tail of `options` (every minus-site and minus-file), its length and word count."""
+    tail = [f"lang:{options.language}"] if options.language else []
+    files = [f"-mime:{ext}" for ext in NO_FILE_TYPES] if options.no_files else []
+    sites = [f"-site:{domain}" for domain in options.minus_domains]
+    text = " ".join([*sites, *files, *tail])
+    return text, len(text), len(text.split())
+
+
 def _compose(words: str, options: QueryOptions) -> tuple[str, int, bool] | None:
     """words + operators, dropping minus-sites from the end (then minus-files) until within the limits."""
+    full, full_chars, full_words = _full_tail(options)
+    if len(words) + 1 + full_chars <= MAX_QUERY_CHARS and len(words.split()) + full_words <= MAX_QUERY_WORDS:
+        # fast path: everything fits (the common case; 600,000 queries in a 100,000-row file)
+        return (f"{words} {full}" if full else words), len(options.minus_domains), options.no_files
     tail = [f"lang:{options.language}"] if options.language else []
     files = [f"-mime:{ext}" for ext in NO_FILE_TYPES] if options.no_files else []
     sites = [f"-site:{domain}" for domain in options.minus_domains]

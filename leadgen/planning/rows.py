@@ -32,6 +32,8 @@ STATUS_ALIASES: dict[str, str] = {"статус": "status", "ошибка": "las
 SKIP_STATUSES = frozenset({"skip", "paused", "disabled", "off"})
 
 NICHE_MAX_CHARS = 100
+LR_MAX = 999_999  # Yandex region ids are below a million; 0 and 10^23 are typos
+BATCH_TAG_MAX_CHARS = 100  # the batch_tag columns are String(100)
 BATCH_TAG_RE = re.compile(r"^[\w.:-]{1,100}$")
 # Yandex query-language syntax that must not come from the input (docs/planning.md, "Query syntax").
 OPERATOR_CHARS_RE = re.compile(r"[\"|\[\]()~&<>]")
@@ -81,6 +83,15 @@ def canonical_column(header: str, /) -> str | None:
     return STATUS_ALIASES.get(key)
 
 
+def batch_tag_problem(tag: str, /) -> str | None:
+    """Why `tag` is not a valid batch tag (the rule of the input column and of `plan --batch-tag`), or None."""
+    if len(tag) > BATCH_TAG_MAX_CHARS:
+        return f"is longer than {BATCH_TAG_MAX_CHARS} characters"
+    if not BATCH_TAG_RE.fullmatch(tag):
+        return f"{tag!r} may only hold letters, digits and . _ : -"
+    return None
+
+
 def clean_text(value: str | None, /) -> str:
     return _SPACES_RE.sub(" ", (value or "").replace("\u00a0", " ")).strip()
 
@@ -105,14 +116,21 @@ def _resolve_region(city: str, country: str, lr: str) -> Region | str:
         if country_region is None or country_region.kind != "country":
             return f"unknown country {country!r}"
     if lr:
-        if not lr.isdigit():
-            return f"lr must be a numeric Yandex region id, got {lr!r}"
+        if not lr.isdigit() or not 1 <= int(lr) <= LR_MAX:
+            return f"lr must be a numeric Yandex region id (1..{LR_MAX}), got {lr!r}"
         known = region_by_id(int(lr))
+        named = lookup_region(city) if city else None
         if known is not None:
+            if named is not None and named.id != known.id:
+                return (
+                    f"lr {lr} is {known.name} in the region dictionary, but city is {city!r} (lr {named.id})"
+                )
             return known
-        return Region(
-            int(lr), city or country or lr, "city", country_region.id if country_region else RUSSIA_ID, None
-        )
+        if named is not None:
+            return f"city {city!r} is lr {named.id} in the region dictionary, not {lr}"
+        if not city:
+            return f"lr {lr} is not in the region dictionary: put the city's name next to it"
+        return Region(int(lr), city, "city", country_region.id if country_region else RUSSIA_ID, None)
     if city:
         region = lookup_region(city)
         if region is None or region.kind == "country":
@@ -143,8 +161,8 @@ def validate_row(
     problems: list[str] = []
     if (problem := _niche_problem(niche)) is not None:
         problems.append(problem)
-    if batch_tag is not None and not BATCH_TAG_RE.fullmatch(batch_tag):
-        problems.append(f"batch_tag {batch_tag!r} may only hold letters, digits and . _ : -")
+    if batch_tag is not None and (problem := batch_tag_problem(batch_tag)):
+        problems.append(f"batch_tag {problem}")
     region = _resolve_region(city, country, lr)
     if isinstance(region, str):
         problems.append(region)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -9,8 +10,9 @@ from requests.adapters import BaseAdapter
 from sqlalchemy import Engine
 
 from leadgen.db.engine import session_scope
+from leadgen.outputs import check_output
 from leadgen.planning.plan import plan_batch
-from leadgen.planning.report import PlanReport
+from leadgen.planning.report import PlannedQuery, PlanReport
 from leadgen.planning.sheets import NicheSheet
 from leadgen.planning.source import NicheCsv, open_niches
 from leadgen.settings import Settings
@@ -26,12 +28,18 @@ def run_planning(
     dry_run: bool = False,
     http: BaseAdapter | None = None,
     status_out: Path | None = None,
+    on_query: Callable[[PlannedQuery], None] | None = None,
 ) -> tuple[PlanReport, int]:
     """Read, plan (committed before anything is written back) and write back; returns the report and the number
-    of cells (sheet) or rows (CSV status file) written. A dry run writes neither the database nor the input."""
+    of cells (sheet) or rows (CSV status file) written. A dry run writes neither the database nor the input.
+    A status file that cannot be written is refused before the database changes; `on_query` streams queries."""
     niches = open_niches(settings, source, http=http)
+    if status_out is not None and not dry_run and isinstance(niches, NicheCsv):
+        check_output(status_out, inputs=[niches.path])  # before the database changes, so no status is lost
     with session_scope(engine) as session:
-        report = plan_batch(session, settings, niches.rows, batch_tag=batch_tag, now=now, dry_run=dry_run)
+        report = plan_batch(
+            session, settings, niches.rows, batch_tag=batch_tag, now=now, dry_run=dry_run, on_query=on_query
+        )
     if dry_run:
         return report, 0
     if isinstance(niches, NicheSheet):

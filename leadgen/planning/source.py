@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from requests.adapters import BaseAdapter
 
+from leadgen.csv_safe import write_csv
 from leadgen.errors import ConfigurationError, NicheInputError
-from leadgen.planning.csv_input import read_csv_grid
+from leadgen.planning.csv_input import read_csv_table
 from leadgen.planning.report import RowOutcome
 from leadgen.planning.rows import STATUS_COLUMNS, NicheRow, RowError
 from leadgen.planning.sheets import NicheSheet, sheet_key
@@ -31,16 +31,12 @@ class NicheCsv:
         """Write `row_number` + status columns for these rows to `out` (no-op without it); returns rows written."""
         if out is None or not outcomes:
             return 0
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["row_number", "batch_tag", *STATUS_COLUMNS])
-            for o in outcomes:
-                writer.writerow(
-                    [o.row_number, o.batch_tag or "", o.status, o.generated_count, o.db_inserted_count,
-                     o.db_duplicate_count, o.db_first_scheduled_for or "", o.db_last_scheduled_for or "",
-                     o.last_error or ""]
-                )  # fmt: skip
+        rows = (
+            [o.row_number, o.batch_tag, o.status, o.generated_count, o.db_inserted_count, o.db_duplicate_count,
+             o.db_first_scheduled_for, o.db_last_scheduled_for, o.last_error]
+            for o in outcomes
+        )  # fmt: skip
+        write_csv(out, ["row_number", "batch_tag", *STATUS_COLUMNS], rows, inputs=[self.path])
         return len(outcomes)
 
 
@@ -72,7 +68,8 @@ def open_niches(
     path = Path(chosen)
     if not path.suffix and not path.exists():
         raise NicheInputError(f"{chosen!r} is neither a CSV file nor a Google Sheet id/URL")
-    return NicheCsv(path, rows_from_grid(read_csv_grid(path)))
+    table = read_csv_table(path)
+    return NicheCsv(path, rows_from_grid(table.grid, row_problems=table.problems))
 
 
 def read_niches(settings: Settings, source: str | None) -> list[NicheRow | RowError]:

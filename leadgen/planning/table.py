@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from leadgen.errors import NicheInputError
@@ -39,10 +39,18 @@ def map_header(header: Sequence[str]) -> HeaderMap:
         if not name:
             continue
         column = canonical_column(name)
+        key = column or name.casefold()
+        taken = columns if column is not None else {k.casefold(): v for k, v in extras.items()}
+        if key in taken:
+            first = clean_text(header[taken[key]])
+            raise NicheInputError(
+                f"duplicate column: {name!r} (column {i + 1}) and {first!r} (column {taken[key] + 1}) name the "
+                "same field; keep one"
+            )
         if column is None:
-            extras.setdefault(name, i)
+            extras[name] = i
         else:
-            columns.setdefault(column, i)
+            columns[column] = i
     if "niche" not in columns:
         known = ", ".join(aliases[0] for aliases in COLUMN_ALIASES.values())
         raise NicheInputError(
@@ -51,8 +59,11 @@ def map_header(header: Sequence[str]) -> HeaderMap:
     return HeaderMap(tuple(header), columns, extras)
 
 
-def rows_from_grid(grid: Sequence[Sequence[str]], *, first_row_number: int = 1) -> list[NicheRow | RowError]:
-    """Validate every non-blank data row under the header (grid[0]); row numbers count the header as row 1."""
+def rows_from_grid(
+    grid: Sequence[Sequence[str]], *, first_row_number: int = 1, row_problems: Mapping[int, str] | None = None
+) -> list[NicheRow | RowError]:
+    """Validate every non-blank data row under the header (grid[0]); row numbers count the header as row 1.
+    `row_problems` (grid index -> reason, from the CSV reader) turns those rows into row errors."""
     if not grid:
         raise NicheInputError("the input is empty: expected a header row with at least a niche column")
     mapping = map_header(grid[0])
@@ -69,5 +80,9 @@ def rows_from_grid(grid: Sequence[Sequence[str]], *, first_row_number: int = 1) 
             continue
         raw = {c: cell(i) for c, i in mapping.columns.items() if c not in STATUS_COLUMNS}
         extras = {name: cell(i) for name, i in mapping.extras.items()}
+        if row_problems and offset in row_problems:
+            tag = clean_text(raw.get("batch_tag")) or None
+            out.append(RowError(first_row_number + offset, row_problems[offset], tag))
+            continue
         out.append(validate_row(raw, row_number=first_row_number + offset, extras=extras))
     return out

@@ -102,6 +102,7 @@ class SandboxStack:
             **self.emulator.settings_overrides(auth="api_key"),
             "yandex_poll_interval_seconds": 1,
             "night_window": "00:00-23:59",
+            "night_window_allow_daytime": True,
             "niches_input": str(niches),
             "planning_spacing_seconds": 0,
             "planning_max_queries_per_niche": QUERIES_PER_NICHE,

@@ -101,6 +101,7 @@ def test_night_search_outside_the_window_makes_no_call(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NIGHT_WINDOW", closed_window(sandbox.clock(), sandbox.settings.tz))
+    monkeypatch.setenv("NIGHT_WINDOW_ALLOW_DAYTIME", "true")
 
     result = night_search_flow(SearchParams(limit=5))
 

@@ -31,7 +31,11 @@ async def _raw(emu: YandexEmulator) -> float:
 
 
 async def _client(emu: YandexEmulator) -> float:
-    overrides = {**emu.settings_overrides(auth="api_key"), "night_window": "00:00-23:59"}
+    overrides = {
+        **emu.settings_overrides(auth="api_key"),
+        "night_window": "00:00-23:59",
+        "night_window_allow_daytime": True,
+    }
     settings = Settings(_env_file=None, yandex_rps=10**6, yandex_rpm=10**7, yandex_rph=10**8, **overrides)  # type: ignore[call-arg]
     async with YandexClient.from_settings(settings) as client:
         started = time.perf_counter()

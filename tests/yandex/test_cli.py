@@ -25,6 +25,7 @@ def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[YandexEmulator]:
         for name, value in emulator.settings_overrides().items():
             monkeypatch.setenv(name.upper(), str(value))
         monkeypatch.setenv("NIGHT_WINDOW", ALWAYS)
+        monkeypatch.setenv("NIGHT_WINDOW_ALLOW_DAYTIME", "true")
         yield emulator
 
 
@@ -85,6 +86,7 @@ def test_outside_the_night_window_fails_in_one_line(
     emu: YandexEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NIGHT_WINDOW", closed_window())
+    monkeypatch.setenv("NIGHT_WINDOW_ALLOW_DAYTIME", "true")
     result = runner.invoke(app, ["yandex", "search", "окна"])
     assert result.exit_code == 1
     assert (
@@ -100,6 +102,7 @@ def test_outside_the_night_window_fails_in_one_line(
 
 def test_missing_credentials_names_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NIGHT_WINDOW", ALWAYS)
+    monkeypatch.setenv("NIGHT_WINDOW_ALLOW_DAYTIME", "true")
     result = runner.invoke(app, ["yandex", "search", "окна"])
     assert result.exit_code == 2
     assert "YANDEX_CLOUD_SA_KEY_FILE" in result.stderr and "YANDEX_API_KEY" in result.stderr
@@ -110,6 +113,7 @@ def test_api_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
         for name, value in emulator.settings_overrides(auth="api_key").items():
             monkeypatch.setenv(name.upper(), str(value))
         monkeypatch.setenv("NIGHT_WINDOW", ALWAYS)
+        monkeypatch.setenv("NIGHT_WINDOW_ALLOW_DAYTIME", "true")
         result = runner.invoke(app, ["yandex", "search", "окна"])
     assert result.exit_code == 1
     assert result.stderr.strip().count("\n") == 0 and "HTTP 500" in result.stderr
@@ -117,7 +121,12 @@ def test_api_error_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_console_script_against_the_emulator(emu: YandexEmulator) -> None:
-    env = {"PATH": "/usr/bin:/bin", "NIGHT_WINDOW": ALWAYS, "PYTHONPATH": "."}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "NIGHT_WINDOW": ALWAYS,
+        "NIGHT_WINDOW_ALLOW_DAYTIME": "true",
+        "PYTHONPATH": ".",
+    }
     env.update({k.upper(): str(v) for k, v in emu.settings_overrides(auth="api_key").items()})
     proc = subprocess.run(
         [sys.executable, "-m", "leadgen", "yandex", "search", "окна пвх", "--region", "213", "--wait", "--json",

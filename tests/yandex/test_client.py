@@ -139,7 +139,9 @@ async def test_night_window_crossing_midnight_in_utc() -> None:
     clock = ManualClock(datetime(2026, 11, 26, 19, 59, tzinfo=UTC))
     with respx.mock() as router:
         router.post(CREATE).mock(return_value=httpx.Response(200, json=CREATED))
-        async with await make_client(clock, night_window="20:00-05:59", app_timezone="UTC") as client:
+        async with await make_client(
+            clock, night_window="20:00-05:59", app_timezone="UTC", night_window_allow_daytime=True
+        ) as client:
             with pytest.raises(NightWindowViolation) as info:
                 await client.create_search(REQUEST)
             assert info.value.next_allowed == datetime(2026, 11, 26, 20, 0, tzinfo=UTC)

@@ -37,7 +37,10 @@ async def test_real_time_burst_respects_the_limit() -> None:
     """A short check on the real clock and real sleeps: 15 creates at 10 rps take about a second."""
     with YandexEmulator(EmulatorConfig(clock=utc_now, rps=10)) as emu:
         settings = Settings(
-            _env_file=None, night_window="00:00-23:59", **emu.settings_overrides(auth="api_key")
+            _env_file=None,
+            night_window="00:00-23:59",
+            night_window_allow_daytime=True,
+            **emu.settings_overrides(auth="api_key"),
         )  # type: ignore[call-arg]
         async with YandexClient.from_settings(settings) as client:
             for i in range(15):
