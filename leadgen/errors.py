@@ -242,6 +242,8 @@ class MailboxUnavailable(MailboxError):
 class MailboxRefused(MailboxError):
     """Raised by `leadgen.mailbox.imap` when the server refuses the credentials, lacks STARTTLS or cannot
     select the folder; handled per route by `sync_all`, not retried (the settings must change)."""
+
+
 # --- outputs (issue 22) ---------------------------------------------------------------------------------
 
 
