@@ -17,7 +17,7 @@ from leadgen.db.models import Company, MessageStatus, OutreachMessage
 from leadgen.mailbox.effects import apply_classification
 from leadgen.mailbox.kinds import Classification, MailKind
 from leadgen.mailbox.report import loop_report
-from leadgen.reports import export_contacts, funnel
+from leadgen.reports import daily_summaries, export_contacts, funnel
 from leadgen.settings import Settings
 from tests.outreach.factories import add_company
 
@@ -92,7 +92,9 @@ def test_loop_report_counts_every_kind(engine: Engine, loop_db: Settings) -> Non
         == "Здравствуйте, Анна! Да, интересно. Давайте созвонимся в четверг после 15:00. Ольга"
     )
     assert latest.date == (NOW - timedelta(hours=1)).isoformat()
-    # bounced and replied rows still count as sent in the funnel
+    # bounced and replied rows still count as sent in the funnel and the daily summaries
+    with Session(engine) as s:
+        assert sum(d.sent for d in daily_summaries(s)) == 4
     assert (total.sent, total.bounced, total.replied) == (4, 2, 1)
 
 
