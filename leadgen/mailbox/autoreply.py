@@ -28,7 +28,7 @@ _SUBJECT_ANYWHERE = re.compile(
 BODY = re.compile(
     r"i('m| am| will be) (currently |now )?(out of (the )?office|away|on (annual |parental |sick )?"
     r"(leave|vacation|holiday|business trip)|travell?ing|out until|not in the office)|"
-    r"out of (the )?office (until|till|from|through|and)|i('ll| will) (be )?(back|return)\w* (on|at|in|after)|"
+    r"out of (the )?office (until|till|from|through|and)|i('ll| will) (be )?(back|return)\w* (in|to) the office|"
     r"(limited|no) access to (my )?e-?mail|upon my return|when i return|will (reply|respond|get back to you)"
     r" (to your (e-?mail|message) )?(as soon as possible |asap )?(on|after|upon|when) (my )?return|"
     r"this is an? (automatic|automated|auto-?generated) (reply|response|message|notification)|"
@@ -37,7 +37,7 @@ BODY = re.compile(
     r"ticket (#|number|no\.?|id)\s*:?\s*\w+|"
     r"я (сейчас |в данный момент )?(нахожусь )?(в отпуске|в командировке|на больничном|вне офиса)|"
     r"нахожусь (в отпуске|в командировке|на больничном|вне офиса)|(в|во) (отпуске|командировке) (до|с|по)|"
-    r"нет на месте|отсутствую (до|с|по|в офисе)|буду отсутствовать|вернусь (в офис )?\d|вернусь \w+ \d|"
+    r"нет на месте|отсутствую (до|с|по|в офисе)|буду отсутствовать|вернусь в офис|"
     r"ограниченн\w+ доступ\w* к (почте|электронной почте)|это автоматическ\w+ (ответ|сообщение|уведомление)|"
     r"автоответ|автоматический ответ|ваше обращение (зарегистрировано|принято|получено)|"
     r"ваша заявка (зарегистрирована|принята|получена)|номер (вашего )?(обращения|заявки)|"

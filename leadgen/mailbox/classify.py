@@ -211,7 +211,10 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
     }
     in_thread = bool(refs) or human.is_reply_subject(facts.subject)
     auto_header = autoreply.header_reason(msg)
-    auto_words = autoreply.subject_reason(facts.subject) or autoreply.body_reason(text)
+    auto_words = autoreply.subject_reason(facts.subject)
+    if not auto_words and autoreply.body_reason(text) and not human.has_quote(body):
+        # Out-of-office wording alone: robots answer without quoting us, people quote what they answer.
+        auto_words = "body"
     if auto_header:
         generated_only = auto_header.startswith("auto-submitted:auto-generated")
         if not generated_only or in_thread or auto_words:
@@ -226,6 +229,8 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
                 MailKind.AUTO_REPLY, reason="bulk-autoreply", excerpt=human.excerpt(text), **common
             )
         return Classification(MailKind.OTHER, reason="bulk", **common)
+    if _is_spam(msg, facts.subject):
+        return Classification(MailKind.OTHER, reason="spam", **common)
     unsubscribe = human.unsubscribe_reason(facts.subject, text)
     if unsubscribe and (in_thread or len(text) < 400 or unsubscribe == "unsubscribe-subject"):
         return Classification(MailKind.UNSUBSCRIBE, reason=unsubscribe, excerpt=human.excerpt(text), **common)
@@ -236,6 +241,16 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
     if in_thread and not textbounce.sender_is_daemon(msg) and not _noreply(facts.sender):
         return Classification(MailKind.REPLY, reason="reply", excerpt=human.excerpt(text), **common)
     return Classification(MailKind.OTHER, reason="unmatched", **common)
+
+
+def _is_spam(msg: Message, subject: str) -> bool:
+    """Marked as spam by a filter on the way in (SpamAssassin, Rspamd, Yandex, Mail.ru, Exchange)."""
+    if re.match(r"\s*(\[spam\]|\*+\s*spam\s*\*+|spam:)", subject, re.I):
+        return True
+    for name in ("X-Spam-Flag", "X-Spam", "X-Spam-Status"):
+        if re.match(r"\s*yes\b", mime.header(msg, name), re.I):
+            return True
+    return False
 
 
 def _noreply(sender: str | None) -> bool:

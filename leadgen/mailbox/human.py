@@ -93,6 +93,14 @@ def _unquoted(text: str) -> str:
     return "\n".join(lines).strip()
 
 
+def has_quote(body: str) -> bool:
+    """True when the body quotes earlier mail ('>' lines or an attribution/separator line)."""
+    body = body.replace("\r\n", "\n")
+    if re.search(r"(?m)^[ \t]*>", body):
+        return True
+    return any(pattern.search(body) for pattern in _QUOTE_STARTS)
+
+
 def excerpt(text: str, *, lines: int = 5, limit: int = 500) -> str | None:
     """The first `lines` non-empty lines of `text`, at most `limit` characters."""
     sig = _SIGNATURE.search(text)
