@@ -357,7 +357,7 @@ def _one_line(text: str | None, limit: int = 300) -> str | None:
 def export_contacts(session: Session, path: Path, *, batch_tag: str | None = None) -> int:
     """Write contacts of working, not opted-out companies to CSV (opted-out emails left out); returns rows.
 
-    The reply columns show when the company answered, from which address and its first line.
+    The reply columns show when the company answered, from which address and its first lines.
     """
     stmt = (
         select(

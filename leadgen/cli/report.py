@@ -107,10 +107,10 @@ def print_loop(loop: dict[str, Any]) -> None:
         out_console.print("replies: none recorded")
         return
     replies = Table(title="Latest replies")
-    for column in ("from", "date", "company", "first line"):
+    for column in ("from", "date", "company", "first lines"):
         replies.add_column(column, overflow="fold")
     for r in loop["latest_replies"]:
-        replies.add_row(r["sender"] or "", (r["date"] or "")[:16], r["domain"] or "", r["first_line"] or "")
+        replies.add_row(r["sender"] or "", (r["date"] or "")[:16], r["domain"] or "", r["first_lines"] or "")
     out_console.print(replies)
 
 

@@ -9,7 +9,7 @@ from email.message import Message
 
 from leadgen.mailbox import autoreply, dsn, human, mime, textbounce
 from leadgen.mailbox.kinds import BOUNCES, Classification, MailKind
-from leadgen.mailbox.severity import enhanced_status, severity
+from leadgen.mailbox.severity import enhanced_status, enhanced_statuses, severity
 
 __all__ = ["classify"]
 
@@ -98,9 +98,23 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
         )
     if _is_mdn(msg):
         return Classification(MailKind.OTHER, reason="mdn", **_bounce_ids(msg, split, facts), **facts.base())
-    if not textbounce.looks_like_bounce(msg, facts.subject, split.diagnostic):
+    has_original = _original_headers(msg) is not None
+    if not textbounce.looks_like_bounce(msg, facts.subject, split.diagnostic, has_original=has_original):
         return None
     ids = _bounce_ids(msg, split, facts)
+    inline = [s for s in dsn.parse_status_text(readable) if s.action or s.status]
+    if inline:  # RFC 3464 fields written into the text (a report whose MIME structure was lost)
+        found = dsn.verdict(inline, split.diagnostic)
+        if found.kind in BOUNCES:
+            recipients = list(found.recipients) or _text_recipients(msg, split, facts)
+            return Classification(
+                found.kind,
+                reason="dsn-inline",
+                recipients=tuple(recipients),
+                status=found.status or enhanced_status(split.diagnostic),
+                **ids,
+                **facts.base(),
+            )
     if textbounce.is_success_notice(facts.subject, split.diagnostic):
         return Classification(MailKind.OTHER, reason="text-success", **ids, **facts.base())
     recipients = _text_recipients(msg, split, facts)
@@ -108,7 +122,10 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
     if textbounce.is_delay(facts.subject, split.diagnostic):
         kind = MailKind.SOFT_BOUNCE
     else:
-        kind = severity(status, split.diagnostic)
+        # Hard when any code the text shows is hard (a multi-recipient bounce: one full, one unknown).
+        codes = _unique([status, *enhanced_statuses(split.diagnostic)]) if status else [None]
+        kinds = {severity(code, split.diagnostic) for code in codes}
+        kind = MailKind.HARD_BOUNCE if MailKind.HARD_BOUNCE in kinds else MailKind.SOFT_BOUNCE
     return Classification(
         kind,
         reason=textbounce.vendor(msg, split.diagnostic),
@@ -120,9 +137,10 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
 
 
 def _is_mdn(msg: Message) -> bool:
+    """A read receipt (RFC 8098) or an abuse feedback report (RFC 5965): reports, but not bounces."""
     if mime.content_type(msg) != "multipart/report":
         return False
-    return (mime.param(msg, "report-type") or "").lower() == "disposition-notification"
+    return (mime.param(msg, "report-type") or "").lower() in ("disposition-notification", "feedback-report")
 
 
 def _text_recipients(msg: Message, split: textbounce.TextBounce, facts: _Facts) -> list[str]:
@@ -193,7 +211,10 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
     }
     in_thread = bool(refs) or human.is_reply_subject(facts.subject)
     auto_header = autoreply.header_reason(msg)
-    auto_words = autoreply.subject_reason(facts.subject) or autoreply.body_reason(text)
+    auto_words = autoreply.subject_reason(facts.subject)
+    if not auto_words and autoreply.body_reason(text) and not human.has_quote(body):
+        # Out-of-office wording alone: robots answer without quoting us, people quote what they answer.
+        auto_words = "body"
     if auto_header:
         generated_only = auto_header.startswith("auto-submitted:auto-generated")
         if not generated_only or in_thread or auto_words:
@@ -208,6 +229,8 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
                 MailKind.AUTO_REPLY, reason="bulk-autoreply", excerpt=human.excerpt(text), **common
             )
         return Classification(MailKind.OTHER, reason="bulk", **common)
+    if _is_spam(msg, facts.subject):
+        return Classification(MailKind.OTHER, reason="spam", **common)
     unsubscribe = human.unsubscribe_reason(facts.subject, text)
     if unsubscribe and (in_thread or len(text) < 400 or unsubscribe == "unsubscribe-subject"):
         return Classification(MailKind.UNSUBSCRIBE, reason=unsubscribe, excerpt=human.excerpt(text), **common)
@@ -218,6 +241,16 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
     if in_thread and not textbounce.sender_is_daemon(msg) and not _noreply(facts.sender):
         return Classification(MailKind.REPLY, reason="reply", excerpt=human.excerpt(text), **common)
     return Classification(MailKind.OTHER, reason="unmatched", **common)
+
+
+def _is_spam(msg: Message, subject: str) -> bool:
+    """Marked as spam by a filter on the way in (SpamAssassin, Rspamd, Yandex, Mail.ru, Exchange)."""
+    if re.match(r"\s*(\[spam\]|\*+\s*spam\s*\*+|spam:)", subject, re.I):
+        return True
+    for name in ("X-Spam-Flag", "X-Spam", "X-Spam-Status"):
+        if re.match(r"\s*yes\b", mime.header(msg, name), re.I):
+            return True
+    return False
 
 
 def _noreply(sender: str | None) -> bool:

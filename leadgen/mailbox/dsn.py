@@ -128,7 +128,7 @@ def verdict(statuses: list[RecipientStatus], readable: str = "") -> DsnVerdict:
     A failure ("failed", or the non-standard "error") is hard or soft by its code and diagnostic; "delayed" is
     a soft bounce; "delivered", "relayed" and "expanded" alone are not bounces at all.
     """
-    failed = [s for s in statuses if s.action.startswith(("fail", "error", "undeliver", "bounce"))]
+    failed = [s for s in statuses if s.action.startswith(("fail", "error", "undeliver", "bounce", "expired"))]
     delayed = [s for s in statuses if s.action.startswith("delay")]
     unknown = [s for s in statuses if not s.action]
     if not failed and not delayed and unknown:

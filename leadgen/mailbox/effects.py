@@ -44,6 +44,8 @@ WENT_OUT = (MessageStatus.SENT, MessageStatus.UNKNOWN, MessageStatus.BOUNCED, Me
 PENDING = (MessageStatus.DRAFTED, MessageStatus.QUEUED)
 """Statuses of a row that has not been claimed for sending yet: the ones the loop can still stop."""
 EXCERPT_MAX = 2000
+SEEN_BEFORE = "seen before"
+"""How `Outcome.effect` starts for a message this mailbox recorded before under another UID (see `_earlier`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +82,14 @@ def apply_classification(
     )  # fmt: skip
     if inbound_id is None:
         return Outcome(recorded=False, kind=c.kind, effect="already recorded")
-    earlier = _seen_before(session, c, mailbox=mailbox, inbound_id=inbound_id)
+    evidence = {"kind": str(c.kind), "inbound_id": inbound_id, "at": now.isoformat()}
+    earlier = _earlier(session, c, mailbox=mailbox, inbound_id=inbound_id)
+    counted = earlier is not None and earlier[1] == c.kind  # the same bounce read again: counted already
+    outcome = _dispatch(
+        session, c, row, company_id, settings=settings, evidence=evidence, now=now, count=not counted
+    )
     if earlier is not None:
-        outcome = _Effect(f"seen before as inbound {earlier} (another UIDVALIDITY or folder): no effect")
-    else:
-        evidence = {"kind": str(c.kind), "inbound_id": inbound_id, "at": now.isoformat()}
-        outcome = _dispatch(session, c, row, company_id, settings=settings, evidence=evidence, now=now)
+        outcome.text = f"{SEEN_BEFORE} as inbound {earlier[0]}; {outcome.text}"
     session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(effect=outcome.text))
     return Outcome(
         recorded=True,
@@ -108,15 +112,16 @@ def _dispatch(
     settings: Settings,
     evidence: dict[str, Any],
     now: datetime,
+    count: bool,
 ) -> _Effect:
-    """The effect of one newly recorded message, by kind."""
+    """The effect of one newly recorded message, by kind (`count`: add bounces to the per-address counters)."""
     if c.kind in BOUNCES:
-        return _on_bounce(session, c, row, settings=settings, evidence=evidence, now=now)
-    if c.kind is MailKind.REPLY:
+        return _on_bounce(session, c, row, settings=settings, evidence=evidence, now=now, count=count)
+    if c.kind == MailKind.REPLY:
         return _on_reply(session, c, row, company_id, evidence=evidence, now=now)
-    if c.kind is MailKind.UNSUBSCRIBE:
+    if c.kind == MailKind.UNSUBSCRIBE:
         return _on_unsubscribe(session, c, row, evidence=evidence, now=now)
-    if c.kind is MailKind.AUTO_REPLY and row is not None:
+    if c.kind == MailKind.AUTO_REPLY and row is not None:
         return _Effect(_settle(row, None, evidence, now) or "recorded")
     return _Effect("recorded")
 
@@ -139,7 +144,7 @@ def match_message(session: Session, c: Classification) -> OutreachMessage | None
         for message_id in ids:
             if message_id in rows:
                 return rows[message_id]
-    if c.kind is MailKind.OTHER:
+    if c.kind == MailKind.OTHER:
         return None
     addresses = c.recipients if c.kind in BOUNCES else ((c.sender,) if c.sender else ())
     return _by_recipient(session, addresses)
@@ -161,7 +166,7 @@ def _by_recipient(session: Session, addresses: Iterable[str]) -> OutreachMessage
 
 def _company_of_sender(session: Session, c: Classification) -> int | None:
     """The company whose contact wrote (a reply from an address we found but did not mail)."""
-    if not c.sender or c.kind in BOUNCES or c.kind is MailKind.OTHER:
+    if not c.sender or c.kind in BOUNCES or c.kind == MailKind.OTHER:
         return None
     return session.scalar(
         select(Contact.company_id)
@@ -223,18 +228,23 @@ def _insert_inbound(
     return session.scalar(stmt.returning(InboundMessage.id))
 
 
-def _seen_before(session: Session, c: Classification, *, mailbox: str, inbound_id: int) -> int | None:
-    """An earlier row of this mailbox with the same Message-ID (a rescan after a UIDVALIDITY change, or the
-    message moved to another folder): its effects were applied then, so none are applied again."""
+def _earlier(session: Session, c: Classification, *, mailbox: str, inbound_id: int) -> tuple[int, str] | None:
+    """(id, kind) of an earlier row of this mailbox with the same Message-ID: the message read again after a
+    UIDVALIDITY change or a move to another folder. Its idempotent effects are simply applied again; a bounce of
+    the same kind is not counted again."""
     if not c.inbound_message_id:
         return None
-    return session.scalar(
-        select(func.min(InboundMessage.id)).where(
+    hit = session.execute(
+        select(InboundMessage.id, InboundMessage.kind)
+        .where(
             InboundMessage.mailbox == mailbox,
             InboundMessage.inbound_message_id == _clip(c.inbound_message_id, 500),
             InboundMessage.id != inbound_id,
         )
-    )
+        .order_by(InboundMessage.id)
+        .limit(1)
+    ).first()
+    return (hit[0], str(hit[1])) if hit is not None else None
 
 
 def _settle(
@@ -271,14 +281,19 @@ def _on_bounce(
     settings: Settings,
     evidence: dict[str, Any],
     now: datetime,
+    count: bool = True,
 ) -> _Effect:
-    """Count the bounce per failed address, suppress hard bounces and soft ones at the limit, mark the row."""
-    hard = c.kind is MailKind.HARD_BOUNCE
+    """Count the bounce per failed address (unless counted before), suppress hard bounces and soft ones at the
+    limit, mark the row."""
+    hard = c.kind == MailKind.HARD_BOUNCE
     addresses = _addresses(c.recipients or ((row.to_email,) if row is not None and row.to_email else ()))
     suppressed: list[str] = []
-    notes: list[str] = []
+    notes: list[str] = [] if count else ["bounce counted before, not again"]
     for address in addresses:
-        soft_count = _count_bounce(session, address, hard=hard, status=c.status, now=now)
+        if count:
+            soft_count = _count_bounce(session, address, hard=hard, status=c.status, now=now)
+        else:
+            soft_count = _soft_count(session, address)
         if hard:
             reason = f"hard bounce {c.status or '5.0.0'}" + (f" ({c.reason})" if c.reason else "")
         elif soft_count >= settings.outreach_soft_bounce_limit:
@@ -299,6 +314,11 @@ def _on_bounce(
 
 def _addresses(values: Iterable[str | None]) -> list[str]:
     return list(dict.fromkeys(normalise_email(v) for v in values if v and "@" in v))
+
+
+def _soft_count(session: Session, address: str) -> int:
+    stmt = select(AddressBounce.soft_count).where(func.lower(AddressBounce.address) == address)
+    return int(session.scalar(stmt) or 0)
 
 
 def _count_bounce(session: Session, address: str, *, hard: bool, status: str | None, now: datetime) -> int:

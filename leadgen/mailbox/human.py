@@ -67,10 +67,38 @@ def new_text(body: str) -> str:
     """The text above the first quoted-history marker, without '>' lines."""
     body = body.replace("\r\n", "\n").replace("\r", "\n")
     starts = [found.start() for pattern in _QUOTE_STARTS if (found := pattern.search(body))]
-    if starts:
-        body = body[: min(starts)]
-    lines = [line for line in body.split("\n") if not line.lstrip().startswith(">")]
+    if not starts:
+        return _unquoted(body)
+    cut = min(starts)
+    above = body[:cut].rstrip(" \t")
+    if above and not above.endswith("\n\n"):
+        # A two-line attribution ("02.04.2012 14:20 пользователь "Bob" <\nbob@example.org> написал:").
+        previous = above.rstrip("\n").rsplit("\n", 1)[-1]
+        if _ATTRIBUTION_HEAD.search(previous):
+            cut = len(above.rstrip("\n")) - len(previous)
+    new = _unquoted(body[:cut])
+    if new:
+        return new
+    # Bottom-posting: the '>' quote comes first and the answer below its last line.
+    lines = body[cut:].split("\n")
+    quoted = [i for i, line in enumerate(lines) if line.lstrip().startswith(">")]
+    return "\n".join(lines[quoted[-1] + 1 :]).strip() if quoted else ""
+
+
+_ATTRIBUTION_HEAD = re.compile(r"\d{1,2}[:.]\d{2}.{0,80}(<|@|пользователь|\bот\b)|пользователь|<\s*$", re.I)
+
+
+def _unquoted(text: str) -> str:
+    lines = [line for line in text.split("\n") if not line.lstrip().startswith(">")]
     return "\n".join(lines).strip()
+
+
+def has_quote(body: str) -> bool:
+    """True when the body quotes earlier mail ('>' lines or an attribution/separator line)."""
+    body = body.replace("\r\n", "\n")
+    if re.search(r"(?m)^[ \t]*>", body):
+        return True
+    return any(pattern.search(body) for pattern in _QUOTE_STARTS)
 
 
 def excerpt(text: str, *, lines: int = 5, limit: int = 500) -> str | None:

@@ -26,6 +26,7 @@ _ALIASES = {
     "koi8": "koi8-r",
     "utf8": "utf-8",
     "unicode-1-1-utf-8": "utf-8",
+    "unicode-1-1-utf-7": "utf-7",
     "ascii": "us-ascii",
     "ansi_x3.4-1968": "us-ascii",
     "x-unknown": "",
@@ -40,8 +41,11 @@ _SURROGATES = re.compile(r"[\udc80-\udcff]")
 
 def parse(raw: bytes) -> Message:
     """The message tree of the first MAX_BYTES of `raw` (compat32: the most lenient parser)."""
+    data = bytes(raw[:MAX_BYTES]).lstrip(b" \t\r\n")
+    if data.startswith(b"From "):  # an mbox separator line
+        data = data.split(b"\n", 1)[1] if b"\n" in data else b""
     try:
-        return email.message_from_bytes(bytes(raw[:MAX_BYTES]), policy=email.policy.compat32)
+        return email.message_from_bytes(data, policy=email.policy.compat32)
     except Exception:
         return Message()
 
@@ -292,6 +296,8 @@ def top_texts(msg: Message) -> list[tuple[str, str]]:
             "message/global-delivery-status",
         ):
             out.append((ctype, part_text(part)))
+        elif ctype.startswith("multipart/"):
+            out.append(("text/plain", part_text(part)))  # a multipart without its boundary: read it as text
     return out
 
 

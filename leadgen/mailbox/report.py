@@ -16,13 +16,14 @@ REPLIES_SHOWN = 20
 
 @dataclass(frozen=True, slots=True)
 class ReplyLine:
-    """One recorded reply: who wrote, when (its Date, else when it was read), about which company, first line."""
+    """One recorded reply: who wrote, when (its Date, else when it was read), about which company, its first lines
+    (on one line, clipped)."""
 
     sender: str | None
     date: str | None
     domain: str | None
     subject: str | None
-    first_line: str | None
+    first_lines: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +48,12 @@ class LoopReport:
     latest_replies: list[ReplyLine] = field(default_factory=list)
 
 
-def _first_line(text: str | None) -> str | None:
-    return next((line.strip() for line in (text or "").splitlines() if line.strip()), None)
+FIRST_LINES_MAX = 160
+
+
+def _first_lines(text: str | None, limit: int = FIRST_LINES_MAX) -> str | None:
+    joined = " ".join(line.strip() for line in (text or "").splitlines() if line.strip())
+    return (joined[: limit - 1] + "…" if len(joined) > limit else joined) or None
 
 
 def _in_batch(batch_tag: str | None) -> Any:
@@ -111,7 +116,7 @@ def latest_replies(
     if batch_tag is not None:
         stmt = stmt.where(_in_batch(batch_tag))
     return [
-        ReplyLine(sender, _iso(date), domain, subject, _first_line(excerpt))
+        ReplyLine(sender, _iso(date), domain, subject, _first_lines(excerpt))
         for sender, date, domain, subject, excerpt in session.execute(stmt)
     ]
 

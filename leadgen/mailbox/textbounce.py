@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from email.message import Message
 
 from leadgen.mailbox import mime
+from leadgen.mailbox.severity import HARD_WORDS
 
 EMAIL = re.compile(
     r"(?<![\w.+\-=])[A-Za-z0-9][A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-]{0,63}@"
     r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.)+[A-Za-z]{2,24}(?![\w\-])"
 )
 _DAEMON_LOCAL = re.compile(
-    r"^(mailer-?daemon|mail-?daemon|postmaster|mdaemon|mail\.?delivery|maildelivery|bounces?|"
-    r"mail-?delivery-?(system|subsystem)|nobody|mail-?router|smtp-?gateway|noreply-?dmarc)$",
+    r"^(mailer-?daemon|mail-?daemon|post_?master|mdaemon|mail\.?delivery|maildelivery|bounces?|"
+    r"mail-?delivery-?(system|subsystem)|nobody|mail-?router|smtp-?gateway)$",
     re.I,
 )
 _DAEMON_NAME = re.compile(
@@ -30,7 +31,9 @@ SUBJECT = re.compile(
     r"mail system error|could not (be )?deliver|couldn't be delivered|delivery has failed|message not sent|"
     r"недостав|не доставлен|не удалось доставить|ошибка доставки|возврат письма|уведомление о доставке|"
     r"mail failure|delivery incomplete|warning: message .* delayed|delayed mail|delivery delayed|"
-    r"rejected|message (blocked|rejected)|address not found|nondeliverable",
+    r"rejected|message (blocked|rejected)|address not found|nondeliverable|mail failed|error sending|"
+    r"there was an error|delivery problem|returned message|message (could not|couldn't) be delivered|"
+    r"delivery warning|failed mail|processing error|non remis|unzustellbar|non recapitabile|no entregado",
     re.I,
 )
 # Phrases only a bounce contains (in its own text, before the returned original).
@@ -45,7 +48,12 @@ BODY = re.compile(
     r"not be delivered to one or more|has not been delivered|delivery attempts? (will continue|failed)|"
     r"сообщение не (было )?доставлено|письмо не (может быть |было )?доставлено|не удалось доставить|"
     r"не может быть доставлено|создано автоматически|недоставленное сообщение|нет такого пользователя|"
-    r"не доставлено|ошибка доставки|к сожалению, ваше (письмо|сообщение)",
+    r"не доставлено|ошибка доставки|к сожалению, ваше (письмо|сообщение)|did not reach|could not be reached|"
+    r"trouble delivering|error (delivering|sending) your (mail|message)|rejected recipient|failed addresses|"
+    r"had delivery problems|delivery problems?|not be delivered|cannot be delivered|can'?t be delivered|"
+    r"mail failed|message could not be sent|has been rejected|was rejected|recipient rejected|"
+    r"(mail|message) has been returned|returned because|has been postponed|n'a pas pu [eê]tre d[ée]livr|"
+    r"не удалось доставить|не может быть доставлено|не доставлено на адрес",
     re.I,
 )
 _STRONG_BODY = re.compile(
@@ -89,6 +97,7 @@ _SPECIFIC = [
         r"unrouteable|all relevant|all hosts|domain |\(generated from|Unrouteable)"
     ),  # Exim
     re.compile(r"(?im)^[ \t]+([^<>\s]+@[^<>\s]+?):?[ \t]*$"),  # indented address lines (Exim, Domino)
+    re.compile(r"(?im)^([^<>\s]+@[^<>\s]+?):[ \t]*$"),  # "user@example.org:" alone on a line (1&1, Exim)
     re.compile(r"(?i)RCPT TO:?[ \t]*<([^<>\s]+@[^<>\s]+)>"),
     re.compile(r"(?i)(?:Original|Final)-Recipient:[ \t]*(?:rfc822;)?[ \t]*<?([^<>\s;]+@[^<>\s;]+?)>?\s"),
     re.compile(r"(?i)your message to:?[ \t]*<?([^<>\s]+@[^<>\s]+?)>?[ \t]+(?:couldn|could not|has|was|can)"),
@@ -101,7 +110,15 @@ _SPECIFIC = [
     ),
     re.compile(r"(?i)(?:recipient|address|получател\w*|адрес\w*):[ \t]*<?([^<>\s]+@[^<>\s,;]+?)>?[\s,;]"),
     re.compile(r"(?i)(?:for|to|address|user|получателя|адрес|recipient)[ \t]+<([^<>\s]+@[^<>\s]+)>"),
+    re.compile(
+        r"(?i)(?:deliver|delivering|send|sending)[ \t]+your[ \t]+(?:mail|message)[ \t]+to[ \t]+<?([^<>\s]+@[^<>\s]+?)>?[\s.,]"
+    ),
     re.compile(r"(?im)^[ \t]*([^<>\s()]+@[^<>\s()]+)[ \t]+\(\1\)"),  # Exchange "a@b (a@b)"
+    # Russian Exchange, Office 365 and Gmail: "сообщение для a@b", "не доставлено на адрес a@b", "получателю a@b".
+    re.compile(
+        r"(?i)(?:сообщение для|письмо для|на адрес|по адресу|адресату|получателю|получателям)[ \t]*:?[ \t]*"
+        r"<?([^<>\s]+@[^<>\s,;]+?)>?[\s.,;:]"
+    ),
     re.compile(r"(?i)\(([^()\s]+@[^()\s]+)\)[ \t]+(?:not listed|is not)"),  # Domino "User x (a@b) not listed"
 ]
 
@@ -115,7 +132,10 @@ class TextBounce:
 
 
 def sender_is_daemon(msg: Message) -> bool:
-    """True when From (or Sender) is a mailer daemon, postmaster or delivery system."""
+    """True when From (or Sender) is a mailer daemon, postmaster or delivery system, or From is empty."""
+    raw_from = mime.header(msg, "From").strip()
+    if raw_from in ("", "<>") and mime.raw_headers(msg, "From"):
+        return True
     for name in ("From", "Sender"):
         addr = mime.address(msg, name) or ""
         local = addr.split("@", 1)[0]
@@ -149,20 +169,33 @@ def readable_text(msg: Message) -> str:
     return "\n\n".join(texts)
 
 
-def looks_like_bounce(msg: Message, subject: str, diagnostic: str) -> bool:
+def looks_like_bounce(msg: Message, subject: str, diagnostic: str, *, has_original: bool = False) -> bool:
     """True when sender, subject and text together say "your message was not delivered"."""
     if mime.raw_headers(msg, "X-Failed-Recipients"):
         return True
-    if re.match(r"\s*(re|fwd?|aw|ответ|отв|пересл)\s*:", subject, re.I):
-        return False
+    report = mime.content_type(msg) == "multipart/report" and (
+        (mime.param(msg, "report-type") or "").lower() in ("delivery-status", "global-delivery-status")
+    )
     daemon = sender_is_daemon(msg)
+    if not daemon and re.match(r"\s*(re|fwd?|aw|ответ|отв|пересл)\s*:", subject, re.I):
+        return False
+    head = diagnostic[:20000]
     subject_hit = bool(SUBJECT.search(subject))
-    body_hit = bool(BODY.search(diagnostic[:20000]))
-    if daemon and (subject_hit or body_hit):
+    body_hit = bool(BODY.search(head))
+    failure_words = bool(HARD_WORDS.search(head) or _FULL.search(head))
+    if daemon and (subject_hit or body_hit or failure_words or _RCPT_REPLY.search(head)):
         return True
-    if subject_hit and body_hit:
+    if subject_hit and (body_hit or failure_words):
         return True
-    return bool(_STRONG_BODY.search(diagnostic[:20000]))
+    if report and (subject_hit or body_hit or failure_words):
+        return True
+    if body_hit and has_original and (failure_words or _RCPT_REPLY.search(head)):
+        return True
+    return bool(_STRONG_BODY.search(head))
+
+
+_FULL = re.compile(r"mailbox (is )?full|over ?quota|quota exceeded|ящик переполнен", re.I)
+_RCPT_REPLY = re.compile(r"RCPT TO.{0,200}\b[45]\d\d\b|\b[45]\d\d[ -].{0,120}\brecipient", re.I | re.S)
 
 
 def is_success_notice(subject: str, diagnostic: str) -> bool:
@@ -205,20 +238,19 @@ def failed_recipients(
     daemon's or the original sender's."""
     out: list[str] = []
 
-    def add(addr: str) -> None:
+    def add(addr: str, *, excluded: set[str] = exclude, daemons: bool = False) -> None:
         addr = addr.strip().strip("<>.,;:'\"()[]").lower()
         if addr.startswith("mailto:"):
             addr = addr[7:]
-        if not EMAIL.fullmatch(addr) or addr in exclude or addr in out:
+        if not EMAIL.fullmatch(addr) or addr in excluded or addr in out:
             return
-        local = addr.split("@", 1)[0]
-        if _DAEMON_LOCAL.match(local):
+        if not daemons and _DAEMON_LOCAL.match(addr.split("@", 1)[0]):
             return
         out.append(addr)
 
     for value in mime.raw_headers(msg, "X-Failed-Recipients"):
         for addr in re.split(r"[,\s]+", mime.decode_header_value(value)):
-            add(addr)
+            add(addr, excluded=set(), daemons=True)  # the MTA's own word: trusted as it is
     text = bounce.diagnostic
     for pattern in _SPECIFIC:
         for found in pattern.finditer(text):
@@ -228,6 +260,11 @@ def failed_recipients(
     if not out:
         for found in EMAIL.finditer(text):
             add(found.group(0))
+    if not out:
+        # The failed address can be the bounce's own To (a test sent to itself) or a postmaster address.
+        for pattern in _SPECIFIC:
+            for found in pattern.finditer(text):
+                add(found.group(1), excluded=set(), daemons=True)
     return out
 
 

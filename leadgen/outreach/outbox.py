@@ -33,6 +33,8 @@ CAP_LOCK_KEY = 7_300_001
 """Postgres advisory lock taken by every claim transaction, so the daily-cap count is exact across senders."""
 DEFAULT_STALE_SENDING = timedelta(minutes=15)
 IN_FLIGHT = (MessageStatus.SENDING, MessageStatus.UNKNOWN)
+SENT_STATUSES = (MessageStatus.SENT, MessageStatus.BOUNCED, MessageStatus.REPLIED)
+"""A row that left: `bounced` and `replied` rows were sent first (the mailbox loop moves them on)."""
 COMPANY_REPLIED = "company replied"
 """Skip reason of a row whose company answered (leadgen.mailbox.effects): it gets no further mail."""
 
@@ -219,10 +221,11 @@ def day_bounds(now: datetime, settings: Settings) -> tuple[datetime, datetime]:
 
 
 def used_today(session: Session, start: datetime, end: datetime, *, exclude: int | None = None) -> int:
-    """Rows that count against today's cap: sent today, plus in-flight/unknown rows claimed today."""
+    """Rows that count against today's cap: sent today (also those since bounced or replied to), plus
+    in-flight/unknown rows claimed today."""
     stmt = select(func.count()).where(
         or_(
-            and_(OM.status == MessageStatus.SENT, OM.sent_at >= start, OM.sent_at < end),
+            and_(OM.status.in_(SENT_STATUSES), OM.sent_at >= start, OM.sent_at < end),
             and_(OM.status.in_(IN_FLIGHT), OM.sending_started_at >= start, OM.sending_started_at < end),
         )
     )

@@ -390,3 +390,29 @@ def test_degenerate_input_is_other(data: bytes) -> None:
     got = classify(data)
     assert got.kind is MailKind.OTHER
     assert got.summary()["recipients"] == []
+
+
+def test_a_person_mentioning_a_trip_and_quoting_us_is_a_reply() -> None:
+    body = (
+        "Я в командировке до пятницы, давайте созвонимся в понедельник.\n\n"
+        "пн, 7 дек. 2026 г. в 09:12, Анна <anna@leadpilot.example>:\n> Здравствуйте!\n"
+    )
+    assert classify(person(body)).kind is MailKind.REPLY
+
+
+def test_ill_be_back_is_not_an_out_of_office() -> None:
+    assert classify(person("Busy today, I'll be back on Monday - call me then.")).kind is MailKind.REPLY
+
+
+@pytest.mark.parametrize(
+    ("subject", "headers"),
+    [("[SPAM] Re: Поставка", ""), ("Re: Поставка", "X-Spam-Flag: YES\n"), ("Re: Поставка", "X-Spam: Yes\n")],
+)
+def test_spam_marked_by_a_filter_is_other(subject: str, headers: str) -> None:
+    got = classify(person("Продаём базы, отпишитесь если не нужно", subject=subject, headers=headers))
+    assert got.kind is MailKind.OTHER and got.reason == "spam"
+
+
+def test_mbox_separator_and_leading_blank_lines_are_skipped() -> None:
+    data = b"\n\nFrom MAILER-DAEMON Mon Dec  7 09:12:05 2026\n" + raw("dsn_postfix_user_unknown.eml")
+    assert classify(data).recipients == ("info@stroymontazh-nn.ru",)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -357,7 +358,7 @@ def test_messages_without_uid_are_deduplicated_by_their_message_id(
     assert session.scalars(select(AddressBounce.hard_count)).one() == 1
 
 
-def test_a_rescan_after_a_uidvalidity_change_records_but_applies_nothing_again(
+def test_a_rescan_after_a_uidvalidity_change_does_not_count_twice(
     session: Session, loop_settings: Settings
 ) -> None:
     company = add_company(session, "rescan.ru", emails=("admin@rescan.ru",))
@@ -369,8 +370,26 @@ def test_a_rescan_after_a_uidvalidity_change_records_but_applies_nothing_again(
     rescan = apply_classification(session, c, uidvalidity=1765000000, uid=3, **args)  # type: ignore[arg-type]
 
     assert first.recorded and rescan.recorded and count(session, InboundMessage) == 2
-    assert rescan.effect.startswith(f"seen before as inbound {first.inbound_id}")
+    assert rescan.effect.startswith(f"seen before as inbound {first.inbound_id}; ")
+    assert "bounce counted before, not again" in rescan.effect
     assert session.scalars(select(AddressBounce.soft_count)).one() == 1
+
+
+def test_a_bounce_sharing_a_message_id_with_another_kind_still_counts(
+    session: Session, loop_settings: Settings
+) -> None:
+    """Only a bounce of the same kind with the same Message-ID is a re-read; anything else is applied in full."""
+    company = add_company(session, "clash.ru", emails=("info@clash.ru",))
+    message(session, company, "info@clash.ru")
+    soft = soft_bounce("info@clash.ru", 1)
+    hard = replace(hard_bounce("info@clash.ru", None), inbound_message_id=soft.inbound_message_id)
+
+    apply(session, soft, loop_settings, uid=1)
+    outcome = apply(session, hard, loop_settings, uid=2)
+
+    assert outcome.suppressed == ("info@clash.ru",)
+    counter = session.scalars(select(AddressBounce)).one()
+    assert (counter.soft_count, counter.hard_count) == (1, 1)
 
 
 def test_match_prefers_the_original_message_id(session: Session) -> None:

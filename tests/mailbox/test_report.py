@@ -17,7 +17,7 @@ from leadgen.db.models import Company, MessageStatus, OutreachMessage
 from leadgen.mailbox.effects import apply_classification
 from leadgen.mailbox.kinds import Classification, MailKind
 from leadgen.mailbox.report import loop_report
-from leadgen.reports import export_contacts, funnel
+from leadgen.reports import daily_summaries, export_contacts, funnel
 from leadgen.settings import Settings
 from tests.outreach.factories import add_company
 
@@ -86,13 +86,15 @@ def test_loop_report_counts_every_kind(engine: Engine, loop_db: Settings) -> Non
     assert (loop.suppressed_by_bounce, loop.addresses_soft_bouncing, loop.suppressed_by_reply) == (1, 1, 1)
     assert loop.companies_replied == 1
     [latest] = loop.latest_replies
-    assert (latest.sender, latest.domain, latest.first_line) == (
-        "olga@warm.ru",
-        "warm.ru",
-        "Здравствуйте, Анна!",
+    assert (latest.sender, latest.domain) == ("olga@warm.ru", "warm.ru")
+    assert (
+        latest.first_lines
+        == "Здравствуйте, Анна! Да, интересно. Давайте созвонимся в четверг после 15:00. Ольга"
     )
     assert latest.date == (NOW - timedelta(hours=1)).isoformat()
-    # bounced and replied rows still count as sent in the funnel
+    # bounced and replied rows still count as sent in the funnel and the daily summaries
+    with Session(engine) as s:
+        assert sum(d.sent for d in daily_summaries(s)) == 4
     assert (total.sent, total.bounced, total.replied) == (4, 2, 1)
 
 
