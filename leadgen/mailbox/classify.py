@@ -95,6 +95,7 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
             status=status,
             **_bounce_ids(msg, split, facts),
             **facts.base(),
+            extra={"delayed": found.reason == "dsn-delayed", "recipient_statuses": _per_recipient(statuses)},
         )
     if _is_mdn(msg):
         return Classification(MailKind.OTHER, reason="mdn", **_bounce_ids(msg, split, facts), **facts.base())
@@ -119,7 +120,8 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
         return Classification(MailKind.OTHER, reason="text-success", **ids, **facts.base())
     recipients = _text_recipients(msg, split, facts)
     status = enhanced_status(split.diagnostic)
-    if textbounce.is_delay(facts.subject, split.diagnostic):
+    delayed = textbounce.is_delay(facts.subject, split.diagnostic)
+    if delayed:
         kind = MailKind.SOFT_BOUNCE
     else:
         # Hard when any code the text shows is hard (a multi-recipient bounce: one full, one unknown).
@@ -133,7 +135,21 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
         status=status,
         **ids,
         **facts.base(),
+        extra={"delayed": delayed},
     )
+
+
+def _per_recipient(statuses: list[dsn.RecipientStatus]) -> list[dict[str, object]]:
+    """The DSN's per-recipient blocks as plain values (for logs and the effects' status codes)."""
+    return [
+        {
+            "addresses": list(s.addresses),
+            "action": s.action,
+            "status": s.status,
+            "diagnostic": s.diagnostic[:300],
+        }
+        for s in statuses[:50]
+    ]
 
 
 def _is_mdn(msg: Message) -> bool:

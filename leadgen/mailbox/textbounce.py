@@ -67,6 +67,7 @@ _STRONG_BODY = re.compile(
 )
 _SUCCESS = re.compile(
     r"\((success|relay)\)|^(delivered|relayed|доставлено|прочитано|read|not read|прочтено):|"
+    r"^successful mail delivery|^письмо доставлено|^message delivered|^delivery report: delivered|"
     r"delivery (notification|report): (delivery )?(succeeded|delivered)",
     re.I,
 )
