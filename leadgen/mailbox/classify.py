@@ -160,14 +160,16 @@ def _is_mdn(msg: Message) -> bool:
 
 
 def _text_recipients(msg: Message, split: textbounce.TextBounce, facts: _Facts) -> list[str]:
-    exclude = {a for a in (facts.sender, mime.address(msg, "To"), mime.address(msg, "Return-Path")) if a}
+    names = ("To", "Return-Path", "Delivered-To", "X-Original-To", "Envelope-To")
+    ours = {a for name in names if (a := mime.address(msg, name))}
+    exclude = {facts.sender} if facts.sender else set()
     original = _original_headers(msg)
     if original is not None:
-        exclude |= {a for a in (mime.address(original, "From"), mime.address(original, "Sender")) if a}
+        exclude |= {a for name in ("From", "Sender", "Return-Path") if (a := mime.address(original, name))}
     quoted_sender = textbounce.original_sender(split)
     if quoted_sender:
         exclude.add(quoted_sender)
-    return textbounce.failed_recipients(msg, split, exclude, extra=_flufl(msg))
+    return textbounce.failed_recipients(msg, split, exclude, extra=_flufl(msg), ours=ours)
 
 
 def _flufl(msg: Message) -> list[str]:
@@ -240,7 +242,9 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
         return Classification(MailKind.OTHER, reason="auto-generated", **common)
     bulk = _is_bulk(msg)
     if bulk:
-        if auto_words and not mime.raw_headers(msg, "List-Id") and autoreply.subject_reason(facts.subject):
+        # Vacation programs send `Precedence: bulk` (or junk) too; mailing lists carry List-Id/List-Unsubscribe.
+        is_list = mime.raw_headers(msg, "List-Id") or mime.raw_headers(msg, "List-Unsubscribe")
+        if (auto_words or autoreply.body_reason(text)) and not is_list:
             return Classification(
                 MailKind.AUTO_REPLY, reason="bulk-autoreply", excerpt=human.excerpt(text), **common
             )
