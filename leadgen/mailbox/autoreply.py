@@ -15,7 +15,9 @@ SUBJECT = re.compile(
     r"abwesenheit\w*|absence|автоответ\w*|автоматический ответ|автоматическое уведомление|"
     r"авто-?ответ|нет на месте|в отпуске|отпуск|вне офиса|отсутств\w*|réponse automatique|"
     r"respuesta autom[aá]tica|risposta automatica|resposta autom[aá]tica|autosvar|automatische antwort|"
-    r"abwesend|fuera de la oficina|absent\b|autoresponder|автовідповідь)\]?)",
+    r"abwesend|fuera de la oficina|absent\b|autoresponder|автовідповідь|автоматична відповідь|"
+    r"automatyczna odpowied\w*|odpowied\w* automatyczna|automatisk svar|automaattinen vastaus|otomatik yan\w+|"
+    r"thank you for your (e-?mail|message)|спасибо за (ваше )?(письмо|обращение)|благодарим за (ваше )?(письмо|обращение))\]?)",
     re.I,
 )
 _SUBJECT_ANYWHERE = re.compile(

@@ -95,6 +95,7 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
             status=status,
             **_bounce_ids(msg, split, facts),
             **facts.base(),
+            extra={"delayed": found.reason == "dsn-delayed", "recipient_statuses": _per_recipient(statuses)},
         )
     if _is_mdn(msg):
         return Classification(MailKind.OTHER, reason="mdn", **_bounce_ids(msg, split, facts), **facts.base())
@@ -119,7 +120,8 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
         return Classification(MailKind.OTHER, reason="text-success", **ids, **facts.base())
     recipients = _text_recipients(msg, split, facts)
     status = enhanced_status(split.diagnostic)
-    if textbounce.is_delay(facts.subject, split.diagnostic):
+    delayed = textbounce.is_delay(facts.subject, split.diagnostic)
+    if delayed:
         kind = MailKind.SOFT_BOUNCE
     else:
         # Hard when any code the text shows is hard (a multi-recipient bounce: one full, one unknown).
@@ -133,7 +135,21 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
         status=status,
         **ids,
         **facts.base(),
+        extra={"delayed": delayed},
     )
+
+
+def _per_recipient(statuses: list[dsn.RecipientStatus]) -> list[dict[str, object]]:
+    """The DSN's per-recipient blocks as plain values (for logs and the effects' status codes)."""
+    return [
+        {
+            "addresses": list(s.addresses),
+            "action": s.action,
+            "status": s.status,
+            "diagnostic": s.diagnostic[:300],
+        }
+        for s in statuses[:50]
+    ]
 
 
 def _is_mdn(msg: Message) -> bool:
@@ -144,14 +160,16 @@ def _is_mdn(msg: Message) -> bool:
 
 
 def _text_recipients(msg: Message, split: textbounce.TextBounce, facts: _Facts) -> list[str]:
-    exclude = {a for a in (facts.sender, mime.address(msg, "To"), mime.address(msg, "Return-Path")) if a}
+    names = ("To", "Return-Path", "Delivered-To", "X-Original-To", "Envelope-To")
+    ours = {a for name in names if (a := mime.address(msg, name))}
+    exclude = {facts.sender} if facts.sender else set()
     original = _original_headers(msg)
     if original is not None:
-        exclude |= {a for a in (mime.address(original, "From"), mime.address(original, "Sender")) if a}
+        exclude |= {a for name in ("From", "Sender", "Return-Path") if (a := mime.address(original, name))}
     quoted_sender = textbounce.original_sender(split)
     if quoted_sender:
         exclude.add(quoted_sender)
-    return textbounce.failed_recipients(msg, split, exclude, extra=_flufl(msg))
+    return textbounce.failed_recipients(msg, split, exclude, extra=_flufl(msg), ours=ours)
 
 
 def _flufl(msg: Message) -> list[str]:
@@ -224,7 +242,9 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
         return Classification(MailKind.OTHER, reason="auto-generated", **common)
     bulk = _is_bulk(msg)
     if bulk:
-        if auto_words and not mime.raw_headers(msg, "List-Id") and autoreply.subject_reason(facts.subject):
+        # Vacation programs send `Precedence: bulk` (or junk) too; mailing lists carry List-Id/List-Unsubscribe.
+        is_list = mime.raw_headers(msg, "List-Id") or mime.raw_headers(msg, "List-Unsubscribe")
+        if (auto_words or autoreply.body_reason(text)) and not is_list:
             return Classification(
                 MailKind.AUTO_REPLY, reason="bulk-autoreply", excerpt=human.excerpt(text), **common
             )

@@ -50,9 +50,15 @@ UNSUBSCRIBE = re.compile(
     r"прошу\s+(больше\s+)?не\s+(присылать|писать|отправлять|беспокоить)|"
     r"больше\s+не\s+(пишите|присылайте|отправляйте|беспокойте)|"
     r"не\s+интерес\w+.{0,60}(не\s+пиш|удалит|отпиш|не\s+присыл)|уберите\s+(нас|меня|наш|мой)|"
-    r"спам\w*.{0,30}(не\s+пиш|удалит|прекратит)|прекратите\s+(рассылку|присылать|писать|отправлять|спам)",
+    r"спам\w*.{0,30}(не\s+пиш|удалит|прекратит)|прекратите\s+(рассылку|присылать|писать|отправлять|спам)|"
+    r"\bno longer (wish|want|like) to (receive|get|hear)|\bremove\b.{0,40}\b(mailing|e-?mail|contact|distribution|marketing) list|"
+    r"\bdo not contact\b|\bstop (all )?(e-?mails|emails|messages)\b|"
+    r"вычеркните|хватит\s+(спамить|писать|присылать|слать)|не\s+(надо|нужно)\s+(нам\s+|мне\s+)?(больше\s+)?"
+    r"(писать|присылать|слать|отправлять)|исключите\s+(нас|меня|наш\w*|мой)\b",
     re.I | re.S,
 )
+# A message that is nothing but one of these words.
+_BARE_REQUEST = re.compile(r"^\W*(stop|стоп|unsubscribe|отписаться|отписка|remove|удалить|удалите)\W*$", re.I)
 # Phrases that look like the words above but are a footer or a link (ours quoted back, or a newsletter's).
 _NOT_REQUEST = re.compile(
     r"(отписаться|unsubscribe)\s*[:\-–—]\s*(<?(mailto:|https?://)|\S+@)|"
@@ -121,6 +127,6 @@ def unsubscribe_reason(subject: str, text: str) -> str | None:
     if UNSUBSCRIBE.search(cleaned_subject):
         return "unsubscribe-subject"
     cleaned = _NOT_REQUEST.sub(" ", text[:3000])
-    if UNSUBSCRIBE.search(cleaned):
+    if UNSUBSCRIBE.search(cleaned) or _BARE_REQUEST.match(text[:100]) or _BARE_REQUEST.match(subject):
         return "unsubscribe-text"
     return None

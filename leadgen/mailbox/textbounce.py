@@ -14,6 +14,8 @@ EMAIL = re.compile(
     r"(?<![\w.+\-=])[A-Za-z0-9][A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-]{0,63}@"
     r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.)+[A-Za-z]{2,24}(?![\w\-])"
 )
+# An address in a recipient position (anonymised samples use one-letter TLDs; the position vouches for it).
+_LENIENT = re.compile(r"[^\s@<>()\[\],;:\"']+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+")
 _DAEMON_LOCAL = re.compile(
     r"^(mailer-?daemon|mail-?daemon|post_?master|mdaemon|mail\.?delivery|maildelivery|bounces?|"
     r"mail-?delivery-?(system|subsystem)|nobody|mail-?router|smtp-?gateway)$",
@@ -67,6 +69,7 @@ _STRONG_BODY = re.compile(
 )
 _SUCCESS = re.compile(
     r"\((success|relay)\)|^(delivered|relayed|доставлено|прочитано|read|not read|прочтено):|"
+    r"^successful mail delivery|^письмо доставлено|^message delivered|^delivery report: delivered|"
     r"delivery (notification|report): (delivery )?(succeeded|delivered)",
     re.I,
 )
@@ -231,18 +234,26 @@ def is_delay(subject: str, diagnostic: str) -> bool:
 
 
 def failed_recipients(
-    msg: Message, bounce: TextBounce, exclude: set[str], extra: tuple[str, ...] | list[str] = ()
+    msg: Message,
+    bounce: TextBounce,
+    exclude: set[str],
+    extra: tuple[str, ...] | list[str] = (),
+    *,
+    ours: set[str] | frozenset[str] = frozenset(),
 ) -> list[str]:
     """Failed addresses of a text bounce: X-Failed-Recipients, addresses in recipient positions and `extra`
     (what flufl.bounce found); only when none, any address in the bounce's own text that is not ours, the
-    daemon's or the original sender's."""
+    daemon's or the original sender's. `ours` (the bounce's To, Delivered-To, ...) is left out too, unless
+    nothing else is found: a test sent to itself fails for its own address."""
     out: list[str] = []
 
-    def add(addr: str, *, excluded: set[str] = exclude, daemons: bool = False) -> None:
+    first = exclude | set(ours)
+
+    def add(addr: str, *, excluded: set[str] = first, daemons: bool = False, strict: bool = False) -> None:
         addr = addr.strip().strip("<>.,;:'\"()[]").lower()
         if addr.startswith("mailto:"):
             addr = addr[7:]
-        if not EMAIL.fullmatch(addr) or addr in excluded or addr in out:
+        if not (EMAIL if strict else _LENIENT).fullmatch(addr) or addr in excluded or addr in out:
             return
         if not daemons and _DAEMON_LOCAL.match(addr.split("@", 1)[0]):
             return
@@ -259,12 +270,15 @@ def failed_recipients(
         add(addr)
     if not out:
         for found in EMAIL.finditer(text):
-            add(found.group(0))
+            add(found.group(0), strict=True)
     if not out:
         # The failed address can be the bounce's own To (a test sent to itself) or a postmaster address.
         for pattern in _SPECIFIC:
             for found in pattern.finditer(text):
                 add(found.group(1), excluded=set(), daemons=True)
+    if not out:
+        for found in EMAIL.finditer(text):
+            add(found.group(0), excluded=exclude, strict=True)
     return out
 
 

@@ -416,3 +416,40 @@ def test_spam_marked_by_a_filter_is_other(subject: str, headers: str) -> None:
 def test_mbox_separator_and_leading_blank_lines_are_skipped() -> None:
     data = b"\n\nFrom MAILER-DAEMON Mon Dec  7 09:12:05 2026\n" + raw("dsn_postfix_user_unknown.eml")
     assert classify(data).recipients == ("info@stroymontazh-nn.ru",)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Please remove the VAT line from the price list and resend.",
+        "Подпишите, пожалуйста, договор и пришлите скан.",
+        "Нам не нужно это решение, у нас уже есть склад.",
+        "I replied to my colleague and he will write to you.",
+    ],
+)
+def test_ordinary_replies_are_not_unsubscribe_requests(body: str) -> None:
+    assert classify(person(body)).kind is MailKind.REPLY
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "STOP",
+        "Стоп.",
+        "We no longer wish to receive these emails.",
+        "Хватит спамить!",
+        "Не надо нам больше писать.",
+    ],
+)
+def test_short_and_blunt_unsubscribe_requests(body: str) -> None:
+    assert classify(person(body)).kind is MailKind.UNSUBSCRIBE
+
+
+def test_delays_are_marked_in_extra() -> None:
+    got = classify(dsn("Final-Recipient: rfc822; x@example.org\nAction: delayed\nStatus: 4.4.1\n"))
+    assert got.extra["delayed"] is True
+    assert got.extra["recipient_statuses"] == [
+        {"addresses": ["x@example.org"], "action": "delayed", "status": "4.4.1", "diagnostic": ""}
+    ]
+    assert classify(raw("text_exim_delay_warning.eml")).extra["delayed"] is True
+    assert classify(raw("text_exim_user_unknown.eml")).extra["delayed"] is False
