@@ -17,7 +17,7 @@ from leadgen.db.engine import session_scope
 from leadgen.errors import ConfigurationError, DatabaseUnavailable, MailboxError, MailboxUnavailable
 from leadgen.mailbox.classify import classify
 from leadgen.mailbox.cursor import advance_cursor, read_cursor
-from leadgen.mailbox.effects import apply_classification
+from leadgen.mailbox.effects import SEEN_BEFORE, apply_classification
 from leadgen.mailbox.imap import Mailbox, not_configured, open_mailbox
 from leadgen.mailbox.kinds import MailKind
 from leadgen.outreach.tx import write_scope
@@ -26,7 +26,6 @@ from leadgen.settings import ImapRoute, RouteName, Settings
 log = logging.getLogger(__name__)
 
 ROUTES: tuple[RouteName, ...] = get_args(RouteName)
-SEEN_BEFORE = "seen before"  # how `apply_classification` describes a message it recorded but did not apply
 
 
 @dataclass(frozen=True, slots=True)
