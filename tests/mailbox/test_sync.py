@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from leadgen.db.engine import session_scope
 from leadgen.db.models import MailboxCursor, ProcessingJob
 from leadgen.errors import ConfigurationError
+from leadgen.mailbox.imap import MAX_MESSAGE_BYTES
 from leadgen.mailbox.kinds import MailKind
 from leadgen.mailbox.sync import Handled, SyncStep, sync_all, sync_mailbox
 from leadgen.settings import Settings
@@ -148,6 +149,30 @@ def test_a_message_that_cannot_be_handled_stops_the_folder_before_it(
     resumed = sync_mailbox(engine, settings, route, now=clock, handler=record)
     assert (resumed.read, resumed.last_uid) == (3, 5)
     assert len(handled(engine)) == 5
+
+
+def test_a_huge_message_is_read_up_to_its_first_two_mebibytes(
+    engine: Engine, db_url: str, dovecot: Dovecot
+) -> None:
+    settings = imap_settings(db_url, dovecot)
+    bounce = letters.postfix_hard_bounce("ivan@clinic-mail.example", "<leadgen.1.x@d.example>")
+    attachment = b"\r\n".join(
+        [b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAx"] * 60000
+    )
+    huge = bounce.replace(b"--\r\n", b"\r\n" + attachment + b"\r\n--\r\n")
+    assert len(huge) > 2 * MAX_MESSAGE_BYTES
+    dovecot.deliver(huge, letters.newsletter(1))
+    sizes: dict[int, bytes] = {}
+
+    def keep(session: Session, raw: bytes, uidvalidity: int, uid: int) -> Handled:
+        sizes[uid] = raw
+        return record(session, raw, uidvalidity, uid)
+
+    report = sync_mailbox(engine, settings, settings.imap_route("yandex"), now=clock, handler=keep)
+
+    assert report.read == 2
+    assert len(sizes[1]) == MAX_MESSAGE_BYTES and sizes[1] == huge[:MAX_MESSAGE_BYTES]
+    assert sizes[2].startswith(b"From: Vendor News") and sizes[2].endswith(b"\r\n") and len(sizes[2]) < 2000
 
 
 def test_reading_is_read_only_no_flag_changes(engine: Engine, db_url: str, dovecot: Dovecot) -> None:
