@@ -78,14 +78,14 @@ def imap_errors(route: ImapRoute, doing: str) -> Iterator[None]:
         raise MailboxRefused(f"IMAP server {where} cannot {doing}: {_text(exc)}") from exc
     except IMAPClientAbortError as exc:
         raise MailboxUnavailable(
-            f"IMAP server {where} dropped the connection while {doing}: {_text(exc)}"
+            f"IMAP server {where} dropped the connection ({doing}): {_text(exc)}"
         ) from exc
     except IMAPClientError as exc:
         raise MailboxRefused(f"IMAP server {where} refused to {doing}: {_text(exc)}") from exc
     except ssl.SSLError as exc:  # before OSError, its base
         raise MailboxUnavailable(f"TLS with IMAP server {where} failed: {_text(exc)}") from exc
     except TimeoutError as exc:
-        raise MailboxUnavailable(f"IMAP server {where} timed out while {doing}") from exc
+        raise MailboxUnavailable(f"IMAP server {where} timed out ({doing})") from exc
     except OSError as exc:
         raise MailboxUnavailable(f"cannot reach IMAP server {where} ({doing}): {_text(exc)}") from exc
 
@@ -125,6 +125,10 @@ class ImapMailbox:
                 self._client.login(route.username, password)
             with imap_errors(route, f"select folder {route.folder!r}"):
                 selected = self._client.select_folder(route.folder, readonly=True)
+            if b"UIDVALIDITY" not in selected:  # RFC 3501 requires it; without it no cursor can be trusted
+                raise MailboxRefused(
+                    f"IMAP server {route.host}:{route.port} sent no UIDVALIDITY for folder {route.folder!r}"
+                )
             self.uidvalidity = int(selected[b"UIDVALIDITY"])
             self.exists = int(selected.get(b"EXISTS", 0))
         except BaseException:

@@ -247,6 +247,19 @@ def test_a_wrong_password_is_refused_in_one_line_without_the_password(
     assert "not-the-password" not in report.error and "\n" not in report.error
 
 
+def test_a_missing_folder_is_refused_in_one_line(engine: Engine, db_url: str, dovecot: Dovecot) -> None:
+    settings = imap_settings(db_url, dovecot, imap_yandex_folder="Bounces")
+
+    report = sync_mailbox(engine, settings, settings.imap_route("yandex"), now=clock, handler=record)
+
+    assert report.error is not None and report.error.startswith(
+        f"IMAP server 127.0.0.1:{dovecot.port} refused to select folder 'Bounces': select failed: "
+        "Mailbox doesn't exist: Bounces"
+    )
+    assert "\n" not in report.error
+    assert report.error_kind == "refused" and cursor(engine) is None
+
+
 def test_a_server_that_hangs_times_out(engine: Engine, db_url: str) -> None:
     with socket.socket() as silent:  # accepts the connection, never greets
         silent.bind(("127.0.0.1", 0))
@@ -262,7 +275,8 @@ def test_a_server_that_hangs_times_out(engine: Engine, db_url: str) -> None:
             imap_timeout_seconds=0.5,
         )
         report = sync_mailbox(engine, settings, settings.imap_route("yandex"), now=clock, handler=record)
-    assert report.error == f"IMAP server 127.0.0.1:{settings.imap_yandex_port} timed out while connect"
+    assert report.error == f"IMAP server 127.0.0.1:{settings.imap_yandex_port} timed out (connect)"
+    assert report.error_kind == "unavailable"
 
 
 def test_sync_all_skips_routes_without_a_mailbox_and_refuses_when_none_is_set(
