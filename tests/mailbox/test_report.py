@@ -22,7 +22,8 @@ from leadgen.settings import Settings
 from tests.outreach.factories import add_company
 
 NOW = datetime(2026, 12, 7, 11, 0, tzinfo=UTC)
-REPLY_TEXT = "Здравствуйте, Анна!\nДа, интересно. Давайте созвонимся в четверг после 15:00.\n\nОльга"
+REPLY_TEXT = "Здравствуйте, Анна!\nДа, интересно [/]. Давайте созвонимся в четверг после 15:00.\n\nОльга"
+# "[/]" would be Rich markup: a stranger's text must be printed as is
 
 
 def _sent(session: Session, company: Company, to: str, n: int) -> OutreachMessage:
@@ -89,7 +90,7 @@ def test_loop_report_counts_every_kind(engine: Engine, loop_db: Settings) -> Non
     assert (latest.sender, latest.domain) == ("olga@warm.ru", "warm.ru")
     assert (
         latest.first_lines
-        == "Здравствуйте, Анна! Да, интересно. Давайте созвонимся в четверг после 15:00. Ольга"
+        == "Здравствуйте, Анна! Да, интересно [/]. Давайте созвонимся в четверг после 15:00. Ольга"
     )
     assert latest.date == (NOW - timedelta(hours=1)).isoformat()
     # bounced and replied rows still count as sent in the funnel and the daily summaries
@@ -121,5 +122,5 @@ def test_contacts_export_carries_the_reply(engine: Engine, loop_db: Settings, tm
         warm = rows[address]
         assert warm["replied_at"] == (NOW - timedelta(hours=1)).isoformat()
         assert warm["reply_from"] == "olga@warm.ru"
-        assert warm["reply_excerpt"].startswith("Здравствуйте, Анна! Да, интересно.")
+        assert warm["reply_excerpt"].startswith("Здравствуйте, Анна! Да, интересно [/].")
     assert (rows["box@full.ru"]["replied_at"], rows["box@full.ru"]["reply_from"]) == ("", "")
