@@ -1,5 +1,4 @@
-"""Non-standard bounces: the text that Exim, qmail, Postfix, Sendmail, Exchange, Gmail, Yandex, Mail.ru,
-Rambler and Domino send when they return a message without (or with a useless) RFC 3464 part."""
+"""Non-standard bounces: what Exim, qmail, Postfix, Exchange, Gmail, Yandex, Mail.ru... write without RFC 3464."""
 
 from __future__ import annotations
 
@@ -149,8 +148,16 @@ def sender_is_daemon(msg: Message) -> bool:
     return False
 
 
+MAX_DIAGNOSTIC = 60_000  # characters of a bounce's own text that are searched (real ones are a few KB)
+
+
 def split_original(text: str) -> TextBounce:
-    """The bounce's own text and the returned original that follows it."""
+    """The bounce's own text and the returned original that follows it (each capped)."""
+    bounce = _split(text[: MAX_DIAGNOSTIC * 4])
+    return TextBounce(bounce.diagnostic[:MAX_DIAGNOSTIC], bounce.original[: MAX_DIAGNOSTIC * 2])
+
+
+def _split(text: str) -> TextBounce:
     found = _ORIGINAL.search(text)
     if found and found.start() > 0:
         return TextBounce(text[: found.start()], text[found.start() :])
