@@ -241,7 +241,9 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
             )
         return Classification(MailKind.OTHER, reason="auto-generated", **common)
     bulk = _is_bulk(msg)
-    if bulk:
+    # A CRM or helpdesk answer to our message may carry List-Unsubscribe; a mailing list carries List-Id.
+    crm_answer = bulk and bool(refs) and not mime.raw_headers(msg, "List-Id")
+    if bulk and not crm_answer:
         # Vacation programs send `Precedence: bulk` (or junk) too; mailing lists carry List-Id/List-Unsubscribe.
         is_list = mime.raw_headers(msg, "List-Id") or mime.raw_headers(msg, "List-Unsubscribe")
         if (auto_words or autoreply.body_reason(text)) and not is_list:
@@ -252,6 +254,8 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
     if _is_spam(msg, facts.subject):
         return Classification(MailKind.OTHER, reason="spam", **common)
     unsubscribe = human.unsubscribe_reason(facts.subject, text)
+    if crm_answer and unsubscribe == "unsubscribe-text":
+        unsubscribe = None  # its own footer says "Unsubscribe"
     if unsubscribe and (in_thread or len(text) < 400 or unsubscribe == "unsubscribe-subject"):
         return Classification(MailKind.UNSUBSCRIBE, reason=unsubscribe, excerpt=human.excerpt(text), **common)
     if auto_words:

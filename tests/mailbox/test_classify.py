@@ -453,3 +453,16 @@ def test_delays_are_marked_in_extra() -> None:
     ]
     assert classify(raw("text_exim_delay_warning.eml")).extra["delayed"] is True
     assert classify(raw("text_exim_user_unknown.eml")).extra["delayed"] is False
+
+
+def test_helpdesk_answer_with_list_unsubscribe_is_still_an_auto_reply() -> None:
+    headers = "List-Unsubscribe: <https://desk.example/u/1>\n"
+    body = "Your request (#123) has been received.\n\nUnsubscribe\n"
+    got = classify(person(body, subject="[Request received] Re: Поставка", headers=headers))
+    assert got.kind is MailKind.AUTO_REPLY
+
+
+def test_crm_reply_with_an_unsubscribe_footer_is_a_reply() -> None:
+    headers = "List-Unsubscribe: <https://crm.example/u/1>\n"
+    got = classify(person("Anna, let's talk on Friday.\n\nUnsubscribe\n", headers=headers))
+    assert got.kind is MailKind.REPLY
