@@ -173,19 +173,25 @@ def _text_recipients(msg: Message, split: textbounce.TextBounce, facts: _Facts) 
 
 
 def _flufl(msg: Message) -> list[str]:
-    """What flufl.bounce's detectors (DSN, Exim, qmail, Postfix, Exchange, ...) report as failing."""
-    try:
-        from flufl.bounce import all_failures
+    """What flufl.bounce's detectors (Exim, qmail, Postfix, Exchange, Yahoo, ...) report as failing.
 
-        temporary, permanent = all_failures(msg)
-    except Exception:
+    Each detector runs on its own, in flufl's order, until one finds something: a detector that trips over a
+    malformed message (several do) is skipped instead of ending the scan with a logged traceback.
+    """
+    try:
+        from flufl.bounce import _scan
+    except ImportError:  # pragma: no cover - a declared dependency
         return []
-    out = []
-    for raw in (*sorted(permanent), *sorted(temporary)):
-        addr = raw.decode("ascii", errors="ignore") if isinstance(raw, bytes) else str(raw)
-        if addr:
-            out.append(addr)
-    return out
+    found: list[bytes] = []
+    for detector in getattr(_scan, "_DETECTORS", ()):
+        try:
+            temporary, permanent = detector().process(msg)
+        except Exception:  # noqa: S112 -- a detector's own bug: try the next one
+            continue
+        found = [*sorted(permanent), *sorted(temporary)]
+        if found:
+            break
+    return [raw.decode("ascii", errors="ignore") if isinstance(raw, bytes) else str(raw) for raw in found]
 
 
 def _original_headers(msg: Message) -> Message | None:
