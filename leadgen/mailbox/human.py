@@ -29,6 +29,10 @@ _QUOTE_STARTS = [
     re.compile(r"^[^\n]{0,200}\b(пишет|написал\(а\)|написала|написал)\s*:[ \t]*$", re.I | re.M),
     re.compile(r"^[^\n]{0,120}\d{1,2}[:.]\d{2}[^\n]{0,120}<[^<>\s]+@[^<>\s]+>\s*:?[ \t]*$", re.M),
     re.compile(r"^[^\n]{0,60}\d{1,2}[:.]\d{2}[^\n]{0,80}\bот\b[^\n]{0,80}:[ \t]*$", re.I | re.M),
+    re.compile(r"^[^\n]{0,40}\b(вы писали|you wrote)\b[^\n]{0,80}:[ \t]*$", re.I | re.M),  # The Bat!
+    re.compile(
+        r"^[^\n]{0,200}<[^<>\s]+@[^<>\s]+>[^\n]{0,40}\b(wrote|пишет|написал\w*)\b[^\n]{0,10}$", re.I | re.M
+    ),
     re.compile(r"^[ \t]*-{5,}[ \t]*$", re.M),
     re.compile(r"^[ \t]*(sent from my \w+|отправлено с (iphone|моего \w+))", re.I | re.M),
 ]

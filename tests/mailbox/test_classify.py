@@ -357,6 +357,8 @@ def test_no_reply_markers_is_other() -> None:
         "-----Original Message-----",
         "-------- Исходное сообщение --------",
         "________________________________",
+        "Вы писали 7 декабря 2026 г., 9:12:",
+        '-----"Anna Smirnova" <anna@leadpilot.example> wrote: -----',
     ],
 )
 def test_new_text_stops_at_the_quote(attribution: str) -> None:
