@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from email.message import Message
 
-from leadgen.mailbox import autoreply, dsn, human, mime, textbounce
+from leadgen.mailbox import autoreply, dsn, human, mime, sesjson, textbounce
 from leadgen.mailbox.kinds import BOUNCES, Classification, MailKind
 from leadgen.mailbox.severity import enhanced_status, enhanced_statuses, severity
 
@@ -97,6 +97,20 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
             **facts.base(),
             extra={"delayed": found.reason == "dsn-delayed", "recipient_statuses": _per_recipient(statuses)},
         )
+    notice = sesjson.parse_notice(readable) if re.search(r"amazonses|amazonaws", raw_sender(msg)) else None
+    if notice is not None:
+        ids = {
+            "message_id": notice.message_id,
+            "references": (notice.message_id,) if notice.message_id else (),
+        }
+        return Classification(
+            notice.kind,
+            reason=notice.reason,
+            recipients=notice.recipients,
+            status=notice.status,
+            **ids,
+            **facts.base(),
+        )
     if _is_mdn(msg):
         return Classification(MailKind.OTHER, reason="mdn", **_bounce_ids(msg, split, facts), **facts.base())
     has_original = _original_headers(msg) is not None
@@ -150,6 +164,11 @@ def _per_recipient(statuses: list[dsn.RecipientStatus]) -> list[dict[str, object
         }
         for s in statuses[:50]
     ]
+
+
+def raw_sender(msg: Message) -> str:
+    """From and Return-Path as one lowercase string (to spot a sending service)."""
+    return " ".join(mime.header(msg, name) for name in ("From", "Return-Path", "Sender")).lower()
 
 
 def _is_mdn(msg: Message) -> bool:

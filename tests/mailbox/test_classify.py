@@ -468,3 +468,30 @@ def test_crm_reply_with_an_unsubscribe_footer_is_a_reply() -> None:
     headers = "List-Unsubscribe: <https://crm.example/u/1>\n"
     got = classify(person("Anna, let's talk on Friday.\n\nUnsubscribe\n", headers=headers))
     assert got.kind is MailKind.REPLY
+
+
+def ses(body: str) -> bytes:
+    return (
+        "From: SES <no-reply@sns.amazonaws.com>\nTo: anna@leadpilot.example\nSubject: AWS Notification Message\n"
+        f"Content-Type: text/plain; charset=UTF-8\n\n{body}\n--\nIf you wish to stop receiving notifications...\n"
+    ).encode()
+
+
+def test_amazon_ses_bounce_notification() -> None:
+    notice = (
+        '{"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bouncedRecipients":'
+        '[{"emailAddress":"Gone@Example.org","action":"failed","status":"5.1.1"}]},'
+        '"mail":{"commonHeaders":{"messageId":"<abc@leadpilot.example>"}}}'
+    )
+    got = classify(ses(notice))
+    assert (got.kind, got.recipients, got.status, got.message_id) == (
+        MailKind.HARD_BOUNCE,
+        ("gone@example.org",),
+        "5.1.1",
+        "<abc@leadpilot.example>",
+    )
+    wrapped = '{"Type" : "Notification", "Message" : ' + __import__("json").dumps(notice) + "}"
+    assert classify(ses(wrapped)).recipients == ("gone@example.org",)
+    transient = notice.replace("Permanent", "Transient")
+    assert classify(ses(transient)).kind is MailKind.SOFT_BOUNCE
+    assert classify(ses('{"notificationType":"Delivery","mail":{}}')).kind is MailKind.OTHER
