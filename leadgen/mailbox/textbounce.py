@@ -128,7 +128,7 @@ _SPECIFIC = [
 
 _NOT_RECIPIENT = re.compile(
     r"(?i)(?:message sent by|sent by|mail from|envelope-from|from|sender|sender address|return-path|"
-    r"message-id|in-reply-to|references|отправитель)[ \t]*:?[ \t]*\n?[ \t]*<?([^<>\s\"]+@[^<>\s\"]+?)>?[\s,;]"
+    r"message-id|in-reply-to|references|отправитель)[ \t]*:?\s{0,8}<?([^<>\s\"]+@[^<>\s\"]+?)>?[\s,;]"
 )
 
 

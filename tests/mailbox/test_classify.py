@@ -495,3 +495,17 @@ def test_amazon_ses_bounce_notification() -> None:
     transient = notice.replace("Permanent", "Transient")
     assert classify(ses(transient)).kind is MailKind.SOFT_BOUNCE
     assert classify(ses('{"notificationType":"Delivery","mail":{}}')).kind is MailKind.OTHER
+
+
+def test_sender_side_addresses_in_a_text_bounce_are_not_recipients() -> None:
+    message = (
+        b"From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\nTo: bounces@leadpilot.example\n"
+        b"Subject: Mail delivery failed\n\n"
+        b"This message was created automatically by mail delivery software.\n\nA message sent by\n\n"
+        b"  <anna@leadpilot.example>\n\ncould not be delivered to one or more of its recipients.\n\n"
+        b"  gone@example.org\n    all hosts have been failing for a long time\n\n"
+        b"Message-ID:<14a3e1b4b5a.10b1a4c5610175.85883@zoho.example.com>\n"
+    )
+    got = classify(message)
+    assert got.kind is MailKind.SOFT_BOUNCE
+    assert got.recipients == ("gone@example.org",)
