@@ -427,6 +427,9 @@ def test_mbox_separator_and_leading_blank_lines_are_skipped() -> None:
         "Подпишите, пожалуйста, договор и пришлите скан.",
         "Нам не нужно это решение, у нас уже есть склад.",
         "I replied to my colleague and he will write to you.",
+        "Отпишитесь, пожалуйста, по итогам встречи.",
+        "Пока не присылайте счёт, сначала согласуем объём.",
+        "Договор пока не отправляйте юристу.",
     ],
 )
 def test_ordinary_replies_are_not_unsubscribe_requests(body: str) -> None:
