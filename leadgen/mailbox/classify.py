@@ -46,6 +46,7 @@ class _Facts:
         references = mime.message_ids(
             " ".join(mime.decode_header_value(v) for v in mime.raw_headers(msg, "References"))
         )
+        self.in_reply_to = in_reply_to
         self.reply_refs = _unique([*in_reply_to, *reversed(references)])
 
     def base(self) -> dict[str, object]:
@@ -258,16 +259,18 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
     if not auto_words and autoreply.body_reason(text) and not human.has_quote(body):
         # Out-of-office wording alone: robots answer without quoting us, people quote what they answer.
         auto_words = "body"
+    bulk = _is_bulk(msg)
     if auto_header:
+        # auto-generated is also what notification systems send: it counts as an answer only in a thread
+        # (and not as list mail) or with out-of-office / ticket wording.
         generated_only = auto_header.startswith("auto-submitted:auto-generated")
-        if not generated_only or in_thread or auto_words:
+        if not generated_only or (in_thread and not bulk) or auto_words:
             return Classification(
                 MailKind.AUTO_REPLY, reason=f"rfc3834:{auto_header}", excerpt=human.excerpt(text), **common
             )
         return Classification(MailKind.OTHER, reason="auto-generated", **common)
-    bulk = _is_bulk(msg)
     # A CRM or helpdesk answer to our message may carry List-Unsubscribe; a mailing list carries List-Id.
-    crm_answer = bulk and bool(refs) and not mime.raw_headers(msg, "List-Id")
+    crm_answer = bulk and bool(facts.in_reply_to) and not mime.raw_headers(msg, "List-Id")
     if bulk and not crm_answer:
         # Vacation programs send `Precedence: bulk` (or junk) too; mailing lists carry List-Id/List-Unsubscribe.
         is_list = mime.raw_headers(msg, "List-Id") or mime.raw_headers(msg, "List-Unsubscribe")

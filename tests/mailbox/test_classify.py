@@ -512,3 +512,12 @@ def test_sender_side_addresses_in_a_text_bounce_are_not_recipients() -> None:
     got = classify(message)
     assert got.kind is MailKind.SOFT_BOUNCE
     assert got.recipients == ("gone@example.org",)
+
+
+def test_a_tracker_notification_in_a_thread_is_other() -> None:
+    message = (
+        b"From: Jira <jira@tracker.example>\nTo: anna@leadpilot.example\nSubject: [JIRA] (OPS-12) Update the price list\n"
+        b"Auto-Submitted: auto-generated\nPrecedence: bulk\nIn-Reply-To: <JIRA.1.2@tracker>\n"
+        b"References: <JIRA.1.2@tracker>\n\nIvan updated OPS-12.\n"
+    )
+    assert classify(message).kind is MailKind.OTHER
