@@ -63,7 +63,11 @@ UNSUBSCRIBE = re.compile(
     re.I | re.S,
 )
 # A message that is nothing but one of these words.
-_BARE_REQUEST = re.compile(r"^\W*(stop|стоп|unsubscribe|отписаться|отписка|remove|удалить|удалите)\W*$", re.I)
+_BARE_REQUEST = re.compile(
+    r"^\W*(please\s+|пожалуйста,?\s+)?(stop|стоп|unsubscribe|отписаться|отписка|remove|удалить|удалите)"
+    r"(,?\s+(please|пожалуйста))?\W*$",
+    re.I,
+)
 # Phrases that look like the words above but are a footer or a link (ours quoted back, or a newsletter's).
 _NOT_REQUEST = re.compile(
     r"(отписаться|unsubscribe)\s*[:\-–—]\s*(<?(mailto:|https?://)|\S+@)|"

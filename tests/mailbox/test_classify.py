@@ -441,6 +441,8 @@ def test_ordinary_replies_are_not_unsubscribe_requests(body: str) -> None:
     [
         "STOP",
         "Стоп.",
+        "Please stop.",
+        "Удалите, пожалуйста",
         "We no longer wish to receive these emails.",
         "Хватит спамить!",
         "Не надо нам больше писать.",
