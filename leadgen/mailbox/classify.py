@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from email.message import Message
 
-from leadgen.mailbox import autoreply, dsn, human, mime, textbounce
+from leadgen.mailbox import autoreply, dsn, human, mime, sesjson, textbounce
 from leadgen.mailbox.kinds import BOUNCES, Classification, MailKind
 from leadgen.mailbox.severity import enhanced_status, enhanced_statuses, severity
 
@@ -46,6 +46,7 @@ class _Facts:
         references = mime.message_ids(
             " ".join(mime.decode_header_value(v) for v in mime.raw_headers(msg, "References"))
         )
+        self.in_reply_to = in_reply_to
         self.reply_refs = _unique([*in_reply_to, *reversed(references)])
 
     def base(self) -> dict[str, object]:
@@ -96,6 +97,20 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
             **_bounce_ids(msg, split, facts),
             **facts.base(),
             extra={"delayed": found.reason == "dsn-delayed", "recipient_statuses": _per_recipient(statuses)},
+        )
+    notice = sesjson.parse_notice(readable) if re.search(r"amazonses|amazonaws", raw_sender(msg)) else None
+    if notice is not None:
+        ids = {
+            "message_id": notice.message_id,
+            "references": (notice.message_id,) if notice.message_id else (),
+        }
+        return Classification(
+            notice.kind,
+            reason=notice.reason,
+            recipients=notice.recipients,
+            status=notice.status,
+            **ids,
+            **facts.base(),
         )
     if _is_mdn(msg):
         return Classification(MailKind.OTHER, reason="mdn", **_bounce_ids(msg, split, facts), **facts.base())
@@ -152,6 +167,11 @@ def _per_recipient(statuses: list[dsn.RecipientStatus]) -> list[dict[str, object
     ]
 
 
+def raw_sender(msg: Message) -> str:
+    """From and Return-Path as one lowercase string (to spot a sending service)."""
+    return " ".join(mime.header(msg, name) for name in ("From", "Return-Path", "Sender")).lower()
+
+
 def _is_mdn(msg: Message) -> bool:
     """A read receipt (RFC 8098) or an abuse feedback report (RFC 5965): reports, but not bounces."""
     if mime.content_type(msg) != "multipart/report":
@@ -173,19 +193,25 @@ def _text_recipients(msg: Message, split: textbounce.TextBounce, facts: _Facts) 
 
 
 def _flufl(msg: Message) -> list[str]:
-    """What flufl.bounce's detectors (DSN, Exim, qmail, Postfix, Exchange, ...) report as failing."""
-    try:
-        from flufl.bounce import all_failures
+    """What flufl.bounce's detectors (Exim, qmail, Postfix, Exchange, Yahoo, ...) report as failing.
 
-        temporary, permanent = all_failures(msg)
-    except Exception:
+    Each detector runs on its own, in flufl's order, until one finds something: a detector that trips over a
+    malformed message (several do) is skipped instead of ending the scan with a logged traceback.
+    """
+    try:
+        from flufl.bounce import _scan
+    except ImportError:  # pragma: no cover - a declared dependency
         return []
-    out = []
-    for raw in (*sorted(permanent), *sorted(temporary)):
-        addr = raw.decode("ascii", errors="ignore") if isinstance(raw, bytes) else str(raw)
-        if addr:
-            out.append(addr)
-    return out
+    found: list[bytes] = []
+    for detector in getattr(_scan, "_DETECTORS", ()):
+        try:
+            temporary, permanent = detector().process(msg)
+        except Exception:  # noqa: S112 -- a detector's own bug: try the next one
+            continue
+        found = [*sorted(permanent), *sorted(temporary)]
+        if found:
+            break
+    return [raw.decode("ascii", errors="ignore") if isinstance(raw, bytes) else str(raw) for raw in found]
 
 
 def _original_headers(msg: Message) -> Message | None:
@@ -233,15 +259,19 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
     if not auto_words and autoreply.body_reason(text) and not human.has_quote(body):
         # Out-of-office wording alone: robots answer without quoting us, people quote what they answer.
         auto_words = "body"
+    bulk = _is_bulk(msg)
     if auto_header:
+        # auto-generated is also what notification systems send: it counts as an answer only in a thread
+        # (and not as list mail) or with out-of-office / ticket wording.
         generated_only = auto_header.startswith("auto-submitted:auto-generated")
-        if not generated_only or in_thread or auto_words:
+        if not generated_only or (in_thread and not bulk) or auto_words:
             return Classification(
                 MailKind.AUTO_REPLY, reason=f"rfc3834:{auto_header}", excerpt=human.excerpt(text), **common
             )
         return Classification(MailKind.OTHER, reason="auto-generated", **common)
-    bulk = _is_bulk(msg)
-    if bulk:
+    # A CRM or helpdesk answer to our message may carry List-Unsubscribe; a mailing list carries List-Id.
+    crm_answer = bulk and bool(facts.in_reply_to) and not mime.raw_headers(msg, "List-Id")
+    if bulk and not crm_answer:
         # Vacation programs send `Precedence: bulk` (or junk) too; mailing lists carry List-Id/List-Unsubscribe.
         is_list = mime.raw_headers(msg, "List-Id") or mime.raw_headers(msg, "List-Unsubscribe")
         if (auto_words or autoreply.body_reason(text)) and not is_list:
@@ -252,6 +282,8 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
     if _is_spam(msg, facts.subject):
         return Classification(MailKind.OTHER, reason="spam", **common)
     unsubscribe = human.unsubscribe_reason(facts.subject, text)
+    if crm_answer and unsubscribe == "unsubscribe-text":
+        unsubscribe = None  # its own footer says "Unsubscribe"
     if unsubscribe and (in_thread or len(text) < 400 or unsubscribe == "unsubscribe-subject"):
         return Classification(MailKind.UNSUBSCRIBE, reason=unsubscribe, excerpt=human.excerpt(text), **common)
     if auto_words:

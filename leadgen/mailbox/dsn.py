@@ -13,7 +13,7 @@ from leadgen.mailbox.severity import enhanced_status, severity
 _EMAIL = re.compile(
     r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?\.[A-Za-z]{2,}"
 )
-_LENIENT = re.compile(r"[^\s<>;,()\[\]\"@]+@[^\s<>;,()\[\]\"@]+")  # the field says it is an address
+_LENIENT = re.compile(r"[^\s<>;:,()\[\]\"@]+@[^\s<>;:,()\[\]\"@]+")  # the field says it is an address
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9\-]*):[ \t]*(.*)$")
 _STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 

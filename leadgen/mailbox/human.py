@@ -29,6 +29,10 @@ _QUOTE_STARTS = [
     re.compile(r"^[^\n]{0,200}\b(пишет|написал\(а\)|написала|написал)\s*:[ \t]*$", re.I | re.M),
     re.compile(r"^[^\n]{0,120}\d{1,2}[:.]\d{2}[^\n]{0,120}<[^<>\s]+@[^<>\s]+>\s*:?[ \t]*$", re.M),
     re.compile(r"^[^\n]{0,60}\d{1,2}[:.]\d{2}[^\n]{0,80}\bот\b[^\n]{0,80}:[ \t]*$", re.I | re.M),
+    re.compile(r"^[^\n]{0,40}\b(вы писали|you wrote)\b[^\n]{0,80}:[ \t]*$", re.I | re.M),  # The Bat!
+    re.compile(
+        r"^[^\n]{0,200}<[^<>\s]+@[^<>\s]+>[^\n]{0,40}\b(wrote|пишет|написал\w*)\b[^\n]{0,10}$", re.I | re.M
+    ),
     re.compile(r"^[ \t]*-{5,}[ \t]*$", re.M),
     re.compile(r"^[ \t]*(sent from my \w+|отправлено с (iphone|моего \w+))", re.I | re.M),
 ]
@@ -44,9 +48,10 @@ UNSUBSCRIBE = re.compile(
     r"\bno (more|further) (e-?mails|emails|messages|mail)\b|\bopt[- ]?out\b|"
     r"\bnot interested\W.{0,80}\b(stop|remove|don'?t|do not)\b|\bdelete (me|us|my) (from|address)|"
     r"\bout of your (list|mailing|database)\b|"
-    r"отпис(аться|ать|ывать|ка|ывайте|ите)|отпишите|"
+    r"отпис(аться|ать|ывать|ка|ывайте)|отпишите(?!сь)|"
     r"(удалит[еь]|исключит[еь]|уберит[еь])\b.{0,60}?\b(из|с)\s+(ваш\w*\s+|эт\w+\s+|ваших\s+)?(рассыл|баз|списк|адресат|контакт)|"
-    r"не\s+(пишите|присылайте|отправляйте|беспокойте|рассылайте|пиши)|"
+    r"не\s+беспокойте|не\s+(пишите|присылайте|отправляйте|рассылайте|пиши)\s*(нам|мне|больше|сюда|"
+    r"на\s+(этот|наш|мой|данный)|писем|письма|рассылк|[.!,]|$)|"
     r"прошу\s+(больше\s+)?не\s+(присылать|писать|отправлять|беспокоить)|"
     r"больше\s+не\s+(пишите|присылайте|отправляйте|беспокойте)|"
     r"не\s+интерес\w+.{0,60}(не\s+пиш|удалит|отпиш|не\s+присыл)|уберите\s+(нас|меня|наш|мой)|"
@@ -58,7 +63,11 @@ UNSUBSCRIBE = re.compile(
     re.I | re.S,
 )
 # A message that is nothing but one of these words.
-_BARE_REQUEST = re.compile(r"^\W*(stop|стоп|unsubscribe|отписаться|отписка|remove|удалить|удалите)\W*$", re.I)
+_BARE_REQUEST = re.compile(
+    r"^\W*(please\s+|пожалуйста,?\s+)?(stop|стоп|unsubscribe|отписаться|отписка|remove|удалить|удалите)"
+    r"(,?\s+(please|пожалуйста))?\W*$",
+    re.I,
+)
 # Phrases that look like the words above but are a footer or a link (ours quoted back, or a newsletter's).
 _NOT_REQUEST = re.compile(
     r"(отписаться|unsubscribe)\s*[:\-–—]\s*(<?(mailto:|https?://)|\S+@)|"

@@ -1,5 +1,4 @@
-"""Non-standard bounces: the text that Exim, qmail, Postfix, Sendmail, Exchange, Gmail, Yandex, Mail.ru,
-Rambler and Domino send when they return a message without (or with a useless) RFC 3464 part."""
+"""Non-standard bounces: what Exim, qmail, Postfix, Exchange, Gmail, Yandex, Mail.ru... write without RFC 3464."""
 
 from __future__ import annotations
 
@@ -99,9 +98,10 @@ _SPECIFIC = [
         r"(?im)^[ \t]*<?([^<>\s:]+@[^<>\s:]+?)>?[ \t]*\r?\n[ \t]+(?:host |SMTP error|mailbox |retry |"
         r"unrouteable|all relevant|all hosts|domain |\(generated from|Unrouteable)"
     ),  # Exim
-    re.compile(r"(?im)^[ \t]+([^<>\s]+@[^<>\s]+?):?[ \t]*$"),  # indented address lines (Exim, Domino)
-    re.compile(r"(?im)^([^<>\s]+@[^<>\s]+?):[ \t]*$"),  # "user@example.org:" alone on a line (1&1, Exim)
+    # An address alone on its line, maybe indented, bracketed or followed by a colon (Exim, Domino, 1&1, Sendmail).
+    re.compile(r"(?im)^[ \t]*<?([^<>\s]+@[^<>\s]+?)>?:?[ \t]*$"),
     re.compile(r"(?i)RCPT TO:?[ \t]*<([^<>\s]+@[^<>\s]+)>"),
+    re.compile(r"(?m)^[45]\d\d[ -]<([^<>\s]+@[^<>\s]+)>\.\.\."),  # Sendmail "550 <a@b>... User unknown"
     re.compile(r"(?i)(?:Original|Final)-Recipient:[ \t]*(?:rfc822;)?[ \t]*<?([^<>\s;]+@[^<>\s;]+?)>?\s"),
     re.compile(r"(?i)your message to:?[ \t]*<?([^<>\s]+@[^<>\s]+?)>?[ \t]+(?:couldn|could not|has|was|can)"),
     re.compile(
@@ -124,6 +124,12 @@ _SPECIFIC = [
     ),
     re.compile(r"(?i)\(([^()\s]+@[^()\s]+)\)[ \t]+(?:not listed|is not)"),  # Domino "User x (a@b) not listed"
 ]
+
+
+_NOT_RECIPIENT = re.compile(
+    r"(?i)(?:message sent by|sent by|mail from|envelope-from|from|sender|sender address|return-path|"
+    r"message-id|in-reply-to|references|отправитель)[ \t]*:?\s{0,8}<?([^<>\s\"]+@[^<>\s\"]+?)>?[\s,;]"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +155,16 @@ def sender_is_daemon(msg: Message) -> bool:
     return False
 
 
+MAX_DIAGNOSTIC = 60_000  # characters of a bounce's own text that are searched (real ones are a few KB)
+
+
 def split_original(text: str) -> TextBounce:
-    """The bounce's own text and the returned original that follows it."""
+    """The bounce's own text and the returned original that follows it (each capped)."""
+    bounce = _split(text[: MAX_DIAGNOSTIC * 4])
+    return TextBounce(bounce.diagnostic[:MAX_DIAGNOSTIC], bounce.original[: MAX_DIAGNOSTIC * 2])
+
+
+def _split(text: str) -> TextBounce:
     found = _ORIGINAL.search(text)
     if found and found.start() > 0:
         return TextBounce(text[: found.start()], text[found.start() :])
@@ -263,6 +277,8 @@ def failed_recipients(
         for addr in re.split(r"[,\s]+", mime.decode_header_value(value)):
             add(addr, excluded=set(), daemons=True)  # the MTA's own word: trusted as it is
     text = bounce.diagnostic
+    # Sender-side addresses and Message-IDs the bounce's own text mentions are never failed recipients.
+    first |= {m.group(1).lower().strip(".,;:") for m in _NOT_RECIPIENT.finditer(text)}
     for pattern in _SPECIFIC:
         for found in pattern.finditer(text):
             add(found.group(1))

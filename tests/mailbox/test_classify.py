@@ -357,6 +357,8 @@ def test_no_reply_markers_is_other() -> None:
         "-----Original Message-----",
         "-------- Исходное сообщение --------",
         "________________________________",
+        "Вы писали 7 декабря 2026 г., 9:12:",
+        '-----"Anna Smirnova" <anna@leadpilot.example> wrote: -----',
     ],
 )
 def test_new_text_stops_at_the_quote(attribution: str) -> None:
@@ -425,6 +427,9 @@ def test_mbox_separator_and_leading_blank_lines_are_skipped() -> None:
         "Подпишите, пожалуйста, договор и пришлите скан.",
         "Нам не нужно это решение, у нас уже есть склад.",
         "I replied to my colleague and he will write to you.",
+        "Отпишитесь, пожалуйста, по итогам встречи.",
+        "Пока не присылайте счёт, сначала согласуем объём.",
+        "Договор пока не отправляйте юристу.",
     ],
 )
 def test_ordinary_replies_are_not_unsubscribe_requests(body: str) -> None:
@@ -436,6 +441,8 @@ def test_ordinary_replies_are_not_unsubscribe_requests(body: str) -> None:
     [
         "STOP",
         "Стоп.",
+        "Please stop.",
+        "Удалите, пожалуйста",
         "We no longer wish to receive these emails.",
         "Хватит спамить!",
         "Не надо нам больше писать.",
@@ -453,3 +460,66 @@ def test_delays_are_marked_in_extra() -> None:
     ]
     assert classify(raw("text_exim_delay_warning.eml")).extra["delayed"] is True
     assert classify(raw("text_exim_user_unknown.eml")).extra["delayed"] is False
+
+
+def test_helpdesk_answer_with_list_unsubscribe_is_still_an_auto_reply() -> None:
+    headers = "List-Unsubscribe: <https://desk.example/u/1>\n"
+    body = "Your request (#123) has been received.\n\nUnsubscribe\n"
+    got = classify(person(body, subject="[Request received] Re: Поставка", headers=headers))
+    assert got.kind is MailKind.AUTO_REPLY
+
+
+def test_crm_reply_with_an_unsubscribe_footer_is_a_reply() -> None:
+    headers = "List-Unsubscribe: <https://crm.example/u/1>\n"
+    got = classify(person("Anna, let's talk on Friday.\n\nUnsubscribe\n", headers=headers))
+    assert got.kind is MailKind.REPLY
+
+
+def ses(body: str) -> bytes:
+    return (
+        "From: SES <no-reply@sns.amazonaws.com>\nTo: anna@leadpilot.example\nSubject: AWS Notification Message\n"
+        f"Content-Type: text/plain; charset=UTF-8\n\n{body}\n--\nIf you wish to stop receiving notifications...\n"
+    ).encode()
+
+
+def test_amazon_ses_bounce_notification() -> None:
+    notice = (
+        '{"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bouncedRecipients":'
+        '[{"emailAddress":"Gone@Example.org","action":"failed","status":"5.1.1"}]},'
+        '"mail":{"commonHeaders":{"messageId":"<abc@leadpilot.example>"}}}'
+    )
+    got = classify(ses(notice))
+    assert (got.kind, got.recipients, got.status, got.message_id) == (
+        MailKind.HARD_BOUNCE,
+        ("gone@example.org",),
+        "5.1.1",
+        "<abc@leadpilot.example>",
+    )
+    wrapped = '{"Type" : "Notification", "Message" : ' + __import__("json").dumps(notice) + "}"
+    assert classify(ses(wrapped)).recipients == ("gone@example.org",)
+    transient = notice.replace("Permanent", "Transient")
+    assert classify(ses(transient)).kind is MailKind.SOFT_BOUNCE
+    assert classify(ses('{"notificationType":"Delivery","mail":{}}')).kind is MailKind.OTHER
+
+
+def test_sender_side_addresses_in_a_text_bounce_are_not_recipients() -> None:
+    message = (
+        b"From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\nTo: bounces@leadpilot.example\n"
+        b"Subject: Mail delivery failed\n\n"
+        b"This message was created automatically by mail delivery software.\n\nA message sent by\n\n"
+        b"  <anna@leadpilot.example>\n\ncould not be delivered to one or more of its recipients.\n\n"
+        b"  gone@example.org\n    all hosts have been failing for a long time\n\n"
+        b"Message-ID:<14a3e1b4b5a.10b1a4c5610175.85883@zoho.example.com>\n"
+    )
+    got = classify(message)
+    assert got.kind is MailKind.SOFT_BOUNCE
+    assert got.recipients == ("gone@example.org",)
+
+
+def test_a_tracker_notification_in_a_thread_is_other() -> None:
+    message = (
+        b"From: Jira <jira@tracker.example>\nTo: anna@leadpilot.example\nSubject: [JIRA] (OPS-12) Update the price list\n"
+        b"Auto-Submitted: auto-generated\nPrecedence: bulk\nIn-Reply-To: <JIRA.1.2@tracker>\n"
+        b"References: <JIRA.1.2@tracker>\n\nIvan updated OPS-12.\n"
+    )
+    assert classify(message).kind is MailKind.OTHER
