@@ -36,6 +36,8 @@ class Handled:
     kind: MailKind
     matched: bool = False
     duplicate: bool = False
+    suppressed: int = 0  # addresses added to the opt-out registry
+    stopped: int = 0  # drafted/queued outreach rows skipped (the company replied, the address opted out)
 
 
 Handler = Callable[[Session, bytes, int, int], Handled]
@@ -75,6 +77,8 @@ class SyncReport:
     kinds: dict[str, int] = field(default_factory=dict)
     matched: int = 0  # tied to one of our outreach messages
     duplicates: int = 0  # recorded before: nothing applied again
+    suppressed: int = 0  # addresses opted out (hard bounces, soft ones at the limit, unsubscribe requests)
+    stopped: int = 0  # pending outreach rows skipped
     last_uid: int = 0  # the cursor after the sync
     error: str | None = None  # why this route stopped early (unreachable, refused, a message that failed)
     error_kind: str | None = None  # `unavailable` (retry later), `refused` (fix the settings) or `message`
@@ -106,6 +110,8 @@ def effects_handler(settings: Settings, route: ImapRoute, now: Clock) -> Handler
             kind=verdict.kind,
             matched=outcome.outreach_message_id is not None,
             duplicate=not outcome.recorded or outcome.effect.startswith(SEEN_BEFORE),
+            suppressed=len(outcome.suppressed),
+            stopped=outcome.stopped,
         )
 
     return handle
@@ -147,6 +153,8 @@ def sync_mailbox(
                 report.kinds[str(handled.kind)] = report.kinds.get(str(handled.kind), 0) + 1
                 report.matched += int(handled.matched)
                 report.duplicates += int(handled.duplicate)
+                report.suppressed += handled.suppressed
+                report.stopped += handled.stopped
                 if progress:
                     progress(SyncStep(route.name, report.read, len(uids), uid, str(handled.kind)))
     except MailboxError as exc:  # what was read before stays read; the next sync carries on from there
