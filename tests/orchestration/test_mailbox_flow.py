@@ -32,10 +32,14 @@ def test_mailbox_sync_flow_reads_publishes_and_reads_nothing_twice(
     )
 
     first = mailbox_sync_flow(MailboxSyncParams())
-    second = mailbox_sync_flow(MailboxSyncParams(route="yandex"))
 
     assert first["read"] == 2 and first["failed_routes"] == 0
     assert first["routes"][0]["kinds"] == {"hard_bounce": 1, "other": 1}
+    assert first["routes"][0]["suppressed"] == 1
+    assert "yandex: 2 messages read (1 hard_bounce, 1 other); 1 addresses suppressed" in latest_artifact(
+        "mailbox-sync-summary"
+    )
+    second = mailbox_sync_flow(MailboxSyncParams(route="yandex"))
     assert second["read"] == 0
     with session_scope(engine) as session:
         assert session.scalar(select(func.count(InboundMessage.id))) == 2
