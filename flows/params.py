@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 BATCH_TAG = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
@@ -83,6 +85,14 @@ class ReportParams(_Params):
 
     batch_tag: str | None = Field(None, pattern=BATCH_TAG, description="Batch to report on; empty: all")
     export_csv: bool = Field(True, description="Write domains.csv and contacts.csv under DATA_DIR/exports")
+
+
+class MailboxSyncParams(_Params):
+    """mailbox_sync: which routes' mailboxes to read."""
+
+    route: Literal["yandex", "gmail"] | None = Field(
+        None, description="Read only this route's mailbox; empty: every configured one"
+    )
 
 
 class PipelineParams(_Params):

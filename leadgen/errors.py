@@ -16,13 +16,17 @@
     │   ├── UnsafeTarget          SSRF guard refusal (scheme, private address)
     │   ├── RobotsDisallowed      robots.txt forbids the URL
     │   └── FetchFailed           network, timeout, redirects, status, not HTML
+    ├── MailboxError              reading the routes' IMAP mailboxes (leadgen.mailbox)
+    │   ├── MailboxUnavailable    connection, TLS, timeout or protocol failure; retryable
+    │   └── MailboxRefused        the server refused the login, STARTTLS or the folder
     └── OutreachError             drafting, routing and sending email
         ├── OfferInvalid          the offer file is missing or malformed
         ├── DraftRejected         an LLM draft failed parsing or guardrails (composer falls back)
         ├── RouteUnavailable      an SMTP route cannot be connected or authenticated (sender tries the fallback)
         └── SmtpSendError         the server refused or dropped one message
             ├── SmtpTemporaryError   4xx or disconnect: retried later with backoff
-            └── SmtpPermanentError   5xx: the row fails; "user unknown" suppresses the address
+            ├── SmtpPermanentError   5xx: the row fails; "user unknown" suppresses the address
+            └── SmtpOutcomeUnknown   lost after the message content was sent: the row is `unknown`, never resent
 
 Stage issues add their leaves beneath the matching branch (for example `NightWindowViolation(SearchError)`).
 """
@@ -104,6 +108,11 @@ class SmtpPermanentError(SmtpSendError):
             "unrouteable address",  # Exim
         )
         return self.code in (550, 551, 553) and any(p in text for p in phrases)
+
+
+class SmtpOutcomeUnknown(SmtpSendError):
+    """The connection was lost (or timed out) after the message content was transmitted, before the server's
+    final reply: the server may have accepted it. `send_queued` marks the row `unknown` and never resends it."""
 
 
 # --- Yandex Search API (raised by leadgen.yandex, handled by leadgen.yandex.jobs and the CLI) ---------------
@@ -215,3 +224,20 @@ class RobotsDisallowed(CrawlError):
 class FetchFailed(CrawlError):
     """Raised by the crawler for network errors, timeouts, redirect loops, bad statuses and non-HTML bodies;
     handled per page, and per company (status `unreachable`) when the home page cannot be fetched."""
+
+
+# --- mailbox (issue 16) ----------------------------------------------------------------------------------
+
+
+class MailboxError(LeadgenError):
+    """Base of IMAP mailbox errors; raised by `leadgen.mailbox.imap`, handled per route by `sync_all`."""
+
+
+class MailboxUnavailable(MailboxError):
+    """Raised by `leadgen.mailbox.imap` when the server cannot be reached, TLS fails, a call times out or the
+    server answers out of protocol; the sync of that route stops (its cursor keeps what was read), retryable."""
+
+
+class MailboxRefused(MailboxError):
+    """Raised by `leadgen.mailbox.imap` when the server refuses the credentials, lacks STARTTLS or cannot
+    select the folder; handled per route by `sync_all`, not retried (the settings must change)."""

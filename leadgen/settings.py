@@ -7,6 +7,7 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -16,6 +17,7 @@ SQLITE_DEFAULT_URL = "sqlite:///./leadgen.db"
 WINDOW_RE = re.compile(r"\s*(?P<start>\d{2}:\d{2})\s*-\s*(?P<end>\d{2}:\d{2})\s*")
 
 SmtpSecurity = Literal["starttls", "ssl", "none"]
+ImapSecurity = Literal["ssl", "starttls", "plain"]
 RouteName = Literal["yandex", "gmail"]
 
 CommaList = Annotated[list[str], NoDecode]
@@ -73,6 +75,52 @@ class SmtpRoute:
     def __repr__(self) -> str:
         return (
             f"SmtpRoute(name={self.name!r}, host={self.host!r}, port={self.port}, security={self.security!r})"
+        )
+
+
+class ImapRoute:
+    """The IMAP mailbox of one sending route (a value object; the password stays a SecretStr)."""
+
+    __slots__ = ("ca_file", "folder", "host", "name", "password", "port", "security", "timeout", "username")
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        host: str | None,
+        port: int,
+        security: ImapSecurity,
+        username: str | None,
+        password: SecretStr | None,
+        folder: str,
+        timeout: float,
+        ca_file: Path | None,
+    ) -> None:
+        self.name = name
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self.password = password
+        self.folder = folder
+        self.timeout = timeout
+        self.ca_file = ca_file
+
+    @property
+    def configured(self) -> bool:
+        """A mailbox is read only when its host, user name and password are all set."""
+        return bool(self.host and self.username and self.password and self.password.get_secret_value())
+
+    @property
+    def mailbox(self) -> str:
+        """The mailbox's key in the database (cursor, inbound messages): the route's name. Pointing a route at
+        another account is safe: the new folder's UIDVALIDITY differs, so it is read from UID 1."""
+        return self.name
+
+    def __repr__(self) -> str:
+        return (
+            f"ImapRoute(name={self.name!r}, host={self.host!r}, port={self.port}, security={self.security!r}, "
+            f"folder={self.folder!r})"
         )
 
 
@@ -180,7 +228,6 @@ class Settings(BaseSettings):
     outreach_max_attempts: int = Field(3, ge=1)
     outreach_dry_run_dir: Path = Path("./data/outbox")
     outreach_unsubscribe_mailto: str | None = None
-    outreach_unsubscribe_url: str | None = None
     outreach_subject_max_chars: int = Field(120, ge=20, description="Guardrail: longest subject accepted")
     outreach_body_min_chars: int = Field(200, ge=0, description="Guardrail: shortest body accepted")
     outreach_body_max_chars: int = Field(2000, ge=200, description="Guardrail: longest body accepted")
@@ -197,6 +244,61 @@ class Settings(BaseSettings):
         ge=1,
         description="Soft bounces of one address after which it is suppressed (opt-out, source bounce)",
     )
+
+    # --- one-click unsubscribe (RFC 8058; leadgen/unsubscribe) ------------------------------------------
+    unsubscribe_base_url: str | None = Field(
+        None,
+        description="Public root of `leadgen unsubscribe serve`: https://…, or http://127.0.0.1:… (sandbox)",
+    )
+    unsubscribe_secret: SecretStr | None = Field(
+        None, description="Signs unsubscribe tokens; at least 32 characters, never logged"
+    )
+    outreach_unsubscribe_url: str | None = Field(
+        None, description="Replaced by UNSUBSCRIBE_BASE_URL and UNSUBSCRIBE_SECRET; setting it is an error"
+    )
+
+    @field_validator("unsubscribe_base_url")
+    @classmethod
+    def _unsubscribe_base_url(cls, value: str | None) -> str | None:
+        """https with a host, no query or fragment; plain http only for loopback hosts (the sandbox)."""
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        loopback = parts.hostname in {"localhost", "::1"} or (parts.hostname or "").startswith("127.")
+        if parts.scheme not in {"https", "http"} or not parts.hostname:
+            raise ValueError(f"expected an https URL like https://unsubscribe.example.ru, got {value!r}")
+        if parts.scheme == "http" and not loopback:
+            raise ValueError(
+                "must be https (RFC 8058 one-click needs an https URI); http only for loopback hosts"
+            )
+        if not value.isascii() or any(c.isspace() or c in '<>,"' for c in value.strip()):
+            raise ValueError("must be plain ASCII without spaces, <, > or commas (an IDN host in punycode)")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must be a plain base URL without query, fragment or credentials")
+        return value.strip().rstrip("/")
+
+    @field_validator("outreach_unsubscribe_url")
+    @classmethod
+    def _old_unsubscribe_url(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            raise ValueError(
+                "OUTREACH_UNSUBSCRIBE_URL is replaced: set UNSUBSCRIBE_BASE_URL to the public https root of "
+                "`leadgen unsubscribe serve` and UNSUBSCRIBE_SECRET (see docs/compliance.md), then remove it"
+            )
+        return None
+    # --- per-route daily caps (under OUTREACH_DAILY_CAP) ------------------------------------------------
+    outreach_daily_cap_yandex: int | None = Field(
+        None, ge=0, description="Messages a day through the yandex route (default: OUTREACH_DAILY_CAP)"
+    )
+    outreach_daily_cap_gmail: int | None = Field(
+        None, ge=0, description="Messages a day through the gmail route (default: OUTREACH_DAILY_CAP)"
+    )
+
+    @field_validator("outreach_daily_cap_yandex", "outreach_daily_cap_gmail", mode="before")
+    @classmethod
+    def _empty_route_cap(cls, value: object) -> object:
+        """An empty OUTREACH_DAILY_CAP_<ROUTE>= means "the global cap"."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     # --- routing ----------------------------------------------------------------------------------------
     routing_force_yandex_domains: CommaList = Field(default_factory=list)
@@ -224,6 +326,23 @@ class Settings(BaseSettings):
     smtp_gmail_from: str | None = None
     smtp_timeout_seconds: float = Field(30.0, gt=0)
     smtp_ca_file: Path | None = Field(None, description="Extra CA bundle trusted for SMTP TLS (sandbox sink)")
+
+    # --- imap: each route's mailbox, read by `leadgen mailbox sync` ----------------------------------------
+    imap_yandex_host: str | None = "imap.yandex.ru"
+    imap_yandex_port: int = Field(993, ge=1, le=65535)
+    imap_yandex_security: ImapSecurity = "ssl"
+    imap_yandex_username: str | None = None
+    imap_yandex_password: SecretStr | None = None
+    imap_yandex_folder: str = "INBOX"
+    imap_gmail_host: str | None = "imap.gmail.com"
+    imap_gmail_port: int = Field(993, ge=1, le=65535)
+    imap_gmail_security: ImapSecurity = "ssl"
+    imap_gmail_username: str | None = None
+    imap_gmail_password: SecretStr | None = None
+    imap_gmail_folder: str = "INBOX"
+    imap_timeout_seconds: float = Field(30.0, gt=0, description="Connect and read timeout of one IMAP call")
+    imap_batch_size: int = Field(50, ge=1, le=1000, description="Messages fetched per IMAP FETCH")
+    imap_ca_file: Path | None = Field(None, description="Extra CA bundle trusted for IMAP TLS (sandbox)")
 
     # --- prefect ----------------------------------------------------------------------------------------
     prefect_work_pool: str = "leadgen-docker"
@@ -305,4 +424,18 @@ class Settings(BaseSettings):
             password=getattr(self, f"smtp_{name}_password"),
             from_address=getattr(self, f"smtp_{name}_from"),
             timeout=self.smtp_timeout_seconds,
+        )
+
+    def imap_route(self, name: RouteName) -> ImapRoute:
+        """The IMAP mailbox of a named route (see `ImapRoute.configured`)."""
+        return ImapRoute(
+            name=name,
+            host=getattr(self, f"imap_{name}_host"),
+            port=getattr(self, f"imap_{name}_port"),
+            security=getattr(self, f"imap_{name}_security"),
+            username=getattr(self, f"imap_{name}_username"),
+            password=getattr(self, f"imap_{name}_password"),
+            folder=getattr(self, f"imap_{name}_folder"),
+            timeout=self.imap_timeout_seconds,
+            ca_file=self.imap_ca_file,
         )

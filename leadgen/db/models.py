@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -395,4 +396,40 @@ Index(
     unique=True,
     sqlite_where=InboundMessage.uid.is_(None),
     postgresql_where=InboundMessage.uid.is_(None),
+)
+
+
+# --- mailbox (issue 16) -----------------------------------------------------------------------------------
+
+
+class MailboxCursor(TimestampMixin, Base):
+    """How far one IMAP folder has been read: its UIDVALIDITY and the highest UID handled; one row per folder."""
+
+    __tablename__ = "mailbox_cursors"
+    __table_args__ = (UniqueConstraint("mailbox", "folder", name="uq_mailbox_cursors_mailbox_folder"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(64))  # ImapRoute.mailbox: the route's name
+    folder: Mapped[str] = mapped_column(String(255))
+    # RFC 3501: UIDVALIDITY and UIDs are unsigned 32-bit numbers, past a Postgres INTEGER.
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    def __repr__(self) -> str:
+        return (
+            f"MailboxCursor(mailbox={self.mailbox!r}, folder={self.folder!r}, "
+            f"uidvalidity={self.uidvalidity!r}, last_uid={self.last_uid!r})"
+        )
+
+
+# The sync's `recorded_before` looks inbound messages up by their own Message-ID (a UIDVALIDITY change rescans).
+Index("ix_inbound_messages_inbound_message_id", InboundMessage.inbound_message_id)
+# One message per address per campaign, even when two companies share the address (skipped rows do not count).
+Index(
+    "uq_outreach_messages_campaign_lower_to_email",
+    OutreachMessage.campaign,
+    func.lower(OutreachMessage.to_email),
+    unique=True,
+    sqlite_where=text("status <> 'skipped'"),
+    postgresql_where=text("status <> 'skipped'"),
 )

@@ -19,6 +19,7 @@ TABLES = {
     "processing_jobs",
     "inbound_messages",
     "address_bounces",
+    "mailbox_cursors",
 }
 
 

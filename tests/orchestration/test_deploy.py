@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -52,6 +53,7 @@ def test_one_deployment_per_flow_with_existing_entrypoints() -> None:
         "collect_results",
         "enrich_contacts",
         "outreach",
+        "mailbox_sync",
         "report",
         "pipeline",
     )
@@ -87,10 +89,25 @@ def test_schedules_stay_inside_their_windows() -> None:
             if func in NIGHT_FLOWS:
                 outside = [t for t in times if not night.contains(t)]
                 assert outside == [], f"{func} fires outside the night window: {outside[:3]}"
+            elif func == "mailbox_sync_flow":
+                for t in times:
+                    local = t.astimezone(settings.tz)
+                    assert (8, 0) <= (local.hour, local.minute) <= (22, 0), f"mailbox sync fires at {local}"
             elif func == "outreach_flow":
                 for t in times:
                     assert send.contains(t), f"outreach fires outside the send window at {t}"
                     assert WEEKDAYS[t.astimezone(settings.tz).weekday()] in settings.outreach_send_weekdays
+
+
+def test_mailbox_sync_runs_every_half_hour_from_8_to_22_moscow_time() -> None:
+    [deployment] = [d for d in deployments() if d["entrypoint"].endswith(":mailbox_sync_flow")]
+    times: set[tuple[int, int]] = set()
+    for schedule in deployment["schedules"]:
+        for t in fire_times(schedule["cron"], schedule["timezone"], n=200):
+            local = t.astimezone(ZoneInfo("Europe/Moscow"))
+            times.add((local.hour, local.minute))
+    expected = {(h, m) for h in range(8, 22) for m in (0, 30)} | {(22, 0)}
+    assert times == expected
 
 
 def test_deployments_use_the_docker_pool_and_hold_no_secrets() -> None:
@@ -135,7 +152,7 @@ def test_prefect_deploy_all_against_a_real_server(prefect_server: PrefectServer,
             return [d for d in await client.read_deployments() if d.work_pool_name == pool]
 
     registered = {d.entrypoint: d for d in asyncio.run(read())}
-    assert len(registered) == 8
+    assert len(registered) == 9
     pipeline = registered["flows/pipeline.py:pipeline_flow"]
     assert pipeline.schedules == []
     assert pipeline.parameter_openapi_schema["required"] == ["params"]
@@ -148,6 +165,11 @@ def test_prefect_deploy_all_against_a_real_server(prefect_server: PrefectServer,
     search = registered["flows/night_search.py:night_search_flow"]
     assert [(s.schedule.cron, s.schedule.timezone, s.active) for s in search.schedules] == [
         ("10-50/10 0-5 * * *", "Europe/Moscow", False)
+    ]
+    mailbox = registered["flows/mailbox_sync.py:mailbox_sync_flow"]
+    assert sorted((s.schedule.cron, s.active) for s in mailbox.schedules) == [
+        ("*/30 8-21 * * *", True),
+        ("0 22 * * *", True),
     ]
     assert search.job_variables["image"] == "leadgen:test"
     assert search.job_variables["networks"] == ["leadgen"]

@@ -23,6 +23,8 @@ from leadgen.errors import (
     AuthError,
     ConfigurationError,
     DatabaseUnavailable,
+    MailboxRefused,
+    MailboxUnavailable,
     NightWindowViolation,
     QuotaExceeded,
     YandexAPIError,
@@ -31,7 +33,7 @@ from leadgen.errors import (
 from tasks.policy import RETRIES, is_transient, retry_on_transient
 from tasks.runtime import jsonable
 
-TASK_MODULES = ("planning", "search", "companies", "contacts", "outreach", "reports")
+TASK_MODULES = ("planning", "search", "companies", "contacts", "outreach", "mailbox", "reports")
 
 
 @pytest.mark.parametrize(
@@ -44,7 +46,9 @@ TASK_MODULES = ("planning", "search", "companies", "contacts", "outreach", "repo
         (ValueError("bad value"), False),
         (KeyError("missing"), False),
         (RuntimeError("unexpected"), False),
+        (MailboxRefused("IMAP server imap.yandex.ru:993 refused the login of sales@x.ru"), False),
         (YandexUnavailable("502 Bad Gateway", status=502), True),
+        (MailboxUnavailable("cannot reach IMAP server imap.gmail.com:993 (connect): timed out"), True),
         (QuotaExceeded("429", retry_after=3.0), True),
         (DatabaseUnavailable("cannot connect"), True),
         (OperationalError("SELECT 1", {}, Exception("database is locked")), True),

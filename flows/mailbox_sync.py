@@ -1,0 +1,66 @@
+"""mailbox_sync flow: read every configured route's IMAP mailbox, classify new mail and apply its effects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from flows.artifacts import publish
+from flows.params import MailboxSyncParams
+from flows.runtime import task_runner
+from leadgen.errors import MailboxError
+from leadgen.mailbox.sync import configured_routes
+from tasks.mailbox import sync_mailbox_task
+from tasks.runtime import load_settings
+
+KINDS = ("hard_bounce", "soft_bounce", "auto_reply", "reply", "unsubscribe", "other")
+
+
+@flow(name="mailbox-sync", task_runner=task_runner())
+def mailbox_sync_flow(params: MailboxSyncParams = MailboxSyncParams()) -> dict[str, Any]:
+    """Sync each mailbox in turn and publish what was read; the run fails (after publishing) when a mailbox
+    could not be read to the end, so the failure automations notify."""
+    logger = get_run_logger()
+    settings = load_settings()
+    routes = [params.route] if params.route else [route.name for route in configured_routes(settings)]
+    if not routes:
+        line = "no IMAP mailbox is configured (IMAP_<ROUTE>_HOST, _USERNAME, _PASSWORD): nothing read"
+        publish("mailbox-sync", "Mailbox sync", lines=[line])
+        logger.warning(line)
+        return {"routes": [], "read": 0}
+    reports: list[dict[str, Any]] = []
+    for route in routes:
+        try:
+            reports.append(sync_mailbox_task(route))
+        except MailboxError as exc:  # after the task's retries: record it, read the other mailboxes
+            reports.append({"route": route, "read": 0, "kinds": {}, "matched": 0, "error": str(exc)})
+    table = [
+        {
+            "route": r["route"],
+            "read": r.get("read", 0),
+            **{kind: (r.get("kinds") or {}).get(kind, 0) for kind in KINDS},
+            "matched": r.get("matched", 0),
+            "rescanned": r.get("rescanned", False),
+            "error": r.get("error") or "",
+        }
+        for r in reports
+    ]
+    errors = [{"item": r["route"], "reason": r["error"]} for r in reports if r.get("error")]
+    lines = [_line(r) for r in reports]
+    total = {"read": sum(int(r.get("read", 0)) for r in reports), "failed_routes": len(errors)}
+    publish("mailbox-sync", "Mailbox sync", lines=lines, stats=total, table=table, errors=errors)
+    logger.info("; ".join(lines))
+    if errors:
+        raise MailboxError("; ".join(f"{e['item']}: {e['reason']}" for e in errors))
+    return {"routes": reports, **total}
+
+
+def _line(report: dict[str, Any]) -> str:
+    kinds = ", ".join(f"{n} {k}" for k, n in sorted((report.get("kinds") or {}).items()) if n)
+    text = f"{report['route']}: {report.get('read', 0)} messages read" + (f" ({kinds})" if kinds else "")
+    if report.get("rescanned"):
+        text += "; UIDVALIDITY changed, folder read again"
+    if report.get("error"):
+        text += f"; stopped: {report['error']}"
+    return text

@@ -1,0 +1,36 @@
+"""Mailbox task: read one route's IMAP mailbox from its cursor on (never cached; an outage is retried)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from leadgen.errors import MailboxRefused, MailboxUnavailable
+from leadgen.mailbox.sync import sync_mailbox
+from tasks import runtime
+from tasks.policy import retry_options
+from tasks.runtime import jsonable, load_settings, open_engine
+
+
+@task(name="sync-mailbox", cache_policy=NO_CACHE, **retry_options())
+def sync_mailbox_task(route: str) -> dict[str, Any]:
+    """Classify and apply every new message of `route`'s mailbox, one transaction each with the cursor.
+
+    An unreachable server raises MailboxUnavailable (retried: the retry carries on from the cursor), a refused
+    login MailboxRefused (not retried); a message that cannot be handled ends the report with its error.
+    """
+    settings = load_settings()
+    with open_engine(settings) as engine:
+        report = sync_mailbox(
+            engine,
+            settings,
+            settings.imap_route(route),
+            now=runtime.current_clock(),  # type: ignore[arg-type]
+        )
+    if report.error_kind == "unavailable":
+        raise MailboxUnavailable(report.error or "unavailable")
+    if report.error_kind == "refused":
+        raise MailboxRefused(report.error or "refused")
+    return dict(jsonable(report))
