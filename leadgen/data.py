@@ -370,3 +370,85 @@ SITE_BUILDER_SUFFIXES: frozenset[str] = frozenset(
         "okis.ru",
     }
 )
+
+# Third-party mail domains: an address on one of these found on a company's site (and not on the company's own
+# domain) belongs to whoever built, runs or hosts the site, not to the company, so it is never a recipient
+# (leadgen.contacts.thirdparty). Free mail (mail.ru, yandex.ru, gmail.com, ...) is NOT listed: small companies
+# use it as their own address. A listed domain also matches its subdomains.
+THIRD_PARTY_MAIL_DOMAINS_BY_CATEGORY: dict[str, frozenset[str]] = {
+    # Site builders and their support desks (footer "Сделано на Тильде", template credits).
+    "site builder": frozenset(
+        {
+            "tilda.cc",
+            "tilda.ws",
+            "wix.com",
+            "wixsite.com",
+            "ukit.com",
+            "ukit.me",
+            "nethouse.ru",
+            "ucoz.ru",
+            "ucoz.net",
+            "setup.ru",
+            "a5.ru",
+            "flexbe.ru",
+            "flexbe.com",
+            "lpgenerator.ru",
+            "platformalp.ru",
+            "craftum.com",
+            "mottor.ru",
+            "umi.ru",
+            "jimdo.com",
+            "squarespace.com",
+            "weebly.com",
+            "wordpress.com",
+            "webflow.com",
+            "taplink.ru",
+            "okis.ru",
+            "narod.ru",
+        }
+    ),
+    # CMS and shop platforms whose vendor address ends up in templates.
+    "cms vendor": frozenset(
+        {
+            "1c-bitrix.ru",
+            "bitrix24.ru",
+            "insales.ru",
+            "ecwid.com",
+            "shopify.com",
+            "umi-cms.ru",
+            "diafan.ru",
+            "hostcms.ru",
+            "netcat.ru",
+            "cs-cart.ru",
+        }
+    ),
+    # Hosting providers and registrars (abuse/support addresses in default pages and footers).
+    "hosting": frozenset(
+        {
+            "reg.ru",
+            "nic.ru",
+            "r01.ru",
+            "beget.com",
+            "beget.ru",
+            "timeweb.ru",
+            "timeweb.com",
+            "sprinthost.ru",
+            "jino.ru",
+            "hostland.ru",
+            "masterhost.ru",
+            "sweb.ru",
+            "spaceweb.ru",
+            "mchost.ru",
+            "ihc.ru",
+            "netangels.ru",
+            "majordomo.ru",
+            "selectel.ru",
+            "firstvds.ru",
+            "ruweb.net",
+            "godaddy.com",
+            "hostinger.com",
+            "hetzner.com",
+            "cloudflare.com",
+        }
+    ),
+}

@@ -193,7 +193,8 @@ def _registrable(host: str, keep_subdomains: bool) -> str | None:
     stripped = host
     while stripped.startswith(DROP_PREFIX_STARTS):
         shorter = DROP_PREFIX_RE.sub("", stripped, count=1)
-        if shorter == stripped or "." not in shorter:
+        # `m.msk.ru` is a registrable domain of its own (msk.ru is a public suffix): never strip down to a suffix.
+        if shorter == stripped or "." not in shorter or _registrable_stripped(shorter, False) is None:
             break
         stripped = shorter
     return _registrable_stripped(stripped, keep_subdomains)

@@ -25,7 +25,8 @@
         ├── RouteUnavailable      an SMTP route cannot be connected or authenticated (sender tries the fallback)
         └── SmtpSendError         the server refused or dropped one message
             ├── SmtpTemporaryError   4xx or disconnect: retried later with backoff
-            └── SmtpPermanentError   5xx: the row fails; "user unknown" suppresses the address
+            ├── SmtpPermanentError   5xx: the row fails; "user unknown" suppresses the address
+            └── SmtpOutcomeUnknown   lost after the message content was sent: the row is `unknown`, never resent
 
 Stage issues add their leaves beneath the matching branch (for example `NightWindowViolation(SearchError)`).
 """
@@ -107,6 +108,11 @@ class SmtpPermanentError(SmtpSendError):
             "unrouteable address",  # Exim
         )
         return self.code in (550, 551, 553) and any(p in text for p in phrases)
+
+
+class SmtpOutcomeUnknown(SmtpSendError):
+    """The connection was lost (or timed out) after the message content was transmitted, before the server's
+    final reply: the server may have accepted it. `send_queued` marks the row `unknown` and never resends it."""
 
 
 # --- Yandex Search API (raised by leadgen.yandex, handled by leadgen.yandex.jobs and the CLI) ---------------

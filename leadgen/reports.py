@@ -348,10 +348,16 @@ def _latest_reply(column: Any) -> Any:
     )
 
 
+FORMULA_START = ("=", "+", "-", "@")
+"""A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection")."""
+
+
 def _one_line(text: str | None, limit: int = 300) -> str | None:
-    """The first lines of a reply on one line, clipped: what a spreadsheet cell shows."""
+    """The first lines of a reply on one line, clipped: what a spreadsheet cell shows. A stranger wrote it, so a
+    leading formula character is neutralised with an apostrophe."""
     joined = " ".join(line.strip() for line in (text or "").splitlines() if line.strip())
-    return (joined[: limit - 1] + "…" if len(joined) > limit else joined) or None
+    joined = joined[: limit - 1] + "…" if len(joined) > limit else joined
+    return ("'" + joined if joined.startswith(FORMULA_START) else joined) or None
 
 
 def export_contacts(session: Session, path: Path, *, batch_tag: str | None = None) -> int:

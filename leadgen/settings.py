@@ -7,6 +7,7 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -227,7 +228,6 @@ class Settings(BaseSettings):
     outreach_max_attempts: int = Field(3, ge=1)
     outreach_dry_run_dir: Path = Path("./data/outbox")
     outreach_unsubscribe_mailto: str | None = None
-    outreach_unsubscribe_url: str | None = None
     outreach_subject_max_chars: int = Field(120, ge=20, description="Guardrail: longest subject accepted")
     outreach_body_min_chars: int = Field(200, ge=0, description="Guardrail: shortest body accepted")
     outreach_body_max_chars: int = Field(2000, ge=200, description="Guardrail: longest body accepted")
@@ -244,6 +244,61 @@ class Settings(BaseSettings):
         ge=1,
         description="Soft bounces of one address after which it is suppressed (opt-out, source bounce)",
     )
+
+    # --- one-click unsubscribe (RFC 8058; leadgen/unsubscribe) ------------------------------------------
+    unsubscribe_base_url: str | None = Field(
+        None,
+        description="Public root of `leadgen unsubscribe serve`: https://…, or http://127.0.0.1:… (sandbox)",
+    )
+    unsubscribe_secret: SecretStr | None = Field(
+        None, description="Signs unsubscribe tokens; at least 32 characters, never logged"
+    )
+    outreach_unsubscribe_url: str | None = Field(
+        None, description="Replaced by UNSUBSCRIBE_BASE_URL and UNSUBSCRIBE_SECRET; setting it is an error"
+    )
+
+    @field_validator("unsubscribe_base_url")
+    @classmethod
+    def _unsubscribe_base_url(cls, value: str | None) -> str | None:
+        """https with a host, no query or fragment; plain http only for loopback hosts (the sandbox)."""
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        loopback = parts.hostname in {"localhost", "::1"} or (parts.hostname or "").startswith("127.")
+        if parts.scheme not in {"https", "http"} or not parts.hostname:
+            raise ValueError(f"expected an https URL like https://unsubscribe.example.ru, got {value!r}")
+        if parts.scheme == "http" and not loopback:
+            raise ValueError(
+                "must be https (RFC 8058 one-click needs an https URI); http only for loopback hosts"
+            )
+        if not value.isascii() or any(c.isspace() or c in '<>,"' for c in value.strip()):
+            raise ValueError("must be plain ASCII without spaces, <, > or commas (an IDN host in punycode)")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must be a plain base URL without query, fragment or credentials")
+        return value.strip().rstrip("/")
+
+    @field_validator("outreach_unsubscribe_url")
+    @classmethod
+    def _old_unsubscribe_url(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            raise ValueError(
+                "OUTREACH_UNSUBSCRIBE_URL is replaced: set UNSUBSCRIBE_BASE_URL to the public https root of "
+                "`leadgen unsubscribe serve` and UNSUBSCRIBE_SECRET (see docs/compliance.md), then remove it"
+            )
+        return None
+    # --- per-route daily caps (under OUTREACH_DAILY_CAP) ------------------------------------------------
+    outreach_daily_cap_yandex: int | None = Field(
+        None, ge=0, description="Messages a day through the yandex route (default: OUTREACH_DAILY_CAP)"
+    )
+    outreach_daily_cap_gmail: int | None = Field(
+        None, ge=0, description="Messages a day through the gmail route (default: OUTREACH_DAILY_CAP)"
+    )
+
+    @field_validator("outreach_daily_cap_yandex", "outreach_daily_cap_gmail", mode="before")
+    @classmethod
+    def _empty_route_cap(cls, value: object) -> object:
+        """An empty OUTREACH_DAILY_CAP_<ROUTE>= means "the global cap"."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     # --- routing ----------------------------------------------------------------------------------------
     routing_force_yandex_domains: CommaList = Field(default_factory=list)

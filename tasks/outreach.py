@@ -88,10 +88,11 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
                 engine, settings, limit=slots, now=runtime.current_clock(), sleep=runtime.sleep
             )
             total = _add(total, some)
-            if some.sent + some.failed + some.skipped + some.retried < slots:
+            if some.sent + some.failed + some.skipped + some.retried + some.unknown < slots:
                 break  # nothing more was due
             if (
                 some.cap_reached
+                or some.route_cap_reached
                 or not some.window_open
                 or some.stopped_reason == "every SMTP route unavailable"
             ):
@@ -108,6 +109,7 @@ def _add(total: SendReport, one: SendReport) -> SendReport:
         failed=total.failed + one.failed,
         skipped=total.skipped + one.skipped,
         suppressed=total.suppressed + one.suppressed,
+        unknown=total.unknown + one.unknown,
         recovered_unknown=total.recovered_unknown + one.recovered_unknown,
         files=[*total.files, *one.files],
         errors=[*total.errors, *one.errors],

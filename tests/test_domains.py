@@ -170,7 +170,8 @@ def test_canonical_domain_is_idempotent_and_clean(value: str) -> None:
     assert canonical_domain(domain) == domain
     assert domain == domain.lower()
     assert "://" not in domain and ":" not in domain and "/" not in domain
-    assert not domain.startswith(("www.", "m.")) or domain.count(".") == 1
+    # `www.`/`m.` stay only when they are the registrable label itself (m.msk.ru: msk.ru is a public suffix).
+    assert not domain.startswith(("www.", "m.")) or canonical_domain(domain.split(".", 1)[1]) is None
     assert not domain.endswith(".")
 
 
@@ -221,3 +222,11 @@ def test_cyrillic_fast_path_agrees_with_idna(host: str) -> None:
     except (idna.IDNAError, UnicodeError, ValueError):
         slow = domains._lenient_unicode(domains_host)
     assert fast == slow
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("m.msk.ru", "m.msk.ru"), ("http://0.m.msk.ru/", "m.msk.ru"), ("http://www.m.msk.ru/", "m.msk.ru")],
+)
+def test_a_prefix_that_is_the_registrable_label_is_kept(value: str, expected: str) -> None:
+    assert canonical_domain(value) == expected

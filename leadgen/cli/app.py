@@ -22,6 +22,7 @@ from leadgen.cli import plan as plan_cli
 from leadgen.cli import report as report_cli
 from leadgen.cli import sandbox as sandbox_cli
 from leadgen.cli import serp as serp_cli
+from leadgen.cli import unsubscribe as unsubscribe_cli
 from leadgen.cli import yandex as yandex_cli
 from leadgen.cli.context import err_console, load_settings
 from leadgen.errors import ConfigurationError, LeadgenError
@@ -42,6 +43,7 @@ app.command("enrich")(contacts_cli.enrich)
 app.add_typer(outreach_cli.app, name="outreach")
 app.add_typer(optout_cli.app, name="optout")
 app.add_typer(mailbox_cli.app, name="mailbox")
+app.add_typer(unsubscribe_cli.app, name="unsubscribe")
 app.command("forget")(optout_cli.forget_command)
 app.command("plan")(plan_cli.plan)
 app.command("report")(report_cli.report)

@@ -1,7 +1,9 @@
-"""`leadgen outreach ...`: draft, queue, preview and send emails; recover rows left in `sending`."""
+"""`leadgen outreach ...`: draft, queue, preview and send emails; recover rows left in `sending`; resolve
+`unknown` rows by hand."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from dataclasses import asdict
 from datetime import timedelta
@@ -16,6 +18,7 @@ from leadgen.outreach.drafting import draft_messages, preview_draft
 from leadgen.outreach.message import footer_text
 from leadgen.outreach.offer import load_offer
 from leadgen.outreach.outbox import queue_messages, recover_stale_sending
+from leadgen.outreach.resolve import resolve_unknown
 from leadgen.outreach.sending import send_queued, unsubscribe_for
 
 app = typer.Typer(
@@ -93,3 +96,40 @@ def recover(
     age = minutes if minutes is not None else settings.outreach_stale_sending_minutes
     count = recover_stale_sending(get_engine(ctx), now=utc_now(), stale_after=timedelta(minutes=age))
     out_console.print(f"{count} rows marked unknown")
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "unknown operator"
+
+
+@app.command()
+def resolve(
+    ctx: typer.Context,
+    message_id: Annotated[
+        str,
+        typer.Argument(metavar="MESSAGE_ID", help="Message-ID header value (<…> optional) or the row id."),
+    ],
+    sent: Annotated[
+        bool | None,
+        typer.Option(
+            "--sent/--failed", help="The message did (--sent) or did not (--failed) reach the server."
+        ),
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who settles it (default: the login name).")] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", help="Evidence, e.g. 'found in the Sent folder'.")
+    ] = None,
+) -> None:
+    """Settle an `unknown` message by hand (it is never resent automatically): --sent or --failed."""
+    if sent is None:
+        raise typer.BadParameter("say --sent or --failed", param_hint="--sent/--failed")
+    result = resolve_unknown(
+        get_engine(ctx), message_id, sent=sent, now=utc_now(), by=by or _operator(), note=note
+    )
+    out_console.print(
+        f"message {result.id} {result.message_id or ''} to {result.to_email or '(forgotten)'}: {result.status}",
+        markup=False,
+    )

@@ -14,9 +14,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from leadgen.contacts.extract import Contact as FoundContact
+from leadgen.contacts.thirdparty import STUDIO_KEY, THIRD_PARTY_KEY, third_party_category
 from leadgen.db.models import Company, CompanyStatus, Contact, ContactKind, ContactSource
 
-STUDIO_KEY = "web_studio"
 # A company left in `enriching` longer than this was claimed by a run that died (killed process, lost database
 # connection): the next run claims it again. A batch takes minutes; an hour leaves a wide margin.
 STALE_ENRICHING = timedelta(hours=1)
@@ -48,6 +48,10 @@ def upsert_contacts(
             meta["extension"] = c.extension
         if c.web_studio:
             meta[STUDIO_KEY] = True
+        if c.kind == ContactKind.EMAIL.value and c.same_site is False:
+            category = third_party_category(c.value)
+            if category:
+                meta[THIRD_PARTY_KEY] = category  # a site builder's or host's address: never a recipient
         if c.same_site is not None:
             meta["same_site"] = c.same_site
         rows.append(
@@ -98,7 +102,7 @@ def upsert_contacts(
 
 
 def choose_primary(session: Session, company_id: int) -> dict[str, int | None]:
-    """Mark the best contact of each kind primary (never a web-studio one); returns {kind: contact id}."""
+    """Mark the best contact of each kind primary (never a web-studio or third-party one); {kind: contact id}."""
     session.execute(update(Contact).where(Contact.company_id == company_id).values(is_primary=False))
     chosen: dict[str, int | None] = {}
     for kind in ContactKind:
@@ -107,7 +111,14 @@ def choose_primary(session: Session, company_id: int) -> dict[str, int | None]:
             .where(Contact.company_id == company_id, Contact.kind == kind)
             .order_by(Contact.quality_score.desc(), Contact.first_seen_at, Contact.id)
         ).all()
-        best = next((row.id for row in rows if not (row.meta or {}).get(STUDIO_KEY)), None)
+        best = next(
+            (
+                row.id
+                for row in rows
+                if not (row.meta or {}).get(STUDIO_KEY) and not (row.meta or {}).get(THIRD_PARTY_KEY)
+            ),
+            None,
+        )
         chosen[kind.value] = best
         if best is not None:
             session.execute(update(Contact).where(Contact.id == best).values(is_primary=True))

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -423,3 +424,12 @@ class MailboxCursor(TimestampMixin, Base):
 
 # The sync's `recorded_before` looks inbound messages up by their own Message-ID (a UIDVALIDITY change rescans).
 Index("ix_inbound_messages_inbound_message_id", InboundMessage.inbound_message_id)
+# One message per address per campaign, even when two companies share the address (skipped rows do not count).
+Index(
+    "uq_outreach_messages_campaign_lower_to_email",
+    OutreachMessage.campaign,
+    func.lower(OutreachMessage.to_email),
+    unique=True,
+    sqlite_where=text("status <> 'skipped'"),
+    postgresql_where=text("status <> 'skipped'"),
+)

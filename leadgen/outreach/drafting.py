@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, select
+from sqlalchemy import Engine, and_, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from leadgen.contacts.thirdparty import third_party_reason
 from leadgen.db.engine import session_scope
 from leadgen.db.models import (
     Company,
@@ -25,7 +26,14 @@ from leadgen.outreach.composer import ComposedDraft, Composer, DraftPolicy, buil
 from leadgen.outreach.guardrails import GuardrailVerdict
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.optout import opt_out_reason
-from leadgen.outreach.recipients import BLOCKED_LOCAL_PARTS, check_syntax, is_role_address
+from leadgen.outreach.recipients import (
+    ADDRESS_TAKEN,
+    BLOCKED_LOCAL_PARTS,
+    DISPOSABLE_REASON,
+    check_syntax,
+    is_disposable,
+    is_role_address,
+)
 from leadgen.outreach.reports import DraftReport, ItemError
 from leadgen.outreach.template import EmailTemplate
 from leadgen.outreach.tx import write_scope
@@ -34,17 +42,57 @@ from leadgen.settings import Settings
 DRAFTABLE_STATUSES = (CompanyStatus.ENRICHED,)
 
 
-def pick_recipient(contacts: Sequence[Contact], /) -> tuple[Contact, str] | None:
-    """The best email contact (primary, then quality) whose address is valid and not an automated mailbox."""
+NO_USABLE = "no usable email address"
+
+
+def choose_recipient(
+    contacts: Sequence[Contact], /, *, company_domain: str | None = None, taken: frozenset[str] = frozenset()
+) -> tuple[Contact, str] | str:
+    """The best email contact (primary, then quality) that is valid, not an automated mailbox, not disposable,
+    not a third party's (web studio, site builder, host) and not already `taken` in this campaign; else the
+    reason none is."""
     ranked = sorted(
         (c for c in contacts if c.kind == ContactKind.EMAIL),
         key=lambda c: (not c.is_primary, -c.quality_score, c.id),
     )
+    reasons: list[str] = []
     for contact in ranked:
         email, _problem = check_syntax(contact.value)
-        if email and email.split("@", 1)[0] not in BLOCKED_LOCAL_PARTS:
+        if not email or email.split("@", 1)[0] in BLOCKED_LOCAL_PARTS:
+            continue
+        reason = (
+            third_party_reason(email, company_domain=company_domain, contact_meta=contact.meta)
+            or (DISPOSABLE_REASON if is_disposable(email) else None)
+            or (ADDRESS_TAKEN if email.lower() in taken else None)
+        )
+        if reason is None:
             return contact, email
-    return None
+        reasons.append(reason)
+    return reasons[0] if reasons else NO_USABLE
+
+
+def pick_recipient(
+    contacts: Sequence[Contact], /, *, company_domain: str | None = None
+) -> tuple[Contact, str] | None:
+    """The contact `choose_recipient` picks, or None."""
+    chosen = choose_recipient(contacts, company_domain=company_domain)
+    return None if isinstance(chosen, str) else chosen
+
+
+def _taken(session: Session, campaign: str, contacts: Sequence[Contact]) -> frozenset[str]:
+    """Addresses of these contacts that a message of this campaign (not skipped) already holds; used to pick
+    another address of the company. The unique index decides races: the insert below never relies on it."""
+    addresses = {c.value.strip().lower() for c in contacts if c.kind == ContactKind.EMAIL}
+    if not addresses:
+        return frozenset()
+    held = session.scalars(
+        select(func.lower(OutreachMessage.to_email)).where(
+            OutreachMessage.campaign == campaign,
+            OutreachMessage.status != MessageStatus.SKIPPED,
+            func.lower(OutreachMessage.to_email).in_(addresses),
+        )
+    )
+    return frozenset(a for a in held if a)
 
 
 def _candidates(session: Session, campaign: str, limit: int) -> list[Company]:
@@ -81,13 +129,10 @@ def _cached_draft(session: Session, company_id: int, key: str) -> OutreachMessag
 
 
 def _insert_message(session: Session, values: dict[str, Any]) -> bool:
+    """Insert unless a row for this contact, or a non-skipped row for this address, exists in the campaign
+    (`ON CONFLICT DO NOTHING` over both unique indexes); True when inserted."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = (
-        insert(OutreachMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["contact_id", "campaign"])
-        .returning(OutreachMessage.id)
-    )
+    stmt = insert(OutreachMessage).values(**values).on_conflict_do_nothing().returning(OutreachMessage.id)
     return session.execute(stmt).first() is not None
 
 
@@ -116,12 +161,16 @@ def draft_messages(
                 select(Contact).where(Contact.company_id == company.id).order_by(Contact.id)
             ).all()
             first_email = next((c for c in contacts if c.kind == ContactKind.EMAIL), None)
-            work.append((company, pick_recipient(contacts), first_email))
+            work.append((company, contacts, _taken(session, campaign, contacts), first_email))
     counts = {"drafted": 0, "llm": 0, "fallback": 0, "reused": 0, "skipped": 0}
     errors: list[ItemError] = []
-    for company, picked, first_email in work:
+    drafted_now: set[str] = set()  # addresses this run has drafted to (not yet in `taken` above)
+    for company, contacts, taken, first_email in work:
         label = company.canonical_domain or f"company {company.id}"
-        if picked is None:
+        picked = choose_recipient(
+            contacts, company_domain=company.canonical_domain, taken=taken | drafted_now
+        )
+        if isinstance(picked, str):
             # Record the decision on a skipped row, so the company does not come back every run.
             assert first_email is not None  # candidates have at least one email contact
             with write_scope(engine) as session:
@@ -133,14 +182,14 @@ def draft_messages(
                         "campaign": campaign,
                         "to_email": first_email.value.strip().lower(),
                         "status": MessageStatus.SKIPPED,
-                        "last_error": "no usable email address",
+                        "last_error": picked,
                         "meta": {},
                         "created_at": now,
                         "updated_at": now,
                     },
                 )
             counts["skipped"] += 1
-            errors.append(ItemError(label, "no usable email address", company.id))
+            errors.append(ItemError(label, picked, company.id))
             continue
         contact, email = picked
         brief = company_brief(company)
@@ -154,7 +203,9 @@ def draft_messages(
             "updated_at": now,
         }
         with session_scope(engine) as session:
-            reason = opt_out_reason(session, email) or ("opted out: company" if company.opt_out else None)
+            reason = opt_out_reason(session, email, company_domain=company.canonical_domain) or (
+                "opted out: company" if company.opt_out else None
+            )
             cached = None if reason else _cached_draft(session, company.id, composer.key(brief, offer))
         if reason:
             with write_scope(engine) as session:
@@ -189,8 +240,18 @@ def draft_messages(
             "meta": meta,
         }
         with write_scope(engine) as session:
-            if not _insert_message(session, values):
-                continue  # another drafter stored this contact's message first
+            inserted = _insert_message(session, values)
+            # The address is held by another company's message (or another drafter stored this contact's
+            # message first): record the skip, so the company does not come back every run.
+            taken_now = not inserted and _insert_message(
+                session, base | {"status": MessageStatus.SKIPPED, "last_error": ADDRESS_TAKEN, "meta": {}}
+            )
+        if taken_now:
+            counts["skipped"] += 1
+            errors.append(ItemError(label, ADDRESS_TAKEN, company.id))
+        if not inserted:
+            continue
+        drafted_now.add(email.lower())
         counts["drafted"] += 1
         counts["reused" if cached is not None else draft.composer] += 1
     return DraftReport(considered=len(work), errors=errors, **counts)
@@ -222,7 +283,7 @@ def preview_draft(
         verdict = DraftPolicy.from_settings(settings).check(template, offer, brief)
         return brief, stored.to_email, ComposedDraft(template, stored.composer or "?", verdict, stored.meta)
     contacts = session.scalars(select(Contact).where(Contact.company_id == company.id)).all()
-    picked = pick_recipient(contacts)
+    picked = pick_recipient(contacts, company_domain=company.canonical_domain)
     email = picked[1] if picked else None
     recipient = contact_brief(picked[0], is_role=is_role_address(picked[1])) if picked else None
     draft = (composer or build_composer(settings)).compose(brief, recipient or ContactBrief(None, ""), offer)

@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import email.policy
+import io
 import re
 import smtplib
 import ssl
 import threading
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Protocol
 
-from leadgen.errors import RouteUnavailable, SmtpPermanentError, SmtpSendError, SmtpTemporaryError
+from leadgen.errors import (
+    RouteUnavailable,
+    SmtpOutcomeUnknown,
+    SmtpPermanentError,
+    SmtpSendError,
+    SmtpTemporaryError,
+)
 from leadgen.settings import SmtpRoute
+
+LINE_END_RE = re.compile(rb"(?:\r\n|\n|\r(?!\n))")
+LEADING_DOT_RE = re.compile(rb"(?m)^\.")
 
 
 class Mailer(Protocol):
-    """Delivers one message or raises SmtpTemporaryError / SmtpPermanentError / RouteUnavailable.
+    """Delivers one message or raises SmtpTemporaryError / SmtpPermanentError / SmtpOutcomeUnknown /
+    RouteUnavailable.
 
     >>> mailer = SmtpMailer(settings.smtp_route("yandex"))  # doctest: +SKIP
     >>> mailer.send(message); mailer.close()  # doctest: +SKIP
@@ -97,34 +109,60 @@ class SmtpMailer:
         return smtp
 
     def send(self, message: EmailMessage, /) -> None:
+        """Deliver one message, driving smtplib step by step (MAIL, RCPT, DATA, content) so a failure is placed.
+
+        Before the content is transmitted (connect, MAIL, RCPT, the DATA command itself) the server cannot have
+        the message: errors are temporary or permanent as the reply says. Once the content is on the wire, a
+        lost connection or a timeout before the final reply raises SmtpOutcomeUnknown (never retried).
+        """
         if self._smtp is None:
             self._smtp = self._connect()
         smtp = self._smtp
         sender = self.route.from_address or getaddresses([str(message["From"])])[0][1]
+        recipients = envelope_recipients(message)
         try:
-            refused = smtp.send_message(message, from_addr=sender, to_addrs=envelope_recipients(message))
-        except smtplib.SMTPRecipientsRefused as exc:
+            content, mail_options = _flatten(message, sender, recipients)
+            smtp.ehlo_or_helo_if_needed()
+            if "SMTPUTF8" in mail_options and not smtp.has_extn("smtputf8"):
+                raise SmtpPermanentError("the server does not support SMTPUTF8 (non-ASCII address)")
+            code, reply = smtp.mail(sender, mail_options)
+            if code != 250:
+                error = smtp_error((code, reply), what="sender refused")
+                if isinstance(error, SmtpPermanentError):  # the route's From is not allowed: a route problem
+                    raise RouteUnavailable(f"route {self.route.name}: {error}")
+                raise error
+            for rcpt in recipients:
+                code, reply = smtp.rcpt(rcpt)
+                if code not in (250, 251):
+                    raise smtp_error((code, reply), what="recipient refused")
+            code, reply = smtp.docmd("DATA")
+            if code != 354:
+                raise smtp_error((code, reply), what="rejected")
+        except (SmtpSendError, RouteUnavailable):
             self._reset()
-            code, raw = next(iter(exc.recipients.values()))
-            raise smtp_error((code, raw), what="recipient refused") from exc
-        except smtplib.SMTPSenderRefused as exc:
-            self._reset()
-            error = smtp_error(exc, what="sender refused")
-            if isinstance(error, SmtpPermanentError):  # the route's From is not allowed: a route problem
-                raise RouteUnavailable(f"route {self.route.name}: {error}") from exc
-            raise error from exc
+            raise
         except smtplib.SMTPResponseException as exc:
             self._reset()
             raise smtp_error(exc, what="rejected") from exc
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self._reset()
-            raise SmtpTemporaryError(f"connection lost: {type(exc).__name__} {exc}") from exc
+            raise SmtpTemporaryError(
+                f"connection lost before the message was sent: {_describe(exc)}"
+            ) from exc
         except smtplib.SMTPException as exc:
             self._reset()
             raise SmtpTemporaryError(f"smtp error: {type(exc).__name__} {exc}") from exc
-        if refused:
-            code, raw = next(iter(refused.values()))
-            raise smtp_error((code, raw), what="recipient refused")
+        try:
+            smtp.send(content)
+            code, reply = smtp.getreply()
+        except (smtplib.SMTPException, OSError) as exc:
+            self._reset()
+            raise SmtpOutcomeUnknown(
+                f"connection lost after the message was sent, before the server's reply: {_describe(exc)}"
+            ) from exc
+        if code != 250:
+            self._reset()
+            raise smtp_error((code, reply), what="rejected")
 
     def _reset(self) -> None:
         if self._smtp is not None:
@@ -140,6 +178,28 @@ class SmtpMailer:
             finally:
                 _quietly_close(self._smtp)
                 self._smtp = None
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__} {exc}".strip()
+
+
+def _flatten(message: EmailMessage, sender: str, recipients: list[str]) -> tuple[bytes, tuple[str, ...]]:
+    """The DATA payload (CRLF line ends, leading dots doubled, final `.` line) and the MAIL options, as
+    smtplib.send_message would build them (SMTPUTF8 when an address is not ASCII)."""
+    international = not all(a.isascii() for a in (sender, *recipients))
+    buffer = io.BytesIO()
+    if international:
+        BytesGenerator(buffer, policy=message.policy.clone(utf8=True)).flatten(message, linesep="\r\n")
+        options: tuple[str, ...] = ("SMTPUTF8", "BODY=8BITMIME")
+    else:
+        BytesGenerator(buffer).flatten(message, linesep="\r\n")
+        options = ()
+    data = LINE_END_RE.sub(b"\r\n", buffer.getvalue())
+    data = LEADING_DOT_RE.sub(b"..", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n", options
 
 
 def _quietly_close(smtp: smtplib.SMTP) -> None:

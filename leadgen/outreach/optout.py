@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from leadgen.db.models import OptOut, OptOutKind
+from leadgen.domains import normalise_host, to_ascii
 
 CSV_VALUE_COLUMNS = ("value", "email", "domain", "e-mail", "почта", "адрес")
 
@@ -90,23 +91,36 @@ def domain_suffixes(domain: str, /) -> list[str]:
     return [".".join(parts[i:]) for i in range(len(parts) - 1)]
 
 
-def opt_out_reason(session: Session, email: str, /) -> str | None:
-    """Why `email` must not be contacted (email, its domain or its forgotten hash listed), or None."""
+def domain_forms(domain: str, /) -> set[str]:
+    """The domain and its parents in both punycode and Unicode forms (through leadgen.domains), so an opt-out
+    stored as `пример.рф` or `xn--e1afmkfd.xn--p1ai` matches either spelling."""
+    forms: set[str] = set()
+    for raw in (domain, normalise_domain(domain)):
+        for variant in (raw, to_ascii(raw), normalise_host(raw)):
+            if variant:
+                forms.update(domain_suffixes(variant.lower()))
+    return forms
+
+
+def opt_out_reason(session: Session, email: str, /, *, company_domain: str | None = None) -> str | None:
+    """Why `email` must not be contacted, or None: the email, its domain or its forgotten hash is listed, or
+    the domain of the company it was found for (`company_domain`, e.g. a free-mail address on that site)."""
     email = normalise_email(email)
     domain = email.rpartition("@")[2]
-    candidates = [
-        email,
-        email_hash(email),
-        *domain_suffixes(domain),
-        *domain_suffixes(normalise_domain(domain)),
-    ]
-    hit = session.execute(
-        select(OptOut.kind, OptOut.value).where(func.lower(OptOut.value).in_(set(candidates))).limit(1)
-    ).first()
-    if hit is None:
+    own_forms = domain_forms(domain)
+    company_forms = (domain_forms(company_domain) if company_domain else set()) - own_forms
+    candidates = {email, email_hash(email), *own_forms, *company_forms}
+    hits = session.execute(
+        select(OptOut.kind, OptOut.value).where(func.lower(OptOut.value).in_(candidates))
+    ).all()
+    if not hits:
         return None
+    # The address's own entry first, then its domain's, then the company's domain.
+    hit = min(hits, key=lambda h: (h[0] == OptOutKind.DOMAIN, h[1].lower() in company_forms))
     kind = OptOutKind(hit[0])
     if kind is OptOutKind.DOMAIN:
+        if hit[1].lower() in company_forms:
+            return f"opted out: company domain {hit[1]}"
         return f"opted out: domain {hit[1]}"
     if kind is OptOutKind.EMAIL_HASH:
         return "opted out: forgotten address"

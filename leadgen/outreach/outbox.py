@@ -12,16 +12,18 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from leadgen.contacts.thirdparty import third_party_reason
 from leadgen.db.engine import session_scope
-from leadgen.db.models import Company, MessageStatus, OptOutKind, OutreachMessage
+from leadgen.db.models import Company, Contact, MessageStatus, OptOutKind, OutreachMessage
 from leadgen.outreach.composer import DraftPolicy
 from leadgen.outreach.guardrails import check_draft
 from leadgen.outreach.message import message_id_for
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.optout import add_opt_out, opt_out_reason
-from leadgen.outreach.recipients import check_recipient
+from leadgen.outreach.recipients import ADDRESS_TAKEN, check_recipient
 from leadgen.outreach.reports import ItemError, QueueReport
 from leadgen.outreach.router import MxResolver, Router
 from leadgen.outreach.template import EmailTemplate
@@ -33,8 +35,8 @@ CAP_LOCK_KEY = 7_300_001
 """Postgres advisory lock taken by every claim transaction, so the daily-cap count is exact across senders."""
 DEFAULT_STALE_SENDING = timedelta(minutes=15)
 IN_FLIGHT = (MessageStatus.SENDING, MessageStatus.UNKNOWN)
-SENT_STATUSES = (MessageStatus.SENT, MessageStatus.BOUNCED, MessageStatus.REPLIED)
-"""A row that left: `bounced` and `replied` rows were sent first (the mailbox loop moves them on)."""
+WENT_OUT = (MessageStatus.SENT, MessageStatus.BOUNCED, MessageStatus.REPLIED)
+"""Delivered rows: a later bounce or reply changes the status, not the fact that the message used a slot."""
 COMPANY_REPLIED = "company replied"
 """Skip reason of a row whose company answered (leadgen.mailbox.effects): it gets no further mail."""
 
@@ -51,7 +53,8 @@ def queue_messages(
     resolver: MxResolver | None = None,
     offer: OfferBrief | None = None,
 ) -> QueueReport:
-    """Verify the recipients of up to `limit` drafts (syntax, opt-out, MX, guardrails) and queue or skip them."""
+    """Verify the recipients of up to `limit` drafts (syntax, disposable domain, opt-out of the address, its
+    domain or the company's domain, third-party address, MX, guardrails) and queue or skip them."""
     offer = offer or load_offer(settings.outreach_offer_file)
     policy = DraftPolicy.from_settings(settings)
     router = Router.from_settings(settings, resolver=resolver)
@@ -65,26 +68,30 @@ def queue_messages(
                 Company.canonical_domain,
                 Company.opt_out,
                 Company.replied_at,
+                Contact.meta,
             )
             .outerjoin(Company, Company.id == OM.company_id)
+            .outerjoin(Contact, Contact.id == OM.contact_id)
             .where(OM.status == MessageStatus.DRAFTED, OM.campaign == settings.outreach_campaign)
             .order_by(OM.id)
             .limit(limit)
         ).all()
     queued = skipped = roles = 0
     errors: list[ItemError] = []
-    for row_id, to_email, subject, body, domain, company_opt_out, replied_at in rows:
+    for row_id, to_email, subject, body, domain, company_opt_out, replied_at, contact_meta in rows:
         with session_scope(engine) as session:
             check = check_recipient(
                 to_email or "",
                 mx_lookup=router.lookup if router.cache is not None else None,
-                opted_out=lambda e, s=session: opt_out_reason(s, e),  # type: ignore[misc]
+                opted_out=lambda e, s=session, d=domain: opt_out_reason(s, e, company_domain=d),  # type: ignore[misc]
             )
         reason = check.reason
         if check.ok and company_opt_out:
             reason = "opted out: company"
         elif check.ok and reason is None and replied_at is not None:
             reason = COMPANY_REPLIED
+        if check.ok and reason is None:
+            reason = third_party_reason(check.email, company_domain=domain, contact_meta=contact_meta)
         if check.ok and reason is None:
             verdict = check_draft(
                 _template(subject, body),
@@ -97,32 +104,36 @@ def queue_messages(
             )
             if not verdict.ok:
                 reason = "draft fails guardrails: " + "; ".join(verdict.problems)
-        with write_scope(engine) as session:
-            meta_patch = {"role_address": check.is_role, "mx": list(check.mx_hosts)}
-            if reason is None:
-                changed = _transition(
-                    session,
-                    row_id,
-                    MessageStatus.DRAFTED,
-                    status=MessageStatus.QUEUED,
-                    queued_at=now,
-                    to_email=check.email,
-                    meta_patch=meta_patch,
-                    now=now,
-                )
+        meta_patch = {"role_address": check.is_role, "mx": list(check.mx_hosts)}
+        if reason is None:
+            try:
+                with write_scope(engine) as session:
+                    changed = _transition(
+                        session,
+                        row_id,
+                        MessageStatus.DRAFTED,
+                        status=MessageStatus.QUEUED,
+                        queued_at=now,
+                        to_email=check.email,
+                        meta_patch=meta_patch,
+                        now=now,
+                    )
                 queued += changed
                 roles += changed and check.is_role
-            else:
-                skipped += _transition(
-                    session,
-                    row_id,
-                    MessageStatus.DRAFTED,
-                    status=MessageStatus.SKIPPED,
-                    last_error=reason,
-                    meta_patch=meta_patch,
-                    now=now,
-                )
-                errors.append(ItemError(to_email or "", reason, row_id))
+                continue
+            except IntegrityError:  # the normalised address is another row's (a draft of an older version)
+                reason = ADDRESS_TAKEN
+        with write_scope(engine) as session:
+            skipped += _transition(
+                session,
+                row_id,
+                MessageStatus.DRAFTED,
+                status=MessageStatus.SKIPPED,
+                last_error=reason,
+                meta_patch=meta_patch,
+                now=now,
+            )
+        errors.append(ItemError(to_email or "", reason, row_id))
     return QueueReport(len(rows), queued, skipped, roles, errors)
 
 
@@ -186,19 +197,37 @@ class OutboxItem:
 
 
 def row_opt_out_reason(session: Session, row: OutreachMessage) -> str | None:
-    """Why this row may not be sent: its address (or domain, or hash) or its whole company opted out, or the
-    company replied (it gets no further mail); else None."""
+    """Why this row may not be sent: its address (or domain, or hash), its company's domain or its whole
+    company opted out, or the company replied (it gets no further mail); else None."""
     company = (
         session.execute(
-            select(Company.opt_out, Company.replied_at).where(Company.id == row.company_id)
+            select(Company.opt_out, Company.canonical_domain, Company.replied_at).where(
+                Company.id == row.company_id
+            )
         ).first()
         if row.company_id
         else None
     )
-    reason = opt_out_reason(session, row.to_email or "")
-    if reason is None and company is not None:
-        reason = "opted out: company" if company[0] else COMPANY_REPLIED if company[1] is not None else None
+    company_opt_out, company_domain, replied_at = company if company is not None else (False, None, None)
+    reason = opt_out_reason(session, row.to_email or "", company_domain=company_domain)
+    if reason is None and company_opt_out:
+        reason = "opted out: company"
+    if reason is None and replied_at is not None:
+        reason = COMPANY_REPLIED
     return reason
+
+
+def row_third_party_reason(session: Session, row: OutreachMessage) -> str | None:
+    """Why this row's address is not the company's own (web studio, site builder, host); else None."""
+    contact_meta = (
+        session.scalar(select(Contact.meta).where(Contact.id == row.contact_id)) if row.contact_id else None
+    )
+    company_domain = (
+        session.scalar(select(Company.canonical_domain).where(Company.id == row.company_id))
+        if row.company_id
+        else None
+    )
+    return third_party_reason(row.to_email or "", company_domain=company_domain, contact_meta=contact_meta)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,13 +254,67 @@ def used_today(session: Session, start: datetime, end: datetime, *, exclude: int
     in-flight/unknown rows claimed today."""
     stmt = select(func.count()).where(
         or_(
-            and_(OM.status.in_(SENT_STATUSES), OM.sent_at >= start, OM.sent_at < end),
+            and_(OM.status.in_(WENT_OUT), OM.sent_at >= start, OM.sent_at < end),
             and_(OM.status.in_(IN_FLIGHT), OM.sending_started_at >= start, OM.sending_started_at < end),
         )
     )
     if exclude is not None:
         stmt = stmt.where(OM.id != exclude)
     return int(session.scalar(stmt) or 0)
+
+
+def route_cap(settings: Settings, route: str) -> int:
+    """OUTREACH_DAILY_CAP_<ROUTE>, or the global OUTREACH_DAILY_CAP when unset (never above the global cap)."""
+    own = getattr(settings, f"outreach_daily_cap_{route}", None)
+    return settings.outreach_daily_cap if own is None else min(own, settings.outreach_daily_cap)
+
+
+def used_today_on_route(
+    session: Session, route: str, start: datetime, end: datetime, *, exclude: int | None = None
+) -> int:
+    """Rows that count against a route's cap: sent today on it, plus in-flight/unknown rows reserved on it."""
+    stmt = select(func.count()).where(
+        OM.route == route,
+        or_(
+            and_(OM.status.in_(WENT_OUT), OM.sent_at >= start, OM.sent_at < end),
+            and_(OM.status.in_(IN_FLIGHT), OM.sending_started_at >= start, OM.sending_started_at < end),
+        ),
+    )
+    if exclude is not None:
+        stmt = stmt.where(OM.id != exclude)
+    return int(session.scalar(stmt) or 0)
+
+
+def _cap_lock(session: Session) -> None:
+    """Serialise cap counting across senders: the advisory lock on Postgres (write_scope locks SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(CAP_LOCK_KEY)))
+
+
+def reserve_route(engine: Engine, settings: Settings, item: OutboxItem, route: str, *, now: datetime) -> bool:
+    """Record `route` on the claimed row if the route's own daily cap has room (counted under the cap lock,
+    so concurrent senders never pass it); False when the route is full today."""
+    start, end = day_bounds(now, settings)
+    with write_scope(engine) as session:
+        _cap_lock(session)
+        if used_today_on_route(session, route, start, end, exclude=item.id) >= route_cap(settings, route):
+            return False
+        return bool(_transition(session, item.id, MessageStatus.SENDING, now=now, route=route))
+
+
+def release_claim(engine: Engine, item: OutboxItem, *, now: datetime, reason: str) -> None:
+    """sending -> queued as if never claimed (attempt given back): nothing was transmitted."""
+    with write_scope(engine) as session:
+        _transition(
+            session,
+            item.id,
+            MessageStatus.SENDING,
+            now=now,
+            status=MessageStatus.QUEUED,
+            attempts=max(item.attempts - 1, 0),
+            sending_started_at=None,
+            last_error=reason,
+        )
 
 
 class _CapReached(Exception):
@@ -262,7 +345,7 @@ def claim_next(engine: Engine, settings: Settings, *, now: datetime, message_dom
     try:
         with write_scope(engine) as session:
             if session.get_bind().dialect.name == "postgresql":
-                session.execute(select(func.pg_advisory_xact_lock(CAP_LOCK_KEY)))
+                _cap_lock(session)
                 row_id = session.scalar(
                     select(OM.id).where(due).order_by(OM.id).limit(1).with_for_update(skip_locked=True)
                 )
@@ -289,7 +372,9 @@ def claim_next(engine: Engine, settings: Settings, *, now: datetime, message_dom
                 raise _CapReached(used)
             row = session.execute(select(OM).where(OM.id == row_id)).scalar_one()
             reason = (
-                "no recipient address (forgotten)" if not row.to_email else row_opt_out_reason(session, row)
+                "no recipient address (forgotten)"
+                if not row.to_email
+                else row_opt_out_reason(session, row) or row_third_party_reason(session, row)
             )
             if reason:
                 row.status = MessageStatus.SKIPPED
@@ -364,6 +449,24 @@ def mark_permanent(
         )
         if suppress:
             add_opt_out(session, item.to_email.lower(), kind=OptOutKind.EMAIL, reason=error, source="bounce")
+
+
+def mark_unknown(
+    engine: Engine, item: OutboxItem, *, now: datetime, error: str, route: str, meta: dict[str, Any]
+) -> None:
+    """sending -> unknown: the content went out but the server's reply never came; never resent automatically."""
+    with write_scope(engine) as session:
+        _transition(
+            session,
+            item.id,
+            MessageStatus.SENDING,
+            now=now,
+            meta_patch=meta,
+            status=MessageStatus.UNKNOWN,
+            route=route,
+            last_error=error,
+            next_attempt_at=None,
+        )
 
 
 def recover_stale_sending(

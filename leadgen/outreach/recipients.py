@@ -1,13 +1,15 @@
-"""Recipient checks before queueing: syntax (email-validator), MX exists, role mailbox flag, opt-out."""
+"""Recipient checks before queueing: syntax (email-validator), disposable domain, opt-out, MX, role mailbox flag."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from disposable_email_domains import allowlist as DISPOSABLE_ALLOWLIST
+from disposable_email_domains import blocklist as DISPOSABLE_BLOCKLIST
 from email_validator import EmailNotValidError, validate_email
 
-from leadgen.outreach.optout import normalise_email
+from leadgen.outreach.optout import domain_suffixes, normalise_email
 from leadgen.outreach.router import MxAnswer
 
 # Shared mailboxes: allowed (small companies often only have info@), but flagged in metadata.
@@ -71,6 +73,10 @@ BLOCKED_LOCAL_PARTS: frozenset[str] = frozenset(
 )
 
 
+DISPOSABLE_REASON = "disposable address"
+ADDRESS_TAKEN = "address already gets a message in this campaign (another company shares it)"
+
+
 @dataclass(frozen=True, slots=True)
 class RecipientCheck:
     """Whether an address may be written to; `reason` says why not, `is_role` flags shared mailboxes."""
@@ -91,6 +97,16 @@ def check_syntax(email: str, /) -> tuple[str | None, str | None]:
     return normalise_email(result.normalized), None
 
 
+def is_disposable(email_or_domain: str, /) -> bool:
+    """The domain (or a parent) is a throw-away mailbox service in the maintained `disposable-email-domains`
+    list (`mailinator.com`, `10minutemail.com`, ...); free mail like mail.ru or gmail.com is not."""
+    domain = normalise_email(email_or_domain).rpartition("@")[2]
+    suffixes = domain_suffixes(domain)
+    if any(d in DISPOSABLE_ALLOWLIST for d in suffixes):
+        return False
+    return any(d in DISPOSABLE_BLOCKLIST for d in suffixes)
+
+
 def is_role_address(email: str, /) -> bool:
     local = email.split("@", 1)[0].lower()
     return local in ROLE_LOCAL_PARTS or local.split("+", 1)[0] in ROLE_LOCAL_PARTS
@@ -103,7 +119,7 @@ def check_recipient(
     mx_lookup: Callable[[str], MxAnswer] | None = None,
     opted_out: Callable[[str], str | None] | None = None,
 ) -> RecipientCheck:
-    """Syntax, blocked mailboxes, opt-out, then MX (skipped when `mx_lookup` is None)."""
+    """Syntax, blocked mailboxes, disposable domains, opt-out, then MX (skipped when `mx_lookup` is None)."""
     normalised, problem = check_syntax(email)
     if normalised is None:
         return RecipientCheck(email.strip(), False, problem)
@@ -111,6 +127,8 @@ def check_recipient(
     role = is_role_address(normalised)
     if local in BLOCKED_LOCAL_PARTS:
         return RecipientCheck(normalised, False, f"automated mailbox {local}@", role)
+    if is_disposable(domain):
+        return RecipientCheck(normalised, False, DISPOSABLE_REASON, role)
     if opted_out is not None:
         reason = opted_out(normalised)
         if reason:

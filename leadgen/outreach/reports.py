@@ -47,8 +47,10 @@ class SendReport:
     failed: int = 0
     skipped: int = 0
     suppressed: int = 0
+    unknown: int = 0  # lost after the content was sent: `unknown`, never resent (`leadgen outreach resolve`)
     recovered_unknown: int = 0
     cap_reached: bool = False
+    route_cap_reached: bool = False  # every route a message may take is at its OUTREACH_DAILY_CAP_<ROUTE>
     sent_today: int = 0
     window_open: bool = True
     next_window_start: str | None = None

@@ -18,12 +18,13 @@ from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import (
     ConfigurationError,
     RouteUnavailable,
+    SmtpOutcomeUnknown,
     SmtpPermanentError,
     SmtpSendError,
     SmtpTemporaryError,
 )
 from leadgen.outreach.mailer import DryRunMailer, Mailer, SmtpMailer
-from leadgen.outreach.message import Unsubscribe, build_message, message_id_for, message_token
+from leadgen.outreach.message import Unsubscribe, build_message, message_id_for
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.outbox import (
     OutboxItem,
@@ -32,14 +33,20 @@ from leadgen.outreach.outbox import (
     mark_permanent,
     mark_sent,
     mark_temporary,
+    mark_unknown,
     recover_stale_sending,
+    release_claim,
+    reserve_route,
+    route_cap,
     row_opt_out_reason,
+    row_third_party_reason,
     used_today,
 )
 from leadgen.outreach.recipients import check_syntax
 from leadgen.outreach.reports import ItemError, SendReport
 from leadgen.outreach.router import MxResolver, RouteDecision, Router
 from leadgen.settings import Settings
+from leadgen.unsubscribe.tokens import UnsubscribeLinks
 from leadgen.windows import DailyWindow
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -77,7 +84,7 @@ def default_mailer_factory(settings: Settings) -> MailerFactory:
 def unsubscribe_for(settings: Settings, offer: OfferBrief) -> Unsubscribe:
     return Unsubscribe(
         mailto=settings.outreach_unsubscribe_mailto or offer.sender_email,
-        url=settings.outreach_unsubscribe_url,
+        links=UnsubscribeLinks.from_settings(settings),  # ConfigurationError: base URL without secret
     )
 
 
@@ -88,8 +95,10 @@ class _Tally:
     failed: int = 0
     skipped: int = 0
     suppressed: int = 0
+    unknown: int = 0
     used_today: int = 0
     cap_reached: bool = False
+    route_capped: bool = False
     stopped: str | None = None
     errors: list[ItemError] = field(default_factory=list)
 
@@ -180,11 +189,12 @@ def send_queued(
                 tally.stopped = "no queued messages due"
                 break
             first = False
-            sent_before = tally.sent
+            sent_before = tally.sent + tally.unknown
             go_on = _deliver(
                 engine, settings, claim.item, router, factory, mailers, offer, unsubscribe, clock, tally
             )
-            tally.used_today += tally.sent - sent_before  # a retried or failed row does not count
+            # a sent or unknown row counts against the cap; a retried or failed one does not
+            tally.used_today += tally.sent + tally.unknown - sent_before
             if not go_on:
                 break
     finally:
@@ -196,8 +206,10 @@ def send_queued(
         failed=tally.failed,
         skipped=tally.skipped,
         suppressed=tally.suppressed,
+        unknown=tally.unknown,
         recovered_unknown=recovered,
         cap_reached=tally.cap_reached,
+        route_cap_reached=tally.route_capped,
         sent_today=tally.used_today,
         window_open=True,
         next_window_start=None if tally.stopped != "send window closed" else next_start.isoformat(),
@@ -270,7 +282,9 @@ def _deliver(
 ) -> bool:
     """Send one claimed item (route, then fallback route on connection failure) and record the outcome.
 
-    Returns False when the run should stop (every route unavailable).
+    A route is used only while its own daily cap (OUTREACH_DAILY_CAP_<ROUTE>) has room; when every route the
+    message may take is full, the claim is released and the run stops. Returns False when the run should stop
+    (every route unavailable or full).
     """
     decision = router.route(item.to_email)
     meta: dict[str, Any] = {
@@ -280,7 +294,13 @@ def _deliver(
     }
     routes = [decision.route] + ([decision.fallback] if decision.fallback else [])
     unavailable: list[str] = []
+    full: list[str] = []
     for route in routes:
+        if not reserve_route(engine, settings, item, route, now=clock()):
+            full.append(
+                route
+            )  # the route's own daily cap is used: the fallback may take it, never past its own
+            continue
         try:
             message = _message(settings, item, route, offer, unsubscribe, clock())
         except (ValueError, TypeError, IndexError) as exc:  # the email package refused a header value
@@ -307,6 +327,12 @@ def _deliver(
                 tally.failed += 1
             tally.errors.append(ItemError(item.to_email, str(exc), item.id))
             return True
+        except SmtpOutcomeUnknown as exc:
+            meta["route"] = route
+            mark_unknown(engine, item, now=clock(), error=str(exc), route=route, meta=meta)
+            tally.unknown += 1
+            tally.errors.append(ItemError(item.to_email, str(exc), item.id))
+            return True
         except SmtpPermanentError as exc:
             meta["route"] = route
             mark_permanent(engine, item, now=clock(), error=str(exc), suppress=exc.user_unknown, meta=meta)
@@ -321,10 +347,16 @@ def _deliver(
         meta["route"] = route
         if route != decision.route:
             meta["route_fallback_from"] = decision.route
-            meta["route_errors"] = unavailable
+            meta["route_errors"] = unavailable + [f"route {r}: daily cap reached" for r in full]
         mark_sent(engine, item, now=clock(), route=route, meta=meta)
         tally.sent += 1
         return True
+    if full and not unavailable:  # every route it may take is full today: the row waits, the run stops
+        caps = ", ".join(f"{r} ({route_cap(settings, r)})" for r in full)
+        release_claim(engine, item, now=clock(), reason=f"route daily cap reached: {caps}")
+        tally.route_capped = True
+        tally.stopped = f"daily cap of route {caps} reached"
+        return False
     error = "; ".join(unavailable) or "no route"
     meta["route"] = None
     if mark_temporary(engine, item, settings, now=clock(), error=error, meta=meta):
@@ -352,7 +384,6 @@ def _message(
         from_address=from_address,
         offer=offer,
         message_id=item.message_id,
-        token=message_token(item.campaign, item.id),
         unsubscribe=unsubscribe,
         date=now,
     )
@@ -387,7 +418,7 @@ def _dry_run(
             .limit(limit)
         ).all()
         for row in rows:
-            reason = row_opt_out_reason(session, row)
+            reason = row_opt_out_reason(session, row) or row_third_party_reason(session, row)
             if reason:
                 skipped += 1
                 errors.append(ItemError(row.to_email or "", reason, row.id))

@@ -2,7 +2,7 @@
 an index on inbound_messages.inbound_message_id for the rescan after a UIDVALIDITY change
 
 Revision ID: 0603
-Revises: 0601
+Revises: 0602
 Create Date: 2026-12-07 13:00:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0603"
-down_revision: str | None = "0601"
+down_revision: str | None = "0602"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

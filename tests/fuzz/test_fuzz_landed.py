@@ -99,7 +99,6 @@ def test_fallback_composer_and_message_builder_on_hostile_company_data(name: str
             from_address="anna@dentaplan.example",
             offer=OFFER,
             message_id=message_id_for("default", 1, "dentaplan.example"),
-            token="t0ken",
             unsubscribe=Unsubscribe(mailto="unsubscribe@dentaplan.example"),
             date=datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
         )

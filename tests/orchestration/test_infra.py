@@ -212,14 +212,21 @@ def test_compose_config_is_valid(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     services = config["services"]
-    assert {"postgres", "prefect-server", "bootstrap", "prefect-worker", "app"} <= set(services)
+    expected = {"postgres", "prefect-server", "bootstrap", "prefect-worker", "app", "unsubscribe"}
+    assert expected <= set(services)
     assert services["postgres"]["image"] == "postgres:16"
     assert services["prefect-server"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert (
         services["prefect-worker"]["depends_on"]["bootstrap"]["condition"] == "service_completed_successfully"
     )
     assert "/var/run/docker.sock:/var/run/docker.sock" in str(services["prefect-worker"]["volumes"])
-    assert all("healthcheck" in services[name] for name in ("postgres", "prefect-server"))
+    assert all("healthcheck" in services[name] for name in ("postgres", "prefect-server", "unsubscribe"))
+    unsubscribe = services["unsubscribe"]
+    assert " ".join(unsubscribe["command"]) == "leadgen unsubscribe serve --host 0.0.0.0 --port 8080"
+    assert "/healthz" in str(unsubscribe["healthcheck"]["test"])
+    # Published on loopback only, for the TLS reverse proxy (compose v1 keeps "ip:host:container", v2 a mapping).
+    assert unsubscribe["ports"] and all("127.0.0.1" in str(port) for port in unsubscribe["ports"])
+    assert unsubscribe["depends_on"]["bootstrap"]["condition"] == "service_completed_successfully"
     url = services["prefect-server"]["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"]
     assert url == "postgresql+asyncpg://prefect:pw-PREFECT_DB_PASSWORD@postgres:5432/prefect"
     # Passwords come from .env only: the compose file itself holds none.

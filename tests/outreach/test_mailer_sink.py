@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
-from leadgen.errors import RouteUnavailable, SmtpPermanentError, SmtpTemporaryError
+from leadgen.errors import RouteUnavailable, SmtpOutcomeUnknown, SmtpPermanentError, SmtpTemporaryError
 from leadgen.outreach.mailer import DryRunMailer, SmtpMailer
 from leadgen.sandbox.smtp_sink import Fault, SmtpSink
 from leadgen.settings import SmtpRoute
@@ -76,7 +80,7 @@ def test_closed_port_is_route_unavailable() -> None:
     [
         (Fault.TEMP_421, SmtpTemporaryError, 421, False),
         (Fault.TEMP_450, SmtpTemporaryError, 450, False),
-        (Fault.DISCONNECT, SmtpTemporaryError, None, False),
+        (Fault.DISCONNECT, SmtpOutcomeUnknown, None, False),  # dropped after the content: in doubt
         (Fault.PERM_550, SmtpPermanentError, 550, False),
         (Fault.USER_UNKNOWN, SmtpPermanentError, 550, True),
     ],
@@ -166,3 +170,80 @@ def test_refusal_at_rcpt_stage(fault: Fault, error: type[Exception], code: int) 
 def test_user_unknown_wordings(reply: str, unknown: bool) -> None:
     code = int(reply[:3])
     assert SmtpPermanentError(f"rejected: {reply}", code=code).user_unknown is unknown
+
+
+def _plain_route(sink: SmtpSink, *, timeout: float = 5.0) -> SmtpRoute:
+    return SmtpRoute(
+        name="yandex",
+        host=sink.host,
+        port=sink.port,
+        security="none",
+        username=None,
+        password=None,
+        from_address=None,
+        timeout=timeout,
+    )
+
+
+def test_disconnect_before_data_stays_temporary() -> None:
+    with SmtpSink() as sink:
+        sink.fail_recipient("flaky@clinic.ru", Fault.DISCONNECT, at="rcpt")
+        mailer = SmtpMailer(_plain_route(sink))
+        with pytest.raises(SmtpTemporaryError, match="before the message was sent"):
+            mailer.send(message("flaky@clinic.ru"))
+        mailer.send(message("ok@clinic.ru", n=2))  # reconnects
+        mailer.close()
+        assert [m.rcpt_tos for m in sink.messages] == [("ok@clinic.ru",)]
+
+
+def test_disconnect_after_the_content_is_unknown_not_temporary() -> None:
+    with SmtpSink() as sink:
+        sink.fail_next(Fault.DISCONNECT)  # the sink reads the whole message, then drops the connection
+        mailer = SmtpMailer(_plain_route(sink))
+        with pytest.raises(SmtpOutcomeUnknown, match="after the message was sent") as info:
+            mailer.send(message(n=1))
+        assert not isinstance(info.value, SmtpTemporaryError)
+        mailer.send(message(n=2))  # the mailer itself recovers for the next message
+        mailer.close()
+        assert [m.message_id for m in sink.messages] == ["<leadgen.2@dentaplan.example>"]
+
+
+class _SilentAfterData:
+    """An aiosmtpd handler that takes the whole message and then never answers (the client's timeout fires)."""
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.append(bytes(envelope.content))
+        while not self.release.is_set():
+            await asyncio.sleep(0.05)
+        return "250 2.0.0 too late"
+
+
+def test_timeout_waiting_for_the_final_reply_is_unknown() -> None:
+    handler = _SilentAfterData()
+    sink = SmtpSink()  # only for a free loopback port
+    controller = Controller(handler, hostname=sink.host, port=sink.port, ready_timeout=10.0)
+    controller.start()
+    try:
+        mailer = SmtpMailer(_plain_route(sink, timeout=0.5))
+        with pytest.raises(SmtpOutcomeUnknown, match=r"timed out|TimeoutError"):
+            mailer.send(message(n=9))
+        mailer.close()
+    finally:
+        handler.release.set()
+        controller.stop()
+    assert len(handler.received) == 1 and b"<leadgen.9@dentaplan.example>" in handler.received[0]
+
+
+def test_leading_dots_and_bare_newlines_are_transmitted_intact() -> None:
+    with SmtpSink() as sink:
+        msg = message(n=4)
+        msg.set_content(".hidden line\nsecond\n..two dots\n")
+        mailer = SmtpMailer(_plain_route(sink))
+        mailer.send(msg)
+        mailer.close()
+        body = sink.messages[0].parsed().get_content()
+    assert body.splitlines() == [".hidden line", "second", "..two dots"]

@@ -1,9 +1,10 @@
-"""Message building: no header injection, deterministic Message-ID, List-Unsubscribe, code-added footer."""
+"""Message building: no header injection, deterministic Message-ID, List-Unsubscribe (RFC 2369/8058), footer."""
 
 from __future__ import annotations
 
 import email
 import email.policy
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -15,12 +16,14 @@ from leadgen.outreach.message import (
     build_message,
     header_text,
     message_id_for,
-    message_token,
 )
+from leadgen.unsubscribe import UnsubscribeLinks, UnsubscribeSigner
 from tests.outreach.factories import make_offer
 
 OFFER = make_offer()
 DATE = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+SIGNER = UnsubscribeSigner("test-secret-" + "k" * 32)
+LINKS = UnsubscribeLinks("https://unsub.dentaplan.example", SIGNER)
 
 
 def build(
@@ -33,7 +36,6 @@ def build(
         "from_address": "robot@dentaplan.example",
         "offer": OFFER,
         "message_id": message_id_for("default", 42, "dentaplan.example"),
-        "token": message_token("default", 42),
         "unsubscribe": unsubscribe or Unsubscribe(mailto="unsub@dentaplan.example"),
         "date": DATE,
     }
@@ -105,18 +107,75 @@ def test_list_unsubscribe_mailto_only_has_no_one_click() -> None:
     assert msg["List-Unsubscribe-Post"] is None
 
 
-def test_list_unsubscribe_with_https_is_one_click() -> None:
-    msg = build(unsubscribe=Unsubscribe(mailto="unsub@dentaplan.example", url="https://dentaplan.example/u"))
-    token = message_token("default", 42)
-    assert msg["List-Unsubscribe"] == (
-        f"<mailto:unsub@dentaplan.example?subject=unsubscribe>, <https://dentaplan.example/u?id={token}>"
+def test_list_unsubscribe_with_base_url_is_one_click_and_survives_reparsing() -> None:
+    msg = build(unsubscribe=Unsubscribe(mailto="unsub@dentaplan.example", links=LINKS))
+    parsed = reparse(msg)
+    value = str(parsed["List-Unsubscribe"])
+    uris = [part.strip().removeprefix("<").removesuffix(">") for part in value.split(",")]
+    # RFC 8058: the https URI (first, clients take the leftmost they support) and the mailto fallback.
+    assert len(uris) == 2
+    https, mailto = uris
+    assert https.startswith("https://unsub.dentaplan.example/u/")
+    assert mailto == "mailto:unsub@dentaplan.example?subject=unsubscribe"
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    token = https.rsplit("/", 1)[1]
+    verified = SIGNER.verify(token)
+    assert verified is not None and verified.email == "info@clinic.ru"
+    assert verified.message_id == message_id_for("default", 42, "dentaplan.example").strip("<>")
+    # The footer shows the same one-click link.
+    body = parsed.get_content().replace("\r\n", "\n")
+    assert https in body.split("\n-- \n", 1)[1]
+
+
+@pytest.mark.parametrize("policy", [email.policy.SMTP, email.policy.default, None])
+def test_list_unsubscribe_is_sent_verbatim_never_encoded(policy: email.policy.Policy | None) -> None:
+    """Mail clients read List-Unsubscribe raw: a long one-click URI must not become an RFC 2047 encoded-word."""
+    msg = build(
+        to_email="very.long.address.of.the.reception.desk@stomatologiya-ulybka-plus.ru",
+        unsubscribe=Unsubscribe(mailto="unsub@dentaplan.example", links=LINKS),
     )
-    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    raw = (msg.as_bytes(policy=policy) if policy else msg.as_bytes()).decode("ascii")
+    head = raw.split("\r\n\r\n" if policy is email.policy.SMTP else "\n\n", 1)[0]
+    value = re.search(r"^List-Unsubscribe: (.*?)(?=^\S)", head, flags=re.M | re.S)
+    assert value is not None and "=?" not in value.group(1)
+    url = LINKS.url(
+        "very.long.address.of.the.reception.desk@stomatologiya-ulybka-plus.ru", message_id=msg["Message-ID"]
+    )
+    assert len(url) > 100 and f"List-Unsubscribe: <{url}>," in head
+    assert " <mailto:unsub@dentaplan.example?subject=unsubscribe>" in head
+    assert max(len(line) for line in raw.splitlines()) <= 998
 
 
-def test_plain_http_url_is_not_offered_for_one_click() -> None:
-    msg = build(unsubscribe=Unsubscribe(mailto=None, url="http://dentaplan.example/u"))
+@pytest.mark.parametrize(
+    "value",
+    [
+        "<https://x.example/u/1>\r\nBcc: victim@evil.example",
+        "https://x.example/u/1",
+        "<https://x.example/u/ 1>",
+        "",
+    ],
+)
+def test_list_unsubscribe_accepts_only_a_list_of_uris(value: str) -> None:
+    msg = build()
+    del msg["List-Unsubscribe"]
+    with pytest.raises(ValueError):
+        msg["List-Unsubscribe"] = value
+
+
+def test_each_message_carries_its_own_link() -> None:
+    unsubscribe = Unsubscribe(links=LINKS)
+    first = build(unsubscribe=unsubscribe)
+    other_row = build(unsubscribe=unsubscribe, message_id=message_id_for("default", 43, "dentaplan.example"))
+    other_person = build(unsubscribe=unsubscribe, to_email="boss@clinic.ru")
+    values = {str(m["List-Unsubscribe"]) for m in (first, other_row, other_person)}
+    assert len(values) == 3
+    assert str(first["List-Unsubscribe"]) == str(build(unsubscribe=unsubscribe)["List-Unsubscribe"])
+
+
+def test_without_base_url_there_is_no_http_link_and_no_one_click() -> None:
+    msg = build(unsubscribe=Unsubscribe(mailto=None))
     assert msg["List-Unsubscribe"] is None and msg["List-Unsubscribe-Post"] is None
+    assert "/u/" not in msg.get_content()
 
 
 def test_footer_is_added_by_code() -> None:

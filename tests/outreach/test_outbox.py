@@ -262,7 +262,7 @@ def test_temporary_failures_retry_with_backoff_then_fail(
     assert r.status == MessageStatus.QUEUED and r.attempts == 1
     assert r.next_attempt_at == MONDAY_NOON + timedelta(seconds=600)
     assert send(engine, st, now=MONDAY_NOON + timedelta(seconds=599)).sent == 0  # not due yet
-    sink.fail_next(Fault.DISCONNECT)
+    sink.fail_next(Fault.TEMP_450)
     assert send(engine, st, now=MONDAY_NOON + timedelta(seconds=600)).retried == 1
     assert row(engine, row_id).next_attempt_at == MONDAY_NOON + timedelta(seconds=600 + 1200)
     sink.fail_next(Fault.TEMP_421)
@@ -422,3 +422,24 @@ def test_bad_from_address_stops_before_claiming(engine: Engine, settings: Settin
     with pytest.raises(ConfigurationError, match="SMTP_GMAIL_FROM"):
         send(engine, st, mailer_factory=lambda r: RecordingMailer())
     assert row(engine, row_id).status == MessageStatus.QUEUED and row(engine, row_id).attempts == 0
+
+
+def test_connection_lost_after_data_ends_unknown_and_is_never_resent(
+    engine: Engine, settings: Settings, sink: SmtpSink
+) -> None:
+    st = make_settings(settings, sink, outreach_daily_cap=2)
+    with session_scope(engine) as s:
+        first, second, third = queued_messages(s, 3)
+    sink.fail_next(Fault.DISCONNECT)
+    report = send(engine, st)
+    assert (report.unknown, report.sent, report.retried, report.sent_today) == (1, 1, 0, 2)
+    assert report.cap_reached  # the row in doubt counts against the cap
+    r = row(engine, first)
+    assert r.status == MessageStatus.UNKNOWN and r.route == "yandex" and r.next_attempt_at is None
+    assert "after the message was sent" in (r.last_error or "")
+    later = send(engine, st, now=MONDAY_NOON + timedelta(days=1))
+    assert later.sent == 1 and row(engine, first).status == MessageStatus.UNKNOWN
+    assert [m.message_id for m in sink.messages] == [
+        row(engine, second).message_id,
+        row(engine, third).message_id,
+    ]

@@ -45,7 +45,6 @@ def test_outbox_overhead_against_raw_smtp(tmp_path: Path) -> None:
                 from_address="anna@dentaplan.example",
                 offer=OFFER,
                 message_id=message_id_for("bench", i, "dentaplan.example"),
-                token="t",
                 unsubscribe=Unsubscribe(mailto="anna@dentaplan.example"),
                 date=MONDAY_NOON,
             )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from leadgen.clock import ManualClock
 from leadgen.mailbox.maildir import read_maildir
-from leadgen.outreach.message import Unsubscribe, build_message, message_id_for, message_token
+from leadgen.outreach.message import Unsubscribe, build_message, message_id_for
 from leadgen.sandbox.farm_sites import is_dead_mailbox
 from leadgen.sandbox.smtp_sink import Returns, SmtpSink
 from tests.outreach.factories import make_offer
@@ -28,7 +28,6 @@ def outgoing(to: str, row_id: int) -> EmailMessage:
         from_address="anna@dentaplan.example",
         offer=OFFER,
         message_id=message_id_for("default", row_id, "dentaplan.example"),
-        token=message_token("default", row_id),
         unsubscribe=Unsubscribe(mailto="unsubscribe@dentaplan.example"),
         date=START,
     )
