@@ -286,6 +286,7 @@ class Settings(BaseSettings):
                 "`leadgen unsubscribe serve` and UNSUBSCRIBE_SECRET (see docs/compliance.md), then remove it"
             )
         return None
+
     # --- per-route daily caps (under OUTREACH_DAILY_CAP) ------------------------------------------------
     outreach_daily_cap_yandex: int | None = Field(
         None, ge=0, description="Messages a day through the yandex route (default: OUTREACH_DAILY_CAP)"
