@@ -233,8 +233,23 @@ def _stop_at(report: SyncReport, uid: int, exc: BaseException) -> None:
 
 
 def configured_routes(settings: Settings) -> list[ImapRoute]:
-    """The routes whose mailbox is configured, in ROUTES order."""
-    return [route for name in ROUTES if (route := settings.imap_route(name)).configured]
+    """The routes whose mailbox is configured, in ROUTES order; a route configured with the same account and
+    folder as an earlier one is left out (read twice, under two mailbox keys, a bounce would count twice)."""
+    routes: list[ImapRoute] = []
+    seen: set[tuple[str, str, str]] = set()
+    for name in ROUTES:
+        route = settings.imap_route(name)
+        if not route.configured:
+            continue
+        account = ((route.host or "").lower(), (route.username or "").lower(), route.folder)
+        if account in seen:
+            log.info(
+                "IMAP mailbox of route %s is the same account and folder as an earlier route: read once", name
+            )
+            continue
+        seen.add(account)
+        routes.append(route)
+    return routes
 
 
 def sync_all(

@@ -45,6 +45,17 @@ def test_defaults_are_the_providers_implicit_tls_inbox_and_nothing_is_configured
             },
             ["yandex", "gmail"],
         ),
+        (  # one account behind both routes: read once
+            {
+                "imap_yandex_host": "imap.firm.ru",
+                "imap_yandex_username": "Sales@firm.ru",
+                "imap_yandex_password": "p1",
+                "imap_gmail_host": "IMAP.firm.ru",
+                "imap_gmail_username": "sales@firm.ru",
+                "imap_gmail_password": "p1",
+            },
+            ["yandex"],
+        ),
     ],
 )
 def test_a_mailbox_is_configured_with_host_user_and_password(
