@@ -41,6 +41,7 @@ def mailbox_sync_flow(params: MailboxSyncParams = MailboxSyncParams()) -> dict[s
             "read": r.get("read", 0),
             **{kind: (r.get("kinds") or {}).get(kind, 0) for kind in KINDS},
             "matched": r.get("matched", 0),
+            "suppressed": r.get("suppressed", 0),
             "rescanned": r.get("rescanned", False),
             "error": r.get("error") or "",
         }
@@ -59,6 +60,8 @@ def mailbox_sync_flow(params: MailboxSyncParams = MailboxSyncParams()) -> dict[s
 def _line(report: dict[str, Any]) -> str:
     kinds = ", ".join(f"{n} {k}" for k, n in sorted((report.get("kinds") or {}).items()) if n)
     text = f"{report['route']}: {report.get('read', 0)} messages read" + (f" ({kinds})" if kinds else "")
+    if report.get("suppressed"):
+        text += f"; {report['suppressed']} addresses suppressed"
     if report.get("rescanned"):
         text += "; UIDVALIDITY changed, folder read again"
     if report.get("error"):

@@ -341,7 +341,8 @@ def _latest_reply(column: Any) -> Any:
 
 
 def _one_line(text: str | None, limit: int = 300) -> str | None:
-    """The first lines of a reply on one line, clipped: what a spreadsheet cell shows."""
+    """The first lines of a reply on one line, clipped: what a spreadsheet cell shows (the CSV writer
+    neutralises a leading formula character, as for every cell)."""
     joined = " ".join(line.strip() for line in (text or "").splitlines() if line.strip())
     return (joined[: limit - 1] + "…" if len(joined) > limit else joined) or None
 

@@ -164,7 +164,7 @@ def _close_the_loop(stack: Any, engine: Any, settings: Any) -> Any:
     except ImportError as exc:  # the classifier module is missing from this installation
         fail(f"cannot classify the sandbox mailbox: {exc}")
     for outcome in first.outcomes:
-        out_console.print(f"  {outcome.kind}: {outcome.effect}", soft_wrap=True)
+        out_console.print(f"  {outcome.kind}: {outcome.effect}", soft_wrap=True, markup=False)
     again = process_maildir(engine, maildir, route=route, settings=settings, now=utc_now())
     out_console.print(f"read again: {again.read} messages, {again.recorded} recorded (must be 0)")
     with session_scope(engine) as session:

@@ -108,6 +108,10 @@ def summary_line(report: SyncReport) -> str:
     )
     parts = [f"{report.read} of {report.new} new messages read" + (f" ({kinds})" if kinds else "")]
     parts.append(f"{report.matched} matched our messages")
+    if report.suppressed:
+        parts.append(f"{report.suppressed} addresses suppressed")
+    if report.stopped:
+        parts.append(f"{report.stopped} pending messages stopped")
     if report.duplicates:
         parts.append(f"{report.duplicates} recorded before, not applied again")
     if report.rescanned:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from leadgen.cli.context import get_engine, get_settings, out_console
 from leadgen.db.engine import session_scope
@@ -111,7 +112,9 @@ def print_loop(loop: dict[str, Any]) -> None:
     for column in ("from", "date", "company", "first lines"):
         replies.add_column(column, overflow="fold")
     for r in loop["latest_replies"]:
-        replies.add_row(r["sender"] or "", (r["date"] or "")[:16], r["domain"] or "", r["first_lines"] or "")
+        # Text cells: what a stranger wrote is shown as is, never read as Rich markup.
+        cells = (r["sender"], (r["date"] or "")[:16], r["domain"], r["first_lines"])
+        replies.add_row(*(Text(value or "") for value in cells))
     out_console.print(replies)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -38,14 +39,19 @@ def up(
     ] = 0.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the generated SERPs and sites.")] = 1,
 ) -> None:
-    """Start the four sandbox services on 127.0.0.1, print their addresses, and keep them running."""
+    """Start the four sandbox services on 127.0.0.1, print their addresses, and keep them running.
+
+    Bounces (for the farm's dead mailboxes) and a reply come back into WORKDIR/maildir every few seconds.
+    """
     from leadgen.sandbox.stack import SandboxStack, settings_env
 
     if env_file is not None:
         check_output(env_file)  # before anything starts: an unusable path fails in one line
-    with SandboxStack(seed=seed) as stack:
+    maildir = workdir.resolve() / "maildir"
+    with SandboxStack(seed=seed, maildir=maildir) as stack:
         for name, url in stack.addresses().items():
             out_console.print(f"{name:<32} {url}", soft_wrap=True)
+        out_console.print(f"{'sender mailbox (Maildir)':<32} {maildir}", soft_wrap=True)
         overrides = stack.settings_overrides(workdir.resolve())
         if env_file is not None:
             lines = [dotenv_line(k, v) for k, v in sorted(settings_env(overrides).items())]
@@ -55,9 +61,24 @@ def up(
         out_console.print(
             "sandbox running; press Ctrl-C to stop" if not seconds else f"running {seconds:g} s"
         )
-        stop = threading.Event()
-        try:
-            stop.wait(seconds or None)
-        except KeyboardInterrupt:
-            pass
+        _serve(stack, seconds)
     out_console.print("sandbox stopped")
+
+
+RETURNS_EVERY_SECONDS = 5.0
+
+
+def _serve(stack: Any, seconds: float) -> None:
+    """Keep the services up for `seconds` (0: until Ctrl-C), delivering owed DSNs and replies as it goes."""
+    stop = threading.Event()
+    deadline = time.monotonic() + seconds if seconds else None
+    try:
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            stop.wait(RETURNS_EVERY_SECONDS if left is None else min(left, RETURNS_EVERY_SECONDS))
+            stack.sink.deliver_returns()
+    except KeyboardInterrupt:
+        pass
+    stack.sink.deliver_returns()

@@ -35,7 +35,8 @@ FROM (
     UNION ALL
     SELECT {d("created_at")}, 0, 0, 0, 0, 1, 0, 0, 0 FROM contacts
     UNION ALL
-    SELECT {d("sent_at")}, 0, 0, 0, 0, 0, 1, 0, 0 FROM outreach_messages WHERE status = 'sent'
+    SELECT {d("sent_at")}, 0, 0, 0, 0, 0, 1, 0, 0 FROM outreach_messages
+    WHERE status IN ('sent', 'bounced', 'replied')
     UNION ALL
     SELECT {d("updated_at")}, 0, 0, 0, 0, 0, 0, 1, 0 FROM outreach_messages WHERE status = 'failed'
     UNION ALL

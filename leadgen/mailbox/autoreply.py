@@ -15,7 +15,9 @@ SUBJECT = re.compile(
     r"abwesenheit\w*|absence|автоответ\w*|автоматический ответ|автоматическое уведомление|"
     r"авто-?ответ|нет на месте|в отпуске|отпуск|вне офиса|отсутств\w*|réponse automatique|"
     r"respuesta autom[aá]tica|risposta automatica|resposta autom[aá]tica|autosvar|automatische antwort|"
-    r"abwesend|fuera de la oficina|absent\b|autoresponder|автовідповідь)\]?)",
+    r"abwesend|fuera de la oficina|absent\b|autoresponder|автовідповідь|автоматична відповідь|"
+    r"automatyczna odpowied\w*|odpowied\w* automatyczna|automatisk svar|automaattinen vastaus|otomatik yan\w+|"
+    r"thank you for your (e-?mail|message)|спасибо за (ваше )?(письмо|обращение)|благодарим за (ваше )?(письмо|обращение))\]?)",
     re.I,
 )
 _SUBJECT_ANYWHERE = re.compile(
@@ -28,7 +30,7 @@ _SUBJECT_ANYWHERE = re.compile(
 BODY = re.compile(
     r"i('m| am| will be) (currently |now )?(out of (the )?office|away|on (annual |parental |sick )?"
     r"(leave|vacation|holiday|business trip)|travell?ing|out until|not in the office)|"
-    r"out of (the )?office (until|till|from|through|and)|i('ll| will) (be )?(back|return)\w* (on|at|in|after)|"
+    r"out of (the )?office (until|till|from|through|and)|i('ll| will) (be )?(back|return)\w* (in|to) the office|"
     r"(limited|no) access to (my )?e-?mail|upon my return|when i return|will (reply|respond|get back to you)"
     r" (to your (e-?mail|message) )?(as soon as possible |asap )?(on|after|upon|when) (my )?return|"
     r"this is an? (automatic|automated|auto-?generated) (reply|response|message|notification)|"
@@ -37,11 +39,12 @@ BODY = re.compile(
     r"ticket (#|number|no\.?|id)\s*:?\s*\w+|"
     r"я (сейчас |в данный момент )?(нахожусь )?(в отпуске|в командировке|на больничном|вне офиса)|"
     r"нахожусь (в отпуске|в командировке|на больничном|вне офиса)|(в|во) (отпуске|командировке) (до|с|по)|"
-    r"нет на месте|отсутствую (до|с|по|в офисе)|буду отсутствовать|вернусь (в офис )?\d|вернусь \w+ \d|"
+    r"нет на месте|отсутствую (до|с|по|в офисе)|буду отсутствовать|вернусь в офис|"
     r"ограниченн\w+ доступ\w* к (почте|электронной почте)|это автоматическ\w+ (ответ|сообщение|уведомление)|"
     r"автоответ|автоматический ответ|ваше обращение (зарегистрировано|принято|получено)|"
     r"ваша заявка (зарегистрирована|принята|получена)|номер (вашего )?(обращения|заявки)|"
-    r"мы получили ваше (письмо|обращение|сообщение)|по срочным вопросам (обращайтесь|пишите|звоните)|"
+    r"мы получили ваше (письмо|обращение|сообщение)|ваше (письмо|сообщение|обращение) (получено|принято)|"
+    r"we('ve| have) received your (e-?mail|message|request|inquiry)|your (e-?mail|message) (has been|was) received|по срочным вопросам (обращайтесь|пишите|звоните)|"
     r"in urgent cases|for urgent (matters|issues|requests)|в срочных случаях",
     re.I,
 )

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from email.message import Message
 
-from leadgen.mailbox import autoreply, dsn, human, mime, textbounce
+from leadgen.mailbox import autoreply, dsn, human, mime, sesjson, textbounce
 from leadgen.mailbox.kinds import BOUNCES, Classification, MailKind
 from leadgen.mailbox.severity import enhanced_status, enhanced_statuses, severity
 
@@ -46,6 +46,7 @@ class _Facts:
         references = mime.message_ids(
             " ".join(mime.decode_header_value(v) for v in mime.raw_headers(msg, "References"))
         )
+        self.in_reply_to = in_reply_to
         self.reply_refs = _unique([*in_reply_to, *reversed(references)])
 
     def base(self) -> dict[str, object]:
@@ -95,6 +96,21 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
             status=status,
             **_bounce_ids(msg, split, facts),
             **facts.base(),
+            extra={"delayed": found.reason == "dsn-delayed", "recipient_statuses": _per_recipient(statuses)},
+        )
+    notice = sesjson.parse_notice(readable) if re.search(r"amazonses|amazonaws", raw_sender(msg)) else None
+    if notice is not None:
+        ids = {
+            "message_id": notice.message_id,
+            "references": (notice.message_id,) if notice.message_id else (),
+        }
+        return Classification(
+            notice.kind,
+            reason=notice.reason,
+            recipients=notice.recipients,
+            status=notice.status,
+            **ids,
+            **facts.base(),
         )
     if _is_mdn(msg):
         return Classification(MailKind.OTHER, reason="mdn", **_bounce_ids(msg, split, facts), **facts.base())
@@ -119,7 +135,8 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
         return Classification(MailKind.OTHER, reason="text-success", **ids, **facts.base())
     recipients = _text_recipients(msg, split, facts)
     status = enhanced_status(split.diagnostic)
-    if textbounce.is_delay(facts.subject, split.diagnostic):
+    delayed = textbounce.is_delay(facts.subject, split.diagnostic)
+    if delayed:
         kind = MailKind.SOFT_BOUNCE
     else:
         # Hard when any code the text shows is hard (a multi-recipient bounce: one full, one unknown).
@@ -133,7 +150,26 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
         status=status,
         **ids,
         **facts.base(),
+        extra={"delayed": delayed},
     )
+
+
+def _per_recipient(statuses: list[dsn.RecipientStatus]) -> list[dict[str, object]]:
+    """The DSN's per-recipient blocks as plain values (for logs and the effects' status codes)."""
+    return [
+        {
+            "addresses": list(s.addresses),
+            "action": s.action,
+            "status": s.status,
+            "diagnostic": s.diagnostic[:300],
+        }
+        for s in statuses[:50]
+    ]
+
+
+def raw_sender(msg: Message) -> str:
+    """From and Return-Path as one lowercase string (to spot a sending service)."""
+    return " ".join(mime.header(msg, name) for name in ("From", "Return-Path", "Sender")).lower()
 
 
 def _is_mdn(msg: Message) -> bool:
@@ -144,30 +180,38 @@ def _is_mdn(msg: Message) -> bool:
 
 
 def _text_recipients(msg: Message, split: textbounce.TextBounce, facts: _Facts) -> list[str]:
-    exclude = {a for a in (facts.sender, mime.address(msg, "To"), mime.address(msg, "Return-Path")) if a}
+    names = ("To", "Return-Path", "Delivered-To", "X-Original-To", "Envelope-To")
+    ours = {a for name in names if (a := mime.address(msg, name))}
+    exclude = {facts.sender} if facts.sender else set()
     original = _original_headers(msg)
     if original is not None:
-        exclude |= {a for a in (mime.address(original, "From"), mime.address(original, "Sender")) if a}
+        exclude |= {a for name in ("From", "Sender", "Return-Path") if (a := mime.address(original, name))}
     quoted_sender = textbounce.original_sender(split)
     if quoted_sender:
         exclude.add(quoted_sender)
-    return textbounce.failed_recipients(msg, split, exclude, extra=_flufl(msg))
+    return textbounce.failed_recipients(msg, split, exclude, extra=_flufl(msg), ours=ours)
 
 
 def _flufl(msg: Message) -> list[str]:
-    """What flufl.bounce's detectors (DSN, Exim, qmail, Postfix, Exchange, ...) report as failing."""
-    try:
-        from flufl.bounce import all_failures
+    """What flufl.bounce's detectors (Exim, qmail, Postfix, Exchange, Yahoo, ...) report as failing.
 
-        temporary, permanent = all_failures(msg)
-    except Exception:
+    Each detector runs on its own, in flufl's order, until one finds something: a detector that trips over a
+    malformed message (several do) is skipped instead of ending the scan with a logged traceback.
+    """
+    try:
+        from flufl.bounce import _scan
+    except ImportError:  # pragma: no cover - a declared dependency
         return []
-    out = []
-    for raw in (*sorted(permanent), *sorted(temporary)):
-        addr = raw.decode("ascii", errors="ignore") if isinstance(raw, bytes) else str(raw)
-        if addr:
-            out.append(addr)
-    return out
+    found: list[bytes] = []
+    for detector in getattr(_scan, "_DETECTORS", ()):
+        try:
+            temporary, permanent = detector().process(msg)
+        except Exception:  # noqa: S112 -- a detector's own bug: try the next one
+            continue
+        found = [*sorted(permanent), *sorted(temporary)]
+        if found:
+            break
+    return [raw.decode("ascii", errors="ignore") if isinstance(raw, bytes) else str(raw) for raw in found]
 
 
 def _original_headers(msg: Message) -> Message | None:
@@ -211,22 +255,35 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
     }
     in_thread = bool(refs) or human.is_reply_subject(facts.subject)
     auto_header = autoreply.header_reason(msg)
-    auto_words = autoreply.subject_reason(facts.subject) or autoreply.body_reason(text)
+    auto_words = autoreply.subject_reason(facts.subject)
+    if not auto_words and autoreply.body_reason(text) and not human.has_quote(body):
+        # Out-of-office wording alone: robots answer without quoting us, people quote what they answer.
+        auto_words = "body"
+    bulk = _is_bulk(msg)
     if auto_header:
+        # auto-generated is also what notification systems send: it counts as an answer only in a thread
+        # (and not as list mail) or with out-of-office / ticket wording.
         generated_only = auto_header.startswith("auto-submitted:auto-generated")
-        if not generated_only or in_thread or auto_words:
+        if not generated_only or (in_thread and not bulk) or auto_words:
             return Classification(
                 MailKind.AUTO_REPLY, reason=f"rfc3834:{auto_header}", excerpt=human.excerpt(text), **common
             )
         return Classification(MailKind.OTHER, reason="auto-generated", **common)
-    bulk = _is_bulk(msg)
-    if bulk:
-        if auto_words and not mime.raw_headers(msg, "List-Id") and autoreply.subject_reason(facts.subject):
+    # A CRM or helpdesk answer to our message may carry List-Unsubscribe; a mailing list carries List-Id.
+    crm_answer = bulk and bool(facts.in_reply_to) and not mime.raw_headers(msg, "List-Id")
+    if bulk and not crm_answer:
+        # Vacation programs send `Precedence: bulk` (or junk) too; mailing lists carry List-Id/List-Unsubscribe.
+        is_list = mime.raw_headers(msg, "List-Id") or mime.raw_headers(msg, "List-Unsubscribe")
+        if (auto_words or autoreply.body_reason(text)) and not is_list:
             return Classification(
                 MailKind.AUTO_REPLY, reason="bulk-autoreply", excerpt=human.excerpt(text), **common
             )
         return Classification(MailKind.OTHER, reason="bulk", **common)
+    if _is_spam(msg, facts.subject):
+        return Classification(MailKind.OTHER, reason="spam", **common)
     unsubscribe = human.unsubscribe_reason(facts.subject, text)
+    if crm_answer and unsubscribe == "unsubscribe-text":
+        unsubscribe = None  # its own footer says "Unsubscribe"
     if unsubscribe and (in_thread or len(text) < 400 or unsubscribe == "unsubscribe-subject"):
         return Classification(MailKind.UNSUBSCRIBE, reason=unsubscribe, excerpt=human.excerpt(text), **common)
     if auto_words:
@@ -236,6 +293,16 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
     if in_thread and not textbounce.sender_is_daemon(msg) and not _noreply(facts.sender):
         return Classification(MailKind.REPLY, reason="reply", excerpt=human.excerpt(text), **common)
     return Classification(MailKind.OTHER, reason="unmatched", **common)
+
+
+def _is_spam(msg: Message, subject: str) -> bool:
+    """Marked as spam by a filter on the way in (SpamAssassin, Rspamd, Yandex, Mail.ru, Exchange)."""
+    if re.match(r"\s*(\[spam\]|\*+\s*spam\s*\*+|spam:)", subject, re.I):
+        return True
+    for name in ("X-Spam-Flag", "X-Spam", "X-Spam-Status"):
+        if re.match(r"\s*yes\b", mime.header(msg, name), re.I):
+            return True
+    return False
 
 
 def _noreply(sender: str | None) -> bool:

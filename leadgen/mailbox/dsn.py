@@ -13,6 +13,7 @@ from leadgen.mailbox.severity import enhanced_status, severity
 _EMAIL = re.compile(
     r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-.]*[A-Za-z0-9])?\.[A-Za-z]{2,}"
 )
+_LENIENT = re.compile(r"[^\s<>;:,()\[\]\"@]+@[^\s<>;:,()\[\]\"@]+")  # the field says it is an address
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9\-]*):[ \t]*(.*)$")
 _STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
@@ -39,10 +40,10 @@ def address_of(value: str) -> str | None:
     """The address of an `rfc822; user@example.com` field, lowercase (None for X.400 and Exchange X500)."""
     _, sep, rest = value.partition(";")
     candidate = (rest if sep else value).strip().strip("<>")
-    found = _EMAIL.search(candidate)
-    if not found or re.match(r"(?i)imceaex-|/o=|x400", candidate):
+    if re.match(r"(?i)imceaex-|/o=|x400", candidate):
         return None
-    return found.group(0).lower().strip(".")
+    found = _EMAIL.search(candidate) or _LENIENT.search(candidate)
+    return found.group(0).lower().strip(".") if found else None
 
 
 def block_text(part: Message) -> str:

@@ -44,6 +44,8 @@ WENT_OUT = (MessageStatus.SENT, MessageStatus.UNKNOWN, MessageStatus.BOUNCED, Me
 PENDING = (MessageStatus.DRAFTED, MessageStatus.QUEUED)
 """Statuses of a row that has not been claimed for sending yet: the ones the loop can still stop."""
 EXCERPT_MAX = 2000
+SEEN_BEFORE = "seen before"
+"""How `Outcome.effect` starts for a message this mailbox recorded before under another UID (see `_earlier`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +83,13 @@ def apply_classification(
     if inbound_id is None:
         return Outcome(recorded=False, kind=c.kind, effect="already recorded")
     evidence = {"kind": str(c.kind), "inbound_id": inbound_id, "at": now.isoformat()}
-    counted = c.kind in BOUNCES and _counted_before(session, c, mailbox=mailbox, inbound_id=inbound_id)
+    earlier = _earlier(session, c, mailbox=mailbox, inbound_id=inbound_id)
+    counted = earlier is not None and earlier[1] == c.kind  # the same bounce read again: counted already
     outcome = _dispatch(
         session, c, row, company_id, settings=settings, evidence=evidence, now=now, count=not counted
     )
+    if earlier is not None:
+        outcome.text = f"{SEEN_BEFORE} as inbound {earlier[0]}; {outcome.text}"
     session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id).values(effect=outcome.text))
     return Outcome(
         recorded=True,
@@ -223,23 +228,23 @@ def _insert_inbound(
     return session.scalar(stmt.returning(InboundMessage.id))
 
 
-def _counted_before(session: Session, c: Classification, *, mailbox: str, inbound_id: int) -> bool:
-    """Was this bounce counted already: an earlier row of this mailbox with the same Message-ID and kind (a rescan
-    after a UIDVALIDITY change, the message moved to another folder)? Every other effect is idempotent and is
-    applied again; only the per-address counters must not grow twice."""
+def _earlier(session: Session, c: Classification, *, mailbox: str, inbound_id: int) -> tuple[int, str] | None:
+    """(id, kind) of an earlier row of this mailbox with the same Message-ID: the message read again after a
+    UIDVALIDITY change or a move to another folder. Its idempotent effects are simply applied again; a bounce of
+    the same kind is not counted again."""
     if not c.inbound_message_id:
-        return False
-    earlier = session.scalar(
-        select(InboundMessage.id)
+        return None
+    hit = session.execute(
+        select(InboundMessage.id, InboundMessage.kind)
         .where(
             InboundMessage.mailbox == mailbox,
             InboundMessage.inbound_message_id == _clip(c.inbound_message_id, 500),
-            InboundMessage.kind == c.kind,
             InboundMessage.id != inbound_id,
         )
+        .order_by(InboundMessage.id)
         .limit(1)
-    )
-    return earlier is not None
+    ).first()
+    return (hit[0], str(hit[1])) if hit is not None else None
 
 
 def _settle(
@@ -283,7 +288,7 @@ def _on_bounce(
     hard = c.kind == MailKind.HARD_BOUNCE
     addresses = _addresses(c.recipients or ((row.to_email,) if row is not None and row.to_email else ()))
     suppressed: list[str] = []
-    notes: list[str] = [] if count else ["counted before (same Message-ID), not counted again"]
+    notes: list[str] = [] if count else ["bounce counted before, not again"]
     for address in addresses:
         if count:
             soft_count = _count_bounce(session, address, hard=hard, status=c.status, now=now)

@@ -29,6 +29,10 @@ _QUOTE_STARTS = [
     re.compile(r"^[^\n]{0,200}\b(пишет|написал\(а\)|написала|написал)\s*:[ \t]*$", re.I | re.M),
     re.compile(r"^[^\n]{0,120}\d{1,2}[:.]\d{2}[^\n]{0,120}<[^<>\s]+@[^<>\s]+>\s*:?[ \t]*$", re.M),
     re.compile(r"^[^\n]{0,60}\d{1,2}[:.]\d{2}[^\n]{0,80}\bот\b[^\n]{0,80}:[ \t]*$", re.I | re.M),
+    re.compile(r"^[^\n]{0,40}\b(вы писали|you wrote)\b[^\n]{0,80}:[ \t]*$", re.I | re.M),  # The Bat!
+    re.compile(
+        r"^[^\n]{0,200}<[^<>\s]+@[^<>\s]+>[^\n]{0,40}\b(wrote|пишет|написал\w*)\b[^\n]{0,10}$", re.I | re.M
+    ),
     re.compile(r"^[ \t]*-{5,}[ \t]*$", re.M),
     re.compile(r"^[ \t]*(sent from my \w+|отправлено с (iphone|моего \w+))", re.I | re.M),
 ]
@@ -44,14 +48,25 @@ UNSUBSCRIBE = re.compile(
     r"\bno (more|further) (e-?mails|emails|messages|mail)\b|\bopt[- ]?out\b|"
     r"\bnot interested\W.{0,80}\b(stop|remove|don'?t|do not)\b|\bdelete (me|us|my) (from|address)|"
     r"\bout of your (list|mailing|database)\b|"
-    r"отпис(аться|ать|ывать|ка|ывайте|ите)|отпишите|"
+    r"отпис(аться|ать|ывать|ка|ывайте)|отпишите(?!сь)|"
     r"(удалит[еь]|исключит[еь]|уберит[еь])\b.{0,60}?\b(из|с)\s+(ваш\w*\s+|эт\w+\s+|ваших\s+)?(рассыл|баз|списк|адресат|контакт)|"
-    r"не\s+(пишите|присылайте|отправляйте|беспокойте|рассылайте|пиши)|"
+    r"не\s+беспокойте|не\s+(пишите|присылайте|отправляйте|рассылайте|пиши)\s*(нам|мне|больше|сюда|"
+    r"на\s+(этот|наш|мой|данный)|писем|письма|рассылк|[.!,]|$)|"
     r"прошу\s+(больше\s+)?не\s+(присылать|писать|отправлять|беспокоить)|"
     r"больше\s+не\s+(пишите|присылайте|отправляйте|беспокойте)|"
     r"не\s+интерес\w+.{0,60}(не\s+пиш|удалит|отпиш|не\s+присыл)|уберите\s+(нас|меня|наш|мой)|"
-    r"спам\w*.{0,30}(не\s+пиш|удалит|прекратит)|прекратите\s+(рассылку|присылать|писать|отправлять|спам)",
+    r"спам\w*.{0,30}(не\s+пиш|удалит|прекратит)|прекратите\s+(рассылку|присылать|писать|отправлять|спам)|"
+    r"\bno longer (wish|want|like) to (receive|get|hear)|\bremove\b.{0,40}\b(mailing|e-?mail|contact|distribution|marketing) list|"
+    r"\bdo not contact\b|\bstop (all )?(e-?mails|emails|messages)\b|"
+    r"вычеркните|хватит\s+(спамить|писать|присылать|слать)|не\s+(надо|нужно)\s+(нам\s+|мне\s+)?(больше\s+)?"
+    r"(писать|присылать|слать|отправлять)|исключите\s+(нас|меня|наш\w*|мой)\b",
     re.I | re.S,
+)
+# A message that is nothing but one of these words.
+_BARE_REQUEST = re.compile(
+    r"^\W*(please\s+|пожалуйста,?\s+)?(stop|стоп|unsubscribe|отписаться|отписка|remove|удалить|удалите)"
+    r"(,?\s+(please|пожалуйста))?\W*$",
+    re.I,
 )
 # Phrases that look like the words above but are a footer or a link (ours quoted back, or a newsletter's).
 _NOT_REQUEST = re.compile(
@@ -93,6 +108,14 @@ def _unquoted(text: str) -> str:
     return "\n".join(lines).strip()
 
 
+def has_quote(body: str) -> bool:
+    """True when the body quotes earlier mail ('>' lines or an attribution/separator line)."""
+    body = body.replace("\r\n", "\n")
+    if re.search(r"(?m)^[ \t]*>", body):
+        return True
+    return any(pattern.search(body) for pattern in _QUOTE_STARTS)
+
+
 def excerpt(text: str, *, lines: int = 5, limit: int = 500) -> str | None:
     """The first `lines` non-empty lines of `text`, at most `limit` characters."""
     sig = _SIGNATURE.search(text)
@@ -113,6 +136,6 @@ def unsubscribe_reason(subject: str, text: str) -> str | None:
     if UNSUBSCRIBE.search(cleaned_subject):
         return "unsubscribe-subject"
     cleaned = _NOT_REQUEST.sub(" ", text[:3000])
-    if UNSUBSCRIBE.search(cleaned):
+    if UNSUBSCRIBE.search(cleaned) or _BARE_REQUEST.match(text[:100]) or _BARE_REQUEST.match(subject):
         return "unsubscribe-text"
     return None

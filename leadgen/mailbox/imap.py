@@ -18,7 +18,12 @@ from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPCli
 from leadgen.errors import ConfigurationError, MailboxRefused, MailboxUnavailable
 from leadgen.settings import ImapRoute
 
-BODY = b"BODY[]"  # the FETCH item BODY.PEEK[] answers with
+# Bounces, replies and out-of-office answers are small; a larger message (an attachment sent back) is read up to
+# its first MAX_MESSAGE_BYTES, which hold the headers and the text and DSN parts, so one huge message cannot
+# exhaust memory. BODY.PEEK[]<0.N> is answered with the item BODY[]<0>.
+MAX_MESSAGE_BYTES = 2 * 1024 * 1024
+FETCH_ITEM = f"BODY.PEEK[]<0.{MAX_MESSAGE_BYTES}>".encode()
+BODY = b"BODY[]<0>"
 
 
 class Mailbox(Protocol):
@@ -73,14 +78,14 @@ def imap_errors(route: ImapRoute, doing: str) -> Iterator[None]:
         raise MailboxRefused(f"IMAP server {where} cannot {doing}: {_text(exc)}") from exc
     except IMAPClientAbortError as exc:
         raise MailboxUnavailable(
-            f"IMAP server {where} dropped the connection while {doing}: {_text(exc)}"
+            f"IMAP server {where} dropped the connection ({doing}): {_text(exc)}"
         ) from exc
     except IMAPClientError as exc:
         raise MailboxRefused(f"IMAP server {where} refused to {doing}: {_text(exc)}") from exc
     except ssl.SSLError as exc:  # before OSError, its base
         raise MailboxUnavailable(f"TLS with IMAP server {where} failed: {_text(exc)}") from exc
     except TimeoutError as exc:
-        raise MailboxUnavailable(f"IMAP server {where} timed out while {doing}") from exc
+        raise MailboxUnavailable(f"IMAP server {where} timed out ({doing})") from exc
     except OSError as exc:
         raise MailboxUnavailable(f"cannot reach IMAP server {where} ({doing}): {_text(exc)}") from exc
 
@@ -120,6 +125,10 @@ class ImapMailbox:
                 self._client.login(route.username, password)
             with imap_errors(route, f"select folder {route.folder!r}"):
                 selected = self._client.select_folder(route.folder, readonly=True)
+            if b"UIDVALIDITY" not in selected:  # RFC 3501 requires it; without it no cursor can be trusted
+                raise MailboxRefused(
+                    f"IMAP server {route.host}:{route.port} sent no UIDVALIDITY for folder {route.folder!r}"
+                )
             self.uidvalidity = int(selected[b"UIDVALIDITY"])
             self.exists = int(selected.get(b"EXISTS", 0))
         except BaseException:
@@ -133,15 +142,17 @@ class ImapMailbox:
         return sorted(int(uid) for uid in found if int(uid) > last_uid)
 
     def fetch(self, uids: Sequence[int], /, *, batch_size: int = 50) -> Iterator[tuple[int, bytes]]:
-        """(uid, raw RFC 5322 bytes) in the order given, `batch_size` per FETCH; expunged UIDs are skipped."""
+        """(uid, raw RFC 5322 bytes, at most MAX_MESSAGE_BYTES) in the order given, `batch_size` per FETCH;
+        expunged UIDs are skipped."""
         for start in range(0, len(uids), batch_size):
             batch = list(uids[start : start + batch_size])
             with imap_errors(self.route, "fetch messages"):
-                answer = self._client.fetch(batch, [b"BODY.PEEK[]"])
+                answer = self._client.fetch(batch, [FETCH_ITEM])
             for uid in batch:
                 data = answer.get(uid)
-                if data is not None and isinstance(data.get(BODY), bytes):
-                    yield uid, data[BODY]
+                raw = (data or {}).get(BODY, (data or {}).get(b"BODY[]"))  # servers that echo no origin
+                if isinstance(raw, bytes):
+                    yield uid, raw
 
     def close(self) -> None:
         """Log out, or drop the socket when the server is gone already."""

@@ -10,11 +10,12 @@ from typing import Any
 
 class MailKind(enum.StrEnum):
     HARD_BOUNCE = "hard_bounce"  # permanent delivery failure (5.x.x, "user unknown"): suppress the address
-    SOFT_BOUNCE = "soft_bounce"  # temporary failure given up on (4.x.x, mailbox full): count per address
+    SOFT_BOUNCE = "soft_bounce"  # temporary failure (4.x.x, mailbox full, spam filter; a delay DSN with
+    # extra["delayed"] set): count per address
     AUTO_REPLY = "auto_reply"  # out-of-office, vacation, ticket robots (RFC 3834): record only
     REPLY = "reply"  # a person answered: stop mailing the company
     UNSUBSCRIBE = "unsubscribe"  # a person asked to be left alone: opt-out
-    OTHER = "other"  # anything else (newsletters, delivered/delayed DSNs, spam)
+    OTHER = "other"  # anything else (newsletters, delivered/relayed DSNs, read receipts, spam)
 
 
 BOUNCES = frozenset({MailKind.HARD_BOUNCE, MailKind.SOFT_BOUNCE})

@@ -17,7 +17,7 @@ from leadgen.db.engine import session_scope
 from leadgen.errors import ConfigurationError, DatabaseUnavailable, MailboxError, MailboxUnavailable
 from leadgen.mailbox.classify import classify
 from leadgen.mailbox.cursor import advance_cursor, read_cursor
-from leadgen.mailbox.effects import apply_classification
+from leadgen.mailbox.effects import SEEN_BEFORE, apply_classification
 from leadgen.mailbox.imap import Mailbox, not_configured, open_mailbox
 from leadgen.mailbox.kinds import MailKind
 from leadgen.outreach.tx import write_scope
@@ -26,7 +26,6 @@ from leadgen.settings import ImapRoute, RouteName, Settings
 log = logging.getLogger(__name__)
 
 ROUTES: tuple[RouteName, ...] = get_args(RouteName)
-SEEN_BEFORE = "seen before"  # how `apply_classification` describes a message it recorded but did not apply
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +36,8 @@ class Handled:
     kind: MailKind
     matched: bool = False
     duplicate: bool = False
+    suppressed: int = 0  # addresses added to the opt-out registry
+    stopped: int = 0  # drafted/queued outreach rows skipped (the company replied, the address opted out)
 
 
 Handler = Callable[[Session, bytes, int, int], Handled]
@@ -76,6 +77,8 @@ class SyncReport:
     kinds: dict[str, int] = field(default_factory=dict)
     matched: int = 0  # tied to one of our outreach messages
     duplicates: int = 0  # recorded before: nothing applied again
+    suppressed: int = 0  # addresses opted out (hard bounces, soft ones at the limit, unsubscribe requests)
+    stopped: int = 0  # pending outreach rows skipped
     last_uid: int = 0  # the cursor after the sync
     error: str | None = None  # why this route stopped early (unreachable, refused, a message that failed)
     error_kind: str | None = None  # `unavailable` (retry later), `refused` (fix the settings) or `message`
@@ -107,6 +110,8 @@ def effects_handler(settings: Settings, route: ImapRoute, now: Clock) -> Handler
             kind=verdict.kind,
             matched=outcome.outreach_message_id is not None,
             duplicate=not outcome.recorded or outcome.effect.startswith(SEEN_BEFORE),
+            suppressed=len(outcome.suppressed),
+            stopped=outcome.stopped,
         )
 
     return handle
@@ -148,6 +153,8 @@ def sync_mailbox(
                 report.kinds[str(handled.kind)] = report.kinds.get(str(handled.kind), 0) + 1
                 report.matched += int(handled.matched)
                 report.duplicates += int(handled.duplicate)
+                report.suppressed += handled.suppressed
+                report.stopped += handled.stopped
                 if progress:
                     progress(SyncStep(route.name, report.read, len(uids), uid, str(handled.kind)))
     except MailboxError as exc:  # what was read before stays read; the next sync carries on from there
@@ -226,8 +233,23 @@ def _stop_at(report: SyncReport, uid: int, exc: BaseException) -> None:
 
 
 def configured_routes(settings: Settings) -> list[ImapRoute]:
-    """The routes whose mailbox is configured, in ROUTES order."""
-    return [route for name in ROUTES if (route := settings.imap_route(name)).configured]
+    """The routes whose mailbox is configured, in ROUTES order; a route configured with the same account and
+    folder as an earlier one is left out (read twice, under two mailbox keys, a bounce would count twice)."""
+    routes: list[ImapRoute] = []
+    seen: set[tuple[str, str, str]] = set()
+    for name in ROUTES:
+        route = settings.imap_route(name)
+        if not route.configured:
+            continue
+        account = ((route.host or "").lower(), (route.username or "").lower(), route.folder)
+        if account in seen:
+            log.info(
+                "IMAP mailbox of route %s is the same account and folder as an earlier route: read once", name
+            )
+            continue
+        seen.add(account)
+        routes.append(route)
+    return routes
 
 
 def sync_all(

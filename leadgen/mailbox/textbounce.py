@@ -1,5 +1,4 @@
-"""Non-standard bounces: the text that Exim, qmail, Postfix, Sendmail, Exchange, Gmail, Yandex, Mail.ru,
-Rambler and Domino send when they return a message without (or with a useless) RFC 3464 part."""
+"""Non-standard bounces: what Exim, qmail, Postfix, Exchange, Gmail, Yandex, Mail.ru... write without RFC 3464."""
 
 from __future__ import annotations
 
@@ -14,6 +13,8 @@ EMAIL = re.compile(
     r"(?<![\w.+\-=])[A-Za-z0-9][A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-]{0,63}@"
     r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.)+[A-Za-z]{2,24}(?![\w\-])"
 )
+# An address in a recipient position (anonymised samples use one-letter TLDs; the position vouches for it).
+_LENIENT = re.compile(r"[^\s@<>()\[\],;:\"']+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+")
 _DAEMON_LOCAL = re.compile(
     r"^(mailer-?daemon|mail-?daemon|post_?master|mdaemon|mail\.?delivery|maildelivery|bounces?|"
     r"mail-?delivery-?(system|subsystem)|nobody|mail-?router|smtp-?gateway)$",
@@ -67,6 +68,7 @@ _STRONG_BODY = re.compile(
 )
 _SUCCESS = re.compile(
     r"\((success|relay)\)|^(delivered|relayed|доставлено|прочитано|read|not read|прочтено):|"
+    r"^successful mail delivery|^письмо доставлено|^message delivered|^delivery report: delivered|"
     r"delivery (notification|report): (delivery )?(succeeded|delivered)",
     re.I,
 )
@@ -96,9 +98,10 @@ _SPECIFIC = [
         r"(?im)^[ \t]*<?([^<>\s:]+@[^<>\s:]+?)>?[ \t]*\r?\n[ \t]+(?:host |SMTP error|mailbox |retry |"
         r"unrouteable|all relevant|all hosts|domain |\(generated from|Unrouteable)"
     ),  # Exim
-    re.compile(r"(?im)^[ \t]+([^<>\s]+@[^<>\s]+?):?[ \t]*$"),  # indented address lines (Exim, Domino)
-    re.compile(r"(?im)^([^<>\s]+@[^<>\s]+?):[ \t]*$"),  # "user@example.org:" alone on a line (1&1, Exim)
+    # An address alone on its line, maybe indented, bracketed or followed by a colon (Exim, Domino, 1&1, Sendmail).
+    re.compile(r"(?im)^[ \t]*<?([^<>\s]+@[^<>\s]+?)>?:?[ \t]*$"),
     re.compile(r"(?i)RCPT TO:?[ \t]*<([^<>\s]+@[^<>\s]+)>"),
+    re.compile(r"(?m)^[45]\d\d[ -]<([^<>\s]+@[^<>\s]+)>\.\.\."),  # Sendmail "550 <a@b>... User unknown"
     re.compile(r"(?i)(?:Original|Final)-Recipient:[ \t]*(?:rfc822;)?[ \t]*<?([^<>\s;]+@[^<>\s;]+?)>?\s"),
     re.compile(r"(?i)your message to:?[ \t]*<?([^<>\s]+@[^<>\s]+?)>?[ \t]+(?:couldn|could not|has|was|can)"),
     re.compile(
@@ -121,6 +124,12 @@ _SPECIFIC = [
     ),
     re.compile(r"(?i)\(([^()\s]+@[^()\s]+)\)[ \t]+(?:not listed|is not)"),  # Domino "User x (a@b) not listed"
 ]
+
+
+_NOT_RECIPIENT = re.compile(
+    r"(?i)(?:message sent by|sent by|mail from|envelope-from|from|sender|sender address|return-path|"
+    r"message-id|in-reply-to|references|отправитель)[ \t]*:?\s{0,8}<?([^<>\s\"]+@[^<>\s\"]+?)>?[\s,;]"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +155,16 @@ def sender_is_daemon(msg: Message) -> bool:
     return False
 
 
+MAX_DIAGNOSTIC = 60_000  # characters of a bounce's own text that are searched (real ones are a few KB)
+
+
 def split_original(text: str) -> TextBounce:
-    """The bounce's own text and the returned original that follows it."""
+    """The bounce's own text and the returned original that follows it (each capped)."""
+    bounce = _split(text[: MAX_DIAGNOSTIC * 4])
+    return TextBounce(bounce.diagnostic[:MAX_DIAGNOSTIC], bounce.original[: MAX_DIAGNOSTIC * 2])
+
+
+def _split(text: str) -> TextBounce:
     found = _ORIGINAL.search(text)
     if found and found.start() > 0:
         return TextBounce(text[: found.start()], text[found.start() :])
@@ -231,18 +248,26 @@ def is_delay(subject: str, diagnostic: str) -> bool:
 
 
 def failed_recipients(
-    msg: Message, bounce: TextBounce, exclude: set[str], extra: tuple[str, ...] | list[str] = ()
+    msg: Message,
+    bounce: TextBounce,
+    exclude: set[str],
+    extra: tuple[str, ...] | list[str] = (),
+    *,
+    ours: set[str] | frozenset[str] = frozenset(),
 ) -> list[str]:
     """Failed addresses of a text bounce: X-Failed-Recipients, addresses in recipient positions and `extra`
     (what flufl.bounce found); only when none, any address in the bounce's own text that is not ours, the
-    daemon's or the original sender's."""
+    daemon's or the original sender's. `ours` (the bounce's To, Delivered-To, ...) is left out too, unless
+    nothing else is found: a test sent to itself fails for its own address."""
     out: list[str] = []
 
-    def add(addr: str, *, excluded: set[str] = exclude, daemons: bool = False) -> None:
+    first = exclude | set(ours)
+
+    def add(addr: str, *, excluded: set[str] = first, daemons: bool = False, strict: bool = False) -> None:
         addr = addr.strip().strip("<>.,;:'\"()[]").lower()
         if addr.startswith("mailto:"):
             addr = addr[7:]
-        if not EMAIL.fullmatch(addr) or addr in excluded or addr in out:
+        if not (EMAIL if strict else _LENIENT).fullmatch(addr) or addr in excluded or addr in out:
             return
         if not daemons and _DAEMON_LOCAL.match(addr.split("@", 1)[0]):
             return
@@ -252,6 +277,8 @@ def failed_recipients(
         for addr in re.split(r"[,\s]+", mime.decode_header_value(value)):
             add(addr, excluded=set(), daemons=True)  # the MTA's own word: trusted as it is
     text = bounce.diagnostic
+    # Sender-side addresses and Message-IDs the bounce's own text mentions are never failed recipients.
+    first |= {m.group(1).lower().strip(".,;:") for m in _NOT_RECIPIENT.finditer(text)}
     for pattern in _SPECIFIC:
         for found in pattern.finditer(text):
             add(found.group(1))
@@ -259,12 +286,15 @@ def failed_recipients(
         add(addr)
     if not out:
         for found in EMAIL.finditer(text):
-            add(found.group(0))
+            add(found.group(0), strict=True)
     if not out:
         # The failed address can be the bounce's own To (a test sent to itself) or a postmaster address.
         for pattern in _SPECIFIC:
             for found in pattern.finditer(text):
                 add(found.group(1), excluded=set(), daemons=True)
+    if not out:
+        for found in EMAIL.finditer(text):
+            add(found.group(0), excluded=exclude, strict=True)
     return out
 
 

@@ -11,9 +11,11 @@ from sqlalchemy import Text, cast, delete, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from leadgen.db.models import (
+    AddressBounce,
     Company,
     Contact,
     ContactKind,
+    InboundMessage,
     MessageStatus,
     OptOut,
     OptOutKind,
@@ -40,7 +42,7 @@ class ForgetReport:
 
 
 def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
-    """Erase `email` from contacts, outreach messages, SERP and company text; suppress its hash for good.
+    """Erase `email` from contacts, outreach and inbound messages, SERP and company text; suppress its hash.
 
     The caller owns the transaction (all of it commits or nothing does).
     """
@@ -113,6 +115,8 @@ def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
                 row.meta = cleaned
                 redacted += 1
 
+    redacted += _scrub_inbound(session, forms, pattern)
+
     replaced = session.execute(
         delete(OptOut)
         .where(func.lower(OptOut.value).in_(forms), OptOut.kind == OptOutKind.EMAIL)
@@ -121,6 +125,33 @@ def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
     add_opt_out(session, digest, kind=OptOutKind.EMAIL_HASH, reason="forgotten on request", source="forget")
     session.flush()
     return ForgetReport(digest, int(contacts or 0), scrubbed, redacted, int(replaced or 0))
+
+
+def _scrub_inbound(session: Session, forms: set[str], pattern: re.Pattern[str]) -> int:
+    """Mail the person sent us loses its sender, subject and text; other inbound rows (bounces naming the
+    address) get it redacted; the address's bounce counters are deleted. Returns the inbound rows changed."""
+    session.execute(
+        delete(AddressBounce)
+        .where(func.lower(AddressBounce.address).in_(forms))
+        .execution_options(synchronize_session=False)
+    )
+    im = InboundMessage
+    columns = (im.subject, im.excerpt, cast(im.recipients, Text), cast(im.meta, Text))
+    rows = session.scalars(
+        select(im).where(
+            or_(
+                func.lower(im.sender).in_(forms), *(func.lower(c).contains(f) for c in columns for f in forms)
+            )
+        )
+    ).all()
+    for row in rows:
+        if (row.sender or "").lower() in forms:
+            row.sender = row.subject = row.excerpt = None
+        row.subject = pattern.sub(REDACTED, row.subject) if row.subject else row.subject
+        row.excerpt = pattern.sub(REDACTED, row.excerpt) if row.excerpt else row.excerpt
+        row.recipients = _scrub(row.recipients, pattern)
+        row.meta = _scrub(row.meta, pattern)
+    return len(rows)
 
 
 def _scrub(value: Any, pattern: re.Pattern[str]) -> Any:

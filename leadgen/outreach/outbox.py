@@ -250,7 +250,8 @@ def day_bounds(now: datetime, settings: Settings) -> tuple[datetime, datetime]:
 
 
 def used_today(session: Session, start: datetime, end: datetime, *, exclude: int | None = None) -> int:
-    """Rows that count against today's cap: sent today, plus in-flight/unknown rows claimed today."""
+    """Rows that count against today's cap: sent today (also those since bounced or replied to), plus
+    in-flight/unknown rows claimed today."""
     stmt = select(func.count()).where(
         or_(
             and_(OM.status.in_(WENT_OUT), OM.sent_at >= start, OM.sent_at < end),

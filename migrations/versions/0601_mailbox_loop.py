@@ -1,5 +1,8 @@
 """mailbox loop: inbound_messages, address_bounces, companies.replied_at, message statuses bounced and replied
 
+The reporting views are dropped and recreated around the table change (leadgen.db.views: daily_summaries now
+counts bounced and replied messages as sent).
+
 Revision ID: 0601
 Revises: 0501
 Create Date: 2026-12-07 13:00:00

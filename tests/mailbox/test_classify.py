@@ -357,6 +357,8 @@ def test_no_reply_markers_is_other() -> None:
         "-----Original Message-----",
         "-------- Исходное сообщение --------",
         "________________________________",
+        "Вы писали 7 декабря 2026 г., 9:12:",
+        '-----"Anna Smirnova" <anna@leadpilot.example> wrote: -----',
     ],
 )
 def test_new_text_stops_at_the_quote(attribution: str) -> None:
@@ -390,3 +392,134 @@ def test_degenerate_input_is_other(data: bytes) -> None:
     got = classify(data)
     assert got.kind is MailKind.OTHER
     assert got.summary()["recipients"] == []
+
+
+def test_a_person_mentioning_a_trip_and_quoting_us_is_a_reply() -> None:
+    body = (
+        "Я в командировке до пятницы, давайте созвонимся в понедельник.\n\n"
+        "пн, 7 дек. 2026 г. в 09:12, Анна <anna@leadpilot.example>:\n> Здравствуйте!\n"
+    )
+    assert classify(person(body)).kind is MailKind.REPLY
+
+
+def test_ill_be_back_is_not_an_out_of_office() -> None:
+    assert classify(person("Busy today, I'll be back on Monday - call me then.")).kind is MailKind.REPLY
+
+
+@pytest.mark.parametrize(
+    ("subject", "headers"),
+    [("[SPAM] Re: Поставка", ""), ("Re: Поставка", "X-Spam-Flag: YES\n"), ("Re: Поставка", "X-Spam: Yes\n")],
+)
+def test_spam_marked_by_a_filter_is_other(subject: str, headers: str) -> None:
+    got = classify(person("Продаём базы, отпишитесь если не нужно", subject=subject, headers=headers))
+    assert got.kind is MailKind.OTHER and got.reason == "spam"
+
+
+def test_mbox_separator_and_leading_blank_lines_are_skipped() -> None:
+    data = b"\n\nFrom MAILER-DAEMON Mon Dec  7 09:12:05 2026\n" + raw("dsn_postfix_user_unknown.eml")
+    assert classify(data).recipients == ("info@stroymontazh-nn.ru",)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Please remove the VAT line from the price list and resend.",
+        "Подпишите, пожалуйста, договор и пришлите скан.",
+        "Нам не нужно это решение, у нас уже есть склад.",
+        "I replied to my colleague and he will write to you.",
+        "Отпишитесь, пожалуйста, по итогам встречи.",
+        "Пока не присылайте счёт, сначала согласуем объём.",
+        "Договор пока не отправляйте юристу.",
+    ],
+)
+def test_ordinary_replies_are_not_unsubscribe_requests(body: str) -> None:
+    assert classify(person(body)).kind is MailKind.REPLY
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "STOP",
+        "Стоп.",
+        "Please stop.",
+        "Удалите, пожалуйста",
+        "We no longer wish to receive these emails.",
+        "Хватит спамить!",
+        "Не надо нам больше писать.",
+    ],
+)
+def test_short_and_blunt_unsubscribe_requests(body: str) -> None:
+    assert classify(person(body)).kind is MailKind.UNSUBSCRIBE
+
+
+def test_delays_are_marked_in_extra() -> None:
+    got = classify(dsn("Final-Recipient: rfc822; x@example.org\nAction: delayed\nStatus: 4.4.1\n"))
+    assert got.extra["delayed"] is True
+    assert got.extra["recipient_statuses"] == [
+        {"addresses": ["x@example.org"], "action": "delayed", "status": "4.4.1", "diagnostic": ""}
+    ]
+    assert classify(raw("text_exim_delay_warning.eml")).extra["delayed"] is True
+    assert classify(raw("text_exim_user_unknown.eml")).extra["delayed"] is False
+
+
+def test_helpdesk_answer_with_list_unsubscribe_is_still_an_auto_reply() -> None:
+    headers = "List-Unsubscribe: <https://desk.example/u/1>\n"
+    body = "Your request (#123) has been received.\n\nUnsubscribe\n"
+    got = classify(person(body, subject="[Request received] Re: Поставка", headers=headers))
+    assert got.kind is MailKind.AUTO_REPLY
+
+
+def test_crm_reply_with_an_unsubscribe_footer_is_a_reply() -> None:
+    headers = "List-Unsubscribe: <https://crm.example/u/1>\n"
+    got = classify(person("Anna, let's talk on Friday.\n\nUnsubscribe\n", headers=headers))
+    assert got.kind is MailKind.REPLY
+
+
+def ses(body: str) -> bytes:
+    return (
+        "From: SES <no-reply@sns.amazonaws.com>\nTo: anna@leadpilot.example\nSubject: AWS Notification Message\n"
+        f"Content-Type: text/plain; charset=UTF-8\n\n{body}\n--\nIf you wish to stop receiving notifications...\n"
+    ).encode()
+
+
+def test_amazon_ses_bounce_notification() -> None:
+    notice = (
+        '{"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bouncedRecipients":'
+        '[{"emailAddress":"Gone@Example.org","action":"failed","status":"5.1.1"}]},'
+        '"mail":{"commonHeaders":{"messageId":"<abc@leadpilot.example>"}}}'
+    )
+    got = classify(ses(notice))
+    assert (got.kind, got.recipients, got.status, got.message_id) == (
+        MailKind.HARD_BOUNCE,
+        ("gone@example.org",),
+        "5.1.1",
+        "<abc@leadpilot.example>",
+    )
+    wrapped = '{"Type" : "Notification", "Message" : ' + __import__("json").dumps(notice) + "}"
+    assert classify(ses(wrapped)).recipients == ("gone@example.org",)
+    transient = notice.replace("Permanent", "Transient")
+    assert classify(ses(transient)).kind is MailKind.SOFT_BOUNCE
+    assert classify(ses('{"notificationType":"Delivery","mail":{}}')).kind is MailKind.OTHER
+
+
+def test_sender_side_addresses_in_a_text_bounce_are_not_recipients() -> None:
+    message = (
+        b"From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\nTo: bounces@leadpilot.example\n"
+        b"Subject: Mail delivery failed\n\n"
+        b"This message was created automatically by mail delivery software.\n\nA message sent by\n\n"
+        b"  <anna@leadpilot.example>\n\ncould not be delivered to one or more of its recipients.\n\n"
+        b"  gone@example.org\n    all hosts have been failing for a long time\n\n"
+        b"Message-ID:<14a3e1b4b5a.10b1a4c5610175.85883@zoho.example.com>\n"
+    )
+    got = classify(message)
+    assert got.kind is MailKind.SOFT_BOUNCE
+    assert got.recipients == ("gone@example.org",)
+
+
+def test_a_tracker_notification_in_a_thread_is_other() -> None:
+    message = (
+        b"From: Jira <jira@tracker.example>\nTo: anna@leadpilot.example\nSubject: [JIRA] (OPS-12) Update the price list\n"
+        b"Auto-Submitted: auto-generated\nPrecedence: bulk\nIn-Reply-To: <JIRA.1.2@tracker>\n"
+        b"References: <JIRA.1.2@tracker>\n\nIvan updated OPS-12.\n"
+    )
+    assert classify(message).kind is MailKind.OTHER

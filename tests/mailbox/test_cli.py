@@ -68,3 +68,28 @@ def test_directory_is_unreadable(tmp_path: Path) -> None:
     result = runner.invoke(app, ["mailbox", "classify", str(tmp_path)])
     assert result.exit_code == 1
     assert "error: cannot read" in result.output
+
+
+def test_nothing_on_stderr_when_a_bounce_detector_trips(tmp_path: Path) -> None:
+    """flufl.bounce detectors raise on raw 8-bit headers; the classifier skips them quietly."""
+    path = tmp_path / "bounce.eml"
+    path.write_bytes(
+        "From: Почтовая служба <postmaster@mx.example.org>\nTo: anna@leadpilot.example\n"
+        "Subject: Недоставленное сообщение\n\nСообщение не доставлено.\n\n<gone@example.org>: 550 5.1.1 "
+        "User unknown\n".encode()
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "leadgen", "mailbox", "classify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0
+    assert proc.stderr == ""
+    assert json.loads(proc.stdout) == {
+        "kind": "hard_bounce",
+        "recipients": ["gone@example.org"],
+        "status": "5.1.1",
+        "message_id": None,
+    }

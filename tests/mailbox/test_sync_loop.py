@@ -101,7 +101,7 @@ def test_each_kind_has_its_effect_and_a_uidvalidity_change_applies_nothing_twice
         "other": 1,
         "unsubscribe": 1,
     }
-    assert first.matched == 6 and first.duplicates == 0
+    assert first.matched == 6 and first.duplicates == 0 and first.suppressed == 2
     state = loop_state(engine)
     assert state["opt_outs"] == {("ivan@clinic-mail.example", "bounce"), ("oleg@shop.example", "reply")}
     assert state["bounces"] == {"ivan@clinic-mail.example": (0, 1), "full@mail.example": (2, 0)}
@@ -115,7 +115,7 @@ def test_each_kind_has_its_effect_and_a_uidvalidity_change_applies_nothing_twice
     rescan = sync_mailbox(engine, settings, route, now=utc_now)
 
     assert rescan.rescanned and rescan.previous_uidvalidity == first.uidvalidity
-    assert rescan.read == 7 and rescan.duplicates == 7
+    assert rescan.read == 7 and rescan.duplicates == 7 and rescan.suppressed == 0
     assert loop_state(engine) == state, "a rescan applied effects again"
     assert sync_mailbox(engine, settings, route, now=utc_now).read == 0
 
@@ -173,6 +173,7 @@ def test_kill_9_in_the_middle_loses_nothing_and_applies_nothing_twice(
     first.communicate(timeout=30)
     assert first.returncode == -signal.SIGKILL, "the sync ended before it could be killed"
     at_kill = count(engine, InboundMessage.id)
+    opted_out_at_kill = count(engine, OptOut.id)
     assert 20 <= at_kill < total
     with session_scope(engine) as session:
         cursor = session.scalars(select(MailboxCursor)).one()
@@ -185,6 +186,7 @@ def test_kill_9_in_the_middle_loses_nothing_and_applies_nothing_twice(
     assert second.returncode == 0, second.stderr[-2000:]
     left = total - at_kill
     assert f"yandex (yandex INBOX): {left} of {left} new messages read" in second.stdout
+    assert f"; {hard - opted_out_at_kill} addresses suppressed;" in second.stdout
     assert count(engine, InboundMessage.id) == total
     with session_scope(engine) as session:
         keys = session.execute(select(InboundMessage.uidvalidity, InboundMessage.uid)).all()

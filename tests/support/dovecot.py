@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from leadgen.sandbox.tlscert import make_self_signed
 
 BINARY = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
@@ -235,3 +237,22 @@ def _wait_until_ready(server: Dovecot, timeout: float) -> None:
         else ""
     )
     raise DovecotStartError(f"dovecot did not answer on {server.host}:{server.port}: {stderr} {tail}".strip())
+
+
+@pytest.fixture(scope="session")
+def dovecot_session() -> Iterator[Dovecot]:
+    """One Dovecot for the test session; skips (saying what to install) when the binary is missing."""
+    if BINARY is None:
+        pytest.skip(MISSING)
+    try:
+        with dovecot_server() as server:
+            yield server
+    except DovecotStartError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture
+def dovecot(dovecot_session: Dovecot) -> Dovecot:
+    """The session's Dovecot with an empty INBOX (a new UIDVALIDITY: each test starts from a new folder)."""
+    dovecot_session.clear()
+    return dovecot_session
