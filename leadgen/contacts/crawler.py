@@ -286,6 +286,13 @@ class Crawler:
                 policy = await self._load_robots(origin)
             except Exception:
                 policy = RobotsPolicy(deny_all=True)
+            self._gate.set_delay(
+                target.host,
+                policy.delay(
+                    floor=self._settings.crawl_per_host_delay_seconds,
+                    cap=self._settings.crawl_max_crawl_delay_seconds,
+                ),
+            )
             future.set_result(policy)
         return await asyncio.shield(future)
 
