@@ -262,7 +262,7 @@ DOMAIN_COLUMNS = (
 )  # fmt: skip
 CONTACT_COLUMNS = (
     "domain", "company", "kind", "value", "source", "quality_score", "is_primary", "page_url", "batch_tag",
-    "first_seen_at",
+    "first_seen_at", "chosen",
 )  # fmt: skip
 
 
@@ -343,6 +343,7 @@ def export_contacts(session: Session, path: Path, *, batch_tag: str | None = Non
             Contact.page_url,
             Company.batch_tag,
             Contact.first_seen_at,
+            Contact.meta,  # `chosen`: why this email is the primary (recipient preference)
         )
         .join(Company, Company.id == Contact.company_id)
         .where(
@@ -355,7 +356,7 @@ def export_contacts(session: Session, path: Path, *, batch_tag: str | None = Non
     )
     rows = (
         (d, n, getattr(k, "value", k), v, getattr(s, "value", s), q, int(bool(p)), u, b,
-         f.isoformat() if f else None)
-        for d, n, k, v, s, q, p, u, b, f in session.execute(stmt)
+         f.isoformat() if f else None, (m or {}).get("chosen"))
+        for d, n, k, v, s, q, p, u, b, f, m in session.execute(stmt)
     )  # fmt: skip
     return _write_csv(path, CONTACT_COLUMNS, rows)

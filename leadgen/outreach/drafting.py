@@ -10,6 +10,7 @@ from sqlalchemy import Engine, and_, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from leadgen.contacts.preference import best as preferred
 from leadgen.db.engine import session_scope
 from leadgen.db.models import (
     Company,
@@ -34,17 +35,33 @@ from leadgen.settings import Settings
 DRAFTABLE_STATUSES = (CompanyStatus.ENRICHED,)
 
 
-def pick_recipient(contacts: Sequence[Contact], /) -> tuple[Contact, str] | None:
-    """The best email contact (primary, then quality) whose address is valid and not an automated mailbox."""
-    ranked = sorted(
-        (c for c in contacts if c.kind == ContactKind.EMAIL),
+def pick_recipient(
+    contacts: Sequence[Contact], /, preference: str | None = None
+) -> tuple[Contact, str] | None:
+    """The email contact a buyer reads first (OUTREACH_RECIPIENT_PREFERENCE rank, then primary, then quality)
+    whose address is valid and not an automated mailbox; see `recipient_choice` for the reason."""
+    choice = recipient_choice(contacts, preference)
+    return (choice[0], choice[1]) if choice else None
+
+
+def recipient_choice(
+    contacts: Sequence[Contact], /, preference: str | None = None
+) -> tuple[Contact, str, str] | None:
+    """(contact, normalised address, why it was chosen) or None when no address is usable."""
+    ordered = sorted(
+        (c for c in contacts if c.kind == ContactKind.EMAIL and not (c.meta or {}).get("web_studio")),
         key=lambda c: (not c.is_primary, -c.quality_score, c.id),
     )
-    for contact in ranked:
+    usable: list[tuple[Contact, str]] = []
+    for contact in ordered:
         email, _problem = check_syntax(contact.value)
         if email and email.split("@", 1)[0] not in BLOCKED_LOCAL_PARTS:
-            return contact, email
-    return None
+            usable.append((contact, email))
+    picked = preferred(usable, lambda pair: pair[1], preference)
+    if picked is None:
+        return None
+    (contact, email), ranked = picked
+    return contact, email, ranked.reason(chosen_from=len(usable))
 
 
 def _candidates(session: Session, campaign: str, limit: int) -> list[Company]:
@@ -110,7 +127,9 @@ def draft_messages(
                 select(Contact).where(Contact.company_id == company.id).order_by(Contact.id)
             ).all()
             first_email = next((c for c in contacts if c.kind == ContactKind.EMAIL), None)
-            work.append((company, pick_recipient(contacts), first_email))
+            work.append(
+                (company, recipient_choice(contacts, settings.outreach_recipient_preference), first_email)
+            )
     counts = {"drafted": 0, "llm": 0, "fallback": 0, "reused": 0, "skipped": 0}
     errors: list[ItemError] = []
     for company, picked, first_email in work:
@@ -136,7 +155,7 @@ def draft_messages(
             counts["skipped"] += 1
             errors.append(ItemError(label, "no usable email address", company.id))
             continue
-        contact, email = picked
+        contact, email, why = picked
         brief = company_brief(company)
         recipient = contact_brief(contact, is_role=is_role_address(email))
         base: dict[str, Any] = {
@@ -174,6 +193,7 @@ def draft_messages(
             **dict(draft.meta),
             "draft_key": composer.key(brief, offer),
             "role_address": recipient.is_role,
+            "recipient_choice": why,
         }
         values = base | {
             "status": MessageStatus.DRAFTED,
@@ -216,7 +236,7 @@ def preview_draft(
         verdict = DraftPolicy.from_settings(settings).check(template, offer, brief)
         return brief, stored.to_email, ComposedDraft(template, stored.composer or "?", verdict, stored.meta)
     contacts = session.scalars(select(Contact).where(Contact.company_id == company.id)).all()
-    picked = pick_recipient(contacts)
+    picked = pick_recipient(contacts, settings.outreach_recipient_preference)
     email = picked[1] if picked else None
     recipient = contact_brief(picked[0], is_role=is_role_address(picked[1])) if picked else None
     draft = (composer or build_composer(settings)).compose(brief, recipient or ContactBrief(None, ""), offer)
