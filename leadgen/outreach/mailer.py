@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from leadgen.errors import RouteUnavailable, SmtpPermanentError, SmtpSendError, SmtpTemporaryError
+from leadgen.outreach.idn import ensure_smtputf8
 from leadgen.settings import SmtpRoute
 
 
@@ -101,6 +102,7 @@ class SmtpMailer:
             self._smtp = self._connect()
         smtp = self._smtp
         sender = self.route.from_address or getaddresses([str(message["From"])])[0][1]
+        ensure_smtputf8(smtp, [sender, *envelope_recipients(message)], route=self.route.name)  # idn.py
         try:
             refused = smtp.send_message(message, from_addr=sender, to_addrs=envelope_recipients(message))
         except smtplib.SMTPRecipientsRefused as exc:

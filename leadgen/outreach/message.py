@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from urllib.parse import quote, urlencode, urlsplit
 
+from leadgen.outreach.idn import header_address
 from leadgen.outreach.offer import OfferBrief
 
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -82,7 +83,7 @@ def build_message(
     """One plain-text message with every header set through the email package."""
     msg = EmailMessage()
     msg["From"] = Address(display_name=header_text(offer.sender_name), addr_spec=from_address.strip())
-    msg["To"] = Address(addr_spec=to_email.strip())
+    msg["To"] = header_address(to_email)  # IDN: punycode domain, Unicode local part kept (outreach/idn.py)
     if offer.sender_email and offer.sender_email.lower() != from_address.lower():
         msg["Reply-To"] = Address(display_name=header_text(offer.sender_name), addr_spec=offer.sender_email)
     msg["Subject"] = header_text(subject)
