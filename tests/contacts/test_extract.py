@@ -491,3 +491,20 @@ def test_one_canonical_form_for_punycode_and_unicode() -> None:
 def test_cfemail_and_mailto_in_legacy_encodings() -> None:
     assert decode_cfemail(encode_cfemail("мебель@дубрава.рус")) == "мебель@дубрава.рус"
     assert emails_from_mailto("mailto:%EF%F0%EE%E4%E0%E6%E8@%E7%E0%E2%EE%E4.%F0%F4") == ["продажи@завод.рф"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Found only by libphonenumber's matcher (a Latin extension glued to the number), on a labelled line.
+        ("Phone: +7 495 123-45-67x12", [("+74951234567", "12")]),
+        ("Fax +7 495 123 45 68ext 5", [("+74951234568", "5")]),
+        # Not handed to the matcher: no phone word on the line.
+        ("Office +7 495 123-45-67x12", []),
+        # The matcher's finds go through the same rejections (requisites, prices).
+        ("Тел. отдела: ИНН 7701234567x1", []),
+        ("Тел.: 8 800 100 20 30 8 495 777 66 55", [("+78001002030", None), ("+74957776655", None)]),
+    ],
+)
+def test_phone_matcher_fallback(text: str, expected: list[tuple[str, str | None]]) -> None:
+    assert [(p.value, p.extension) for p in find_phones(text)] == expected
