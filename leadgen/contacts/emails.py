@@ -20,6 +20,10 @@ from leadgen.contacts.junk import email_junk_reason
 # "info@firm.ru", while "zakaz@калач.рф", "почта@сайт.қаз" and punycode "info@xn--80a...xn--p1ai" are kept.
 LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-_")
 LOCAL_PUNCT = "._%+-"
+# Cyrillic top-level domains (IANA root zone); a longer Cyrillic "TLD" is a word glued to one ("рфпишите").
+CYRILLIC_TLDS = frozenset(
+    "рф рус бел қаз укр срб мкд мон бг ею москва онлайн сайт орг ком дети католик".split()
+)
 MAX_LOCAL = 64
 DOMAIN_CHARS_RE = re.compile(r"[^\W_](?:[^\W_]|-+(?=[^\W_])|\.(?=[^\W_]))*")
 TLD_RE = re.compile(r"(?:[^\W\d_]{2,24}|xn--[a-z0-9\-]{2,30})\Z", re.I)
@@ -129,6 +133,12 @@ def _domain_after(text: str, begin: int) -> str:
         seen_latin = seen_latin or first == "LATIN"
     while labels and not TLD_RE.match(labels[-1]) and len(labels) > 2:
         labels.pop()
+    if labels and _script(labels[-1][:1]) == "CYRILLIC" and labels[-1].lower() not in CYRILLIC_TLDS:
+        tld = labels[-1].lower()
+        head = next((t for t in sorted(CYRILLIC_TLDS, key=len, reverse=True) if tld.startswith(t)), None)
+        if head is None:
+            return ""
+        labels[-1] = labels[-1][: len(head)]
     if len(labels) < 2 or not TLD_RE.match(labels[-1]):
         return ""
     return ".".join(labels)

@@ -151,6 +151,15 @@ def site_host(base_url: str) -> str:
     return host.removeprefix("www.")
 
 
+# Country zones whose sites write numbers in their own national format (8 017 …, 044 …).
+ZONE_REGIONS = {"by": "BY", "бел": "BY", "kz": "KZ", "қаз": "KZ", "ua": "UA", "укр": "UA", "uz": "UZ"}
+
+
+def region_of(base_url: str) -> str:
+    """Phone region of a site by its country zone; RU otherwise."""
+    return ZONE_REGIONS.get(site_host(base_url).rpartition(".")[2], DEFAULT_REGION)
+
+
 def same_site(domain: str, host: str) -> bool:
     return domain == host or domain.endswith("." + host) or host.endswith("." + domain)
 
@@ -346,10 +355,15 @@ def analyse_page(
     *,
     base_url: str = "",
     content_type: str | None = None,
-    region: str = DEFAULT_REGION,
+    region: str | None = None,
     want_links: bool = True,
 ) -> PageAnalysis:
-    """Parse once and return the page's contacts, visible text, links and title."""
+    """Parse once and return the page's contacts, visible text, links and title.
+
+    `region` reads numbers written without `+`; by default it follows the site's country zone (`.by`/`.бел`
+    BY, `.kz`/`.қаз` KZ, `.ua`/`.укр` UA, `.uz` UZ), else RU.
+    """
+    region = region or region_of(base_url)
     if isinstance(html, bytes):
         html = decode_html(html, content_type=content_type)
     root = parse_html(html)
@@ -367,7 +381,7 @@ def analyse_page(
 
 
 def extract_contacts(
-    html: str | bytes, /, *, base_url: str = "", content_type: str | None = None, region: str = DEFAULT_REGION
+    html: str | bytes, /, *, base_url: str = "", content_type: str | None = None, region: str | None = None
 ) -> list[Contact]:
     """Contacts of one page, best first (quality, then order of appearance), one per (kind, value)."""
     return analyse_page(

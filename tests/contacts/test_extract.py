@@ -508,3 +508,30 @@ def test_cfemail_and_mailto_in_legacy_encodings() -> None:
 )
 def test_phone_matcher_fallback(text: str, expected: list[tuple[str, str | None]]) -> None:
     assert [(p.value, p.extension) for p in find_phones(text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("zakaz@мебель.рфпишите нам", ["zakaz@мебель.рф"]),  # a word glued to a Cyrillic TLD
+        ("info@сайт-компании.москва", ["info@сайт-компании.москва"]),
+        ("иван@почта.кз", []),  # not a top-level domain
+    ],
+)
+def test_cyrillic_top_level_domains(text: str, expected: list[str]) -> None:
+    assert [m.value for m in find_emails(text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "text", "expected"),
+    [
+        ("https://teplo.by/", "Тел.: 8 (017) 355-21-40", "+375173552140"),
+        ("https://мебелькомфорт.бел/", "Тел.: 8 029 611 22 35", "+375296112235"),
+        ("https://техноагро.укр/", "Тел.: 044 495-37-10", "+380444953710"),
+        ("https://a.kz/", "Тел.: 8 (727) 339-41-20", "+77273394120"),
+        ("https://firma.ru/", "Тел.: 8 (495) 123-45-67", "+74951234567"),
+        ("", "Тел.: 8 (495) 123-45-67", "+74951234567"),
+    ],
+)
+def test_phone_region_follows_the_site_zone(url: str, text: str, expected: str) -> None:
+    assert [c.value for c in extract_contacts(f"<p>{text}</p>", base_url=url)] == [expected]
