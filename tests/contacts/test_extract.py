@@ -535,3 +535,18 @@ def test_cyrillic_top_level_domains(text: str, expected: list[str]) -> None:
 )
 def test_phone_region_follows_the_site_zone(url: str, text: str, expected: str) -> None:
     assert [c.value for c in extract_contacts(f"<p>{text}</p>", base_url=url)] == [expected]
+
+
+def test_phone_finders_compared_on_the_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped finder (scanner + matcher fallback) finds at least what each finder alone finds, with no more
+    false numbers (the comparison table in docs/contacts.md)."""
+    import leadgen.contacts.extract as extract_module
+    from leadgen.contacts.phones import find_phones_matcher, find_phones_regex
+
+    shipped = corpus_scores()["phone"]
+    for finder in (find_phones_regex, find_phones_matcher):
+        monkeypatch.setattr(extract_module, "find_phones", finder)
+        alone = corpus_scores()["phone"]
+        print(finder.__name__, alone)
+        assert shipped[0] >= alone[0] and shipped[1] >= alone[1]
+        assert alone[1] < 1.0  # each alone misses something the other finds
