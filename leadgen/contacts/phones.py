@@ -24,7 +24,7 @@ EXTENSION_RE = re.compile(
 )
 EXT_SPLIT_RE = re.compile(r"[,;]?\s*\(?\s*(?:доб|вн|ext|x|#)", re.I)
 # A line holding a phone word: the only place the (slower) PhoneNumberMatcher is asked to look.
-LABELLED_LINE_RE = re.compile(r"^.*(?:тел|phone|моб|факс|fax|whatsapp|звоните|call|горячая).*$", re.I | re.M)
+LINE_LABEL_RE = re.compile(r"(?<!\w)(?:тел|phone|моб|факс|fax|whatsapp|звоните|call\b|горячая)", re.I)
 TOKEN_SPLIT_RE = re.compile(r"[ \u00a0]+")
 SEPARATOR_RE = re.compile(r"[\s\-().\u2010-\u2015\u2212]")
 
@@ -105,14 +105,19 @@ def find_phones(text: str, /, *, region: str = DEFAULT_REGION) -> list[PhoneMatc
     ~6x slower per page (docs/contacts.md has the comparison on the fixture corpus).
     """
     found = find_phones_regex(text, region=region)
-    taken = [(p.start, p.end) for p in found]
     extra: list[PhoneMatch] = []
-    for line in LABELLED_LINE_RE.finditer(text):
-        start, end = line.span()
-        if sum(ch.isdigit() for ch in line.group()) < 10 or any(a < end and b > start for a, b in taken):
+    line_end = -1
+    for label in LINE_LABEL_RE.finditer(text):
+        if label.start() < line_end:
+            continue  # this line was looked at already
+        start = text.rfind("\n", 0, label.start()) + 1
+        line_end = text.find("\n", label.end())
+        line_end = len(text) if line_end == -1 else line_end
+        line = text[start:line_end]
+        if any(p.start < line_end and p.end > start for p in found) or sum(map(str.isdigit, line)) < 10:
             continue
         seen = {p.value for p in found} | {p.value for p in extra}
-        for p in find_phones_matcher(line.group(), region=region):
+        for p in find_phones_matcher(line, region=region):
             if p.value not in seen:
                 extra.append(PhoneMatch(p.value, p.extension, start + p.start, start + p.end, p.strong))
     return sorted(found + extra, key=lambda p: p.start) if extra else found
