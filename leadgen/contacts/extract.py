@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -376,6 +377,8 @@ def analyse_page(
         title_el = root.find(".//title")
         title = " ".join(text_of(title_el).split()) if title_el is not None else ""
         text = visible_text(root)
+        if not unicodedata.is_normalized("NFC", text):  # "й" typed as и + combining breve (macOS, Word)
+            text = unicodedata.normalize("NFC", text)
     _scan_text(text, col, region)
     return PageAnalysis(_finish(col, base_url, site_host(base_url)), text, links, title)
 

@@ -550,3 +550,10 @@ def test_phone_finders_compared_on_the_corpus(monkeypatch: pytest.MonkeyPatch) -
         print(finder.__name__, alone)
         assert shipped[0] >= alone[0] and shipped[1] >= alone[1]
         assert alone[1] < 1.0  # each alone misses something the other finds
+
+
+def test_decomposed_unicode_is_composed_before_search() -> None:
+    import unicodedata
+
+    page = "<p>Почта: " + unicodedata.normalize("NFD", "йошкар@завод-йод.рф") + "</p>"
+    assert [c.value for c in extract_contacts(page)] == ["йошкар@завод-йод.рф"]
