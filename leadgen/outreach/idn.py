@@ -61,3 +61,9 @@ def ensure_smtputf8(smtp: smtplib.SMTP, addresses: Iterable[str], *, route: str)
     wanted = [a for a in addresses if not smtp_address(a).isascii()]
     if wanted and not smtp.has_extn("smtputf8"):
         raise SmtpUtf8Unsupported(f"{NEEDS_SMTPUTF8}: route {route} does not announce it ({wanted[0]})")
+
+
+def smtputf8_mail_options(addresses: Iterable[str], /) -> list[str]:
+    """MAIL FROM parameters for a step-by-step SMTP dialogue (`smtp.mail(sender, options)`): SMTPUTF8 and
+    8BITMIME when an address needs it (flatten the message with `policy.SMTPUTF8` then), else none."""
+    return ["SMTPUTF8", "BODY=8BITMIME"] if needs_smtputf8(addresses) else []

@@ -134,3 +134,13 @@ def test_stage_sends_both_through_a_smtputf8_server(
         got = _run(engine, _settings(settings, sink))
         assert sorted(m.rcpt_tos for m in sink.messages) == [(f"zakaz@{ZAVOD}",), (f"продажи@{OKNA}",)]
     assert {status for status, _ in got.values()} == {str(MessageStatus.SENT)}
+
+
+def test_mail_options_for_a_step_by_step_dialogue() -> None:
+    from leadgen.outreach.idn import smtputf8_mail_options
+
+    assert smtputf8_mail_options(["robot@dentaplan.example", "info@окна.рф"]) == []
+    assert smtputf8_mail_options(["robot@dentaplan.example", "продажи@окна.рф"]) == [
+        "SMTPUTF8",
+        "BODY=8BITMIME",
+    ]
