@@ -301,3 +301,24 @@ def test_punycode_and_unicode_forms_are_one_contact(session: Session) -> None:
         select(Contact.value, Contact.source).where(Contact.company_id == company.id)
     ).all()
     assert rows == [("заказ@уралстальмонтаж.рф", "mailto")]
+
+
+def test_contacts_export_says_which_email_was_chosen_and_why(session: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import csv
+
+    from leadgen.reports import export_contacts
+
+    company = _company(session, "окна.рф", status=CompanyStatus.ENRICHED)
+    upsert_contacts(
+        session,
+        company.id,
+        [found("buh@окна.рф", "mailto", 1.0), found("продажи@окна.рф", "text", 0.8)],
+        now=T0,
+    )
+    choose_primary(session, company.id)
+    assert export_contacts(session, tmp_path / "c.csv") == 2
+    with (tmp_path / "c.csv").open(encoding="utf-8") as fh:
+        rows = {r["value"]: r for r in csv.DictReader(fh)}
+    assert rows["продажи@окна.рф"]["is_primary"] == "1"
+    assert rows["продажи@окна.рф"]["chosen"] == "preferred: sales: продажи@ (rank 2 of 11) among 2 addresses"
+    assert rows["buh@окна.рф"]["chosen"] == ""
