@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from leadgen.errors import RouteUnavailable, SmtpPermanentError, SmtpSendError, SmtpTemporaryError
-from leadgen.outreach.idn import ensure_smtputf8
+from leadgen.outreach.idn import ensure_smtputf8, needs_smtputf8
 from leadgen.settings import SmtpRoute
 
 
@@ -188,7 +188,8 @@ class DryRunMailer:
         self.directory.mkdir(parents=True, exist_ok=True)
         stem = FILENAME_RE.sub("_", str(message["Message-ID"] or "message").strip("<>"))[:150]
         path = self.directory / f"{stem}.eml"
-        path.write_bytes(message.as_bytes(policy=email.policy.SMTP))
+        utf8 = needs_smtputf8(envelope_recipients(message))  # RFC 6532 headers for a Unicode local part
+        path.write_bytes(message.as_bytes(policy=email.policy.SMTPUTF8 if utf8 else email.policy.SMTP))
         self.written.append(path)
 
     def close(self) -> None:

@@ -144,3 +144,14 @@ def test_mail_options_for_a_step_by_step_dialogue() -> None:
         "SMTPUTF8",
         "BODY=8BITMIME",
     ]
+
+
+def test_dry_run_writes_utf8_headers_for_a_unicode_local_part(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from leadgen.outreach.mailer import DryRunMailer
+
+    mailer = DryRunMailer(tmp_path)
+    mailer.send(message("продажи@окна.рф"))
+    mailer.send(message("info@окна.рф"))
+    first, second = (p.read_bytes() for p in mailer.written)
+    assert f"To: продажи@{OKNA}\r\n".encode() in first
+    assert f"To: info@{OKNA}\r\n".encode() in second and second.split(b"\r\n\r\n", 1)[0].isascii()
