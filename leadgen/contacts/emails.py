@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qs, unquote
 
+import tldextract
 from email_validator import EmailNotValidError, validate_email
 
 from leadgen.contacts.junk import email_junk_reason
@@ -20,11 +21,14 @@ from leadgen.contacts.junk import email_junk_reason
 # "info@firm.ru", while "zakaz@калач.рф", "почта@сайт.қаз" and punycode "info@xn--80a...xn--p1ai" are kept.
 LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-_")
 LOCAL_PUNCT = "._%+-"
-# Cyrillic top-level domains (IANA root zone); a longer Cyrillic "TLD" is a word glued to one ("рфпишите").
-CYRILLIC_TLDS = frozenset(
-    "рф рус бел қаз укр срб мкд мон бг ею москва онлайн сайт орг ком дети католик".split()
-)
 MAX_LOCAL = 64
+# Top-level domains: the ICANN section of the Public Suffix List snapshot bundled with tldextract (offline, never
+# fetched). A last label that is not one is a word glued to a real one ("рфпишите", "rucontacts") or a
+# non-public name from a code sample ("admin@server.local").
+_PSL = tldextract.TLDExtract(
+    suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True, include_psl_private_domains=False
+)
+GLUED_LATIN_TLDS = ("info", "com", "net", "org", "biz", "pro", "ru", "su", "by", "kz", "ua", "uz")
 DOMAIN_CHARS_RE = re.compile(r"[^\W_](?:[^\W_]|-+(?=[^\W_])|\.(?=[^\W_]))*")
 TLD_RE = re.compile(r"(?:[^\W\d_]{2,24}|xn--[a-z0-9\-]{2,30})\Z", re.I)
 # Obfuscations: "info [at] firm [dot] ru", "info(at)firm.ru", "info собака firm.ru", "info @ firm.ru".
@@ -133,15 +137,30 @@ def _domain_after(text: str, begin: int) -> str:
         seen_latin = seen_latin or first == "LATIN"
     while labels and not TLD_RE.match(labels[-1]) and len(labels) > 2:
         labels.pop()
-    if labels and _script(labels[-1][:1]) == "CYRILLIC" and labels[-1].lower() not in CYRILLIC_TLDS:
+    if labels and not _known_tld(labels[-1].lower()):
         tld = labels[-1].lower()
-        head = next((t for t in sorted(CYRILLIC_TLDS, key=len, reverse=True) if tld.startswith(t)), None)
+        if tld.isascii():  # only the zones of this market, and a word of 3+ letters after: "rucontacts"
+            head = next(
+                (len(t) for t in GLUED_LATIN_TLDS if tld.startswith(t) and len(tld) - len(t) >= 3), None
+            )
+        else:  # the few Cyrillic zones: "рфпишите"
+            head = next((n for n in range(len(tld) - 1, 1, -1) if _known_tld(tld[:n])), None)
         if head is None:
-            return ""
-        labels[-1] = labels[-1][: len(head)]
+            return ""  # "server.local", "host.lan", "corp.internal": not public names
+        labels[-1] = labels[-1][:head]
     if len(labels) < 2 or not TLD_RE.match(labels[-1]):
         return ""
     return ".".join(labels)
+
+
+@lru_cache(maxsize=4096)
+def _known_tld(label: str) -> bool:
+    return bool(label) and _PSL("x." + label).suffix == label
+
+
+def load_suffix_list() -> None:
+    """Parse the bundled suffix list now (~0.2-0.6 s once), not in the middle of a crawl's event loop."""
+    _known_tld("ru")
 
 
 def find_emails(text: str, /) -> list[EmailMatch]:

@@ -516,9 +516,12 @@ def test_phone_matcher_fallback(text: str, expected: list[tuple[str, str | None]
         ("zakaz@мебель.рфпишите нам", ["zakaz@мебель.рф"]),  # a word glued to a Cyrillic TLD
         ("info@сайт-компании.москва", ["info@сайт-компании.москва"]),
         ("иван@почта.кз", []),  # not a top-level domain
+        ("info@firm.rucontacts", ["info@firm.ru"]),  # a Latin word glued to a zone of this market
+        ("admin@server.local, root@host.lan, x@corp.internal, y@host.invalid", []),  # not public names
+        ("w@firm.qaz", []),  # no 3-letter word after a known zone: not cut to .qa
     ],
 )
-def test_cyrillic_top_level_domains(text: str, expected: list[str]) -> None:
+def test_top_level_domains(text: str, expected: list[str]) -> None:
     assert [m.value for m in find_emails(text)] == expected
 
 
