@@ -270,7 +270,7 @@ DOMAIN_COLUMNS = (
 )  # fmt: skip
 CONTACT_COLUMNS = (
     "domain", "company", "kind", "value", "source", "quality_score", "is_primary", "page_url", "batch_tag",
-    "first_seen_at", "replied_at", "reply_from", "reply_excerpt",
+    "first_seen_at", "replied_at", "reply_from", "reply_excerpt", "chosen",
 )  # fmt: skip
 
 
@@ -367,6 +367,7 @@ def export_contacts(session: Session, path: Path, *, batch_tag: str | None = Non
             Company.replied_at,
             _latest_reply(InboundMessage.sender),
             _latest_reply(InboundMessage.excerpt),
+            Contact.meta,  # `chosen`: why this email is the primary (recipient preference)
         )
         .join(Company, Company.id == Contact.company_id)
         .where(
@@ -379,7 +380,7 @@ def export_contacts(session: Session, path: Path, *, batch_tag: str | None = Non
     )
     rows = (
         (d, n, getattr(k, "value", k), v, getattr(s, "value", s), q, int(bool(p)), u, b,
-         f.isoformat() if f else None, r.isoformat() if r else None, rf, _one_line(rx))
-        for d, n, k, v, s, q, p, u, b, f, r, rf, rx in session.execute(stmt)
+         f.isoformat() if f else None, r.isoformat() if r else None, rf, _one_line(rx), (m or {}).get("chosen"))
+        for d, n, k, v, s, q, p, u, b, f, r, rf, rx, m in session.execute(stmt)
     )  # fmt: skip
     return _write_csv(path, CONTACT_COLUMNS, rows)

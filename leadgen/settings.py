@@ -267,6 +267,15 @@ class Settings(BaseSettings):
     )
     crawl_respect_robots: bool = True
 
+    # --- contacts: robots Crawl-delay cap, recipient preference (issue 17) ------------------------------
+    crawl_max_crawl_delay_seconds: float = Field(
+        10.0, ge=0, description="robots.txt Crawl-delay is honoured up to this many seconds per request"
+    )
+    outreach_recipient_preference: str = Field(
+        "director,sales,info,office,hello,other,support,wholesale,hr,accounting,robot",
+        description="Ordered, comma-separated mailbox groups or local-part globs (leadgen/contacts/preference.py)",
+    )
+
     # --- outreach ---------------------------------------------------------------------------------------
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None

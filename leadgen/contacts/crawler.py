@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from leadgen.contacts.candidates import candidate_pages, normalise_url
+from leadgen.contacts.emails import load_suffix_list
 from leadgen.contacts.extract import Contact, analyse_page
 from leadgen.contacts.politeness import HostGate, Monotonic, Sleep
 from leadgen.contacts.robots import RobotsPolicy, agent_token, policy_from_response
@@ -140,6 +141,7 @@ class Crawler:
             proxied=bool(settings.crawl_proxy_url),
         )
         self._gate = HostGate(delay=settings.crawl_per_host_delay_seconds, sleep=sleep, monotonic=monotonic)
+        load_suffix_list()  # before any fetch is in flight
         self._robots: dict[str, asyncio.Future[RobotsPolicy]] = {}
         self._agent = agent_token(settings.crawl_user_agent)
         self._monotonic = monotonic or time.monotonic
@@ -286,6 +288,13 @@ class Crawler:
                 policy = await self._load_robots(origin)
             except Exception:
                 policy = RobotsPolicy(deny_all=True)
+            self._gate.set_delay(
+                target.host,
+                policy.delay(
+                    floor=self._settings.crawl_per_host_delay_seconds,
+                    cap=self._settings.crawl_max_crawl_delay_seconds,
+                ),
+            )
             future.set_result(policy)
         return await asyncio.shield(future)
 

@@ -111,7 +111,9 @@ async def enrich_companies(
                 except Exception as exc:  # one company's failure must not stop the batch
                     site, reason = None, f"{type(exc).__name__}: {exc}"
         try:
-            outcome = _store(engine, company_id, domain, site, reason, now)
+            outcome = _store(
+                engine, company_id, domain, site, reason, now, settings.outreach_recipient_preference
+            )
         except Exception as exc:
             errors.append(ItemError(company_id, domain, f"storing failed: {type(exc).__name__}: {exc}"))
             return
@@ -144,6 +146,7 @@ def _store(
     site: SiteCrawl | None,
     reason: str | None,
     now: Clock,
+    preference: str | None = None,
 ) -> CompanyOutcome:
     moment = now()
     pages_ok = sum(1 for p in site.pages if p.error is None) if site else 0
@@ -152,7 +155,7 @@ def _store(
             record_outcome(session, company_id, status=CompanyStatus.UNREACHABLE, reason=reason, now=moment)
             return CompanyOutcome(company_id, domain, CompanyStatus.UNREACHABLE.value, 0, 0, pages_ok, reason)
         upsert_contacts(session, company_id, site.contacts, now=moment)
-        chosen = choose_primary(session, company_id)
+        chosen = choose_primary(session, company_id, preference=preference)
         useful = [c for c in site.contacts if not c.web_studio]
         emails = sum(c.kind == "email" for c in useful)
         phones = sum(c.kind == "phone" for c in useful)

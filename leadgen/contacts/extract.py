@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -149,6 +150,15 @@ def site_host(base_url: str) -> str:
         except UnicodeError:
             pass
     return host.removeprefix("www.")
+
+
+# Country zones whose sites write numbers in their own national format (8 017 …, 044 …).
+ZONE_REGIONS = {"by": "BY", "бел": "BY", "kz": "KZ", "қаз": "KZ", "ua": "UA", "укр": "UA", "uz": "UZ"}
+
+
+def region_of(base_url: str) -> str:
+    """Phone region of a site by its country zone; RU otherwise."""
+    return ZONE_REGIONS.get(site_host(base_url).rpartition(".")[2], DEFAULT_REGION)
 
 
 def same_site(domain: str, host: str) -> bool:
@@ -346,10 +356,15 @@ def analyse_page(
     *,
     base_url: str = "",
     content_type: str | None = None,
-    region: str = DEFAULT_REGION,
+    region: str | None = None,
     want_links: bool = True,
 ) -> PageAnalysis:
-    """Parse once and return the page's contacts, visible text, links and title."""
+    """Parse once and return the page's contacts, visible text, links and title.
+
+    `region` reads numbers written without `+`; by default it follows the site's country zone (`.by`/`.бел`
+    BY, `.kz`/`.қаз` KZ, `.ua`/`.укр` UA, `.uz` UZ), else RU.
+    """
+    region = region or region_of(base_url)
     if isinstance(html, bytes):
         html = decode_html(html, content_type=content_type)
     root = parse_html(html)
@@ -362,12 +377,14 @@ def analyse_page(
         title_el = root.find(".//title")
         title = " ".join(text_of(title_el).split()) if title_el is not None else ""
         text = visible_text(root)
+        if not unicodedata.is_normalized("NFC", text):  # "й" typed as и + combining breve (macOS, Word)
+            text = unicodedata.normalize("NFC", text)
     _scan_text(text, col, region)
     return PageAnalysis(_finish(col, base_url, site_host(base_url)), text, links, title)
 
 
 def extract_contacts(
-    html: str | bytes, /, *, base_url: str = "", content_type: str | None = None, region: str = DEFAULT_REGION
+    html: str | bytes, /, *, base_url: str = "", content_type: str | None = None, region: str | None = None
 ) -> list[Contact]:
     """Contacts of one page, best first (quality, then order of appearance), one per (kind, value)."""
     return analyse_page(

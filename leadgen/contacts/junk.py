@@ -31,6 +31,8 @@ PLACEHOLDER_DOMAIN_LABELS = frozenset(
         "example", "domain", "yourdomain", "your-domain", "yoursite", "your-site", "mysite", "mydomain",
         "site-name", "sitename", "company-name", "test", "email", "sample",
         "vashsait", "vash-sait", "sait", "site", "website", "yourcompany", "your-company", "mycompany", "companyname",
+        "пример", "домен", "вашдомен", "ваш-домен", "мойдомен", "мой-домен", "сайт", "вашсайт", "ваш-сайт", "мойсайт",
+        "названиекомпании", "вашакомпания", "ваша-компания",
     }
 )  # fmt: skip
 PLACEHOLDER_LOCALS = frozenset(
@@ -39,7 +41,8 @@ PLACEHOLDER_LOCALS = frozenset(
         "yourmail", "name", "username", "user", "login", "email", "e-mail", "mail", "test", "example",
         "ivanov", "ivan", "ivanov.ivan", "ivan.ivanov", "vash", "vashe", "vasha", "vashemail", "vash.email",
         "vasha.pochta", "imya", "name.surname", "firstname.lastname", "john.doe", "johndoe", "xxx", "xxxx",
-        "address", "адрес", "имя", "ваш", "почта",
+        "address", "адрес", "имя", "ваш", "почта", "иван", "иванов", "иван.иванов", "иванов.иван", "ваша.почта",
+        "вашапочта", "ваш.email", "пример", "имя.фамилия", "user1", "username1",
     }
 )  # fmt: skip
 # Free mail hosts: the local part alone says whether a free-mail address is a placeholder.
@@ -54,6 +57,8 @@ FREE_MAIL_DOMAINS = frozenset(
 ROBOT_LOCALS = frozenset(
     {"noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "mailer-daemon", "postmaster", "bounce"}
 )
+# Code hosting in code samples and install snippets ("git@github.com:org/repo.git").
+CODE_HOST_DOMAINS = frozenset({"github.com", "gitlab.com", "bitbucket.org", "gitflic.ru", "gitverse.ru"})
 HEX_LOCAL_RE = re.compile(r"^[0-9a-f]{16,}$")  # Sentry DSN keys and similar tokens
 
 
@@ -80,6 +85,8 @@ def email_junk_reason(local: str, domain: str) -> str | None:
         return "placeholder"
     if local in ROBOT_LOCALS:
         return "robot"
+    if local == "git" or domain in CODE_HOST_DOMAINS:
+        return "code"
     if re.fullmatch(r"x{3,}|(.)\1{4,}", local):
         return "placeholder"
     return None

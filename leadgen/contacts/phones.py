@@ -22,6 +22,9 @@ EXTENSION_RE = re.compile(
     r"^\s*[,;]?\s*\(?\s*(?:доб(?:авочный)?|вн(?:утр(?:енний)?)?|ext(?:ension)?|x)\s*\.?\s*[:#]?\s*(\d{1,6})\)?",
     re.I,
 )
+EXT_SPLIT_RE = re.compile(r"[,;]?\s*\(?\s*(?:доб|вн|ext|x|#)", re.I)
+# A line holding a phone word: the only place the (slower) PhoneNumberMatcher is asked to look.
+LINE_LABEL_RE = re.compile(r"(?<!\w)(?:тел|phone|моб|факс|fax|whatsapp|звоните|call\b|горячая)", re.I)
 TOKEN_SPLIT_RE = re.compile(r"[ \u00a0]+")
 SEPARATOR_RE = re.compile(r"[\s\-().\u2010-\u2015\u2212]")
 
@@ -95,7 +98,33 @@ def _accept(segment: str, before: str, after: str, region: str) -> tuple[str, bo
 
 
 def find_phones(text: str, /, *, region: str = DEFAULT_REGION) -> list[PhoneMatch]:
-    """Phone numbers written in `text`, in order; several numbers on one line are split apart."""
+    """Phone numbers written in `text`, in order; several numbers on one line are split apart.
+
+    The digit-run scanner (`find_phones_regex`) finds them; a line with a phone word and ten digits or more
+    where it found nothing is handed to libphonenumber's PhoneNumberMatcher (`find_phones_matcher`), which is
+    ~6x slower per page (docs/contacts.md has the comparison on the fixture corpus).
+    """
+    found = find_phones_regex(text, region=region)
+    extra: list[PhoneMatch] = []
+    line_end = -1
+    for label in LINE_LABEL_RE.finditer(text):
+        if label.start() < line_end:
+            continue  # this line was looked at already
+        start = text.rfind("\n", 0, label.start()) + 1
+        line_end = text.find("\n", label.end())
+        line_end = len(text) if line_end == -1 else line_end
+        line = text[start:line_end]
+        if any(p.start < line_end and p.end > start for p in found) or sum(map(str.isdigit, line)) < 10:
+            continue
+        seen = {p.value for p in found} | {p.value for p in extra}
+        for p in find_phones_matcher(line, region=region):
+            if p.value not in seen:
+                extra.append(PhoneMatch(p.value, p.extension, start + p.start, start + p.end, p.strong))
+    return sorted(found + extra, key=lambda p: p.start) if extra else found
+
+
+def find_phones_regex(text: str, /, *, region: str = DEFAULT_REGION) -> list[PhoneMatch]:
+    """Phone numbers found by scanning digit runs token by token."""
     found: list[PhoneMatch] = []
     for match in PHONE_RUN_RE.finditer(text):
         base = match.start()
@@ -135,4 +164,32 @@ def find_phones(text: str, /, *, region: str = DEFAULT_REGION) -> list[PhoneMatc
                 break
             if not accepted:
                 i += 1
+    return found
+
+
+def find_phones_matcher(text: str, /, *, region: str = DEFAULT_REGION) -> list[PhoneMatch]:
+    """Phone numbers in `text` found by libphonenumber's PhoneNumberMatcher (leniency VALID), with the same
+    rejections as `find_phones`: requisites, prices, dates, placeholders, bare digit runs without a phone word."""
+    found: list[PhoneMatch] = []
+    matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
+    for match in matcher:
+        start, end = match.start, match.end
+        if start and (text[start - 1].isalnum() or text[start - 1] in "+-/=_"):
+            continue
+        raw = match.raw_string
+        number = match.number
+        main = raw
+        ext_at = EXT_SPLIT_RE.search(raw)
+        if ext_at:
+            main = raw[: ext_at.start()]
+        result = _accept(main.strip(), text[max(0, start - 60) : start], text[end : end + 40], region)
+        if result is None:
+            continue
+        value, strong = result
+        extension = number.extension or None
+        after = EXTENSION_RE.match(text, end) if extension is None else None
+        if after:
+            extension = after.group(1)
+            end = after.end()
+        found.append(PhoneMatch(value, extension, start, end, strong))
     return found

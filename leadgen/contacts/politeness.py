@@ -26,6 +26,17 @@ class HostGate:
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
         self._next_at: dict[str, float] = {}
+        self._host_delay: dict[str, float] = {}  # robots.txt Crawl-delay (capped) where it exceeds `delay`
+
+    def set_delay(self, host: str, delay: float) -> None:
+        """Space requests to `host` by `delay` seconds instead of the default (e.g. its robots.txt Crawl-delay)."""
+        if delay > self.delay:
+            self._host_delay[host] = delay
+        else:
+            self._host_delay.pop(host, None)
+
+    def delay_for(self, host: str) -> float:
+        return self._host_delay.get(host, self.delay)
 
     @asynccontextmanager
     async def slot(self, host: str) -> AsyncIterator[None]:
@@ -41,7 +52,7 @@ class HostGate:
                 try:
                     yield
                 finally:
-                    self._next_at[host] = self._monotonic() + self.delay
+                    self._next_at[host] = self._monotonic() + self.delay_for(host)
         finally:
             self._users[host] -= 1
             if not self._users[host]:

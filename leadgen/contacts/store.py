@@ -14,9 +14,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from leadgen.contacts.extract import Contact as FoundContact
+from leadgen.contacts.preference import best as preferred
 from leadgen.contacts.thirdparty import STUDIO_KEY, THIRD_PARTY_KEY, third_party_category
 from leadgen.db.models import Company, CompanyStatus, Contact, ContactKind, ContactSource
 
+CHOSEN_KEY = "chosen"  # why this email is the company's primary (recipient preference)
 # A company left in `enriching` longer than this was claimed by a run that died (killed process, lost database
 # connection): the next run claims it again. A batch takes minutes; an hour leaves a wide margin.
 STALE_ENRICHING = timedelta(hours=1)
@@ -101,27 +103,48 @@ def upsert_contacts(
     return len(rows)
 
 
-def choose_primary(session: Session, company_id: int) -> dict[str, int | None]:
-    """Mark the best contact of each kind primary (never a web-studio or third-party one); {kind: contact id}."""
+def choose_primary(
+    session: Session, company_id: int, *, preference: str | None = None
+) -> dict[str, int | None]:
+    """Mark the best contact of each kind primary (never a web-studio or third-party one); returns {kind: contact id}.
+
+    Phones: quality, then first seen. Emails: the mailbox a buyer reads first by `preference`
+    (OUTREACH_RECIPIENT_PREFERENCE; director, sales, info ... before support, HR, accounting, abuse), then
+    quality; the chosen contact's meta `chosen` says why ("preferred: sales@ (rank 2 of 11) among 3 addresses").
+    """
     session.execute(update(Contact).where(Contact.company_id == company_id).values(is_primary=False))
     chosen: dict[str, int | None] = {}
     for kind in ContactKind:
-        rows = session.execute(
-            select(Contact.id, Contact.meta)
+        rows = session.scalars(
+            select(Contact)
             .where(Contact.company_id == company_id, Contact.kind == kind)
             .order_by(Contact.quality_score.desc(), Contact.first_seen_at, Contact.id)
         ).all()
-        best = next(
-            (
-                row.id
-                for row in rows
-                if not (row.meta or {}).get(STUDIO_KEY) and not (row.meta or {}).get(THIRD_PARTY_KEY)
-            ),
-            None,
-        )
-        chosen[kind.value] = best
+        usable = [
+            row
+            for row in rows
+            if not (row.meta or {}).get(STUDIO_KEY) and not (row.meta or {}).get(THIRD_PARTY_KEY)
+        ]
+        best: Contact | None = usable[0] if usable else None
+        reason: str | None = None
+        if kind == ContactKind.EMAIL and usable:
+            picked = preferred(usable, lambda c: c.value, preference)
+            if picked is not None:
+                best, ranked = picked
+                reason = ranked.reason(chosen_from=len(usable))
+        for row in rows:
+            meta = dict(row.meta or {})
+            if row is best and reason:
+                meta[CHOSEN_KEY] = reason
+            elif CHOSEN_KEY in meta:
+                del meta[CHOSEN_KEY]
+            else:
+                continue
+            row.meta = meta
+        chosen[kind.value] = best.id if best is not None else None
         if best is not None:
-            session.execute(update(Contact).where(Contact.id == best).values(is_primary=True))
+            best.is_primary = True
+    session.flush()
     return chosen
 
 

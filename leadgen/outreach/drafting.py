@@ -10,6 +10,7 @@ from sqlalchemy import Engine, and_, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from leadgen.contacts.preference import best as preferred
 from leadgen.contacts.thirdparty import third_party_reason
 from leadgen.db.engine import session_scope
 from leadgen.db.models import (
@@ -46,17 +47,24 @@ NO_USABLE = "no usable email address"
 
 
 def choose_recipient(
-    contacts: Sequence[Contact], /, *, company_domain: str | None = None, taken: frozenset[str] = frozenset()
-) -> tuple[Contact, str] | str:
-    """The best email contact (primary, then quality) that is valid, not an automated mailbox, not disposable,
-    not a third party's (web studio, site builder, host) and not already `taken` in this campaign; else the
-    reason none is."""
-    ranked = sorted(
+    contacts: Sequence[Contact],
+    /,
+    *,
+    company_domain: str | None = None,
+    taken: frozenset[str] = frozenset(),
+    preference: str | None = None,
+) -> tuple[Contact, str, str] | str:
+    """(contact, normalised address, why it was chosen) for the email a buyer reads first
+    (OUTREACH_RECIPIENT_PREFERENCE rank, then primary, then quality) among the addresses that are valid, not an
+    automated mailbox, not disposable, not a third party's (web studio, site builder, host) and not already
+    `taken` in this campaign; else the reason none is."""
+    ordered = sorted(
         (c for c in contacts if c.kind == ContactKind.EMAIL),
         key=lambda c: (not c.is_primary, -c.quality_score, c.id),
     )
+    usable: list[tuple[Contact, str]] = []
     reasons: list[str] = []
-    for contact in ranked:
+    for contact in ordered:
         email, _problem = check_syntax(contact.value)
         if not email or email.split("@", 1)[0] in BLOCKED_LOCAL_PARTS:
             continue
@@ -66,17 +74,22 @@ def choose_recipient(
             or (ADDRESS_TAKEN if email.lower() in taken else None)
         )
         if reason is None:
-            return contact, email
-        reasons.append(reason)
-    return reasons[0] if reasons else NO_USABLE
+            usable.append((contact, email))
+        else:
+            reasons.append(reason)
+    picked = preferred(usable, lambda pair: pair[1], preference)
+    if picked is None:
+        return reasons[0] if reasons else NO_USABLE
+    (contact, email), ranked = picked
+    return contact, email, ranked.reason(chosen_from=len(usable))
 
 
 def pick_recipient(
-    contacts: Sequence[Contact], /, *, company_domain: str | None = None
+    contacts: Sequence[Contact], /, *, company_domain: str | None = None, preference: str | None = None
 ) -> tuple[Contact, str] | None:
-    """The contact `choose_recipient` picks, or None."""
-    chosen = choose_recipient(contacts, company_domain=company_domain)
-    return None if isinstance(chosen, str) else chosen
+    """The (contact, address) `choose_recipient` picks, or None."""
+    chosen = choose_recipient(contacts, company_domain=company_domain, preference=preference)
+    return None if isinstance(chosen, str) else chosen[:2]
 
 
 def _taken(session: Session, campaign: str, contacts: Sequence[Contact]) -> frozenset[str]:
@@ -168,7 +181,10 @@ def draft_messages(
     for company, contacts, taken, first_email in work:
         label = company.canonical_domain or f"company {company.id}"
         picked = choose_recipient(
-            contacts, company_domain=company.canonical_domain, taken=taken | drafted_now
+            contacts,
+            company_domain=company.canonical_domain,
+            taken=taken | drafted_now,
+            preference=settings.outreach_recipient_preference,
         )
         if isinstance(picked, str):
             # Record the decision on a skipped row, so the company does not come back every run.
@@ -191,7 +207,7 @@ def draft_messages(
             counts["skipped"] += 1
             errors.append(ItemError(label, picked, company.id))
             continue
-        contact, email = picked
+        contact, email, why = picked
         brief = company_brief(company)
         recipient = contact_brief(contact, is_role=is_role_address(email))
         base: dict[str, Any] = {
@@ -231,6 +247,7 @@ def draft_messages(
             **dict(draft.meta),
             "draft_key": composer.key(brief, offer),
             "role_address": recipient.is_role,
+            "recipient_choice": why,
         }
         values = base | {
             "status": MessageStatus.DRAFTED,
@@ -283,7 +300,9 @@ def preview_draft(
         verdict = DraftPolicy.from_settings(settings).check(template, offer, brief)
         return brief, stored.to_email, ComposedDraft(template, stored.composer or "?", verdict, stored.meta)
     contacts = session.scalars(select(Contact).where(Contact.company_id == company.id)).all()
-    picked = pick_recipient(contacts, company_domain=company.canonical_domain)
+    picked = pick_recipient(
+        contacts, company_domain=company.canonical_domain, preference=settings.outreach_recipient_preference
+    )
     email = picked[1] if picked else None
     recipient = contact_brief(picked[0], is_role=is_role_address(picked[1])) if picked else None
     draft = (composer or build_composer(settings)).compose(brief, recipient or ContactBrief(None, ""), offer)

@@ -21,6 +21,7 @@ from leadgen.errors import (
     SmtpSendError,
     SmtpTemporaryError,
 )
+from leadgen.outreach.idn import ensure_smtputf8, needs_smtputf8
 from leadgen.settings import SmtpRoute
 
 LINE_END_RE = re.compile(rb"(?:\r\n|\n|\r(?!\n))")
@@ -123,8 +124,8 @@ class SmtpMailer:
         try:
             content, mail_options = _flatten(message, sender, recipients)
             smtp.ehlo_or_helo_if_needed()
-            if "SMTPUTF8" in mail_options and not smtp.has_extn("smtputf8"):
-                raise SmtpPermanentError("the server does not support SMTPUTF8 (non-ASCII address)")
+            # A Unicode local part needs SMTPUTF8 announced: SmtpUtf8Unsupported lets the next route try (idn.py).
+            ensure_smtputf8(smtp, [sender, *recipients], route=self.route.name)
             code, reply = smtp.mail(sender, mail_options)
             if code != 250:
                 error = smtp_error((code, reply), what="sender refused")
@@ -246,7 +247,8 @@ class DryRunMailer:
         self.directory.mkdir(parents=True, exist_ok=True)
         stem = FILENAME_RE.sub("_", str(message["Message-ID"] or "message").strip("<>"))[:150]
         path = self.directory / f"{stem}.eml"
-        path.write_bytes(message.as_bytes(policy=email.policy.SMTP))
+        utf8 = needs_smtputf8(envelope_recipients(message))  # RFC 6532 headers for a Unicode local part
+        path.write_bytes(message.as_bytes(policy=email.policy.SMTPUTF8 if utf8 else email.policy.SMTP))
         self.written.append(path)
 
     def close(self) -> None:

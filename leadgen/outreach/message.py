@@ -14,6 +14,7 @@ from email.utils import format_datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
+from leadgen.outreach.idn import header_address
 from leadgen.outreach.offer import OfferBrief
 
 if TYPE_CHECKING:  # leadgen.unsubscribe imports leadgen.outreach: only the type is needed here
@@ -136,7 +137,7 @@ def build_message(
     """One plain-text message with every header set through the email package."""
     msg = EmailMessage(policy=MESSAGE_POLICY)
     msg["From"] = Address(display_name=header_text(offer.sender_name), addr_spec=from_address.strip())
-    msg["To"] = Address(addr_spec=to_email.strip())
+    msg["To"] = header_address(to_email)  # IDN: punycode domain, Unicode local part kept (outreach/idn.py)
     if offer.sender_email and offer.sender_email.lower() != from_address.lower():
         msg["Reply-To"] = Address(display_name=header_text(offer.sender_name), addr_spec=offer.sender_email)
     msg["Subject"] = header_text(subject)

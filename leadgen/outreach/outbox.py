@@ -469,6 +469,24 @@ def mark_unknown(
         )
 
 
+def mark_skipped(
+    engine: Engine, item: OutboxItem, *, now: datetime, reason: str, meta: dict[str, Any]
+) -> None:
+    """sending -> skipped (not sent, not retried), e.g. no route can carry the address ("needs SMTPUTF8")."""
+    with write_scope(engine) as session:
+        _transition(
+            session,
+            item.id,
+            MessageStatus.SENDING,
+            MessageStatus.UNKNOWN,
+            now=now,
+            meta_patch=meta,
+            status=MessageStatus.SKIPPED,
+            last_error=reason,
+            next_attempt_at=None,
+        )
+
+
 def recover_stale_sending(
     engine: Engine, *, now: datetime, stale_after: timedelta = DEFAULT_STALE_SENDING
 ) -> int:

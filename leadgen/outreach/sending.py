@@ -23,6 +23,7 @@ from leadgen.errors import (
     SmtpSendError,
     SmtpTemporaryError,
 )
+from leadgen.outreach.idn import NEEDS_SMTPUTF8, SmtpUtf8Unsupported, smtp_address
 from leadgen.outreach.mailer import DryRunMailer, Mailer, SmtpMailer
 from leadgen.outreach.message import Unsubscribe, build_message, message_id_for
 from leadgen.outreach.offer import OfferBrief, load_offer
@@ -32,6 +33,7 @@ from leadgen.outreach.outbox import (
     day_bounds,
     mark_permanent,
     mark_sent,
+    mark_skipped,
     mark_temporary,
     mark_unknown,
     recover_stale_sending,
@@ -295,11 +297,11 @@ def _deliver(
     routes = [decision.route] + ([decision.fallback] if decision.fallback else [])
     unavailable: list[str] = []
     full: list[str] = []
+    no_smtputf8: list[str] = []  # routes whose server cannot take this address (leadgen.outreach.idn)
     for route in routes:
         if not reserve_route(engine, settings, item, route, now=clock()):
-            full.append(
-                route
-            )  # the route's own daily cap is used: the fallback may take it, never past its own
+            # The route's own daily cap is used: the fallback may take it, never past its own.
+            full.append(route)
             continue
         try:
             message = _message(settings, item, route, offer, unsubscribe, clock())
@@ -313,6 +315,9 @@ def _deliver(
             mailer = mailers.get(route) or factory(route)
             mailers[route] = mailer
             mailer.send(message)
+        except SmtpUtf8Unsupported as exc:
+            no_smtputf8.append(str(exc))
+            continue
         except RouteUnavailable as exc:
             unavailable.append(str(exc))
             bad = mailers.pop(route, None)
@@ -357,7 +362,13 @@ def _deliver(
         tally.route_capped = True
         tally.stopped = f"daily cap of route {caps} reached"
         return False
-    error = "; ".join(unavailable) or "no route"
+    if no_smtputf8 and not unavailable:
+        meta["route_errors"] = no_smtputf8
+        mark_skipped(engine, item, now=clock(), reason=NEEDS_SMTPUTF8, meta=meta)
+        tally.skipped += 1
+        tally.errors.append(ItemError(item.to_email, "; ".join(no_smtputf8), item.id))
+        return True
+    error = "; ".join(unavailable + no_smtputf8) or "no route"
     meta["route"] = None
     if mark_temporary(engine, item, settings, now=clock(), error=error, meta=meta):
         tally.retried += 1
@@ -380,7 +391,7 @@ def _message(
     return build_message(
         subject=item.subject,
         body=item.body,
-        to_email=item.to_email,
+        to_email=smtp_address(item.to_email),  # IDN domain as punycode (leadgen.outreach.idn)
         from_address=from_address,
         offer=offer,
         message_id=item.message_id,

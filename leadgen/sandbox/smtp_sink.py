@@ -66,6 +66,7 @@ class SinkMessage:
     data: bytes
     auth_user: str | None
     tls: bool
+    mail_options: tuple[str, ...] = ()  # MAIL FROM parameters, e.g. SMTPUTF8, BODY=8BITMIME
 
     def parsed(self) -> EmailMessage:
         msg = message_from_bytes(self.data, policy=policy.default)
@@ -151,6 +152,7 @@ class _Handler:
                 data=bytes(envelope.original_content or envelope.content),
                 auth_user=user,
                 tls=self.sink.tls == "ssl" or session.ssl is not None,
+                mail_options=tuple(envelope.mail_options),
             )
         )
         return "250 2.0.0 OK queued"
@@ -174,6 +176,7 @@ class SmtpSink:
         auth: tuple[str, str] | None = None,
         cert_dir: Path | None = None,
         returns: Returns | None = None,
+        smtputf8: bool = True,
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the SMTP sink only listens on loopback")
@@ -181,6 +184,9 @@ class SmtpSink:
         self.port = port or _free_port(host)
         self.tls = tls
         self.auth = auth
+        self.smtputf8 = (
+            smtputf8  # announce SMTPUTF8 (RFC 6531) in the EHLO reply, as aiosmtpd does by default
+        )
         self.messages: list[SinkMessage] = []
         self.connections_refused = 0
         self._faults: deque[Fault] = deque()
@@ -198,6 +204,7 @@ class SmtpSink:
     def start(self) -> SmtpSink:
         logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd's per-login deprecation chatter
         kwargs: dict[str, Any] = {"hostname": self.host, "port": self.port, "ready_timeout": 10.0}
+        kwargs["enable_SMTPUTF8"] = self.smtputf8
         if self.tls != "none":
             if self._cert_dir is None:
                 self._tmp = tempfile.TemporaryDirectory(prefix="leadgen-smtp-sink-")

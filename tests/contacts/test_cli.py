@@ -32,6 +32,17 @@ def test_extract_prints_json() -> None:
     )
 
 
+def test_extract_shows_international_addresses_in_unicode() -> None:
+    page = FIXTURES / "zavod_cp1251_rf.html"  # windows-1251, mailto with a percent-encoded local part
+    result = runner.invoke(
+        app, ["contacts", "extract", "--url", "http://xn--80aaaywbhiionmfd6l.xn--p1ai/kontakty/", str(page)]
+    )
+    assert result.exit_code == 0, result.output
+    assert '"продажи@уралстальмонтаж.рф"' in result.stdout  # not \u-escaped, not punycode
+    emails = json.loads(result.stdout)["emails"]
+    assert emails[:2] == ["приемная@уралстальмонтаж.рф", "продажи@уралстальмонтаж.рф"]
+
+
 def test_extract_reads_stdin_and_cp1251() -> None:
     body = (FIXTURES / "logistics_cp1251.html").read_bytes()
     result = runner.invoke(app, ["contacts", "extract", "-"], input=body)

@@ -256,3 +256,69 @@ def test_start_url(website_url: str | None, domain: str | None, expected: str | 
     from leadgen.contacts.enrich import start_url
 
     assert start_url(Company(website_url=website_url, canonical_domain=domain)) == expected
+
+
+def test_primary_email_follows_the_recipient_preference_and_says_why(session: Session) -> None:
+    company = _company(session, "zavod.ru")
+    upsert_contacts(
+        session,
+        company.id,
+        [
+            found("buh@zavod.ru", "mailto", 1.0),
+            found("hr@zavod.ru", "mailto", 1.0),
+            found("info@zavod.ru", "text", 0.8),
+            found("sales@zavod.ru", "obfuscated", 0.7),
+            found("web@studio.ru", "mailto", 1.0, web_studio=True),
+        ],
+        now=T0,
+    )
+    chosen = choose_primary(session, company.id)
+    rows = {c.value: c for c in session.scalars(select(Contact).where(Contact.company_id == company.id))}
+    assert chosen["email"] == rows["sales@zavod.ru"].id and rows["sales@zavod.ru"].is_primary
+    assert rows["sales@zavod.ru"].meta["chosen"] == "preferred: sales@ (rank 2 of 11) among 4 addresses"
+    assert not any("chosen" in rows[v].meta for v in rows if v != "sales@zavod.ru")
+    # Another order moves the choice and its reason; the old reason is dropped.
+    choose_primary(session, company.id, preference="info,other")
+    session.expire_all()
+    rows = {c.value: c for c in session.scalars(select(Contact).where(Contact.company_id == company.id))}
+    assert [v for v in rows if rows[v].is_primary and "@" in v] == ["info@zavod.ru"]
+    assert rows["info@zavod.ru"].meta["chosen"] == "preferred: info@ (rank 1 of 2) among 4 addresses"
+    assert "chosen" not in rows["sales@zavod.ru"].meta
+
+
+def test_punycode_and_unicode_forms_are_one_contact(session: Session) -> None:
+    from leadgen.contacts.extract import extract_contacts
+
+    company = _company(session, "xn--80aaaywbhiionmfd6l.xn--p1ai")
+    first = extract_contacts(
+        '<a href="mailto:%D0%B7%D0%B0%D0%BA%D0%B0%D0%B7@xn--80aaaywbhiionmfd6l.xn--p1ai">x</a>',
+        base_url="https://уралстальмонтаж.рф/",
+    )
+    second = extract_contacts("<p>ЗАКАЗ@Уралстальмонтаж.РФ</p>", base_url="https://уралстальмонтаж.рф/")
+    upsert_contacts(session, company.id, first, now=T0)
+    upsert_contacts(session, company.id, second, now=T0 + timedelta(days=1))
+    rows = session.execute(
+        select(Contact.value, Contact.source).where(Contact.company_id == company.id)
+    ).all()
+    assert rows == [("заказ@уралстальмонтаж.рф", "mailto")]
+
+
+def test_contacts_export_says_which_email_was_chosen_and_why(session: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import csv
+
+    from leadgen.reports import export_contacts
+
+    company = _company(session, "окна.рф", status=CompanyStatus.ENRICHED)
+    upsert_contacts(
+        session,
+        company.id,
+        [found("buh@окна.рф", "mailto", 1.0), found("продажи@окна.рф", "text", 0.8)],
+        now=T0,
+    )
+    choose_primary(session, company.id)
+    assert export_contacts(session, tmp_path / "c.csv") == 2
+    with (tmp_path / "c.csv").open(encoding="utf-8") as fh:
+        rows = {r["value"]: r for r in csv.DictReader(fh)}
+    assert rows["продажи@окна.рф"]["is_primary"] == "1"
+    assert rows["продажи@окна.рф"]["chosen"] == "preferred: sales: продажи@ (rank 2 of 11) among 2 addresses"
+    assert rows["buh@окна.рф"]["chosen"] == ""

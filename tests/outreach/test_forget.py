@@ -87,8 +87,10 @@ def test_forget_erases_and_suppresses(engine: Engine, settings: Settings) -> Non
             )
         )
         s.execute(select(Contact.id))
+    # Preference "other" alone ranks every mailbox alike, so the primary (the forgotten address) is picked.
+    by_quality = settings.model_copy(update={"outreach_recipient_preference": "other"})
     report2 = draft_messages(
-        engine, settings, limit=10, now=MONDAY_NOON, composer=FallbackComposer(), offer=make_offer()
+        engine, by_quality, limit=10, now=MONDAY_NOON, composer=FallbackComposer(), offer=make_offer()
     )
     assert report2.skipped == 1
     with session_scope(engine) as s:

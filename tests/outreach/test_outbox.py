@@ -84,7 +84,7 @@ def test_draft_queue_send_through_the_sink(engine: Engine, settings: Settings, s
     assert (report.considered, report.drafted, report.fallback, report.skipped) == (3, 2, 2, 1)
     assert report.errors[0].reason == "no usable email address"
     queued = queue_messages(engine, st, limit=10, now=MONDAY_NOON, resolver=StaticMxResolver(MX), offer=OFFER)
-    assert (queued.queued, queued.role_addresses) == (2, 2)
+    assert (queued.queued, queued.role_addresses) == (2, 1)  # director@ is a person's mailbox, zakaz@ a role
     result = send(engine, st)
     assert (result.sent, result.failed, result.sent_today) == (2, 0, 2)
     assert sink.count == 2
@@ -94,11 +94,16 @@ def test_draft_queue_send_through_the_sink(engine: Engine, settings: Settings, s
             .where(OutreachMessage.status != MessageStatus.SKIPPED)
             .order_by(OutreachMessage.id)
         ).all()
-    assert [r.to_email for r in rows] == ["info@clinic1.ru", "zakaz@clinic2.ru"]
+    # The recipient preference picks director@ over info@ (OUTREACH_RECIPIENT_PREFERENCE).
+    assert [r.to_email for r in rows] == ["director@clinic1.ru", "zakaz@clinic2.ru"]
+    assert [r.meta["recipient_choice"] for r in rows] == [
+        "preferred: director@ (rank 1 of 11) among 2 addresses",
+        "preferred: sales: zakaz@ (rank 2 of 11) (only address)",
+    ]
     for r in rows:
         assert r.status == MessageStatus.SENT and r.sent_at == MONDAY_NOON and r.attempts == 1
         assert r.route == "yandex" and r.meta["route"] == "yandex" and r.meta["mx"] == ["mx.yandex.net"]
-        assert r.meta["mx_class"] == "RU" and r.meta["role_address"] is True
+        assert r.meta["mx_class"] == "RU" and r.meta["role_address"] is (r.to_email == "zakaz@clinic2.ru")
         assert r.meta["composer"] == "fallback" and r.meta["fallback_reason"] == "no_api_key"
     ids = {m.message_id for m in sink.messages}
     assert ids == {r.message_id for r in rows}
