@@ -111,7 +111,7 @@ def test_store_flags_site_builder_addresses_and_never_makes_them_primary(engine:
         chosen = choose_primary(s, company.id)
         stored = {c.value: dict(c.meta or {}) for c in s.scalars(select(Contact))}
         primary = s.get(Contact, chosen["email"])
-        assert primary is not None and primary.value == "clinic1@mail.ru"
+        assert primary is not None and primary.value == "info@clinic1.ru"  # by OUTREACH_RECIPIENT_PREFERENCE
     assert stored["support@tilda.cc"] == {"third_party": "site builder", "same_site": False}
     assert stored["studio@webstudio-pro.ru"]["web_studio"] is True
     assert "third_party" not in stored["clinic1@mail.ru"]
