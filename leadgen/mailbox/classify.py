@@ -14,6 +14,7 @@ from leadgen.mailbox.severity import enhanced_status, enhanced_statuses, severit
 __all__ = ["classify"]
 
 _BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
+_FLUFL_BYTES = 64_000  # flufl.bounce scans every line with many patterns: it gets the start of a big message
 
 
 def classify(raw: bytes) -> Classification:
@@ -27,6 +28,7 @@ def classify(raw: bytes) -> Classification:
 def _classify(raw: bytes) -> Classification:
     msg = mime.parse(raw)
     facts = _Facts(msg)
+    facts.raw_head = raw[:_FLUFL_BYTES] if len(raw) > _FLUFL_BYTES else None
     verdict = _bounce(msg, facts)
     if verdict is not None:
         return verdict
@@ -47,6 +49,7 @@ class _Facts:
             " ".join(mime.decode_header_value(v) for v in mime.raw_headers(msg, "References"))
         )
         self.in_reply_to = in_reply_to
+        self.raw_head: bytes | None = None  # the start of a message too big to hand to flufl.bounce whole
         self.reply_refs = _unique([*in_reply_to, *reversed(references)])
 
     def base(self) -> dict[str, object]:
@@ -189,7 +192,8 @@ def _text_recipients(msg: Message, split: textbounce.TextBounce, facts: _Facts) 
     quoted_sender = textbounce.original_sender(split)
     if quoted_sender:
         exclude.add(quoted_sender)
-    return textbounce.failed_recipients(msg, split, exclude, extra=_flufl(msg), ours=ours)
+    scanned = mime.parse(facts.raw_head) if facts.raw_head is not None else msg
+    return textbounce.failed_recipients(msg, split, exclude, extra=_flufl(scanned), ours=ours)
 
 
 def _flufl(msg: Message) -> list[str]:

@@ -39,7 +39,7 @@ class DsnVerdict:
 def address_of(value: str) -> str | None:
     """The address of an `rfc822; user@example.com` field, lowercase (None for X.400 and Exchange X500)."""
     _, sep, rest = value.partition(";")
-    candidate = (rest if sep else value).strip().strip("<>")
+    candidate = (rest if sep else value).strip().strip("<>")[:500]
     if re.match(r"(?i)imceaex-|/o=|x400", candidate):
         return None
     found = _EMAIL.search(candidate) or _LENIENT.search(candidate)

@@ -34,6 +34,7 @@ _ALIASES = {
     "default": "",
 }
 _ASCII_NAMES = frozenset({"us-ascii", "ascii", "646"})
+_SINGLE_BYTE = frozenset({"cp1251", "koi8-r", "koi8-u", "cp1252", "iso8859-1", "iso8859-5", "cp866"})
 _LOWER_CYRILLIC = frozenset("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
 _ANGLE_ID = re.compile(r"<[^<>\s]{1,250}>")
 _SURROGATES = re.compile(r"[\udc80-\udcff]")
@@ -80,6 +81,13 @@ def sniff(data: bytes) -> str:
 def decode_bytes(data: bytes, charset: str | None = None) -> str:
     """Text of `data` in its declared charset, sniffed when undeclared, ASCII-declared but 8-bit, or wrong."""
     name = _codec(charset)
+    if name in _SINGLE_BYTE and not data.isascii():
+        # A single-byte declaration over bytes that are valid UTF-8 is a mislabel (real cp1251 or koi8-r
+        # Russian text is practically never valid UTF-8).
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     if name and (name not in _ASCII_NAMES or data.isascii()):
         try:
             return data.decode(name)

@@ -9,7 +9,7 @@ from leadgen.mailbox.kinds import MailKind
 # "550 5.1.1", "550-5.1.1", "550 #5.1.1", "550 5.1.10": the enhanced code that follows a basic SMTP reply.
 _CODE_AFTER_REPLY = re.compile(r"\b[245]\d\d[ -]#?([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _CODE_HASH = re.compile(r"#([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
-_CODE_STATUS_LINE = re.compile(r"(?im)^\s*Status:\s*([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
+_CODE_STATUS_LINE = re.compile(r"(?im)^[ \t]*Status:[ \t]*([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
 _CODE_BARE = re.compile(r"(?<![\w.\-/:])([45]\.\d{1,2}\.\d{1,3})(?![\d.\w])")
 _BASIC_REPLY = re.compile(r"(?<![\d.\-])([45])([0-5])(\d)(?=[ -]|$)(?![ -]?\d+\.\d+\.\d+\.\d)", re.M)
 

@@ -14,7 +14,7 @@ EMAIL = re.compile(
     r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,62}\.)+[A-Za-z]{2,24}(?![\w\-])"
 )
 # An address in a recipient position (anonymised samples use one-letter TLDs; the position vouches for it).
-_LENIENT = re.compile(r"[^\s@<>()\[\],;:\"']+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+")
+_LENIENT = re.compile(r"[^\s@<>()\[\],;:\"']+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 _DAEMON_LOCAL = re.compile(
     r"^(mailer-?daemon|mail-?daemon|post_?master|mdaemon|mail\.?delivery|maildelivery|bounces?|"
     r"mail-?delivery-?(system|subsystem)|nobody|mail-?router|smtp-?gateway)$",
@@ -93,42 +93,46 @@ _QUOTED_ID = re.compile(r"(?im)^[ \t>]*Message-I[dD]:[ \t]*(<[^<>\s]{1,250}>)")
 
 # Addresses in positions only failed recipients take.
 _SPECIFIC = [
-    re.compile(r"(?m)^[ \t]*<([^<>\s]+@[^<>\s]+)>(?:[ \t]*\([^)]*\))?:"),  # Postfix, qmail "<a@b>:"
+    re.compile(r"(?m)^[ \t]*<([^<>@\s]+@[^<>@\s]+)>(?:[ \t]*\([^)]*\))?:"),  # Postfix, qmail "<a@b>:"
     re.compile(
-        r"(?im)^[ \t]*<?([^<>\s:]+@[^<>\s:]+?)>?[ \t]*\r?\n[ \t]+(?:host |SMTP error|mailbox |retry |"
+        r"(?im)^[ \t]*<?([^<>@\s:]+@[^<>@\s:]+?)>?[ \t]*\r?\n[ \t]+(?:host |SMTP error|mailbox |retry |"
         r"unrouteable|all relevant|all hosts|domain |\(generated from|Unrouteable)"
     ),  # Exim
     # An address alone on its line, maybe indented, bracketed or followed by a colon (Exim, Domino, 1&1, Sendmail).
-    re.compile(r"(?im)^[ \t]*<?([^<>\s]+@[^<>\s]+?)>?:?[ \t]*$"),
-    re.compile(r"(?i)RCPT TO:?[ \t]*<([^<>\s]+@[^<>\s]+)>"),
-    re.compile(r"(?m)^[45]\d\d[ -]<([^<>\s]+@[^<>\s]+)>\.\.\."),  # Sendmail "550 <a@b>... User unknown"
-    re.compile(r"(?i)(?:Original|Final)-Recipient:[ \t]*(?:rfc822;)?[ \t]*<?([^<>\s;]+@[^<>\s;]+?)>?\s"),
-    re.compile(r"(?i)your message to:?[ \t]*<?([^<>\s]+@[^<>\s]+?)>?[ \t]+(?:couldn|could not|has|was|can)"),
+    re.compile(r"(?im)^[ \t]*<?([^<>@\s]+@[^<>@\s]+?)>?:?[ \t]*$"),
+    re.compile(r"(?i)RCPT TO:?[ \t]*<([^<>@\s]+@[^<>@\s]+)>"),
+    re.compile(r"(?m)^[45]\d\d[ -]<([^<>@\s]+@[^<>@\s]+)>\.\.\."),  # Sendmail "550 <a@b>... User unknown"
+    re.compile(r"(?i)(?:Original|Final)-Recipient:[ \t]*(?:rfc822;)?[ \t]*<?([^<>@\s;]+@[^<>@\s;]+?)>?\s"),
     re.compile(
-        r"(?i)(?:wasn'?t|was not|could not be|couldn'?t be|cannot be) delivered to:?[ \t]*<?([^<>\s]+@[^<>\s,]+?)>?[\s.,]"
+        r"(?i)your message to:?[ \t]*<?([^<>@\s]+@[^<>@\s]+?)>?[ \t]+(?:couldn|could not|has|was|can)"
     ),
-    re.compile(r"(?i)(?:local )?mailbox[ \t]+<?([^<>\s]+@[^<>\s]+?)>?[ \t]+is unavailable"),
     re.compile(
-        r"(?i)delivery to the following recipients? failed(?: permanently)?:?\s+<?([^<>\s]+@[^<>\s]+?)>?\s"
+        r"(?i)(?:wasn'?t|was not|could not be|couldn'?t be|cannot be) delivered to:?[ \t]*<?([^<>@\s]+@[^<>@\s,]+?)>?[\s.,]"
     ),
-    re.compile(r"(?i)(?:recipient|address|получател\w*|адрес\w*):[ \t]*<?([^<>\s]+@[^<>\s,;]+?)>?[\s,;]"),
-    re.compile(r"(?i)(?:for|to|address|user|получателя|адрес|recipient)[ \t]+<([^<>\s]+@[^<>\s]+)>"),
+    re.compile(r"(?i)(?:local )?mailbox[ \t]+<?([^<>@\s]+@[^<>@\s]+?)>?[ \t]+is unavailable"),
     re.compile(
-        r"(?i)(?:deliver|delivering|send|sending)[ \t]+your[ \t]+(?:mail|message)[ \t]+to[ \t]+<?([^<>\s]+@[^<>\s]+?)>?[\s.,]"
+        r"(?i)delivery to the following recipients? failed(?: permanently)?:?\s+<?([^<>@\s]+@[^<>@\s]+?)>?\s"
     ),
-    re.compile(r"(?im)^[ \t]*([^<>\s()]+@[^<>\s()]+)[ \t]+\(\1\)"),  # Exchange "a@b (a@b)"
+    re.compile(r"(?i)(?:recipient|address|получател\w*|адрес\w*):[ \t]*<?([^<>@\s]+@[^<>@\s,;]+?)>?[\s,;]"),
+    re.compile(r"(?i)(?:for|to|address|user|получателя|адрес|recipient)[ \t]+<([^<>@\s]+@[^<>@\s]+)>"),
+    re.compile(
+        r"(?i)(?:deliver|delivering|send|sending)[ \t]+your[ \t]+(?:mail|message)[ \t]+to[ \t]+<?([^<>@\s]+@[^<>@\s]+?)>?[\s.,]"
+    ),
+    re.compile(r"(?im)^[ \t]*([^<>@\s()]+@[^<>@\s()]+)[ \t]+\(\1\)"),  # Exchange "a@b (a@b)"
     # Russian Exchange, Office 365 and Gmail: "сообщение для a@b", "не доставлено на адрес a@b", "получателю a@b".
     re.compile(
         r"(?i)(?:сообщение для|письмо для|на адрес|по адресу|адресату|получателю|получателям)[ \t]*:?[ \t]*"
-        r"<?([^<>\s]+@[^<>\s,;]+?)>?[\s.,;:]"
+        r"<?([^<>@\s]+@[^<>@\s,;]+?)>?[\s.,;:]"
     ),
-    re.compile(r"(?i)\(([^()\s]+@[^()\s]+)\)[ \t]+(?:not listed|is not)"),  # Domino "User x (a@b) not listed"
+    re.compile(
+        r"(?i)\(([^()@\s]+@[^()@\s]+)\)[ \t]+(?:not listed|is not)"
+    ),  # Domino "User x (a@b) not listed"
 ]
 
 
 _NOT_RECIPIENT = re.compile(
     r"(?i)(?:message sent by|sent by|mail from|envelope-from|from|sender|sender address|return-path|"
-    r"message-id|in-reply-to|references|отправитель)[ \t]*:?\s{0,8}<?([^<>\s\"]+@[^<>\s\"]+?)>?[\s,;]"
+    r"message-id|in-reply-to|references|отправитель)[ \t]*:?\s{0,8}<?([^<>@\s\"]+@[^<>@\s\"]+?)>?[\s,;]"
 )
 
 

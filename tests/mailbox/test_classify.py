@@ -523,3 +523,10 @@ def test_a_tracker_notification_in_a_thread_is_other() -> None:
         b"References: <JIRA.1.2@tracker>\n\nIvan updated OPS-12.\n"
     )
     assert classify(message).kind is MailKind.OTHER
+
+
+def test_utf8_mislabelled_as_cp1251_is_read_as_utf8() -> None:
+    text = "Добрый день, пришлите прайс"
+    assert mime.decode_bytes(text.encode("utf-8"), "windows-1251") == text
+    assert mime.decode_bytes(text.encode("cp1251"), "windows-1251") == text
+    assert mime.decode_bytes(text.encode("koi8-r"), "koi8-r") == text
