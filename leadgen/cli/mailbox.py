@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from leadgen.cli.console import print_error
 from leadgen.cli.context import err_console, fail, get_engine, get_settings, out_console
 from leadgen.clock import utc_now
 from leadgen.mailbox.sync import SyncReport, SyncStep, sync_all
@@ -93,7 +94,7 @@ def sync(
             out_console.print(summary_line(report), markup=False, soft_wrap=True)
     failed = [r for r in reports if r.error]
     for report in failed:
-        err_console.print(f"[bold red]error:[/] {report.route}: {report.error}", soft_wrap=True)
+        print_error(f"{report.route}: {report.error}")
     if failed:
         raise typer.Exit(1)
 

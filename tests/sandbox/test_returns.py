@@ -73,7 +73,7 @@ def test_dead_mailbox_gets_a_later_postfix_dsn_and_a_live_one_replies(tmp_path: 
     assert status.get_content_type() == "message/delivery-status"
     per_message, per_recipient = status.get_payload()
     assert per_message["Reporting-MTA"] == "dns; relay.sandbox.example"
-    assert per_recipient["Final-Recipient"] == "rfc822; Buh@Ulybka-Dent.ru"
+    assert per_recipient["Final-Recipient"] == "rfc822; Buh@ulybka-dent.ru"  # domain normalised when sent
     assert (per_recipient["Action"], per_recipient["Status"]) == ("failed", "5.1.1")
     assert per_recipient["Diagnostic-Code"].startswith("smtp; 550 5.1.1")
     assert returned.get_content_type() == "message/rfc822"
