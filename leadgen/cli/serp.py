@@ -27,13 +27,16 @@ FileArg = Annotated[
 
 
 def document_records(page: SerpPage, settings: Settings) -> list[dict[str, Any]]:
-    """JSON-ready records of a parsed page, each with the non-company filter's `skip_reason`."""
+    """JSON-ready records of a parsed page, each with the non-company filter's `skip_reason` (`repeat` for a later
+    result of a domain already on the page) and `skip_source` (shipped, settings, file, signal)."""
     domain_filter = DomainFilter.from_settings(settings)
     records = []
-    for doc in page.documents:
+    reasons = domain_filter.classify_page(page.documents)
+    for doc, reason in zip(page.documents, reasons, strict=True):
         record = asdict(doc)
         record["passages"] = list(doc.passages)
-        record["skip_reason"] = domain_filter.skip_reason_for_host(doc.host, doc.domain)
+        record["skip_reason"] = reason
+        record["skip_source"] = domain_filter.source_of(doc.host, doc.domain, reason)
         records.append(record)
     return records
 

@@ -1,0 +1,268 @@
+"""Directory signals in a result itself (host, URL path, title, snippet): why it looks like a listing, or None.
+
+Pure and zone-agnostic. A strong signal decides alone; weak title signals decide only in pairs of different
+kinds, so a company's own "Отзывы о нашей работе" or `/company/about` page stays a company. Every decision is a
+`skip_reason`: `directory:host`, `directory:path`, `directory:title`, `directory:snippet`, `portal:city`,
+`portal:news`, `classifieds`, `qa`, `jobs`, `marketplace`, `freight`.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from leadgen.data import CITY_SLUGS
+
+DIRECTORY_HOST = "directory:host"
+DIRECTORY_PATH = "directory:path"
+DIRECTORY_TITLE = "directory:title"
+DIRECTORY_SNIPPET = "directory:snippet"
+PORTAL_CITY = "portal:city"
+PORTAL_NEWS = "portal:news"
+CLASSIFIEDS = "classifieds"
+QA = "qa"
+JOBS = "jobs"
+MARKETPLACE = "marketplace"
+FREIGHT = "freight"
+SIGNAL_REASONS = (DIRECTORY_HOST, DIRECTORY_PATH, DIRECTORY_TITLE, DIRECTORY_SNIPPET, PORTAL_CITY, PORTAL_NEWS,
+                  CLASSIFIEDS, QA, JOBS, MARKETPLACE, FREIGHT)  # fmt: skip
+
+# --- host: the registrable label (`e1` of `e1.ru`, `okna-otzyvy` of `okna-otzyvy.рф`) ---------------------------
+CITY_AFFIX_RE = re.compile(
+    r"^(?:(?:gorod|my|moy|vse|nash|portal|news|novosti|love|live)-?)?(.+?)"
+    r"(?:-?(?:24|online|news|info|inform|portal|life|today|city|gid|live|ru))?$"
+)
+DIGITS_LABEL_RE = re.compile(r"^\d{2,3}$")
+# Stems a company's own domain almost never carries, one named group per reason (the leftmost match wins).
+HOST_KEYWORDS_RE = re.compile(
+    r"(?P<portal_news>news|novosti|gazet|(?:^|-)vesti|inform$|-inform|izvesti|pravda|vecherk|-smi$|^smi-|новости|"
+    r"газет|(?:^|-)вести)"
+    r"|(?P<freight>(?:gruz|trans|cargo|avto|auto|freight|груз|транс)-?birzh|birzh\w*-?(?:gruz|trans|cargo)|"
+    r"биржа-?груз|freight-?exchange|loadboard)"
+    r"|(?P<classifieds>obyav|objav|obiav|barahol|объявлен|барахол|doska-?ob)"
+    r"|(?P<jobs>vakans|vacanc|rabota|^jobs?$|^jobs?-|-jobs?$|karera|kariera|career|rezume|вакансии|работа-в)"
+    r"|(?P<qa>vopros|otvety|sprosi|answers|вопрос|ответы)"
+    r"|(?P<directory_host>otzyv|otziv|otzov|otzuv|reviews?$|spravochn|yellow-?pages|zheltye|katalog-?firm|firmy$|"
+    r"vse-?firm|vsefirm|reiting|reyting|rating|top-?10|luchsh|biznes-?katalog|отзыв|справочн|рейтинг|фирмы)"
+)
+GROUP_REASONS = {"portal_news": "portal:news", "freight": "freight", "classifieds": "classifieds", "jobs": "jobs",
+                 "qa": "qa", "directory_host": "directory:host"}  # fmt: skip
+
+# --- path ---------------------------------------------------------------------------------------------------------
+LISTING_SEGMENTS = frozenset(
+    {"firm", "firms", "firma", "firmy", "company", "companies", "kompaniya", "kompanii", "org", "orgs",
+     "organization", "organizations", "organizatsii", "organizacii", "rating", "reiting", "reviews", "review",
+     "otzyvy", "otzyv", "otzivi", "otzivy", "card", "profile", "place", "places", "biz", "spravochnik",
+     "predpriyatiya", "catalog", "katalog", "members", "supplier", "suppliers", "postavshchiki", "proizvoditeli",
+     "top", "luchshie"}
+)  # fmt: skip
+PLURAL_LISTING_SEGMENTS = frozenset(
+    {"firms", "firmy", "companies", "kompanii", "orgs", "organizations", "organizatsii", "organizacii",
+     "spravochnik", "predpriyatiya", "suppliers", "postavshchiki", "proizvoditeli", "rating", "reiting", "top",
+     "luchshie"}
+)  # fmt: skip
+# The shop catalogue (`/catalog/okna/12345/`) and Bitrix' company pages (`/company/news/123/`) are a company's own.
+OWN_SITE_SEGMENTS = frozenset(
+    {"news", "novosti", "about", "o-kompanii", "o-nas", "contacts", "kontakty", "history", "istoriya",
+     "vacancies", "vakansii", "press", "articles", "stati", "licenses", "sertifikaty", "team", "docs", "blog",
+     "reviews", "otzyvy", "gallery", "photo", "foto", "projects", "proekty", "portfolio", "info", "requisites"}
+)  # fmt: skip
+REVIEW_SEGMENTS = frozenset({"reviews", "review", "otzyvy", "otzyv", "otzivi", "otzivy"})
+SHOP_SEGMENTS = frozenset({"catalog", "katalog", "product", "products", "item", "tovar", "goods"})
+QA_SEGMENTS = frozenset({"question", "questions", "vopros", "voprosy", "qa", "answers", "otvety", "consult-question"})
+JOB_SEGMENTS = frozenset({"vacancy", "vacancies", "vakansii", "vakansiya", "rabota", "resume", "rezume", "job", "jobs"})
+CLASSIFIED_SEGMENTS = frozenset({"obyavleniya", "obyavlenie", "obyavlenia", "board", "ads", "adverts"})
+FREIGHT_SEGMENTS = frozenset({"gruzy", "cargo", "loads", "birzha", "gruzoperevozki-zayavki", "trucks"})
+SEARCH_SEGMENTS = frozenset({"search", "poisk", "find", "searchresults"})
+SEARCH_PARAMS = frozenset({"q", "query", "text", "search", "what", "searchtext", "keyword", "keywords", "s"})
+CITY_SEGMENTS = CITY_SLUGS
+ID_RE = re.compile(r"\d{4,}")
+
+# --- title and snippet (lower case, ё → е) -------------------------------------------------------------------------
+_ORGS = (r"(?:компани[йи]|организаци[йи]|фирм|предприяти[йя]|производител[ей]+|поставщик(?:ов|и)|застройщик(?:ов|и)|"
+         r"подрядчик(?:ов|и)|агентств|клиник|салон(?:ов|ы)|автосервис(?:ов|ы)|магазин(?:ов|ы)|мастер(?:ов|а)|"
+         r"исполнител[ей]+|юрист(?:ов|ы)|адвокат(?:ов|ы)|перевозчик(?:ов|и)|школ|ресторан(?:ов|ы)|"
+         r"специалист(?:ов|ы)|стоматологи[йи]|сервис(?:ов|ы)|студи[йи]|заведени[йя])")  # fmt: skip
+_COUNTED = (r"(?:компани[йи]|организаци[йи]|фирм|предприяти[йя]|заведени[йя]|исполнител[ей]+|поставщик(?:ов|а)|"
+            r"производител[ей]+|подрядчик(?:ов|а)|перевозчик(?:ов|а))")
+_NO_TRUST = r"(?<!доверяют )(?<!доверяют более )(?<!клиентов )(?<!более )"
+# (pattern, reason) that decide alone; the title is checked before the snippet.
+TITLE_STRONG: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"биржа (?:грузоперевозок|грузов|транспорта|перевозок)|грузы и транспорт|поиск (?:груза|грузов)|"
+                r"свободные (?:грузы|машины)|заявки на (?:грузо)?перевоз|freight exchange|load board"), FREIGHT),
+    (re.compile(r"^вопрос юристу|вопрос юристу:|ответы юристов|юрист[ыа]? ответил|\d+ ответ(?:ов|а) юрист|"
+                r"юридическая консультация онлайн.{0,20}\d+ ответ|задан[ао]? вопрос"), QA),
+    (re.compile(r"доска (?:бесплатных )?объявлений|\d+ объявлени|бесплатные объявления|частные объявления|"
+                r"объявления о продаже|объявления .{0,40}(?:купить|продать) на|classifieds"), CLASSIFIEDS),
+    (re.compile(r"\d+ ваканси|свежие вакансии|вакансии от (?:прямых )?работодател|^работа .{0,60} в [а-я-]+е\b.{0,20}"
+                r"ваканси|отзывы (?:сотрудников|работников) о|работа в [а-я-]+ (?:—|-|:) ?ваканси|\d+ jobs|jobs in"),
+     JOBS),
+    (re.compile(r"предложени[йя] от \d+ (?:продавц|магазин|поставщик)|\d+ продавц(?:ов|а) |"
+                r"сравн(?:ить|ение|ите) цен|маркетплейс (?:товаров|услуг|№)|\d+ товаров от"), MARKETPLACE),
+    (re.compile(r"последние новости|главные новости|новости (?:дня|города|региона)|(?:—|\||^)\s*новости (?!компани|фирм|организац|отрасл|рынка|"
+                r"сайта)[а-я-]+[аеи]\b|лента новостей|происшестви"), PORTAL_NEWS),
+    (re.compile(r"адреса и телефоны|телефоны и адреса|адреса,? телефоны|адреса на карте|все (?:компании|организации|"
+                r"фирмы|предприятия|магазины|салоны|автосервисы|клиники|рестораны|агентства|школы)\b|"
+                rf"(?:каталог|список|справочник|база|реестр|рейтинг|перечень) (?:лучших )?{_ORGS}|"
+                rf"{_NO_TRUST}\b\d+ {_COUNTED}|\bтоп[- ]?\d+\b|лучши[ех] {_ORGS}.{{0,40}}\bв [а-я-]+[еи]\b|"
+                r"\bспр[аа]вочник\b|где (?:купить|заказать|найти) .{0,50} в [а-я-]+е\b.{0,30}(?:адрес|отзыв|рейтинг)|"
+                r"\btop[- ]?\d+\b|\bbest [\w ]{1,40} in [a-z]|business directory|yellow pages|\d+ companies|"
+                r"companies in [a-z]|directory of|\breviews of\b|near me"), DIRECTORY_TITLE),
+)  # fmt: skip
+SNIPPET_STRONG: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"биржа (?:грузоперевозок|грузов|транспорта)|поиск грузов и транспорта|грузы и транспорт|"
+                r"заявки на перевозку груз|разместите груз"), FREIGHT),
+    (re.compile(r"ответы юристов|юрист[ыа]? ответил|\d+ ответ(?:ов|а) юрист"), QA),
+    (re.compile(r"доска (?:бесплатных )?объявлений|(?:разместить|подать) (?:бесплатное )?объявление|"
+                r"\d+ объявлени|частные объявления"), CLASSIFIEDS),
+    (re.compile(r"вакансии от (?:прямых )?работодател|свежие вакансии|\d+ ваканси[йи] (?:в|по|от)|"
+                r"(?:разместить|создать) резюме"), JOBS),
+    (re.compile(r"предложени[йя] от \d+ (?:продавц|магазин|поставщик)|цены (?:в|от) \d+ магазин"), MARKETPLACE),
+    (re.compile(r"последние новости|главные новости|новости (?:дня|города|региона)|лента новостей"), PORTAL_NEWS),
+    (re.compile(r"адреса и телефоны|телефоны и адреса|адреса,? телефоны|"
+                rf"(?:каталог|список|справочник|база|реестр|рейтинг) (?:лучших )?{_ORGS}|"
+                rf"(?:найдено|найдены|всего|список из|собрали) \d+ {_ORGS}|все (?:компании|организации|фирмы) "
+                r"(?:города|в|на)|business directory|yellow pages"), DIRECTORY_SNIPPET),
+)  # fmt: skip
+# Weak title signals: (pattern, kind). Two different kinds in one title decide (`directory:title`).
+TITLE_WEAK: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"отзыв|reviews?\b"), "reviews"),
+    (re.compile(r"рейтинг|\brating"), "rating"),
+    (re.compile(r"адрес|телефон|режим работы|часы работы|как добраться|address|opening hours"), "card"),
+    (re.compile(r"на карте (?:города|[а-я-]+[ыиа]\b)|\bon (?:the )?map\b"), "map"),
+    (re.compile(r"лучши[ехм]|\bbest\b"), "best"),
+    (re.compile(r"объявлени"), "classifieds"),
+    (re.compile(r"ваканси"), "jobs"),
+)
+_ANY_TITLE_RE = re.compile(
+    r"отзыв|рейтинг|оценк|адрес|телефон|режим|час|карт|лучш|объявл|ваканси|работ|фото|груз|перевоз|юрист|вопрос|"
+    r"продавц|магазин|цен|маркет|новост|происшест|справоч|каталог|список|реестр|перечень|база|все |топ|\d|"
+    r"[a-z]"
+)
+_ANY_SNIPPET_RE = re.compile(
+    r"груз|юрист|объявлен|ваканси|резюме|продавц|магазин|сравн|новост|адрес|каталог|список|справоч|реестр|"
+    r"рейтинг|база|найден|всего|собрали|все |топ|directory|pages"
+)
+
+
+def _label(domain: str) -> str:
+    """The registrable label: `okna-plus` of `okna-plus.ru`, `e1` of `e1.ru` (the domain has a known suffix)."""
+    return domain.partition(".")[0]
+
+
+@lru_cache(maxsize=262144)
+def domain_signal(domain: str) -> str | None:
+    """A reason from the registrable domain: a city portal (`74.ru`, `kazan24.ru`) or a listing keyword."""
+    label = _label(domain)
+    if DIGITS_LABEL_RE.match(label):
+        return PORTAL_CITY
+    core = CITY_AFFIX_RE.match(label)
+    if label in CITY_SLUGS or (core is not None and core.group(1) in CITY_SLUGS):
+        return PORTAL_CITY
+    keyword = HOST_KEYWORDS_RE.search(label)
+    return GROUP_REASONS[keyword.lastgroup] if keyword is not None and keyword.lastgroup else None
+
+
+def host_signal(host: str | None, domain: str | None) -> str | None:
+    """`domain_signal`, and a `news.`/`novosti.` subdomain (`news.firm.ru`) as a news portal."""
+    if not domain:
+        return None
+    if host and host != domain and host.removesuffix("." + domain).rpartition(".")[2] in ("news", "novosti"):
+        return PORTAL_NEWS
+    return domain_signal(domain)
+
+
+def _segments(url: str) -> tuple[list[str], str]:
+    """Lower-case path segments and the query string of a canonical `https://host/path?query` URL."""
+    rest = url.split("/", 3)[3] if url.count("/") >= 3 else ""
+    path, _, query = rest.partition("?")
+    return [s for s in path.lower().split("/") if s], query
+
+
+def path_signal(url: str) -> str | None:
+    """A reason from the URL: a search page, a listing card (`/firm/70000012`), a Q&A, job or classifieds card."""
+    segments, query = _segments(url)
+    if not segments and not query:
+        return None
+    if query:
+        for pair in query.split("&"):
+            name, _, value = pair.partition("=")
+            if value and name.lower() in SEARCH_PARAMS:
+                return DIRECTORY_PATH
+    if not segments:
+        return None
+    seen: set[str] = set(segments)
+    if seen & SEARCH_SEGMENTS:
+        return DIRECTORY_PATH
+    has_id = any(ID_RE.search(s) for s in segments)
+    if seen & QA_SEGMENTS and has_id:
+        return QA
+    if seen & JOB_SEGMENTS and (has_id or seen & CITY_SEGMENTS):
+        return JOBS
+    if seen & CLASSIFIED_SEGMENTS and (has_id or seen & CITY_SEGMENTS):
+        return CLASSIFIEDS
+    if seen & FREIGHT_SEGMENTS and has_id and "birzha" in seen:
+        return FREIGHT
+    for i, segment in enumerate(segments):
+        if segment not in LISTING_SEGMENTS:
+            continue
+        following = segments[i + 1 : i + 3]
+        if segment in PLURAL_LISTING_SEGMENTS and (seen & CITY_SEGMENTS):
+            return DIRECTORY_PATH
+        if not following or segment in SHOP_SEGMENTS:
+            continue
+        first = following[0]
+        if first in OWN_SITE_SEGMENTS:
+            continue
+        if segment in REVIEW_SEGMENTS and first.isdigit():
+            continue  # one review on the company's own site (`/otzyvy/123/`)
+        if ID_RE.search(first) or (len(following) > 1 and ID_RE.fullmatch(following[1])):
+            return DIRECTORY_PATH
+    return None
+
+
+def _fold(text: str) -> str:
+    return text.lower().replace("ё", "е").replace("\xa0", " ")
+
+
+@lru_cache(maxsize=131072)
+def title_signal(title: str | None) -> str | None:
+    """A reason from the title: one strong listing phrase, or two weak signals of different kinds."""
+    if not title:
+        return None
+    text = _fold(title)
+    if not _ANY_TITLE_RE.search(text):
+        return None
+    for pattern, reason in TITLE_STRONG:
+        if pattern.search(text):
+            return reason
+    kinds = {kind for pattern, kind in TITLE_WEAK if pattern.search(text)}
+    return DIRECTORY_TITLE if len(kinds) >= 2 else None
+
+
+@lru_cache(maxsize=131072)
+def snippet_signal(snippet: str | None) -> str | None:
+    """A reason from the snippet: strong listing phrases only (a company's snippet names its address and reviews)."""
+    if not snippet:
+        return None
+    text = _fold(snippet)
+    if not _ANY_SNIPPET_RE.search(text):
+        return None
+    for pattern, reason in SNIPPET_STRONG:
+        if pattern.search(text):
+            return reason
+    return None
+
+
+def result_signal(
+    host: str | None, domain: str | None, url: str, title: str | None, snippet: str | None
+) -> str | None:
+    """The first reason found in host, path, title, snippet (in that order); None when it looks like a company."""
+    return host_signal(host, domain) or path_signal(url) or title_signal(title) or snippet_signal(snippet)
+
+
+def clear_caches() -> None:
+    """Empty the per-text caches (benchmarks measure a cold run)."""
+    domain_signal.cache_clear()
+    title_signal.cache_clear()
+    snippet_signal.cache_clear()
