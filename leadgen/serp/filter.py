@@ -89,7 +89,9 @@ def read_list_file(path: Path) -> list[ListEntry]:
         host = _host(fields[0])
         category = (fields[1] if len(fields) > 1 else "extra").lower().removeprefix(DIRECTORY_PREFIX)
         if host is None or len(category) > MAX_CATEGORY:
-            raise ConfigurationError(f"DIRECTORY_DOMAINS_FILE {path}:{number}: not a domain entry: {raw.strip()!r}")
+            raise ConfigurationError(
+                f"DIRECTORY_DOMAINS_FILE {path}:{number}: not a domain entry: {raw.strip()!r}"
+            )
         out.append(ListEntry(host, category, fields[2] if len(fields) > 2 else SOURCE_FILE))
     return out
 
@@ -218,6 +220,8 @@ class DomainFilter:
 
 
 @lru_cache(maxsize=32)
-def _build(extra: tuple[str, ...], minus: tuple[str, ...], path: Path | None, heuristics: bool) -> DomainFilter:
+def _build(
+    extra: tuple[str, ...], minus: tuple[str, ...], path: Path | None, heuristics: bool
+) -> DomainFilter:
     entries = read_list_file(path) if path is not None else []
     return DomainFilter.from_lists(extra, minus, entries=entries, heuristics=heuristics)

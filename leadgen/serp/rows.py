@@ -102,7 +102,9 @@ class PageTracker:
 
 
 def records_from_raw(
-    raw: Iterable[RawResult | tuple[Any, ...]], domain_filter: DomainFilter, tracker: PageTracker | None = None
+    raw: Iterable[RawResult | tuple[Any, ...]],
+    domain_filter: DomainFilter,
+    tracker: PageTracker | None = None,
 ) -> list[Record]:
     """Canonicalise and classify raw results as `parse_serp` + `rows_from_page` would, as `Record` tuples; URLs
     that are not http(s) are dropped. Repeats of a canonical URL are kept: `bulk_ingest` stores the first one.
@@ -119,7 +121,9 @@ def records_from_raw(
         canonical, domain = parts.url, parts.domain
         netloc = canonical[8 : canonical.index("/", 8)]  # canonical URLs are `https://host/...`
         site = f"http://{netloc}/" if url.lstrip()[:7].lower() == "http://" else f"https://{netloc}/"
-        reason = pages.reason((item[0], item[5]), domain, classify(parts.host, domain, canonical, item[2], item[3]))
+        reason = pages.reason(
+            (item[0], item[5]), domain, classify(parts.host, domain, canonical, item[2], item[3])
+        )
         append(
             (item[0], canonical, domain, item[2], item[3], item[4], item[5], reason,
              item[6] if len(item) > 6 else None, site)

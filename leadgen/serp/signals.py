@@ -69,8 +69,12 @@ OWN_SITE_SEGMENTS = frozenset(
 )  # fmt: skip
 REVIEW_SEGMENTS = frozenset({"reviews", "review", "otzyvy", "otzyv", "otzivi", "otzivy"})
 SHOP_SEGMENTS = frozenset({"catalog", "katalog", "product", "products", "item", "tovar", "goods"})
-QA_SEGMENTS = frozenset({"question", "questions", "vopros", "voprosy", "qa", "answers", "otvety", "consult-question"})
-JOB_SEGMENTS = frozenset({"vacancy", "vacancies", "vakansii", "vakansiya", "rabota", "resume", "rezume", "job", "jobs"})
+QA_SEGMENTS = frozenset(
+    {"question", "questions", "vopros", "voprosy", "qa", "answers", "otvety", "consult-question"}
+)
+JOB_SEGMENTS = frozenset(
+    {"vacancy", "vacancies", "vakansii", "vakansiya", "rabota", "resume", "rezume", "job", "jobs"}
+)
 CLASSIFIED_SEGMENTS = frozenset({"obyavleniya", "obyavlenie", "obyavlenia", "board", "ads", "adverts"})
 FREIGHT_SEGMENTS = frozenset({"gruzy", "cargo", "loads", "birzha", "gruzoperevozki-zayavki", "trucks"})
 SEARCH_SEGMENTS = frozenset({"search", "poisk", "find", "searchresults"})
@@ -83,8 +87,10 @@ _ORGS = (r"(?:компани[йи]|организаци[йи]|фирм|пред�
          r"подрядчик(?:ов|и)|агентств|клиник|салон(?:ов|ы)|автосервис(?:ов|ы)|магазин(?:ов|ы)|мастер(?:ов|а)|"
          r"исполнител[ей]+|юрист(?:ов|ы)|адвокат(?:ов|ы)|перевозчик(?:ов|и)|школ|ресторан(?:ов|ы)|"
          r"специалист(?:ов|ы)|стоматологи[йи]|сервис(?:ов|ы)|студи[йи]|заведени[йя])")  # fmt: skip
-_COUNTED = (r"(?:компани[йи]|организаци[йи]|фирм|предприяти[йя]|заведени[йя]|исполнител[ей]+|поставщик(?:ов|а)|"
-            r"производител[ей]+|подрядчик(?:ов|а)|перевозчик(?:ов|а))")
+_COUNTED = (
+    r"(?:компани[йи]|организаци[йи]|фирм|предприяти[йя]|заведени[йя]|исполнител[ей]+|поставщик(?:ов|а)|"
+    r"производител[ей]+|подрядчик(?:ов|а)|перевозчик(?:ов|а))"
+)
 _NO_TRUST = r"(?<!доверяют )(?<!доверяют более )(?<!клиентов )(?<!более )"
 # (pattern, reason) that decide alone; the title is checked before the snippet.
 TITLE_STRONG: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -115,7 +115,9 @@ def test_first_page_results_and_companies(session: Session, settings: Settings) 
     assert okna.first_seen_at == okna.last_seen_at == T0
     assert companies["окна-мастер.рф"].website_url == "http://окна-мастер.рф/"  # scheme Yandex indexed
     assert companies["oknadom.ru"].website_url == "https://msk.oknadom.ru/"  # best position wins
-    both = sorted((r.position, r.skip_reason, r.company_id) for r in rows.values() if r.domain == "oknadom.ru")
+    both = sorted(
+        (r.position, r.skip_reason, r.company_id) for r in rows.values() if r.domain == "oknadom.ru"
+    )
     assert both == [(5, None, companies["oknadom.ru"].id), (7, "repeat", None)]
     assert gis.meta["skip_source"] == "shipped" and "skip_source" not in first.meta
 
