@@ -35,15 +35,15 @@ CITY_AFFIX_RE = re.compile(
 DIGITS_LABEL_RE = re.compile(r"^\d{2,3}$")
 # Stems a company's own domain almost never carries, one named group per reason (the leftmost match wins).
 HOST_KEYWORDS_RE = re.compile(
-    r"(?P<portal_news>news|novosti|gazet|(?:^|-)vesti|inform$|-inform|izvesti|pravda|vecherk|-smi$|^smi-|новости|"
+    r"(?P<portal_news>news|novosti|gazet|(?:^|-)vesti|izvesti|pravda|vecherk|-smi$|^smi-|новости|"
     r"газет|(?:^|-)вести)"
-    r"|(?P<freight>(?:gruz|trans|cargo|avto|auto|freight|груз|транс)-?birzh|birzh\w*-?(?:gruz|trans|cargo)|"
+    r"|(?P<freight>(?:gruz|trans|cargo|avto|auto|freight|груз|транс)\w{0,3}-?birzh|birzh\w*-?(?:gruz|trans|cargo)|"
     r"биржа-?груз|freight-?exchange|loadboard)"
     r"|(?P<classifieds>obyav|objav|obiav|barahol|объявлен|барахол|doska-?ob)"
     r"|(?P<jobs>vakans|vacanc|rabota|^jobs?$|^jobs?-|-jobs?$|karera|kariera|career|rezume|вакансии|работа-в)"
     r"|(?P<qa>vopros|otvety|sprosi|answers|вопрос|ответы)"
     r"|(?P<directory_host>otzyv|otziv|otzov|otzuv|reviews?$|spravochn|yellow-?pages|zheltye|katalog-?firm|firmy$|"
-    r"vse-?firm|vsefirm|reiting|reyting|rating|top-?10|luchsh|biznes-?katalog|отзыв|справочн|рейтинг|фирмы)"
+    r"vse-?firm|vsefirm|reiting|reyting|rating|top-?10|biznes-?katalog|отзыв|справочн|рейтинг|фирмы)"
 )
 GROUP_REASONS = {"portal_news": "portal:news", "freight": "freight", "classifieds": "classifieds", "jobs": "jobs",
                  "qa": "qa", "directory_host": "directory:host"}  # fmt: skip
@@ -77,6 +77,7 @@ JOB_SEGMENTS = frozenset(
 )
 CLASSIFIED_SEGMENTS = frozenset({"obyavleniya", "obyavlenie", "obyavlenia", "board", "ads", "adverts"})
 FREIGHT_SEGMENTS = frozenset({"gruzy", "cargo", "loads", "birzha", "gruzoperevozki-zayavki", "trucks"})
+REGISTRY_SEGMENTS = frozenset({"inn", "ogrn", "egrul", "id"})
 SEARCH_SEGMENTS = frozenset({"search", "poisk", "find", "searchresults"})
 SEARCH_PARAMS = frozenset({"q", "query", "text", "search", "what", "searchtext", "keyword", "keywords", "s"})
 CITY_SEGMENTS = CITY_SLUGS
@@ -91,6 +92,7 @@ _COUNTED = (
     r"(?:компани[йи]|организаци[йи]|фирм|предприяти[йя]|заведени[йя]|исполнител[ей]+|поставщик(?:ов|а)|"
     r"производител[ей]+|подрядчик(?:ов|а)|перевозчик(?:ов|а))"
 )
+_OWN = r"(?! (?:наших|нашего|салон|офис|филиал|магазин|представит|пункт|склад))"
 _NO_TRUST = r"(?<!доверяют )(?<!доверяют более )(?<!клиентов )(?<!более )"
 # (pattern, reason) that decide alone; the title is checked before the snippet.
 TITLE_STRONG: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -107,13 +109,15 @@ TITLE_STRONG: tuple[tuple[re.Pattern[str], str], ...] = (
                 r"сравн(?:ить|ение|ите) цен|маркетплейс (?:товаров|услуг|№)|\d+ товаров от"), MARKETPLACE),
     (re.compile(r"последние новости|главные новости|новости (?:дня|города|региона)|(?:—|\||^)\s*новости (?!компани|фирм|организац|отрасл|рынка|"
                 r"сайта)[а-я-]+[аеи]\b|лента новостей|происшестви"), PORTAL_NEWS),
-    (re.compile(r"адреса и телефоны|телефоны и адреса|адреса,? телефоны|адреса на карте|все (?:компании|организации|"
+    (re.compile(rf"адреса и телефоны{_OWN}|телефоны и адреса{_OWN}|адреса,? телефоны{_OWN}|адреса на карте|"
+                r"все (?:компании|организации|"
                 r"фирмы|предприятия|магазины|салоны|автосервисы|клиники|рестораны|агентства|школы)\b|"
                 rf"(?:каталог|список|справочник|база|реестр|рейтинг|перечень) (?:лучших )?{_ORGS}|"
                 rf"{_NO_TRUST}\b\d+ {_COUNTED}|\bтоп[- ]?\d+\b|лучши[ех] {_ORGS}.{{0,40}}\bв [а-я-]+[еи]\b|"
                 r"\bспр[аа]вочник\b|где (?:купить|заказать|найти) .{0,50} в [а-я-]+е\b.{0,30}(?:адрес|отзыв|рейтинг)|"
                 r"\btop[- ]?\d+\b|\bbest [\w ]{1,40} in [a-z]|business directory|yellow pages|\d+ companies|"
-                r"companies in [a-z]|directory of|\breviews of\b|near me"), DIRECTORY_TITLE),
+                r"companies in [a-z]|directory of|\breviews of\b|near me|\bинн:? ?\d{10}\b|\bогрн:? ?\d{13}\b|егрюл"),
+     DIRECTORY_TITLE),
 )  # fmt: skip
 SNIPPET_STRONG: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"биржа (?:грузоперевозок|грузов|транспорта)|поиск грузов и транспорта|грузы и транспорт|"
@@ -125,7 +129,7 @@ SNIPPET_STRONG: tuple[tuple[re.Pattern[str], str], ...] = (
                 r"(?:разместить|создать) резюме"), JOBS),
     (re.compile(r"предложени[йя] от \d+ (?:продавц|магазин|поставщик)|цены (?:в|от) \d+ магазин"), MARKETPLACE),
     (re.compile(r"последние новости|главные новости|новости (?:дня|города|региона)|лента новостей"), PORTAL_NEWS),
-    (re.compile(r"адреса и телефоны|телефоны и адреса|адреса,? телефоны|"
+    (re.compile(rf"адреса и телефоны{_OWN}|телефоны и адреса{_OWN}|адреса,? телефоны{_OWN}|"
                 rf"(?:каталог|список|справочник|база|реестр|рейтинг) (?:лучших )?{_ORGS}|"
                 rf"(?:найдено|найдены|всего|список из|собрали) \d+ {_ORGS}|все (?:компании|организации|фирмы) "
                 r"(?:города|в|на)|business directory|yellow pages"), DIRECTORY_SNIPPET),
@@ -207,6 +211,8 @@ def path_signal(url: str) -> str | None:
         return JOBS
     if seen & CLASSIFIED_SEGMENTS and (has_id or seen & CITY_SEGMENTS):
         return CLASSIFIEDS
+    if seen & REGISTRY_SEGMENTS and has_id:
+        return DIRECTORY_PATH  # a company card of a registry mirror (`/inn/1655123456`)
     if seen & FREIGHT_SEGMENTS and has_id and "birzha" in seen:
         return FREIGHT
     for i, segment in enumerate(segments):
