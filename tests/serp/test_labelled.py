@@ -19,8 +19,22 @@ def test_the_set_is_large_varied_and_mostly_off_the_shipped_list() -> None:
     assert len(truth) >= 600
     directories = [url for url, (label, _, _) in truth.items() if label == "directory"]
     categories = {category for label, category, _ in truth.values() if label == "directory"}
-    assert {"directory", "reviews", "portal", "news", "classifieds", "qa", "jobs", "marketplace", "freight"} <= categories
-    unlisted = [url for url in directories if DomainFilter.from_settings(None).skip_reason(url, canonical_domain(url)) is None]
+    assert {
+        "directory",
+        "reviews",
+        "portal",
+        "news",
+        "classifieds",
+        "qa",
+        "jobs",
+        "marketplace",
+        "freight",
+    } <= categories
+    unlisted = [
+        url
+        for url in directories
+        if DomainFilter.from_settings(None).skip_reason(url, canonical_domain(url)) is None
+    ]
     assert len(unlisted) / len(directories) > 0.6  # the heuristics, not the list, carry most of it
     zones = {canonical_domain(url).rsplit(".", 1)[-1] for url in truth}
     assert {"ru", "su", "рф", "by", "kz", "uz", "kg", "md"} <= zones
