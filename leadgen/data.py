@@ -37,6 +37,8 @@ DIRECTORY_DOMAINS_BY_CATEGORY: dict[str, frozenset[str]] = {
     # Business directories and company catalogues ("справочники", "каталоги организаций").
     "directory": frozenset(
         {
+            "infobank.by",
+            "yellowpages.kz",
             "yp.ru",
             "ratingruneta.ru",
             "cmsmagazine.ru",
@@ -476,6 +478,17 @@ DIRECTORY_DOMAINS_BY_CATEGORY: dict[str, frozenset[str]] = {
     # City and regional portals: news, a business directory and classifieds under one host (RU and CIS).
     "portal": frozenset(
         {
+            "bezformata.com",
+            "citydog.by",
+            "kp.by",
+            "ej.by",
+            "myfin.by",
+            "bel.biz",
+            "probusiness.io",
+            "inform.kz",
+            "bnews.kz",
+            "24.kz",
+            "ktk.kz",
             "e1.ru",
             "ngs.ru",
             "ngs24.ru",

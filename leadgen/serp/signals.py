@@ -32,6 +32,8 @@ CITY_AFFIX_RE = re.compile(
     r"^(?:(?:gorod|my|moy|vse|nash|portal|news|novosti|love|live)-?)?(.+?)"
     r"(?:-?(?:24|online|news|info|inform|portal|life|today|city|gid|live|ru))?$"
 )
+NEWS_SUBDOMAINS = frozenset({"news", "novosti"})
+FORUM_SUBDOMAINS = frozenset({"forum", "forums", "otvety", "answers"})
 DIGITS_LABEL_RE = re.compile(r"^\d{2,3}$")
 # Stems a company's own domain almost never carries, one named group per reason (the leftmost match wins).
 HOST_KEYWORDS_RE = re.compile(
@@ -90,7 +92,8 @@ _ORGS = (r"(?:компани[йи]|организаци[йи]|фирм|пред�
          r"специалист(?:ов|ы)|стоматологи[йи]|сервис(?:ов|ы)|студи[йи]|заведени[йя])")  # fmt: skip
 _COUNTED = (
     r"(?:компани[йи]|организаци[йи]|фирм|предприяти[йя]|заведени[йя]|исполнител[ей]+|поставщик(?:ов|а)|"
-    r"производител[ей]+|подрядчик(?:ов|а)|перевозчик(?:ов|а))"
+    r"производител[ей]+|подрядчик(?:ов|а)|перевозчик(?:ов|а)|(?:частных )?мастер(?:ов|а)(?! в штате)|"
+    r"специалист(?:ов|а)(?! в штате))"
 )
 _OWN = r"(?! (?:наших|нашего|салон|офис|филиал|магазин|представит|пункт|склад))"
 _NO_TRUST = r"(?<!доверяют )(?<!доверяют более )(?<!клиентов )(?<!более )"
@@ -138,7 +141,7 @@ SNIPPET_STRONG: tuple[tuple[re.Pattern[str], str], ...] = (
 TITLE_WEAK: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"отзыв|reviews?\b"), "reviews"),
     (re.compile(r"рейтинг|\brating"), "rating"),
-    (re.compile(r"адрес|телефон|режим работы|часы работы|как добраться|address|opening hours"), "card"),
+    (re.compile(r"адрес|телефон|режим работы|часы работы|время работы|как добраться|address|opening hours"), "card"),
     (re.compile(r"на карте (?:города|[а-я-]+[ыиа]\b)|\bon (?:the )?map\b"), "map"),
     (re.compile(r"лучши[ехм]|\bbest\b"), "best"),
     (re.compile(r"объявлени"), "classifieds"),
@@ -177,8 +180,12 @@ def host_signal(host: str | None, domain: str | None) -> str | None:
     """`domain_signal`, and a `news.`/`novosti.` subdomain (`news.firm.ru`) as a news portal."""
     if not domain:
         return None
-    if host and host != domain and host.removesuffix("." + domain).rpartition(".")[2] in ("news", "novosti"):
-        return PORTAL_NEWS
+    if host and host != domain:
+        sub = host.removesuffix("." + domain).rpartition(".")[2]
+        if sub in NEWS_SUBDOMAINS:
+            return PORTAL_NEWS
+        if sub in FORUM_SUBDOMAINS:
+            return QA
     return domain_signal(domain)
 
 
