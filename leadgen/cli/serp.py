@@ -14,6 +14,8 @@ from leadgen.clock import utc_now
 from leadgen.db.engine import session_scope
 from leadgen.errors import SerpParseError
 from leadgen.serp import DomainFilter, SerpPage, ingest_payload, parse_serp
+from leadgen.serp.crossquery import find_cross_query_domains
+from leadgen.serp.filter import DIRECTORY_PREFIX, SOURCE_CROSS_QUERY
 from leadgen.settings import Settings
 
 app = typer.Typer(
@@ -84,3 +86,31 @@ def ingest(
     except SerpParseError as exc:
         fail(f"{file}: {exc}")
     typer.echo(json.dumps(asdict(report), ensure_ascii=False))
+
+
+@app.command()
+def directories(
+    ctx: typer.Context,
+    cross_query: Annotated[
+        bool, typer.Option("--cross-query", help="Add the domains the stored results show to be directories.")
+    ] = False,
+) -> None:
+    """Print the directory list as `domain<TAB>category<TAB>source` (shipped, settings, file, cross-query).
+
+    The output is the DIRECTORY_DOMAINS_FILE format: save it (or the cross-query lines) to keep those entries.
+    """
+    settings = get_settings(ctx)
+    filt = DomainFilter.from_settings(settings)
+    for domain in sorted(filt.reasons):
+        reason = filt.reasons[domain]
+        if reason.startswith(DIRECTORY_PREFIX):
+            typer.echo(f"{domain}\t{reason.removeprefix(DIRECTORY_PREFIX)}\t{filt.sources[domain]}")
+    if cross_query:
+        with session_scope(get_engine(ctx)) as session:
+            found = find_cross_query_domains(session, settings)
+        for item in found:
+            if item.domain not in filt.reasons:
+                typer.echo(
+                    f"{item.domain}\t{SOURCE_CROSS_QUERY}\t{SOURCE_CROSS_QUERY}\t"
+                    f"# {item.queries} queries, {item.niches} niches, {item.regions} regions"
+                )

@@ -41,7 +41,7 @@ HOST_KEYWORDS_RE = re.compile(
     r"газет|(?:^|-)вести)"
     r"|(?P<freight>(?:gruz|trans|cargo|avto|auto|freight|груз|транс)\w{0,3}-?birzh|birzh\w*-?(?:gruz|trans|cargo)|"
     r"биржа-?груз|freight-?exchange|loadboard)"
-    r"|(?P<classifieds>obyav|objav|obiav|barahol|объявлен|барахол|doska-?ob)"
+    r"|(?P<classifieds>obyav|objav|obiav|barahol|объявлен|барахол)"
     r"|(?P<jobs>vakans|vacanc|rabota|^jobs?$|^jobs?-|-jobs?$|karera|kariera|career|rezume|вакансии|работа-в)"
     r"|(?P<qa>vopros|otvety|sprosi|answers|вопрос|ответы)"
     r"|(?P<directory_host>otzyv|otziv|otzov|otzuv|reviews?$|spravochn|yellow-?pages|zheltye|katalog-?firm|firmy$|"
@@ -141,7 +141,12 @@ SNIPPET_STRONG: tuple[tuple[re.Pattern[str], str], ...] = (
 TITLE_WEAK: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"отзыв|reviews?\b"), "reviews"),
     (re.compile(r"рейтинг|\brating"), "rating"),
-    (re.compile(r"адрес|телефон|режим работы|часы работы|время работы|как добраться|address|opening hours"), "card"),
+    (
+        re.compile(
+            r"адрес|телефон|режим работы|часы работы|время работы|как добраться|address|opening hours"
+        ),
+        "card",
+    ),
     (re.compile(r"на карте (?:города|[а-я-]+[ыиа]\b)|\bon (?:the )?map\b"), "map"),
     (re.compile(r"лучши[ехм]|\bbest\b"), "best"),
     (re.compile(r"объявлени"), "classifieds"),
