@@ -168,7 +168,7 @@ def test_each_list_entry_remembers_its_source(tmp_path: Path) -> None:
 def test_a_bad_list_file_is_a_configuration_error(tmp_path: Path, line: str) -> None:
     listing = tmp_path / "bad.txt"
     listing.write_text(line, encoding="utf-8")
-    with pytest.raises(ConfigurationError, match="bad.txt:1"):
+    with pytest.raises(ConfigurationError, match=r"bad\.txt:1"):
         read_list_file(listing)
     with pytest.raises(ConfigurationError, match="cannot read"):
         read_list_file(tmp_path / "missing.txt")
