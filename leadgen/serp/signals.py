@@ -28,9 +28,20 @@ SIGNAL_REASONS = (DIRECTORY_HOST, DIRECTORY_PATH, DIRECTORY_TITLE, DIRECTORY_SNI
                   CLASSIFIEDS, QA, JOBS, MARKETPLACE, FREIGHT)  # fmt: skip
 
 # --- host: the registrable label (`e1` of `e1.ru`, `okna-otzyvy` of `okna-otzyvy.рф`) ---------------------------
-CITY_AFFIX_RE = re.compile(
-    r"^(?:(?:gorod|my|moy|vse|nash|portal|news|novosti|love|live)-?)?(.+?)"
-    r"(?:-?(?:24|online|news|info|inform|portal|life|today|city|gid|live|ru))?$"
+CITY_PREFIXES = ("gorod", "my", "moy", "vse", "nash", "portal", "news", "novosti", "love", "live")
+CITY_SUFFIXES = (
+    "24",
+    "online",
+    "news",
+    "info",
+    "inform",
+    "portal",
+    "life",
+    "today",
+    "city",
+    "gid",
+    "live",
+    "ru",
 )
 NEWS_SUBDOMAINS = frozenset({"news", "novosti"})
 FORUM_SUBDOMAINS = frozenset({"forum", "forums", "otvety", "answers"})
@@ -43,7 +54,7 @@ HOST_KEYWORDS_RE = re.compile(
     r"биржа-?груз|freight-?exchange|loadboard)"
     r"|(?P<classifieds>obyav|objav|obiav|barahol|объявлен|барахол)"
     r"|(?P<jobs>vakans|vacanc|rabota|^jobs?$|^jobs?-|-jobs?$|karera|kariera|career|rezume|вакансии|работа-в)"
-    r"|(?P<qa>vopros|otvety|sprosi|answers|вопрос|ответы)"
+    r"|(?P<qa>vopros|otvety|sprosi|answers|вопрос|ответы|(?:ju|yu|u)rist\w{0,3}-?online|online-?(?:ju|yu|u)rist)"
     r"|(?P<directory_host>otzyv|otziv|otzov|otzuv|reviews?$|spravochn|yellow-?pages|zheltye|katalog-?firm|firmy$|"
     r"vse-?firm|vsefirm|reiting|reyting|rating|top-?10|biznes-?katalog|отзыв|справочн|рейтинг|фирмы)"
 )
@@ -84,6 +95,7 @@ SEARCH_SEGMENTS = frozenset({"search", "poisk", "find", "searchresults"})
 SEARCH_PARAMS = frozenset({"q", "query", "text", "search", "what", "searchtext", "keyword", "keywords", "s"})
 CITY_SEGMENTS = CITY_SLUGS
 ID_RE = re.compile(r"\d{4,}")
+DATE_PATH_RE = re.compile(r"/20\d\d/[01]\d/[0-3]\d/")
 
 # --- title and snippet (lower case, ё → е) -------------------------------------------------------------------------
 _ORGS = (r"(?:компани[йи]|организаци[йи]|фирм|предприяти[йя]|производител[ей]+|поставщик(?:ов|и)|застройщик(?:ов|и)|"
@@ -113,6 +125,7 @@ TITLE_STRONG: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"последние новости|главные новости|новости (?:дня|города|региона)|(?:—|\||^)\s*новости (?!компани|фирм|организац|отрасл|рынка|"
                 r"сайта)[а-я-]+[аеи]\b|лента новостей|происшестви"), PORTAL_NEWS),
     (re.compile(rf"адреса и телефоны{_OWN}|телефоны и адреса{_OWN}|адреса,? телефоны{_OWN}|адреса на карте|"
+                r"\bсписок(?: и| с|,) (?:телефон|адрес|контакт)|"
                 r"все (?:компании|организации|"
                 r"фирмы|предприятия|магазины|салоны|автосервисы|клиники|рестораны|агентства|школы)\b|"
                 rf"(?:каталог|список|справочник|база|реестр|рейтинг|перечень) (?:лучших )?{_ORGS}|"
@@ -168,14 +181,27 @@ def _label(domain: str) -> str:
     return domain.partition(".")[0]
 
 
+def _city_core(label: str) -> str:
+    """The label without one portal prefix and one portal suffix (`mykazan24` → `kazan`), hyphens allowed."""
+    for suffix in CITY_SUFFIXES:
+        if label.endswith(suffix) and len(label) > len(suffix) + 1:
+            label = label[: -len(suffix)].removesuffix("-")
+            break
+    for prefix in CITY_PREFIXES:
+        if label.startswith(prefix) and len(label) > len(prefix) + 1:
+            stripped = label[len(prefix) :].removeprefix("-")
+            if stripped in CITY_SLUGS:
+                return stripped
+    return label
+
+
 @lru_cache(maxsize=262144)
 def domain_signal(domain: str) -> str | None:
     """A reason from the registrable domain: a city portal (`74.ru`, `kazan24.ru`) or a listing keyword."""
     label = _label(domain)
     if DIGITS_LABEL_RE.match(label):
         return PORTAL_CITY
-    core = CITY_AFFIX_RE.match(label)
-    if label in CITY_SLUGS or (core is not None and core.group(1) in CITY_SLUGS):
+    if _city_core(label) in CITY_SLUGS:
         return PORTAL_CITY
     keyword = HOST_KEYWORDS_RE.search(label)
     return GROUP_REASONS[keyword.lastgroup] if keyword is not None and keyword.lastgroup else None
@@ -213,6 +239,8 @@ def path_signal(url: str) -> str | None:
                 return DIRECTORY_PATH
     if not segments:
         return None
+    if DATE_PATH_RE.search(url):
+        return PORTAL_NEWS  # a dated article: `/2026/03/11/...`
     seen: set[str] = set(segments)
     if seen & SEARCH_SEGMENTS:
         return DIRECTORY_PATH

@@ -12,12 +12,13 @@ LABELLED = Path(__file__).resolve().parent.parent / "fixtures" / "serp" / "label
 
 
 def labels() -> dict[str, tuple[str, str, str]]:
-    """url → (label, category, split) from labels.tsv."""
+    """url → (label, category, split) from labels.tsv (templated pages) and labels_handwritten.tsv."""
     out = {}
-    for line in (LABELLED / "labels.tsv").read_text(encoding="utf-8").splitlines():
-        if line and not line.startswith("#"):
-            url, label, category, split = line.split("\t")
-            out[url] = (label, category, split)
+    for path in sorted(LABELLED.glob("labels*.tsv")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line and not line.startswith("#"):
+                url, label, category, split = line.split("\t")
+                out[url] = (label, category, split)
     return out
 
 

@@ -38,6 +38,8 @@ from leadgen.serp.signals import (
         ("rabota-kazan.ru", "jobs"),
         ("vakansii-omsk.ru", "jobs"),
         ("voprosy-pravo.ru", "qa"),
+        ("urist-online-ekb.ru", "qa"),  # legal advice lead sites
+        ("online-jurist24.ru", "qa"),
         ("otzyvy-kazan.ru", "directory:host"),
         ("отзывы-о-компаниях.рф", "directory:host"),
         ("spravochnik-rf.ru", "directory:host"),
@@ -55,6 +57,8 @@ from leadgen.serp.signals import (
         ("obrabotka-metalla.ru", None),  # not "rabota"
         ("doska-obreznaya.ru", None),  # a timber yard selling boards, not a board of ads
         ("forum-avto.ru", None),  # a car dealer called Forum
+        ("yurist-ekb.com", None),  # a law firm
+        ("advokat-ivanov66.ru", None),
         ("www.okna-plus.ru", None),
         ("окна-мастер.рф", None),
         ("potolki.tilda.ws", None),
@@ -91,6 +95,8 @@ def test_domain_signal_is_cached_per_domain() -> None:
         ("/obyavleniya/minsk/okna/", "classifieds"),
         ("/board/98765", "classifieds"),
         ("/birzha/cargo/123456", "freight"),
+        ("/2026/02/10/bankrotstvo-rastet/", "portal:news"),  # a dated article
+        ("/text/economics/2026/03/11/73456789/", "portal:news"),
         # a company's own pages
         ("/", None),
         ("/company/", None),
@@ -106,6 +112,8 @@ def test_domain_signal_is_cached_per_domain() -> None:
         ("/moskva/", None),
         ("/proizvoditeli/rehau/", None),
         ("/uslugi/?page=2", None),
+        ("/news/2026-novinki/", None),
+        ("/catalog/2026/", None),
     ],
 )
 def test_path(path: str, reason: str | None) -> None:
@@ -120,6 +128,7 @@ def test_path(path: str, reason: str | None) -> None:
         ("Пластиковые окна в Казани — адреса и телефоны на карте", "directory:title"),
         ("Окна: все компании Минска", "directory:title"),
         ("Каталог компаний: грузоперевозки, Самара", "directory:title"),
+        ("Транспортные компании Новосибирска — список и телефоны", "directory:title"),
         ("Справочник организаций Алматы: стоматологии", "directory:title"),
         ("Автосервисы в Москве — 1 245 организаций", "directory:title"),
         ("Грузоперевозки: 86 перевозчиков Ташкента", "directory:title"),
