@@ -162,9 +162,19 @@ TITLE_WEAK: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"на карте (?:города|[а-я-]+[ыиа]\b)|\bon (?:the )?map\b"), "map"),
     (re.compile(r"лучши[ехм]|\bbest\b"), "best"),
+    (re.compile(r"(?:\bул\.|\bулица|\bпр-т|\bпроспект|\bпр\.) ?[а-я0-9]"), "street"),
     (re.compile(r"объявлени"), "classifieds"),
     (re.compile(r"ваканси"), "jobs"),
 )
+# Weak snippet signals: three kinds in a snippet written in the third person (a card copied from a map) decide.
+SNIPPET_WEAK: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"адрес|телефон|часы работы|время работы|режим работы"), "card"),
+    (re.compile(r"отзыв"), "reviews"),
+    (re.compile(r"рейтинг|оценк"), "rating"),
+    (re.compile(r"на карте|как доехать|как добраться|схема проезда|маршрут"), "map"),
+    (re.compile(r"\bфото"), "photos"),
+)
+FIRST_PERSON_RE = re.compile(r"\b(?:мы|нас|наш\w*|нам|звоните|закажите|оставьте|приглашаем|ждем)\b")
 _ANY_TITLE_RE = re.compile(
     r"отзыв|рейтинг|оценк|адрес|телефон|режим|час|карт|лучш|объявл|ваканси|работ|фото|груз|перевоз|юрист|вопрос|"
     r"продавц|магазин|цен|маркет|новост|происшест|справоч|каталог|список|реестр|перечень|база|все |топ|\d|"
@@ -172,7 +182,8 @@ _ANY_TITLE_RE = re.compile(
 )
 _ANY_SNIPPET_RE = re.compile(
     r"груз|юрист|объявлен|ваканси|резюме|продавц|магазин|сравн|новост|адрес|каталог|список|справоч|реестр|"
-    r"рейтинг|база|найден|всего|собрали|все |топ|directory|pages"
+    r"рейтинг|база|найден|всего|собрали|все |топ|directory|pages|телефон|отзыв|карте|доехать|добраться|проезд|"
+    r"работы|фото|оценк"
 )
 
 
@@ -303,6 +314,9 @@ def snippet_signal(snippet: str | None) -> str | None:
     for pattern, reason in SNIPPET_STRONG:
         if pattern.search(text):
             return reason
+    kinds = {kind for pattern, kind in SNIPPET_WEAK if pattern.search(text)}
+    if len(kinds) >= 3 and not FIRST_PERSON_RE.search(text):
+        return DIRECTORY_SNIPPET
     return None
 
 
