@@ -28,21 +28,8 @@ SIGNAL_REASONS = (DIRECTORY_HOST, DIRECTORY_PATH, DIRECTORY_TITLE, DIRECTORY_SNI
                   CLASSIFIEDS, QA, JOBS, MARKETPLACE, FREIGHT)  # fmt: skip
 
 # --- host: the registrable label (`e1` of `e1.ru`, `okna-otzyvy` of `okna-otzyvy.рф`) ---------------------------
-CITY_PREFIXES = ("gorod", "my", "moy", "vse", "nash", "portal", "news", "novosti", "love", "live")
-CITY_SUFFIXES = (
-    "24",
-    "online",
-    "news",
-    "info",
-    "inform",
-    "portal",
-    "life",
-    "today",
-    "city",
-    "gid",
-    "live",
-    "ru",
-)
+CITY_PREFIX_RE = re.compile(r"^(?:gorod|my|moy|vse|nash|portal|news|novosti|love|live)-?(?=.)")
+CITY_SUFFIX_RE = re.compile(r"(?<=.)-?(?:24|online|news|info|inform|portal|life|today|city|gid|live|ru)$")
 NEWS_SUBDOMAINS = frozenset({"news", "novosti"})
 FORUM_SUBDOMAINS = frozenset({"forum", "forums", "otvety", "answers"})
 DIGITS_LABEL_RE = re.compile(r"^\d{2,3}$")
@@ -94,6 +81,8 @@ REGISTRY_SEGMENTS = frozenset({"inn", "ogrn", "egrul", "id"})
 SEARCH_SEGMENTS = frozenset({"search", "poisk", "find", "searchresults"})
 SEARCH_PARAMS = frozenset({"q", "query", "text", "search", "what", "searchtext", "keyword", "keywords", "s"})
 CITY_SEGMENTS = CITY_SLUGS
+PATH_KEYWORDS = (LISTING_SEGMENTS | PLURAL_LISTING_SEGMENTS | QA_SEGMENTS | JOB_SEGMENTS | CLASSIFIED_SEGMENTS
+                 | FREIGHT_SEGMENTS | REGISTRY_SEGMENTS | SEARCH_SEGMENTS)  # fmt: skip
 ID_RE = re.compile(r"\d{4,}")
 DATE_PATH_RE = re.compile(r"/20\d\d/[01]\d/[0-3]\d/")
 
@@ -192,18 +181,15 @@ def _label(domain: str) -> str:
     return domain.partition(".")[0]
 
 
-def _city_core(label: str) -> str:
-    """The label without one portal prefix and one portal suffix (`mykazan24` → `kazan`), hyphens allowed."""
-    for suffix in CITY_SUFFIXES:
-        if label.endswith(suffix) and len(label) > len(suffix) + 1:
-            label = label[: -len(suffix)].removesuffix("-")
-            break
-    for prefix in CITY_PREFIXES:
-        if label.startswith(prefix) and len(label) > len(prefix) + 1:
-            stripped = label[len(prefix) :].removeprefix("-")
-            if stripped in CITY_SLUGS:
-                return stripped
-    return label
+def _city_core(label: str) -> str | None:
+    """The city of a portal label (`kazan`, `kazan24`, `mykazan`, `minsk-online`, `gorod-omsk`), else None."""
+    if label in CITY_SLUGS:
+        return label
+    core = CITY_SUFFIX_RE.sub("", label, count=1)
+    if core in CITY_SLUGS:
+        return core
+    core = CITY_PREFIX_RE.sub("", core, count=1)
+    return core if core in CITY_SLUGS else None
 
 
 @lru_cache(maxsize=262144)
@@ -212,7 +198,7 @@ def domain_signal(domain: str) -> str | None:
     label = _label(domain)
     if DIGITS_LABEL_RE.match(label):
         return PORTAL_CITY
-    if _city_core(label) in CITY_SLUGS:
+    if _city_core(label) is not None:
         return PORTAL_CITY
     keyword = HOST_KEYWORDS_RE.search(label)
     return GROUP_REASONS[keyword.lastgroup] if keyword is not None and keyword.lastgroup else None
@@ -233,8 +219,10 @@ def host_signal(host: str | None, domain: str | None) -> str | None:
 
 def _segments(url: str) -> tuple[list[str], str]:
     """Lower-case path segments and the query string of a canonical `https://host/path?query` URL."""
-    rest = url.split("/", 3)[3] if url.count("/") >= 3 else ""
-    path, _, query = rest.partition("?")
+    slash = url.find("/", 8)
+    if slash < 0 or slash == len(url) - 1:
+        return [], ""
+    path, _, query = url[slash + 1 :].partition("?")
     return [s for s in path.lower().split("/") if s], query
 
 
@@ -250,9 +238,11 @@ def path_signal(url: str) -> str | None:
                 return DIRECTORY_PATH
     if not segments:
         return None
-    if DATE_PATH_RE.search(url):
+    if "/20" in url and DATE_PATH_RE.search(url):
         return PORTAL_NEWS  # a dated article: `/2026/03/11/...`
     seen: set[str] = set(segments)
+    if seen.isdisjoint(PATH_KEYWORDS):
+        return None  # the common case: nothing in the path that any rule below looks at
     if seen & SEARCH_SEGMENTS:
         return DIRECTORY_PATH
     has_id = any(ID_RE.search(s) for s in segments)
