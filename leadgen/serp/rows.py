@@ -10,6 +10,7 @@ from leadgen.domains import canonicalise
 from leadgen.serp.filter import SKIP_REPEAT, DomainFilter
 from leadgen.serp.ingest import website_url
 from leadgen.serp.parse import SerpDocument, SerpPage
+from leadgen.serp.signals import result_signal
 
 # A ResultRow's fields as a tuple: (operation_id, url, domain, title, snippet, position, page, skip_reason,
 # query_id, website_url).
@@ -109,8 +110,10 @@ def records_from_raw(
     """Canonicalise and classify raw results as `parse_serp` + `rows_from_page` would, as `Record` tuples; URLs
     that are not http(s) are dropped. Repeats of a canonical URL are kept: `bulk_ingest` stores the first one.
     Pass one `tracker` to successive calls when a page may span two of them."""
-    classify = domain_filter.classify
+    list_reason = domain_filter.skip_reason_for_host
+    signal = result_signal if domain_filter.heuristics else None
     pages = tracker if tracker is not None else PageTracker()
+    page_key, seen = pages.key, pages.domains  # the tracker's logic inlined: this loop runs per raw result
     out: list[Record] = []
     append = out.append
     for item in raw:
@@ -118,16 +121,26 @@ def records_from_raw(
         parts = canonicalise(url)
         if parts is None:
             continue
-        canonical, domain = parts.url, parts.domain
+        canonical, domain, host = parts.url, parts.domain, parts.host
         netloc = canonical[8 : canonical.index("/", 8)]  # canonical URLs are `https://host/...`
         site = f"http://{netloc}/" if url.lstrip()[:7].lower() == "http://" else f"https://{netloc}/"
-        reason = pages.reason(
-            (item[0], item[5]), domain, classify(parts.host, domain, canonical, item[2], item[3])
-        )
+        reason = list_reason(host, domain)
+        if reason is None and signal is not None:
+            reason = signal(host, domain, canonical, item[2], item[3])
+        key = (item[0], item[5])
+        if key != page_key:
+            page_key, seen = key, {}
+        if domain is not None:
+            kept_before = seen.get(domain)
+            if kept_before is None:
+                seen[domain] = reason is None
+            elif reason is None or kept_before:
+                reason = SKIP_REPEAT
         append(
             (item[0], canonical, domain, item[2], item[3], item[4], item[5], reason,
              item[6] if len(item) > 6 else None, site)
         )  # fmt: skip
+    pages.key, pages.domains = page_key, seen
     return out
 
 

@@ -98,46 +98,71 @@ _COUNTED = (
 )
 _OWN = r"(?! (?:наших|нашего|салон|офис|филиал|магазин|представит|пункт|склад))"
 _NO_TRUST = r"(?<!доверяют )(?<!доверяют более )(?<!клиентов )(?<!более )"
-# (pattern, reason) that decide alone; the title is checked before the snippet.
-TITLE_STRONG: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"биржа (?:грузоперевозок|грузов|транспорта|перевозок)|грузы и транспорт|поиск (?:груза|грузов)|"
+_DIGIT_ORG_GATES = ("компани", "организац", "фирм", "предприят", "заведен", "исполнител", "поставщик", "производител",
+                    "подрядчик", "перевозчик", "мастер", "специалист")  # fmt: skip
+# (gates, pattern, reason) that decide alone. A pattern runs only when one of its gates (plain substrings, cheap)
+# is in the text: most titles and snippets pass none, and the regular expressions are the cost.
+Strong = tuple[tuple[str, ...], re.Pattern[str], str]
+TITLE_STRONG: tuple[Strong, ...] = (
+    (("груз", "перевоз", "машин", "freight", "load board"),
+     re.compile(r"биржа (?:грузоперевозок|грузов|транспорта|перевозок)|грузы и транспорт|поиск (?:груза|грузов)|"
                 r"свободные (?:грузы|машины)|заявки на (?:грузо)?перевоз|freight exchange|load board"), FREIGHT),
-    (re.compile(r"^вопрос юристу|вопрос юристу:|ответы юристов|юрист[ыа]? ответил|\d+ ответ(?:ов|а) юрист|"
+    (("юрист", "вопрос"),
+     re.compile(r"^вопрос юристу|вопрос юристу:|ответы юристов|юрист[ыа]? ответил|\d+ ответ(?:ов|а) юрист|"
                 r"юридическая консультация онлайн.{0,20}\d+ ответ|вопрос задан"), QA),
-    (re.compile(r"доска (?:бесплатных )?объявлений|\d+ объявлени|бесплатные объявления|частные объявления|"
+    (("объявлен", "classified"),
+     re.compile(r"доска (?:бесплатных )?объявлений|\d+ объявлени|бесплатные объявления|частные объявления|"
                 r"объявления о продаже|объявления .{0,40}(?:купить|продать) на|classifieds"), CLASSIFIEDS),
-    (re.compile(r"\d+ ваканси|свежие вакансии|вакансии от (?:прямых )?работодател|^работа .{0,60} в [а-я-]+е\b.{0,20}"
+    (("ваканс", "сотрудник", "работник", "job"),
+     re.compile(r"\d+ ваканси|свежие вакансии|вакансии от (?:прямых )?работодател|^работа .{0,60} в [а-я-]+е\b.{0,20}"
                 r"ваканси|отзывы (?:сотрудников|работников) о|работа в [а-я-]+ (?:—|-|:) ?ваканси|\d+ jobs|jobs in"),
      JOBS),
-    (re.compile(r"предложени[йя] от \d+ (?:продавц|магазин|поставщик)|\d+ продавц(?:ов|а) |"
+    (("продав", "магазин", "поставщик", "сравн", "маркетплейс", "товаров"),
+     re.compile(r"предложени[йя] от \d+ (?:продавц|магазин|поставщик)|\d+ продавц(?:ов|а) |"
                 r"сравн(?:ить|ение|ите) цен|маркетплейс (?:товаров|услуг|№)|\d+ товаров от"), MARKETPLACE),
-    (re.compile(r"последние новости|главные новости|новости (?:дня|города|региона)|(?:—|\||^)\s*новости (?!компани|фирм|организац|отрасл|рынка|"
-                r"сайта)[а-я-]+[аеи]\b|лента новостей|происшестви"), PORTAL_NEWS),
-    (re.compile(rf"адреса и телефоны{_OWN}|телефоны и адреса{_OWN}|адреса,? телефоны{_OWN}|адреса на карте|"
-                r"\bсписок(?: и| с|,) (?:телефон|адрес|контакт)|"
-                r"все (?:компании|организации|"
-                r"фирмы|предприятия|магазины|салоны|автосервисы|клиники|рестораны|агентства|школы)\b|"
-                rf"(?:каталог|список|справочник|база|реестр|рейтинг|перечень) (?:лучших )?{_ORGS}|"
-                rf"{_NO_TRUST}\b\d+ {_COUNTED}|\bтоп[- ]?\d+\b|лучши[ех] {_ORGS}.{{0,40}}\bв [а-я-]+[еи]\b|"
-                r"\bсправочник\b|где (?:купить|заказать|найти) .{0,50} в [а-я-]+е\b.{0,30}(?:адрес|отзыв|рейтинг)|"
-                r"\btop[- ]?\d+\b|\bbest [\w ]{1,40} in [a-z]|business directory|yellow pages|\d+ companies|"
-                r"companies in [a-z]|directory of|\breviews of\b|near me|\bинн:? ?\d{10}\b|\bогрн:? ?\d{13}\b|егрюл"),
+    (("новост", "происшест"),
+     re.compile(r"последние новости|главные новости|новости (?:дня|города|региона)|(?:—|\||^)\s*новости "
+                r"(?!компани|фирм|организац|отрасл|рынка|сайта)[а-я-]+[аеи]\b|лента новостей|происшестви"),
+     PORTAL_NEWS),
+    (("адрес", "телефон", "список", "все "),
+     re.compile(rf"адреса и телефоны{_OWN}|телефоны и адреса{_OWN}|адреса,? телефоны{_OWN}|адреса на карте|"
+                r"\bсписок(?: и| с|,) (?:телефон|адрес|контакт)|все (?:компании|организации|фирмы|предприятия|"
+                r"магазины|салоны|автосервисы|клиники|рестораны|агентства|школы)\b"), DIRECTORY_TITLE),
+    (("каталог", "список", "справочник", "база", "реестр", "рейтинг", "перечень"),
+     re.compile(rf"(?:каталог|список|справочник|база|реестр|рейтинг|перечень) (?:лучших )?{_ORGS}|\bсправочник\b"),
      DIRECTORY_TITLE),
+    (_DIGIT_ORG_GATES, re.compile(rf"{_NO_TRUST}\b\d+ {_COUNTED}"), DIRECTORY_TITLE),
+    (("топ", "top"), re.compile(r"\bтоп[- ]?\d+\b|\btop[- ]?\d+\b"), DIRECTORY_TITLE),
+    (("лучш",), re.compile(rf"лучши[ех] {_ORGS}.{{0,40}}\bв [а-я-]+[еи]\b"), DIRECTORY_TITLE),
+    (("где ",), re.compile(r"где (?:купить|заказать|найти) .{0,50} в [а-я-]+е\b.{0,30}(?:адрес|отзыв|рейтинг)"),
+     DIRECTORY_TITLE),
+    (("best", "directory", "yellow", "compan", "review", "near me"),
+     re.compile(r"\bbest [\w ]{1,40} in [a-z]|business directory|yellow pages|\d+ companies|companies in [a-z]|"
+                r"directory of|\breviews of\b|near me"), DIRECTORY_TITLE),
+    (("инн", "огрн", "егрюл"), re.compile(r"\bинн:? ?\d{10}\b|\bогрн:? ?\d{13}\b|егрюл"), DIRECTORY_TITLE),
 )  # fmt: skip
-SNIPPET_STRONG: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"биржа (?:грузоперевозок|грузов|транспорта)|поиск грузов и транспорта|грузы и транспорт|"
+SNIPPET_STRONG: tuple[Strong, ...] = (
+    (("груз",),
+     re.compile(r"биржа (?:грузоперевозок|грузов|транспорта)|поиск грузов и транспорта|грузы и транспорт|"
                 r"заявки на перевозку груз|разместите груз"), FREIGHT),
-    (re.compile(r"ответы юристов|юрист[ыа]? ответил|\d+ ответ(?:ов|а) юрист"), QA),
-    (re.compile(r"доска (?:бесплатных )?объявлений|(?:разместить|подать) (?:бесплатное )?объявление|"
+    (("юрист",), re.compile(r"ответы юристов|юрист[ыа]? ответил|\d+ ответ(?:ов|а) юрист"), QA),
+    (("объявлен",),
+     re.compile(r"доска (?:бесплатных )?объявлений|(?:разместить|подать) (?:бесплатное )?объявление|"
                 r"\d+ объявлени|частные объявления"), CLASSIFIEDS),
-    (re.compile(r"вакансии от (?:прямых )?работодател|свежие вакансии|\d+ ваканси[йи] (?:в|по|от)|"
+    (("ваканс", "резюме"),
+     re.compile(r"вакансии от (?:прямых )?работодател|свежие вакансии|\d+ ваканси[йи] (?:в|по|от)|"
                 r"(?:разместить|создать) резюме"), JOBS),
-    (re.compile(r"предложени[йя] от \d+ (?:продавц|магазин|поставщик)|цены (?:в|от) \d+ магазин"), MARKETPLACE),
-    (re.compile(r"последние новости|главные новости|новости (?:дня|города|региона)|лента новостей"), PORTAL_NEWS),
-    (re.compile(rf"адреса и телефоны{_OWN}|телефоны и адреса{_OWN}|адреса,? телефоны{_OWN}|"
-                rf"(?:каталог|список|справочник|база|реестр|рейтинг) (?:лучших )?{_ORGS}|"
+    (("предложени", "магазин"),
+     re.compile(r"предложени[йя] от \d+ (?:продавц|магазин|поставщик)|цены (?:в|от) \d+ магазин"), MARKETPLACE),
+    (("новост",),
+     re.compile(r"последние новости|главные новости|новости (?:дня|города|региона)|лента новостей"), PORTAL_NEWS),
+    (("адрес", "телефон"),
+     re.compile(rf"адреса и телефоны{_OWN}|телефоны и адреса{_OWN}|адреса,? телефоны{_OWN}"), DIRECTORY_SNIPPET),
+    (("каталог", "список", "справочник", "база", "реестр", "рейтинг", "найден", "всего", "собрали", "все "),
+     re.compile(rf"(?:каталог|список|справочник|база|реестр|рейтинг) (?:лучших )?{_ORGS}|"
                 rf"(?:найдено|найдены|всего|список из|собрали) \d+ {_ORGS}|все (?:компании|организации|фирмы) "
-                r"(?:города|в|на)|business directory|yellow pages"), DIRECTORY_SNIPPET),
+                r"(?:города|в|на)"), DIRECTORY_SNIPPET),
+    (("directory", "yellow"), re.compile(r"business directory|yellow pages"), DIRECTORY_SNIPPET),
 )  # fmt: skip
 # Weak title signals: (pattern, kind). Two different kinds in one title decide (`directory:title`).
 TITLE_WEAK: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -286,8 +311,8 @@ def title_signal(title: str | None) -> str | None:
     text = _fold(title)
     if not _ANY_TITLE_RE.search(text):
         return None
-    for pattern, reason in TITLE_STRONG:
-        if pattern.search(text):
+    for gates, pattern, reason in TITLE_STRONG:
+        if any(gate in text for gate in gates) and pattern.search(text):
             return reason
     kinds = {kind for pattern, kind in TITLE_WEAK if pattern.search(text)}
     return DIRECTORY_TITLE if len(kinds) >= 2 else None
@@ -301,8 +326,8 @@ def snippet_signal(snippet: str | None) -> str | None:
     text = _fold(snippet)
     if not _ANY_SNIPPET_RE.search(text):
         return None
-    for pattern, reason in SNIPPET_STRONG:
-        if pattern.search(text):
+    for gates, pattern, reason in SNIPPET_STRONG:
+        if any(gate in text for gate in gates) and pattern.search(text):
             return reason
     kinds = {kind for pattern, kind in SNIPPET_WEAK if pattern.search(text)}
     if len(kinds) >= 3 and not FIRST_PERSON_RE.search(text):
