@@ -180,7 +180,8 @@ TITLE_WEAK: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"объявлени"), "classifieds"),
     (re.compile(r"ваканси"), "jobs"),
 )
-# Weak snippet signals: three kinds in a snippet written in the third person (a card copied from a map) decide.
+# Weak snippet signals: card, map and a third kind in a snippet written in the third person (a card copied from a
+# map) decide.
 SNIPPET_WEAK: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"адрес|телефон|часы работы|время работы|режим работы"), "card"),
     (re.compile(r"отзыв"), "reviews"),
@@ -330,7 +331,7 @@ def snippet_signal(snippet: str | None) -> str | None:
         if any(gate in text for gate in gates) and pattern.search(text):
             return reason
     kinds = {kind for pattern, kind in SNIPPET_WEAK if pattern.search(text)}
-    if len(kinds) >= 3 and not FIRST_PERSON_RE.search(text):
+    if len(kinds) >= 3 and {"card", "map"} <= kinds and not FIRST_PERSON_RE.search(text):
         return DIRECTORY_SNIPPET
     return None
 
