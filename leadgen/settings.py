@@ -253,6 +253,17 @@ class Settings(BaseSettings):
     directory_domains_extra: CommaList = Field(default_factory=list)
     dedupe_name_threshold: int = Field(92, ge=50, le=100, description="rapidfuzz ratio for name-only matches")
 
+    # --- directory recognition (issue 17) ---------------------------------------------------------------
+    directory_domains_file: Path | None = Field(
+        None, description="Extra directory list: `domain [category [source]]` per line, # comments"
+    )
+    directory_heuristics: bool = Field(True, description="Recognise directories by URL, title, snippet, host")
+    directory_cross_query_min_queries: int = Field(
+        6, ge=2, description="A domain kept in at least this many distinct queries ..."
+    )
+    directory_cross_query_min_niches: int = Field(4, ge=2, description="... of at least this many niches ...")
+    directory_cross_query_min_regions: int = Field(1, ge=1, description="... and regions is a directory")
+
     # --- crawler ----------------------------------------------------------------------------------------
     crawl_concurrency: int = Field(32, ge=1)
     crawl_per_host_delay_seconds: float = Field(1.0, ge=0)
@@ -436,6 +447,11 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_lists(cls, value: Any) -> Any:
         return _split_commas(value)
+
+    @field_validator("directory_domains_file", mode="before")
+    @classmethod
+    def _blank_path_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("database_url")
     @classmethod

@@ -14,6 +14,8 @@ from leadgen.clock import utc_now
 from leadgen.db.engine import session_scope
 from leadgen.errors import SerpParseError
 from leadgen.serp import DomainFilter, SerpPage, ingest_payload, parse_serp
+from leadgen.serp.crossquery import find_cross_query_domains
+from leadgen.serp.filter import DIRECTORY_PREFIX, SOURCE_CROSS_QUERY
 from leadgen.settings import Settings
 
 app = typer.Typer(
@@ -27,13 +29,16 @@ FileArg = Annotated[
 
 
 def document_records(page: SerpPage, settings: Settings) -> list[dict[str, Any]]:
-    """JSON-ready records of a parsed page, each with the non-company filter's `skip_reason`."""
+    """JSON-ready records of a parsed page, each with the non-company filter's `skip_reason` (`repeat` for a later
+    result of a domain already on the page) and `skip_source` (shipped, settings, file, signal)."""
     domain_filter = DomainFilter.from_settings(settings)
     records = []
-    for doc in page.documents:
+    reasons = domain_filter.classify_page(page.documents)
+    for doc, reason in zip(page.documents, reasons, strict=True):
         record = asdict(doc)
         record["passages"] = list(doc.passages)
-        record["skip_reason"] = domain_filter.skip_reason_for_host(doc.host, doc.domain)
+        record["skip_reason"] = reason
+        record["skip_source"] = domain_filter.source_of(doc.host, doc.domain, reason)
         records.append(record)
     return records
 
@@ -81,3 +86,31 @@ def ingest(
     except SerpParseError as exc:
         fail(f"{file}: {exc}")
     typer.echo(json.dumps(asdict(report), ensure_ascii=False))
+
+
+@app.command()
+def directories(
+    ctx: typer.Context,
+    cross_query: Annotated[
+        bool, typer.Option("--cross-query", help="Add the domains the stored results show to be directories.")
+    ] = False,
+) -> None:
+    """Print the directory list as `domain<TAB>category<TAB>source` (shipped, settings, file, cross-query).
+
+    The output is the DIRECTORY_DOMAINS_FILE format: save it (or the cross-query lines) to keep those entries.
+    """
+    settings = get_settings(ctx)
+    filt = DomainFilter.from_settings(settings)
+    for domain in sorted(filt.reasons):
+        reason = filt.reasons[domain]
+        if reason.startswith(DIRECTORY_PREFIX):
+            typer.echo(f"{domain}\t{reason.removeprefix(DIRECTORY_PREFIX)}\t{filt.sources[domain]}")
+    if cross_query:
+        with session_scope(get_engine(ctx)) as session:
+            found = find_cross_query_domains(session, settings)
+        for item in found:
+            if item.domain not in filt.reasons:
+                typer.echo(
+                    f"{item.domain}\t{SOURCE_CROSS_QUERY}\t{SOURCE_CROSS_QUERY}\t"
+                    f"# {item.queries} queries, {item.niches} niches, {item.regions} regions"
+                )

@@ -16,6 +16,7 @@ from leadgen.clock import Clock, utc_now
 from leadgen.companies.names import normalise_name
 from leadgen.db.models import Company, CompanyStatus
 from leadgen.domains import canonical_domain, dedupe_hash
+from leadgen.serp.crossquery import exclude_cross_query_domains
 from leadgen.settings import Settings
 
 CHUNK = 1000
@@ -45,6 +46,8 @@ class DedupeReport:
     without_key: int
     updated: int
     errors: list[DedupeError] = field(default_factory=list)
+    cross_query_domains: list[str] = field(default_factory=list)  # directories by behaviour across searches
+    cross_query_excluded: int = 0  # their companies set to excluded (directory:cross-query) by this run
 
 
 @dataclass(slots=True)
@@ -172,7 +175,8 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
     duplicate_of_id set to the primary, opt_out set. Companies without any domain are matched by normalised name
     (legal forms and quotes removed) against earlier primaries, exactly or with a rapidfuzz ratio of at least
     DEDUPE_NAME_THRESHOLD; a company with a domain is never made a duplicate of one without. Running it twice
-    changes nothing the second time.
+    changes nothing the second time. Last, the cross-query pass (leadgen.serp.crossquery): companies of a domain
+    kept in the results of many queries of different niches become `excluded` (`directory:cross-query`).
     """
     rows = _load(session)
     duplicate_ids = [row.id for row in rows if row.status == CompanyStatus.DUPLICATE]
@@ -242,7 +246,9 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
         for cid in changed
         if by_id[cid].status == CompanyStatus.DUPLICATE and targets[cid].status != CompanyStatus.DUPLICATE
     ]
-    _apply(session, by_id, targets, changed, marked, restored, old_metas, keys, now())
+    moment = now()
+    _apply(session, by_id, targets, changed, marked, restored, old_metas, keys, moment)
+    cross = exclude_cross_query_domains(session, settings, now=moment)
 
     domains_changed = sum(
         1 for row in rows if row.canonical_domain is not None and keys[row.id] != row.canonical_domain
@@ -258,6 +264,8 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
         without_key=without_key,
         updated=len(changed),
         errors=errors,
+        cross_query_domains=[d.domain for d in cross.domains],
+        cross_query_excluded=cross.companies_excluded,
     )
 
 

@@ -30,7 +30,15 @@ from leadgen.domains import dedupe_hash
 from leadgen.errors import ConfigurationError
 from leadgen.serp.filter import DomainFilter
 from leadgen.serp.ingest import SOURCE
-from leadgen.serp.rows import RawResult, Record, ResultRow, records_from_raw, rows_from_page, rows_from_raw
+from leadgen.serp.rows import (
+    PageTracker,
+    RawResult,
+    Record,
+    ResultRow,
+    records_from_raw,
+    rows_from_page,
+    rows_from_raw,
+)
 
 __all__ = [
     "CHUNK_ROWS",
@@ -299,10 +307,11 @@ def _classified(
 ) -> Iterator[list[Record]]:
     """Classified chunks; chunk k+1 is classified in a worker thread while the caller stores chunk k (the server
     does the storing, so the client's canonicalisation and Postgres run on two cores at once)."""
+    tracker = PageTracker()  # one worker: the chunks are classified one after the other, in order
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="serp-classify") as pool:
         pending = None
         for part in _chunked(raw, chunk_size):
-            future = pool.submit(records_from_raw, part, domain_filter)
+            future = pool.submit(records_from_raw, part, domain_filter, tracker)
             if pending is not None:
                 yield pending.result()
             pending = future

@@ -189,11 +189,10 @@ def ingest_page(
 
     reasons: dict[str, str | None] = {}
     kept: dict[str, SerpDocument] = {}
-    for doc in documents:
-        reason = filt.skip_reason_for_host(doc.host, doc.domain)
+    for doc, reason in zip(documents, filt.classify_page(documents), strict=True):
         reasons[doc.canonical_url] = reason
         if reason is None and doc.domain is not None:
-            kept.setdefault(doc.domain, doc)
+            kept[doc.domain] = doc  # one per domain: later results of a kept domain are `repeat`
 
     company_ids, created = _upsert_companies(session, kept, ctx, moment, operation_id) if kept else ({}, 0)
     for domain in kept:
@@ -216,7 +215,7 @@ def ingest_page(
             else None,
             "created_at": moment,
             "updated_at": moment,
-            "metadata": _result_meta(doc),
+            "metadata": _result_meta(doc, filt.source_of(doc.host, doc.domain, reasons[doc.canonical_url])),
         }
         for doc in documents
     ]
@@ -262,8 +261,10 @@ def ingest_page(
     )
 
 
-def _result_meta(doc: SerpDocument) -> dict[str, Any]:
+def _result_meta(doc: SerpDocument, skip_source: str | None) -> dict[str, Any]:
     meta: dict[str, Any] = {}
+    if skip_source is not None:
+        meta["skip_source"] = skip_source  # shipped, settings, file, signal: where the skip_reason came from
     if doc.url != doc.canonical_url:
         meta["raw_url"] = doc.url
     if doc.rank_in_group > 1:

@@ -150,7 +150,14 @@ def test_bulk_raw_matches_per_operation_ingest(
     assert (report.staged, report.results_inserted, report.companies_created) == (16, 14, 6)
     assert (report.chunks_copied, report.chunks_upserted) == (copied, upserted)
     session.expire_all()
-    assert _state(session) == expected
+    state = _state(session)
+    assert state == expected
+    # `repeat` survives the bulk path, across chunk boundaries too: each page keeps one result per domain
+    repeats = {(op, url) for op, url, domain, *_, reason, no_company in state[0] if reason == "repeat"}
+    assert repeats == {
+        ("op-a", "https://oknadom.ru/?from=yandex"),
+        ("op-b", "https://dental-smile.spb.ru/contacts/"),
+    }
 
 
 @postgres_only

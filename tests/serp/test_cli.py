@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from leadgen.cli import app
 from leadgen.db import Company, SerpResult
+from leadgen.serp.filter import read_list_file
 from tests.serp.conftest import FIXTURES
 
 runner = CliRunner()
@@ -82,3 +84,58 @@ def test_ingest_then_dedupe(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Non
             assert conn.scalar(select(func.count()).select_from(Company.__table__)) == 4
     finally:
         engine.dispose()
+
+
+def test_parse_prints_repeat_and_where_each_reason_came_from() -> None:
+    result = runner.invoke(app, ["serp", "parse", str(FIXTURES / "page0_moscow_windows.xml")])
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    by_url = {r["url"]: (r["skip_reason"], r["skip_source"]) for r in records}
+    assert by_url["https://oknadom.ru/?yclid=7712398123&from=yandex"] == (
+        "repeat",
+        None,
+    )  # msk.oknadom.ru above
+    assert by_url["https://hh.ru/vacancies/montazhnik_okon"] == ("directory:jobs", "shipped")
+    kept = [r["domain"] for r in records if r["skip_reason"] is None]
+    assert len(kept) == len(set(kept)) == 4
+
+
+def test_parse_of_a_labelled_page_shows_signals() -> None:
+    page = FIXTURES / "labelled" / "tune" / "tune_01_plastikovye-okna_kazan.xml"
+    records = [
+        json.loads(line) for line in runner.invoke(app, ["serp", "parse", str(page)]).stdout.splitlines()
+    ]
+    sources = {r["skip_source"] for r in records}
+    assert {"signal", None} <= sources
+    assert all(r["skip_reason"] for r in records if r["skip_source"] == "signal")
+
+
+def test_directories_lists_every_entry_with_its_source(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    listing = tmp_path / "mine.tsv"
+    listing.write_text("okna-katalog.ru directory file\n", encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("DIRECTORY_DOMAINS_FILE", str(listing))
+    monkeypatch.setenv("DIRECTORY_DOMAINS_EXTRA", "extra-firm.ru")
+    result = runner.invoke(app, ["serp", "directories", "--cross-query"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split("\t")[0]: line.split("\t")[1:] for line in result.stdout.splitlines()}
+    assert lines["2gis.ru"] == ["maps", "shipped"]
+    assert lines["okna-katalog.ru"] == ["directory", "file"]
+    assert lines["extra-firm.ru"] == ["extra", "settings"]
+    assert "avito.ru" in lines and len(lines) > 400
+    # the output is a valid list file
+    (tmp_path / "again.tsv").write_text(result.stdout, encoding="utf-8")
+    assert len(read_list_file(tmp_path / "again.tsv")) == len(lines)
+
+    monkeypatch.setenv("DIRECTORY_DOMAINS_FILE", str(tmp_path / "missing.tsv"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "leadgen", "serp", "parse", str(FIXTURES / "page0_moscow_windows.xml")],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": "sqlite:///:memory:",
+             "DIRECTORY_DOMAINS_FILE": str(tmp_path / "missing.tsv")},
+    )  # fmt: skip
+    assert (
+        proc.returncode == 2 and proc.stderr.startswith("error:") and "cannot read" in proc.stderr
+    )  # configuration
+    assert "Traceback" not in proc.stderr

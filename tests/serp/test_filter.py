@@ -10,9 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadgen.data import DIRECTORY_DOMAINS, DIRECTORY_DOMAINS_BY_CATEGORY, MINUS_DOMAINS
-from leadgen.domains import canonical_domain, normalise_host
-from leadgen.serp import DomainFilter
-from leadgen.serp.filter import SKIP_NO_DOMAIN
+from leadgen.domains import canonical_domain, canonicalise, normalise_host
+from leadgen.errors import ConfigurationError
+from leadgen.serp import DomainFilter, SerpDocument
+from leadgen.serp.filter import SKIP_NO_DOMAIN, read_list_file
+from leadgen.serp.rows import PageTracker, records_from_raw
 from leadgen.settings import Settings
 
 FILTER = DomainFilter.from_settings(None)
@@ -116,3 +118,104 @@ def test_docs_describe_every_category() -> None:
     for category in DIRECTORY_DOMAINS_BY_CATEGORY:
         assert re.search(rf"`directory:{category}`", text), category
     assert "DIRECTORY_DOMAINS_EXTRA" in text
+
+
+# --- issue 17: provenance, list file, result signals, repeat ---------------------------------------------------------
+
+
+def _doc(
+    url: str, title: str | None = "Окна Плюс — пластиковые окна", snippet: str | None = None
+) -> SerpDocument:
+    parts = canonicalise(url)
+    assert parts is not None
+    return SerpDocument(url=url, canonical_url=parts.url, domain=parts.domain, host=parts.host, title=title,
+                        snippet=snippet, passages=(), headline=None, position=1, page=0)  # fmt: skip
+
+
+def test_each_list_entry_remembers_its_source(tmp_path: Path) -> None:
+    listing = tmp_path / "directories.tsv"
+    listing.write_text(
+        "# domain\tcategory\tsource\n"
+        "okna-rating.рф\treviews\tcross-query\n"
+        "https://www.Catalog-Firm.ru/x  directory:directory\n"
+        "xn--e1afmkfd.xn--p1ai\n"
+        "\n",
+        encoding="utf-8",
+    )
+    settings = Settings(
+        _env_file=None, directory_domains_file=listing, directory_domains_extra="extra-firm.ru"
+    )  # type: ignore[call-arg]
+    filt = DomainFilter.from_settings(settings)
+    cases = [
+        ("https://okna-rating.рф/", "directory:reviews", "cross-query"),
+        ("https://spb.catalog-firm.ru/", "directory:directory", "file"),
+        ("https://пример.рф/", "directory:extra", "file"),
+        ("https://extra-firm.ru/", "directory:extra", "settings"),
+        ("https://2gis.ru/kazan", "directory:maps", "shipped"),
+        ("https://ati.su/gruzy", "directory:freight", "shipped"),
+        ("https://okna.ru/search?q=x", "directory:path", "signal"),
+        ("https://okna.ru/", None, None),
+    ]
+    for url, reason, source in cases:
+        doc = _doc(url)
+        got = filt.classify(doc.host, doc.domain, doc.canonical_url, doc.title, doc.snippet)
+        assert (got, filt.source_of(doc.host, doc.domain, got)) == (reason, source), url
+    assert filt.source_of("okna.ru", "okna.ru", "directory:cross-query") == "cross-query"
+    assert filt.source_of("okna.ru", "okna.ru", "repeat") is None
+
+
+@pytest.mark.parametrize("line", ["not a domain\n", "okna.ru " + "x" * 50 + "\n"])
+def test_a_bad_list_file_is_a_configuration_error(tmp_path: Path, line: str) -> None:
+    listing = tmp_path / "bad.txt"
+    listing.write_text(line, encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"bad\.txt:1"):
+        read_list_file(listing)
+    with pytest.raises(ConfigurationError, match="cannot read"):
+        read_list_file(tmp_path / "missing.txt")
+
+
+def test_heuristics_can_be_turned_off() -> None:
+    off = DomainFilter.from_settings(Settings(_env_file=None, directory_heuristics=False))  # type: ignore[call-arg]
+    doc = _doc("https://kazan24.ru/news/1", "Главные новости Казани")
+    assert off.classify(doc.host, doc.domain, doc.canonical_url, doc.title, doc.snippet) is None
+    assert FILTER.classify(doc.host, doc.domain, doc.canonical_url, doc.title, doc.snippet) == "portal:city"
+
+
+def test_classify_page_marks_later_results_of_a_domain_as_repeat() -> None:
+    docs = [
+        _doc("https://msk.okna-plus.ru/"),
+        _doc("https://2gis.ru/moscow/firm/1"),
+        _doc("https://okna-plus.ru/kontakty/"),  # same registrable domain as position 1
+        _doc("https://okna-plus.ru/search?q=okna"),  # its own directory signal, but the company is kept above
+        _doc("https://2gis.ru/moscow/firm/2"),  # a skipped domain again: its own reason
+        _doc("https://dveri.ru/otzyvy/", "Отзывы, рейтинг — Двери"),  # skipped by its title ...
+        _doc("https://dveri.ru/"),  # ... and the site's other results go with it (a listing's card pages)
+        _doc("https://dveri.ru/o-nas/", "Вопрос юристу"),  # a reason of its own stays
+        _doc("http://192.168.0.1/"),
+        _doc("http://192.168.0.1/x"),
+    ]
+    assert FILTER.classify_page(docs) == [
+        None,
+        "directory:maps",
+        "repeat",
+        "repeat",
+        "directory:maps",
+        "directory:title",
+        "repeat",
+        "qa",
+        "no_domain",
+        "no_domain",
+    ]
+
+
+def test_page_tracker_spans_chunks_and_resets_per_page() -> None:
+    raw = [
+        ("op1", "https://okna.ru/", "Окна", None, 1, 0),
+        ("op1", "https://www.okna.ru/kontakty", "Контакты", None, 2, 0),
+        ("op1", "https://okna.ru/", "Окна", None, 1, 1),  # next page of the same operation
+        ("op2", "https://okna.ru/", "Окна", None, 1, 0),
+    ]
+    tracker = PageTracker()
+    records = records_from_raw(raw[:1], FILTER, tracker) + records_from_raw(raw[1:], FILTER, tracker)
+    assert [r[7] for r in records] == [None, "repeat", None, None]
+    assert [r[7] for r in records_from_raw(raw[1:2], FILTER)] == [None]  # a fresh tracker knows nothing

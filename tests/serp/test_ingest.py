@@ -78,8 +78,9 @@ def test_first_page_results_and_companies(session: Session, settings: Settings) 
         "directory:aggregator": 1,
         "directory:jobs": 1,
         "directory:maps": 2,
+        "repeat": 1,  # oknadom.ru/ after msk.oknadom.ru/ higher on the page: the same company
     }
-    assert report.kept == 5
+    assert report.kept == 4
     assert report.companies_created == 4 and report.companies_matched == 0  # oknadom.ru twice (msk. + root)
     assert report.errors == [] and report.empty is False
     assert asdict(report)["skipped"]["directory:maps"] == 2
@@ -114,8 +115,11 @@ def test_first_page_results_and_companies(session: Session, settings: Settings) 
     assert okna.first_seen_at == okna.last_seen_at == T0
     assert companies["окна-мастер.рф"].website_url == "http://окна-мастер.рф/"  # scheme Yandex indexed
     assert companies["oknadom.ru"].website_url == "https://msk.oknadom.ru/"  # best position wins
-    both = [r.company_id for r in rows.values() if r.domain == "oknadom.ru"]
-    assert len(both) == 2 and len(set(both)) == 1
+    both = sorted(
+        (r.position, r.skip_reason, r.company_id) for r in rows.values() if r.domain == "oknadom.ru"
+    )
+    assert both == [(5, None, companies["oknadom.ru"].id), (7, "repeat", None)]
+    assert gis.meta["skip_source"] == "shipped" and "skip_source" not in first.meta
 
 
 def test_reingest_same_payload_changes_nothing(session: Session, settings: Settings) -> None:
@@ -150,7 +154,7 @@ def test_multidoc_page_and_skipped_documents(session: Session, settings: Setting
     session.flush()
     assert report.skipped_invalid_url == 4 and report.duplicates_in_payload == 1  # `/#top` equals `/`
     assert report.results_inserted == 5
-    assert report.skipped == {"directory:aggregator": 1, "directory:social": 1}
+    assert report.skipped == {"directory:aggregator": 1, "directory:social": 1, "repeat": 1}
     assert {c.canonical_domain for c in session.scalars(select(Company))} == {
         "dental-smile.spb.ru",
         "zubnoi.ru",
