@@ -10,7 +10,8 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from leadgen.outreach import SendReport, draft_messages, queue_messages, recover_stale_sending, send_queued
+from leadgen.outreach import SendReport, draft_messages, queue_messages, send_queued
+from leadgen.outreach.outbox import recover_rows
 from leadgen.outreach.sending import send_window_state, sendable_now
 from tasks import runtime
 from tasks.limits import take_email_slots
@@ -53,11 +54,11 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
     with open_engine(settings) as engine:
         if dry_run:  # .eml files only, the database is not changed: one call writes every due message
             return dict(jsonable(send_queued(engine, settings, limit=limit, now=runtime.now(), dry_run=True)))
-        # Rows a crash left in `sending` become `unknown` (never resent) whether or not anything is sent now.
+        # Rows a crash left in `sending` are recovered whether or not anything is sent now: requeued when they
+        # crashed before their DATA checkpoint, else `unknown` (never resent).
         stale = timedelta(minutes=settings.outreach_stale_sending_minutes)
-        total = replace(
-            total, recovered_unknown=recover_stale_sending(engine, now=runtime.now(), stale_after=stale)
-        )
+        recovered = recover_rows(engine, now=runtime.now(), stale_after=stale)
+        total = replace(total, recovered_unknown=recovered.unknown, recovered_requeued=recovered.requeued)
         is_open, opens = send_window_state(settings, runtime.now())
         if not is_open:  # checked before taking a slot, so runs outside the window use none
             closed = replace(
@@ -94,7 +95,7 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
                 some.cap_reached
                 or some.route_cap_reached
                 or not some.window_open
-                or some.stopped_reason == "every SMTP route unavailable"
+                or some.routes_down
             ):
                 break
     return dict(jsonable(total))
@@ -111,6 +112,7 @@ def _add(total: SendReport, one: SendReport) -> SendReport:
         suppressed=total.suppressed + one.suppressed,
         unknown=total.unknown + one.unknown,
         recovered_unknown=total.recovered_unknown + one.recovered_unknown,
+        recovered_requeued=total.recovered_requeued + one.recovered_requeued,
         files=[*total.files, *one.files],
         errors=[*total.errors, *one.errors],
     )

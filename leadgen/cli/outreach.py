@@ -17,7 +17,7 @@ from leadgen.db.engine import session_scope
 from leadgen.outreach.drafting import draft_messages, preview_draft
 from leadgen.outreach.message import footer_text
 from leadgen.outreach.offer import load_offer
-from leadgen.outreach.outbox import queue_messages, recover_stale_sending
+from leadgen.outreach.outbox import queue_messages, recover_rows
 from leadgen.outreach.resolve import resolve_unknown
 from leadgen.outreach.sending import send_queued, unsubscribe_for
 
@@ -91,11 +91,14 @@ def recover(
         float | None, typer.Option(help="Age in minutes (default OUTREACH_STALE_SENDING_MINUTES).")
     ] = None,
 ) -> None:
-    """Mark rows stuck in `sending` as `unknown` (they are never resent automatically)."""
+    """Rows stuck in `sending`: requeue those that crashed before their DATA checkpoint, mark the rest `unknown`
+    (never resent automatically)."""
     settings = get_settings(ctx)
     age = minutes if minutes is not None else settings.outreach_stale_sending_minutes
-    count = recover_stale_sending(get_engine(ctx), now=utc_now(), stale_after=timedelta(minutes=age))
-    out_console.print(f"{count} rows marked unknown")
+    done = recover_rows(get_engine(ctx), now=utc_now(), stale_after=timedelta(minutes=age))
+    out_console.print(
+        f"{done.requeued} rows requeued (crashed before DATA), {done.unknown} rows marked unknown"
+    )
 
 
 def _operator() -> str:

@@ -40,7 +40,7 @@ def up(
     """Start the four sandbox services on 127.0.0.1, print their addresses, and keep them running."""
     from leadgen.sandbox.stack import SandboxStack, settings_env
 
-    with SandboxStack(seed=seed) as stack:
+    with SandboxStack(seed=seed, sent_maildir=workdir.resolve() / "smtp-sink" / "delivered") as stack:
         for name, url in stack.addresses().items():
             out_console.print(f"{name:<32} {url}", soft_wrap=True)
         overrides = stack.settings_overrides(workdir.resolve())

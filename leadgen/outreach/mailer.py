@@ -8,6 +8,7 @@ import re
 import smtplib
 import ssl
 import threading
+from collections.abc import Callable
 from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -27,15 +28,19 @@ LINE_END_RE = re.compile(rb"(?:\r\n|\n|\r(?!\n))")
 LEADING_DOT_RE = re.compile(rb"(?m)^\.")
 
 
+BeforeData = Callable[[], None]
+"""Called by a mailer after the recipients are accepted and before the DATA command (a durable checkpoint)."""
+
+
 class Mailer(Protocol):
     """Delivers one message or raises SmtpTemporaryError / SmtpPermanentError / SmtpOutcomeUnknown /
-    RouteUnavailable.
+    RouteUnavailable. `before_data` runs once the server could receive the message, before it is sent.
 
     >>> mailer = SmtpMailer(settings.smtp_route("yandex"))  # doctest: +SKIP
     >>> mailer.send(message); mailer.close()  # doctest: +SKIP
     """
 
-    def send(self, message: EmailMessage, /) -> None: ...
+    def send(self, message: EmailMessage, /, *, before_data: BeforeData | None = None) -> None: ...
 
     def close(self) -> None: ...
 
@@ -55,6 +60,34 @@ def smtp_error(exc: smtplib.SMTPResponseException | tuple[int, bytes], *, what: 
     if 400 <= code < 500:
         return SmtpTemporaryError(message, code=code)
     return SmtpPermanentError(message, code=code)
+
+
+def route_problem(route: SmtpRoute, step: str, exc: BaseException) -> str:
+    """One line naming the route, what failed before any message was transmitted, and the setting to check."""
+    where = f"{route.host}:{route.port}"
+    env = f"SMTP_{route.name.upper()}_"
+    if isinstance(exc, smtplib.SMTPNotSupportedError) and step == "starttls":
+        what, check = f"STARTTLS not offered by {where}", f"{env}SECURITY"
+    elif isinstance(exc, ssl.SSLCertVerificationError):
+        what, check = f"TLS certificate of {where} not trusted: {exc.verify_message}", "SMTP_CA_FILE"
+    elif isinstance(exc, ssl.SSLError):
+        what, check = f"TLS negotiation with {where} failed: {_describe(exc)}", f"{env}SECURITY, {env}PORT"
+    elif isinstance(exc, smtplib.SMTPAuthenticationError):
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else ""
+        what = f"authentication refused by {where}: {exc.smtp_code} {' '.join(text.split())}".rstrip()
+        check = f"{env}USERNAME, {env}PASSWORD"
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else ""
+        what = f"{where} refused the session at {step}: {exc.smtp_code} {' '.join(text.split())}".rstrip()
+        check = f"{env}HOST, {env}PORT"
+    elif isinstance(exc, TimeoutError):
+        what, check = f"no answer from {where} at {step} (timed out)", f"{env}HOST, {env}PORT"
+    else:
+        what, check = (
+            f"cannot use {where} at {step}: {_describe(exc)}",
+            f"{env}HOST, {env}PORT, {env}SECURITY",
+        )
+    return f"route {route.name} unavailable: {what} (check {check})"
 
 
 class SmtpMailer:
@@ -79,6 +112,7 @@ class SmtpMailer:
     def _connect(self) -> smtplib.SMTP:
         route = self.route
         smtp: smtplib.SMTP | None = None
+        step = "connect"
         try:
             if route.security == "ssl":
                 smtp = smtplib.SMTP_SSL(
@@ -93,27 +127,29 @@ class SmtpMailer:
                     route.host, route.port, timeout=route.timeout, local_hostname=self.local_hostname
                 )
                 if route.security == "starttls":
+                    step = "starttls"
                     smtp.ehlo()
                     smtp.starttls(context=self.ssl_context)
+            step = "ehlo"
             smtp.ehlo()
             if route.username:
+                step = "auth"
                 password = route.password.get_secret_value() if route.password else ""
                 smtp.login(route.username, password)
         except (OSError, smtplib.SMTPException) as exc:
             if smtp is not None:
                 _quietly_close(smtp)
-            detail = f"{exc.smtp_code}" if isinstance(exc, smtplib.SMTPResponseException) else str(exc)
-            raise RouteUnavailable(
-                f"route {route.name} ({route.host}:{route.port}) unavailable: {type(exc).__name__} {detail}"
-            ) from exc
+            raise RouteUnavailable(route_problem(route, step, exc)) from exc
         return smtp
 
-    def send(self, message: EmailMessage, /) -> None:
+    def send(self, message: EmailMessage, /, *, before_data: BeforeData | None = None) -> None:
         """Deliver one message, driving smtplib step by step (MAIL, RCPT, DATA, content) so a failure is placed.
 
         Before the content is transmitted (connect, MAIL, RCPT, the DATA command itself) the server cannot have
-        the message: errors are temporary or permanent as the reply says. Once the content is on the wire, a
-        lost connection or a timeout before the final reply raises SmtpOutcomeUnknown (never retried).
+        the message: errors are temporary or permanent as the reply says. `before_data` is called after RCPT
+        and before the DATA command (the caller's durable checkpoint); if it raises, the connection is dropped
+        without DATA and the error propagates. Once the content is on the wire, a lost connection or a timeout
+        before the final reply (waited for up to the route's `data_timeout`) raises SmtpOutcomeUnknown.
         """
         if self._smtp is None:
             self._smtp = self._connect()
@@ -135,6 +171,12 @@ class SmtpMailer:
                 code, reply = smtp.rcpt(rcpt)
                 if code not in (250, 251):
                     raise smtp_error((code, reply), what="recipient refused")
+            if before_data is not None:
+                try:
+                    before_data()
+                except BaseException:
+                    self._reset()  # no DATA was issued: the server cannot have the message
+                    raise
             code, reply = smtp.docmd("DATA")
             if code != 354:
                 raise smtp_error((code, reply), what="rejected")
@@ -153,8 +195,12 @@ class SmtpMailer:
             self._reset()
             raise SmtpTemporaryError(f"smtp error: {type(exc).__name__} {exc}") from exc
         try:
+            if smtp.sock is not None:  # RFC 5321 4.5.3.2.6: the end-of-data reply may take minutes
+                smtp.sock.settimeout(self.route.data_timeout)
             smtp.send(content)
             code, reply = smtp.getreply()
+            if smtp.sock is not None:
+                smtp.sock.settimeout(self.route.timeout)
         except (smtplib.SMTPException, OSError) as exc:
             self._reset()
             raise SmtpOutcomeUnknown(
@@ -219,11 +265,13 @@ class RecordingMailer:
         self.closed = False
         self._lock = threading.Lock()
 
-    def send(self, message: EmailMessage, /) -> None:
+    def send(self, message: EmailMessage, /, *, before_data: BeforeData | None = None) -> None:
         for rcpt in envelope_recipients(message):
             error = self.fail.get(rcpt.lower())
             if error is not None:
                 raise error
+        if before_data is not None:
+            before_data()
         with self._lock:
             self.sent.append(message)
 
@@ -242,7 +290,7 @@ class DryRunMailer:
         self.directory = Path(directory)
         self.written: list[Path] = []
 
-    def send(self, message: EmailMessage, /) -> None:
+    def send(self, message: EmailMessage, /, *, before_data: BeforeData | None = None) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         stem = FILENAME_RE.sub("_", str(message["Message-ID"] or "message").strip("<>"))[:150]
         path = self.directory / f"{stem}.eml"
