@@ -91,12 +91,7 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
             total = _add(total, some)
             if some.sent + some.failed + some.skipped + some.retried + some.unknown < slots:
                 break  # nothing more was due
-            if (
-                some.cap_reached
-                or some.route_cap_reached
-                or not some.window_open
-                or some.routes_down
-            ):
+            if some.cap_reached or some.route_cap_reached or not some.window_open or some.routes_down:
                 break
     return dict(jsonable(total))
 

@@ -209,12 +209,14 @@ def test_send_task_marks_crashed_sends_unknown_even_outside_the_window(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url, engine = sqlite_engine
-    add_queued(engine, 2)
+    add_queued(engine, 3)
     with session_scope(engine) as session:
-        crashed = session.scalars(select(OutreachMessage).order_by(OutreachMessage.id)).first()
-        assert crashed is not None
-        crashed.status = MessageStatus.SENDING
-        crashed.sending_started_at = utc_now() - timedelta(hours=3)
+        after_data, before_data, _ = session.scalars(select(OutreachMessage).order_by(OutreachMessage.id))
+        for crashed in (after_data, before_data):
+            crashed.status = MessageStatus.SENDING
+            crashed.sending_started_at = utc_now() - timedelta(hours=3)
+            crashed.attempts = 1
+        after_data.data_started_at = after_data.sending_started_at  # crashed past its DATA checkpoint
     window = closed_window(utc_now(), ZoneInfo("Europe/Moscow"))
     use_settings(
         monkeypatch,
@@ -228,10 +230,18 @@ def test_send_task_marks_crashed_sends_unknown_even_outside_the_window(
 
     report = send_task.fn(10)
 
-    assert report["window_open"] is False and report["recovered_unknown"] == 1
+    assert report["window_open"] is False
+    assert report["recovered_unknown"] == 1 and report["recovered_requeued"] == 1
     with engine.connect() as conn:
-        statuses = sorted(conn.scalars(select(OutreachMessage.status)).all())
-    assert statuses == sorted([MessageStatus.UNKNOWN, MessageStatus.QUEUED]) and stack.sink.count == 0
+        rows = conn.execute(
+            select(OutreachMessage.status, OutreachMessage.attempts).order_by(OutreachMessage.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (MessageStatus.UNKNOWN, 1),
+        (MessageStatus.QUEUED, 0),  # crashed before DATA: the server cannot have it, attempt given back
+        (MessageStatus.QUEUED, 0),
+    ]
+    assert stack.sink.count == 0
 
 
 def test_a_missing_limit_fails_the_slot_request_instead_of_not_limiting(prefect_api: str) -> None:
