@@ -134,6 +134,7 @@ class _Handler:
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         fault = self.sink._rcpt_fault(address)
+        self.sink.rcpts_seen += 1
         if fault in (Fault.ACCEPT_DISCONNECT, Fault.SLOW):
             fault = None  # faults of the end of data only
         if fault is not None and fault is not Fault.DISCONNECT:
@@ -204,6 +205,7 @@ class SmtpSink:
         self.auth = auth
         self.messages: list[SinkMessage] = []
         self.connections_refused = 0
+        self.rcpts_seen = 0  # RCPT TO commands received (a client at work), accepted or not
         self._faults: deque[Fault] = deque()
         self._recipient_faults: dict[str, Fault] = {}
         self._rcpt_faults: dict[str, Fault] = {}
