@@ -59,4 +59,5 @@ class SendReport:
     files: list[str] = field(default_factory=list)
     stopped_reason: str | None = None
     routes_down: list[str] = field(default_factory=list)  # one line per route that could not be used
+    due_left: int = 0  # queued rows still due when the run ended (a run that stopped early leaves work)
     errors: list[ItemError] = field(default_factory=list)

@@ -269,3 +269,35 @@ def test_a_missing_limit_fails_the_slot_request_instead_of_not_limiting(prefect_
             asyncio.run(limiter.acquire())
     finally:  # later tests on the same harness find the limits as bootstrap leaves them
         reset_limits(*limit_specs(Settings(_env_file=None)))  # type: ignore[call-arg]
+
+
+def test_unused_slots_are_returned_and_an_early_stop_is_not_silent(
+    prefect_api: str,
+    sqlite_engine: tuple[str, Engine],
+    stack: SandboxStack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.outreach import outreach_flow
+    from flows.params import OutreachParams
+    from tasks.limits import free_email_slots
+
+    url, engine = sqlite_engine
+    add_queued(engine, 5)
+    monkeypatch.setattr(outreach_tasks, "EMAIL_SLOT_TIMEOUT_SECONDS", 1.0)
+    reset_limits(LimitSpec(EMAIL_DAILY, 4, 1e-4))  # four slots, practically never freed during the test
+    # Every route down: the batch's four slots carry no message and go back at once; nothing is spent.
+    starttls = {"smtp_gmail_security": "starttls", "smtp_yandex_security": "starttls"}  # the sink has none
+    use_settings(monkeypatch, stack, tmp_path, database_url=url, **starttls)
+    down = send_task.fn(10)
+    assert down["sent"] == 0 and down["routes_down"] and down["due_left"] == 5
+    assert free_email_slots() == 4 and stack.sink.count == 0
+    # Routes back: four slots for five due messages; the run stops on the slot timeout and says so.
+    use_settings(monkeypatch, stack, tmp_path, database_url=url)
+    state = asyncio.run(outreach_flow(OutreachParams(draft_limit=0, send_limit=10), return_state=True))
+    assert state.is_completed()
+    assert state.message == (
+        "stopped early: no email-daily slot within the timeout; 1 messages due left for a later run"
+    )
+    result = state.result()
+    assert result["sent"] == 4 and stack.sink.count == 4
