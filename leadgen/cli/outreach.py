@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from leadgen.cli.context import get_engine, get_settings, out_console
+from leadgen.cli.context import err_console, get_engine, get_settings, out_console
 from leadgen.clock import utc_now
 from leadgen.db.engine import session_scope
 from leadgen.outreach.drafting import draft_messages, preview_draft
@@ -52,8 +52,17 @@ def send(
         bool, typer.Option("--dry-run", help="Write .eml files to OUTREACH_DRY_RUN_DIR; change nothing.")
     ] = False,
 ) -> None:
-    """Send queued messages inside the send window, never more than OUTREACH_DAILY_CAP a day."""
-    _print(send_queued(get_engine(ctx), get_settings(ctx), limit=limit, now=utc_now, dry_run=dry_run))
+    """Send queued messages inside the send window, never more than OUTREACH_DAILY_CAP a day.
+
+    A route that cannot be used (connection, TLS, STARTTLS, AUTH) gets one line on stderr naming the setting
+    to check; when no route a message may take works, the run stops (exit 1) and no message is spent.
+    """
+    report = send_queued(get_engine(ctx), get_settings(ctx), limit=limit, now=utc_now, dry_run=dry_run)
+    _print(report)
+    for line in report.routes_down:
+        err_console.print(f"error: {line}", markup=False, soft_wrap=True, highlight=False)
+    if any(line in (report.stopped_reason or "") for line in report.routes_down):  # stopped by the outage
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -29,6 +29,7 @@ from leadgen.outreach import (
 from leadgen.outreach.composer import FallbackComposer
 from leadgen.outreach.forget import forget
 from leadgen.outreach.optout import add_opt_out
+from leadgen.outreach.outbox import recover_rows
 from leadgen.outreach.sending import Sendable, sendable_now
 from leadgen.sandbox.smtp_sink import Fault, SmtpSink
 from leadgen.settings import Settings
@@ -248,6 +249,31 @@ def test_crash_after_the_server_accepted_leads_to_unknown_and_no_duplicate(
     assert send(engine, st, now=MONDAY_NOON + timedelta(hours=2)).sent == 0
     assert sink.count == 2 and len(sink.messages_to("director@clinic0.ru")) == 1
     assert recover_stale_sending(engine, now=MONDAY_NOON + timedelta(days=1)) == 0
+
+
+def test_a_claim_taken_back_before_data_is_not_sent(
+    engine: Engine, settings: Settings, sink: SmtpSink
+) -> None:
+    """Another run's recovery requeued the row while this sender was still before DATA: its checkpoint finds
+    the claim gone, DATA is never issued, and the row is left to the queue."""
+    st = make_settings(settings, sink, outreach_max_attempts=1)
+    with session_scope(engine) as s:
+        (row_id,) = queued_messages(s, 1)
+
+    class SlowStarter(SmtpMailer):
+        def send(self, message: EmailMessage, /, **kw: Any) -> None:
+            assert recover_rows(engine, now=MONDAY_NOON + timedelta(hours=1)).requeued == 1
+            super().send(message, **kw)
+
+    def factory(route: str) -> SmtpMailer:
+        return SlowStarter(st.smtp_route(route), ssl_context=sink.client_context())  # type: ignore[arg-type]
+
+    result = send(engine, st, mailer_factory=factory, limit=1)
+    assert result.sent == result.failed == result.unknown == 0 and sink.count == 0
+    assert "no longer claimed" in result.errors[0].reason
+    r = row(engine, row_id)
+    assert (r.status, r.attempts, r.data_started_at) == (MessageStatus.QUEUED, 0, None)
+    assert send(engine, st, now=MONDAY_NOON + timedelta(hours=2)).sent == 1 and sink.count == 1
 
 
 def test_temporary_failures_retry_with_backoff_then_fail(
