@@ -151,6 +151,7 @@ class SmtpMailer:
         without DATA and the error propagates. Once the content is on the wire, a lost connection or a timeout
         before the final reply (waited for up to the route's `data_timeout`) raises SmtpOutcomeUnknown.
         """
+        reused = self._smtp is not None
         if self._smtp is None:
             self._smtp = self._connect()
         smtp = self._smtp
@@ -158,10 +159,19 @@ class SmtpMailer:
         recipients = envelope_recipients(message)
         try:
             content, mail_options = _flatten(message, sender, recipients)
-            smtp.ehlo_or_helo_if_needed()
-            if "SMTPUTF8" in mail_options and not smtp.has_extn("smtputf8"):
-                raise SmtpPermanentError("the server does not support SMTPUTF8 (non-ASCII address)")
-            code, reply = smtp.mail(sender, mail_options)
+            try:
+                smtp.ehlo_or_helo_if_needed()
+                if "SMTPUTF8" in mail_options and not smtp.has_extn("smtputf8"):
+                    raise SmtpPermanentError("the server does not support SMTPUTF8 (non-ASCII address)")
+                code, reply = smtp.mail(sender, mail_options)
+            except (smtplib.SMTPServerDisconnected, OSError):
+                if not reused:
+                    raise
+                code, reply = 421, b"connection closed while idle"
+            if code == 421 and reused:  # the server closed the idle connection: one fresh one, nothing spent
+                self._reset()
+                self._smtp = smtp = self._connect()
+                code, reply = smtp.mail(sender, mail_options)
             if code != 250:
                 error = smtp_error((code, reply), what="sender refused")
                 if isinstance(error, SmtpPermanentError):  # the route's From is not allowed: a route problem

@@ -166,6 +166,7 @@ class _Handler:
                 tls=self.sink.tls == "ssl" or session.ssl is not None,
             )
         )
+        self.sink._open.add(server.transport)
         if fault is Fault.ACCEPT_DISCONNECT:
             server.transport.close()
             return "250 2.0.0 OK queued"  # never reaches the client
@@ -206,6 +207,9 @@ class SmtpSink:
         self.messages: list[SinkMessage] = []
         self.connections_refused = 0
         self.rcpts_seen = 0  # RCPT TO commands received (a client at work), accepted or not
+        self._open: set[Any] = (
+            set()
+        )  # transports of sessions that delivered a message (idle between messages)
         self._faults: deque[Fault] = deque()
         self._recipient_faults: dict[str, Fault] = {}
         self._rcpt_faults: dict[str, Fault] = {}
@@ -301,6 +305,15 @@ class SmtpSink:
     def _rcpt_fault(self, address: str) -> Fault | None:
         with self._lock:
             return self._rcpt_faults.get(address.lower())
+
+    def drop_connections(self) -> None:
+        """Close every session that delivered a message, as a server closes idle connections (its timeout)."""
+        if self._controller is None:
+            return
+        loop = self._controller.loop
+        for transport in list(self._open):
+            loop.call_soon_threadsafe(transport.close)
+        self._open.clear()
 
     def clear_faults(self) -> None:
         with self._lock:

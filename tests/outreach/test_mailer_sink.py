@@ -316,3 +316,17 @@ def test_end_of_data_reply_has_its_own_timeout() -> None:
         mailer.send(message(n=2))  # the command timeout is restored and the connection reused
         mailer.close()
         assert sink.count == 2
+
+
+def test_a_connection_the_server_closed_while_idle_is_reopened_once() -> None:
+    """Servers close idle connections (421 timeout, or silently): the next message reconnects, not fails."""
+    with SmtpSink() as sink:
+        mailer = SmtpMailer(route(sink, security="none", username=None))
+        mailer.send(message(n=1))
+        sink.drop_connections()
+        mailer.send(message(n=2))
+        mailer.close()
+        assert [m.message_id for m in sink.messages] == [
+            "<leadgen.1@dentaplan.example>",
+            "<leadgen.2@dentaplan.example>",
+        ]
