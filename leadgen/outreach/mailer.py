@@ -220,6 +220,19 @@ class SmtpMailer:
             self._reset()
             raise smtp_error((code, reply), what="rejected")
 
+    def probe(self) -> str | None:
+        """Connect, negotiate TLS and log in, send nothing, quit: None when the route can be used, else the one
+        line naming the route and the setting to check (for a health check; issue 18's `leadgen health`)."""
+        try:
+            smtp = self._connect()
+        except RouteUnavailable as exc:
+            return str(exc)
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            _quietly_close(smtp)
+        return None
+
     def _reset(self) -> None:
         if self._smtp is not None:
             _quietly_close(self._smtp)

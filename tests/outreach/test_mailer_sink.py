@@ -330,3 +330,10 @@ def test_a_connection_the_server_closed_while_idle_is_reopened_once() -> None:
             "<leadgen.1@dentaplan.example>",
             "<leadgen.2@dentaplan.example>",
         ]
+
+
+def test_probe_tells_a_usable_route_from_a_misconfigured_one(sink: SmtpSink) -> None:
+    assert SmtpMailer(route(sink), ssl_context=sink.client_context()).probe() is None
+    problem = SmtpMailer(route(sink, password="nope"), ssl_context=sink.client_context()).probe()
+    assert problem is not None and problem.startswith("route gmail unavailable: authentication refused")
+    assert sink.count == 0

@@ -261,8 +261,7 @@ def test_sigkill_storm_delivers_nothing_twice(
         f"\nstorm: {kills} kills in {elapsed:.1f} s; mid-storm {dict(mid_storm)}; final {dict(by_status)}; "
         f"{len(got)} delivered; unknown {len(unknown)}, of which delivered {sum(r.message_id in got for r in unknown)}"
     )
-    assert kills >= KILLS or finished, "the storm neither reached its kills nor ran to the end"
-    assert kills >= KILLS, f"only {kills} kills in {elapsed:.0f} s"
+    assert kills >= KILLS, f"only {kills} kills in {elapsed:.0f} s ({finished} runs ended by themselves)"
     assert elapsed < 90
     assert set(by_status) <= {MessageStatus.SENT, MessageStatus.UNKNOWN, MessageStatus.QUEUED}, by_status
     assert (
