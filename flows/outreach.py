@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.states import Completed, State
 
 from flows.artifacts import apublish, counts, error_rows, flat_table
 from flows.params import OutreachParams
@@ -15,11 +16,13 @@ from tasks.runtime import load_settings
 
 
 @flow(name="outreach", task_runner=task_runner())
-async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, Any]:
+async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, Any] | State:
     """Draft and queue messages, then send up to `send_limit` under the `email-daily` limit.
 
     Async (its tasks are sync and run one after another) so the run ends without waiting on the heartbeat
     thread a sync flow joins: about a second per run, and this flow runs every ten minutes of the send window.
+    A send that stopped early with messages still due (the cap, no `email-daily` slot in time, a route down)
+    ends Completed with a message saying so, in the artifact and the state, never silently.
     """
     logger = get_run_logger()
     settings = load_settings()
@@ -44,14 +47,19 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
         "send": counts(sent),
         "send_errors": len(sent.get("errors") or []),
     }
+    early = _stopped_early(sent)
     lines = [
-        f"{sent.get('recovered_unknown', 0)} rows left in `sending` by a crash marked `unknown`",
+        f"{sent.get('recovered_unknown', 0)} rows left in `sending` by a crash marked `unknown`, "
+        f"{sent.get('recovered_requeued', 0)} requeued (crashed before DATA)",
         f"drafts: {counts(drafted)}",
         f"queue: {counts(queued)}",
         f"send{' (dry run)' if params.dry_run else ''}: {counts(sent)}",
     ]
     if sent and not sent.get("window_open", True):
         lines.append(f"outside the send window; next opens {sent.get('next_window_start')}")
+    lines.extend(f"route down: {line}" for line in sent.get("routes_down") or [])
+    if early:
+        lines.append(early)
     table = [
         {"step": "draft", **counts(drafted)},
         {"step": "queue", **counts(queued)},
@@ -61,4 +69,15 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
         "outreach", "Outreach", lines=lines, stats=counts(result), table=flat_table(table), errors=errors
     )
     logger.info("; ".join(lines))
+    if early:
+        logger.warning(early)
+        return Completed(message=early, data=result)
     return result
+
+
+def _stopped_early(sent: dict[str, Any]) -> str | None:
+    """ "stopped early: <why>; N messages due left" when the send left due messages, else None."""
+    left, why = int(sent.get("due_left") or 0), sent.get("stopped_reason")
+    if not left or not why or not sent.get("window_open", True):
+        return None  # nothing left, or only the run's own send limit stopped it
+    return f"stopped early: {why}; {left} messages due left for a later run"

@@ -79,6 +79,10 @@ class RouteUnavailable(OutreachError):
     """Raised by `SmtpMailer` when a route cannot be connected or authenticated; `send_queued` tries the fallback."""
 
 
+class ClaimLost(OutreachError):
+    """A claimed outbox row was taken back (crash recovery or another run) before its DATA command: not sent."""
+
+
 class SmtpSendError(OutreachError):
     """Base of per-message SMTP failures raised by mailers; handled by `send_queued` per row."""
 

@@ -105,7 +105,17 @@ SUPPORTED_DATABASES = "supported: sqlite:///path/to/file.db, postgresql+psycopg:
 class SmtpRoute:
     """Connection details of one SMTP route (a value object; the password stays a SecretStr)."""
 
-    __slots__ = ("from_address", "host", "name", "password", "port", "security", "timeout", "username")
+    __slots__ = (
+        "data_timeout",
+        "from_address",
+        "host",
+        "name",
+        "password",
+        "port",
+        "security",
+        "timeout",
+        "username",
+    )
 
     def __init__(
         self,
@@ -118,6 +128,7 @@ class SmtpRoute:
         password: SecretStr | None,
         from_address: str | None,
         timeout: float,
+        data_timeout: float = 600.0,
     ) -> None:
         self.name = name
         self.host = host
@@ -127,6 +138,7 @@ class SmtpRoute:
         self.password = password
         self.from_address = from_address
         self.timeout = timeout
+        self.data_timeout = data_timeout
 
     def __repr__(self) -> str:
         return (
@@ -402,6 +414,10 @@ class Settings(BaseSettings):
     smtp_gmail_password: SecretStr | None = None
     smtp_gmail_from: str | None = None
     smtp_timeout_seconds: float = Field(30.0, gt=0)
+    # --- smtp end-of-data timeout (issue 23) ---
+    smtp_data_timeout_seconds: float = Field(
+        600.0, gt=0, description="Wait for the reply to the end of a message (RFC 5321 4.5.3.2.6: 10 minutes)"
+    )
     smtp_ca_file: Path | None = Field(None, description="Extra CA bundle trusted for SMTP TLS (sandbox sink)")
 
     # --- imap: each route's mailbox, read by `leadgen mailbox sync` ----------------------------------------
@@ -535,6 +551,7 @@ class Settings(BaseSettings):
             password=getattr(self, f"smtp_{name}_password"),
             from_address=getattr(self, f"smtp_{name}_from"),
             timeout=self.smtp_timeout_seconds,
+            data_timeout=self.smtp_data_timeout_seconds,
         )
 
     def imap_route(self, name: RouteName) -> ImapRoute:

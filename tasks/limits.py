@@ -90,3 +90,13 @@ def take_email_slots(wanted: int, *, timeout_seconds: float) -> int:
     except TimeoutError:
         return 0
     return occupy
+
+
+def return_email_slots(count: int) -> None:
+    """Give back `count` `email-daily` slots taken for a batch but not used for a message (a route outage, the
+    cap, nothing left due), so the next run can use them; the server clamps the count at zero."""
+    if count <= 0:
+        return
+    with get_client(sync_client=True) as client:
+        # occupancy only feeds the server's average-occupancy statistic; it must be positive
+        client.release_concurrency_slots([EMAIL_DAILY], count, occupancy_seconds=1.0)

@@ -10,10 +10,11 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from leadgen.outreach import SendReport, draft_messages, queue_messages, recover_stale_sending, send_queued
+from leadgen.outreach import SendReport, draft_messages, queue_messages, send_queued
+from leadgen.outreach.outbox import recover_rows
 from leadgen.outreach.sending import send_window_state, sendable_now
 from tasks import runtime
-from tasks.limits import take_email_slots
+from tasks.limits import return_email_slots, take_email_slots
 from tasks.policy import retry_options
 from tasks.runtime import jsonable, load_settings, open_engine
 
@@ -44,7 +45,9 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
     A batch is the messages due now (at most what is left of the daily cap and PREFECT_EMAIL_BURST), cut to the
     limit's free slots (one, waited for, when none is free): sending follows the limit's pace with one slot
     request per batch rather than per message, and no slot is taken when nothing is due or the cap is used.
-    The claim still checks the cap. A run that gets no slot in time stops without claiming anything.
+    The claim still checks the cap. A run that gets no slot in time stops without claiming anything. Slots of a
+    batch not used for a message (the cap, a route outage, nothing more due) are given back at once. The report
+    says why the run stopped and how many due messages it left (`due_left`).
     """
     settings = load_settings()
     total = SendReport(dry_run=dry_run)
@@ -53,11 +56,11 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
     with open_engine(settings) as engine:
         if dry_run:  # .eml files only, the database is not changed: one call writes every due message
             return dict(jsonable(send_queued(engine, settings, limit=limit, now=runtime.now(), dry_run=True)))
-        # Rows a crash left in `sending` become `unknown` (never resent) whether or not anything is sent now.
+        # Rows a crash left in `sending` are recovered whether or not anything is sent now: requeued when they
+        # crashed before their DATA checkpoint, else `unknown` (never resent).
         stale = timedelta(minutes=settings.outreach_stale_sending_minutes)
-        total = replace(
-            total, recovered_unknown=recover_stale_sending(engine, now=runtime.now(), stale_after=stale)
-        )
+        recovered = recover_rows(engine, now=runtime.now(), stale_after=stale)
+        total = replace(total, recovered_unknown=recovered.unknown, recovered_requeued=recovered.requeued)
         is_open, opens = send_window_state(settings, runtime.now())
         if not is_open:  # checked before taking a slot, so runs outside the window use none
             closed = replace(
@@ -71,7 +74,10 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
         while (left := limit - (total.sent + total.failed + total.skipped)) > 0:
             sendable = sendable_now(engine, settings, runtime.now())
             if sendable.now == 0:  # nothing due, or the day's cap is used: no slot taken
-                total = replace(total, cap_reached=total.cap_reached or sendable.cap_left == 0)
+                capped = total.cap_reached or sendable.cap_left == 0
+                cap_stop = f"daily cap of {settings.outreach_daily_cap} reached"
+                reason = cap_stop if capped and sendable.due else total.stopped_reason
+                total = replace(total, cap_reached=capped, stopped_reason=reason)
                 break
             wanted = min(batch, left, sendable.now)
             slots = take_email_slots(wanted, timeout_seconds=EMAIL_SLOT_TIMEOUT_SECONDS)
@@ -87,16 +93,14 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
             some = send_queued(
                 engine, settings, limit=slots, now=runtime.current_clock(), sleep=runtime.sleep
             )
+            # a slot paces one SMTP conversation: give back those of the batch no message used
+            return_email_slots(slots - (some.sent + some.unknown + some.failed + some.retried))
             total = _add(total, some)
             if some.sent + some.failed + some.skipped + some.retried + some.unknown < slots:
                 break  # nothing more was due
-            if (
-                some.cap_reached
-                or some.route_cap_reached
-                or not some.window_open
-                or some.stopped_reason == "every SMTP route unavailable"
-            ):
+            if some.cap_reached or some.route_cap_reached or not some.window_open or some.routes_down:
                 break
+        total = replace(total, due_left=sendable_now(engine, settings, runtime.now()).due)
     return dict(jsonable(total))
 
 
@@ -111,6 +115,7 @@ def _add(total: SendReport, one: SendReport) -> SendReport:
         suppressed=total.suppressed + one.suppressed,
         unknown=total.unknown + one.unknown,
         recovered_unknown=total.recovered_unknown + one.recovered_unknown,
+        recovered_requeued=total.recovered_requeued + one.recovered_requeued,
         files=[*total.files, *one.files],
         errors=[*total.errors, *one.errors],
     )

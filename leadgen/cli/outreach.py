@@ -11,13 +11,13 @@ from typing import Annotated, Any
 
 import typer
 
-from leadgen.cli.context import get_engine, get_settings, out_console
+from leadgen.cli.context import err_console, get_engine, get_settings, out_console
 from leadgen.clock import utc_now
 from leadgen.db.engine import session_scope
 from leadgen.outreach.drafting import draft_messages, preview_draft
 from leadgen.outreach.message import footer_text
 from leadgen.outreach.offer import load_offer
-from leadgen.outreach.outbox import queue_messages, recover_stale_sending
+from leadgen.outreach.outbox import queue_messages, recover_rows
 from leadgen.outreach.resolve import resolve_unknown
 from leadgen.outreach.sending import send_queued, unsubscribe_for
 
@@ -52,8 +52,17 @@ def send(
         bool, typer.Option("--dry-run", help="Write .eml files to OUTREACH_DRY_RUN_DIR; change nothing.")
     ] = False,
 ) -> None:
-    """Send queued messages inside the send window, never more than OUTREACH_DAILY_CAP a day."""
-    _print(send_queued(get_engine(ctx), get_settings(ctx), limit=limit, now=utc_now, dry_run=dry_run))
+    """Send queued messages inside the send window, never more than OUTREACH_DAILY_CAP a day.
+
+    A route that cannot be used (connection, TLS, STARTTLS, AUTH) gets one line on stderr naming the setting
+    to check; when no route a message may take works, the run stops (exit 1) and no message is spent.
+    """
+    report = send_queued(get_engine(ctx), get_settings(ctx), limit=limit, now=utc_now, dry_run=dry_run)
+    _print(report)
+    for line in report.routes_down:
+        err_console.print(f"error: {line}", markup=False, soft_wrap=True, highlight=False)
+    if any(line in (report.stopped_reason or "") for line in report.routes_down):  # stopped by the outage
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -91,11 +100,14 @@ def recover(
         float | None, typer.Option(help="Age in minutes (default OUTREACH_STALE_SENDING_MINUTES).")
     ] = None,
 ) -> None:
-    """Mark rows stuck in `sending` as `unknown` (they are never resent automatically)."""
+    """Rows stuck in `sending`: requeue those that crashed before their DATA checkpoint, mark the rest `unknown`
+    (never resent automatically)."""
     settings = get_settings(ctx)
     age = minutes if minutes is not None else settings.outreach_stale_sending_minutes
-    count = recover_stale_sending(get_engine(ctx), now=utc_now(), stale_after=timedelta(minutes=age))
-    out_console.print(f"{count} rows marked unknown")
+    done = recover_rows(get_engine(ctx), now=utc_now(), stale_after=timedelta(minutes=age))
+    out_console.print(
+        f"{done.requeued} rows requeued (crashed before DATA), {done.unknown} rows marked unknown"
+    )
 
 
 def _operator() -> str:

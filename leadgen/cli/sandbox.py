@@ -48,7 +48,8 @@ def up(
     if env_file is not None:
         check_output(env_file)  # before anything starts: an unusable path fails in one line
     maildir = workdir.resolve() / "maildir"
-    with SandboxStack(seed=seed, maildir=maildir) as stack:
+    delivered = workdir.resolve() / "smtp-sink" / "delivered"
+    with SandboxStack(seed=seed, maildir=maildir, sent_maildir=delivered) as stack:
         for name, url in stack.addresses().items():
             out_console.print(f"{name:<32} {url}", soft_wrap=True)
         out_console.print(f"{'sender mailbox (Maildir)':<32} {maildir}", soft_wrap=True)

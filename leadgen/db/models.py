@@ -273,6 +273,7 @@ class OutreachMessage(TimestampMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     queued_at: Mapped[datetime | None]
     sending_started_at: Mapped[datetime | None]
+    data_started_at: Mapped[datetime | None]  # committed before the SMTP DATA command (the send checkpoint)
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     next_attempt_at: Mapped[datetime | None]
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=json_default)

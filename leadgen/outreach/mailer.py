@@ -8,6 +8,7 @@ import re
 import smtplib
 import ssl
 import threading
+from collections.abc import Callable
 from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -28,15 +29,19 @@ LINE_END_RE = re.compile(rb"(?:\r\n|\n|\r(?!\n))")
 LEADING_DOT_RE = re.compile(rb"(?m)^\.")
 
 
+BeforeData = Callable[[], None]
+"""Called by a mailer after the recipients are accepted and before the DATA command (a durable checkpoint)."""
+
+
 class Mailer(Protocol):
     """Delivers one message or raises SmtpTemporaryError / SmtpPermanentError / SmtpOutcomeUnknown /
-    RouteUnavailable.
+    RouteUnavailable. `before_data` runs once the server could receive the message, before it is sent.
 
     >>> mailer = SmtpMailer(settings.smtp_route("yandex"))  # doctest: +SKIP
     >>> mailer.send(message); mailer.close()  # doctest: +SKIP
     """
 
-    def send(self, message: EmailMessage, /) -> None: ...
+    def send(self, message: EmailMessage, /, *, before_data: BeforeData | None = None) -> None: ...
 
     def close(self) -> None: ...
 
@@ -56,6 +61,34 @@ def smtp_error(exc: smtplib.SMTPResponseException | tuple[int, bytes], *, what: 
     if 400 <= code < 500:
         return SmtpTemporaryError(message, code=code)
     return SmtpPermanentError(message, code=code)
+
+
+def route_problem(route: SmtpRoute, step: str, exc: BaseException) -> str:
+    """One line naming the route, what failed before any message was transmitted, and the setting to check."""
+    where = f"{route.host}:{route.port}"
+    env = f"SMTP_{route.name.upper()}_"
+    if isinstance(exc, smtplib.SMTPNotSupportedError) and step == "starttls":
+        what, check = f"STARTTLS not offered by {where}", f"{env}SECURITY"
+    elif isinstance(exc, ssl.SSLCertVerificationError):
+        what, check = f"TLS certificate of {where} not trusted: {exc.verify_message}", "SMTP_CA_FILE"
+    elif isinstance(exc, ssl.SSLError):
+        what, check = f"TLS negotiation with {where} failed: {_describe(exc)}", f"{env}SECURITY, {env}PORT"
+    elif isinstance(exc, smtplib.SMTPAuthenticationError):
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else ""
+        what = f"authentication refused by {where}: {exc.smtp_code} {' '.join(text.split())}".rstrip()
+        check = f"{env}USERNAME, {env}PASSWORD"
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else ""
+        what = f"{where} refused the session at {step}: {exc.smtp_code} {' '.join(text.split())}".rstrip()
+        check = f"{env}HOST, {env}PORT"
+    elif isinstance(exc, TimeoutError):
+        what, check = f"no answer from {where} at {step} (timed out)", f"{env}HOST, {env}PORT"
+    else:
+        what, check = (
+            f"cannot use {where} at {step}: {_describe(exc)}",
+            f"{env}HOST, {env}PORT, {env}SECURITY",
+        )
+    return f"route {route.name} unavailable: {what} (check {check})"
 
 
 class SmtpMailer:
@@ -80,6 +113,7 @@ class SmtpMailer:
     def _connect(self) -> smtplib.SMTP:
         route = self.route
         smtp: smtplib.SMTP | None = None
+        step = "connect"
         try:
             if route.security == "ssl":
                 smtp = smtplib.SMTP_SSL(
@@ -94,28 +128,31 @@ class SmtpMailer:
                     route.host, route.port, timeout=route.timeout, local_hostname=self.local_hostname
                 )
                 if route.security == "starttls":
+                    step = "starttls"
                     smtp.ehlo()
                     smtp.starttls(context=self.ssl_context)
+            step = "ehlo"
             smtp.ehlo()
             if route.username:
+                step = "auth"
                 password = route.password.get_secret_value() if route.password else ""
                 smtp.login(route.username, password)
         except (OSError, smtplib.SMTPException) as exc:
             if smtp is not None:
                 _quietly_close(smtp)
-            detail = f"{exc.smtp_code}" if isinstance(exc, smtplib.SMTPResponseException) else str(exc)
-            raise RouteUnavailable(
-                f"route {route.name} ({route.host}:{route.port}) unavailable: {type(exc).__name__} {detail}"
-            ) from exc
+            raise RouteUnavailable(route_problem(route, step, exc)) from exc
         return smtp
 
-    def send(self, message: EmailMessage, /) -> None:
+    def send(self, message: EmailMessage, /, *, before_data: BeforeData | None = None) -> None:
         """Deliver one message, driving smtplib step by step (MAIL, RCPT, DATA, content) so a failure is placed.
 
         Before the content is transmitted (connect, MAIL, RCPT, the DATA command itself) the server cannot have
-        the message: errors are temporary or permanent as the reply says. Once the content is on the wire, a
-        lost connection or a timeout before the final reply raises SmtpOutcomeUnknown (never retried).
+        the message: errors are temporary or permanent as the reply says. `before_data` is called after RCPT
+        and before the DATA command (the caller's durable checkpoint); if it raises, the connection is dropped
+        without DATA and the error propagates. Once the content is on the wire, a lost connection or a timeout
+        before the final reply (waited for up to the route's `data_timeout`) raises SmtpOutcomeUnknown.
         """
+        reused = self._smtp is not None
         if self._smtp is None:
             self._smtp = self._connect()
         smtp = self._smtp
@@ -123,10 +160,20 @@ class SmtpMailer:
         recipients = envelope_recipients(message)
         try:
             content, mail_options = _flatten(message, sender, recipients)
-            smtp.ehlo_or_helo_if_needed()
-            # A Unicode local part needs SMTPUTF8 announced: SmtpUtf8Unsupported lets the next route try (idn.py).
-            ensure_smtputf8(smtp, [sender, *recipients], route=self.route.name)
-            code, reply = smtp.mail(sender, mail_options)
+            try:
+                smtp.ehlo_or_helo_if_needed()
+                # A Unicode local part needs SMTPUTF8 announced: SmtpUtf8Unsupported lets the next route try.
+                ensure_smtputf8(smtp, [sender, *recipients], route=self.route.name)
+                code, reply = smtp.mail(sender, mail_options)
+            except (smtplib.SMTPServerDisconnected, OSError):
+                if not reused:
+                    raise
+                code, reply = 421, b"connection closed while idle"
+            if code == 421 and reused:  # the server closed the idle connection: one fresh one, nothing spent
+                self._reset()
+                self._smtp = smtp = self._connect()
+                ensure_smtputf8(smtp, [sender, *recipients], route=self.route.name)
+                code, reply = smtp.mail(sender, mail_options)
             if code != 250:
                 error = smtp_error((code, reply), what="sender refused")
                 if isinstance(error, SmtpPermanentError):  # the route's From is not allowed: a route problem
@@ -136,6 +183,12 @@ class SmtpMailer:
                 code, reply = smtp.rcpt(rcpt)
                 if code not in (250, 251):
                     raise smtp_error((code, reply), what="recipient refused")
+            if before_data is not None:
+                try:
+                    before_data()
+                except BaseException:
+                    self._reset()  # no DATA was issued: the server cannot have the message
+                    raise
             code, reply = smtp.docmd("DATA")
             if code != 354:
                 raise smtp_error((code, reply), what="rejected")
@@ -154,8 +207,12 @@ class SmtpMailer:
             self._reset()
             raise SmtpTemporaryError(f"smtp error: {type(exc).__name__} {exc}") from exc
         try:
+            if smtp.sock is not None:  # RFC 5321 4.5.3.2.6: the end-of-data reply may take minutes
+                smtp.sock.settimeout(self.route.data_timeout)
             smtp.send(content)
             code, reply = smtp.getreply()
+            if smtp.sock is not None:
+                smtp.sock.settimeout(self.route.timeout)
         except (smtplib.SMTPException, OSError) as exc:
             self._reset()
             raise SmtpOutcomeUnknown(
@@ -164,6 +221,19 @@ class SmtpMailer:
         if code != 250:
             self._reset()
             raise smtp_error((code, reply), what="rejected")
+
+    def probe(self) -> str | None:
+        """Connect, negotiate TLS and log in, send nothing, quit: None when the route can be used, else the one
+        line naming the route and the setting to check (for a health check; issue 18's `leadgen health`)."""
+        try:
+            smtp = self._connect()
+        except RouteUnavailable as exc:
+            return str(exc)
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            _quietly_close(smtp)
+        return None
 
     def _reset(self) -> None:
         if self._smtp is not None:
@@ -220,11 +290,13 @@ class RecordingMailer:
         self.closed = False
         self._lock = threading.Lock()
 
-    def send(self, message: EmailMessage, /) -> None:
+    def send(self, message: EmailMessage, /, *, before_data: BeforeData | None = None) -> None:
         for rcpt in envelope_recipients(message):
             error = self.fail.get(rcpt.lower())
             if error is not None:
                 raise error
+        if before_data is not None:
+            before_data()
         with self._lock:
             self.sent.append(message)
 
@@ -243,7 +315,7 @@ class DryRunMailer:
         self.directory = Path(directory)
         self.written: list[Path] = []
 
-    def send(self, message: EmailMessage, /) -> None:
+    def send(self, message: EmailMessage, /, *, before_data: BeforeData | None = None) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         stem = FILENAME_RE.sub("_", str(message["Message-ID"] or "message").strip("<>"))[:150]
         path = self.directory / f"{stem}.eml"

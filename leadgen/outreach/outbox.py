@@ -2,6 +2,8 @@
 
 drafted ──queue──▶ queued ──claim──▶ sending ──▶ sent | failed | queued (retry, next_attempt_at)
    └──▶ skipped       └──▶ skipped (opt-out at send time)     └──▶ unknown (found after a crash)
+sending ──▶ queued, attempts given back: route down before any transmission, or found after a crash that came
+            before the checkpoint (data_started_at, committed just before the SMTP DATA command)
 sent | unknown ──▶ bounced | replied (a DSN or an answer read from the mailbox: leadgen.mailbox.effects)
 """
 
@@ -11,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadgen.contacts.thirdparty import third_party_reason
 from leadgen.db.engine import session_scope
 from leadgen.db.models import Company, Contact, MessageStatus, OptOutKind, OutreachMessage
+from leadgen.errors import ClaimLost
 from leadgen.outreach.composer import DraftPolicy
 from leadgen.outreach.guardrails import check_draft
 from leadgen.outreach.message import message_id_for
@@ -179,11 +182,21 @@ class OutboxItem:
     attempts: int
     company_id: int | None
     meta: dict[str, Any]
+    claimed_at: datetime | None = None  # sending_started_at set by this claim: the claim's token
+    route_before: str | None = (
+        None  # the row's route and last error before the claim (a release restores them)
+    )
+    error_before: str | None = None
 
     @classmethod
-    def from_row(cls, row: OutreachMessage, *, message_id: str) -> OutboxItem:
+    def from_row(
+        cls, row: OutreachMessage, *, message_id: str, claimed_at: datetime | None = None
+    ) -> OutboxItem:
         """Copy what the sender needs out of an outbox row (missing texts become empty strings)."""
         return cls(
+            claimed_at=claimed_at,
+            route_before=row.route,
+            error_before=row.last_error,
             id=row.id,
             campaign=row.campaign,
             to_email=row.to_email or "",
@@ -302,6 +315,46 @@ def reserve_route(engine: Engine, settings: Settings, item: OutboxItem, route: s
         return bool(_transition(session, item.id, MessageStatus.SENDING, now=now, route=route))
 
 
+def mark_data_started(engine: Engine, item: OutboxItem, *, now: datetime) -> None:
+    """The send checkpoint, committed just before the SMTP DATA command: from here a crash leaves the row in
+    doubt (`unknown`); before it, recovery requeues the row. Raises ClaimLost when the row is no longer this
+    claim's (recovered or reclaimed meanwhile): the caller must not issue DATA."""
+    with write_scope(engine) as session:
+        result = session.execute(
+            update(OM)
+            .where(
+                OM.id == item.id,
+                OM.status == MessageStatus.SENDING,
+                OM.sending_started_at == item.claimed_at,
+                OM.data_started_at.is_(None),
+            )
+            .values(data_started_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise ClaimLost(f"message {item.id} is no longer claimed by this run; not sent")
+
+
+def release_unsent(engine: Engine, item: OutboxItem, *, now: datetime) -> bool:
+    """sending -> queued exactly as before the claim (attempts, route and last error restored): nothing was
+    transmitted (the route could not be used). True when the row was still this claim's."""
+    with write_scope(engine) as session:
+        return bool(
+            _transition(
+                session,
+                item.id,
+                MessageStatus.SENDING,
+                now=now,
+                status=MessageStatus.QUEUED,
+                attempts=item.attempts - 1 if item.attempts > 0 else 0,
+                sending_started_at=None,
+                data_started_at=None,
+                route=item.route_before,
+                last_error=item.error_before,
+            )
+        )
+
+
 def release_claim(engine: Engine, item: OutboxItem, *, now: datetime, reason: str) -> None:
     """sending -> queued as if never claimed (attempt given back): nothing was transmitted."""
     with write_scope(engine) as session:
@@ -339,6 +392,7 @@ def claim_next(engine: Engine, settings: Settings, *, now: datetime, message_dom
     claim_values = {
         "status": MessageStatus.SENDING,
         "sending_started_at": now,
+        "data_started_at": None,
         "attempts": OM.attempts + 1,
         "updated_at": now,
     }
@@ -383,7 +437,7 @@ def claim_next(engine: Engine, settings: Settings, *, now: datetime, message_dom
                 return Claim(skipped_id=row.id, skipped_reason=reason, used_today=used)
             if not row.message_id:
                 row.message_id = message_id_for(row.campaign, row.id, message_domain)
-            item = OutboxItem.from_row(row, message_id=row.message_id)
+            item = OutboxItem.from_row(row, message_id=row.message_id, claimed_at=now)
             return Claim(item=item, used_today=used)
     except _CapReached as exc:
         return Claim(cap_reached=True, used_today=exc.used)
@@ -487,19 +541,50 @@ def mark_skipped(
         )
 
 
-def recover_stale_sending(
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    """What `recover_stale_sending` did: rows requeued (crashed before the checkpoint) and marked unknown."""
+
+    requeued: int = 0
+    unknown: int = 0
+
+
+CRASHED_BEFORE_DATA = "requeued after a crash before the DATA command (the server cannot have it)"
+CRASHED_AFTER_DATA = (
+    "found in sending after a crash past the DATA command; the server may have it, not resent"
+)
+
+
+def recover_rows(
     engine: Engine, *, now: datetime, stale_after: timedelta = DEFAULT_STALE_SENDING
-) -> int:
-    """Rows left in `sending` longer than `stale_after` become `unknown` (never resent automatically)."""
+) -> Recovered:
+    """Rows left in `sending` longer than `stale_after`: without the checkpoint (data_started_at) they go back
+    to `queued` with their attempt given back; with it they become `unknown` (never resent automatically)."""
+    stale = and_(OM.status == MessageStatus.SENDING, OM.sending_started_at < now - stale_after)
     with write_scope(engine) as session:
-        result = session.execute(
+        requeued = session.execute(
             update(OM)
-            .where(OM.status == MessageStatus.SENDING, OM.sending_started_at < now - stale_after)
+            .where(stale, OM.data_started_at.is_(None))
             .values(
-                status=MessageStatus.UNKNOWN,
-                last_error="found in sending after a crash; the server may have accepted it, not resent",
+                status=MessageStatus.QUEUED,
+                attempts=case((OM.attempts > 0, OM.attempts - 1), else_=0),
+                sending_started_at=None,
+                last_error=CRASHED_BEFORE_DATA,
                 updated_at=now,
             )
             .execution_options(synchronize_session=False)
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        unknown = session.execute(
+            update(OM)
+            .where(stale, OM.data_started_at.is_not(None))
+            .values(status=MessageStatus.UNKNOWN, last_error=CRASHED_AFTER_DATA, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return Recovered(int(requeued.rowcount), int(unknown.rowcount))  # type: ignore[attr-defined]
+
+
+def recover_stale_sending(
+    engine: Engine, *, now: datetime, stale_after: timedelta = DEFAULT_STALE_SENDING
+) -> int:
+    """`recover_rows`, returning how many rows became `unknown` (the requeued ones go out again normally)."""
+    return recover_rows(engine, now=now, stale_after=stale_after).unknown

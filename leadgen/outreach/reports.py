@@ -48,7 +48,8 @@ class SendReport:
     skipped: int = 0
     suppressed: int = 0
     unknown: int = 0  # lost after the content was sent: `unknown`, never resent (`leadgen outreach resolve`)
-    recovered_unknown: int = 0
+    recovered_unknown: int = 0  # found in `sending` past their DATA checkpoint after a crash
+    recovered_requeued: int = 0  # found in `sending` before their checkpoint: requeued, attempt given back
     cap_reached: bool = False
     route_cap_reached: bool = False  # every route a message may take is at its OUTREACH_DAILY_CAP_<ROUTE>
     sent_today: int = 0
@@ -57,4 +58,6 @@ class SendReport:
     dry_run: bool = False
     files: list[str] = field(default_factory=list)
     stopped_reason: str | None = None
+    routes_down: list[str] = field(default_factory=list)  # one line per route that could not be used
+    due_left: int = 0  # queued rows still due when the run ended (a run that stopped early leaves work)
     errors: list[ItemError] = field(default_factory=list)

@@ -16,6 +16,7 @@ from leadgen.clock import Clock
 from leadgen.db.engine import session_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import (
+    ClaimLost,
     ConfigurationError,
     RouteUnavailable,
     SmtpOutcomeUnknown,
@@ -31,13 +32,15 @@ from leadgen.outreach.outbox import (
     OutboxItem,
     claim_next,
     day_bounds,
+    mark_data_started,
     mark_permanent,
     mark_sent,
     mark_skipped,
     mark_temporary,
     mark_unknown,
-    recover_stale_sending,
+    recover_rows,
     release_claim,
+    release_unsent,
     reserve_route,
     route_cap,
     row_opt_out_reason,
@@ -103,6 +106,7 @@ class _Tally:
     route_capped: bool = False
     stopped: str | None = None
     errors: list[ItemError] = field(default_factory=list)
+    routes_down: dict[str, str] = field(default_factory=dict)  # route -> why it cannot be used in this run
 
 
 class _Clock:
@@ -137,7 +141,10 @@ def send_queued(
 
     `now` is an aware datetime (advanced by the spacing sleeps) or a clock. `sleep` defaults to time.sleep;
     spacing is OUTREACH_SPACING_SECONDS plus up to OUTREACH_SPACING_JITTER_SECONDS of jitter. Rows found in
-    `sending` for longer than OUTREACH_STALE_SENDING_MINUTES are first marked `unknown`.
+    `sending` for longer than OUTREACH_STALE_SENDING_MINUTES are first recovered: requeued when they crashed
+    before their DATA checkpoint, else marked `unknown`. A route that cannot be used (connection, TLS, AUTH)
+    is not used again in the run; a message with no usable route goes back to `queued` untouched and the run
+    stops, `stopped_reason` naming the route and the setting to check.
     """
     offer = offer or load_offer(settings.outreach_offer_file)
     clock = _Clock(now)
@@ -145,13 +152,15 @@ def send_queued(
         return _dry_run(engine, settings, offer, limit=limit, now=clock(), resolver=resolver)
     sleep_fn = sleep or _time.sleep
     rng = rng or random.Random()
-    recovered = recover_stale_sending(
+    recovery = recover_rows(
         engine, now=clock(), stale_after=timedelta(minutes=settings.outreach_stale_sending_minutes)
     )
+    recovered = recovery.unknown
     is_open, next_start = send_window_state(settings, clock())
     if not is_open:
         return SendReport(
             recovered_unknown=recovered,
+            recovered_requeued=recovery.requeued,
             window_open=False,
             next_window_start=next_start.isoformat(),
             stopped_reason="outside the send window",
@@ -210,6 +219,8 @@ def send_queued(
         suppressed=tally.suppressed,
         unknown=tally.unknown,
         recovered_unknown=recovered,
+        recovered_requeued=recovery.requeued,
+        routes_down=sorted(tally.routes_down.values()),
         cap_reached=tally.cap_reached,
         route_cap_reached=tally.route_capped,
         sent_today=tally.used_today,
@@ -299,6 +310,9 @@ def _deliver(
     full: list[str] = []
     no_smtputf8: list[str] = []  # routes whose server cannot take this address (leadgen.outreach.idn)
     for route in routes:
+        if route in tally.routes_down:  # found down earlier in this run: not tried again
+            unavailable.append(tally.routes_down[route])
+            continue
         if not reserve_route(engine, settings, item, route, now=clock()):
             # The route's own daily cap is used: the fallback may take it, never past its own.
             full.append(route)
@@ -314,16 +328,20 @@ def _deliver(
         try:
             mailer = mailers.get(route) or factory(route)
             mailers[route] = mailer
-            mailer.send(message)
+            mailer.send(message, before_data=lambda: mark_data_started(engine, item, now=clock()))
         except SmtpUtf8Unsupported as exc:
             no_smtputf8.append(str(exc))
             continue
         except RouteUnavailable as exc:
             unavailable.append(str(exc))
+            tally.routes_down[route] = str(exc)
             bad = mailers.pop(route, None)
             if bad is not None:
                 bad.close()
             continue
+        except ClaimLost as exc:  # recovered or reclaimed before DATA: the other owner decides
+            tally.errors.append(ItemError(item.to_email, str(exc), item.id))
+            return True
         except SmtpTemporaryError as exc:
             meta["route"] = route
             if mark_temporary(engine, item, settings, now=clock(), error=str(exc), meta=meta):
@@ -368,14 +386,12 @@ def _deliver(
         tally.skipped += 1
         tally.errors.append(ItemError(item.to_email, "; ".join(no_smtputf8), item.id))
         return True
+    # No route this message may take can be used, and nothing was transmitted: the row goes back to `queued`
+    # exactly as before the claim (a route outage fails no message) and the run stops.
+    release_unsent(engine, item, now=clock())
     error = "; ".join(unavailable + no_smtputf8) or "no route"
-    meta["route"] = None
-    if mark_temporary(engine, item, settings, now=clock(), error=error, meta=meta):
-        tally.retried += 1
-    else:
-        tally.failed += 1
     tally.errors.append(ItemError(item.to_email, error, item.id))
-    tally.stopped = "every SMTP route unavailable"
+    tally.stopped = error
     return False
 
 

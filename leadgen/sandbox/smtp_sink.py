@@ -5,6 +5,12 @@
 ...     ...                              # point SMTP_*_HOST/PORT at sink.host/sink.port
 ...     assert sink.count == 1
 
+Faults real servers produce: 421/450/452/550 after the end of data, a dropped connection with the message
+discarded (`disconnect`) or kept (`accept-disconnect`: the server has it, the client never hears), a 250 sent
+only after `slow_seconds` (`slow`, or `reply_delay` for every message), and a server without STARTTLS (`tls="none"`
+while the client requires it). With `maildir=` every accepted message is also written to that Maildir, so
+deliveries can be counted across processes (`leadgen sandbox up` puts it in the sandbox work folder).
+
 With `returns=Returns(maildir, unknown_user=...)` the sink behaves like a relay in front of real mailboxes: it
 accepts mail for unknown users too, and `deliver_returns()` later drops a Postfix DSN for each of them, and a
 person's reply to the first `replies` other messages, into the sender's Maildir (leadgen.sandbox.returns).
@@ -44,14 +50,18 @@ class Fault(enum.StrEnum):
 
     TEMP_421 = "421"  # service not available, closing channel
     TEMP_450 = "450"  # mailbox unavailable, try again
+    TEMP_452 = "452"  # insufficient system storage
     PERM_550 = "550"  # rejected permanently (policy)
     USER_UNKNOWN = "550-5.1.1"  # the mailbox does not exist
-    DISCONNECT = "disconnect"  # drop the connection during DATA, no reply
+    DISCONNECT = "disconnect"  # drop the connection during DATA, no reply, message discarded
+    ACCEPT_DISCONNECT = "accept-disconnect"  # keep the message, then drop the connection before replying
+    SLOW = "slow"  # keep the message, reply 250 only after `slow_seconds` (longer than the client waits)
 
 
 FAULT_REPLIES = {
     Fault.TEMP_421: "421 4.3.2 Service not available, closing transmission channel",
     Fault.TEMP_450: "450 4.7.1 Requested mail action not taken: try again later",
+    Fault.TEMP_452: "452 4.3.1 Insufficient system storage",
     Fault.PERM_550: "550 5.7.1 Message rejected by policy",
     Fault.USER_UNKNOWN: "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown",
 }
@@ -125,6 +135,9 @@ class _Handler:
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         fault = self.sink._rcpt_fault(address)
+        self.sink.rcpts_seen += 1
+        if fault in (Fault.ACCEPT_DISCONNECT, Fault.SLOW):
+            fault = None  # faults of the end of data only
         if fault is not None and fault is not Fault.DISCONNECT:
             return FAULT_REPLIES[fault].format(rcpt=address)
         if fault is Fault.DISCONNECT:
@@ -138,7 +151,7 @@ class _Handler:
         if fault is Fault.DISCONNECT:
             server.transport.close()
             return "421 4.4.2 connection dropped"  # never reaches the client
-        if fault is not None:
+        if fault is not None and fault in FAULT_REPLIES:
             rcpt = envelope.rcpt_tos[0] if envelope.rcpt_tos else ""
             reply = FAULT_REPLIES[fault].format(rcpt=rcpt)
             if fault is Fault.TEMP_421:
@@ -155,6 +168,13 @@ class _Handler:
                 mail_options=tuple(envelope.mail_options),
             )
         )
+        self.sink._open.add(server.transport)
+        if fault is Fault.ACCEPT_DISCONNECT:
+            server.transport.close()
+            return "250 2.0.0 OK queued"  # never reaches the client
+        delay = self.sink.slow_seconds if fault is Fault.SLOW else self.sink.reply_delay
+        if delay:
+            await asyncio.sleep(delay)
         return "250 2.0.0 OK queued"
 
 
@@ -177,6 +197,9 @@ class SmtpSink:
         cert_dir: Path | None = None,
         returns: Returns | None = None,
         smtputf8: bool = True,
+        maildir: Path | None = None,
+        reply_delay: float = 0.0,
+        slow_seconds: float = 5.0,
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the SMTP sink only listens on loopback")
@@ -189,6 +212,10 @@ class SmtpSink:
         )
         self.messages: list[SinkMessage] = []
         self.connections_refused = 0
+        self.rcpts_seen = 0  # RCPT TO commands received (a client at work), accepted or not
+        self._open: set[Any] = (
+            set()
+        )  # transports of sessions that delivered a message (idle between messages)
         self._faults: deque[Fault] = deque()
         self._recipient_faults: dict[str, Fault] = {}
         self._rcpt_faults: dict[str, Fault] = {}
@@ -198,6 +225,9 @@ class SmtpSink:
         self.cert: CertFiles | None = None
         self._controller: Controller | None = None
         self.returns = returns
+        self.maildir = maildir
+        self.reply_delay = reply_delay  # seconds before every 250 to the end of data (a slow server)
+        self.slow_seconds = slow_seconds  # seconds before the 250 of a `slow` fault
 
     # --- lifecycle --------------------------------------------------------------------------------------
 
@@ -283,6 +313,15 @@ class SmtpSink:
         with self._lock:
             return self._rcpt_faults.get(address.lower())
 
+    def drop_connections(self) -> None:
+        """Close every session that delivered a message, as a server closes idle connections (its timeout)."""
+        if self._controller is None:
+            return
+        loop = self._controller.loop
+        for transport in list(self._open):
+            loop.call_soon_threadsafe(transport.close)
+        self._open.clear()
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -299,6 +338,8 @@ class SmtpSink:
     def _store(self, message: SinkMessage) -> None:
         with self._lock:
             self.messages.append(message)
+            if self.maildir is not None:  # before the reply: a message kept is a message delivered
+                mailbox.Maildir(self.maildir, create=True).add(message.data)
             if self.returns is not None:
                 self.returns.note(message)
 
@@ -326,3 +367,14 @@ class SmtpSink:
     def messages_to(self, address: str) -> list[SinkMessage]:
         with self._lock:
             return [m for m in self.messages if address.lower() in (r.lower() for r in m.rcpt_tos)]
+
+
+def delivered_message_ids(maildir: Path) -> list[str]:
+    """The Message-ID of every message a sink wrote into `maildir` (one entry per delivery, duplicates kept)."""
+    if not Path(maildir).is_dir():
+        return []
+    ids = []
+    for raw in mailbox.Maildir(maildir, factory=None, create=False):
+        value = raw["Message-ID"]
+        ids.append(str(value).strip() if value else "")
+    return ids

@@ -45,13 +45,15 @@ class SandboxStack:
         max_results: int = DEFAULT_MAX_RESULTS,
         clock: Clock = utc_now,
         maildir: Path | None = None,
+        sent_maildir: Path | None = None,
     ) -> None:
         config = EmulatorConfig(time_to_done=time_to_done, seed=seed, max_results=max_results, clock=clock)
         self.emulator = YandexEmulator(config)
         self.farm = SiteFarm(seed=seed)
         # With a Maildir, dead farm mailboxes bounce (a later DSN) and the first live recipient answers.
         returns = Returns(maildir, unknown_user=is_dead_mailbox, clock=clock) if maildir is not None else None
-        self.sink = SmtpSink(returns=returns)
+        # With `sent_maildir`, every message the sink accepts is also written there (what was actually sent).
+        self.sink = SmtpSink(returns=returns, maildir=sent_maildir)
         self.llm = FakeLlm()
         self._stack: ExitStack | None = None
 
@@ -81,6 +83,7 @@ class SandboxStack:
             "Yandex Search API emulator": self.emulator.url,
             "company site farm (HTTP proxy)": self.farm.proxy_url,
             "SMTP sink": self.sink.url,
+            **({"SMTP sink deliveries (Maildir)": str(self.sink.maildir)} if self.sink.maildir else {}),
             "fake LLM (OpenAI-compatible)": self.llm.base_url,
         }
 

@@ -209,12 +209,14 @@ def test_send_task_marks_crashed_sends_unknown_even_outside_the_window(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url, engine = sqlite_engine
-    add_queued(engine, 2)
+    add_queued(engine, 3)
     with session_scope(engine) as session:
-        crashed = session.scalars(select(OutreachMessage).order_by(OutreachMessage.id)).first()
-        assert crashed is not None
-        crashed.status = MessageStatus.SENDING
-        crashed.sending_started_at = utc_now() - timedelta(hours=3)
+        after_data, before_data, _ = session.scalars(select(OutreachMessage).order_by(OutreachMessage.id))
+        for crashed in (after_data, before_data):
+            crashed.status = MessageStatus.SENDING
+            crashed.sending_started_at = utc_now() - timedelta(hours=3)
+            crashed.attempts = 1
+        after_data.data_started_at = after_data.sending_started_at  # crashed past its DATA checkpoint
     window = closed_window(utc_now(), ZoneInfo("Europe/Moscow"))
     use_settings(
         monkeypatch,
@@ -228,10 +230,18 @@ def test_send_task_marks_crashed_sends_unknown_even_outside_the_window(
 
     report = send_task.fn(10)
 
-    assert report["window_open"] is False and report["recovered_unknown"] == 1
+    assert report["window_open"] is False
+    assert report["recovered_unknown"] == 1 and report["recovered_requeued"] == 1
     with engine.connect() as conn:
-        statuses = sorted(conn.scalars(select(OutreachMessage.status)).all())
-    assert statuses == sorted([MessageStatus.UNKNOWN, MessageStatus.QUEUED]) and stack.sink.count == 0
+        rows = conn.execute(
+            select(OutreachMessage.status, OutreachMessage.attempts).order_by(OutreachMessage.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (MessageStatus.UNKNOWN, 1),
+        (MessageStatus.QUEUED, 0),  # crashed before DATA: the server cannot have it, attempt given back
+        (MessageStatus.QUEUED, 0),
+    ]
+    assert stack.sink.count == 0
 
 
 def test_a_missing_limit_fails_the_slot_request_instead_of_not_limiting(prefect_api: str) -> None:
@@ -259,3 +269,35 @@ def test_a_missing_limit_fails_the_slot_request_instead_of_not_limiting(prefect_
             asyncio.run(limiter.acquire())
     finally:  # later tests on the same harness find the limits as bootstrap leaves them
         reset_limits(*limit_specs(Settings(_env_file=None)))  # type: ignore[call-arg]
+
+
+def test_unused_slots_are_returned_and_an_early_stop_is_not_silent(
+    prefect_api: str,
+    sqlite_engine: tuple[str, Engine],
+    stack: SandboxStack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.outreach import outreach_flow
+    from flows.params import OutreachParams
+    from tasks.limits import free_email_slots
+
+    url, engine = sqlite_engine
+    add_queued(engine, 5)
+    monkeypatch.setattr(outreach_tasks, "EMAIL_SLOT_TIMEOUT_SECONDS", 1.0)
+    reset_limits(LimitSpec(EMAIL_DAILY, 4, 1e-4))  # four slots, practically never freed during the test
+    # Every route down: the batch's four slots carry no message and go back at once; nothing is spent.
+    starttls = {"smtp_gmail_security": "starttls", "smtp_yandex_security": "starttls"}  # the sink has none
+    use_settings(monkeypatch, stack, tmp_path, database_url=url, **starttls)
+    down = send_task.fn(10)
+    assert down["sent"] == 0 and down["routes_down"] and down["due_left"] == 5
+    assert free_email_slots() == 4 and stack.sink.count == 0
+    # Routes back: four slots for five due messages; the run stops on the slot timeout and says so.
+    use_settings(monkeypatch, stack, tmp_path, database_url=url)
+    state = asyncio.run(outreach_flow(OutreachParams(draft_limit=0, send_limit=10), return_state=True))
+    assert state.is_completed()
+    assert state.message == (
+        "stopped early: no email-daily slot within the timeout; 1 messages due left for a later run"
+    )
+    result = state.result()
+    assert result["sent"] == 4 and stack.sink.count == 4

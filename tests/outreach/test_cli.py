@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from leadgen.cli import app
 from leadgen.db.engine import session_scope
-from leadgen.db.models import OptOut, OptOutKind
+from leadgen.db.models import MessageStatus, OptOut, OptOutKind, OutreachMessage
 from tests.outreach.factories import add_company
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,3 +107,33 @@ def test_preview_unknown_domain_is_one_line(cli_env: dict[str, str]) -> None:
     )
     assert proc.returncode == 1
     assert proc.stderr.strip() == "error: no company with domain 'nowhere.ru'"
+
+
+def test_send_with_starttls_refused_is_one_line_per_route_and_spends_nothing(
+    cli_env: dict[str, str], engine: Engine
+) -> None:
+    from leadgen.sandbox.smtp_sink import SmtpSink
+    from tests.outreach.factories import queued_messages
+
+    with session_scope(engine) as s:
+        queued_messages(s, 2)
+    with SmtpSink(tls="none") as plain:  # no STARTTLS offered, while both routes require it
+        routes = {f"SMTP_{r}_{k}": v for r in ("YANDEX", "GMAIL") for k, v in (("HOST", plain.host), ("PORT", str(plain.port)))}  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "leadgen", "outreach", "send"],
+            capture_output=True,
+            text=True,
+            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **cli_env, **routes},
+            timeout=120,
+            check=False,
+        )
+        assert plain.count == 0
+    assert proc.returncode == 1, proc.stderr
+    where = f"127.0.0.1:{plain.port}"
+    assert proc.stderr.splitlines() == [
+        f"error: route gmail unavailable: STARTTLS not offered by {where} (check SMTP_GMAIL_SECURITY)",
+        f"error: route yandex unavailable: STARTTLS not offered by {where} (check SMTP_YANDEX_SECURITY)",
+    ]
+    with session_scope(engine) as s:
+        rows = s.execute(select(OutreachMessage.status, OutreachMessage.attempts)).all()
+    assert [tuple(r) for r in rows] == [(MessageStatus.QUEUED, 0)] * 2

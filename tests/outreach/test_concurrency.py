@@ -86,8 +86,8 @@ CRASHING_SENDER = textwrap.dedent(
     from tests.outreach.factories import MONDAY_NOON, make_offer
 
     class DiesAfterAccept(SmtpMailer):
-        def send(self, message):
-            super().send(message)
+        def send(self, message, **kw):
+            super().send(message, **kw)
             os._exit(17)  # the process dies after the server accepted, before the database commit
 
     settings = Settings(_env_file=None)

@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,21 +15,23 @@ from pydantic import SecretStr
 
 from leadgen.errors import RouteUnavailable, SmtpOutcomeUnknown, SmtpPermanentError, SmtpTemporaryError
 from leadgen.outreach.mailer import DryRunMailer, SmtpMailer
-from leadgen.sandbox.smtp_sink import Fault, SmtpSink
+from leadgen.sandbox.smtp_sink import Fault, SmtpSink, delivered_message_ids
 from leadgen.settings import SmtpRoute
 
 
-def route(sink: SmtpSink, *, password: str = "secret") -> SmtpRoute:
-    return SmtpRoute(
-        name="gmail",
-        host=sink.host,
-        port=sink.port,
-        security=sink.tls,
-        username="robot",
-        password=SecretStr(password),
-        from_address="robot@dentaplan.example",
-        timeout=5.0,
-    )
+def route(
+    sink: SmtpSink, *, password: str = "secret", timeout: float = 5.0, data_timeout: float = 600.0, **kw: Any
+) -> SmtpRoute:
+    values: dict[str, Any] = {
+        "name": "gmail",
+        "host": sink.host,
+        "port": sink.port,
+        "security": sink.tls,
+        "username": "robot",
+        "password": SecretStr(password),
+        "from_address": "robot@dentaplan.example",
+    }
+    return SmtpRoute(**(values | kw), timeout=timeout, data_timeout=data_timeout)
 
 
 def message(to: str = "info@clinic.ru", n: int = 1) -> EmailMessage:
@@ -65,7 +68,7 @@ def test_wrong_password_is_route_unavailable(sink: SmtpSink) -> None:
 
 
 def test_untrusted_certificate_is_route_unavailable(sink: SmtpSink) -> None:
-    with pytest.raises(RouteUnavailable, match="SSL"):
+    with pytest.raises(RouteUnavailable, match=r"certificate .* not trusted: .*\(check SMTP_CA_FILE\)"):
         SmtpMailer(route(sink)).send(message())  # system CAs do not trust the sink's self-signed cert
 
 
@@ -80,6 +83,7 @@ def test_closed_port_is_route_unavailable() -> None:
     [
         (Fault.TEMP_421, SmtpTemporaryError, 421, False),
         (Fault.TEMP_450, SmtpTemporaryError, 450, False),
+        (Fault.TEMP_452, SmtpTemporaryError, 452, False),
         (Fault.DISCONNECT, SmtpOutcomeUnknown, None, False),  # dropped after the content: in doubt
         (Fault.PERM_550, SmtpPermanentError, 550, False),
         (Fault.USER_UNKNOWN, SmtpPermanentError, 550, True),
@@ -182,6 +186,7 @@ def _plain_route(sink: SmtpSink, *, timeout: float = 5.0) -> SmtpRoute:
         password=None,
         from_address=None,
         timeout=timeout,
+        data_timeout=timeout,
     )
 
 
@@ -247,3 +252,88 @@ def test_leading_dots_and_bare_newlines_are_transmitted_intact() -> None:
         mailer.close()
         body = sink.messages[0].parsed().get_content()
     assert body.splitlines() == [".hidden line", "second", "..two dots"]
+
+
+def test_starttls_not_offered_names_the_route_and_setting() -> None:
+    with SmtpSink(tls="none") as sink:  # a server (or a proxy in the way) that does not offer STARTTLS
+        mailer = SmtpMailer(route(sink, security="starttls", username=None))
+        with pytest.raises(RouteUnavailable) as info:
+            mailer.send(message())
+        assert str(info.value) == (
+            f"route gmail unavailable: STARTTLS not offered by 127.0.0.1:{sink.port} (check SMTP_GMAIL_SECURITY)"
+        )
+        assert sink.count == 0
+
+
+def test_wrong_password_names_the_credentials_settings(sink: SmtpSink) -> None:
+    with pytest.raises(RouteUnavailable, match=r"authentication refused .*535.*\(check SMTP_GMAIL_USERNAME, SMTP_GMAIL_PASSWORD\)$"):  # fmt: skip
+        SmtpMailer(route(sink, password="nope"), ssl_context=sink.client_context()).send(message())
+
+
+def test_before_data_runs_after_rcpt_and_its_failure_sends_nothing() -> None:
+    with SmtpSink() as sink:
+        mailer = SmtpMailer(route(sink, security="none", username=None))
+        seen: list[int] = []
+        mailer.send(message(n=1), before_data=lambda: seen.append(sink.count))
+        assert seen == [0] and sink.count == 1
+
+        class CheckpointFailed(Exception):
+            pass
+
+        def fail() -> None:
+            raise CheckpointFailed
+
+        with pytest.raises(CheckpointFailed):
+            mailer.send(message(n=2), before_data=fail)
+        sink.fail_recipient("gone@clinic.ru", Fault.USER_UNKNOWN, at="rcpt")
+        with pytest.raises(SmtpPermanentError):  # refused at RCPT: the checkpoint is never reached
+            mailer.send(message("gone@clinic.ru", n=3), before_data=lambda: seen.append(-1))
+        mailer.send(message(n=4))
+        mailer.close()
+        assert seen == [0] and [m.message_id for m in sink.messages] == [
+            "<leadgen.1@dentaplan.example>",
+            "<leadgen.4@dentaplan.example>",
+        ]
+
+
+@pytest.mark.parametrize("fault", [Fault.ACCEPT_DISCONNECT, Fault.SLOW])
+def test_server_keeps_the_message_but_the_reply_never_comes(fault: Fault, tmp_path: Path) -> None:
+    with SmtpSink(maildir=tmp_path / "delivered", slow_seconds=3.0) as sink:
+        mailer = SmtpMailer(route(sink, security="none", username=None, data_timeout=0.5))
+        sink.fail_next(fault)
+        with pytest.raises(SmtpOutcomeUnknown):
+            mailer.send(message(n=1))
+        mailer.close()
+        assert sink.count == 1  # the server has it: a resend would deliver it twice
+    assert delivered_message_ids(tmp_path / "delivered") == ["<leadgen.1@dentaplan.example>"]
+
+
+def test_end_of_data_reply_has_its_own_timeout() -> None:
+    """A server that takes longer than SMTP_TIMEOUT_SECONDS to accept the content is waited for."""
+    with SmtpSink(reply_delay=1.0) as sink:
+        mailer = SmtpMailer(route(sink, security="none", username=None, timeout=0.4, data_timeout=10.0))
+        mailer.send(message(n=1))
+        mailer.send(message(n=2))  # the command timeout is restored and the connection reused
+        mailer.close()
+        assert sink.count == 2
+
+
+def test_a_connection_the_server_closed_while_idle_is_reopened_once() -> None:
+    """Servers close idle connections (421 timeout, or silently): the next message reconnects, not fails."""
+    with SmtpSink() as sink:
+        mailer = SmtpMailer(route(sink, security="none", username=None))
+        mailer.send(message(n=1))
+        sink.drop_connections()
+        mailer.send(message(n=2))
+        mailer.close()
+        assert [m.message_id for m in sink.messages] == [
+            "<leadgen.1@dentaplan.example>",
+            "<leadgen.2@dentaplan.example>",
+        ]
+
+
+def test_probe_tells_a_usable_route_from_a_misconfigured_one(sink: SmtpSink) -> None:
+    assert SmtpMailer(route(sink), ssl_context=sink.client_context()).probe() is None
+    problem = SmtpMailer(route(sink, password="nope"), ssl_context=sink.client_context()).probe()
+    assert problem is not None and problem.startswith("route gmail unavailable: authentication refused")
+    assert sink.count == 0

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -28,6 +29,7 @@ from leadgen.outreach import (
 from leadgen.outreach.composer import FallbackComposer
 from leadgen.outreach.forget import forget
 from leadgen.outreach.optout import add_opt_out
+from leadgen.outreach.outbox import recover_rows
 from leadgen.outreach.sending import Sendable, sendable_now
 from leadgen.sandbox.smtp_sink import Fault, SmtpSink
 from leadgen.settings import Settings
@@ -232,8 +234,8 @@ def test_crash_after_the_server_accepted_leads_to_unknown_and_no_duplicate(
         """Stands for the process dying: nothing after the SMTP accept runs."""
 
     class CrashingMailer(SmtpMailer):
-        def send(self, message: EmailMessage, /) -> None:
-            super().send(message)
+        def send(self, message: EmailMessage, /, **kw: Any) -> None:
+            super().send(message, **kw)
             raise Crash
 
     def factory(route: str) -> SmtpMailer:
@@ -252,6 +254,31 @@ def test_crash_after_the_server_accepted_leads_to_unknown_and_no_duplicate(
     assert send(engine, st, now=MONDAY_NOON + timedelta(hours=2)).sent == 0
     assert sink.count == 2 and len(sink.messages_to("director@clinic0.ru")) == 1
     assert recover_stale_sending(engine, now=MONDAY_NOON + timedelta(days=1)) == 0
+
+
+def test_a_claim_taken_back_before_data_is_not_sent(
+    engine: Engine, settings: Settings, sink: SmtpSink
+) -> None:
+    """Another run's recovery requeued the row while this sender was still before DATA: its checkpoint finds
+    the claim gone, DATA is never issued, and the row is left to the queue."""
+    st = make_settings(settings, sink, outreach_max_attempts=1)
+    with session_scope(engine) as s:
+        (row_id,) = queued_messages(s, 1)
+
+    class SlowStarter(SmtpMailer):
+        def send(self, message: EmailMessage, /, **kw: Any) -> None:
+            assert recover_rows(engine, now=MONDAY_NOON + timedelta(hours=1)).requeued == 1
+            super().send(message, **kw)
+
+    def factory(route: str) -> SmtpMailer:
+        return SlowStarter(st.smtp_route(route), ssl_context=sink.client_context())  # type: ignore[arg-type]
+
+    result = send(engine, st, mailer_factory=factory, limit=1)
+    assert result.sent == result.failed == result.unknown == 0 and sink.count == 0
+    assert "no longer claimed" in result.errors[0].reason
+    r = row(engine, row_id)
+    assert (r.status, r.attempts, r.data_started_at) == (MessageStatus.QUEUED, 0, None)
+    assert send(engine, st, now=MONDAY_NOON + timedelta(hours=2)).sent == 1 and sink.count == 1
 
 
 def test_temporary_failures_retry_with_backoff_then_fail(
@@ -323,7 +350,9 @@ def test_fallback_route_on_connection_failure(engine: Engine, settings: Settings
     assert "unavailable" in r.meta["route_errors"][0]
 
 
-def test_every_route_down_requeues_and_stops(engine: Engine, settings: Settings) -> None:
+def test_every_route_down_releases_the_message_untouched_and_stops(
+    engine: Engine, settings: Settings
+) -> None:
     dead = SmtpSink()
     st = make_settings(
         settings,
@@ -336,9 +365,19 @@ def test_every_route_down_requeues_and_stops(engine: Engine, settings: Settings)
     )
     with session_scope(engine) as s:
         ids = queued_messages(s, 3)
-    result = send(engine, st)
-    assert result.retried == 1 and result.stopped_reason == "every SMTP route unavailable"
-    assert row(engine, ids[0]).status == MessageStatus.QUEUED and row(engine, ids[1]).attempts == 0
+    before = row(engine, ids[0])
+    for _run in range(4):  # a route outage never spends an attempt, however many runs meet it
+        result = send(engine, st)
+        assert result.sent == result.retried == result.failed == 0
+        assert result.stopped_reason and f"route yandex unavailable: cannot use 127.0.0.1:{dead.port}" in (
+            result.stopped_reason
+        )
+        assert "(check SMTP_YANDEX_HOST, SMTP_YANDEX_PORT" in result.stopped_reason
+        assert len(result.routes_down) == 2 and "route gmail unavailable" in result.routes_down[0]
+    after = row(engine, ids[0])
+    assert after.status == MessageStatus.QUEUED and after.attempts == before.attempts == 0
+    assert (after.route, after.last_error, after.sending_started_at) == (None, None, None)
+    assert row(engine, ids[1]).attempts == 0
 
 
 @pytest.mark.parametrize(

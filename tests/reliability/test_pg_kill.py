@@ -125,3 +125,26 @@ def test_sending_killed_mid_transaction(engine: Engine, settings: Settings, back
     statuses = Counter(r.status for r in all_rows)
     assert statuses[MessageStatus.SENT] + statuses[MessageStatus.UNKNOWN] == 12, statuses
     assert statuses[MessageStatus.UNKNOWN] <= 1
+
+
+@pytest.mark.parametrize("nth", [1, 3])
+def test_connection_killed_at_the_data_checkpoint_requeues_the_message(
+    engine: Engine, settings: Settings, backend: str, nth: int
+) -> None:
+    """The sender's backend terminated while it commits the DATA checkpoint: DATA is never issued, the run
+    stops, and the next run requeues the row (attempt given back) and sends it once."""
+    with SmtpSink() as sink:
+        st = sink_settings(settings, sink)
+        with session_scope(engine) as s:
+            queued_messages(s, 6)
+        switch = KillSwitch(engine, PG_URL, r"^UPDATE outreach_messages SET data_started_at", nth=nth)
+        with switch, pytest.raises(SQLAlchemyError):
+            send_queued(engine, st, limit=50, now=MONDAY_NOON, offer=OFFER, resolver=MX)
+        assert switch.fired and sink.count == nth - 1
+        later = send_queued(
+            engine, st, limit=50, now=MONDAY_NOON + timedelta(hours=1), offer=OFFER, resolver=MX
+        )
+        assert later.recovered_requeued == 1 and later.recovered_unknown == 0 and later.sent == 7 - nth
+        all_rows = assert_no_duplicates(sink, engine)
+    assert [(r.status, r.attempts) for r in all_rows] == [(MessageStatus.SENT, 1)] * 6
+    assert sink.count == 6
