@@ -109,6 +109,15 @@ class SmtpMailer:
             ) from exc
         return smtp
 
+    def probe(self) -> None:
+        """Connect, EHLO, STARTTLS and log in as the route says, then QUIT: no mail (`leadgen health`).
+        Raises RouteUnavailable as a send would."""
+        smtp = self._connect()
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            _quietly_close(smtp)
+
     def send(self, message: EmailMessage, /) -> None:
         """Deliver one message, driving smtplib step by step (MAIL, RCPT, DATA, content) so a failure is placed.
 
