@@ -112,7 +112,7 @@ def check_database(url: str, timeout: float) -> CheckResult:
     target = database_target(url)
     missing = _sqlite_missing(url)
     if missing is not None:
-        return fail("database", target, f"SQLite file {missing} does not exist: {UPGRADE_HINT} to create it")
+        return fail("database", target, f"the SQLite file does not exist: {UPGRADE_HINT} to create it")
     engine = _engine(url, timeout)
     try:
         with engine.connect() as conn:
@@ -129,6 +129,7 @@ def check_database(url: str, timeout: float) -> CheckResult:
 def check_schema(url: str, timeout: float) -> CheckResult:
     """Alembic: the database's revision against the newest one this code ships; behind is a failure."""
     from alembic.script import ScriptDirectory
+    from alembic.script.revision import RevisionError
     from alembic.util.exc import CommandError
 
     from leadgen.db import migrate
@@ -151,7 +152,7 @@ def check_schema(url: str, timeout: float) -> CheckResult:
         return ok("schema", target, f"at head {head}")
     try:
         behind = head in {rev.revision for rev in script.iterate_revisions(head, current)}
-    except CommandError:  # `current` is not one of ours: migrated by newer code
+    except (CommandError, RevisionError):  # `current` is not one of ours: migrated by newer code
         behind = False
     if behind:
         return fail("schema", target, f"behind: at {current}, code is at {head}: {UPGRADE_HINT}")
@@ -233,7 +234,8 @@ def check_smtp(route: SmtpRoute, context: ssl.SSLContext, timeout: float) -> Che
         if isinstance(cause, smtplib.SMTPAuthenticationError):
             return fail("smtp", target, f"login refused ({cause.smtp_code}) for {route.username}")
         detail = str(cause) if cause is not None else str(exc)
-        if isinstance(cause, TimeoutError):
+        # smtplib reports a banner that never comes as SMTPServerDisconnected("...: timed out")
+        if isinstance(cause, TimeoutError) or str(cause).endswith("timed out"):
             detail = f"no answer within {bounded.timeout:g}s"
         return fail("smtp", target, f"{type(cause).__name__ if cause else 'error'}: {detail or 'failed'}")
     steps = {"starttls": "EHLO, STARTTLS", "ssl": "TLS, EHLO", "none": "EHLO (no TLS)"}[route.security]
