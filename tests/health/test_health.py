@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from leadgen.db import migrate
 from leadgen.db.engine import make_engine
@@ -356,10 +358,27 @@ def test_cli_red_when_parts_are_down_exits_1_with_clear_rows(tmp_path: Path) -> 
     assert lines[-1] == "0 ok, 4 failed, 4 skipped"
 
 
-def test_cli_only_database_for_the_container_healthcheck(db_url: str, tmp_path: Path) -> None:
-    proc = run_cli("--only", "database", "--json", env={"DATABASE_URL": db_url}, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert [c["check"] for c in json.loads(proc.stdout)["checks"]] == ["database", "schema"]
+def container_healthchecks() -> list[list[str]]:
+    """The `leadgen health` commands of the compose `app` service and of the image's HEALTHCHECK."""
+    root = Path(__file__).resolve().parents[2]
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    test = compose["services"]["app"]["healthcheck"]["test"]
+    dockerfile = (root / "Dockerfile").read_text()
+    found = re.findall(r"^HEALTHCHECK .*?CMD (\[.*?\])$", dockerfile, re.M | re.S)
+    assert found, "the Dockerfile lost its HEALTHCHECKs"
+    return [test[1:], json.loads(found[-1])]  # the last stage is the app image
+
+
+def test_container_healthchecks_run_the_database_checks(
+    db_url: str, empty_db_url: str, tmp_path: Path
+) -> None:
+    for command in container_healthchecks():
+        assert command[:2] == ["leadgen", "health"]
+        proc = run_cli(*command[2:], "--json", env={"DATABASE_URL": db_url}, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert [c["check"] for c in json.loads(proc.stdout)["checks"]] == ["database", "schema"]
+    proc = run_cli(*command[2:], env={"DATABASE_URL": empty_db_url}, cwd=tmp_path)
+    assert proc.returncode == 1 and "leadgen db upgrade" in proc.stdout
 
 
 def test_cli_unknown_check_is_a_usage_error(tmp_path: Path) -> None:
