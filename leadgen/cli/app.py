@@ -12,8 +12,8 @@ from leadgen.cli import bench as bench_cli
 from leadgen.cli import contacts as contacts_cli
 from leadgen.cli import db as db_cli
 from leadgen.cli import dedupe as dedupe_cli
-from leadgen.cli import health as health_cli
 from leadgen.cli import demo as demo_cli
+from leadgen.cli import health as health_cli
 from leadgen.cli import infra as infra_cli
 from leadgen.cli import mailbox as mailbox_cli
 from leadgen.cli import optout as optout_cli
