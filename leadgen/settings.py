@@ -412,7 +412,10 @@ class Settings(BaseSettings):
 
     # --- health (`leadgen health`, issue 18) ------------------------------------------------------------
     health_timeout_seconds: float = Field(
-        10.0, gt=0, le=300, description="Longest wait of one `leadgen health` check before it counts as failed"
+        10.0,
+        gt=0,
+        le=300,
+        description="Longest wait of one `leadgen health` check before it counts as failed",
     )
 
     # --- prefect ----------------------------------------------------------------------------------------
