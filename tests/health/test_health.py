@@ -135,6 +135,21 @@ def test_prefect_api_on_a_closed_port_fails() -> None:
     assert result.detail.startswith("unreachable: ConnectError")
 
 
+def test_prefect_api_of_a_real_server_is_ok_in_process_and_through_the_cli(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from tests.orchestration.server import prefect_server_process
+
+    work = tmp_path_factory.mktemp("health-prefect")
+    with prefect_server_process(work / "server") as server:
+        result = check_prefect(server.api_url, TIMEOUT)
+        assert (result.status, result.detail) == ("ok", "GET /health answered 200")
+        proc = run_cli("--only", "prefect", "--json", env={"PREFECT_API_URL": server.api_url}, cwd=work)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = [(c["check"], c["target"], c["status"]) for c in json.loads(proc.stdout)["checks"]]
+    assert rows == [("prefect", server.api_url, "ok")]
+
+
 def test_prefect_api_url_credentials_never_reach_the_row() -> None:
     result = check_prefect(f"http://admin:pa55word@127.0.0.1:{closed_port()}/api", TIMEOUT)
     assert "pa55word" not in result.target + result.detail and "admin" not in result.target
