@@ -281,8 +281,8 @@ async def _exchange(settings: Settings, target: str, timeout: float) -> CheckRes
     try:
         async with httpx.AsyncClient(timeout=timeout) as http:
             credentials = credentials_from_settings(settings, http=http)
-            assert isinstance(credentials, IamTokenCredentials)
-            await asyncio.wait_for(credentials.token(), timeout)
+            if isinstance(credentials, IamTokenCredentials):  # always, for a service-account key
+                await asyncio.wait_for(credentials.token(), timeout)
     except TimeoutError:
         return fail("yandex", target, f"IAM token exchange: no answer within {timeout:g}s")
     except LeadgenError as exc:

@@ -400,3 +400,13 @@ def test_cli_unknown_check_is_a_usage_error(tmp_path: Path) -> None:
     proc = run_cli("--only", "dns", env={}, cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error:") and "database, prefect, smtp, yandex, imap" in proc.stderr
+
+
+def test_a_secret_in_any_detail_is_masked() -> None:
+    conf = settings(smtp_yandex_password="app-pass-9f3k", openai_api_key="sk-live-abcdef")
+
+    def leaky(timeout: float) -> CheckResult:  # e.g. a server that echoes the password in its error reply
+        return CheckResult("smtp", "yandex", "fail", "535 bad password app-pass-9f3k\nfor sk-live-abcdef")
+
+    results = run_checks([Check("smtp", "yandex", leaky)], timeout=TIMEOUT, secrets=secret_values(conf))
+    assert results == [CheckResult("smtp", "yandex", "fail", "535 bad password *** for ***")]
