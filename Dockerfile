@@ -54,7 +54,7 @@ RUN mkdir -p /opt/leadgen/data /opt/leadgen/config \
     && chown leadgen:leadgen /opt/leadgen/data /opt/leadgen/config \
     && ln -s /opt/leadgen/config/.env /opt/leadgen/.env
 USER 10001:10001
-# Healthy = the code imports and the pipeline database answers at its current schema revision.
+# Healthy = the pipeline database answers and is at the schema revision this code ships (`leadgen health`).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
-    CMD ["leadgen", "db", "current"]
+    CMD ["leadgen", "health", "--only", "database", "--timeout", "5"]
 CMD ["leadgen", "--help"]

@@ -437,6 +437,14 @@ class Settings(BaseSettings):
     imap_batch_size: int = Field(50, ge=1, le=1000, description="Messages fetched per IMAP FETCH")
     imap_ca_file: Path | None = Field(None, description="Extra CA bundle trusted for IMAP TLS (sandbox)")
 
+    # --- health (`leadgen health`, issue 18) ------------------------------------------------------------
+    health_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Longest wait of one `leadgen health` check before it counts as failed",
+    )
+
     # --- prefect ----------------------------------------------------------------------------------------
     prefect_work_pool: str = "leadgen-docker"
     prefect_batch_size: int = Field(50, ge=1)

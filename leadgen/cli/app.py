@@ -13,6 +13,7 @@ from leadgen.cli import contacts as contacts_cli
 from leadgen.cli import db as db_cli
 from leadgen.cli import dedupe as dedupe_cli
 from leadgen.cli import demo as demo_cli
+from leadgen.cli import health as health_cli
 from leadgen.cli import infra as infra_cli
 from leadgen.cli import mailbox as mailbox_cli
 from leadgen.cli import optout as optout_cli
@@ -52,6 +53,7 @@ app.add_typer(yandex_cli.app, name="yandex")
 app.add_typer(bench_cli.app, name="bench")
 app.add_typer(serp_cli.app, name="serp")
 app.command(name="dedupe")(dedupe_cli.dedupe)
+app.command(name="health")(health_cli.health)
 
 
 def _version(value: bool) -> None:

@@ -222,17 +222,22 @@ class SmtpMailer:
             self._reset()
             raise smtp_error((code, reply), what="rejected")
 
-    def probe(self) -> str | None:
-        """Connect, negotiate TLS and log in, send nothing, quit: None when the route can be used, else the one
-        line naming the route and the setting to check (for a health check; issue 18's `leadgen health`)."""
-        try:
-            smtp = self._connect()
-        except RouteUnavailable as exc:
-            return str(exc)
+    def check(self) -> None:
+        """Connect, EHLO, STARTTLS / TLS and log in as the route says, then QUIT: no mail (`leadgen health`).
+        Raises RouteUnavailable (its cause is the underlying error) as a send would."""
+        smtp = self._connect()
         try:
             smtp.quit()
         except (OSError, smtplib.SMTPException):
             _quietly_close(smtp)
+
+    def probe(self) -> str | None:
+        """`check` as a value: None when the route can be used, else the one line naming the route and the
+        setting to check."""
+        try:
+            self.check()
+        except RouteUnavailable as exc:
+            return str(exc)
         return None
 
     def _reset(self) -> None:
