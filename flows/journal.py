@@ -42,6 +42,9 @@ def journaled(stage: str) -> Callable[[F], F]:
     the error that failed it."""
 
     def wrap(fn: F) -> F:
+        # Prefect validates parameters against the signature, whose postponed (string) annotations it would look
+        # up in this module's globals: hand it the signature with the flow module's types resolved.
+        signature = inspect.signature(fn, eval_str=True)
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
@@ -50,6 +53,7 @@ def journaled(stage: str) -> Callable[[F], F]:
                     run.result = await fn(*args, **kwargs)
                 return run.result
 
+            run_async.__signature__ = signature  # type: ignore[attr-defined]
             return run_async  # type: ignore[return-value]
 
         @functools.wraps(fn)
@@ -58,6 +62,7 @@ def journaled(stage: str) -> Callable[[F], F]:
                 run.result = fn(*args, **kwargs)
             return run.result
 
+        run_sync.__signature__ = signature  # type: ignore[attr-defined]
         return run_sync  # type: ignore[return-value]
 
     return wrap
