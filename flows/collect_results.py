@@ -7,6 +7,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.artifacts import error_rows, publish, start_progress, update_progress
+from flows.journal import journaled
 from flows.params import CollectParams
 from flows.runtime import task_runner, variable_int
 from infra.plan import VAR_SEARCH_LIMIT
@@ -19,6 +20,7 @@ COUNTED = ("polled", "done", "still_pending", "failed", "expired", "requeued", "
 
 
 @flow(name="collect-results", task_runner=task_runner())
+@journaled("collect-results")
 def collect_results_flow(params: CollectParams = CollectParams()) -> dict[str, Any]:
     """Poll due operations in rounds (one round unless `wait_seconds`), then one dedupe pass over companies."""
     logger = get_run_logger()

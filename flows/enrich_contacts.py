@@ -9,6 +9,7 @@ from uuid import UUID
 from prefect import flow, get_run_logger
 
 from flows.artifacts import error_rows, publish, start_progress, update_progress
+from flows.journal import journaled
 from flows.params import EnrichParams
 from flows.runtime import task_runner, variable_int
 from infra.plan import VAR_BATCH_SIZE
@@ -56,6 +57,7 @@ def enrich_in_batches(limit: int, batch: int, progress: UUID | None = None) -> E
 
 
 @flow(name="enrich-contacts", task_runner=task_runner())
+@journaled("enrich-contacts")
 def enrich_contacts_flow(params: EnrichParams = EnrichParams()) -> dict[str, Any]:
     """Enrich up to `limit` companies with status `new`, `batch_size` per task, until none is left."""
     logger = get_run_logger()

@@ -7,6 +7,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.artifacts import publish
+from flows.journal import journaled
 from flows.params import MailboxSyncParams
 from flows.runtime import task_runner
 from leadgen.errors import MailboxError
@@ -18,6 +19,7 @@ KINDS = ("hard_bounce", "soft_bounce", "auto_reply", "reply", "unsubscribe", "ot
 
 
 @flow(name="mailbox-sync", task_runner=task_runner())
+@journaled("mailbox-sync")
 def mailbox_sync_flow(params: MailboxSyncParams = MailboxSyncParams()) -> dict[str, Any]:
     """Sync each mailbox in turn and publish what was read; the run fails (after publishing) when a mailbox
     could not be read to the end, so the failure automations notify."""

@@ -9,6 +9,7 @@ from prefect import flow, get_run_logger
 
 from flows.artifacts import apublish, astart_progress, aupdate_progress, counts, error_rows, flat_table
 from flows.enrich_contacts import enrich_in_batches
+from flows.journal import journaled
 from flows.params import NightParams
 from flows.runtime import avariable_int, outside_night_window, task_runner
 from infra.plan import VAR_BATCH_SIZE, VAR_SEARCH_LIMIT
@@ -20,6 +21,7 @@ from tasks.search import night_searches
 
 
 @flow(name="night", task_runner=task_runner())
+@journaled("night")
 async def night_flow(params: NightParams = NightParams()) -> dict[str, Any]:
     """Submit due queries and collect finished operations every step until nothing is left or the window
     closes; then one dedupe pass and enrichment of every new company. Async, so the run ends without waiting

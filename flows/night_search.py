@@ -7,6 +7,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.artifacts import error_rows, publish, start_progress, update_progress
+from flows.journal import journaled
 from flows.params import SearchParams
 from flows.runtime import outside_night_window, task_runner, variable_int
 from infra.plan import VAR_BATCH_SIZE, VAR_SEARCH_LIMIT
@@ -16,6 +17,7 @@ from tasks.search import submit_queries
 
 
 @flow(name="night-search", task_runner=task_runner())
+@journaled("night-search")
 def night_search_flow(params: SearchParams = SearchParams()) -> dict[str, Any]:
     """Submit due queries in batches; outside NIGHT_WINDOW it returns at once with the next window start."""
     logger = get_run_logger()

@@ -8,6 +8,7 @@ from prefect import flow, get_run_logger
 from prefect.states import Completed, State
 
 from flows.artifacts import apublish, counts, error_rows, flat_table
+from flows.journal import journaled
 from flows.params import OutreachParams
 from flows.runtime import avariable_int, task_runner
 from infra.plan import VAR_SEND_LIMIT
@@ -16,6 +17,7 @@ from tasks.runtime import load_settings
 
 
 @flow(name="outreach", task_runner=task_runner())
+@journaled("outreach")
 async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, Any] | State:
     """Draft and queue messages, then send up to `send_limit` under the `email-daily` limit.
 

@@ -10,6 +10,7 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 from flows.artifacts import publish
 from flows.collect_results import collect_results_flow
 from flows.enrich_contacts import enrich_contacts_flow
+from flows.journal import journaled
 from flows.night_search import night_search_flow
 from flows.outreach import outreach_flow
 from flows.params import (
@@ -27,6 +28,7 @@ from flows.runtime import task_runner
 
 
 @flow(name="pipeline", task_runner=task_runner())
+@journaled("pipeline")
 def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
     """Plan → search → collect (waiting up to `collect_wait_seconds`) → enrich → outreach → report.
 

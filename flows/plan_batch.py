@@ -7,12 +7,14 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.artifacts import counts, mask_pii, publish
+from flows.journal import journaled
 from flows.params import PlanParams
 from flows.runtime import task_runner
 from tasks.planning import plan_batch_task
 
 
 @flow(name="plan-batch", task_runner=task_runner(), log_prints=True)
+@journaled("plan-batch")
 def plan_batch_flow(params: PlanParams = PlanParams()) -> dict[str, Any]:
     """Plan one batch of searches; re-running it inserts nothing twice (query_hash is unique)."""
     logger = get_run_logger()

@@ -7,12 +7,14 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.artifacts import publish
+from flows.journal import journaled
 from flows.params import ReportParams
 from flows.runtime import task_runner
 from tasks.reports import export_csv_task, funnel_task
 
 
 @flow(name="report", task_runner=task_runner())
+@journaled("report")
 def report_flow(params: ReportParams = ReportParams()) -> dict[str, Any]:
     """Count every stage of the batch and publish the funnel; exports CSVs when asked."""
     logger = get_run_logger()

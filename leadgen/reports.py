@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from leadgen.db.models import (
     OptOut,
     OptOutKind,
     OutreachMessage,
+    ProcessingJob,
     SerpOperation,
     SerpQuery,
     SerpResult,
@@ -384,3 +386,41 @@ def export_contacts(session: Session, path: Path, *, batch_tag: str | None = Non
         for d, n, k, v, s, q, p, u, b, f, r, rf, rx, m in session.execute(stmt)
     )  # fmt: skip
     return _write_csv(path, CONTACT_COLUMNS, rows)
+
+
+@dataclass(frozen=True, slots=True)
+class RunEntry:
+    """One row of the run journal (processing_jobs) as `leadgen report --runs` shows it."""
+
+    id: int
+    stage: str
+    batch_tag: str | None
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    duration_seconds: float | None
+    flow_run_id: str | None
+    stats: dict[str, Any]
+    error: str | None
+
+
+def latest_runs(session: Session, *, limit: int = 20) -> list[RunEntry]:
+    """The newest `limit` stage runs of the journal, newest first."""
+    jobs = session.scalars(
+        select(ProcessingJob).order_by(ProcessingJob.started_at.desc(), ProcessingJob.id.desc()).limit(limit)
+    )
+    return [
+        RunEntry(
+            id=j.id,
+            stage=j.stage,
+            batch_tag=j.batch_tag,
+            status=str(j.status),
+            started_at=j.started_at,
+            finished_at=j.finished_at,
+            duration_seconds=(j.finished_at - j.started_at).total_seconds() if j.finished_at else None,
+            flow_run_id=j.flow_run_id,
+            stats=dict(j.stats or {}),
+            error=j.error,
+        )
+        for j in jobs
+    ]

@@ -5,21 +5,25 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy import Engine
 
 from leadgen.cli.context import err_console, get_engine, get_settings, out_console
 from leadgen.clock import utc_now
 from leadgen.db.engine import session_scope
+from leadgen.journal import journaled
 from leadgen.outreach.drafting import draft_messages, preview_draft
 from leadgen.outreach.message import footer_text
 from leadgen.outreach.offer import load_offer
 from leadgen.outreach.outbox import queue_messages, recover_rows
 from leadgen.outreach.resolve import resolve_unknown
 from leadgen.outreach.sending import send_queued, unsubscribe_for
+from leadgen.settings import Settings
 
 app = typer.Typer(
     help="Outreach: write drafts, verify and queue them, send under the daily cap.", no_args_is_help=True
@@ -32,16 +36,26 @@ def _print(report: Any) -> None:
     out_console.print_json(json.dumps(asdict(report), ensure_ascii=False, default=str))
 
 
+def _journaled(ctx: typer.Context, stage: str, work: Callable[[Engine, Settings], Any]) -> Any:
+    """Run one stage as a journal entry (`leadgen report --runs`), print its report and return it."""
+    engine = get_engine(ctx)
+    with journaled(engine, stage, clock=utc_now) as run:
+        report = work(engine, get_settings(ctx))
+        run.result = asdict(report)
+    _print(report)
+    return report
+
+
 @app.command()
 def draft(ctx: typer.Context, limit: Limit = 50) -> None:
     """Write drafts (LLM or fallback) for enriched companies that have no message in this campaign."""
-    _print(draft_messages(get_engine(ctx), get_settings(ctx), limit=limit, now=utc_now()))
+    _journaled(ctx, "cli-draft", lambda e, s: draft_messages(e, s, limit=limit, now=utc_now()))
 
 
 @app.command()
 def queue(ctx: typer.Context, limit: Limit = 100) -> None:
     """Verify recipients (syntax, opt-out, MX) and guardrails of drafts; queue or skip them."""
-    _print(queue_messages(get_engine(ctx), get_settings(ctx), limit=limit, now=utc_now()))
+    _journaled(ctx, "cli-queue", lambda e, s: queue_messages(e, s, limit=limit, now=utc_now()))
 
 
 @app.command()
@@ -57,8 +71,9 @@ def send(
     A route that cannot be used (connection, TLS, STARTTLS, AUTH) gets one line on stderr naming the setting
     to check; when no route a message may take works, the run stops (exit 1) and no message is spent.
     """
-    report = send_queued(get_engine(ctx), get_settings(ctx), limit=limit, now=utc_now, dry_run=dry_run)
-    _print(report)
+    report = _journaled(
+        ctx, "cli-send", lambda e, s: send_queued(e, s, limit=limit, now=utc_now, dry_run=dry_run)
+    )
     for line in report.routes_down:
         err_console.print(f"error: {line}", markup=False, soft_wrap=True, highlight=False)
     if any(line in (report.stopped_reason or "") for line in report.routes_down):  # stopped by the outage

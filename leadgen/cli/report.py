@@ -1,4 +1,4 @@
-"""`leadgen report` (funnel, daily summaries, top domains, quality) and `leadgen export domains|contacts`."""
+"""`leadgen report` (funnel, daily summaries, top domains, quality, run journal) and `leadgen export`."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from leadgen.reports import (
     export_domains,
     funnel,
     funnels,
+    latest_runs,
     quality,
     top_domains,
 )
@@ -44,9 +45,20 @@ def report(
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object.")] = False,
     days: Annotated[int, typer.Option("--days", min=1, help="Daily summaries to show.")] = 14,
     top: Annotated[int, typer.Option("--top", min=1, help="Top domains to show.")] = 20,
+    runs: Annotated[
+        bool, typer.Option("--runs", help="Only the latest stage runs (the run journal).")
+    ] = False,
+    last: Annotated[
+        int, typer.Option("--last", min=1, help="Stage runs to show with --runs or --json.")
+    ] = 20,
 ) -> None:
     """Funnel per batch, daily summaries, top domains and quality checks."""
     settings = get_settings(ctx)
+    if runs and not as_json:
+        with session_scope(get_engine(ctx)) as session:
+            entries = [asdict(r) for r in latest_runs(session, limit=last)]
+        print_runs(entries)
+        return
     with session_scope(get_engine(ctx)) as session:
         total = funnel(session, batch_tag=batch_tag)
         batches = [total] if batch_tag is not None else funnels(session)
@@ -60,6 +72,7 @@ def report(
                 quality(session, batch_tag=batch_tag, minus_domains=settings.planning_minus_domains)
             ),
             "loop": asdict(loop_report(session, batch_tag=batch_tag)),
+            "runs": [asdict(r) for r in latest_runs(session, limit=last)],
         }
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, default=str))
@@ -116,6 +129,29 @@ def print_loop(loop: dict[str, Any]) -> None:
         cells = (r["sender"], (r["date"] or "")[:16], r["domain"], r["first_lines"])
         replies.add_row(*(Text(value or "") for value in cells))
     out_console.print(replies)
+
+
+def print_runs(runs: list[dict[str, Any]]) -> None:
+    """The run journal, newest first, one line per stage run: stage, batch, start, duration, status, counts and
+    the first line of the error."""
+    if not runs:
+        out_console.print("runs: none recorded")
+        return
+    for r in runs:
+        seconds = r["duration_seconds"]
+        duration = "-" if seconds is None else f"{seconds:.1f}s"
+        counts = " ".join(f"{k}={v}" for k, v in r["stats"].items())
+        parts = [
+            f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
+            r["stage"],
+            f"batch={r['batch_tag'] or '-'}",
+            duration,
+            r["status"],
+            counts,
+            f"error: {r['error']}" if r["error"] else "",
+        ]
+        # Plain text, never Rich markup: an error message may hold brackets.
+        out_console.print(Text("  ".join(p for p in parts if p)), soft_wrap=True)
 
 
 def _print_funnel(batches: list[FunnelReport], total: FunnelReport) -> None:

@@ -80,6 +80,29 @@ FROM companies c
 """
 
 
+def _seconds(start: str, end: str, dialect: str) -> str:
+    if dialect == "sqlite":
+        return f"(julianday({end}) - julianday({start})) * 86400.0"
+    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+
+
+def daily_runs_sql(dialect: str) -> str:
+    """One row per UTC day and stage of the run journal: runs, completed, failed, running, total seconds
+    (of the finished runs). Created by migration 0605, so it is not among VIEW_NAMES (those of 0001)."""
+    return f"""
+CREATE VIEW daily_runs AS
+SELECT {_day("started_at", dialect)} AS day,
+       stage,
+       COUNT(*) AS runs,
+       SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed,
+       SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
+       SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS running,
+       COALESCE(SUM({_seconds("started_at", "finished_at", dialect)}), 0) AS total_seconds
+FROM processing_jobs
+GROUP BY {_day("started_at", dialect)}, stage
+"""
+
+
 def create_view_statements(dialect: str) -> list[str]:
     return [daily_summaries_sql(dialect), TOP_DOMAINS_SQL, COMPANY_STATUS_VIEW_SQL]
 

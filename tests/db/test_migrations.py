@@ -34,14 +34,14 @@ def test_upgrade_creates_tables_and_views_then_downgrade_removes_them(empty_db_u
         migrate.upgrade(engine)
         insp = inspect(engine)
         assert TABLES <= set(insp.get_table_names())
-        assert set(VIEW_NAMES) <= set(insp.get_view_names())
+        assert set(VIEW_NAMES) | {"daily_runs"} <= set(insp.get_view_names())
         assert migrate.current_revision(engine) == migrate.head_revision(engine)
 
         migrate.upgrade(engine)  # idempotent
         migrate.downgrade(engine, "base")
         insp = inspect(engine)
         assert not (TABLES & set(insp.get_table_names()))
-        assert not (set(VIEW_NAMES) & set(insp.get_view_names()))
+        assert not ((set(VIEW_NAMES) | {"daily_runs"}) & set(insp.get_view_names()))
         assert migrate.current_revision(engine) is None
 
         migrate.upgrade(engine)  # and back up again
@@ -67,3 +67,16 @@ def test_schema_matches_models(engine) -> None:
             )
         ]
     assert diff == []
+
+
+def test_run_journal_view_comes_and_goes_with_0605(empty_db_url: str) -> None:
+    engine = make_engine(empty_db_url)
+    try:
+        migrate.upgrade(engine, "0605")
+        assert "daily_runs" in inspect(engine).get_view_names()
+        migrate.downgrade(engine, "0604")
+        insp = inspect(engine)
+        assert "daily_runs" not in insp.get_view_names() and "processing_jobs" in insp.get_table_names()
+        assert set(VIEW_NAMES) <= set(insp.get_view_names())
+    finally:
+        engine.dispose()

@@ -20,6 +20,7 @@ from leadgen.db.models import (
     CompanyStatus,
     Contact,
     OutreachMessage,
+    ProcessingJob,
     SerpOperation,
     SerpQuery,
     SerpResult,
@@ -27,6 +28,22 @@ from leadgen.db.models import (
 from tests.orchestration.conftest import Sandbox, closed_window
 
 TABLES = (SerpQuery, SerpOperation, SerpResult, Company, Contact, OutreachMessage)
+
+
+def journal(engine: Engine) -> list[tuple[str, str | None, str, str | None, dict[str, object], str | None]]:
+    """The run journal, oldest first: (stage, batch_tag, status, flow_run_id, stats, error)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                ProcessingJob.stage,
+                ProcessingJob.batch_tag,
+                ProcessingJob.status,
+                ProcessingJob.flow_run_id,
+                ProcessingJob.stats,
+                ProcessingJob.error,
+            ).order_by(ProcessingJob.id)
+        )
+        return [(r[0], r[1], str(r[2]), r[3], r[4], r[5]) for r in rows]
 
 
 def table_counts(engine: Engine) -> dict[str, int]:
@@ -51,6 +68,21 @@ def test_pipeline_end_to_end_then_rerun_creates_nothing(sandbox: Sandbox) -> Non
     assert len(recipients) == len(set(recipients)), "an address got two messages"
     funnel = first["report"]["funnel"]
     assert funnel["queries"] == counts["serp_queries"]
+    runs = journal(sandbox.engine)
+    # Every stage run leaves a row: the pipeline's first, then one per subflow, each with its own flow run id.
+    assert [(stage, tag) for stage, tag, *_ in runs] == [
+        ("pipeline", "demo"),
+        ("plan-batch", "demo"),
+        ("night-search", "demo"),
+        ("collect-results", None),
+        ("enrich-contacts", None),
+        ("outreach", None),
+        ("report", "demo"),
+    ]
+    assert {(status, error) for _, _, status, _, _, error in runs} == {("completed", None)}
+    assert len({run_id for _, _, _, run_id, _, _ in runs if run_id}) == 7
+    assert runs[0][4]["search.submitted"] == 4 and runs[0][4]["outreach.sent"] == first["outreach"]["sent"]
+    assert runs[2][4]["submitted"] == 4
 
     with sandbox.engine.connect() as conn:
         domains = conn.scalars(
@@ -65,6 +97,7 @@ def test_pipeline_end_to_end_then_rerun_creates_nothing(sandbox: Sandbox) -> Non
     assert second["plan"]["inserted"] == 0
     assert second["search"]["submitted"] == 0
     assert second["outreach"]["sent"] == 0
+    assert len(journal(sandbox.engine)) == 14
 
 
 @pytest.mark.slow
@@ -94,6 +127,11 @@ def test_one_night_run_searches_collects_and_enriches_then_rerun_does_nothing(sa
     assert table_counts(sandbox.engine) == counts
     assert second["search"]["submitted"] == 0 and second["search"]["rounds"] == 1
     assert second["enrich"]["processed"] == 0
+    assert [(stage, status) for stage, _, status, *_ in journal(sandbox.engine)] == [
+        ("plan-batch", "completed"),
+        ("night", "completed"),
+        ("night", "completed"),
+    ]
 
 
 @pytest.mark.slow
@@ -112,6 +150,9 @@ def test_night_search_outside_the_window_makes_no_call(
     assert sandbox.stack.emulator.requests == []
     summary = latest_artifact("night-search-summary")
     assert "no API call made" in summary and "next window opens" in summary
+    ((stage, _, status, run_id, stats, _),) = journal(sandbox.engine)
+    assert (stage, status, stats["in_window"], stats["submitted"]) == ("night-search", "completed", 0, 0)
+    assert run_id
 
 
 def latest_artifact(key: str) -> str:
@@ -148,6 +189,9 @@ def test_outreach_outside_the_send_window_sends_nothing(
     assert result["send"]["next_window_start"] > sandbox.clock().isoformat()
     assert "outside the send window" in latest_artifact("outreach-summary")
     assert sandbox.stack.sink.count == 0
+    assert [(stage, status) for stage, _, status, *_ in journal(sandbox.engine)] == [
+        ("outreach", "completed")
+    ]
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ from leadgen.db.models import InboundMessage
 from leadgen.errors import MailboxError
 from tasks.mailbox import sync_mailbox_task
 from tests.mailbox import letters
-from tests.orchestration.test_flows import latest_artifact
+from tests.orchestration.test_flows import journal, latest_artifact
 from tests.support.dovecot import Dovecot, dovecot, dovecot_session, free_port
 
 __all__ = ["dovecot", "dovecot_session"]
@@ -58,3 +58,12 @@ def test_mailbox_sync_flow_reads_publishes_and_reads_nothing_twice(
     with pytest.raises(MailboxError, match=r"gmail: cannot reach IMAP server 127\.0\.0\.1"):
         mailbox_sync_flow(MailboxSyncParams())
     assert "cannot reach IMAP server" in latest_artifact("mailbox-sync-summary")
+    runs = journal(engine)
+    assert [(stage, status) for stage, _, status, *_ in runs] == [
+        ("mailbox-sync", "completed"),
+        ("mailbox-sync", "completed"),
+        ("mailbox-sync", "failed"),
+    ]
+    assert runs[0][4]["read"] == 2 and runs[1][4]["read"] == 0
+    error = runs[2][5]
+    assert error.startswith("MailboxError: gmail: cannot reach IMAP server 127.0.0.1") and "\n" not in error

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from leadgen.cli import app
 from leadgen.db.engine import session_scope
-from leadgen.db.models import MessageStatus, OptOut, OptOutKind, OutreachMessage
+from leadgen.db.models import MessageStatus, OptOut, OptOutKind, OutreachMessage, ProcessingJob
 from tests.outreach.factories import add_company
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,6 +94,14 @@ def test_preview_draft_queue_and_dry_run_send(
     assert code == 0 and '"dry_run": true' in out
     files = list((tmp_path / "outbox").glob("*.eml"))
     assert len(files) == 1 and b"List-Unsubscribe" in files[0].read_bytes()
+    with session_scope(engine) as s:
+        runs = s.execute(select(ProcessingJob.stage, ProcessingJob.status, ProcessingJob.stats)).all()
+    assert [(stage, str(status)) for stage, status, _ in runs] == [
+        ("cli-draft", "completed"),
+        ("cli-queue", "completed"),
+        ("cli-send", "completed"),
+    ]
+    assert runs[0][2]["drafted"] == 1 and runs[1][2]["queued"] == 1
 
 
 def test_preview_unknown_domain_is_one_line(cli_env: dict[str, str]) -> None:
