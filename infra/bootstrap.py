@@ -26,6 +26,12 @@ from leadgen.settings import Settings
 Outcome = Literal["created", "updated", "unchanged", "kept"]
 
 
+def prefect_api_url() -> str | None:
+    """PREFECT_API_URL as Prefect resolves it (environment, profile, .env); None when unset."""
+    value = PREFECT_API_URL.value()
+    return str(value) if value else None
+
+
 @dataclass(frozen=True, slots=True)
 class BootstrapAction:
     """What happened to one Prefect object."""

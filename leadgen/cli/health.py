@@ -18,12 +18,10 @@ STATUS_STYLE = {"ok": "bold green", "fail": "bold red", "skipped": "yellow"}
 
 
 def _prefect_api_url() -> str | None:
-    """PREFECT_API_URL as Prefect resolves it (environment, profile, .env), as infra/bootstrap.py reads it."""
-    # Imported here: the leadgen package never imports Prefect at module level.
-    from prefect.settings import PREFECT_API_URL
+    """PREFECT_API_URL as Prefect resolves it (environment, profile); the orchestration layer reads it."""
+    from infra.bootstrap import prefect_api_url  # lazily, as `leadgen infra`: leadgen never imports Prefect
 
-    value = PREFECT_API_URL.value()
-    return str(value) if value else None
+    return prefect_api_url()
 
 
 def health(
