@@ -13,13 +13,6 @@ import typer
 
 from leadgen.cli.context import get_engine, get_settings, out_console
 from leadgen.clock import utc_now
-from leadgen.db.engine import session_scope
-from leadgen.outreach.drafting import draft_messages, preview_draft
-from leadgen.outreach.message import footer_text
-from leadgen.outreach.offer import load_offer
-from leadgen.outreach.outbox import queue_messages, recover_stale_sending
-from leadgen.outreach.resolve import resolve_unknown
-from leadgen.outreach.sending import send_queued, unsubscribe_for
 
 app = typer.Typer(
     help="Outreach: write drafts, verify and queue them, send under the daily cap.", no_args_is_help=True
@@ -35,12 +28,16 @@ def _print(report: Any) -> None:
 @app.command()
 def draft(ctx: typer.Context, limit: Limit = 50) -> None:
     """Write drafts (LLM or fallback) for enriched companies that have no message in this campaign."""
+    from leadgen.outreach.drafting import draft_messages  # loads the OpenAI client
+
     _print(draft_messages(get_engine(ctx), get_settings(ctx), limit=limit, now=utc_now()))
 
 
 @app.command()
 def queue(ctx: typer.Context, limit: Limit = 100) -> None:
     """Verify recipients (syntax, opt-out, MX) and guardrails of drafts; queue or skip them."""
+    from leadgen.outreach.outbox import queue_messages
+
     _print(queue_messages(get_engine(ctx), get_settings(ctx), limit=limit, now=utc_now()))
 
 
@@ -53,6 +50,8 @@ def send(
     ] = False,
 ) -> None:
     """Send queued messages inside the send window, never more than OUTREACH_DAILY_CAP a day."""
+    from leadgen.outreach.sending import send_queued
+
     _print(send_queued(get_engine(ctx), get_settings(ctx), limit=limit, now=utc_now, dry_run=dry_run))
 
 
@@ -63,6 +62,12 @@ def preview(
     fresh: Annotated[bool, typer.Option("--fresh", help="Compose a new draft (not stored).")] = False,
 ) -> None:
     """Print the draft for a company and its guardrail verdict (a stored draft, or a fresh one)."""
+    from leadgen.db.engine import session_scope
+    from leadgen.outreach.drafting import preview_draft
+    from leadgen.outreach.message import footer_text
+    from leadgen.outreach.offer import load_offer
+    from leadgen.outreach.sending import unsubscribe_for
+
     settings = get_settings(ctx)
     offer = load_offer(settings.outreach_offer_file)
     with session_scope(get_engine(ctx)) as session:
@@ -92,6 +97,8 @@ def recover(
     ] = None,
 ) -> None:
     """Mark rows stuck in `sending` as `unknown` (they are never resent automatically)."""
+    from leadgen.outreach.outbox import recover_stale_sending
+
     settings = get_settings(ctx)
     age = minutes if minutes is not None else settings.outreach_stale_sending_minutes
     count = recover_stale_sending(get_engine(ctx), now=utc_now(), stale_after=timedelta(minutes=age))
@@ -124,6 +131,8 @@ def resolve(
     ] = None,
 ) -> None:
     """Settle an `unknown` message by hand (it is never resent automatically): --sent or --failed."""
+    from leadgen.outreach.resolve import resolve_unknown
+
     if sent is None:
         raise typer.BadParameter("say --sent or --failed", param_hint="--sent/--failed")
     result = resolve_unknown(

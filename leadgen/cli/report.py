@@ -5,26 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from leadgen.cli.context import get_engine, get_settings, out_console
-from leadgen.db.engine import session_scope
-from leadgen.mailbox.report import loop_report
 from leadgen.outputs import check_output
-from leadgen.reports import (
-    FunnelReport,
-    daily_summaries,
-    export_contacts,
-    export_domains,
-    funnel,
-    funnels,
-    quality,
-    top_domains,
-)
+
+if TYPE_CHECKING:  # the report queries (SQLAlchemy) load when a command runs
+    from leadgen.reports import FunnelReport
 
 export_app = typer.Typer(help="Export working domains or contacts as CSV.", no_args_is_help=True)
 
@@ -46,6 +37,10 @@ def report(
     top: Annotated[int, typer.Option("--top", min=1, help="Top domains to show.")] = 20,
 ) -> None:
     """Funnel per batch, daily summaries, top domains and quality checks."""
+    from leadgen.db.engine import session_scope
+    from leadgen.mailbox.report import loop_report
+    from leadgen.reports import daily_summaries, funnel, funnels, quality, top_domains
+
     settings = get_settings(ctx)
     with session_scope(get_engine(ctx)) as session:
         total = funnel(session, batch_tag=batch_tag)
@@ -138,6 +133,9 @@ def domains_cmd(
     batch_tag: Annotated[str | None, typer.Option("--batch-tag", help="Only this batch.")] = None,
 ) -> None:
     """Working company domains (not duplicate, excluded, unreachable or opted out) with contact counts."""
+    from leadgen.db.engine import session_scope
+    from leadgen.reports import export_domains
+
     check_output(out)  # a bad --out fails before the database is read
     with session_scope(get_engine(ctx)) as session:
         count = export_domains(session, out, batch_tag=batch_tag)
@@ -151,6 +149,9 @@ def contacts_cmd(
     batch_tag: Annotated[str | None, typer.Option("--batch-tag", help="Only this batch.")] = None,
 ) -> None:
     """Emails and phones of working companies; opted-out companies and emails are left out."""
+    from leadgen.db.engine import session_scope
+    from leadgen.reports import export_contacts
+
     check_output(out)  # a bad --out fails before the database is read
     with session_scope(get_engine(ctx)) as session:
         count = export_contacts(session, out, batch_tag=batch_tag)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from leadgen.cli.context import fail, get_engine, get_settings
 from leadgen.clock import utc_now
-from leadgen.db.engine import session_scope
 from leadgen.errors import SerpParseError
-from leadgen.serp import DomainFilter, SerpPage, ingest_payload, parse_serp
-from leadgen.settings import Settings
+
+if TYPE_CHECKING:  # the parser and the database load when a command runs
+    from leadgen.serp import SerpPage
+    from leadgen.settings import Settings
 
 app = typer.Typer(
     help="SERP pages: parse saved Yandex XML, ingest it into the database.", no_args_is_help=True
@@ -28,6 +29,8 @@ FileArg = Annotated[
 
 def document_records(page: SerpPage, settings: Settings) -> list[dict[str, Any]]:
     """JSON-ready records of a parsed page, each with the non-company filter's `skip_reason`."""
+    from leadgen.serp import DomainFilter
+
     domain_filter = DomainFilter.from_settings(settings)
     records = []
     for doc in page.documents:
@@ -50,6 +53,8 @@ def _read(path: Path) -> bytes:
 @app.command()
 def parse(ctx: typer.Context, file: FileArg) -> None:
     """Print one JSON object per result: url, domain, title, snippet, position, page, skip_reason, ..."""
+    from leadgen.serp import parse_serp
+
     settings = get_settings(ctx)
     data = _read(file)
     try:
@@ -70,6 +75,9 @@ def ingest(
     ] = None,
 ) -> None:
     """Store a saved page as the results of OPERATION_ID (one transaction; re-running changes nothing)."""
+    from leadgen.db.engine import session_scope
+    from leadgen.serp import ingest_payload
+
     settings = get_settings(ctx)
     data = _read(file)
     engine = get_engine(ctx)
