@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import TYPE_CHECKING, Annotated, Any
@@ -78,6 +77,8 @@ def search(
     ] = 3 * 3600.0,
 ) -> None:
     """Create a deferred search for QUERY; print its operation id, or with --wait its results."""
+    import asyncio
+
     from leadgen.yandex import SearchRequest
 
     settings = get_settings(ctx)
