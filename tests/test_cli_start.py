@@ -1,7 +1,7 @@
 """The CLI starts light (issue 21): importing the app, `--help` and `--version` load no client, server or database.
 
 Each check runs in a fresh interpreter (a module imported by an earlier test would hide an eager import), and the
-figure the issue asks for, the start-up time, is measured in tests/perf/test_cli_start.py.
+figure the issue asks for, the start-up time, is measured in tests/perf/test_start_time.py.
 """
 
 from __future__ import annotations

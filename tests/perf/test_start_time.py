@@ -3,7 +3,7 @@
 Runs the installed console script (the command users type) in a subprocess, one warm-up and then 7 timed runs per
 command, and takes the median wall time; CPU time (user + system, getrusage of the children) and the load average
 are printed beside it, since the machine is shared. Not part of the default run (tests/perf is ignored by addopts):
-`.venv/bin/python -m pytest tests/perf/test_cli_start.py -o addopts="" -s -q`. Figures: docs/performance.md.
+`.venv/bin/python -m pytest tests/perf/test_start_time.py -o addopts="" -s -q`. Figures: docs/performance.md.
 """
 
 from __future__ import annotations
