@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from leadgen import __version__
 from leadgen.cli import bench as bench_cli
@@ -28,8 +29,23 @@ from leadgen.cli.console import print_error
 from leadgen.cli.context import load_settings
 from leadgen.cli.failures import describe
 
+if TYPE_CHECKING:
+    from typer._click import Context  # the Click that Typer vendors
+
+
+class _RootGroup(TyperGroup):
+    """The root group, noting whether the command line asks for help (`leadgen db --help` then loads no settings)."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        ctx.meta[_HELP_ASKED] = any(arg in ("--help", "-h") for arg in args)
+        return super().parse_args(ctx, args)
+
+
+_HELP_ASKED = "leadgen.help_asked"
+
 app = typer.Typer(
     name="leadgen",
+    cls=_RootGroup,
     help="Self-hosted B2B lead generation: plan, search, dedupe, enrich, write and send.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -73,7 +89,8 @@ def root(
 ) -> None:
     """leadgen command line. Settings come from the environment and `.env` (see .env.example)."""
     ctx.ensure_object(dict)
-    if ctx.resilient_parsing:
+    # help needs no settings: `leadgen db --help` skips them (the command itself loads them when it runs)
+    if ctx.resilient_parsing or ctx.meta.get(_HELP_ASKED):
         return
     settings = load_settings()
     ctx.obj["settings"] = settings
@@ -81,6 +98,8 @@ def root(
         level=logging.DEBUG if verbose else getattr(logging, settings.log_level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Alembic is imported by the command that needs it, after this: its import-time "setup plugin" lines stay quiet
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def main() -> None:

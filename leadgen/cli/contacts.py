@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import func, select
 
 from leadgen.cli.context import err_console, fail, get_engine, get_settings
-from leadgen.contacts.enrich import CompanyOutcome, enrich_companies
-from leadgen.contacts.extract import extract_contacts
-from leadgen.db.engine import session_scope
-from leadgen.db.models import Company, CompanyStatus
+
+if TYPE_CHECKING:  # the crawler, the extractor and the database load when a command runs
+    from leadgen.contacts.enrich import CompanyOutcome
 
 app = typer.Typer(help="Contact extraction from saved pages.", no_args_is_help=True)
 
@@ -37,6 +33,8 @@ def extract(
     `emails` (lower case) and `phones` (E.164) leave out web-studio addresses; `details` has every contact with
     its source, quality and flags.
     """
+    from leadgen.contacts.extract import extract_contacts
+
     try:
         body = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
@@ -70,6 +68,15 @@ def enrich(
     ] = None,
 ) -> None:
     """Crawl company sites for contacts (status new → enriched / no_contacts / unreachable), with progress."""
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from sqlalchemy import func, select
+
+    from leadgen.contacts.enrich import enrich_companies
+    from leadgen.db.engine import session_scope
+    from leadgen.db.models import Company, CompanyStatus
+
     settings = get_settings(ctx)
     engine = get_engine(ctx)
     company_ids: list[int] | None = None

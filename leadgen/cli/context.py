@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
-from pydantic import ValidationError
-from sqlalchemy import Engine
 
 from leadgen.cli.console import err_console, out_console, print_error
-from leadgen.db.engine import check_connection, make_engine
 from leadgen.errors import ConfigurationError
-from leadgen.settings import Settings
+
+if TYPE_CHECKING:  # pydantic, SQLAlchemy and the settings model load when a command first needs them
+    from sqlalchemy import Engine
+
+    from leadgen.settings import Settings
 
 __all__ = ["err_console", "fail", "get_engine", "get_settings", "load_settings", "out_console"]
 
@@ -24,6 +25,10 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def load_settings() -> Settings:
     """Build Settings from the environment and .env, turning validation errors into one line."""
+    from pydantic import ValidationError
+
+    from leadgen.settings import Settings
+
     try:
         return Settings()
     except ValidationError as exc:
@@ -45,6 +50,8 @@ def get_settings(ctx: typer.Context) -> Settings:
 
 def get_engine(ctx: typer.Context, *, check: bool = True) -> Engine:
     """Engine of this invocation; checks that the database answers unless `check=False`."""
+    from leadgen.db.engine import check_connection, make_engine
+
     obj = ctx.ensure_object(dict)
     if "engine" not in obj:
         engine = make_engine(get_settings(ctx).database_url)

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from leadgen.cli.context import fail, get_engine, out_console
-from leadgen.db import migrate
 
 CONFIRM_WORD = "drop"  # typed at the terminal to confirm a downgrade that drops rows
 
@@ -23,6 +22,8 @@ def upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply migrations up to REVISION (default: head). Safe to run again."""
+    from leadgen.db import migrate  # Alembic loads only for `leadgen db ...`
+
     engine = get_engine(ctx)
     migrate.upgrade(engine, revision)
     out_console.print(f"database at revision {migrate.current_revision(engine)}")
@@ -38,6 +39,8 @@ def downgrade(
     ] = False,
 ) -> None:
     """Revert migrations down to REVISION; asks first when that drops tables holding rows."""
+    from leadgen.db import migrate  # Alembic loads only for `leadgen db ...`
+
     engine = get_engine(ctx)
     losing = {
         name: rows for name, rows in migrate.tables_dropped_by_downgrade(engine, revision).items() if rows
@@ -58,6 +61,8 @@ def downgrade(
 @app.command()
 def current(ctx: typer.Context) -> None:
     """Print the current revision and whether it is the newest one."""
+    from leadgen.db import migrate  # Alembic loads only for `leadgen db ...`
+
     engine = get_engine(ctx)
     rev = migrate.current_revision(engine)
     head = migrate.head_revision(engine)

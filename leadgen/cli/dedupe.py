@@ -8,12 +8,13 @@ from dataclasses import asdict
 import typer
 
 from leadgen.cli.context import get_engine, get_settings
-from leadgen.companies import dedupe_companies
-from leadgen.db.engine import session_scope
 
 
 def dedupe(ctx: typer.Context) -> None:
     """Recompute canonical domain and hash of every company; keep the earliest per domain/name, mark the rest."""
+    from leadgen.companies import dedupe_companies
+    from leadgen.db.engine import session_scope
+
     settings = get_settings(ctx)
     engine = get_engine(ctx)
     with session_scope(engine) as session:

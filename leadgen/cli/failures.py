@@ -6,10 +6,12 @@ Database errors show the driver's first line only (never the SQL statement or it
 
 from __future__ import annotations
 
-from alembic.util.exc import CommandError
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from typing import TYPE_CHECKING
 
 from leadgen.errors import ConfigurationError, LeadgenError
+
+if TYPE_CHECKING:
+    from sqlalchemy.exc import SQLAlchemyError
 
 EXIT_BAD_INPUT = 2
 EXIT_RUNTIME = 1
@@ -64,6 +66,10 @@ def describe(exc: BaseException) -> tuple[str, int] | None:
         return str(exc), EXIT_BAD_INPUT
     if isinstance(exc, LeadgenError):
         return str(exc), EXIT_RUNTIME
+    # imported here, on the error path only: `leadgen --help` never loads Alembic or SQLAlchemy
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
     if isinstance(exc, CommandError):  # Alembic: unknown revision, bad range
         return f"migration: {_first_line(str(exc))}", EXIT_BAD_INPUT
     if isinstance(exc, DBAPIError):

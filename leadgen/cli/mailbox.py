@@ -6,15 +6,18 @@ import enum
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from leadgen.cli.console import print_error
 from leadgen.cli.context import err_console, fail, get_engine, get_settings, out_console
 from leadgen.clock import utc_now
-from leadgen.mailbox.sync import SyncReport, SyncStep, sync_all
+
+if TYPE_CHECKING:  # IMAP, the classifier and the outreach effects load when `mailbox sync` runs
+    from rich.progress import TaskID
+
+    from leadgen.mailbox.sync import SyncReport, SyncStep
 
 
 class Route(enum.StrEnum):
@@ -65,6 +68,10 @@ def sync(
 
     Incremental and safe to interrupt: each message is handled in one transaction with the mailbox's cursor.
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from leadgen.mailbox.sync import sync_all
+
     settings = get_settings(ctx)
     engine = get_engine(ctx)
     with Progress(

@@ -9,10 +9,6 @@ import typer
 
 from leadgen.cli.context import fail, get_engine, out_console
 from leadgen.clock import utc_now
-from leadgen.db.engine import session_scope
-from leadgen.db.models import OptOutKind
-from leadgen.outreach.forget import forget
-from leadgen.outreach.optout import add_opt_out, classify_value, import_csv, list_opt_outs, remove_opt_out
 
 app = typer.Typer(
     help="Opt-out registry: addresses and domains that are never written to.", no_args_is_help=True
@@ -28,6 +24,9 @@ def add(
     reason: Annotated[str | None, typer.Option(help="Why (kept with the entry).")] = None,
 ) -> None:
     """Add an email or a domain to the opt-out registry (no-op when already there)."""
+    from leadgen.db.engine import session_scope
+    from leadgen.outreach.optout import add_opt_out, classify_value
+
     parsed = classify_value(value)
     if parsed is None:
         fail(f"not an email address or a domain: {value!r}")
@@ -46,6 +45,9 @@ def import_(
     ],
 ) -> None:
     """Import opt-outs from a CSV file; invalid lines are listed and skipped."""
+    from leadgen.db.engine import session_scope
+    from leadgen.outreach.optout import import_csv
+
     try:
         text = file.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -62,6 +64,10 @@ def import_(
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
     """Print the registry: kind, value (hashes shortened), source, reason, when added."""
+    from leadgen.db.engine import session_scope
+    from leadgen.db.models import OptOutKind
+    from leadgen.outreach.optout import list_opt_outs
+
     with session_scope(get_engine(ctx)) as session:
         rows = list(list_opt_outs(session))
         for row in rows:
@@ -81,6 +87,9 @@ def remove(
     ],
 ) -> None:
     """Remove an email or domain entry (for entries added by mistake)."""
+    from leadgen.db.engine import session_scope
+    from leadgen.outreach.optout import classify_value, remove_opt_out
+
     parsed = classify_value(value)
     if parsed is None:
         fail(f"not an email address or a domain: {value!r}")
@@ -94,6 +103,9 @@ def forget_command(
     email: Annotated[str, typer.Argument(help="The address to erase.")],
 ) -> None:
     """Erase EMAIL everywhere (contacts, messages, SERP and site text) and keep only its hash as an opt-out."""
+    from leadgen.db.engine import session_scope
+    from leadgen.outreach.forget import forget
+
     with session_scope(get_engine(ctx)) as session:
         report = forget(session, email, now=utc_now())
     out_console.print(

@@ -8,22 +8,17 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import Engine
 
 from leadgen.cli.context import err_console, get_engine, get_settings, out_console
 from leadgen.clock import utc_now
-from leadgen.db.engine import session_scope
-from leadgen.journal import journaled
-from leadgen.outreach.drafting import draft_messages, preview_draft
-from leadgen.outreach.message import footer_text
-from leadgen.outreach.offer import load_offer
-from leadgen.outreach.outbox import queue_messages, recover_rows
-from leadgen.outreach.resolve import resolve_unknown
-from leadgen.outreach.sending import send_queued, unsubscribe_for
-from leadgen.settings import Settings
+
+if TYPE_CHECKING:  # the database and the settings load when a command runs
+    from sqlalchemy import Engine
+
+    from leadgen.settings import Settings
 
 app = typer.Typer(
     help="Outreach: write drafts, verify and queue them, send under the daily cap.", no_args_is_help=True
@@ -38,6 +33,8 @@ def _print(report: Any) -> None:
 
 def _journaled(ctx: typer.Context, stage: str, work: Callable[[Engine, Settings], Any]) -> Any:
     """Run one stage as a journal entry (`leadgen report --runs`), print its report and return it."""
+    from leadgen.journal import journaled
+
     engine = get_engine(ctx)
     with journaled(engine, stage, clock=utc_now) as run:
         report = work(engine, get_settings(ctx))
@@ -49,12 +46,16 @@ def _journaled(ctx: typer.Context, stage: str, work: Callable[[Engine, Settings]
 @app.command()
 def draft(ctx: typer.Context, limit: Limit = 50) -> None:
     """Write drafts (LLM or fallback) for enriched companies that have no message in this campaign."""
+    from leadgen.outreach.drafting import draft_messages  # loads the OpenAI client
+
     _journaled(ctx, "cli-draft", lambda e, s: draft_messages(e, s, limit=limit, now=utc_now()))
 
 
 @app.command()
 def queue(ctx: typer.Context, limit: Limit = 100) -> None:
     """Verify recipients (syntax, opt-out, MX) and guardrails of drafts; queue or skip them."""
+    from leadgen.outreach.outbox import queue_messages
+
     _journaled(ctx, "cli-queue", lambda e, s: queue_messages(e, s, limit=limit, now=utc_now()))
 
 
@@ -71,6 +72,8 @@ def send(
     A route that cannot be used (connection, TLS, STARTTLS, AUTH) gets one line on stderr naming the setting
     to check; when no route a message may take works, the run stops (exit 1) and no message is spent.
     """
+    from leadgen.outreach.sending import send_queued
+
     report = _journaled(
         ctx, "cli-send", lambda e, s: send_queued(e, s, limit=limit, now=utc_now, dry_run=dry_run)
     )
@@ -87,6 +90,12 @@ def preview(
     fresh: Annotated[bool, typer.Option("--fresh", help="Compose a new draft (not stored).")] = False,
 ) -> None:
     """Print the draft for a company and its guardrail verdict (a stored draft, or a fresh one)."""
+    from leadgen.db.engine import session_scope
+    from leadgen.outreach.drafting import preview_draft
+    from leadgen.outreach.message import footer_text
+    from leadgen.outreach.offer import load_offer
+    from leadgen.outreach.sending import unsubscribe_for
+
     settings = get_settings(ctx)
     offer = load_offer(settings.outreach_offer_file)
     with session_scope(get_engine(ctx)) as session:
@@ -117,6 +126,8 @@ def recover(
 ) -> None:
     """Rows stuck in `sending`: requeue those that crashed before their DATA checkpoint, mark the rest `unknown`
     (never resent automatically)."""
+    from leadgen.outreach.outbox import recover_rows
+
     settings = get_settings(ctx)
     age = minutes if minutes is not None else settings.outreach_stale_sending_minutes
     done = recover_rows(get_engine(ctx), now=utc_now(), stale_after=timedelta(minutes=age))
@@ -151,6 +162,8 @@ def resolve(
     ] = None,
 ) -> None:
     """Settle an `unknown` message by hand (it is never resent automatically): --sent or --failed."""
+    from leadgen.outreach.resolve import resolve_unknown
+
     if sent is None:
         raise typer.BadParameter("say --sent or --failed", param_hint="--sent/--failed")
     result = resolve_unknown(

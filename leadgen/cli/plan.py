@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from leadgen.cli.context import fail, get_engine, get_settings, out_console
 from leadgen.clock import utc_now
-from leadgen.planning import PlannedQuery, PlanReport
-from leadgen.planning.queries import split_operators
-from leadgen.planning.rows import batch_tag_problem
-from leadgen.planning.run import run_planning
-from leadgen.planning.source import is_sheet, resolve_source
+
+if TYPE_CHECKING:  # the planner (sheets client, database) loads when `leadgen plan` runs
+    from leadgen.planning import PlannedQuery, PlanReport
 
 PREVIEW_ROWS = 20  # queries (and row errors) a dry run shows without --all
 
@@ -44,6 +42,10 @@ def plan(
     ] = False,
 ) -> None:
     """Validate niche rows, generate queries (≤ 6 per niche) and schedule them inside the night window."""
+    from leadgen.planning.rows import batch_tag_problem
+    from leadgen.planning.run import run_planning
+    from leadgen.planning.source import is_sheet, resolve_source
+
     settings = get_settings(ctx)
     if sheet and csv_file is not None:
         fail("use --sheet or --csv, not both", code=2)
@@ -76,6 +78,8 @@ class _Preview:
         self.tails: dict[str, str] = {}
 
     def add(self, q: PlannedQuery) -> None:
+        from leadgen.planning.queries import split_operators
+
         self.count += 1
         if self.show_all:
             words, tail = split_operators(q.query_text)
@@ -89,6 +93,8 @@ class _Preview:
             self.first.append(q)
 
     def print(self) -> None:
+        from leadgen.planning.queries import split_operators
+
         if not self.show_all:
             table = Table(title=f"Planned queries (dry run): first {len(self.first)} of {self.count}")
             for column in ("row", "region (lr)", "scheduled for", "new", "query words", "operators"):

@@ -5,27 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from leadgen.cli.context import get_engine, get_settings, out_console
-from leadgen.db.engine import session_scope
-from leadgen.mailbox.report import loop_report
 from leadgen.outputs import check_output
-from leadgen.reports import (
-    FunnelReport,
-    daily_summaries,
-    export_contacts,
-    export_domains,
-    funnel,
-    funnels,
-    latest_runs,
-    quality,
-    top_domains,
-)
+
+if TYPE_CHECKING:  # the report queries (SQLAlchemy) load when a command runs
+    from leadgen.reports import FunnelReport
 
 export_app = typer.Typer(help="Export working domains or contacts as CSV.", no_args_is_help=True)
 
@@ -53,6 +43,10 @@ def report(
     ] = 20,
 ) -> None:
     """Funnel per batch, daily summaries, top domains and quality checks."""
+    from leadgen.db.engine import session_scope
+    from leadgen.mailbox.report import loop_report
+    from leadgen.reports import daily_summaries, funnel, funnels, latest_runs, quality, top_domains
+
     settings = get_settings(ctx)
     if runs and not as_json:
         with session_scope(get_engine(ctx)) as session:
@@ -174,6 +168,9 @@ def domains_cmd(
     batch_tag: Annotated[str | None, typer.Option("--batch-tag", help="Only this batch.")] = None,
 ) -> None:
     """Working company domains (not duplicate, excluded, unreachable or opted out) with contact counts."""
+    from leadgen.db.engine import session_scope
+    from leadgen.reports import export_domains
+
     check_output(out)  # a bad --out fails before the database is read
     with session_scope(get_engine(ctx)) as session:
         count = export_domains(session, out, batch_tag=batch_tag)
@@ -187,6 +184,9 @@ def contacts_cmd(
     batch_tag: Annotated[str | None, typer.Option("--batch-tag", help="Only this batch.")] = None,
 ) -> None:
     """Emails and phones of working companies; opted-out companies and emails are left out."""
+    from leadgen.db.engine import session_scope
+    from leadgen.reports import export_contacts
+
     check_output(out)  # a bad --out fails before the database is read
     with session_scope(get_engine(ctx)) as session:
         count = export_contacts(session, out, batch_tag=batch_tag)

@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from leadgen.cli.context import fail, get_engine, get_settings
 from leadgen.clock import utc_now
-from leadgen.db.engine import session_scope
 from leadgen.errors import SerpParseError
-from leadgen.serp import DomainFilter, SerpPage, ingest_payload, parse_serp
-from leadgen.serp.crossquery import find_cross_query_domains
-from leadgen.serp.filter import DIRECTORY_PREFIX, SOURCE_CROSS_QUERY
-from leadgen.settings import Settings
+
+if TYPE_CHECKING:  # the parser and the database load when a command runs
+    from leadgen.serp import SerpPage
+    from leadgen.settings import Settings
 
 app = typer.Typer(
     help="SERP pages: parse saved Yandex XML, ingest it into the database.", no_args_is_help=True
@@ -31,6 +30,8 @@ FileArg = Annotated[
 def document_records(page: SerpPage, settings: Settings) -> list[dict[str, Any]]:
     """JSON-ready records of a parsed page, each with the non-company filter's `skip_reason` (`repeat` for a later
     result of a domain already on the page) and `skip_source` (shipped, settings, file, signal)."""
+    from leadgen.serp import DomainFilter
+
     domain_filter = DomainFilter.from_settings(settings)
     records = []
     reasons = domain_filter.classify_page(page.documents)
@@ -55,6 +56,8 @@ def _read(path: Path) -> bytes:
 @app.command()
 def parse(ctx: typer.Context, file: FileArg) -> None:
     """Print one JSON object per result: url, domain, title, snippet, position, page, skip_reason, ..."""
+    from leadgen.serp import parse_serp
+
     settings = get_settings(ctx)
     data = _read(file)
     try:
@@ -75,6 +78,9 @@ def ingest(
     ] = None,
 ) -> None:
     """Store a saved page as the results of OPERATION_ID (one transaction; re-running changes nothing)."""
+    from leadgen.db.engine import session_scope
+    from leadgen.serp import ingest_payload
+
     settings = get_settings(ctx)
     data = _read(file)
     engine = get_engine(ctx)
@@ -99,6 +105,11 @@ def directories(
 
     The output is the DIRECTORY_DOMAINS_FILE format: save it (or the cross-query lines) to keep those entries.
     """
+    from leadgen.db.engine import session_scope
+    from leadgen.serp import DomainFilter
+    from leadgen.serp.crossquery import find_cross_query_domains
+    from leadgen.serp.filter import DIRECTORY_PREFIX, SOURCE_CROSS_QUERY
+
     settings = get_settings(ctx)
     filt = DomainFilter.from_settings(settings)
     for domain in sorted(filt.reasons):

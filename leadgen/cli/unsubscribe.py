@@ -7,10 +7,7 @@ from typing import Annotated
 import typer
 
 from leadgen.cli.context import fail, get_engine, get_settings, out_console
-from leadgen.db.models import OptOutKind
 from leadgen.errors import ConfigurationError
-from leadgen.outreach.optout import classify_value
-from leadgen.unsubscribe.tokens import UnsubscribeLinks, signer_from_settings
 
 app = typer.Typer(
     help="One-click unsubscribe (RFC 8058): the HTTP service and the links messages carry.",
@@ -25,6 +22,8 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8080,
 ) -> None:
     """Serve POST /u/<token> (records the opt-out), GET /u/<token> (a confirmation page) and GET /healthz."""
+    from leadgen.unsubscribe.tokens import signer_from_settings
+
     settings = get_settings(ctx)
     try:
         signer = signer_from_settings(settings)
@@ -57,6 +56,10 @@ def url(
     ] = None,
 ) -> None:
     """Print the one-click unsubscribe URL a message to EMAIL carries (List-Unsubscribe and the footer)."""
+    from leadgen.db.models import OptOutKind
+    from leadgen.outreach.optout import classify_value
+    from leadgen.unsubscribe.tokens import UnsubscribeLinks
+
     parsed = classify_value(email)
     if parsed is None or parsed[0] is not OptOutKind.EMAIL:
         fail(f"not an email address: {email!r}")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,9 +12,10 @@ from leadgen.cli.console import styled
 from leadgen.cli.context import err_console, fail, get_settings, out_console
 from leadgen.cli.serp import document_records
 from leadgen.errors import ConfigurationError, LeadgenError, SerpParseError
-from leadgen.serp import parse_serp
-from leadgen.settings import Settings
-from leadgen.yandex import SearchRequest, YandexClient
+
+if TYPE_CHECKING:  # the HTTP client and the parser load when the command runs
+    from leadgen.settings import Settings
+    from leadgen.yandex import SearchRequest
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,9 @@ async def _run(
     poll_interval: float,
     timeout: float,
 ) -> dict[str, Any]:
+    from leadgen.serp import parse_serp
+    from leadgen.yandex import YandexClient
+
     async with YandexClient.from_settings(settings) as client:
         operation = await client.create_search(request, ignore_night_window=ignore_night_window)
         result: dict[str, Any] = {
@@ -74,6 +77,10 @@ def search(
     ] = 3 * 3600.0,
 ) -> None:
     """Create a deferred search for QUERY; print its operation id, or with --wait its results."""
+    import asyncio
+
+    from leadgen.yandex import SearchRequest
+
     settings = get_settings(ctx)
     if ignore_night_window:
         err_console.print(

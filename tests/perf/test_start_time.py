@@ -1,0 +1,68 @@
+"""`leadgen --version` and `leadgen --help` start in under 0.3 s, median of 7 runs (issue 21).
+
+Runs the installed console script (the command users type) in a subprocess, one warm-up and then 7 timed runs per
+command, and takes the median wall time; CPU time (user + system, getrusage of the children) and the load average
+are printed beside it, since the machine is shared. Not part of the default run (tests/perf is ignored by addopts):
+`.venv/bin/python -m pytest tests/perf/test_start_time.py -o addopts="" -s -q`. Figures: docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+RUNS = 7
+TARGET_SECONDS = 0.3
+
+
+def _leadgen() -> list[str]:
+    script = Path(sys.executable).with_name("leadgen")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "leadgen"]
+
+
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _time(argv: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of `argv` to its exit."""
+    cpu = _cpu_of_children()
+    start = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, timeout=60, check=False)
+    wall = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    return wall, _cpu_of_children() - cpu
+
+
+@pytest.mark.parametrize("option", ["--version", "--help"])
+def test_cli_starts_in_under_0_3_s(option: str) -> None:
+    argv = [*_leadgen(), option]
+    _time(argv)  # warm-up: the first run pays for reading the files from disk
+    runs = [_time(argv) for _ in range(RUNS)]
+    wall = statistics.median(w for w, _ in runs)
+    cpu = statistics.median(c for _, c in runs)
+    figure = {
+        "name": f"cli_start {option}",
+        "figure": round(wall, 3),
+        "unit": "s (median wall of 7)",
+        "target": TARGET_SECONDS,
+        "cpu_seconds_median": round(cpu, 3),
+        "wall_seconds_runs": [round(w, 3) for w, _ in runs],
+        "cpu_count": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+    print(json.dumps(figure))
+    out = os.environ.get("LEADGEN_BENCH_OUT")
+    if out:
+        path = Path(out).with_suffix(f".cli_start{option.replace('-', '_')}.json")
+        path.write_text(json.dumps(figure, indent=1), encoding="utf-8")
+    assert wall < TARGET_SECONDS, f"`leadgen {option}` median {wall:.3f} s over {RUNS} runs (CPU {cpu:.3f} s)"
