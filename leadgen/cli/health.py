@@ -12,9 +12,9 @@ from rich.text import Text
 
 from leadgen.cli.console import styled
 from leadgen.cli.context import get_settings, out_console
-from leadgen.health import CHECK_NAMES, failed, plan_checks, run_checks, secret_values
 
 STATUS_STYLE = {"ok": "bold green", "fail": "bold red", "skipped": "yellow"}
+CHECKS_HELP = "database, prefect, smtp, yandex, imap"  # leadgen.health.CHECK_NAMES (not imported at start)
 
 
 def _prefect_api_url() -> str | None:
@@ -30,7 +30,7 @@ def health(
         list[str] | None,
         typer.Option(
             "--only",
-            help=f"Run only these checks (repeatable): {', '.join(CHECK_NAMES)}.",
+            help=f"Run only these checks (repeatable): {CHECKS_HELP}.",
             show_default=False,
         ),
     ] = None,
@@ -47,6 +47,8 @@ def health(
     """Check every configured dependency without side effects (no mail sent, mailboxes read-only).
 
     Exit 1 when any check fails, 0 otherwise (skipped checks are not failures)."""
+    from leadgen.health import CHECK_NAMES, failed, plan_checks, run_checks, secret_values
+
     names = [name.strip().lower() for name in only or []]
     unknown = [name for name in names if name not in CHECK_NAMES]
     if unknown:

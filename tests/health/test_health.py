@@ -410,3 +410,10 @@ def test_a_secret_in_any_detail_is_masked() -> None:
 
     results = run_checks([Check("smtp", "yandex", leaky)], timeout=TIMEOUT, secrets=secret_values(conf))
     assert results == [CheckResult("smtp", "yandex", "fail", "535 bad password *** for ***")]
+
+
+def test_the_help_names_every_check() -> None:
+    from leadgen.cli.health import CHECKS_HELP
+    from leadgen.health import CHECK_NAMES
+
+    assert CHECKS_HELP.split(", ") == list(CHECK_NAMES)
