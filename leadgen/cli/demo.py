@@ -156,7 +156,8 @@ def _close_the_loop(stack: Any, engine: Any, settings: Any) -> Any:
     returned = stack.sink.deliver_returns()
     maildir = stack.sink.returns.maildir
     out_console.print(
-        styled("\n[bold]the mailbox[/] {}: {} messages came back (DSNs, a reply)", maildir, len(returned))
+        styled("\n[bold]the mailbox[/] {}: {} messages came back (DSNs, a reply)", maildir, len(returned)),
+        soft_wrap=True,
     )
     route = settings.routing_default_route
     try:
