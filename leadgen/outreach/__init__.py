@@ -14,7 +14,7 @@ from leadgen.outreach.drafting import draft_messages, preview_draft
 from leadgen.outreach.forget import ForgetReport, forget
 from leadgen.outreach.guardrails import GuardrailVerdict, check_draft
 from leadgen.outreach.mailer import DryRunMailer, Mailer, RecordingMailer, SmtpMailer
-from leadgen.outreach.message import Unsubscribe, build_message, message_id_for
+from leadgen.outreach.message import Unsubscribe, build_message, new_message_id
 from leadgen.outreach.offer import OfferBrief, load_offer, parse_offer
 from leadgen.outreach.optout import add_opt_out, email_hash, import_csv, list_opt_outs, opt_out_reason
 from leadgen.outreach.outbox import queue_messages, recover_stale_sending
@@ -81,7 +81,7 @@ __all__ = [
     "import_csv",
     "list_opt_outs",
     "load_offer",
-    "message_id_for",
+    "new_message_id",
     "opt_out_reason",
     "parse_offer",
     "preview_draft",

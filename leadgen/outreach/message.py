@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
@@ -89,13 +89,14 @@ def header_text(value: str, /) -> str:
     return " ".join(CONTROL_RE.sub(" ", value).split())
 
 
-def message_token(campaign: str, row_id: int, /) -> str:
-    return hashlib.sha256(f"leadgen:{campaign}:{row_id}".encode()).hexdigest()[:24]
+def new_message_id(domain: str, /) -> str:
+    """A fresh, opaque Message-ID `<32 random hex digits@sender domain>` (RFC 5322 section 3.6.4).
 
-
-def message_id_for(campaign: str, row_id: int, domain: str, /) -> str:
-    """Deterministic Message-ID of one outreach row (the same on every attempt)."""
-    return f"<leadgen.{row_id}.{message_token(campaign, row_id)}@{domain.lower()}>"
+    Random, not derived from the row id or campaign: ids never repeat across databases or after a reset (a reply's
+    In-Reply-To cannot match the wrong row) and reveal no send volume. The caller stores it on the row once, so
+    every retry of that row reuses it.
+    """
+    return f"<{secrets.token_hex(16)}@{domain.lower()}>"
 
 
 def unsubscribe_header(

@@ -23,7 +23,7 @@ from leadgen.db.models import Company, Contact, MessageStatus, OptOutKind, Outre
 from leadgen.errors import ClaimLost
 from leadgen.outreach.composer import DraftPolicy
 from leadgen.outreach.guardrails import check_draft
-from leadgen.outreach.message import message_id_for
+from leadgen.outreach.message import new_message_id
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.optout import add_opt_out, opt_out_reason
 from leadgen.outreach.recipients import ADDRESS_TAKEN, check_recipient
@@ -436,7 +436,7 @@ def claim_next(engine: Engine, settings: Settings, *, now: datetime, message_dom
                 row.attempts = max(row.attempts - 1, 0)
                 return Claim(skipped_id=row.id, skipped_reason=reason, used_today=used)
             if not row.message_id:
-                row.message_id = message_id_for(row.campaign, row.id, message_domain)
+                row.message_id = new_message_id(message_domain)
             item = OutboxItem.from_row(row, message_id=row.message_id, claimed_at=now)
             return Claim(item=item, used_today=used)
     except _CapReached as exc:

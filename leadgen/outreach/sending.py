@@ -26,7 +26,7 @@ from leadgen.errors import (
 )
 from leadgen.outreach.idn import NEEDS_SMTPUTF8, SmtpUtf8Unsupported, smtp_address
 from leadgen.outreach.mailer import DryRunMailer, Mailer, SmtpMailer
-from leadgen.outreach.message import Unsubscribe, build_message, message_id_for
+from leadgen.outreach.message import Unsubscribe, build_message, new_message_id
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.outbox import (
     OutboxItem,
@@ -451,9 +451,7 @@ def _dry_run(
                 errors.append(ItemError(row.to_email or "", reason, row.id))
                 continue
             decision: RouteDecision = router.route(row.to_email or "")
-            item = OutboxItem.from_row(
-                row, message_id=row.message_id or message_id_for(row.campaign, row.id, domain)
-            )
+            item = OutboxItem.from_row(row, message_id=row.message_id or new_message_id(domain))
             message = _message(settings, item, decision.route, offer, unsubscribe, now)
             message["X-Leadgen-Route"] = decision.route
             mailer.send(message)

@@ -37,7 +37,7 @@ class UnsubscribeRequest:
 
 
 def bare_message_id(message_id: str, /) -> str:
-    """`<leadgen.1.ab@x.ru>` -> `leadgen.1.ab@x.ru` (the token carries the id without its angle brackets)."""
+    """`<3f9c…@x.ru>` -> `3f9c…@x.ru` (the token carries the id without its angle brackets)."""
     return message_id.strip().removeprefix("<").removesuffix(">").strip()
 
 

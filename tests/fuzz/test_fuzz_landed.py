@@ -22,7 +22,7 @@ from leadgen.errors import DraftRejected, LeadgenError, OperationFailed, YandexU
 from leadgen.outreach.briefs import CompanyBrief, ContactBrief
 from leadgen.outreach.composer import FallbackComposer, parse_draft
 from leadgen.outreach.guardrails import check_draft
-from leadgen.outreach.message import Unsubscribe, build_message, message_id_for
+from leadgen.outreach.message import Unsubscribe, build_message, new_message_id
 from leadgen.outreach.optout import classify_value, normalise_domain, normalise_email
 from leadgen.outreach.recipients import check_syntax
 from leadgen.outreach.template import EmailTemplate
@@ -98,7 +98,7 @@ def test_fallback_composer_and_message_builder_on_hostile_company_data(name: str
             to_email="info@example.ru",
             from_address="anna@dentaplan.example",
             offer=OFFER,
-            message_id=message_id_for("default", 1, "dentaplan.example"),
+            message_id=new_message_id("dentaplan.example"),
             unsubscribe=Unsubscribe(mailto="unsubscribe@dentaplan.example"),
             date=datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
         )

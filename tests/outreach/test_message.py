@@ -1,4 +1,4 @@
-"""Message building: no header injection, deterministic Message-ID, List-Unsubscribe (RFC 2369/8058), footer."""
+"""Message building: no header injection, opaque Message-ID, List-Unsubscribe (RFC 2369/8058), footer."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from leadgen.outreach.message import (
     Unsubscribe,
     build_message,
     header_text,
-    message_id_for,
+    new_message_id,
 )
 from leadgen.unsubscribe import UnsubscribeLinks, UnsubscribeSigner
 from tests.outreach.factories import make_offer
@@ -24,6 +24,7 @@ OFFER = make_offer()
 DATE = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 SIGNER = UnsubscribeSigner("test-secret-" + "k" * 32)
 LINKS = UnsubscribeLinks("https://unsub.dentaplan.example", SIGNER)
+MESSAGE_ID = new_message_id("dentaplan.example")
 
 
 def build(
@@ -35,7 +36,7 @@ def build(
         "to_email": "info@clinic.ru",
         "from_address": "robot@dentaplan.example",
         "offer": OFFER,
-        "message_id": message_id_for("default", 42, "dentaplan.example"),
+        "message_id": MESSAGE_ID,
         "unsubscribe": unsubscribe or Unsubscribe(mailto="unsub@dentaplan.example"),
         "date": DATE,
     }
@@ -94,11 +95,12 @@ def test_any_subject_yields_exactly_the_expected_headers(subject: str) -> None:
     assert "".join(str(parsed["Subject"]).split()) == "".join(header_text(subject).split())
 
 
-def test_message_id_is_deterministic_per_row() -> None:
-    assert message_id_for("default", 42, "X.example") == message_id_for("default", 42, "x.example")
-    assert message_id_for("default", 42, "x.example") != message_id_for("default", 43, "x.example")
-    assert message_id_for("default", 42, "x.example") != message_id_for("spring", 42, "x.example")
-    assert build()["Message-ID"] == message_id_for("default", 42, "dentaplan.example")
+def test_message_id_is_random_opaque_and_keeps_the_sender_domain() -> None:
+    ids = [new_message_id("Dentaplan.Example") for _ in range(200)]
+    assert len(set(ids)) == 200
+    for value in ids:
+        assert re.fullmatch(r"<[0-9a-f]{32}@dentaplan\.example>", value), value
+    assert build()["Message-ID"] == MESSAGE_ID
 
 
 def test_list_unsubscribe_mailto_only_has_no_one_click() -> None:
@@ -121,7 +123,7 @@ def test_list_unsubscribe_with_base_url_is_one_click_and_survives_reparsing() ->
     token = https.rsplit("/", 1)[1]
     verified = SIGNER.verify(token)
     assert verified is not None and verified.email == "info@clinic.ru"
-    assert verified.message_id == message_id_for("default", 42, "dentaplan.example").strip("<>")
+    assert verified.message_id == MESSAGE_ID.strip("<>")
     # The footer shows the same one-click link.
     body = parsed.get_content().replace("\r\n", "\n")
     assert https in body.split("\n-- \n", 1)[1]
@@ -165,7 +167,7 @@ def test_list_unsubscribe_accepts_only_a_list_of_uris(value: str) -> None:
 def test_each_message_carries_its_own_link() -> None:
     unsubscribe = Unsubscribe(links=LINKS)
     first = build(unsubscribe=unsubscribe)
-    other_row = build(unsubscribe=unsubscribe, message_id=message_id_for("default", 43, "dentaplan.example"))
+    other_row = build(unsubscribe=unsubscribe, message_id=new_message_id("dentaplan.example"))
     other_person = build(unsubscribe=unsubscribe, to_email="boss@clinic.ru")
     values = {str(m["List-Unsubscribe"]) for m in (first, other_row, other_person)}
     assert len(values) == 3

@@ -12,7 +12,7 @@ from leadgen.db import make_engine, migrate
 from leadgen.db.engine import session_scope
 from leadgen.outreach import SmtpMailer, StaticMxResolver, send_queued
 from leadgen.outreach.guardrails import check_draft
-from leadgen.outreach.message import Unsubscribe, build_message, message_id_for
+from leadgen.outreach.message import Unsubscribe, build_message, new_message_id
 from leadgen.outreach.template import EmailTemplate
 from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.settings import Settings
@@ -44,7 +44,7 @@ def test_outbox_overhead_against_raw_smtp(tmp_path: Path) -> None:
                 to_email=f"director@clinic{i}.ru",
                 from_address="anna@dentaplan.example",
                 offer=OFFER,
-                message_id=message_id_for("bench", i, "dentaplan.example"),
+                message_id=new_message_id("dentaplan.example"),
                 unsubscribe=Unsubscribe(mailto="anna@dentaplan.example"),
                 date=MONDAY_NOON,
             )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from leadgen.clock import ManualClock
 from leadgen.mailbox.maildir import read_maildir
-from leadgen.outreach.message import Unsubscribe, build_message, message_id_for
+from leadgen.outreach.message import Unsubscribe, build_message, new_message_id
 from leadgen.sandbox.farm_sites import is_dead_mailbox
 from leadgen.sandbox.smtp_sink import Returns, SmtpSink
 from tests.outreach.factories import make_offer
@@ -20,14 +20,14 @@ START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 OFFER = make_offer()
 
 
-def outgoing(to: str, row_id: int) -> EmailMessage:
+def outgoing(to: str) -> EmailMessage:
     return build_message(
         subject="CRM для клиники «Улыбка»",
         body="Здравствуйте!\n\nДентаПлан напоминает пациентам о визитах.",
         to_email=to,
         from_address="anna@dentaplan.example",
         offer=OFFER,
-        message_id=message_id_for("default", row_id, "dentaplan.example"),
+        message_id=new_message_id("dentaplan.example"),
         unsubscribe=Unsubscribe(mailto="unsubscribe@dentaplan.example"),
         date=START,
     )
@@ -50,9 +50,9 @@ def test_dead_mailbox_gets_a_later_postfix_dsn_and_a_live_one_replies(tmp_path: 
     maildir = tmp_path / "maildir"
     returns = Returns(maildir, unknown_user=is_dead_mailbox, clock=clock, delay=timedelta(minutes=4))
     dead, live, other = (
-        outgoing("Buh@Ulybka-Dent.ru", 1),
-        outgoing("info@ulybka-dent.ru", 2),
-        outgoing("zakaz@x.ru", 3),
+        outgoing("Buh@Ulybka-Dent.ru"),
+        outgoing("info@ulybka-dent.ru"),
+        outgoing("zakaz@x.ru"),
     )
     with SmtpSink(returns=returns) as sink:
         send_through(sink, dead, live, other)
@@ -89,6 +89,6 @@ def test_dead_mailbox_gets_a_later_postfix_dsn_and_a_live_one_replies(tmp_path: 
 
 def test_without_returns_the_sink_writes_nothing(tmp_path: Path) -> None:
     with SmtpSink() as sink:
-        send_through(sink, outgoing("buh@ulybka-dent.ru", 1))
+        send_through(sink, outgoing("buh@ulybka-dent.ru"))
         assert sink.deliver_returns() == [] and sink.count == 1
     assert list(read_maildir(tmp_path / "absent")) == []
