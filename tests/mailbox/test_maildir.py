@@ -72,7 +72,7 @@ def mail_and_return(engine: Engine, maildir: Path) -> tuple[int, int]:
             s.add(row)
             s.flush()
             rows.append(row)
-        messages = [outgoing(r.to_email or "", r.id) for r in rows]
+        messages = [outgoing(r.to_email or "") for r in rows]
         for row, message in zip(rows, messages, strict=True):
             row.message_id = str(message["Message-ID"])
             row.sent_at = NOW - timedelta(hours=1)
