@@ -290,6 +290,13 @@ class Settings(BaseSettings):
     )
     crawl_respect_robots: bool = True
 
+    # --- contacts: cap per company (issue 22, hostile pages) ----------------------------------------------
+    crawl_max_contacts_per_company: int = Field(
+        200,
+        ge=1,
+        description="Contacts stored per company per crawl at most; the best kept, the rest counted",
+    )
+
     # --- contacts: robots Crawl-delay cap, recipient preference (issue 17) ------------------------------
     crawl_max_crawl_delay_seconds: float = Field(
         10.0, ge=0, description="robots.txt Crawl-delay is honoured up to this many seconds per request"

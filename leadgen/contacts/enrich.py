@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine
+from sqlalchemy.exc import StatementError
 
 from leadgen.clock import Clock, utc_now
+from leadgen.contacts.cap import cap_contacts
 from leadgen.contacts.crawler import Crawler, SiteCrawl
 from leadgen.contacts.politeness import Monotonic, Sleep
 from leadgen.contacts.ssrf import Resolver
-from leadgen.contacts.store import choose_primary, claim_companies, record_outcome, upsert_contacts
+from leadgen.contacts.store import (
+    choose_primary,
+    claim_companies,
+    record_outcome,
+    release_claim,
+    upsert_contacts,
+)
 from leadgen.db.engine import session_scope
 from leadgen.db.models import Company, CompanyStatus
 from leadgen.settings import Settings
 
 Progress = Callable[["CompanyOutcome"], None]
+MAX_REASON = 300  # characters of an exception kept in reports and status_reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +66,16 @@ class EnrichReport:
     phones: int = 0
     pages_fetched: int = 0
     errors: list[ItemError] = field(default_factory=list)
+
+
+def short_error(exc: BaseException) -> str:
+    """`Type: first line` of an exception; for a database error the driver's first line only, never the SQL
+    statement or its parameters (SQLAlchemy appends both to its message)."""
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        exc = exc.orig
+    lines = str(exc).strip().splitlines()
+    first = lines[0] if lines else ""
+    return f"{type(exc).__name__}: {first}"[:MAX_REASON]
 
 
 def start_url(company: Company) -> str | None:
@@ -109,13 +129,13 @@ async def enrich_companies(
                     site = await crawler.crawl(url)
                     reason = site.error
                 except Exception as exc:  # one company's failure must not stop the batch
-                    site, reason = None, f"{type(exc).__name__}: {exc}"
+                    site, reason = None, short_error(exc)
         try:
-            outcome = _store(
-                engine, company_id, domain, site, reason, now, settings.outreach_recipient_preference
-            )
+            outcome = _store(engine, company_id, domain, site, reason, now, settings)
         except Exception as exc:
-            errors.append(ItemError(company_id, domain, f"storing failed: {type(exc).__name__}: {exc}"))
+            failure = f"storing failed: {short_error(exc)}"
+            errors.append(ItemError(company_id, domain, failure))
+            _release(engine, company_id, failure, now)
             return
         outcomes.append(outcome)
         if outcome.status == CompanyStatus.UNREACHABLE:
@@ -139,6 +159,13 @@ async def enrich_companies(
     )
 
 
+def _release(engine: Engine, company_id: int, reason: str, now: Clock) -> None:
+    """Give the claim back after a failed store, so the company does not stay `enriching`."""
+    # If the database is gone too, STALE_ENRICHING (or `release_stale`) re-claims the company later.
+    with contextlib.suppress(Exception), session_scope(engine) as session:
+        release_claim(session, company_id, reason=reason, now=now())
+
+
 def _store(
     engine: Engine,
     company_id: int,
@@ -146,17 +173,19 @@ def _store(
     site: SiteCrawl | None,
     reason: str | None,
     now: Clock,
-    preference: str | None = None,
+    settings: Settings,
 ) -> CompanyOutcome:
+    preference = settings.outreach_recipient_preference
     moment = now()
     pages_ok = sum(1 for p in site.pages if p.error is None) if site else 0
     with session_scope(engine) as session:
         if site is None or not site.reachable:
             record_outcome(session, company_id, status=CompanyStatus.UNREACHABLE, reason=reason, now=moment)
             return CompanyOutcome(company_id, domain, CompanyStatus.UNREACHABLE.value, 0, 0, pages_ok, reason)
-        upsert_contacts(session, company_id, site.contacts, now=moment)
+        contacts, dropped = cap_contacts(site.contacts, settings.crawl_max_contacts_per_company, preference)
+        upsert_contacts(session, company_id, contacts, now=moment)
         chosen = choose_primary(session, company_id, preference=preference)
-        useful = [c for c in site.contacts if not c.web_studio]
+        useful = [c for c in contacts if not c.web_studio]
         emails = sum(c.kind == "email" for c in useful)
         phones = sum(c.kind == "phone" for c in useful)
         if chosen.get("email") or chosen.get("phone"):
@@ -169,7 +198,8 @@ def _store(
                 "pages": [p.final_url or p.url for p in site.pages if p.error is None],
                 "page_errors": [f"{p.url}: {p.error}" for p in site.pages if p.error][:10],
                 "at": moment.isoformat(),
-            }
+            },
+            "contacts_dropped": dropped,  # beyond CRAWL_MAX_CONTACTS_PER_COMPANY (0: none)
         }
         record_outcome(
             session, company_id, status=status, reason=why, now=moment, site_text=site.site_text, meta=meta

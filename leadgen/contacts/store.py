@@ -22,6 +22,8 @@ CHOSEN_KEY = "chosen"  # why this email is the company's primary (recipient pref
 # A company left in `enriching` longer than this was claimed by a run that died (killed process, lost database
 # connection): the next run claims it again. A batch takes minutes; an hour leaves a wide margin.
 STALE_ENRICHING = timedelta(hours=1)
+# Rows per INSERT: 12 columns x 1,000 rows stay far below Postgres' 65,535 bind parameters per statement.
+UPSERT_BATCH = 1000
 
 
 def _insert_for(session: Session) -> Any:
@@ -35,6 +37,7 @@ def upsert_contacts(
 
     On conflict: last_seen_at moves to `now`, first_seen_at stays; the better score wins together with its
     source and page URL; metadata is merged (new keys win). A manual contact keeps its source and score.
+    Written in batches of UPSERT_BATCH rows, so no statement exceeds the driver's bind-parameter limit.
     """
     if not contacts:
         return 0
@@ -72,6 +75,12 @@ def upsert_contacts(
                 "metadata": meta,
             }
         )
+    for start in range(0, len(rows), UPSERT_BATCH):
+        session.execute(_upsert_statement(session, rows[start : start + UPSERT_BATCH]))
+    return len(rows)
+
+
+def _upsert_statement(session: Session, rows: list[dict[str, Any]]) -> Any:
     dialect = session.get_bind().dialect.name
     insert = _insert_for(session)
     table = Contact.__table__  # type: ignore[attr-defined]
@@ -86,7 +95,7 @@ def upsert_contacts(
     else:
         merged_meta = func.json_patch(table.c["metadata"], excluded["metadata"])
         best = func.max(table.c.quality_score, excluded.quality_score)
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=[table.c.company_id, table.c.kind, func.lower(table.c.value)],
         set_={
             "last_seen_at": excluded.last_seen_at,
@@ -99,8 +108,6 @@ def upsert_contacts(
             "metadata": merged_meta,
         },
     )
-    session.execute(stmt)
-    return len(rows)
 
 
 def choose_primary(
@@ -213,6 +220,17 @@ def record_outcome(
         company.site_text = site_text
     if meta:
         company.meta = {**(company.meta or {}), **meta}
+
+
+def release_claim(session: Session, company_id: int, *, reason: str, now: datetime) -> bool:
+    """Put a company whose enrichment failed back from `enriching` to `new`, with the reason; True if released."""
+    result = session.execute(
+        update(Company)
+        .where(Company.id == company_id, Company.status == CompanyStatus.ENRICHING)
+        .values(status=CompanyStatus.NEW, status_reason=reason[:1000], updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
 
 
 def release_stale(session: Session, *, older_than: datetime) -> int:
