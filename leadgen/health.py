@@ -217,16 +217,7 @@ def check_smtp(route: SmtpRoute, context: ssl.SSLContext, timeout: float) -> Che
     from leadgen.outreach.mailer import SmtpMailer
 
     target = f"{route.name} {route.host}:{route.port}"
-    bounded = SmtpRoute(
-        name=route.name,
-        host=route.host,
-        port=route.port,
-        security=route.security,
-        username=route.username,
-        password=route.password,
-        from_address=route.from_address,
-        timeout=min(route.timeout, timeout),
-    )
+    bounded = route.with_timeout(timeout)
     try:
         SmtpMailer(bounded, ssl_context=context).check()
     except RouteUnavailable as exc:
@@ -299,17 +290,7 @@ def check_imap(route: ImapRoute, timeout: float) -> CheckResult:
     from leadgen.mailbox.imap import ImapMailbox
 
     target = f"{route.name} {route.host}:{route.port} {route.folder}"
-    bounded = ImapRoute(
-        name=route.name,
-        host=route.host,
-        port=route.port,
-        security=route.security,
-        username=route.username,
-        password=route.password,
-        folder=route.folder,
-        timeout=min(route.timeout, timeout),
-        ca_file=route.ca_file,
-    )
+    bounded = route.with_timeout(timeout)
     try:
         with ImapMailbox(bounded) as box:
             exists = box.exists

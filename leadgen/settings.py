@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from datetime import date, datetime, time, timedelta
@@ -140,6 +141,12 @@ class SmtpRoute:
         self.timeout = timeout
         self.data_timeout = data_timeout
 
+    def with_timeout(self, seconds: float) -> SmtpRoute:
+        """This route with its timeout capped at `seconds` (a health check must not wait longer)."""
+        route = copy.copy(self)
+        route.timeout = min(self.timeout, seconds)
+        return route
+
     def __repr__(self) -> str:
         return (
             f"SmtpRoute(name={self.name!r}, host={self.host!r}, port={self.port}, security={self.security!r})"
@@ -173,6 +180,12 @@ class ImapRoute:
         self.folder = folder
         self.timeout = timeout
         self.ca_file = ca_file
+
+    def with_timeout(self, seconds: float) -> ImapRoute:
+        """This route with its timeout capped at `seconds` (a health check must not wait longer)."""
+        route = copy.copy(self)
+        route.timeout = min(self.timeout, seconds)
+        return route
 
     @property
     def configured(self) -> bool:
