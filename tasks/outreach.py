@@ -13,6 +13,8 @@ from prefect.cache_policies import NO_CACHE
 from leadgen.outreach import SendReport, draft_messages, queue_messages, send_queued
 from leadgen.outreach.outbox import recover_rows
 from leadgen.outreach.sending import send_window_state, sendable_now
+from leadgen.outreach.settle import settle_unknown
+from leadgen.outreach.settle import tally as tally_settled
 from tasks import runtime
 from tasks.limits import return_email_slots, take_email_slots
 from tasks.policy import retry_options
@@ -61,6 +63,9 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
         stale = timedelta(minutes=settings.outreach_stale_sending_minutes)
         recovered = recover_rows(engine, now=runtime.now(), stale_after=stale)
         total = replace(total, recovered_unknown=recovered.unknown, recovered_requeued=recovered.requeued)
+        # Then rows in doubt are settled from their route's sent folder, once per run (not per batch).
+        settled = tally_settled(settle_unknown(engine, settings, now=runtime.current_clock()))
+        total = replace(total, settled_sent=settled["sent"], settled_requeued=settled["requeued"])
         is_open, opens = send_window_state(settings, runtime.now())
         if not is_open:  # checked before taking a slot, so runs outside the window use none
             closed = replace(
@@ -91,7 +96,12 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
                 )
             first = False
             some = send_queued(
-                engine, settings, limit=slots, now=runtime.current_clock(), sleep=runtime.sleep
+                engine,
+                settings,
+                limit=slots,
+                now=runtime.current_clock(),
+                sleep=runtime.sleep,
+                settle=False,
             )
             # a slot paces one SMTP conversation: give back those of the batch no message used
             return_email_slots(slots - (some.sent + some.unknown + some.failed + some.retried))
@@ -116,6 +126,8 @@ def _add(total: SendReport, one: SendReport) -> SendReport:
         unknown=total.unknown + one.unknown,
         recovered_unknown=total.recovered_unknown + one.recovered_unknown,
         recovered_requeued=total.recovered_requeued + one.recovered_requeued,
+        settled_sent=total.settled_sent + one.settled_sent,
+        settled_requeued=total.settled_requeued + one.settled_requeued,
         files=[*total.files, *one.files],
         errors=[*total.errors, *one.errors],
     )

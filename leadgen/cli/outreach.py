@@ -173,3 +173,22 @@ def resolve(
         f"message {result.id} {result.message_id or ''} to {result.to_email or '(forgotten)'}: {result.status}",
         markup=False,
     )
+
+
+@app.command()
+def settle(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Settle `unknown` messages from their route's sent folder (IMAP_<ROUTE>_SENT_*): a copy found means sent;
+    none in a reliable folder after OUTREACH_SETTLE_AFTER_MINUTES means not sent (requeued). One line per row."""
+    from leadgen.outreach.settle import settle_unknown
+
+    results = settle_unknown(get_engine(ctx), get_settings(ctx), now=utc_now)
+    for item in results:
+        if as_json:
+            typer.echo(json.dumps(item.summary(), ensure_ascii=False))
+        else:
+            out_console.print(item.line(), markup=False, soft_wrap=True, highlight=False)
+    if not results and not as_json:
+        out_console.print("no unknown messages", markup=False)

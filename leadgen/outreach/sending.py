@@ -50,6 +50,8 @@ from leadgen.outreach.outbox import (
 from leadgen.outreach.recipients import check_syntax
 from leadgen.outreach.reports import ItemError, SendReport
 from leadgen.outreach.router import MxResolver, RouteDecision, Router
+from leadgen.outreach.settle import SentSearcher, settle_unknown
+from leadgen.outreach.settle import tally as tally_settled
 from leadgen.settings import Settings
 from leadgen.unsubscribe.tokens import UnsubscribeLinks
 from leadgen.windows import DailyWindow
@@ -136,15 +138,18 @@ def send_queued(
     resolver: MxResolver | None = None,
     rng: random.Random | None = None,
     offer: OfferBrief | None = None,
+    settle: bool = True,
+    searcher: SentSearcher | None = None,
 ) -> SendReport:
     """Send up to `limit` queued messages, one claim transaction each, never more than the daily cap.
 
     `now` is an aware datetime (advanced by the spacing sleeps) or a clock. `sleep` defaults to time.sleep;
     spacing is OUTREACH_SPACING_SECONDS plus up to OUTREACH_SPACING_JITTER_SECONDS of jitter. Rows found in
     `sending` for longer than OUTREACH_STALE_SENDING_MINUTES are first recovered: requeued when they crashed
-    before their DATA checkpoint, else marked `unknown`. A route that cannot be used (connection, TLS, AUTH)
-    is not used again in the run; a message with no usable route goes back to `queued` untouched and the run
-    stops, `stopped_reason` naming the route and the setting to check.
+    before their DATA checkpoint, else marked `unknown`; then, with `settle`, `unknown` rows are settled from
+    their route's sent folder (leadgen.outreach.settle; `searcher` defaults to IMAP). A route that cannot be
+    used (connection, TLS, AUTH) is not used again in the run; a message with no usable route goes back to
+    `queued` untouched and the run stops, `stopped_reason` naming the route and the setting to check.
     """
     offer = offer or load_offer(settings.outreach_offer_file)
     clock = _Clock(now)
@@ -156,11 +161,14 @@ def send_queued(
         engine, now=clock(), stale_after=timedelta(minutes=settings.outreach_stale_sending_minutes)
     )
     recovered = recovery.unknown
+    settled = tally_settled(settle_unknown(engine, settings, now=clock, searcher=searcher) if settle else [])
     is_open, next_start = send_window_state(settings, clock())
     if not is_open:
         return SendReport(
             recovered_unknown=recovered,
             recovered_requeued=recovery.requeued,
+            settled_sent=settled["sent"],
+            settled_requeued=settled["requeued"],
             window_open=False,
             next_window_start=next_start.isoformat(),
             stopped_reason="outside the send window",
@@ -220,6 +228,8 @@ def send_queued(
         unknown=tally.unknown,
         recovered_unknown=recovered,
         recovered_requeued=recovery.requeued,
+        settled_sent=settled["sent"],
+        settled_requeued=settled["requeued"],
         routes_down=sorted(tally.routes_down.values()),
         cap_reached=tally.cap_reached,
         route_cap_reached=tally.route_capped,

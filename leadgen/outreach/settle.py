@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, get_args
 
 from sqlalchemy import Engine, case, select, update
 
@@ -19,7 +19,7 @@ from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import MailboxError
 from leadgen.mailbox.sent import SentSearch, sent_copy_routes
 from leadgen.outreach.tx import write_scope
-from leadgen.settings import Settings
+from leadgen.settings import RouteName, Settings
 
 OM = OutreachMessage
 BATCH = 500
@@ -61,6 +61,17 @@ class Settlement:
     evidence: str
     changed: bool = False
 
+    def summary(self) -> dict[str, Any]:
+        """The JSON line of `leadgen outreach settle --json`."""
+        return {
+            "id": self.id,
+            "message_id": self.message_id,
+            "route": self.route,
+            "outcome": self.outcome.value,
+            "changed": self.changed,
+            "evidence": self.evidence,
+        }
+
     def line(self) -> str:
         return f"{self.outcome.value}: message {self.id} {self.message_id or ''} ({self.route or 'no route'}): {self.evidence}"
 
@@ -91,7 +102,7 @@ def settle_unknown(
     searcher: SentSearcher | None = None,
 ) -> list[Settlement]:
     """Look every `unknown` row up in its route's sent folder and settle what the evidence allows."""
-    reliable = sent_copy_routes(settings, ("yandex", "gmail"))
+    reliable = sent_copy_routes(settings, get_args(RouteName))
     doubts = list(_in_doubt(engine))
     if not doubts:
         return []
@@ -218,3 +229,13 @@ def _apply(engine: Engine, doubt: _Doubt, outcome: Outcome, record: dict[str, An
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
         return bool(changed)
+
+
+def tally(settlements: list[Settlement]) -> dict[str, int]:
+    """Rows changed per outcome (sent, requeued) and rows left in doubt (waiting, unknown)."""
+    counts = {"sent": 0, "requeued": 0, "waiting": 0, "unknown": 0}
+    for item in settlements:
+        if item.outcome in (Outcome.SENT, Outcome.REQUEUED) and not item.changed:
+            continue  # another process settled it first
+        counts[item.outcome.value] += 1
+    return counts
