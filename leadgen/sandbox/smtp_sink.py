@@ -164,23 +164,22 @@ class _Handler:
                 asyncio.get_running_loop().call_soon(server.transport.close)  # after the reply is written
             return reply
         user = session.auth_data if isinstance(session.auth_data, str) else None
-        data = bytes(envelope.original_content or envelope.content)
-        if self.sink.sent_copies is not None:  # the copy first: a message kept always has its sent copy
+        message = SinkMessage(
+            mail_from=envelope.mail_from,
+            rcpt_tos=tuple(envelope.rcpt_tos),
+            data=bytes(envelope.original_content or envelope.content),
+            auth_user=user,
+            tls=self.sink.tls == "ssl" or session.ssl is not None,
+            mail_options=tuple(envelope.mail_options),
+        )
+        if self.sink.sent_copies is None:
+            self.sink._store(message)
+        else:  # copy and store in one worker thread: a client gone meanwhile cancels the wait, not the work
             try:
-                await asyncio.to_thread(self.sink.sent_copies.append, data)
+                await asyncio.to_thread(self.sink._store_with_copy, message)
             except MailboxError as exc:
                 log.warning("SMTP sink: no sent copy kept, message refused: %s", exc)
                 return "451 4.3.0 Could not save a copy of the message; try again later"
-        self.sink._store(
-            SinkMessage(
-                mail_from=envelope.mail_from,
-                rcpt_tos=tuple(envelope.rcpt_tos),
-                data=data,
-                auth_user=user,
-                tls=self.sink.tls == "ssl" or session.ssl is not None,
-                mail_options=tuple(envelope.mail_options),
-            )
-        )
         self.sink._open.add(server.transport)
         if fault is Fault.ACCEPT_DISCONNECT:
             server.transport.close()
@@ -359,6 +358,13 @@ class SmtpSink:
                 mailbox.Maildir(self.maildir, create=True).add(message.data)
             if self.returns is not None:
                 self.returns.note(message)
+
+    def _store_with_copy(self, message: SinkMessage) -> None:
+        """The sent copy first (IMAP APPEND of the exact bytes), then the message: a message kept always has
+        its copy. Raises MailboxError (nothing kept) when the copy could not be saved."""
+        if self.sent_copies is not None:
+            self.sent_copies.append(message.data)
+        self._store(message)
 
     def deliver_returns(self) -> list[str]:
         """Drop the DSNs and replies owed so far into the returns Maildir; the Maildir keys written."""
