@@ -14,6 +14,7 @@ from leadgen.outreach import SendReport, draft_messages, queue_messages, send_qu
 from leadgen.outreach.outbox import recover_rows
 from leadgen.outreach.sending import send_window_state, sendable_now
 from tasks import runtime
+from tasks.claims import current_owner, release_messages
 from tasks.limits import return_email_slots, take_email_slots
 from tasks.policy import retry_options
 from tasks.runtime import jsonable, load_settings, open_engine
@@ -57,10 +58,17 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
         if dry_run:  # .eml files only, the database is not changed: one call writes every due message
             return dict(jsonable(send_queued(engine, settings, limit=limit, now=runtime.now(), dry_run=True)))
         # Rows a crash left in `sending` are recovered whether or not anything is sent now: requeued when they
-        # crashed before their DATA checkpoint, else `unknown` (never resent).
+        # crashed before their DATA checkpoint, else `unknown` (never resent). At once when their owner (a flow
+        # run, a process) is gone, else after OUTREACH_STALE_SENDING_MINUTES.
+        released = release_messages(engine)
         stale = timedelta(minutes=settings.outreach_stale_sending_minutes)
         recovered = recover_rows(engine, now=runtime.now(), stale_after=stale)
-        total = replace(total, recovered_unknown=recovered.unknown, recovered_requeued=recovered.requeued)
+        total = replace(
+            total,
+            recovered_unknown=released.unknown + recovered.unknown,
+            recovered_requeued=released.requeued + recovered.requeued,
+        )
+        owner = current_owner()
         is_open, opens = send_window_state(settings, runtime.now())
         if not is_open:  # checked before taking a slot, so runs outside the window use none
             closed = replace(
@@ -91,7 +99,7 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
                 )
             first = False
             some = send_queued(
-                engine, settings, limit=slots, now=runtime.current_clock(), sleep=runtime.sleep
+                engine, settings, limit=slots, now=runtime.current_clock(), sleep=runtime.sleep, owner=owner
             )
             # a slot paces one SMTP conversation: give back those of the batch no message used
             return_email_slots(slots - (some.sent + some.unknown + some.failed + some.retried))
