@@ -52,7 +52,7 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
         "send_errors": len(sent.get("errors") or []),
         "outbox": outbox,
     }
-    early = _stopped_early(sent)
+    early = stopped_early(sent)
     lines = [
         f"{sent.get('recovered_unknown', 0)} rows left in `sending` by a crash marked `unknown`, "
         f"{sent.get('recovered_requeued', 0)} requeued (crashed before DATA)",
@@ -81,7 +81,7 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
     return result
 
 
-def _stopped_early(sent: dict[str, Any]) -> str | None:
+def stopped_early(sent: dict[str, Any]) -> str | None:
     """ "stopped early: <why>; N messages due left" when the send left due messages, else None."""
     left, why = int(sent.get("due_left") or 0), sent.get("stopped_reason")
     if not left or not why or not sent.get("window_open", True):
