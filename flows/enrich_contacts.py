@@ -13,6 +13,7 @@ from flows.journal import journaled
 from flows.params import EnrichParams
 from flows.runtime import task_runner, variable_int
 from infra.plan import VAR_BATCH_SIZE
+from tasks.claims import release_company_claims
 from tasks.contacts import enrich_batch
 from tasks.runtime import load_settings
 
@@ -59,14 +60,23 @@ def enrich_in_batches(limit: int, batch: int, progress: UUID | None = None) -> E
 @flow(name="enrich-contacts", task_runner=task_runner())
 @journaled("enrich-contacts")
 def enrich_contacts_flow(params: EnrichParams = EnrichParams()) -> dict[str, Any]:
-    """Enrich up to `limit` companies with status `new`, `batch_size` per task, until none is left."""
+    """Enrich up to `limit` companies with status `new`, `batch_size` per task, until none is left; first the
+    claims of runs that are gone (finished, crashed, killed) are released."""
     logger = get_run_logger()
     settings = load_settings()
     batch = params.batch_size or max(1, variable_int(VAR_BATCH_SIZE, settings.prefect_batch_size))
     progress = start_progress("enrich-contacts", f"Enriching up to {params.limit} companies")
+    released = (
+        release_company_claims()
+    )  # claims of runs that are gone go back to `new` before this run claims
     run = enrich_in_batches(params.limit, batch, progress)
     update_progress(progress, 1, 1)
     lines = run.lines()
+    if released["owner_gone"] or released["stale"]:
+        lines.append(
+            f"{released['owner_gone']} companies released from runs that are gone, "
+            f"{released['stale']} after the stale timeout"
+        )
     publish(
         "enrich-contacts",
         "Enrich contacts",

@@ -13,6 +13,7 @@ from flows.params import OutreachParams
 from flows.runtime import avariable_int, task_runner
 from infra.plan import VAR_SEND_LIMIT
 from tasks.outreach import draft_task, queue_task, send_task
+from tasks.reports import outbox_task
 from tasks.runtime import load_settings
 
 
@@ -36,6 +37,7 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
         else await avariable_int(VAR_SEND_LIMIT, settings.outreach_daily_cap)
     )
     sent = send_task(send_limit, params.dry_run) if send_limit else {}
+    outbox = outbox_task()
     errors = (
         error_rows(drafted, stage="draft")
         + error_rows(queued, stage="queue")
@@ -48,14 +50,17 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
         "sent": sent.get("sent", 0),
         "send": counts(sent),
         "send_errors": len(sent.get("errors") or []),
+        "outbox": outbox,
     }
-    early = _stopped_early(sent)
+    early = stopped_early(sent)
     lines = [
         f"{sent.get('recovered_unknown', 0)} rows left in `sending` by a crash marked `unknown`, "
         f"{sent.get('recovered_requeued', 0)} requeued (crashed before DATA)",
         f"drafts: {counts(drafted)}",
         f"queue: {counts(queued)}",
         f"send{' (dry run)' if params.dry_run else ''}: {counts(sent)}",
+        f"outbox now: {outbox['queued']} queued, {outbox['sending']} in `sending`, {outbox['unknown']} "
+        f"`unknown` (in doubt), {outbox['settled']} settled by evidence",
     ]
     if sent and not sent.get("window_open", True):
         lines.append(f"outside the send window; next opens {sent.get('next_window_start')}")
@@ -67,9 +72,8 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
         {"step": "queue", **counts(queued)},
         {"step": "send", **counts(sent)},
     ]
-    await apublish(
-        "outreach", "Outreach", lines=lines, stats=counts(result), table=flat_table(table), errors=errors
-    )
+    stats = counts(result) | {f"outbox_{k}": v for k, v in outbox.items()}
+    await apublish("outreach", "Outreach", lines=lines, stats=stats, table=flat_table(table), errors=errors)
     logger.info("; ".join(lines))
     if early:
         logger.warning(early)
@@ -77,7 +81,7 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
     return result
 
 
-def _stopped_early(sent: dict[str, Any]) -> str | None:
+def stopped_early(sent: dict[str, Any]) -> str | None:
     """ "stopped early: <why>; N messages due left" when the send left due messages, else None."""
     left, why = int(sent.get("due_left") or 0), sent.get("stopped_reason")
     if not left or not why or not sent.get("window_open", True):

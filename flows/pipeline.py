@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.states import Completed, State
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from flows.artifacts import publish
@@ -12,7 +13,7 @@ from flows.collect_results import collect_results_flow
 from flows.enrich_contacts import enrich_contacts_flow
 from flows.journal import journaled
 from flows.night_search import night_search_flow
-from flows.outreach import outreach_flow
+from flows.outreach import outreach_flow, stopped_early
 from flows.params import (
     CollectParams,
     EnrichParams,
@@ -29,11 +30,12 @@ from flows.runtime import task_runner
 
 @flow(name="pipeline", task_runner=task_runner())
 @journaled("pipeline")
-def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
+def pipeline_flow(params: PipelineParams) -> dict[str, Any] | State:
     """Plan → search → collect (waiting up to `collect_wait_seconds`) → enrich → outreach → report.
 
     Every stage selects its work from the database by status, so running the pipeline again for the same batch
     creates nothing new. Search makes no call outside the night window; the run then reports when it opens.
+    A send that stopped early with messages due ends the run Completed with a message saying so, never silently.
     """
     logger = get_run_logger()
     tag = params.batch_tag
@@ -73,5 +75,11 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
     table = [
         {"stage": k, "count": v} for k, v in funnel.items() if isinstance(v, int) and not isinstance(v, bool)
     ]
+    early = stopped_early(outreach.get("send") or {})
+    if early:  # the send left due messages (the cap, no email-daily slot in time, a route down): say so
+        lines.append(f"outreach {early}")
     publish("pipeline", f"Pipeline: batch {tag}", lines=lines, table=table)
+    if early:
+        logger.warning("outreach %s", early)
+        return Completed(message=f"outreach {early}", data=result)
     return result

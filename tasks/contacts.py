@@ -10,13 +10,15 @@ from prefect.utilities.asyncutils import run_coro_as_sync
 
 from leadgen.contacts import enrich_companies
 from tasks import runtime
+from tasks.claims import current_owner
 from tasks.policy import retry_options
 from tasks.runtime import jsonable, load_settings, open_engine
 
 
 @task(name="enrich-companies", cache_policy=NO_CACHE, **retry_options())
 def enrich_batch(limit: int, company_ids: list[int] | None = None) -> dict[str, Any]:
-    """Claim up to `limit` companies with status `new` (or exactly `company_ids`), crawl them, store contacts."""
+    """Claim up to `limit` companies with status `new` (or exactly `company_ids`) for this flow run, crawl them,
+    store contacts."""
     settings = load_settings()
     with open_engine(settings) as engine:
         report = run_coro_as_sync(
@@ -28,6 +30,7 @@ def enrich_batch(limit: int, company_ids: list[int] | None = None) -> dict[str, 
                 now=runtime.current_clock(),
                 sleep=runtime.crawl_sleep,
                 monotonic=runtime.crawl_monotonic,
+                owner=current_owner(),
             )
         )
     return dict(jsonable(report))

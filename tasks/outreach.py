@@ -16,6 +16,7 @@ from leadgen.outreach.sending import send_window_state, sendable_now
 from leadgen.outreach.settle import settle_unknown
 from leadgen.outreach.settle import tally as tally_settled
 from tasks import runtime
+from tasks.claims import current_owner, release_messages
 from tasks.limits import return_email_slots, take_email_slots
 from tasks.policy import retry_options
 from tasks.runtime import jsonable, load_settings, open_engine
@@ -59,13 +60,20 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
         if dry_run:  # .eml files only, the database is not changed: one call writes every due message
             return dict(jsonable(send_queued(engine, settings, limit=limit, now=runtime.now(), dry_run=True)))
         # Rows a crash left in `sending` are recovered whether or not anything is sent now: requeued when they
-        # crashed before their DATA checkpoint, else `unknown` (never resent).
+        # crashed before their DATA checkpoint, else `unknown` (never resent). At once when their owner (a flow
+        # run, a process) is gone, else after OUTREACH_STALE_SENDING_MINUTES.
+        released = release_messages(engine)
         stale = timedelta(minutes=settings.outreach_stale_sending_minutes)
         recovered = recover_rows(engine, now=runtime.now(), stale_after=stale)
-        total = replace(total, recovered_unknown=recovered.unknown, recovered_requeued=recovered.requeued)
+        total = replace(
+            total,
+            recovered_unknown=released.unknown + recovered.unknown,
+            recovered_requeued=released.requeued + recovered.requeued,
+        )
         # Then rows in doubt are settled from their route's sent folder, once per run (not per batch).
         settled = tally_settled(settle_unknown(engine, settings, now=runtime.current_clock()))
         total = replace(total, settled_sent=settled["sent"], settled_requeued=settled["requeued"])
+        owner = current_owner()
         is_open, opens = send_window_state(settings, runtime.now())
         if not is_open:  # checked before taking a slot, so runs outside the window use none
             closed = replace(
@@ -102,6 +110,7 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
                 now=runtime.current_clock(),
                 sleep=runtime.sleep,
                 settle=False,
+                owner=owner,
             )
             # a slot paces one SMTP conversation: give back those of the batch no message used
             return_email_slots(slots - (some.sent + some.unknown + some.failed + some.retried))

@@ -73,12 +73,24 @@ def enrich(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from sqlalchemy import func, select
 
+    from leadgen.cli.owners import cli_owner_alive
+    from leadgen.clock import utc_now
     from leadgen.contacts.enrich import enrich_companies
+    from leadgen.contacts.orphans import release_orphaned_companies
     from leadgen.db.engine import session_scope
     from leadgen.db.models import Company, CompanyStatus
 
     settings = get_settings(ctx)
     engine = get_engine(ctx)
+    # Companies left in `enriching` by a run that is gone go back to `new` first (at once, or after the stale age).
+    released = release_orphaned_companies(engine, owner_alive=cli_owner_alive, now=utc_now())
+    if released.owner_gone or released.stale:
+        err_console.print(
+            f"released {released.owner_gone + released.stale} companies left in `enriching` by a run that is "
+            f"gone ({released.stale} after the stale timeout)",
+            markup=False,
+            highlight=False,
+        )
     company_ids: list[int] | None = None
     if company:
         keys = [_domain_key(c) for c in company]

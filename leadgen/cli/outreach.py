@@ -70,12 +70,18 @@ def send(
     """Send queued messages inside the send window, never more than OUTREACH_DAILY_CAP a day.
 
     A route that cannot be used (connection, TLS, STARTTLS, AUTH) gets one line on stderr naming the setting
-    to check; when no route a message may take works, the run stops (exit 1) and no message is spent.
+    to check; when no route a message may take works, the run stops (exit 1) and no message is spent. Rows left
+    in `sending` by a sender that is gone (a dead process on this host, a finished flow run) are released first.
     """
+    from leadgen.cli.owners import cli_owner_alive
     from leadgen.outreach.sending import send_queued
 
     report = _journaled(
-        ctx, "cli-send", lambda e, s: send_queued(e, s, limit=limit, now=utc_now, dry_run=dry_run)
+        ctx,
+        "cli-send",
+        lambda e, s: send_queued(
+            e, s, limit=limit, now=utc_now, dry_run=dry_run, owner_alive=cli_owner_alive
+        ),
     )
     for line in report.routes_down:
         err_console.print(f"error: {line}", markup=False, soft_wrap=True, highlight=False)

@@ -20,8 +20,8 @@ if TYPE_CHECKING:  # the report queries (SQLAlchemy) load when a command runs
 export_app = typer.Typer(help="Export working domains or contacts as CSV.", no_args_is_help=True)
 
 FUNNEL_FIELDS = (
-    "queries", "operations", "results", "companies", "duplicates", "contacts", "drafted", "sent", "failed",
-    "skipped", "opted_out", "bounced", "replied",
+    "queries", "operations", "results", "companies", "duplicates", "contacts", "drafted", "queued", "sending",
+    "sent", "unknown", "settled", "failed", "skipped", "opted_out", "bounced", "replied",
 )  # fmt: skip
 LOOP_FIELDS = (
     "hard_bounces", "soft_bounces", "suppressed_by_bounce", "addresses_soft_bouncing", "replies",

@@ -162,6 +162,7 @@ def claim_companies(
     now: datetime,
     company_ids: Sequence[int] | None = None,
     force: bool = False,
+    owner: str | None = None,
 ) -> list[Company]:
     """Move up to `limit` companies from `new` to `enriching` and return them.
 
@@ -169,6 +170,8 @@ def claim_companies(
     conditional `UPDATE ... WHERE status = 'new'` per row, so a row already claimed is not claimed twice.
     With `force` (the CLI's `--company`), enriched/no_contacts/unreachable companies are re-claimed too.
     Companies left in `enriching` for longer than STALE_ENRICHING (their run died) are claimed again.
+    `owner` (leadgen.owners) is recorded as `claimed_by`, so a later run can release the claim at once when
+    this owner is gone (leadgen.contacts.orphans).
     """
     statuses = [CompanyStatus.NEW]
     if force:
@@ -186,7 +189,7 @@ def claim_companies(
         result = session.execute(
             update(Company)
             .where(Company.id == company_id, claimable)
-            .values(status=CompanyStatus.ENRICHING, status_reason=None, updated_at=now)
+            .values(status=CompanyStatus.ENRICHING, status_reason=None, updated_at=now, claimed_by=owner)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
@@ -227,7 +230,7 @@ def release_claim(session: Session, company_id: int, *, reason: str, now: dateti
     result = session.execute(
         update(Company)
         .where(Company.id == company_id, Company.status == CompanyStatus.ENRICHING)
-        .values(status=CompanyStatus.NEW, status_reason=reason[:1000], updated_at=now)
+        .values(status=CompanyStatus.NEW, status_reason=reason[:1000], updated_at=now, claimed_by=None)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)
@@ -238,7 +241,9 @@ def release_stale(session: Session, *, older_than: datetime) -> int:
     result = session.execute(
         update(Company)
         .where(Company.status == CompanyStatus.ENRICHING, Company.updated_at < older_than)
-        .values(status=CompanyStatus.NEW, status_reason="released after a stale enrichment claim")
+        .values(
+            status=CompanyStatus.NEW, status_reason="released after a stale enrichment claim", claimed_by=None
+        )
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)

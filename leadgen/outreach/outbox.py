@@ -375,13 +375,15 @@ class _CapReached(Exception):
         self.used = used
 
 
-def claim_next(engine: Engine, settings: Settings, *, now: datetime, message_domain: str) -> Claim:
+def claim_next(
+    engine: Engine, settings: Settings, *, now: datetime, message_domain: str, owner: str | None = None
+) -> Claim:
     """Claim the next due queued row, check opt-out and the daily cap, all in ONE transaction.
 
     Postgres: an advisory transaction lock serialises claims (exact cap), the row is picked with
     `FOR UPDATE SKIP LOCKED`. SQLite: one conditional `UPDATE ... WHERE id = (SELECT ...) AND status =
     'queued' RETURNING id`, whose write lock serialises claims the same way. Over the cap the transaction
-    rolls back and the row stays queued.
+    rolls back and the row stays queued. `owner` (leadgen.owners) is recorded as `claimed_by`.
     """
     start, end = day_bounds(now, settings)
     due = and_(
@@ -393,6 +395,7 @@ def claim_next(engine: Engine, settings: Settings, *, now: datetime, message_dom
         "status": MessageStatus.SENDING,
         "sending_started_at": now,
         "data_started_at": None,
+        "claimed_by": owner,
         "attempts": OM.attempts + 1,
         "updated_at": now,
     }

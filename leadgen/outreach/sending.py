@@ -28,8 +28,10 @@ from leadgen.outreach.idn import NEEDS_SMTPUTF8, SmtpUtf8Unsupported, smtp_addre
 from leadgen.outreach.mailer import DryRunMailer, Mailer, SmtpMailer
 from leadgen.outreach.message import Unsubscribe, build_message, new_message_id
 from leadgen.outreach.offer import OfferBrief, load_offer
+from leadgen.outreach.orphans import release_orphaned_messages
 from leadgen.outreach.outbox import (
     OutboxItem,
+    Recovered,
     claim_next,
     day_bounds,
     mark_data_started,
@@ -52,6 +54,7 @@ from leadgen.outreach.reports import ItemError, SendReport
 from leadgen.outreach.router import MxResolver, RouteDecision, Router
 from leadgen.outreach.settle import SentSearcher, settle_unknown
 from leadgen.outreach.settle import tally as tally_settled
+from leadgen.owners import OwnerAlive, process_owner
 from leadgen.settings import Settings
 from leadgen.unsubscribe.tokens import UnsubscribeLinks
 from leadgen.windows import DailyWindow
@@ -140,6 +143,8 @@ def send_queued(
     offer: OfferBrief | None = None,
     settle: bool = True,
     searcher: SentSearcher | None = None,
+    owner: str | None = None,
+    owner_alive: OwnerAlive | None = None,
 ) -> SendReport:
     """Send up to `limit` queued messages, one claim transaction each, never more than the daily cap.
 
@@ -150,6 +155,10 @@ def send_queued(
     their route's sent folder (leadgen.outreach.settle; `searcher` defaults to IMAP). A route that cannot be
     used (connection, TLS, AUTH) is not used again in the run; a message with no usable route goes back to
     `queued` untouched and the run stops, `stopped_reason` naming the route and the setting to check.
+
+    Claims record `owner` (default: this process; leadgen.owners). With `owner_alive`, rows in `sending` whose
+    owner is gone are released first, by the same checkpoint rule (leadgen.outreach.orphans), and counted with
+    the recovered ones.
     """
     offer = offer or load_offer(settings.outreach_offer_file)
     clock = _Clock(now)
@@ -157,9 +166,16 @@ def send_queued(
         return _dry_run(engine, settings, offer, limit=limit, now=clock(), resolver=resolver)
     sleep_fn = sleep or _time.sleep
     rng = rng or random.Random()
-    recovery = recover_rows(
+    owner = owner or process_owner()
+    orphans = (
+        release_orphaned_messages(engine, owner_alive=owner_alive, now=clock())
+        if owner_alive is not None
+        else Recovered()
+    )
+    stale = recover_rows(
         engine, now=clock(), stale_after=timedelta(minutes=settings.outreach_stale_sending_minutes)
     )
+    recovery = Recovered(orphans.requeued + stale.requeued, orphans.unknown + stale.unknown)
     recovered = recovery.unknown
     settled = tally_settled(settle_unknown(engine, settings, now=clock, searcher=searcher) if settle else [])
     is_open, next_start = send_window_state(settings, clock())
@@ -194,7 +210,7 @@ def send_queued(
             if not is_open:
                 tally.stopped = "send window closed"
                 break
-            claim = claim_next(engine, settings, now=clock(), message_domain=domain)
+            claim = claim_next(engine, settings, now=clock(), message_domain=domain, owner=owner)
             tally.used_today = claim.used_today
             if claim.cap_reached:
                 tally.cap_reached = True
