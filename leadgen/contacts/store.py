@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from leadgen.contacts.extract import Contact as FoundContact
 from leadgen.contacts.preference import best as preferred
 from leadgen.contacts.thirdparty import STUDIO_KEY, THIRD_PARTY_KEY, third_party_category
+from leadgen.db.batches import company_in_batch
 from leadgen.db.models import Company, CompanyStatus, Contact, ContactKind, ContactSource
 
 CHOSEN_KEY = "chosen"  # why this email is the company's primary (recipient preference)
@@ -162,6 +163,7 @@ def claim_companies(
     now: datetime,
     company_ids: Sequence[int] | None = None,
     force: bool = False,
+    batch_tag: str | None = None,
 ) -> list[Company]:
     """Move up to `limit` companies from `new` to `enriching` and return them.
 
@@ -169,13 +171,14 @@ def claim_companies(
     conditional `UPDATE ... WHERE status = 'new'` per row, so a row already claimed is not claimed twice.
     With `force` (the CLI's `--company`), enriched/no_contacts/unreachable companies are re-claimed too.
     Companies left in `enriching` for longer than STALE_ENRICHING (their run died) are claimed again.
+    With `batch_tag`, only companies of that batch (leadgen.db.batches) are claimed.
     """
     statuses = [CompanyStatus.NEW]
     if force:
         statuses += [CompanyStatus.ENRICHED, CompanyStatus.NO_CONTACTS, CompanyStatus.UNREACHABLE]
     stale = and_(Company.status == CompanyStatus.ENRICHING, Company.updated_at < now - STALE_ENRICHING)
     claimable = or_(Company.status.in_(statuses), stale)
-    query = select(Company.id).where(claimable).order_by(Company.id).limit(limit)
+    query = select(Company.id).where(claimable, company_in_batch(batch_tag)).order_by(Company.id).limit(limit)
     if company_ids is not None:
         query = query.where(Company.id.in_(list(company_ids)))
     if session.get_bind().dialect.name == "postgresql":
