@@ -63,3 +63,25 @@ def test_cli_text_logs_by_default(tmp_path: Path) -> None:
     for line in lines:
         with pytest.raises(json.JSONDecodeError):
             json.loads(line)
+
+
+def test_the_prefect_logging_config_writes_json_lines(tmp_path: Path) -> None:
+    """infra/logging-json.yml, loaded by Prefect through PREFECT_LOGGING_SETTINGS_PATH, writes JSON lines."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_LOGGING")}
+    environ |= {
+        "PYTHONPATH": str(ROOT),
+        "PREFECT_HOME": str(tmp_path),
+        "PREFECT_LOGGING_SETTINGS_PATH": str(ROOT / "infra" / "logging-json.yml"),
+    }
+    script = (
+        "import logging\nfrom prefect import flow  # Prefect sets up logging here\n"
+        "logging.getLogger('prefect.x').warning('two\\nlines')\nlogging.getLogger('leadgen.y').error('three')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=environ, capture_output=True, text=True, timeout=120, check=True
+    )
+    entries = [json.loads(line) for line in done.stderr.splitlines()]
+    assert [(e["logger"], e["message"]) for e in entries] == [
+        ("prefect.x", "two\nlines"),
+        ("leadgen.y", "three"),
+    ]
