@@ -62,7 +62,18 @@ def test_flows_and_the_sheet_agree(tag: str) -> None:
             assert accepted == isinstance(row, NicheRow), (model.__name__, tag)
 
 
-@pytest.mark.parametrize("command", [["plan", "--dry-run"], ["report"], ["export", "domains"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["plan", "--dry-run"],
+        ["report"],
+        ["export", "domains"],
+        ["enrich"],
+        ["outreach", "draft"],
+        ["outreach", "queue"],
+        ["outreach", "send"],
+    ],
+)
 def test_cli_refuses_a_bad_tag_in_one_line(command: list[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
     args = [*command, "--batch-tag", "two words"]
     if command[-1] == "domains":
