@@ -8,11 +8,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, case, distinct, exists, func, literal, or_, select, text
+from sqlalchemy import Select, and_, case, distinct, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from leadgen.csv_safe import write_csv
 from leadgen.data import MINUS_DOMAINS
+from leadgen.db.batches import company_in_batch, query_in_batch
 from leadgen.db.models import (
     Company,
     CompanyStatus,
@@ -115,11 +116,12 @@ def _count(session: Session, stmt: Select[Any]) -> int:
 
 
 def _batch_queries(batch_tag: str | None) -> Any:
-    return SerpQuery.batch_tag == batch_tag if batch_tag is not None else literal(True)
+    return query_in_batch(batch_tag)
 
 
 def _batch_companies(batch_tag: str | None) -> Any:
-    return Company.batch_tag == batch_tag if batch_tag is not None else literal(True)
+    """Companies of the batch: found by its queries (a company found by two batches counts in both)."""
+    return company_in_batch(batch_tag)
 
 
 def _opted_out_company() -> Any:

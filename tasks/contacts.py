@@ -16,9 +16,11 @@ from tasks.runtime import jsonable, load_settings, open_engine
 
 
 @task(name="enrich-companies", cache_policy=NO_CACHE, **retry_options())
-def enrich_batch(limit: int, company_ids: list[int] | None = None) -> dict[str, Any]:
-    """Claim up to `limit` companies with status `new` (or exactly `company_ids`) for this flow run, crawl them,
-    store contacts."""
+def enrich_batch(
+    limit: int, company_ids: list[int] | None = None, batch_tag: str | None = None
+) -> dict[str, Any]:
+    """Claim up to `limit` companies with status `new` (or exactly `company_ids`; only the batch's, if given),
+    crawl them, store contacts."""
     settings = load_settings()
     with open_engine(settings) as engine:
         report = run_coro_as_sync(
@@ -27,6 +29,7 @@ def enrich_batch(limit: int, company_ids: list[int] | None = None) -> dict[str, 
                 settings,
                 limit=limit,
                 company_ids=company_ids,
+                batch_tag=batch_tag,
                 now=runtime.current_clock(),
                 sleep=runtime.crawl_sleep,
                 monotonic=runtime.crawl_monotonic,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from leadgen.cli.context import err_console, fail, get_engine, get_settings
+from leadgen.cli.context import batch_tag_option, err_console, fail, get_engine, get_settings
 
 if TYPE_CHECKING:  # the crawler, the extractor and the database load when a command runs
     from leadgen.contacts.enrich import CompanyOutcome
@@ -66,6 +66,10 @@ def enrich(
             "--company", help="Crawl this domain (repeatable), whatever its status; else `new` ones."
         ),
     ] = None,
+    batch_tag: Annotated[
+        str | None,
+        typer.Option("--batch-tag", help="Only companies found by this batch.", callback=batch_tag_option),
+    ] = None,
 ) -> None:
     """Crawl company sites for contacts (status new → enriched / no_contacts / unreachable), with progress."""
     import asyncio
@@ -77,6 +81,7 @@ def enrich(
     from leadgen.clock import utc_now
     from leadgen.contacts.enrich import enrich_companies
     from leadgen.contacts.orphans import release_orphaned_companies
+    from leadgen.db.batches import company_in_batch
     from leadgen.db.engine import session_scope
     from leadgen.db.models import Company, CompanyStatus
 
@@ -108,7 +113,7 @@ def enrich(
         company_ids = list(found.values())
         limit = max(limit, len(company_ids))
     with session_scope(engine) as session:
-        query = select(func.count()).select_from(Company)
+        query = select(func.count()).select_from(Company).where(company_in_batch(batch_tag))
         if company_ids is not None:
             query = query.where(Company.id.in_(company_ids))
         else:
@@ -137,6 +142,7 @@ def enrich(
                 company_ids=company_ids,
                 force=company_ids is not None,
                 progress=on_company,
+                batch_tag=batch_tag,
             )
         )
     typer.echo(json.dumps(asdict(report), ensure_ascii=False, indent=2))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from leadgen.contacts.extract import Contact as FoundContact
 from leadgen.contacts.preference import best as preferred
 from leadgen.contacts.thirdparty import STUDIO_KEY, THIRD_PARTY_KEY, third_party_category
+from leadgen.db.batches import company_in_batch
 from leadgen.db.models import Company, CompanyStatus, Contact, ContactKind, ContactSource
 
 CHOSEN_KEY = "chosen"  # why this email is the company's primary (recipient preference)
@@ -163,6 +164,7 @@ def claim_companies(
     company_ids: Sequence[int] | None = None,
     force: bool = False,
     owner: str | None = None,
+    batch_tag: str | None = None,
 ) -> list[Company]:
     """Move up to `limit` companies from `new` to `enriching` and return them.
 
@@ -172,13 +174,14 @@ def claim_companies(
     Companies left in `enriching` for longer than STALE_ENRICHING (their run died) are claimed again.
     `owner` (leadgen.owners) is recorded as `claimed_by`, so a later run can release the claim at once when
     this owner is gone (leadgen.contacts.orphans).
+    With `batch_tag`, only companies of that batch (leadgen.db.batches) are claimed.
     """
     statuses = [CompanyStatus.NEW]
     if force:
         statuses += [CompanyStatus.ENRICHED, CompanyStatus.NO_CONTACTS, CompanyStatus.UNREACHABLE]
     stale = and_(Company.status == CompanyStatus.ENRICHING, Company.updated_at < now - STALE_ENRICHING)
     claimable = or_(Company.status.in_(statuses), stale)
-    query = select(Company.id).where(claimable).order_by(Company.id).limit(limit)
+    query = select(Company.id).where(claimable, company_in_batch(batch_tag)).order_by(Company.id).limit(limit)
     if company_ids is not None:
         query = query.where(Company.id.in_(list(company_ids)))
     if session.get_bind().dialect.name == "postgresql":
