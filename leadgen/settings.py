@@ -238,6 +238,9 @@ class Settings(BaseSettings):
     database_url: str = Field(SQLITE_DEFAULT_URL, description="SQLAlchemy URL of the pipeline database")
     app_timezone: str = Field("Europe/Moscow", description="IANA zone for day boundaries and windows")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines of the CLI and the flow runs: text, or one JSON object per line"
+    )
     data_dir: Path = Field(Path("./data"), description="Where exports, .eml files and caches are written")
 
     # --- yandex search api ------------------------------------------------------------------------------
