@@ -1,8 +1,9 @@
 """Where the outbox stands: rows queued, in `sending`, in doubt (`unknown`) and settled from doubt by evidence.
 
-`settled` counts rows whose meta holds a settlement record: `settled` (written by automatic settlement from a
-bounce, a reply or the route's sent folder) or `resolution` (written by `leadgen outreach resolve`). Whatever
-status such a row has now (sent, failed, queued again), it left `unknown` through evidence.
+`settled` counts rows whose meta holds a settlement record: `settled_by` (a bounce or a reply quoting the row,
+leadgen.mailbox.effects), `settlements` (the route's sent folder, leadgen.outreach.settle), `settled` (older
+records) or `resolution` (`leadgen outreach resolve`). Whatever status such a row has now (sent, failed, queued
+again), it left `unknown` through evidence.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from leadgen.db.models import Company, MessageStatus, OutreachMessage
 
 OM = OutreachMessage
-SETTLED_KEYS = ("settled", "resolution")
+SETTLED_KEYS = ("settled", "settled_by", "settlements", "resolution")
 """Meta keys that record a settlement of an `unknown` row (automatic, by hand)."""
 
 

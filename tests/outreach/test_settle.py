@@ -12,6 +12,7 @@ from leadgen.db.engine import session_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import MailboxUnavailable
 from leadgen.mailbox.sent import SentSearch, pick_folder
+from leadgen.outbox_counts import outbox_counts
 from leadgen.outreach.settle import Outcome, decide, settle_unknown, settle_wait, tally
 from leadgen.settings import Settings
 from tests.outreach.factories import MONDAY_NOON, queued_messages
@@ -157,6 +158,8 @@ def test_found_is_sent_absent_is_requeued_only_when_reliable_and_late(
     assert record["outcome"] == "requeued" and record["uid"] is None and record["absent_minutes"] == 31
     assert requeued.last_error == "requeued: " + record["evidence"]
     assert "absent from '[Gmail]/Sent Mail' of the gmail mailbox 31.0 minutes after" in record["evidence"]
+    with session_scope(engine) as s:  # the report's "settled" count sees both (leadgen.outbox_counts)
+        assert outbox_counts(s).settled == 3
     # idempotent: nothing is in doubt any more, the folder is not asked again
     asked = len(searcher.asked)
     assert settle_unknown(engine, st, now=lambda: CHECKPOINT + timedelta(hours=2), searcher=searcher) == []
