@@ -149,8 +149,11 @@ def _settle_one(
         return Settlement(doubt.id, doubt.message_id, doubt.route, outcome, evidence, changed)
 
     if doubt.route not in reliable or searcher is None or not doubt.message_id:
-        why = f"route {doubt.route}" if doubt.route else "the row has no route"
-        return result(Outcome.UNKNOWN, f"no sent folder to search ({why}; see IMAP_<ROUTE>_SENT_COPIES)")
+        if not doubt.route:
+            return result(Outcome.UNKNOWN, "no sent folder to search: the row has no route")
+        prefix = f"IMAP_{doubt.route.upper()}"
+        why = f"set {prefix}_HOST, _USERNAME, _PASSWORD and {prefix}_SENT_COPIES=true"
+        return result(Outcome.UNKNOWN, f"no sent folder to search for route {doubt.route} ({why})")
     try:
         search = searcher.find(doubt.route, doubt.message_id)
     except MailboxError as exc:

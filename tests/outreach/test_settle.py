@@ -191,7 +191,7 @@ def test_no_sent_folder_or_an_unreadable_one_leaves_rows_unknown(engine: Engine,
         engine, st, now=lambda: CHECKPOINT + timedelta(days=1), searcher=FakeSearcher(set(), error=True)
     )
     assert [s.outcome for s in done] == [Outcome.UNKNOWN, Outcome.UNKNOWN]
-    assert done[0].evidence.startswith("no sent folder to search (route yandex")
+    assert done[0].evidence.startswith("no sent folder to search for route yandex (set IMAP_YANDEX_HOST")
     assert done[1].evidence == "sent folder not read: IMAP server imap.gmail.com:993 timed out (search)"
     assert {r.status for r in rows(engine).values()} == {MessageStatus.UNKNOWN}
 
@@ -226,3 +226,24 @@ def test_a_row_settled_meanwhile_is_left_alone(engine: Engine, settings: Setting
     after = rows(engine)
     assert after[first].status == MessageStatus.SENT and "settlements" not in after[first].meta
     assert after[second].status == MessageStatus.UNKNOWN and after[second].data_started_at == racing
+
+
+def test_the_command_prints_one_line_per_unknown_row_and_exits_0(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from leadgen.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    runner = CliRunner()
+    empty = runner.invoke(app, ["outreach", "settle"])
+    assert (empty.exit_code, empty.output) == (0, "no unknown messages\n")
+    mids = unknown_rows(engine, 2)  # gmail rows, but no IMAP account configured: nothing to search
+    done = runner.invoke(app, ["outreach", "settle"])
+    assert done.exit_code == 0, done.output
+    assert done.output.splitlines() == [
+        f"unknown: message {row_id} {mid} (gmail): no sent folder to search for route gmail (set "
+        "IMAP_GMAIL_HOST, _USERNAME, _PASSWORD and IMAP_GMAIL_SENT_COPIES=true)"
+        for row_id, mid in mids.items()
+    ]
