@@ -12,6 +12,7 @@ from flows.params import MailboxSyncParams
 from flows.runtime import task_runner
 from leadgen.errors import MailboxError
 from leadgen.mailbox.sync import configured_routes
+from tasks.alerts import bounce_rate_alert_task
 from tasks.mailbox import sync_mailbox_task
 from tasks.runtime import load_settings
 
@@ -51,6 +52,11 @@ def mailbox_sync_flow(params: MailboxSyncParams = MailboxSyncParams()) -> dict[s
     ]
     errors = [{"item": r["route"], "reason": r["error"]} for r in reports if r.get("error")]
     lines = [_line(r) for r in reports]
+    # Emits `leadgen.bounce-rate.exceeded` for yesterday or today when the bounce rate passes the threshold.
+    bounces = bounce_rate_alert_task()
+    lines.extend(
+        f"{d['day']}: {d['bounced']} of {d['sent']} sent bounced ({d['rate']:.1%})" for d in bounces["days"]
+    )
     total = {"read": sum(int(r.get("read", 0)) for r in reports), "failed_routes": len(errors)}
     publish("mailbox-sync", "Mailbox sync", lines=lines, stats=total, table=table, errors=errors)
     logger.info("; ".join(lines))

@@ -465,6 +465,32 @@ class Settings(BaseSettings):
         description="Longest wait of one `leadgen health` check before it counts as failed",
     )
 
+    # --- alerts: Prefect automations created by `leadgen infra bootstrap` (issues 18, 23) --------------------
+    alert_webhook_url: SecretStr | None = Field(
+        None, description="URL the alerts are POSTed to as JSON {subject, body} (a chat or incident webhook)"
+    )
+    alert_email_to: CommaList = Field(
+        default_factory=list,
+        description="Addresses (comma-separated) alerts are mailed to by ALERT_EMAIL_ROUTE",
+    )
+    alert_email_route: RouteName = Field(
+        "yandex", description="SMTP route (SMTP_<ROUTE>_*) alert mail goes out by"
+    )
+    alert_bounce_rate_threshold: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description="Share of a day's sent messages that bounced above which an alert is sent",
+    )
+    alert_bounce_min_sent: int = Field(
+        20, ge=1, description="Messages a day must have sent before its bounce rate can raise an alert"
+    )
+    alert_heartbeat_window_seconds: int = Field(
+        300,
+        ge=10,
+        description="A running flow run with no heartbeat for this long is marked Crashed (3+ heartbeats)",
+    )
+
     # --- prefect ----------------------------------------------------------------------------------------
     prefect_work_pool: str = "leadgen-docker"
     prefect_batch_size: int = Field(50, ge=1)
@@ -480,6 +506,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "planning_triggers",
+        "alert_email_to",
         "planning_minus_domains",
         "directory_domains_extra",
         "crawl_allow_private_hosts",

@@ -1,4 +1,4 @@
-"""`leadgen infra ...`: bootstrap the Prefect side (work pool, concurrency limits, variables)."""
+"""`leadgen infra ...`: bootstrap the Prefect side (work pool, concurrency limits, variables, alerts)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from leadgen.cli.context import err_console, get_settings, out_console
 
 app = typer.Typer(
-    help="Prefect side: create or update the work pool, global concurrency limits and variables.",
+    help="Prefect side: create or update the work pool, concurrency limits, variables and alert automations.",
     no_args_is_help=True,
 )
 
