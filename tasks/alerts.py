@@ -21,6 +21,7 @@ from leadgen.alerts import (
 )
 from leadgen.outreach.outbox import day_bounds, used_today
 from tasks import runtime
+from tasks.policy import retry_options
 from tasks.runtime import jsonable, load_settings, open_engine
 
 
@@ -34,7 +35,7 @@ def emit_alert(event: str, day: date, summary: str, figures: dict[str, Any]) -> 
     get_run_logger().warning("alert %s: %s", event, summary)
 
 
-@task(name="night-backlog-alert", cache_policy=NO_CACHE)
+@task(name="night-backlog-alert", cache_policy=NO_CACHE, **retry_options())
 def night_backlog_alert_task() -> dict[str, Any]:
     """At the end of a night: queries and operations pending past YANDEX_OPERATION_SLA_HOURS; event if any."""
     settings = load_settings()
@@ -46,7 +47,7 @@ def night_backlog_alert_task() -> dict[str, Any]:
     return {**figures, "alerted": backlog.breached}
 
 
-@task(name="bounce-rate-alert", cache_policy=NO_CACHE)
+@task(name="bounce-rate-alert", cache_policy=NO_CACHE, **retry_options())
 def bounce_rate_alert_task() -> dict[str, Any]:
     """After a mailbox sync: yesterday's and today's bounce rates; an event for each above the threshold."""
     settings = load_settings()
@@ -59,7 +60,7 @@ def bounce_rate_alert_task() -> dict[str, Any]:
     return {"days": [{**jsonable(d), "rate": round(d.rate, 4), "alerted": d.exceeded} for d in days]}
 
 
-@task(name="daily-cap-alert", cache_policy=NO_CACHE)
+@task(name="daily-cap-alert", cache_policy=NO_CACHE, **retry_options())
 def daily_cap_alert_task() -> dict[str, Any]:
     """After a send: whether today's OUTREACH_DAILY_CAP is used up before noon (APP_TIMEZONE); event if so."""
     settings = load_settings()
