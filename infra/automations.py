@@ -60,11 +60,11 @@ ONCE_A_DAY = timedelta(days=1)
 FAILURE_SUBJECT = "leadgen: flow run {{ flow.name }}/{{ flow_run.name }} is {{ flow_run.state.name }}"
 FAILURE_BODY = (
     "Flow run {{ flow_run.name }} of flow {{ flow.name }} entered {{ flow_run.state.name }} "
-    "at {{ flow_run.state.timestamp }}: {{ flow_run.state.message }}\n"
-    "Run: {{ flow_run|ui_url }}"
+    "at {{ flow_run.state.timestamp }}: {{ flow_run.state.message }}"
+    "{% if flow_run|ui_url %}\nRun: {{ flow_run|ui_url }}{% endif %}"
 )
 EVENT_SUBJECT = "leadgen alert: {{ event.event }}"
-EVENT_BODY = "{{ event.payload.summary }}\nFigures: {{ event.payload }}\nEvent: {{ event|ui_url }}"
+EVENT_BODY = "{{ event.payload.summary }}\nFigures: {{ event.payload }}{% if event|ui_url %}\nEvent: {{ event|ui_url }}{% endif %}"
 
 
 def _notify(block_ids: list[UUID], subject: str, body: str) -> list[ActionTypes]:

@@ -48,8 +48,9 @@ def bootstrap(
         err_console.print(
             "warning: PREFECT_API_URL is not set; bootstrapped the local ephemeral Prefect database instead"
         )
+    width = max((len(action.name) for action in report.actions), default=24)
     for action in report.actions:
         out_console.print(
-            f"{action.kind:<18} {action.name:<24} {action.outcome:<9} {action.detail}", soft_wrap=True
+            f"{action.kind:<18} {action.name:<{width}} {action.outcome:<9} {action.detail}", soft_wrap=True
         )
     out_console.print(f"{report.changed} changed, {len(report.actions) - report.changed} already in place")

@@ -186,6 +186,7 @@ def test_a_failed_flow_run_notifies_the_webhook(services_api: str, webhook: Webh
     body = webhook.wait_for(lambda b: "alert-probe-fails" in b.get("subject", ""), "for the failed run")
     assert "Failed" in body["subject"]
     assert "probe failure 7f3a" in body["body"]
+    assert "None" not in body["body"]  # no PREFECT_UI_URL on this server: no link line at all
 
 
 def test_a_run_whose_heartbeats_stop_is_crashed_and_notified(services_api: str, webhook: Webhook) -> None:
