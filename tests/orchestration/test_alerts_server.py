@@ -1,16 +1,19 @@
 """Alert automations against a real `prefect server start` WITH its event services (triggers, actions): bootstrap
-twice, a failing flow run notifies a local webhook, a run whose heartbeats stop is marked Crashed and notifies,
-and a leadgen alert event notifies.
+twice, a failing flow run notifies a local webhook, a SIGKILLed flow run process is marked Crashed once its
+heartbeats stop and is notified, and a leadgen alert event notifies once a day.
 
-Marked `slow` (they run in `make test`): one extra server for the module (about 10 s to start) and each test
-polls up to ALERT_DEADLINE seconds for the server's automation services (the heartbeat test waits for a 10 s
-window, Prefect's minimum for a proactive trigger, plus the services' 5 s evaluation period).
+Marked `slow` (they run in `make test`): one extra server for the module (started once, services other than
+events, triggers and actions switched off) and tests that poll, up to ALERT_DEADLINE seconds, for what the
+server's services do in real time; the heartbeat test waits out a 10 s window (Prefect's minimum for a proactive
+trigger) plus the services' 5 s evaluation period.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -189,51 +192,79 @@ def test_a_failed_flow_run_notifies_the_webhook(services_api: str, webhook: Webh
     assert "None" not in body["body"]  # no PREFECT_UI_URL on this server: no link line at all
 
 
-def test_a_run_whose_heartbeats_stop_is_crashed_and_notified(services_api: str, webhook: Webhook) -> None:
-    """The run's process is simulated: the run is set Running and sends one heartbeat, then nothing (as when
-    its container is killed); a real run beats every PREFECT_FLOWS_HEARTBEAT_FREQUENCY >= 30 s, too slow here."""
+# A flow run in its own process: prints its id once running, then waits (its heartbeat thread beats meanwhile).
+BEATING_FLOW = """
+import sys, time
+from prefect import flow
+from prefect.runtime import flow_run
+
+@flow(name="alert-probe-killed")
+def beating() -> None:
+    print(flow_run.id, flush=True)
+    time.sleep(600)
+
+beating()
+"""
+
+
+def heartbeats_of(api_url: str, run_id: str) -> int:
+    """Heartbeat events the server has stored for the run (the event persister's table)."""
+    import httpx
+
+    query = {
+        "filter": {
+            "event": {"name": [HEARTBEAT]},
+            "resource": {"id": [f"prefect.flow-run.{run_id}"]},
+            "occurred": {"since": "2000-01-01T00:00:00Z"},
+        },
+        "limit": 5,
+    }
+    response = httpx.post(f"{api_url}/events/filter", json=query, timeout=10)
+    response.raise_for_status()
+    return len(response.json()["events"])
+
+
+def test_a_killed_flow_run_is_crashed_and_notified(
+    services_api: str, services_server: PrefectServer, webhook: Webhook
+) -> None:
+    """A real flow run process, SIGKILLed (as `docker kill` does to a flow-run container) after its first
+    heartbeat reached the server: the run stays Running until the 10 s window passes, then the automation sets
+    it Crashed and the failure automation notifies. Flow runs beat every 30 s at the least (Prefect's minimum),
+    so the kill comes long before a second heartbeat."""
     from prefect.client.orchestration import get_client
-    from prefect.events import Event
-    from prefect.events.clients import get_events_client
-    from prefect.states import Running
 
     bootstrap(
         alert_settings(webhook, alert_heartbeat_window_seconds=10),
         pool_type="process",
         pool_name="alerts-tests",
     )
-    name = f"heartbeat-probe-{uuid.uuid4().hex[:6]}"
+    env = services_server.env(PREFECT_FLOWS_HEARTBEAT_FREQUENCY="30")
+    process = subprocess.Popen(
+        [sys.executable, "-c", BEATING_FLOW],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        run_id = (process.stdout.readline() if process.stdout else "").strip()
+        assert run_id, "the flow process ended before its run started"
+        deadline = time.monotonic() + ALERT_DEADLINE
+        while heartbeats_of(services_api, run_id) == 0:
+            assert time.monotonic() < deadline, "no heartbeat of the flow run reached the server"
+            time.sleep(0.5)
+    finally:
+        process.kill()
+        process.wait()
 
-    async def start_and_go_silent() -> uuid.UUID:
-        from prefect import flow
-
-        @flow(name="alert-probe-silent")
-        def silent() -> None:  # never runs: only its flow run record is used
-            pass
-
+    async def state_of() -> str:
         async with get_client() as client:
-            run = await client.create_flow_run(silent, name=name)
-            await client.set_flow_run_state(run.id, Running(), force=True)
-        async with get_events_client() as events:
-            await events.emit(
-                Event(
-                    event=HEARTBEAT,
-                    resource={
-                        "prefect.resource.id": f"prefect.flow-run.{run.id}",
-                        "prefect.resource.name": name,
-                    },
-                )
-            )
-        return run.id
+            return (await client.read_flow_run(uuid.UUID(run_id))).state_type.value  # type: ignore[union-attr]
 
-    async def state_of(run_id: uuid.UUID) -> str:
-        async with get_client() as client:
-            return (await client.read_flow_run(run_id)).state_type.value  # type: ignore[union-attr]
-
-    run_id = asyncio.run(start_and_go_silent())
-    body = webhook.wait_for(lambda b: name in b.get("subject", ""), "for the silent run")
+    assert asyncio.run(state_of()) == "RUNNING"  # nothing else marks it: the process is simply gone
+    body = webhook.wait_for(lambda b: "alert-probe-killed" in b.get("subject", ""), "for the killed run")
     assert "Crashed" in body["subject"] and "No heartbeat for 10 s" in body["body"]
-    assert asyncio.run(state_of(run_id)) == "CRASHED"
+    assert asyncio.run(state_of()) == "CRASHED"
 
 
 def test_an_alert_event_notifies_once_a_day(services_api: str, webhook: Webhook) -> None:
