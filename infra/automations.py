@@ -19,7 +19,7 @@ from uuid import UUID
 
 from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.objects import StateType
-from prefect.events.actions import ActionTypes, ChangeFlowRunState, SendNotification
+from prefect.events.actions import ChangeFlowRunState, SendNotification
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 
 from infra.notifications import NotificationSpec, ensure_block, notification_specs
@@ -67,7 +67,7 @@ EVENT_SUBJECT = "leadgen alert: {{ event.event }}"
 EVENT_BODY = "{{ event.payload.summary }}\nFigures: {{ event.payload }}{% if event|ui_url %}\nEvent: {{ event|ui_url }}{% endif %}"
 
 
-def _notify(block_ids: list[UUID], subject: str, body: str) -> list[ActionTypes]:
+def _notify(block_ids: list[UUID], subject: str, body: str) -> list[Any]:
     return [SendNotification(block_document_id=bid, subject=subject, body=body) for bid in block_ids]
 
 
@@ -113,6 +113,7 @@ def crash_automation(settings: Settings) -> AutomationCore:
                 state=StateType.CRASHED,
                 name="Crashed",
                 message=f"No heartbeat for {window} s: the flow run's process or container is gone.",
+                force=False,  # a run that reached a final state meanwhile keeps it
             )
         ],
     )

@@ -79,6 +79,8 @@ def webhook_block(url: SecretStr) -> CustomWebhookNotificationBlock:
         method="POST",
         json_data=dict(WEBHOOK_JSON),
         secrets={"webhook_url": url.get_secret_value()},  # type: ignore[arg-type]
+        headers=None,
+        cookies=None,
         timeout=10,
     )
 
