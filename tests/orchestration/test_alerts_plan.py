@@ -54,7 +54,6 @@ def test_webhook_block_keeps_the_url_secret() -> None:
     assert args["json"]["subject"] == "the subject" and args["json"]["body"] == "the body"
 
 
-@pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")  # imported by Apprise
 def test_email_block_sends_through_the_smtp_route() -> None:
     """The core Apprise block mails through SMTP_YANDEX_* (AUTH included) to every ALERT_EMAIL_TO address."""
     with SmtpSink(auth=("alerts@example.ru", "p@ss/w:rd")) as sink:

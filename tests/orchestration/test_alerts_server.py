@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,7 +33,7 @@ from infra.automations import (
     NIGHT_BACKLOG,
 )
 from infra.bootstrap import bootstrap
-from infra.notifications import WEBHOOK_BLOCK_NAME
+from infra.notifications import EMAIL_BLOCK_NAME, WEBHOOK_BLOCK_NAME
 from leadgen.alerts import EVENT_CAP_EARLY
 from leadgen.settings import Settings
 from tests.orchestration.conftest import reset_concurrency_services, ship_logs_and_events
@@ -134,13 +133,34 @@ def automations() -> dict[str, Any]:
     return asyncio.run(read())
 
 
-def test_bootstrap_creates_the_automations_once(services_api: str, webhook: Webhook, tmp_path: Path) -> None:
-    settings = alert_settings(webhook, alert_heartbeat_window_seconds=10)
+MAIL = {
+    "alert_email_to": "ops@example.com",
+    "smtp_yandex_host": "127.0.0.1",
+    "smtp_yandex_port": 2525,
+    "smtp_yandex_username": "robot@example.ru",
+    "smtp_yandex_password": "app-password",
+}
+
+
+def test_bootstrap_creates_the_automations_once(services_api: str, webhook: Webhook) -> None:
+    settings = alert_settings(webhook, alert_heartbeat_window_seconds=10, **MAIL)
     first = bootstrap(settings, pool_type="process", pool_name="alerts-tests")
     outcomes = {(a.kind, a.name): a.outcome for a in first.actions}
-    assert outcomes[("notification_block", WEBHOOK_BLOCK_NAME)] in ("created", "unchanged")
+    assert outcomes[("notification_block", WEBHOOK_BLOCK_NAME)] == "created"
+    assert outcomes[("notification_block", EMAIL_BLOCK_NAME)] == "created"
     second = bootstrap(settings, pool_type="process", pool_name="alerts-tests")
     assert {a.outcome for a in second.actions} == {"unchanged"}, second.actions
+    # A new mail password updates the email block in place, nothing else.
+    rotated = bootstrap(
+        alert_settings(
+            webhook, alert_heartbeat_window_seconds=10, **(MAIL | {"smtp_yandex_password": "new"})
+        ),
+        pool_type="process",
+        pool_name="alerts-tests",
+    )
+    assert [(a.name, a.outcome) for a in rotated.actions if a.outcome != "unchanged"] == [
+        (EMAIL_BLOCK_NAME, "updated")
+    ]
 
     found = automations()
     names = (FAILED_OR_CRASHED, HEARTBEAT_STOPPED, NIGHT_BACKLOG, BOUNCE_RATE, CAP_EARLY)
@@ -152,12 +172,14 @@ def test_bootstrap_creates_the_automations_once(services_api: str, webhook: Webh
     assert crash.actions[0].state.value == "CRASHED"
     failed = found[FAILED_OR_CRASHED]
     assert {"prefect.flow-run.Failed", "prefect.flow-run.Crashed"} <= failed.trigger.expect
-    assert [a.type for a in failed.actions] == ["send-notification"]
+    assert [a.type for a in failed.actions] == ["send-notification", "send-notification"]  # webhook, mail
     assert found[CAP_EARLY].trigger.expect == {EVENT_CAP_EARLY}
 
     # A changed setting updates the automation in place: same id, new window.
     wider = bootstrap(
-        alert_settings(webhook, alert_heartbeat_window_seconds=20),
+        alert_settings(
+            webhook, alert_heartbeat_window_seconds=20, **(MAIL | {"smtp_yandex_password": "new"})
+        ),
         pool_type="process",
         pool_name="alerts-tests",
     )
@@ -167,7 +189,17 @@ def test_bootstrap_creates_the_automations_once(services_api: str, webhook: Webh
     again = automations()
     assert again[HEARTBEAT_STOPPED].id == crash.id
     assert again[HEARTBEAT_STOPPED].trigger.within.total_seconds() == 20
-    bootstrap(settings, pool_type="process", pool_name="alerts-tests")  # back to 10 s for the tests below
+    # Back to 10 s and the webhook alone for the tests below: the automations drop the mail action.
+    webhook_only = bootstrap(
+        alert_settings(webhook, alert_heartbeat_window_seconds=10),
+        pool_type="process",
+        pool_name="alerts-tests",
+    )
+    assert {a.name for a in webhook_only.actions if a.outcome == "updated"} >= {
+        FAILED_OR_CRASHED,
+        HEARTBEAT_STOPPED,
+    }
+    assert len(automations()[FAILED_OR_CRASHED].actions) == 1
 
 
 def test_a_failed_flow_run_notifies_the_webhook(services_api: str, webhook: Webhook) -> None:
