@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -327,3 +328,21 @@ def test_an_alert_event_notifies_once_a_day(services_api: str, webhook: Webhook)
     assert body["subject"] == f"leadgen alert: {EVENT_CAP_EARLY}"
     assert '"used": 50' in body["body"] or "'used': 50" in body["body"]
     assert sum(summary(first) in b.get("body", "") for b in webhook.bodies) == 1
+
+
+def test_cli_lists_the_alerts_and_never_the_secrets(
+    services_api: str, webhook: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from leadgen.cli import app
+
+    monkeypatch.setenv("ALERT_WEBHOOK_URL", webhook.url)
+    monkeypatch.setenv("ALERT_HEARTBEAT_WINDOW_SECONDS", "10")
+    result = CliRunner().invoke(
+        app, ["infra", "bootstrap", "--pool-type", "process", "--pool-name", "alerts-tests"]
+    )
+    assert result.exit_code == 0, result.output
+    assert re.search(rf"notification_block\s+{WEBHOOK_BLOCK_NAME}\s+unchanged\s+webhook", result.output)
+    assert re.search(rf"automation\s+{re.escape(HEARTBEAT_STOPPED)}\s+unchanged\s+window 10 s", result.output)
+    assert "s3cret" not in result.output and webhook.url not in result.output
