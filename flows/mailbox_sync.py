@@ -55,7 +55,10 @@ def mailbox_sync_flow(params: MailboxSyncParams = MailboxSyncParams()) -> dict[s
     # Emits `leadgen.bounce-rate.exceeded` for yesterday or today when the bounce rate passes the threshold.
     bounces = bounce_rate_alert_task()
     lines.extend(
-        f"{d['day']}: {d['bounced']} of {d['sent']} sent bounced ({d['rate']:.1%})" for d in bounces["days"]
+        f"{d['day']}: {d['bounced']} of {d['sent']} messages sent have bounced ({d['rate']:.1%})"
+        + (" - over the alert threshold" if d["alerted"] else "")
+        for d in bounces["days"]
+        if d["sent"]
     )
     total = {"read": sum(int(r.get("read", 0)) for r in reports), "failed_routes": len(errors)}
     publish("mailbox-sync", "Mailbox sync", lines=lines, stats=total, table=table, errors=errors)
