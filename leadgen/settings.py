@@ -524,6 +524,17 @@ class Settings(BaseSettings):
     def _blank_path_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("alert_webhook_url", mode="before")
+    @classmethod
+    def _alert_webhook_url(cls, value: Any) -> Any:
+        """An empty ALERT_WEBHOOK_URL= (as in .env.example) means no webhook; a set one must be http(s)."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and not text.strip():
+            return None
+        if isinstance(text, str) and not text.strip().lower().startswith(("http://", "https://")):
+            raise ValueError("ALERT_WEBHOOK_URL must be an http:// or https:// URL")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str) -> str:

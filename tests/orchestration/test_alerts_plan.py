@@ -42,6 +42,15 @@ def test_no_alert_setting_means_no_block() -> None:
     assert alert_plan(make_settings()).crash.name == HEARTBEAT_STOPPED
 
 
+def test_blank_alert_settings_as_in_env_example_mean_none() -> None:
+    assert notification_specs(make_settings(alert_webhook_url="", alert_email_to="")) == ()
+
+
+def test_webhook_url_must_be_http() -> None:
+    with pytest.raises(ValidationError, match="http:// or https://"):
+        make_settings(alert_webhook_url="hooks.example.net/x")
+
+
 def test_webhook_block_keeps_the_url_secret() -> None:
     (spec,) = notification_specs(make_settings(alert_webhook_url=HOOK))
     assert (spec.kind, spec.name, spec.block_type) == ("webhook", WEBHOOK_BLOCK_NAME, "custom-webhook")
