@@ -300,6 +300,42 @@ def test_a_killed_flow_run_is_crashed_and_notified(
     assert asyncio.run(state_of()) == "CRASHED"
 
 
+def test_a_beating_run_is_left_alone(services_api: str, webhook: Webhook) -> None:
+    """The negative control: a Running flow run whose heartbeats keep coming (every 2 s, for almost twice the
+    10 s window plus the services' evaluation period) is not touched."""
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.events import Event
+    from prefect.events.clients import get_events_client
+    from prefect.states import Completed, Running
+
+    bootstrap(
+        alert_settings(webhook, alert_heartbeat_window_seconds=10),
+        pool_type="process",
+        pool_name="alerts-tests",
+    )
+
+    @flow(name="alert-probe-beating")
+    def beating() -> None:  # never runs: only its flow run record is used
+        pass
+
+    async def beat_for(seconds: float) -> str:
+        async with get_client() as client:
+            run = await client.create_flow_run(beating)
+            await client.set_flow_run_state(run.id, Running(), force=True)
+            resource = {"prefect.resource.id": f"prefect.flow-run.{run.id}"}
+            async with get_events_client() as events:
+                until = time.monotonic() + seconds
+                while time.monotonic() < until:
+                    await events.emit(Event(event=HEARTBEAT, resource=resource))
+                    await asyncio.sleep(2)  # real time: the server's trigger windows are real time
+            state = (await client.read_flow_run(run.id)).state_type.value  # type: ignore[union-attr]
+            await client.set_flow_run_state(run.id, Completed(), force=True)
+            return state
+
+    assert asyncio.run(beat_for(18)) == "RUNNING"
+
+
 def test_an_alert_event_notifies_once_a_day(services_api: str, webhook: Webhook) -> None:
     from prefect import flow
 
