@@ -69,7 +69,7 @@ def send_task(limit: int, dry_run: bool = False, batch_tag: str | None = None) -
         # Rows a crash left in `sending` are recovered whether or not anything is sent now: requeued when they
         # crashed before their DATA checkpoint, else `unknown` (never resent). At once when their owner (a flow
         # run, a process) is gone, else after OUTREACH_STALE_SENDING_MINUTES.
-        released = release_messages(engine)
+        released = release_messages(engine, batch_tag)
         stale = timedelta(minutes=settings.outreach_stale_sending_minutes)
         recovered = recover_rows(engine, now=runtime.now(), stale_after=stale, batch_tag=batch_tag)
         total = replace(
@@ -78,7 +78,8 @@ def send_task(limit: int, dry_run: bool = False, batch_tag: str | None = None) -
             recovered_requeued=released.requeued + recovered.requeued,
         )
         # Then rows in doubt are settled from their route's sent folder, once per run (not per batch).
-        settled = tally_settled(settle_unknown(engine, settings, now=runtime.current_clock()))
+        doubts = settle_unknown(engine, settings, now=runtime.current_clock(), batch_tag=batch_tag)
+        settled = tally_settled(doubts)
         total = replace(total, settled_sent=settled["sent"], settled_requeued=settled["requeued"])
         owner = current_owner()
         is_open, opens = send_window_state(settings, runtime.now())
