@@ -473,6 +473,16 @@ class Settings(BaseSettings):
     prefect_pool_concurrency: int = Field(4, ge=1, description="Flow runs the work pool runs at once")
     prefect_email_burst: int = Field(3, ge=1, description="Slots of the email-daily limit free at once")
 
+    # --- task cache (issue 18) --------------------------------------------------------------------------
+    cache_dir: Path | None = Field(
+        None,
+        description="Persisted results of cached tasks (LLM drafts, MX answers); default DATA_DIR/task-cache, "
+        "which must be on the volume every flow-run container mounts",
+    )
+    cache_llm_draft_days: int = Field(
+        30, ge=1, le=3650, description="How long a cached LLM answer is reused for the same request"
+    )
+
     # --- input validation (issue 22) --------------------------------------------------------------------
     night_window_allow_daytime: bool = Field(
         False, description="Accept a NIGHT_WINDOW outside Yandex's night-rate hours (00:00-07:59 MSK)"
@@ -551,6 +561,11 @@ class Settings(BaseSettings):
                     "set NIGHT_WINDOW_ALLOW_DAYTIME=true to accept it"
                 )
         return self
+
+    @property
+    def task_cache_dir(self) -> Path:
+        """Where cached task results live: CACHE_DIR, else DATA_DIR/task-cache (absolute)."""
+        return (self.cache_dir or self.data_dir / "task-cache").resolve()
 
     @property
     def tz(self) -> ZoneInfo:

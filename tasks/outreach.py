@@ -1,4 +1,8 @@
-"""Outreach tasks: draft, queue, and send under the daily cap (never cached; sending first recovers crashed rows)."""
+"""Outreach tasks: draft, queue, and send under the daily cap (sending first recovers crashed rows).
+
+The stage tasks are never cached (they move rows); inside them the LLM call and the MX lookups are cached tasks
+(tasks/llm.py, tasks/mx.py).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from leadgen.outreach.outbox import recover_rows
 from leadgen.outreach.sending import send_window_state, sendable_now
 from tasks import runtime
 from tasks.limits import return_email_slots, take_email_slots
+from tasks.llm import cached_composer
+from tasks.mx import mx_resolver
 from tasks.policy import retry_options
 from tasks.runtime import jsonable, load_settings, open_engine
 
@@ -27,7 +33,10 @@ def draft_task(limit: int) -> dict[str, Any]:
     """Drafts for up to `limit` enriched companies (LLM or fallback; stored drafts are reused, not redone)."""
     settings = load_settings()
     with open_engine(settings) as engine:
-        return dict(jsonable(draft_messages(engine, settings, limit=limit, now=runtime.now())))
+        report = draft_messages(
+            engine, settings, limit=limit, now=runtime.now(), composer=cached_composer(settings)
+        )
+        return dict(jsonable(report))
 
 
 @task(name="queue-messages", cache_policy=NO_CACHE, **retry_options())
@@ -35,7 +44,10 @@ def queue_task(limit: int) -> dict[str, Any]:
     """Check drafts (address, opt-out, MX) and queue the good ones."""
     settings = load_settings()
     with open_engine(settings) as engine:
-        return dict(jsonable(queue_messages(engine, settings, limit=limit, now=runtime.now())))
+        report = queue_messages(
+            engine, settings, limit=limit, now=runtime.now(), resolver=mx_resolver(settings)
+        )
+        return dict(jsonable(report))
 
 
 @task(name="send-messages", cache_policy=NO_CACHE, **retry_options())
@@ -53,9 +65,13 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
     total = SendReport(dry_run=dry_run)
     rng = random.Random()
     batch = max(1, min(settings.outreach_daily_cap, settings.prefect_email_burst))
+    resolver = mx_resolver(settings)
     with open_engine(settings) as engine:
         if dry_run:  # .eml files only, the database is not changed: one call writes every due message
-            return dict(jsonable(send_queued(engine, settings, limit=limit, now=runtime.now(), dry_run=True)))
+            report = send_queued(
+                engine, settings, limit=limit, now=runtime.now(), dry_run=True, resolver=resolver
+            )
+            return dict(jsonable(report))
         # Rows a crash left in `sending` are recovered whether or not anything is sent now: requeued when they
         # crashed before their DATA checkpoint, else `unknown` (never resent).
         stale = timedelta(minutes=settings.outreach_stale_sending_minutes)
@@ -91,7 +107,12 @@ def send_task(limit: int, dry_run: bool = False) -> dict[str, Any]:
                 )
             first = False
             some = send_queued(
-                engine, settings, limit=slots, now=runtime.current_clock(), sleep=runtime.sleep
+                engine,
+                settings,
+                limit=slots,
+                now=runtime.current_clock(),
+                sleep=runtime.sleep,
+                resolver=resolver,
             )
             # a slot paces one SMTP conversation: give back those of the batch no message used
             return_email_slots(slots - (some.sent + some.unknown + some.failed + some.retried))
