@@ -20,6 +20,7 @@ from prefect.settings import PREFECT_API_URL
 from prefect.workers.utilities import get_default_base_job_template_for_infrastructure_type
 
 from infra.plan import BootstrapPlan, LimitSpec, PoolSpec, apply_job_defaults, plan_bootstrap
+from infra.task_cache import TASK_CACHE_BLOCK, ensure_task_cache
 from leadgen.errors import ConfigurationError
 from leadgen.settings import Settings
 
@@ -36,7 +37,7 @@ def prefect_api_url() -> str | None:
 class BootstrapAction:
     """What happened to one Prefect object."""
 
-    kind: Literal["work_pool", "concurrency_limit", "variable"]
+    kind: Literal["work_pool", "concurrency_limit", "variable", "result_storage"]
     name: str
     outcome: Outcome
     detail: str = ""
@@ -154,4 +155,7 @@ def bootstrap(
 ) -> BootstrapReport:
     """Synchronous entry point used by `leadgen infra bootstrap`, the demo and the tests."""
     plan = plan_bootstrap(settings, pool_type=pool_type, pool_name=pool_name)
-    return asyncio.run(apply_plan(plan, reset_variables=reset_variables))
+    report = asyncio.run(apply_plan(plan, reset_variables=reset_variables))
+    outcome, folder = ensure_task_cache(settings)
+    report.actions.append(BootstrapAction("result_storage", TASK_CACHE_BLOCK, outcome, folder))  # type: ignore[arg-type]
+    return report

@@ -51,7 +51,9 @@ def run(flow_run_id: UUID | None, params: OutreachParams) -> tuple[UUID, Any]:
             else:  # what the UI's Retry does: the failed run goes back to AwaitingRetry, a worker runs it again
                 await client.set_flow_run_state(flow_run_id, AwaitingRetry(), force=True)
                 flow_run = await client.read_flow_run(flow_run_id)
-        state = await run_flow(outreach_flow, flow_run=flow_run, parameters={"params": params}, return_type="state")  # type: ignore[misc]
+        state = await run_flow(
+            outreach_flow, flow_run=flow_run, parameters={"params": params}, return_type="state"
+        )  # type: ignore[misc]
         return flow_run.id, state
 
     return asyncio.run(go())
@@ -81,7 +83,9 @@ def drafted(box: Sandbox) -> int:
         return int(s.scalar(stmt) or 0)
 
 
-def test_retry_of_a_failed_run_reuses_the_llm_answers(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retry_of_a_failed_run_reuses_the_llm_answers(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = seed(sandbox)
     llm = sandbox.stack.llm
     real_insert = drafting._insert_message
