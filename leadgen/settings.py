@@ -502,7 +502,7 @@ class Settings(BaseSettings):
     def _comma_lists(cls, value: Any) -> Any:
         return _split_commas(value)
 
-    @field_validator("directory_domains_file", mode="before")
+    @field_validator("directory_domains_file", "cache_dir", mode="before")
     @classmethod
     def _blank_path_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
