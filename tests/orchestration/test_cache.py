@@ -9,6 +9,7 @@ require_stages()
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -196,3 +197,20 @@ def test_cache_show_and_clear(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch)
     assert dns.lookups == ["a.ru", "a.ru"]  # cleared: asked again
     bad = runner.invoke(app, ["infra", "cache", "clear", "--kind", "drafts"])
     assert bad.exit_code == 2 and "drafts" in bad.output, bad.output
+
+
+def test_clear_deletes_only_records_of_the_kinds_asked(tmp_path: Path) -> None:
+    from leadgen.settings import Settings
+    from tasks.cache import cache_usage, clear_cache
+
+    settings = Settings(_env_file=None, data_dir=tmp_path, cache_dir="")  # type: ignore[call-arg]
+    folder = tmp_path.resolve() / "task-cache"
+    assert storage_path(settings) == folder  # blank CACHE_DIR: DATA_DIR/task-cache
+    assert clear_cache(settings) == 0  # no folder yet
+    folder.mkdir()
+    for name in ("llm-draft-1", "llm-draft-2", "mx-1", "notes.txt"):
+        (folder / name).write_text("{}")
+    assert [(u.kind, u.records) for u in cache_usage(settings)] == [("llm", 2), ("mx", 1)]
+    assert clear_cache(settings, ("mx",)) == 1
+    assert clear_cache(settings) == 2
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
