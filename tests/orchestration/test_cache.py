@@ -214,3 +214,22 @@ def test_clear_deletes_only_records_of_the_kinds_asked(tmp_path: Path) -> None:
     assert clear_cache(settings, ("mx",)) == 1
     assert clear_cache(settings) == 2
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+
+
+def test_an_api_error_is_not_cached(sandbox: Sandbox) -> None:
+    seed(sandbox, 1)
+    llm = sandbox.stack.llm
+    llm.mode = "error"  # HTTP 500: the draft falls back to the template, and nothing is cached
+    params = OutreachParams(draft_limit=1, send_limit=0)
+    run_id, state = run(None, params)
+    assert state.is_completed(), state
+    assert task_states(run_id, "llm-draft") == ["Failed"]
+    asked = len(llm.requests)
+    assert asked >= 1 and cache_files(load_settings(), ("llm",)) == []
+    with session_scope(sandbox.engine) as s:
+        assert s.scalar(select(OutreachMessage.composer)) == "fallback"
+        s.execute(delete(OutreachMessage))
+    llm.mode = "ok"  # the next run asks the model again
+    rerun_id, state = run(None, params)
+    assert state.is_completed() and task_states(rerun_id, "llm-draft") == ["Completed"]
+    assert len(llm.requests) == asked + 1 and len(cache_files(load_settings(), ("llm",))) == 1
