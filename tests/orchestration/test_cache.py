@@ -8,7 +8,9 @@ from tests.orchestration.stages import require_stages
 require_stages()
 
 import asyncio
+import inspect
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -18,7 +20,8 @@ from sqlalchemy import delete, func, select
 from typer.testing import CliRunner
 
 from flows.outreach import outreach_flow
-from flows.params import OutreachParams
+from flows.params import OutreachParams, PipelineParams
+from flows.pipeline import pipeline_flow
 from leadgen.cli.app import app
 from leadgen.db.engine import session_scope
 from leadgen.db.models import OutreachMessage
@@ -27,7 +30,7 @@ from leadgen.outreach.router import MxAnswer
 from tasks import mx
 from tasks.cache import cache_files, storage_path
 from tasks.runtime import load_settings
-from tests.orchestration.conftest import Sandbox
+from tests.orchestration.conftest import Sandbox, ship_logs_and_events
 from tests.outreach.factories import add_company
 
 COMPANIES = 3
@@ -39,42 +42,58 @@ def seed(box: Sandbox, count: int = COMPANIES) -> list[int]:
         return [add_company(s, f"clinic{i}.ru", emails=(f"info@clinic{i}.ru",)).id for i in range(count)]
 
 
-def run(flow_run_id: UUID | None, params: OutreachParams) -> tuple[UUID, Any]:
-    """Run `outreach_flow` as a worker does: in a flow run created first, or again in `flow_run_id` (a retry)."""
+def run(flow_run_id: UUID | None, params: Any, flow: Any = outreach_flow) -> tuple[UUID, Any]:
+    """Run `flow` as a worker does: in a flow run created first, or again in `flow_run_id` (a UI retry)."""
     from prefect.client.orchestration import get_client
     from prefect.flow_engine import run_flow
     from prefect.states import AwaitingRetry
 
-    async def go() -> tuple[UUID, Any]:
+    async def prepare() -> Any:
         async with get_client() as client:
             if flow_run_id is None:
-                flow_run = await client.create_flow_run(outreach_flow, parameters={"params": params})
-            else:  # what the UI's Retry does: the failed run goes back to AwaitingRetry, a worker runs it again
-                await client.set_flow_run_state(flow_run_id, AwaitingRetry(), force=True)
-                flow_run = await client.read_flow_run(flow_run_id)
-        state = await run_flow(
-            outreach_flow, flow_run=flow_run, parameters={"params": params}, return_type="state"
-        )  # type: ignore[misc]
-        return flow_run.id, state
+                return await client.create_flow_run(flow, parameters={"params": params})
+            # What the UI's Retry does: the failed run goes back to AwaitingRetry, and a worker runs it again.
+            await client.set_flow_run_state(flow_run_id, AwaitingRetry(), force=True)
+            return await client.read_flow_run(flow_run_id)
 
-    return asyncio.run(go())
+    flow_run = asyncio.run(prepare())
+    state = run_flow(flow, flow_run=flow_run, parameters={"params": params}, return_type="state")
+    if inspect.isawaitable(state):  # an async flow
+        state = asyncio.run(state)  # type: ignore[arg-type]
+    return flow_run.id, state
 
 
-def task_states(flow_run_id: UUID, name: str) -> list[str]:
-    """State names of the task runs of one flow run whose name starts with `name`, oldest first."""
+def task_states(flow_run_id: UUID, name: str, *, subflows: bool = False) -> list[str]:
+    """State names of the task runs of one flow run (or of its subflow runs) whose name starts with `name`,
+    oldest first."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId
     from prefect.client.schemas.sorting import TaskRunSort
 
     async def read() -> list[str]:
         async with get_client() as client:
+            ids = [flow_run_id]
+            if subflows:
+                children = FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id]))
+                ids = [r.id for r in await client.read_flow_runs(flow_run_filter=children)]
             runs = await client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)),
                 sort=TaskRunSort.EXPECTED_START_TIME_ASC,
             )
         return [str(r.state_name) for r in runs if r.name.startswith(name)]
 
-    return asyncio.run(read())
+    async def settled() -> list[str]:
+        # Task run states reach the API as events that the server records in the background: wait (on the
+        # server, not on simulated time) until none of the runs is still shown Pending or Running.
+        for _ in range(100):
+            states = await read()
+            if not {"Pending", "Running"} & set(states):
+                return states
+            await asyncio.sleep(0.1)
+        return states
+
+    ship_logs_and_events()
+    return asyncio.run(settled())
 
 
 def drafted(box: Sandbox) -> int:
@@ -233,3 +252,36 @@ def test_an_api_error_is_not_cached(sandbox: Sandbox) -> None:
     rerun_id, state = run(None, params)
     assert state.is_completed() and task_states(rerun_id, "llm-draft") == ["Completed"]
     assert len(llm.requests) == asked + 1 and len(cache_files(load_settings(), ("llm",))) == 1
+
+
+@pytest.mark.slow
+def test_ui_retry_of_a_failed_pipeline_run_asks_the_model_nothing_twice(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm = sandbox.stack.llm
+    real_insert = drafting._insert_message
+    drafts: list[int] = []
+
+    def fail_the_second_draft(session: Any, values: dict[str, Any]) -> bool:
+        if values.get("body") is not None:
+            drafts.append(values["company_id"])
+            if len(drafts) == 2:
+                raise ValueError("disk full (test)")  # permanent: the outreach stage fails, and the pipeline
+        return real_insert(session, values)
+
+    monkeypatch.setattr(drafting, "_insert_message", fail_the_second_draft)
+    params = PipelineParams(batch_tag="demo", search_limit=50, collect_wait_seconds=120, enrich_limit=50)
+    run_id, state = run(None, params, pipeline_flow)
+    assert state.is_failed(), state
+    asked = len(llm.requests)
+    assert asked == 2 and drafted(sandbox) == 1  # the second answer was paid for and lost with the run
+
+    monkeypatch.setattr(drafting, "_insert_message", real_insert)
+    _, state = run(run_id, params, pipeline_flow)  # the UI's Retry of the pipeline run
+    assert state.is_completed(), state
+    states = task_states(run_id, "llm-draft", subflows=True)
+    assert states.count("Cached") == 1 and states.count("Completed") == len(states) - 1
+    # Every model call of both attempts was a different request: none was asked twice.
+    bodies = Counter(json.dumps(r.get("messages"), ensure_ascii=False, sort_keys=True) for r in llm.requests)
+    assert len(llm.requests) > asked and max(bodies.values()) == 1
+    assert drafted(sandbox) == len(llm.requests)
