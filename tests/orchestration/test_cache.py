@@ -222,7 +222,7 @@ def test_clear_deletes_only_records_of_the_kinds_asked(tmp_path: Path) -> None:
     from leadgen.settings import Settings
     from tasks.cache import cache_usage, clear_cache
 
-    settings = Settings(_env_file=None, data_dir=tmp_path, cache_dir="")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=tmp_path, cache_dir="")  # type: ignore[call-arg,arg-type]
     folder = tmp_path.resolve() / "task-cache"
     assert storage_path(settings) == folder  # blank CACHE_DIR: DATA_DIR/task-cache
     assert clear_cache(settings) == 0  # no folder yet
