@@ -21,6 +21,7 @@ from prefect.workers.utilities import get_default_base_job_template_for_infrastr
 
 from infra.automations import AlertPlan, alert_plan, ensure_alerts
 from infra.plan import BootstrapPlan, LimitSpec, PoolSpec, apply_job_defaults, plan_bootstrap
+from infra.task_cache import TASK_CACHE_BLOCK, ensure_task_cache
 from leadgen.errors import ConfigurationError
 from leadgen.settings import Settings
 
@@ -37,7 +38,9 @@ def prefect_api_url() -> str | None:
 class BootstrapAction:
     """What happened to one Prefect object."""
 
-    kind: Literal["work_pool", "concurrency_limit", "variable", "notification_block", "automation"]
+    kind: Literal[
+        "work_pool", "concurrency_limit", "variable", "notification_block", "automation", "result_storage"
+    ]
     name: str
     outcome: Outcome
     detail: str = ""
@@ -162,4 +165,7 @@ def bootstrap(
     """Synchronous entry point used by `leadgen infra bootstrap`, the demo and the tests."""
     plan = plan_bootstrap(settings, pool_type=pool_type, pool_name=pool_name)
     alerts = alert_plan(settings)  # notification blocks and automations (infra/automations.py)
-    return asyncio.run(apply_plan(plan, reset_variables=reset_variables, alerts=alerts))
+    report = asyncio.run(apply_plan(plan, reset_variables=reset_variables, alerts=alerts))
+    outcome, folder = ensure_task_cache(settings)
+    report.actions.append(BootstrapAction("result_storage", TASK_CACHE_BLOCK, outcome, folder))
+    return report

@@ -534,6 +534,16 @@ class Settings(BaseSettings):
     prefect_pool_concurrency: int = Field(4, ge=1, description="Flow runs the work pool runs at once")
     prefect_email_burst: int = Field(3, ge=1, description="Slots of the email-daily limit free at once")
 
+    # --- task cache (issue 18) --------------------------------------------------------------------------
+    cache_dir: Path | None = Field(
+        None,
+        description="Persisted results of cached tasks (LLM drafts, MX answers); default DATA_DIR/task-cache, "
+        "which must be on the volume every flow-run container mounts",
+    )
+    cache_llm_draft_days: int = Field(
+        30, ge=1, le=3650, description="How long a cached LLM answer is reused for the same request"
+    )
+
     @model_validator(mode="after")
     def _reliable_needs_copies(self) -> Settings:
         for name in ("yandex", "gmail"):
@@ -564,7 +574,7 @@ class Settings(BaseSettings):
     def _comma_lists(cls, value: Any) -> Any:
         return _split_commas(value)
 
-    @field_validator("directory_domains_file", mode="before")
+    @field_validator("directory_domains_file", "cache_dir", mode="before")
     @classmethod
     def _blank_path_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -634,6 +644,11 @@ class Settings(BaseSettings):
                     "set NIGHT_WINDOW_ALLOW_DAYTIME=true to accept it"
                 )
         return self
+
+    @property
+    def task_cache_dir(self) -> Path:
+        """Where cached task results live: CACHE_DIR, else DATA_DIR/task-cache (absolute)."""
+        return (self.cache_dir or self.data_dir / "task-cache").resolve()
 
     @property
     def tz(self) -> ZoneInfo:

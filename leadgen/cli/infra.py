@@ -1,4 +1,4 @@
-"""`leadgen infra ...`: bootstrap the Prefect side (work pool, concurrency limits, variables, alerts)."""
+"""`leadgen infra ...`: bootstrap the Prefect side (work pool, concurrency limits, variables, alerts); the task cache."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from typing import Annotated
 
 import typer
 
+from leadgen.cli import cache as cache_cli
 from leadgen.cli.context import err_console, get_settings, out_console
 
 app = typer.Typer(
     help="Prefect side: create or update the work pool, concurrency limits, variables and alert automations.",
     no_args_is_help=True,
 )
+app.add_typer(cache_cli.app, name="cache")
 
 
 @app.command()
