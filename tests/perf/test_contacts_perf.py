@@ -17,10 +17,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.perf.recording import assert_met, record_figure
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("contacts_bench.py")
 SITES = int(os.environ.get("BENCH_SITES", "5000"))
 OUT = ROOT / "data" / "bench" / "contacts.json"
+COMMAND = 'PYTHONPATH=. pytest tests/perf/test_contacts_perf.py -p no:cacheprovider -o addopts="" -s'
+MIN_PAGES_PER_CPU_S = 300.0
+MIN_SPEED_RATIO = 1.0  # leadgen's pages/s at least Scrapy's ...
+MAX_RSS_RATIO = 1.0  # ... at no more than its peak RSS
+CRAWL_PATH = (
+    f"leadgen.contacts Crawler against a minimal Scrapy spider, {SITES} farm sites over the loopback farm proxy, "
+    "same politeness and limits, each in its own subprocess"
+)
 
 
 def _run(*args: str, timeout: float = 3600) -> dict[str, object]:
@@ -56,7 +66,17 @@ def _save(key: str, value: object) -> None:
 def test_extraction_throughput_per_core() -> None:
     result = _run("extract", os.environ.get("BENCH_EXTRACT_SECONDS", "15"))
     _save("extract", result)
-    assert float(result["pages_per_cpu_s"]) >= 300  # type: ignore[arg-type]
+    entry = record_figure(
+        "contact extraction per CPU second",
+        float(result["pages_per_cpu_s"]),  # type: ignore[arg-type]
+        unit="pages per CPU s",
+        target=MIN_PAGES_PER_CPU_S,
+        comparison=">=",
+        path="leadgen.contacts.analyse_page over the fixture pages and generated farm pages, one process",
+        command=COMMAND,
+        pages_per_s_wall=result.get("pages_per_s"),
+    )
+    assert_met(entry)
 
 
 @pytest.mark.timeout(7200)
@@ -85,3 +105,12 @@ def test_crawl_against_scrapy() -> None:
         {"leadgen": ours, "scrapy": theirs, "pages_per_s_ratio": round(ratio, 2), "rss_ratio": round(rss, 2)},
     )
     assert abs(int(ours["pages"]) - int(theirs["pages"])) <= 0.02 * int(theirs["pages"])  # type: ignore[call-overload]
+    facts = {"path": CRAWL_PATH, "command": COMMAND, "leadgen": ours, "scrapy": theirs}
+    entries = [
+        record_figure("crawl pages/s over Scrapy", round(ratio, 2), unit="x Scrapy", target=MIN_SPEED_RATIO,
+                      comparison=">=", **facts),
+        record_figure("crawl peak RSS over Scrapy", round(rss, 2), unit="x Scrapy", target=MAX_RSS_RATIO,
+                      comparison="<=", **facts),
+    ]  # fmt: skip
+    for entry in entries:
+        assert_met(entry)
