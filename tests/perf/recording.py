@@ -13,6 +13,7 @@ import json
 import os
 import platform
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,7 @@ def record_figure(
         "met": COMPARISONS[comparison](figure, target),
         "path": path,
         **extra,
+        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_facts(),
     }
     print(json.dumps(entry, ensure_ascii=False))

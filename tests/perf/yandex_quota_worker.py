@@ -1,8 +1,9 @@
 """One Yandex worker of the quota benchmark: `create_search` through the production client until a deadline.
 
-`python -m tests.perf.yandex_quota_worker START_AT SECONDS TAG`: waits until the wall-clock time START_AT (so the
-workers of one run start together after their imports), then creates searches one after another through
-`tasks.search.yandex_client` (the in-process limiter and the Prefect global limits) for SECONDS, and prints the
+`python -m tests.perf.yandex_quota_worker TAG`: prints `ready` once imported and connected, reads `START END`
+(wall-clock times) from stdin, so the workers of one run start together whatever their imports cost, then creates
+searches one after another through `tasks.search.yandex_client` (the in-process limiter and the Prefect global
+limits) from START until END, and prints the
 number it created, the grants its limiter took, the slots it dropped and the mean round trip of a grant. Settings come from the environment (the benchmark points them at the emulator and the server).
 """
 
@@ -17,13 +18,14 @@ from leadgen.yandex import SearchRequest
 from tasks.search import yandex_client
 
 
-async def drive(start_at: float, seconds: float, tag: str) -> str:
+async def drive(tag: str) -> str:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     created = 0
     async with yandex_client(settings) as client:
-        await asyncio.sleep(max(0.0, start_at - time.time()))
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        print("ready", flush=True)
+        start, end = (float(x) for x in sys.stdin.readline().split())
+        await asyncio.sleep(max(0.0, start - time.time()))
+        while time.time() < end:
             await client.create_search(SearchRequest(f"окна {tag} {created}", region="213"))
             created += 1
         limiter = client.limiter
@@ -33,4 +35,4 @@ async def drive(start_at: float, seconds: float, tag: str) -> str:
 
 
 if __name__ == "__main__":
-    print(asyncio.run(drive(float(sys.argv[1]), float(sys.argv[2]), sys.argv[3])))
+    print(asyncio.run(drive(sys.argv[1])))
