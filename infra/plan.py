@@ -13,11 +13,14 @@ YANDEX_SEARCH = "yandex-search"
 YANDEX_SEARCH_HOURLY = "yandex-search-hourly"
 EMAIL_DAILY = "email-daily"
 YANDEX_LIMITS = [YANDEX_SEARCH, YANDEX_SEARCH_HOURLY]
-# A worker takes this many seconds' worth of Yandex requests in one slot request (`yandex-search` holds them),
-# and the limit frees them this margin later than they can be spent: the time a slot request may take
-# (leadgen.yandex.grant.Grant spends a grant's slots within it), so workers never pass YANDEX_RPS in a second.
-YANDEX_GRANT_SECONDS = 3
+# A worker takes this many seconds' worth of Yandex requests in one slot request (`yandex-search` holds them) and
+# spends them one every (1 s + jitter) / YANDEX_RPS, so requests YANDEX_RPS apart are a second plus the jitter apart
+# when they leave and still a second apart when they arrive; the limit frees them the margin later than they can
+# have been spent: the time a slot request may take (leadgen.yandex.grant.Grant). Workers thus never pass
+# YANDEX_RPS in a second; they reach YANDEX_GRANT_SECONDS / (YANDEX_GRANT_SECONDS + margin) / (1 + jitter) of it.
+YANDEX_GRANT_SECONDS = 5
 YANDEX_GRANT_MARGIN_SECONDS = 0.15
+YANDEX_ARRIVAL_JITTER_SECONDS = 0.03
 
 VAR_BATCH_SIZE = "leadgen_batch_size"
 VAR_SEARCH_LIMIT = "leadgen_search_limit"
@@ -70,7 +73,7 @@ def limit_specs(settings: Settings) -> tuple[LimitSpec, ...]:
 
     - `yandex-search`: YANDEX_GRANT_SECONDS x `YANDEX_RPS` slots, all freed YANDEX_GRANT_MARGIN_SECONDS after
       they can have been spent (documented quota 10 rps); a worker takes all of them in one request and spends
-      them at `YANDEX_RPS` (`tasks.limits.GlobalQuotaLimiter`).
+      them at `YANDEX_RPS` per (1 s + YANDEX_ARRIVAL_JITTER_SECONDS) (`tasks.limits.GlobalQuotaLimiter`).
     - `yandex-search-hourly`: as many slots, freed at `YANDEX_RPH`/3600 per second (35 000 per hour).
     - `email-daily`: a burst of `PREFECT_EMAIL_BURST` (at most the cap), freed so that the whole daily cap fits
       in the send window: `OUTREACH_DAILY_CAP / send-window seconds`. Spreading it over 86 400 s instead would
@@ -79,8 +82,9 @@ def limit_specs(settings: Settings) -> tuple[LimitSpec, ...]:
     """
     cap = settings.outreach_daily_cap
     grant = YANDEX_GRANT_SECONDS * settings.yandex_rps
+    spent_in = YANDEX_GRANT_SECONDS * (1.0 + YANDEX_ARRIVAL_JITTER_SECONDS)
     return (
-        LimitSpec(YANDEX_SEARCH, grant, grant / (YANDEX_GRANT_SECONDS + YANDEX_GRANT_MARGIN_SECONDS)),
+        LimitSpec(YANDEX_SEARCH, grant, grant / (spent_in + YANDEX_GRANT_MARGIN_SECONDS)),
         LimitSpec(YANDEX_SEARCH_HOURLY, grant, settings.yandex_rph / 3600),
         LimitSpec(
             EMAIL_DAILY,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -13,14 +14,14 @@ from prefect.concurrency.asyncio import ConcurrencySlotAcquisitionError
 from prefect.concurrency.sync import rate_limit
 from prefect.exceptions import ObjectNotFound
 
-from infra.plan import EMAIL_DAILY, YANDEX_LIMITS
+from infra.plan import EMAIL_DAILY, YANDEX_ARRIVAL_JITTER_SECONDS, YANDEX_LIMITS
+from leadgen.clock import Clock, utc_now
+from leadgen.settings import Settings
 from leadgen.yandex.grant import MICROS, Grant, grant_margin
-from leadgen.yandex.limiter import QuotaLimiter
+from leadgen.yandex.limiter import AsyncSleep, Quota, QuotaLimiter
 
 # How long one Yandex call may wait for a slot before the task fails (and retries: TimeoutError is transient).
 YANDEX_SLOT_TIMEOUT_SECONDS = 120.0
-# A request reaches Yandex up to this long after the limiter lets it go; taken off the grant's margin.
-SEND_JITTER_MICROS = 10_000
 # The shortest wait between two reads of a busy limit (real time: the server frees slots in real time).
 POLL_SECONDS = 0.01
 
@@ -94,8 +95,21 @@ class GlobalQuotaLimiter(QuotaLimiter):
 
     def _grant_of(self, size: int, decay: float, asked: int) -> Grant:
         per_second = next((q.limit for q in self._quotas if q.period_seconds == 1), size)  # YANDEX_RPS
-        margin = grant_margin(size, decay, per_second, jitter=SEND_JITTER_MICROS)
-        return Grant(size, MICROS // per_second, asked, self._now(), margin)
+        spacing = round(MICROS * (1.0 + YANDEX_ARRIVAL_JITTER_SECONDS) / per_second)
+        return Grant(size, spacing, asked, self._now(), grant_margin(size, decay, spacing))
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, clock: Clock = utc_now, sleep: AsyncSleep = asyncio.sleep
+    ) -> GlobalQuotaLimiter:
+        """The in-process windows of YANDEX_RPS / RPM / RPH, each widened by the arrival jitter the grants allow."""
+        quotas = [
+            Quota(settings.yandex_rps, 1),
+            Quota(settings.yandex_rpm, 60),
+            Quota(settings.yandex_rph, 3600),
+        ]
+        margin = timedelta(seconds=YANDEX_ARRIVAL_JITTER_SECONDS)
+        return cls(quotas, clock=clock, sleep=sleep, margin=margin)
 
 
 def _seconds_until_room(limit: GlobalConcurrencyLimitResponse, size: int) -> float:

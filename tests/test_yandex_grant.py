@@ -40,17 +40,21 @@ def test_a_slot_request_slower_than_the_margin_costs_slots() -> None:
 
 
 def test_margin_of_a_limit() -> None:
-    assert grant_margin(30, 30 / 3.15, 10, jitter=10 * MS) == 140 * MS
-    assert grant_margin(30, 1e6, 10, jitter=0) is None  # a benchmark's fast decay: no ceiling to keep
+    # infra.plan: 50 slots (5 s of 10 rps) freed 5 x 1.03 + 0.15 s after they were taken, spent one every 103 ms
+    assert grant_margin(50, 50 / 5.3, 103 * MS) == 150 * MS
+    assert grant_margin(50, 1e6, 103 * MS) is None  # a benchmark's fast decay: no ceiling to keep
     with pytest.raises(ValueError):
-        grant_margin(30, 0.0, 10, jitter=0)
+        grant_margin(50, 0.0, 103 * MS)
 
 
 def _fleet(seed: int, workers: int = 2, seconds: float = 60.0) -> list[float]:
-    """Workers sharing a simulated limit of 30 slots freed 3.15 s after a grant; random slot-request round
-    trips, request durations and arrival latencies; returns the arrival times at the API."""
+    """Workers sharing a simulated limit as infra.plan sets it (50 slots freed 5.3 s after a grant, spent one every
+    103 ms); random slot-request round trips, request durations and arrival latencies up to the 30 ms the
+    spacing allows; returns the arrival times at the API."""
     rnd = random.Random(seed)
-    size, margin, per_second = 30, 0.15, 10
+    size, spacing, period = 50, 103 * MS, 1.03
+    free_after = size / (size / 5.3)
+    margin = grant_margin(size, size / free_after, spacing)
     free_at, arrivals = 0.0, []
     clocks = [rnd.random() for _ in range(workers)]
     while min(clocks) < seconds:
@@ -58,21 +62,19 @@ def _fleet(seed: int, workers: int = 2, seconds: float = 60.0) -> list[float]:
         asked = max(clocks[w], free_at)
         granted = asked + rnd.uniform(0.0, 0.12)  # the server's write, somewhere inside the round trip
         received = granted + rnd.uniform(0.0, 0.12)
-        free_at = granted + size / per_second + margin
-        grant = Grant(
-            size, SPACING, round(asked * MICROS), round(received * MICROS), round((margin - 0.01) * MICROS)
-        )
+        free_at = granted + free_after
+        grant = Grant(size, spacing, round(asked * MICROS), round(received * MICROS), margin)
         now, sent = received, []
         while (wait := grant.wait(round(now * MICROS))) is not None:
             if wait:
                 now += wait / MICROS
                 continue
-            if len(sent) >= per_second and now - sent[-per_second] < 1.02:  # QuotaLimiter: 1 s + 20 ms
-                now = sent[-per_second] + 1.02 + 1e-6
+            if len(sent) >= 10 and now - sent[-10] < period:  # the worker's own sliding window (QuotaLimiter)
+                now = sent[-10] + period + 1e-6
                 continue
             grant.spend()
             sent.append(now)
-            arrivals.append(now + rnd.uniform(0.0, 0.01))
+            arrivals.append(now + rnd.uniform(0.0, 0.03))
             now += rnd.choice([0.005, 0.02, 0.3])  # the request itself, sometimes slow
         clocks[w] = now
     return sorted(arrivals)

@@ -10,14 +10,15 @@ MICROS = 1_000_000
 @dataclass(slots=True)
 class Grant:
     """`size` slots taken in one request sent at `asked_at` and answered at `received_at` (microseconds, one clock),
-    to be spent one every `spacing` microseconds (1/YANDEX_RPS s) at most.
+    to be spent one every `spacing` microseconds at most ((1 s + arrival jitter) / YANDEX_RPS).
 
     The fleet-wide limit holds `size` slots and frees them all `size * spacing + margin` after they were taken, and
     every worker takes all of them at once, so two grants are at least that far apart on the server. The next
     grant's i-th request comes no earlier than `i * spacing` after it was taken, so this grant's r-th last request
-    must go out by `asked_at + margin + (size - r) * spacing` for each to be at least a second after the request
-    YANDEX_RPS places before it; inside a grant the worker's own sliding window (`QuotaLimiter`) keeps that. So the
-    fleet never passes YANDEX_RPS in any one-second window. A request later than that gives up the grant's last
+    must go out by `asked_at + margin + (size - r) * spacing` for each to leave at least YANDEX_RPS * spacing
+    (a second plus the arrival jitter) after the request YANDEX_RPS places before it; inside a grant the worker's
+    own sliding window (`QuotaLimiter`, with the same period) keeps that. So the fleet never passes YANDEX_RPS in
+    any one-second window. A request later than that gives up the grant's last
     slots (`budget` shrinks; never a request sent late). `margin` None: the limit frees faster than the slots are
     spent (no ceiling to keep, e.g. a benchmark's fast decay): every slot is spent, at the same spacing.
     """
@@ -57,10 +58,10 @@ class Grant:
         self.used += 1
 
 
-def grant_margin(size: int, decay_per_second: float, per_second: int, *, jitter: int) -> int | None:
-    """The margin (microseconds, less `jitter` for the requests' own latency) between spending a grant of `size`
-    slots at `per_second` and the limit freeing them at `decay_per_second`; None when it frees them faster."""
-    if decay_per_second <= 0 or per_second <= 0:
-        raise ValueError("a rate limit needs a positive slot decay and rate")
-    margin = round((size / decay_per_second - size / per_second) * MICROS)
-    return max(0, margin - jitter) if margin > 0 else None
+def grant_margin(size: int, decay_per_second: float, spacing: int) -> int | None:
+    """The margin (microseconds) between spending a grant of `size` slots one every `spacing` microseconds and the
+    limit freeing them at `decay_per_second`; None when it frees them faster."""
+    if decay_per_second <= 0 or spacing <= 0:
+        raise ValueError("a rate limit needs a positive slot decay and spacing")
+    margin = round(size / decay_per_second * MICROS) - size * spacing
+    return margin if margin > 0 else None
