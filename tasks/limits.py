@@ -36,8 +36,8 @@ class GlobalQuotaLimiter(QuotaLimiter):
     It takes the whole `yandex-search` limit (a few seconds' worth) in one request, and only when the limits, read
     without writing, show room: a denied request is a write too, and each write drops the fraction of a slot the
     server had decayed since the last one (with Prefect's own retry after a 423, that and the retry delays cost a
-    quarter of the quota). The grant's slots are then spent one every 1/YANDEX_RPS s within the deadlines `Grant`
-    sets, which keeps the fleet at YANDEX_RPS or less in every one-second window.
+    quarter of the quota). The grant's slots are then spent one every (1 s + YANDEX_ARRIVAL_JITTER_SECONDS) /
+    YANDEX_RPS within the deadlines `Grant` sets, which keeps the fleet at YANDEX_RPS or less in every second.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
