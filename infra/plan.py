@@ -17,10 +17,10 @@ YANDEX_LIMITS = [YANDEX_SEARCH, YANDEX_SEARCH_HOURLY]
 # spends them one every (1 s + jitter) / YANDEX_RPS, so requests YANDEX_RPS apart are a second plus the jitter apart
 # when they leave and still a second apart when they arrive; the limit frees them the margin later than they can
 # have been spent: the time a slot request may take (leadgen.yandex.grant.Grant). Workers thus never pass
-# YANDEX_RPS in a second, and reach at most 5 / (5 x 1.03 + 0.15) = 0.943 of it.
-YANDEX_GRANT_SECONDS = 5
+# YANDEX_RPS in a second, and reach at most 10 / (10 x 1.05 + 0.15) = 0.939 of it.
+YANDEX_GRANT_SECONDS = 10
 YANDEX_GRANT_MARGIN_SECONDS = 0.15
-YANDEX_ARRIVAL_JITTER_SECONDS = 0.03
+YANDEX_ARRIVAL_JITTER_SECONDS = 0.05
 
 VAR_BATCH_SIZE = "leadgen_batch_size"
 VAR_SEARCH_LIMIT = "leadgen_search_limit"

@@ -40,20 +40,20 @@ def test_a_slot_request_slower_than_the_margin_costs_slots() -> None:
 
 
 def test_margin_of_a_limit() -> None:
-    # infra.plan: 50 slots (5 s of 10 rps) freed 5 x 1.03 + 0.15 s after they were taken, spent one every 103 ms
-    assert grant_margin(50, 50 / 5.3, 103 * MS) == 150 * MS
-    assert grant_margin(50, 1e6, 103 * MS) is None  # a benchmark's fast decay: no ceiling to keep
+    # infra.plan: 100 slots (10 s of 10 rps) freed 10 x 1.05 + 0.15 s after they were taken, one every 105 ms
+    assert grant_margin(100, 100 / 10.65, 105 * MS) == 150 * MS
+    assert grant_margin(100, 1e6, 105 * MS) is None  # a benchmark's fast decay: no ceiling to keep
     with pytest.raises(ValueError):
-        grant_margin(50, 0.0, 103 * MS)
+        grant_margin(100, 0.0, 105 * MS)
 
 
 def _fleet(seed: int, workers: int = 2, seconds: float = 60.0) -> list[float]:
-    """Workers sharing a simulated limit as infra.plan sets it (50 slots freed 5.3 s after a grant, spent one every
-    103 ms); random slot-request round trips, request durations and arrival latencies up to the 30 ms the
+    """Workers sharing a simulated limit as infra.plan sets it (100 slots freed 10.65 s after a grant, spent one
+    every 105 ms); random slot-request round trips, request durations and arrival latencies up to the 50 ms the
     spacing allows; returns the arrival times at the API."""
     rnd = random.Random(seed)
-    size, spacing, period = 50, 103 * MS, 1.03
-    free_after = size / (size / 5.3)
+    size, spacing, period = 100, 105 * MS, 1.05
+    free_after = 10.65
     margin = grant_margin(size, size / free_after, spacing)
     free_at, arrivals = 0.0, []
     clocks = [rnd.random() for _ in range(workers)]
@@ -74,7 +74,7 @@ def _fleet(seed: int, workers: int = 2, seconds: float = 60.0) -> list[float]:
                 continue
             grant.spend()
             sent.append(now)
-            arrivals.append(now + rnd.uniform(0.0, 0.03))
+            arrivals.append(now + rnd.uniform(0.0, 0.05))
             now += rnd.choice([0.005, 0.02, 0.3])  # the request itself, sometimes slow
         clocks[w] = now
     return sorted(arrivals)
