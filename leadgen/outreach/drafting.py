@@ -28,6 +28,7 @@ from leadgen.outreach.composer import ComposedDraft, Composer, DraftPolicy, buil
 from leadgen.outreach.guardrails import GuardrailVerdict
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.optout import opt_out_reason
+from leadgen.outreach.outcomes import DraftReport, ItemError
 from leadgen.outreach.recipients import (
     ADDRESS_TAKEN,
     BLOCKED_LOCAL_PARTS,
@@ -36,7 +37,6 @@ from leadgen.outreach.recipients import (
     is_disposable,
     is_role_address,
 )
-from leadgen.outreach.reports import DraftReport, ItemError
 from leadgen.outreach.template import EmailTemplate
 from leadgen.outreach.tx import write_scope
 from leadgen.settings import Settings

@@ -27,8 +27,8 @@ from leadgen.outreach.guardrails import check_draft
 from leadgen.outreach.message import new_message_id
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.optout import add_opt_out, opt_out_reason
+from leadgen.outreach.outcomes import ItemError, QueueReport
 from leadgen.outreach.recipients import ADDRESS_TAKEN, check_recipient
-from leadgen.outreach.reports import ItemError, QueueReport
 from leadgen.outreach.router import MxResolver, Router
 from leadgen.outreach.template import EmailTemplate
 from leadgen.outreach.tx import write_scope

@@ -50,8 +50,8 @@ from leadgen.outreach.outbox import (
     row_third_party_reason,
     used_today,
 )
+from leadgen.outreach.outcomes import ItemError, SendReport
 from leadgen.outreach.recipients import check_syntax
-from leadgen.outreach.reports import ItemError, SendReport
 from leadgen.outreach.router import MxResolver, RouteDecision, Router
 from leadgen.outreach.settle import SentSearcher, settle_unknown
 from leadgen.outreach.settle import tally as tally_settled
