@@ -19,7 +19,6 @@ ALLOWED: dict[tuple[str, str], int] = {
     ("leadgen/outreach/drafting.py", "draft_messages"): 125,
     ("leadgen/outreach/sending.py", "_deliver"): 112,
     ("leadgen/yandex/jobs.py", "collect_operations"): 108,
-    ("leadgen/companies/dedupe.py", "dedupe_companies"): 101,
     ("leadgen/outreach/outbox.py", "queue_messages"): 97,
     ("leadgen/yandex/jobs.py", "submit_due_queries"): 96,
     ("leadgen/cli/contacts.py", "enrich"): 91,
