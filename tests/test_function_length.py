@@ -29,7 +29,6 @@ ALLOWED: dict[tuple[str, str], int] = {
     ("leadgen/outreach/mailer.py", "send"): 78,
     ("leadgen/outreach/outbox.py", "claim_next"): 77,
     ("leadgen/mailbox/classify.py", "_bounce"): 77,
-    ("leadgen/cli/report.py", "report"): 75,
     ("leadgen/planning/plan.py", "_plan_chunk"): 70,
     ("leadgen/sandbox/farm_pages.py", "_contacts_main"): 68,
     ("leadgen/cli/yandex.py", "search"): 64,
