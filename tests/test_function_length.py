@@ -31,7 +31,6 @@ ALLOWED: dict[tuple[str, str], int] = {
     ("leadgen/mailbox/classify.py", "_bounce"): 77,
     ("leadgen/planning/plan.py", "_plan_chunk"): 70,
     ("leadgen/sandbox/farm_pages.py", "_contacts_main"): 68,
-    ("leadgen/cli/yandex.py", "search"): 64,
     ("leadgen/bench/month.py", "_measure"): 64,
     ("flows/outreach.py", "outreach_flow"): 64,
 }
