@@ -25,7 +25,6 @@ ALLOWED: dict[tuple[str, str], int] = {
     ("leadgen/serp/ingest.py", "ingest_page"): 89,
     ("tasks/outreach.py", "send_task"): 85,
     ("leadgen/outreach/forget.py", "forget"): 84,
-    ("leadgen/contacts/enrich.py", "enrich_companies"): 82,
     ("leadgen/outreach/mailer.py", "send"): 78,
     ("leadgen/outreach/outbox.py", "claim_next"): 77,
     ("leadgen/mailbox/classify.py", "_bounce"): 77,
