@@ -15,8 +15,6 @@ CEILING = 60  # lines from `def` to the last line of the body, docstring include
 
 # (file, function) → its length when listed. Split one, then delete its line here.
 ALLOWED: dict[tuple[str, str], int] = {
-    ("leadgen/outreach/sending.py", "send_queued"): 137,
-    ("leadgen/outreach/sending.py", "_deliver"): 112,
     ("leadgen/yandex/jobs.py", "collect_operations"): 108,
     ("leadgen/yandex/jobs.py", "submit_due_queries"): 96,
     ("leadgen/cli/contacts.py", "enrich"): 91,
