@@ -14,8 +14,8 @@ from flows.runtime import avariable_int, task_runner
 from flows.sentences import draft_line, queue_line, send_line
 from infra.plan import VAR_SEND_LIMIT
 from tasks.alerts import daily_cap_alert_task
+from tasks.funnel_exports import outbox_task
 from tasks.outreach import draft_task, queue_task, send_task
-from tasks.reports import outbox_task
 from tasks.runtime import load_settings
 
 

@@ -11,7 +11,7 @@ from flows.journal import journaled
 from flows.params import ReportParams
 from flows.runtime import task_runner
 from flows.sentences import funnel_line, num
-from tasks.reports import export_csv_task, funnel_task
+from tasks.funnel_exports import export_csv_task, funnel_task
 
 
 @flow(name="report", task_runner=task_runner())

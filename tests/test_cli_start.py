@@ -6,10 +6,12 @@ figure the issue asks for, the start-up time, is measured in tests/perf/test_sta
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +32,9 @@ HEAVY = (
     "leadgen.db",
     "leadgen.outreach",
     "leadgen.mailbox",
+    "flows",  # the orchestration layer sits above the CLI (issue 19): its commands import it when they run
+    "infra",
+    "tasks",
 )
 
 # Runs the CLI in-process (argv given as JSON) and prints which HEAVY modules got imported, as JSON, on stderr.
@@ -82,6 +87,9 @@ def test_the_issue_check_prints_false_three_times() -> None:
         ("db", "--help"),
         ("serp", "ingest", "--help"),
         ("yandex", "search", "--help"),
+        ("infra", "--help"),
+        ("demo", "--help"),
+        ("health", "--help"),
     ],
     ids=lambda argv: " ".join(argv) or "import",
 )
@@ -93,3 +101,34 @@ def test_a_command_still_loads_what_it_needs() -> None:
     """The probe sees imports: `db current` against a closed port gets as far as SQLAlchemy and Alembic."""
     loaded = _loaded("db", "current", env={"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none"})
     assert {"sqlalchemy", "alembic", "leadgen.settings"} <= set(loaded)
+
+
+def _module_level_imports(node: ast.AST) -> set[str]:
+    """Top-level package names imported by statements that run at import time (function bodies left out)."""
+    found: set[str] = set()
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(child, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in child.names}
+        elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
+            found.add(child.module.split(".")[0])
+        found |= _module_level_imports(child)
+    return found
+
+
+def test_the_import_time_scan_sees_top_level_imports_only() -> None:
+    tree = ast.parse("import flows.night\nif True:\n    from infra import plan\ndef f():\n    import tasks\n")
+    assert _module_level_imports(tree) == {"flows", "infra"}
+
+
+def test_no_cli_module_imports_the_orchestration_layer_at_import_time() -> None:
+    """Issue 19: the CLI stands below `flows`, `infra` and `tasks`; a command imports them when it runs."""
+    cli = Path(__file__).resolve().parents[1] / "leadgen" / "cli"
+    offenders = {
+        path.name: sorted(names & {"flows", "infra", "tasks", "prefect"})
+        for path in sorted(cli.glob("*.py"))
+        if (names := _module_level_imports(ast.parse(path.read_text(encoding="utf-8"))))
+        & {"flows", "infra", "tasks", "prefect"}
+    }
+    assert offenders == {}

@@ -74,6 +74,13 @@ def report(
         typer.echo(json.dumps(data, ensure_ascii=False, default=str))
         return
     _print_funnel(batches, total)
+    _print_daily(data["daily_summaries"])
+    _print_top_domains(data["top_domains"])
+    _print_quality(data["quality"])
+    print_loop(data["loop"])
+
+
+def _print_daily(summaries: list[dict[str, Any]]) -> None:
     daily = Table(title="Daily summaries (UTC days)")
     for column in (
         "day",
@@ -87,23 +94,27 @@ def report(
         "skipped",
     ):
         daily.add_column(column, justify="right" if column != "day" else "left")
-    for d in data["daily_summaries"]:
+    for d in summaries:
         daily.add_row(*(str(v) for v in d.values()))
     out_console.print(daily)
+
+
+def _print_top_domains(top: list[dict[str, Any]]) -> None:
     domains = Table(title="Top domains in search results")
     for column in ("domain", "results", "operations", "best position", "kept", "skip reason"):
         domains.add_column(column)
-    for t in data["top_domains"]:
+    for t in top:
         domains.add_row(*("" if v is None else str(v) for v in t.values()))
     out_console.print(domains)
-    q = data["quality"]
+
+
+def _print_quality(q: dict[str, Any]) -> None:
     out_console.print(
         f"quality: repeated domains {q['companies_repeated']}/{q['companies_total']} "
         f"({q['repeated_domain_rate']:.2%}); minus-domain leakage {q['results_leaked']}/{q['results_total']} "
         f"results ({q['leakage_rate']:.2%})"
         + (f" — {', '.join(f'{d} ×{n}' for d, n in q['leaked_domains'][:5])}" if q["leaked_domains"] else "")
     )
-    print_loop(data["loop"])
 
 
 def print_loop(loop: dict[str, Any]) -> None:

@@ -83,15 +83,7 @@ def search(
 
     settings = get_settings(ctx)
     if ignore_night_window:
-        err_console.print(
-            styled(
-                "[bold yellow]WARNING:[/] night window check DISABLED (NIGHT_WINDOW={} {}); "
-                "daytime requests are billed at the day rate",
-                settings.night_window,
-                settings.app_timezone,
-            )
-        )
-        log.warning("yandex search with --ignore-night-window: %r", query)
+        _warn_night_window_off(settings, query)
     request = SearchRequest.from_settings(settings, query, region=region, page=page)
     try:
         result = asyncio.run(
@@ -114,6 +106,22 @@ def search(
     if not wait:
         out_console.print(result["operation_id"])
         return
+    _print_results(result)
+
+
+def _warn_night_window_off(settings: Settings, query: str) -> None:
+    err_console.print(
+        styled(
+            "[bold yellow]WARNING:[/] night window check DISABLED (NIGHT_WINDOW={} {}); "
+            "daytime requests are billed at the day rate",
+            settings.night_window,
+            settings.app_timezone,
+        )
+    )
+    log.warning("yandex search with --ignore-night-window: %r", query)
+
+
+def _print_results(result: dict[str, Any]) -> None:
     out_console.print(f"operation {result['operation_id']}: {len(result['results'])} results")
     if result.get("error"):
         error = result["error"]

@@ -166,6 +166,17 @@ class _NameIndex:
         return None
 
 
+@dataclass(slots=True)
+class _Plan:
+    """Where every company goes: its target, plus the counts the report carries."""
+
+    targets: dict[int, _Target] = field(default_factory=dict)
+    grouped: set[str] = field(default_factory=set)  # domain keys with more than one company
+    name_matches: int = 0
+    without_key: int = 0
+    errors: list[DedupeError] = field(default_factory=list)
+
+
 def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_now) -> DedupeReport:
     """Recompute canonical_domain/dedupe_hash of every company and resolve duplicates, inside the caller's transaction.
 
@@ -188,53 +199,12 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
     restore_opt_out = {
         cid: bool(meta.get("dedupe", {}).get("opt_out_before", False)) for cid, meta in old_metas.items()
     }
-
-    targets: dict[int, _Target] = {}
-    primaries: dict[str, int] = {}
-    grouped: set[str] = set()
-    names = _NameIndex(settings.dedupe_name_threshold)
-    without_domain: list[_Row] = []
-    domain_primaries: list[_Row] = []
-    for row in rows:
-        key = keys[row.id]
-        if key is None:
-            without_domain.append(row)
-            continue
-        primary_id = primaries.get(key)
-        if primary_id is None:
-            primaries[key] = row.id
-            targets[row.id] = _as_primary(row, key, restore_opt_out)
-            domain_primaries.append(row)
-        else:
-            grouped.add(key)
-            targets[row.id] = _as_duplicate(primary_id, f"duplicate of company {primary_id} (domain {key})")
-
-    name_matches = without_key = 0
-    errors: list[DedupeError] = []
-    if without_domain:  # names of domain primaries matter only when some company has no domain
-        for row in domain_primaries:
-            names.add(normalise_name(row.name), row.id)
-    for row in without_domain:
-        name = normalise_name(row.name)
-        if name is None:
-            without_key += 1
-            if row.status == CompanyStatus.DUPLICATE:
-                errors.append(DedupeError(row.id, "duplicate without domain or name; left as it is"))
-                targets[row.id] = _Target(
-                    None, None, row.status, row.duplicate_of_id, row.opt_out, row.status_reason
-                )
-            else:
-                targets[row.id] = _as_primary(row, None, restore_opt_out)
-            continue
-        primary_id = names.match(name)
-        if primary_id is None or primary_id == row.id:
-            targets[row.id] = _as_primary(row, None, restore_opt_out)
-            names.add(name, row.id)
-        else:
-            name_matches += 1
-            targets[row.id] = _as_duplicate(primary_id, f"duplicate of company {primary_id} (name {name!r})")
+    plan = _Plan()
+    without_domain, domain_primaries = _place_by_domain(plan, rows, keys, restore_opt_out)
+    _place_by_name(plan, without_domain, domain_primaries, restore_opt_out, settings.dedupe_name_threshold)
 
     by_id = {row.id: row for row in rows}
+    targets = plan.targets
     changed = [cid for cid, target in targets.items() if target.differs(by_id[cid])]
     marked = [
         cid
@@ -249,24 +219,84 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
     moment = now()
     _apply(session, by_id, targets, changed, marked, restored, old_metas, keys, moment)
     cross = exclude_cross_query_domains(session, settings, now=moment)
-
-    domains_changed = sum(
-        1 for row in rows if row.canonical_domain is not None and keys[row.id] != row.canonical_domain
-    )
     return DedupeReport(
         companies=len(rows),
-        domains_changed=domains_changed,
-        groups_with_duplicates=len(grouped),
+        domains_changed=sum(
+            1 for row in rows if row.canonical_domain is not None and keys[row.id] != row.canonical_domain
+        ),
+        groups_with_duplicates=len(plan.grouped),
         duplicates=sum(1 for t in targets.values() if t.status == CompanyStatus.DUPLICATE),
         marked_duplicate=len(marked),
         restored=len(restored),
-        name_matches=name_matches,
-        without_key=without_key,
+        name_matches=plan.name_matches,
+        without_key=plan.without_key,
         updated=len(changed),
-        errors=errors,
+        errors=plan.errors,
         cross_query_domains=[d.domain for d in cross.domains],
         cross_query_excluded=cross.companies_excluded,
     )
+
+
+def _place_by_domain(
+    plan: _Plan, rows: list[_Row], keys: dict[int, str | None], restore_opt_out: dict[int, bool]
+) -> tuple[list[_Row], list[_Row]]:
+    """The earliest company of each domain key is its primary, the others its duplicates; returns the companies
+    without a domain key and the domain primaries (in order)."""
+    primaries: dict[str, int] = {}
+    without_domain: list[_Row] = []
+    domain_primaries: list[_Row] = []
+    for row in rows:
+        key = keys[row.id]
+        if key is None:
+            without_domain.append(row)
+            continue
+        primary_id = primaries.get(key)
+        if primary_id is None:
+            primaries[key] = row.id
+            plan.targets[row.id] = _as_primary(row, key, restore_opt_out)
+            domain_primaries.append(row)
+        else:
+            plan.grouped.add(key)
+            plan.targets[row.id] = _as_duplicate(
+                primary_id, f"duplicate of company {primary_id} (domain {key})"
+            )
+    return without_domain, domain_primaries
+
+
+def _place_by_name(
+    plan: _Plan,
+    without_domain: list[_Row],
+    domain_primaries: list[_Row],
+    restore_opt_out: dict[int, bool],
+    threshold: int,
+) -> None:
+    """Companies without a domain: a duplicate of the earlier primary with the same (or a close) name, else a
+    primary themselves; one with neither domain nor name stays as it is."""
+    names = _NameIndex(threshold)
+    if without_domain:  # names of domain primaries matter only when some company has no domain
+        for row in domain_primaries:
+            names.add(normalise_name(row.name), row.id)
+    for row in without_domain:
+        name = normalise_name(row.name)
+        if name is None:
+            plan.without_key += 1
+            if row.status == CompanyStatus.DUPLICATE:
+                plan.errors.append(DedupeError(row.id, "duplicate without domain or name; left as it is"))
+                plan.targets[row.id] = _Target(
+                    None, None, row.status, row.duplicate_of_id, row.opt_out, row.status_reason
+                )
+            else:
+                plan.targets[row.id] = _as_primary(row, None, restore_opt_out)
+            continue
+        primary_id = names.match(name)
+        if primary_id is None or primary_id == row.id:
+            plan.targets[row.id] = _as_primary(row, None, restore_opt_out)
+            names.add(name, row.id)
+        else:
+            plan.name_matches += 1
+            plan.targets[row.id] = _as_duplicate(
+                primary_id, f"duplicate of company {primary_id} (name {name!r})"
+            )
 
 
 def _apply(

@@ -111,18 +111,9 @@ async def enrich_companies(
     `company_ids` with `force`). `http` (e.g. a client on a mock transport) replaces the production client.
     The claims record `owner` (default: this process; leadgen.owners). With `batch_tag`, only companies of
     that batch are claimed."""
-    owner = owner or process_owner()
-    with session_scope(engine) as session:
-        companies = claim_companies(
-            session,
-            limit=limit,
-            now=now(),
-            company_ids=company_ids,
-            force=force,
-            owner=owner,
-            batch_tag=batch_tag,
-        )
-        claimed = [(c.id, c.canonical_domain, start_url(c)) for c in companies]
+    claimed = _claim(
+        engine, limit=limit, now=now, company_ids=company_ids, force=force, owner=owner, batch_tag=batch_tag
+    )
     if not claimed:
         return EnrichReport()
     if http is not None:
@@ -134,16 +125,7 @@ async def enrich_companies(
     semaphore = asyncio.Semaphore(settings.crawl_concurrency)
 
     async def one(company_id: int, domain: str | None, url: str | None) -> None:
-        if not url:
-            site: SiteCrawl | None = None
-            reason: str | None = "no website URL or domain"
-        else:
-            async with semaphore:
-                try:
-                    site = await crawler.crawl(url)
-                    reason = site.error
-                except Exception as exc:  # one company's failure must not stop the batch
-                    site, reason = None, short_error(exc)
+        site, reason = await _crawl(crawler, semaphore, url)
         try:
             outcome = _store(engine, company_id, domain, site, reason, now, settings)
         except Exception as exc:
@@ -161,8 +143,50 @@ async def enrich_companies(
         await asyncio.gather(*(one(*item) for item in claimed))
     finally:
         await crawler.aclose()
+    return _report(len(claimed), outcomes, errors)
+
+
+def _claim(
+    engine: Engine,
+    *,
+    limit: int,
+    now: Clock,
+    company_ids: Sequence[int] | None,
+    force: bool,
+    owner: str | None,
+    batch_tag: str | None,
+) -> list[tuple[int, str | None, str | None]]:
+    """Claim the companies (owner: this process unless given); (id, canonical domain, start URL) of each."""
+    with session_scope(engine) as session:
+        companies = claim_companies(
+            session,
+            limit=limit,
+            now=now(),
+            company_ids=company_ids,
+            force=force,
+            owner=owner or process_owner(),
+            batch_tag=batch_tag,
+        )
+        return [(c.id, c.canonical_domain, start_url(c)) for c in companies]
+
+
+async def _crawl(
+    crawler: Crawler, semaphore: asyncio.Semaphore, url: str | None
+) -> tuple[SiteCrawl | None, str | None]:
+    """Crawl one site under the concurrency bound: the crawl (None when it raised) and why it failed."""
+    if not url:
+        return None, "no website URL or domain"
+    async with semaphore:
+        try:
+            site = await crawler.crawl(url)
+        except Exception as exc:  # one company's failure must not stop the batch
+            return None, short_error(exc)
+        return site, site.error
+
+
+def _report(claimed: int, outcomes: list[CompanyOutcome], errors: list[ItemError]) -> EnrichReport:
     return EnrichReport(
-        claimed=len(claimed),
+        claimed=claimed,
         enriched=sum(o.status == CompanyStatus.ENRICHED for o in outcomes),
         no_contacts=sum(o.status == CompanyStatus.NO_CONTACTS for o in outcomes),
         unreachable=sum(o.status == CompanyStatus.UNREACHABLE for o in outcomes),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,7 @@ from leadgen.outreach.composer import ComposedDraft, Composer, DraftPolicy, buil
 from leadgen.outreach.guardrails import GuardrailVerdict
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.optout import opt_out_reason
+from leadgen.outreach.outcomes import DraftReport, ItemError
 from leadgen.outreach.recipients import (
     ADDRESS_TAKEN,
     BLOCKED_LOCAL_PARTS,
@@ -36,7 +38,6 @@ from leadgen.outreach.recipients import (
     is_disposable,
     is_role_address,
 )
-from leadgen.outreach.reports import DraftReport, ItemError
 from leadgen.outreach.template import EmailTemplate
 from leadgen.outreach.tx import write_scope
 from leadgen.settings import Settings
@@ -170,15 +171,7 @@ def draft_messages(
     offer = offer or load_offer(settings.outreach_offer_file)
     composer = composer or build_composer(settings)
     campaign = settings.outreach_campaign
-    with session_scope(engine) as session:
-        companies = _candidates(session, campaign, limit, batch_tag)
-        work = []
-        for company in companies:
-            contacts = session.scalars(
-                select(Contact).where(Contact.company_id == company.id).order_by(Contact.id)
-            ).all()
-            first_email = next((c for c in contacts if c.kind == ContactKind.EMAIL), None)
-            work.append((company, contacts, _taken(session, campaign, contacts), first_email))
+    work = _work(engine, campaign, limit, batch_tag)
     counts = {"drafted": 0, "llm": 0, "fallback": 0, "reused": 0, "skipped": 0}
     errors: list[ItemError] = []
     drafted_now: set[str] = set()  # addresses this run has drafted to (not yet in `taken` above)
@@ -193,89 +186,146 @@ def draft_messages(
         if isinstance(picked, str):
             # Record the decision on a skipped row, so the company does not come back every run.
             assert first_email is not None  # candidates have at least one email contact
-            with write_scope(engine) as session:
-                _insert_message(
-                    session,
-                    {
-                        "contact_id": first_email.id,
-                        "company_id": company.id,
-                        "campaign": campaign,
-                        "to_email": first_email.value.strip().lower(),
-                        "status": MessageStatus.SKIPPED,
-                        "last_error": picked,
-                        "meta": {},
-                        "created_at": now,
-                        "updated_at": now,
-                    },
-                )
+            _record_no_recipient(engine, company.id, first_email, campaign, picked, now)
             counts["skipped"] += 1
             errors.append(ItemError(label, picked, company.id))
             continue
         contact, email, why = picked
-        brief = company_brief(company)
-        recipient = contact_brief(contact, is_role=is_role_address(email))
-        base: dict[str, Any] = {
-            "contact_id": contact.id,
-            "company_id": company.id,
-            "campaign": campaign,
-            "to_email": email,
-            "created_at": now,
-            "updated_at": now,
-        }
-        with session_scope(engine) as session:
-            reason = opt_out_reason(session, email, company_domain=company.canonical_domain) or (
-                "opted out: company" if company.opt_out else None
-            )
-            cached = None if reason else _cached_draft(session, company.id, composer.key(brief, offer))
-        if reason:
-            with write_scope(engine) as session:
-                if _insert_message(
-                    session, base | {"status": MessageStatus.SKIPPED, "last_error": reason, "meta": {}}
-                ):
-                    counts["skipped"] += 1
-            continue
-        try:
-            if cached is not None:
-                draft = ComposedDraft(
-                    EmailTemplate(cached.subject or "", cached.body or ""),
-                    cached.composer or "fallback",
-                    GuardrailVerdict(tuple((cached.meta or {}).get("guardrails", []))),
-                    {**(cached.meta or {}), "reused_from": cached.id},
-                )
-            else:
-                draft = composer.compose(brief, recipient, offer)
-        except OutreachError as exc:
-            errors.append(ItemError(label, str(exc), company.id))
-            continue
-        meta = {
-            **dict(draft.meta),
-            "draft_key": composer.key(brief, offer),
-            "role_address": recipient.is_role,
-            "recipient_choice": why,
-        }
-        values = base | {
-            "status": MessageStatus.DRAFTED,
-            "subject": draft.template.subject,
-            "body": draft.template.body,
-            "composer": draft.composer,
-            "meta": meta,
-        }
-        with write_scope(engine) as session:
-            inserted = _insert_message(session, values)
-            # The address is held by another company's message (or another drafter stored this contact's
-            # message first): record the skip, so the company does not come back every run.
-            taken_now = not inserted and _insert_message(
-                session, base | {"status": MessageStatus.SKIPPED, "last_error": ADDRESS_TAKEN, "meta": {}}
-            )
-        if taken_now:
-            counts["skipped"] += 1
-            errors.append(ItemError(label, ADDRESS_TAKEN, company.id))
-        if not inserted:
-            continue
-        drafted_now.add(email.lower())
-        counts["drafted"] += 1
-        counts["reused" if cached is not None else draft.composer] += 1
+        result = _draft_for(engine, composer, offer, company, contact, email, why, campaign, now)
+        counts["skipped"] += result.skipped
+        if result.error is not None:
+            errors.append(ItemError(label, result.error, company.id))
+        if result.source is not None:
+            drafted_now.add(email.lower())
+            counts["drafted"] += 1
+            counts[result.source] += 1
     return DraftReport(considered=len(work), errors=errors, **counts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Drafted:
+    """What drafting for one company did: rows skipped, the draft's source (`llm`, `fallback`, `reused`) when one
+    was stored, and the item error to report."""
+
+    skipped: int = 0
+    source: str | None = None
+    error: str | None = None
+
+
+def _draft_for(
+    engine: Engine,
+    composer: Composer,
+    offer: OfferBrief,
+    company: Company,
+    contact: Contact,
+    email: str,
+    why: str,
+    campaign: str,
+    now: datetime,
+) -> _Drafted:
+    """Skip an opted-out recipient, else compose (or reuse) the draft outside any transaction and store it."""
+    brief = company_brief(company)
+    recipient = contact_brief(contact, is_role=is_role_address(email))
+    base: dict[str, Any] = {
+        "contact_id": contact.id,
+        "company_id": company.id,
+        "campaign": campaign,
+        "to_email": email,
+        "created_at": now,
+        "updated_at": now,
+    }
+    with session_scope(engine) as session:
+        reason = opt_out_reason(session, email, company_domain=company.canonical_domain) or (
+            "opted out: company" if company.opt_out else None
+        )
+        cached = None if reason else _cached_draft(session, company.id, composer.key(brief, offer))
+    if reason:
+        with write_scope(engine) as session:
+            inserted = _insert_message(
+                session, base | {"status": MessageStatus.SKIPPED, "last_error": reason, "meta": {}}
+            )
+        return _Drafted(skipped=int(inserted))
+    try:
+        draft = _reused(cached) if cached is not None else composer.compose(brief, recipient, offer)
+    except OutreachError as exc:
+        return _Drafted(error=str(exc))
+    meta = {
+        **dict(draft.meta),
+        "draft_key": composer.key(brief, offer),
+        "role_address": recipient.is_role,
+        "recipient_choice": why,
+    }
+    values = base | {
+        "status": MessageStatus.DRAFTED,
+        "subject": draft.template.subject,
+        "body": draft.template.body,
+        "composer": draft.composer,
+        "meta": meta,
+    }
+    inserted, taken_now = _store_draft(engine, base, values)
+    if taken_now:
+        return _Drafted(skipped=1, error=ADDRESS_TAKEN)
+    if not inserted:
+        return _Drafted()
+    return _Drafted(source="reused" if cached is not None else draft.composer)
+
+
+def _work(
+    engine: Engine, campaign: str, limit: int, batch_tag: str | None
+) -> list[tuple[Company, Sequence[Contact], frozenset[str], Contact | None]]:
+    """The companies to draft for, each with its contacts, the addresses already taken and its first email."""
+    with session_scope(engine) as session:
+        work = []
+        for company in _candidates(session, campaign, limit, batch_tag):
+            contacts = session.scalars(
+                select(Contact).where(Contact.company_id == company.id).order_by(Contact.id)
+            ).all()
+            first_email = next((c for c in contacts if c.kind == ContactKind.EMAIL), None)
+            work.append((company, contacts, _taken(session, campaign, contacts), first_email))
+    return work
+
+
+def _record_no_recipient(
+    engine: Engine, company_id: int, first_email: Contact, campaign: str, reason: str, now: datetime
+) -> None:
+    """Record the decision on a skipped row, so the company does not come back every run."""
+    with write_scope(engine) as session:
+        _insert_message(
+            session,
+            {
+                "contact_id": first_email.id,
+                "company_id": company_id,
+                "campaign": campaign,
+                "to_email": first_email.value.strip().lower(),
+                "status": MessageStatus.SKIPPED,
+                "last_error": reason,
+                "meta": {},
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+
+
+def _reused(cached: OutreachMessage) -> ComposedDraft:
+    """A draft stored under the same cache key, composed again from its row."""
+    return ComposedDraft(
+        EmailTemplate(cached.subject or "", cached.body or ""),
+        cached.composer or "fallback",
+        GuardrailVerdict(tuple((cached.meta or {}).get("guardrails", []))),
+        {**(cached.meta or {}), "reused_from": cached.id},
+    )
+
+
+def _store_draft(engine: Engine, base: dict[str, Any], values: dict[str, Any]) -> tuple[bool, bool]:
+    """Insert the draft; (inserted, skipped because the address is taken)."""
+    with write_scope(engine) as session:
+        inserted = _insert_message(session, values)
+        # The address is held by another company's message (or another drafter stored this contact's
+        # message first): record the skip, so the company does not come back every run.
+        taken_now = not inserted and _insert_message(
+            session, base | {"status": MessageStatus.SKIPPED, "last_error": ADDRESS_TAKEN, "meta": {}}
+        )
+    return inserted, bool(taken_now)
 
 
 def preview_draft(

@@ -9,11 +9,12 @@ sent | unknown ──▶ bounced | replied (a DSN or an answer read from the mai
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, Row, and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,8 +28,8 @@ from leadgen.outreach.guardrails import check_draft
 from leadgen.outreach.message import new_message_id
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.optout import add_opt_out, opt_out_reason
+from leadgen.outreach.outcomes import ItemError, QueueReport
 from leadgen.outreach.recipients import ADDRESS_TAKEN, check_recipient
-from leadgen.outreach.reports import ItemError, QueueReport
 from leadgen.outreach.router import MxResolver, Router
 from leadgen.outreach.template import EmailTemplate
 from leadgen.outreach.tx import write_scope
@@ -64,8 +65,49 @@ def queue_messages(
     offer = offer or load_offer(settings.outreach_offer_file)
     policy = DraftPolicy.from_settings(settings)
     router = Router.from_settings(settings, resolver=resolver)
+    rows = _drafts(engine, settings, limit=limit, batch_tag=batch_tag)
+    queued = skipped = roles = 0
+    errors: list[ItemError] = []
+    for row_id, to_email, subject, body, domain, company_opt_out, replied_at, contact_meta in rows:
+        with session_scope(engine) as session:
+            check = check_recipient(
+                to_email or "",
+                mx_lookup=router.lookup if router.cache is not None else None,
+                opted_out=lambda e, s=session, d=domain: opt_out_reason(s, e, company_domain=d),  # type: ignore[misc]
+            )
+        reason = check.reason
+        if check.ok:
+            reason = _refusal(check.email, reason, company_opt_out, replied_at, domain, contact_meta)
+        if check.ok and reason is None:
+            reason = _guardrail_reason(subject, body, offer, policy, domain)
+        meta_patch = {"role_address": check.is_role, "mx": list(check.mx_hosts)}
+        if reason is None:
+            try:
+                with write_scope(engine) as session:
+                    changed = _transition(
+                        session,
+                        row_id,
+                        MessageStatus.DRAFTED,
+                        status=MessageStatus.QUEUED,
+                        queued_at=now,
+                        to_email=check.email,
+                        meta_patch=meta_patch,
+                        now=now,
+                    )
+                queued += changed
+                roles += changed and check.is_role
+                continue
+            except IntegrityError:  # the normalised address is another row's (a draft of an older version)
+                reason = ADDRESS_TAKEN
+        skipped += _skip_draft(engine, row_id, reason, meta_patch, now)
+        errors.append(ItemError(to_email or "", reason, row_id))
+    return QueueReport(len(rows), queued, skipped, roles, errors)
+
+
+def _drafts(engine: Engine, settings: Settings, *, limit: int, batch_tag: str | None) -> Sequence[Row[Any]]:
+    """The drafts of this campaign to check, oldest first, with their company's and contact's facts."""
     with session_scope(engine) as session:
-        rows = session.execute(
+        return session.execute(
             select(
                 OM.id,
                 OM.to_email,
@@ -86,65 +128,55 @@ def queue_messages(
             .order_by(OM.id)
             .limit(limit)
         ).all()
-    queued = skipped = roles = 0
-    errors: list[ItemError] = []
-    for row_id, to_email, subject, body, domain, company_opt_out, replied_at, contact_meta in rows:
-        with session_scope(engine) as session:
-            check = check_recipient(
-                to_email or "",
-                mx_lookup=router.lookup if router.cache is not None else None,
-                opted_out=lambda e, s=session, d=domain: opt_out_reason(s, e, company_domain=d),  # type: ignore[misc]
-            )
-        reason = check.reason
-        if check.ok and company_opt_out:
-            reason = "opted out: company"
-        elif check.ok and reason is None and replied_at is not None:
-            reason = COMPANY_REPLIED
-        if check.ok and reason is None:
-            reason = third_party_reason(check.email, company_domain=domain, contact_meta=contact_meta)
-        if check.ok and reason is None:
-            verdict = check_draft(
-                _template(subject, body),
-                offer,
-                language=policy.language,
-                subject_max=policy.subject_max,
-                body_min=policy.body_min,
-                body_max=policy.body_max,
-                allowed_domains=frozenset({domain}) if domain else frozenset(),
-            )
-            if not verdict.ok:
-                reason = "draft fails guardrails: " + "; ".join(verdict.problems)
-        meta_patch = {"role_address": check.is_role, "mx": list(check.mx_hosts)}
-        if reason is None:
-            try:
-                with write_scope(engine) as session:
-                    changed = _transition(
-                        session,
-                        row_id,
-                        MessageStatus.DRAFTED,
-                        status=MessageStatus.QUEUED,
-                        queued_at=now,
-                        to_email=check.email,
-                        meta_patch=meta_patch,
-                        now=now,
-                    )
-                queued += changed
-                roles += changed and check.is_role
-                continue
-            except IntegrityError:  # the normalised address is another row's (a draft of an older version)
-                reason = ADDRESS_TAKEN
-        with write_scope(engine) as session:
-            skipped += _transition(
-                session,
-                row_id,
-                MessageStatus.DRAFTED,
-                status=MessageStatus.SKIPPED,
-                last_error=reason,
-                meta_patch=meta_patch,
-                now=now,
-            )
-        errors.append(ItemError(to_email or "", reason, row_id))
-    return QueueReport(len(rows), queued, skipped, roles, errors)
+
+
+def _skip_draft(engine: Engine, row_id: int, reason: str, meta_patch: dict[str, Any], now: datetime) -> int:
+    """drafted → skipped with the reason; 1 when this run moved the row."""
+    with write_scope(engine) as session:
+        return _transition(
+            session,
+            row_id,
+            MessageStatus.DRAFTED,
+            status=MessageStatus.SKIPPED,
+            last_error=reason,
+            meta_patch=meta_patch,
+            now=now,
+        )
+
+
+def _refusal(
+    email: str,
+    reason: str | None,
+    company_opt_out: bool | None,
+    replied_at: datetime | None,
+    domain: str | None,
+    contact_meta: dict[str, Any] | None,
+) -> str | None:
+    """Why an address that passed its checks is still not written to: the company opted out or replied,
+    or the address is a third party's."""
+    if company_opt_out:
+        return "opted out: company"
+    if reason is None and replied_at is not None:
+        return COMPANY_REPLIED
+    if reason is not None:
+        return reason
+    return third_party_reason(email, company_domain=domain, contact_meta=contact_meta)
+
+
+def _guardrail_reason(
+    subject: str | None, body: str | None, offer: OfferBrief, policy: DraftPolicy, domain: str | None
+) -> str | None:
+    """Why the draft may not be queued as it stands (leadgen.outreach.guardrails), or None."""
+    verdict = check_draft(
+        _template(subject, body),
+        offer,
+        language=policy.language,
+        subject_max=policy.subject_max,
+        body_min=policy.body_min,
+        body_max=policy.body_max,
+        allowed_domains=frozenset({domain}) if domain else frozenset(),
+    )
+    return None if verdict.ok else "draft fails guardrails: " + "; ".join(verdict.problems)
 
 
 def _template(subject: str | None, body: str | None) -> EmailTemplate:
@@ -416,38 +448,14 @@ def claim_next(
     }
     try:
         with write_scope(engine) as session:
-            if session.get_bind().dialect.name == "postgresql":
-                _cap_lock(session)
-                row_id = session.scalar(
-                    select(OM.id).where(due).order_by(OM.id).limit(1).with_for_update(skip_locked=True)
-                )
-                if row_id is not None:
-                    session.execute(
-                        update(OM)
-                        .where(OM.id == row_id)
-                        .values(**claim_values)
-                        .execution_options(synchronize_session=False)
-                    )
-            else:
-                pick = select(OM.id).where(due).order_by(OM.id).limit(1).scalar_subquery()
-                row_id = session.scalar(
-                    update(OM)
-                    .where(OM.id == pick, OM.status == MessageStatus.QUEUED)
-                    .values(**claim_values)
-                    .returning(OM.id)
-                    .execution_options(synchronize_session=False)
-                )
+            row_id = _claim_due_row(session, due, claim_values)
             if row_id is None:
                 return Claim(used_today=used_today(session, start, end))
             used = used_today(session, start, end, exclude=row_id)
             if used >= settings.outreach_daily_cap:
                 raise _CapReached(used)
             row = session.execute(select(OM).where(OM.id == row_id)).scalar_one()
-            reason = (
-                "no recipient address (forgotten)"
-                if not row.to_email
-                else row_opt_out_reason(session, row) or row_third_party_reason(session, row)
-            )
+            reason = _skip_reason(session, row)
             if reason:
                 row.status = MessageStatus.SKIPPED
                 row.last_error = reason
@@ -459,6 +467,42 @@ def claim_next(
             return Claim(item=item, used_today=used)
     except _CapReached as exc:
         return Claim(cap_reached=True, used_today=exc.used)
+
+
+def _claim_due_row(session: Session, due: ColumnElement[bool], claim_values: dict[str, Any]) -> int | None:
+    """Move the first due row to `sending` and return its id (None when nothing is due).
+
+    Postgres takes the cap's advisory lock and picks the row `FOR UPDATE SKIP LOCKED`; SQLite claims it with one
+    conditional `UPDATE ... RETURNING`, whose write lock serialises claims the same way.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        _cap_lock(session)
+        row_id = session.scalar(
+            select(OM.id).where(due).order_by(OM.id).limit(1).with_for_update(skip_locked=True)
+        )
+        if row_id is not None:
+            session.execute(
+                update(OM)
+                .where(OM.id == row_id)
+                .values(**claim_values)
+                .execution_options(synchronize_session=False)
+            )
+        return row_id
+    pick = select(OM.id).where(due).order_by(OM.id).limit(1).scalar_subquery()
+    return session.scalar(
+        update(OM)
+        .where(OM.id == pick, OM.status == MessageStatus.QUEUED)
+        .values(**claim_values)
+        .returning(OM.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _skip_reason(session: Session, row: OutreachMessage) -> str | None:
+    """Why a claimed row must not be sent after all: forgotten address, opt-out or third-party address."""
+    if not row.to_email:
+        return "no recipient address (forgotten)"
+    return row_opt_out_reason(session, row) or row_third_party_reason(session, row)
 
 
 # --- outcomes ---------------------------------------------------------------------------------------------

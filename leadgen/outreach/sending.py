@@ -8,7 +8,7 @@ import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 
@@ -50,8 +50,8 @@ from leadgen.outreach.outbox import (
     row_third_party_reason,
     used_today,
 )
+from leadgen.outreach.outcomes import ItemError, SendReport
 from leadgen.outreach.recipients import check_syntax
-from leadgen.outreach.reports import ItemError, SendReport
 from leadgen.outreach.router import MxResolver, RouteDecision, Router
 from leadgen.outreach.settle import SentSearcher, settle_unknown
 from leadgen.outreach.settle import tally as tally_settled
@@ -169,9 +169,73 @@ def send_queued(
         return _dry_run(
             engine, settings, offer, limit=limit, now=clock(), resolver=resolver, batch_tag=batch_tag
         )
-    sleep_fn = sleep or _time.sleep
-    rng = rng or random.Random()
-    owner = owner or process_owner()
+    recovery = _recover(engine, settings, clock, owner_alive, batch_tag)
+    settled = tally_settled(
+        settle_unknown(engine, settings, now=clock, searcher=searcher, batch_tag=batch_tag) if settle else []
+    )
+    is_open, next_start = send_window_state(settings, clock())
+    if not is_open:
+        return _report(
+            _Tally(stopped="outside the send window"), recovery, settled, next_start, window_open=False
+        )
+    _check_sender_addresses(settings, offer)
+    run = _Run.start(engine, settings, offer, clock, resolver, mailer_factory, owner, batch_tag)
+    tally = _Tally()
+    rng, sleep = rng or random.Random(), sleep or _time.sleep
+    try:
+        next_start = _send_loop(run, tally, limit=limit, rng=rng, sleep=sleep, next_start=next_start)
+    finally:
+        for mailer in run.mailers.values():
+            mailer.close()
+    return _report(tally, recovery, settled, next_start)
+
+
+@dataclass
+class _Run:
+    """What every message of one send run shares."""
+
+    engine: Engine
+    settings: Settings
+    offer: OfferBrief
+    clock: _Clock
+    router: Router
+    factory: MailerFactory
+    unsubscribe: Unsubscribe
+    domain: str  # of the Message-IDs
+    owner: str
+    batch_tag: str | None
+    mailers: dict[str, Mailer] = field(default_factory=dict)  # one open mailer per route
+
+    @classmethod
+    def start(
+        cls,
+        engine: Engine,
+        settings: Settings,
+        offer: OfferBrief,
+        clock: _Clock,
+        resolver: MxResolver | None,
+        mailer_factory: MailerFactory | None,
+        owner: str | None,
+        batch_tag: str | None,
+    ) -> _Run:
+        return cls(
+            engine,
+            settings,
+            offer,
+            clock,
+            router=Router.from_settings(settings, resolver=resolver, clock=clock),
+            factory=mailer_factory or default_mailer_factory(settings),
+            unsubscribe=unsubscribe_for(settings, offer),
+            domain=offer.sender_email.rpartition("@")[2] or "leadgen.invalid",
+            owner=owner or process_owner(),
+            batch_tag=batch_tag,
+        )
+
+
+def _recover(
+    engine: Engine, settings: Settings, clock: _Clock, owner_alive: OwnerAlive | None, batch_tag: str | None
+) -> Recovered:
+    """Rows of a gone owner (with `owner_alive`), then rows stuck in `sending`: requeued or `unknown`."""
     orphans = (
         release_orphaned_messages(engine, owner_alive=owner_alive, now=clock(), batch_tag=batch_tag)
         if owner_alive is not None
@@ -183,70 +247,74 @@ def send_queued(
         stale_after=timedelta(minutes=settings.outreach_stale_sending_minutes),
         batch_tag=batch_tag,
     )
-    recovery = Recovered(orphans.requeued + stale.requeued, orphans.unknown + stale.unknown)
-    recovered = recovery.unknown
-    settled = tally_settled(
-        settle_unknown(engine, settings, now=clock, searcher=searcher, batch_tag=batch_tag) if settle else []
-    )
-    is_open, next_start = send_window_state(settings, clock())
-    if not is_open:
-        return SendReport(
-            recovered_unknown=recovered,
-            recovered_requeued=recovery.requeued,
-            settled_sent=settled["sent"],
-            settled_requeued=settled["requeued"],
-            window_open=False,
-            next_window_start=next_start.isoformat(),
-            stopped_reason="outside the send window",
-        )
-    _check_sender_addresses(settings, offer)
-    router = Router.from_settings(settings, resolver=resolver, clock=clock)
-    factory = mailer_factory or default_mailer_factory(settings)
-    mailers: dict[str, Mailer] = {}
-    tally = _Tally()
-    domain = offer.sender_email.rpartition("@")[2] or "leadgen.invalid"
-    unsubscribe = unsubscribe_for(settings, offer)
+    return Recovered(orphans.requeued + stale.requeued, orphans.unknown + stale.unknown)
+
+
+def _send_loop(
+    run: _Run,
+    tally: _Tally,
+    *,
+    limit: int,
+    rng: random.Random,
+    sleep: Callable[[float], None],
+    next_start: datetime,
+) -> datetime:
+    """Claim and deliver up to `limit` rows, spaced out, until the window closes, the cap is reached or nothing
+    is due; returns the next window start as last seen."""
+    settings, clock = run.settings, run.clock
     first = True
-    try:
-        for _ in range(limit):
-            spacing = settings.outreach_spacing_seconds or settings.outreach_spacing_jitter_seconds
-            if not first and spacing and _has_due(engine, settings, clock(), batch_tag):
-                pause = settings.outreach_spacing_seconds + rng.uniform(
-                    0, settings.outreach_spacing_jitter_seconds
-                )
-                sleep_fn(pause)
-                clock.slept += pause
-            is_open, next_start = send_window_state(settings, clock())
-            if not is_open:
-                tally.stopped = "send window closed"
-                break
-            claim = claim_next(
-                engine, settings, now=clock(), message_domain=domain, owner=owner, batch_tag=batch_tag
+    for _ in range(limit):
+        spacing = settings.outreach_spacing_seconds or settings.outreach_spacing_jitter_seconds
+        if not first and spacing and _has_due(run.engine, settings, clock(), run.batch_tag):
+            pause = settings.outreach_spacing_seconds + rng.uniform(
+                0, settings.outreach_spacing_jitter_seconds
             )
-            tally.used_today = claim.used_today
-            if claim.cap_reached:
-                tally.cap_reached = True
-                tally.stopped = f"daily cap of {settings.outreach_daily_cap} reached"
-                break
-            if claim.skipped_id is not None:
-                tally.skipped += 1
-                tally.errors.append(ItemError("", claim.skipped_reason or "skipped", claim.skipped_id))
-                continue
-            if claim.item is None:
-                tally.stopped = "no queued messages due"
-                break
-            first = False
-            sent_before = tally.sent + tally.unknown
-            go_on = _deliver(
-                engine, settings, claim.item, router, factory, mailers, offer, unsubscribe, clock, tally
-            )
-            # a sent or unknown row counts against the cap; a retried or failed one does not
-            tally.used_today += tally.sent + tally.unknown - sent_before
-            if not go_on:
-                break
-    finally:
-        for mailer in mailers.values():
-            mailer.close()
+            sleep(pause)
+            clock.slept += pause
+        is_open, next_start = send_window_state(settings, clock())
+        if not is_open:
+            tally.stopped = "send window closed"
+            break
+        claim = claim_next(
+            run.engine,
+            settings,
+            now=clock(),
+            message_domain=run.domain,
+            owner=run.owner,
+            batch_tag=run.batch_tag,
+        )
+        tally.used_today = claim.used_today
+        if claim.cap_reached:
+            tally.cap_reached = True
+            tally.stopped = f"daily cap of {settings.outreach_daily_cap} reached"
+            break
+        if claim.skipped_id is not None:
+            tally.skipped += 1
+            tally.errors.append(ItemError("", claim.skipped_reason or "skipped", claim.skipped_id))
+            continue
+        if claim.item is None:
+            tally.stopped = "no queued messages due"
+            break
+        first = False
+        sent_before = tally.sent + tally.unknown
+        go_on = _deliver(run, claim.item, tally)
+        # a sent or unknown row counts against the cap; a retried or failed one does not
+        tally.used_today += tally.sent + tally.unknown - sent_before
+        if not go_on:
+            break
+    return next_start
+
+
+def _report(
+    tally: _Tally,
+    recovery: Recovered,
+    settled: dict[str, int],
+    next_start: datetime,
+    *,
+    window_open: bool = True,
+) -> SendReport:
+    """The run's figures; the next window start when the window was closed at the start or closed on the way."""
+    closed = not window_open or tally.stopped == "send window closed"
     return SendReport(
         sent=tally.sent,
         retried=tally.retried,
@@ -254,7 +322,7 @@ def send_queued(
         skipped=tally.skipped,
         suppressed=tally.suppressed,
         unknown=tally.unknown,
-        recovered_unknown=recovered,
+        recovered_unknown=recovery.unknown,
         recovered_requeued=recovery.requeued,
         settled_sent=settled["sent"],
         settled_requeued=settled["requeued"],
@@ -262,8 +330,8 @@ def send_queued(
         cap_reached=tally.cap_reached,
         route_cap_reached=tally.route_capped,
         sent_today=tally.used_today,
-        window_open=True,
-        next_window_start=None if tally.stopped != "send window closed" else next_start.isoformat(),
+        window_open=window_open,
+        next_window_start=next_start.isoformat() if closed else None,
         stopped_reason=tally.stopped,
         errors=tally.errors,
     )
@@ -322,25 +390,15 @@ def sendable_now(engine: Engine, settings: Settings, now: datetime, batch_tag: s
     return Sendable(due=int(due or 0), cap_left=max(0, left))
 
 
-def _deliver(
-    engine: Engine,
-    settings: Settings,
-    item: OutboxItem,
-    router: Router,
-    factory: MailerFactory,
-    mailers: dict[str, Mailer],
-    offer: OfferBrief,
-    unsubscribe: Unsubscribe,
-    clock: _Clock,
-    tally: _Tally,
-) -> bool:
+def _deliver(run: _Run, item: OutboxItem, tally: _Tally) -> bool:
     """Send one claimed item (route, then fallback route on connection failure) and record the outcome.
 
     A route is used only while its own daily cap (OUTREACH_DAILY_CAP_<ROUTE>) has room; when every route the
     message may take is full, the claim is released and the run stops. Returns False when the run should stop
     (every route unavailable or full).
     """
-    decision = router.route(item.to_email)
+    engine, settings, clock = run.engine, run.settings, run.clock
+    decision = run.router.route(item.to_email)
     meta: dict[str, Any] = {
         "mx": list(decision.mx_hosts),
         "mx_class": decision.mx_class.value,
@@ -359,64 +417,98 @@ def _deliver(
             full.append(route)
             continue
         try:
-            message = _message(settings, item, route, offer, unsubscribe, clock())
+            message = _message(settings, item, route, run.offer, run.unsubscribe, clock())
         except (ValueError, TypeError, IndexError) as exc:  # the email package refused a header value
             error = f"cannot build the message: {exc}"
             mark_permanent(engine, item, now=clock(), error=error, suppress=False, meta=meta)
             tally.failed += 1
             tally.errors.append(ItemError(item.to_email, error, item.id))
             return True
-        try:
-            mailer = mailers.get(route) or factory(route)
-            mailers[route] = mailer
-            mailer.send(message, before_data=lambda: mark_data_started(engine, item, now=clock()))
-        except SmtpUtf8Unsupported as exc:
-            no_smtputf8.append(str(exc))
+        outcome = _send_on(run, item, route, message, meta, tally, unavailable, no_smtputf8)
+        if outcome == "next":
             continue
-        except RouteUnavailable as exc:
-            unavailable.append(str(exc))
-            tally.routes_down[route] = str(exc)
-            bad = mailers.pop(route, None)
-            if bad is not None:
-                bad.close()
-            continue
-        except ClaimLost as exc:  # recovered or reclaimed before DATA: the other owner decides
-            tally.errors.append(ItemError(item.to_email, str(exc), item.id))
-            return True
-        except SmtpTemporaryError as exc:
+        if outcome == "sent":
             meta["route"] = route
-            if mark_temporary(engine, item, settings, now=clock(), error=str(exc), meta=meta):
-                tally.retried += 1
-            else:
-                tally.failed += 1
-            tally.errors.append(ItemError(item.to_email, str(exc), item.id))
-            return True
-        except SmtpOutcomeUnknown as exc:
-            meta["route"] = route
-            mark_unknown(engine, item, now=clock(), error=str(exc), route=route, meta=meta)
-            tally.unknown += 1
-            tally.errors.append(ItemError(item.to_email, str(exc), item.id))
-            return True
-        except SmtpPermanentError as exc:
-            meta["route"] = route
-            mark_permanent(engine, item, now=clock(), error=str(exc), suppress=exc.user_unknown, meta=meta)
-            tally.failed += 1
-            tally.suppressed += exc.user_unknown
-            tally.errors.append(ItemError(item.to_email, str(exc), item.id))
-            return True
-        except SmtpSendError as exc:  # pragma: no cover - every mailer raises one of the two leaves
-            mark_temporary(engine, item, settings, now=clock(), error=str(exc), meta=meta)
-            tally.retried += 1
-            return True
-        meta["route"] = route
-        if route != decision.route:
-            meta["route_fallback_from"] = decision.route
-            meta["route_errors"] = unavailable + [f"route {r}: daily cap reached" for r in full]
-        mark_sent(engine, item, now=clock(), route=route, meta=meta)
-        tally.sent += 1
+            if route != decision.route:
+                meta["route_fallback_from"] = decision.route
+                meta["route_errors"] = unavailable + [f"route {r}: daily cap reached" for r in full]
+            mark_sent(engine, item, now=clock(), route=route, meta=meta)
+            tally.sent += 1
         return True
+    return _no_route_took_it(run, item, meta, tally, unavailable, full, no_smtputf8)
+
+
+def _send_on(
+    run: _Run,
+    item: OutboxItem,
+    route: str,
+    message: Any,
+    meta: dict[str, Any],
+    tally: _Tally,
+    unavailable: list[str],
+    no_smtputf8: list[str],
+) -> Literal["sent", "done", "next"]:
+    """Hand the message to the route's mailer: `sent`; `done` when a failure was recorded on the row (or the
+    claim was lost); `next` when this route cannot take it (down, or no SMTPUTF8) and the next may."""
+    engine, settings, clock = run.engine, run.settings, run.clock
+    try:
+        mailer = run.mailers.get(route) or run.factory(route)
+        run.mailers[route] = mailer
+        mailer.send(message, before_data=lambda: mark_data_started(engine, item, now=clock()))
+    except SmtpUtf8Unsupported as exc:
+        no_smtputf8.append(str(exc))
+        return "next"
+    except RouteUnavailable as exc:
+        unavailable.append(str(exc))
+        tally.routes_down[route] = str(exc)
+        bad = run.mailers.pop(route, None)
+        if bad is not None:
+            bad.close()
+        return "next"
+    except ClaimLost as exc:  # recovered or reclaimed before DATA: the other owner decides
+        tally.errors.append(ItemError(item.to_email, str(exc), item.id))
+        return "done"
+    except SmtpTemporaryError as exc:
+        meta["route"] = route
+        if mark_temporary(engine, item, settings, now=clock(), error=str(exc), meta=meta):
+            tally.retried += 1
+        else:
+            tally.failed += 1
+        tally.errors.append(ItemError(item.to_email, str(exc), item.id))
+        return "done"
+    except SmtpOutcomeUnknown as exc:
+        meta["route"] = route
+        mark_unknown(engine, item, now=clock(), error=str(exc), route=route, meta=meta)
+        tally.unknown += 1
+        tally.errors.append(ItemError(item.to_email, str(exc), item.id))
+        return "done"
+    except SmtpPermanentError as exc:
+        meta["route"] = route
+        mark_permanent(engine, item, now=clock(), error=str(exc), suppress=exc.user_unknown, meta=meta)
+        tally.failed += 1
+        tally.suppressed += exc.user_unknown
+        tally.errors.append(ItemError(item.to_email, str(exc), item.id))
+        return "done"
+    except SmtpSendError as exc:  # pragma: no cover - every mailer raises one of the two leaves
+        mark_temporary(engine, item, settings, now=clock(), error=str(exc), meta=meta)
+        tally.retried += 1
+        return "done"
+    return "sent"
+
+
+def _no_route_took_it(
+    run: _Run,
+    item: OutboxItem,
+    meta: dict[str, Any],
+    tally: _Tally,
+    unavailable: list[str],
+    full: list[str],
+    no_smtputf8: list[str],
+) -> bool:
+    """Every route was full, down or without SMTPUTF8: wait for tomorrow's caps, skip, or requeue and stop."""
+    engine, clock = run.engine, run.clock
     if full and not unavailable:  # every route it may take is full today: the row waits, the run stops
-        caps = ", ".join(f"{r} ({route_cap(settings, r)})" for r in full)
+        caps = ", ".join(f"{r} ({route_cap(run.settings, r)})" for r in full)
         release_claim(engine, item, now=clock(), reason=f"route daily cap reached: {caps}")
         tally.route_capped = True
         tally.stopped = f"daily cap of route {caps} reached"

@@ -1,10 +1,10 @@
 """Planning: read NICHES_INPUT (CSV or Google Sheet), resolve Yandex regions, generate and schedule queries."""
 
 from leadgen.planning.csv_input import parse_csv, sniff_delimiter
+from leadgen.planning.outcomes import PlannedQuery, PlanReport, RowOutcome
 from leadgen.planning.plan import plan_batch
 from leadgen.planning.queries import GeneratedQuery, QueryOptions, generate_queries, query_hash
 from leadgen.planning.regions import Region, all_regions, lookup_region, normalise_place, region_by_id
-from leadgen.planning.report import PlannedQuery, PlanReport, RowOutcome
 from leadgen.planning.rows import STATUS_COLUMNS, NicheRow, RowError, validate_row
 from leadgen.planning.run import run_planning
 from leadgen.planning.schedule import effective_step, schedule_slots

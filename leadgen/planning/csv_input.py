@@ -95,11 +95,6 @@ def detect_and_decode(data: bytes, /) -> tuple[str, str]:
     return text, encoding
 
 
-def decode_csv(data: bytes, /) -> str:
-    """Text of a CSV file in any encoding `detect_and_decode` recognises (a BOM is dropped)."""
-    return detect_and_decode(data)[0]
-
-
 def sniff_delimiter(text: str, /) -> str:
     """The delimiter of the header line: the most frequent of `,` `;` and tab outside quotes (`,` on a tie)."""
     first = next((line for line in text.splitlines() if line.strip()), "")
@@ -149,8 +144,3 @@ def read_csv_table(path: Path, /) -> CsvTable:
     except OSError as exc:
         raise NicheInputError(f"cannot read CSV file {path}: {exc.strerror}") from exc
     return parse_table(data)
-
-
-def read_csv_grid(path: Path, /) -> list[list[str]]:
-    """The cell grid of a CSV file on disk."""
-    return read_csv_table(path).grid

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 from leadgen.batch_tags import batch_tag_problem
 from leadgen.db.models import QueryStatus, SerpQuery
 from leadgen.errors import ConfigurationError
-from leadgen.planning.queries import GeneratedQuery, QueryOptions, generate_queries
-from leadgen.planning.report import (
+from leadgen.planning.outcomes import (
     ROW_ALREADY_PLANNED,
     ROW_DRY_RUN,
     ROW_ERROR,
@@ -24,6 +23,7 @@ from leadgen.planning.report import (
     PlanReport,
     RowOutcome,
 )
+from leadgen.planning.queries import GeneratedQuery, QueryOptions, generate_queries
 from leadgen.planning.rows import NicheRow, RowError
 from leadgen.planning.schedule import schedule_slots, scheduler_for
 from leadgen.settings import Settings

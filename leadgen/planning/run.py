@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 
 from leadgen.db.engine import session_scope
 from leadgen.outputs import check_output
+from leadgen.planning.outcomes import PlannedQuery, PlanReport
 from leadgen.planning.plan import plan_batch
-from leadgen.planning.report import PlannedQuery, PlanReport
 from leadgen.planning.sheets import NicheSheet
 from leadgen.planning.source import NicheCsv, open_niches
 from leadgen.settings import Settings

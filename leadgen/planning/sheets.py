@@ -21,7 +21,7 @@ from gspread.utils import ValueInputOption, rowcol_to_a1
 from requests.adapters import BaseAdapter
 
 from leadgen.errors import ConfigurationError, NicheInputError
-from leadgen.planning.report import RowOutcome
+from leadgen.planning.outcomes import RowOutcome
 from leadgen.planning.rows import STATUS_COLUMNS, NicheRow, RowError
 from leadgen.planning.table import map_header, rows_from_grid
 from leadgen.settings import Settings

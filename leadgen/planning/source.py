@@ -11,7 +11,7 @@ from requests.adapters import BaseAdapter
 from leadgen.csv_safe import write_csv
 from leadgen.errors import ConfigurationError, NicheInputError
 from leadgen.planning.csv_input import read_csv_table
-from leadgen.planning.report import RowOutcome
+from leadgen.planning.outcomes import RowOutcome
 from leadgen.planning.rows import STATUS_COLUMNS, NicheRow, RowError
 from leadgen.planning.sheets import NicheSheet, sheet_key
 from leadgen.planning.table import rows_from_grid

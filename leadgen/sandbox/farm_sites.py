@@ -41,18 +41,6 @@ def is_dead_mailbox(address: str, /) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Page:
-    """One response of a generated site."""
-
-    status: int = 200
-    body: bytes = b""
-    content_type: str = "text/html; charset=utf-8"
-    headers: tuple[tuple[str, str], ...] = ()
-    delay: float = 0.0
-    repeat: int = 1  # the body is sent this many times (cheap huge pages)
-
-
-@dataclass(frozen=True, slots=True)
 class Site:
     """A generated company site: its contacts, the kind of layout, and the truth a crawler should find."""
 

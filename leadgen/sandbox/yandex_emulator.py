@@ -221,10 +221,6 @@ class YandexEmulator:
             self._tokens[token] = self.config.clock() + lifetime
         return token
 
-    def revoke_tokens(self) -> None:
-        with self._lock:
-            self._tokens.clear()
-
     def operation_ids(self) -> list[str]:
         with self._lock:
             return list(self._ops)

@@ -33,7 +33,16 @@ from leadgen.errors import (
 from tasks.policy import RETRIES, is_transient, retry_on_transient
 from tasks.runtime import jsonable
 
-TASK_MODULES = ("planning", "search", "companies", "contacts", "outreach", "mailbox", "reports", "alerts")
+TASK_MODULES = (
+    "planning",
+    "search",
+    "companies",
+    "contacts",
+    "outreach",
+    "mailbox",
+    "funnel_exports",
+    "alerts",
+)
 
 
 @pytest.mark.parametrize(

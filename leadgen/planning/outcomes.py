@@ -1,4 +1,4 @@
-"""Result types of planning: per-row outcomes (what is written back) and the batch report."""
+"""Outcomes of planning: per-row outcomes (what is written back to the sheet) and the counts of one planning run."""
 
 from __future__ import annotations
 

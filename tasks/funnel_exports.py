@@ -1,4 +1,4 @@
-"""Report tasks: the funnel of a batch, where the outbox stands, and CSV exports."""
+"""Tasks of the report flow: the funnel of a batch, where the outbox stands, and the CSV exports."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Small frozen reports returned by the outreach stage functions (JSON-serialisable via dataclasses.asdict)."""
+"""Outcomes of the outreach stage functions: per-item errors and draft, queue and send counts."""
 
 from __future__ import annotations
 
