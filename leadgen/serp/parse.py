@@ -6,7 +6,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element, ParseError, XMLParser
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
@@ -22,6 +22,15 @@ WHITESPACE_RE = re.compile(r"\s+")
 XML_DECL_ENCODING_RE = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*)([\"'])[^\"']*\2", re.IGNORECASE)
 INT_RE = re.compile(r"^\s*(-?\d{1,18})\s*$")
 MAX_MESSAGE_CHARS = 300
+# The tree path (C expat builds the whole tree, one walk in Python) serves payloads that cannot carry a DTD: no
+# DOCTYPE or ENTITY declaration in bytes that expat reads as UTF-8/ASCII, so no entity can be declared or expanded.
+# Anything else (or anything the tree path fails on) goes through the defused streaming parser, which has the
+# last word on every error.
+TREE_MAX_BYTES = 4 * 1024 * 1024
+TREE_ENCODINGS = frozenset({b"utf-8", b"utf8", b"us-ascii", b"ascii"})
+XML_DECL_ENCODING_VALUE_RE = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
+# Elements whose end `_on_end` acts on; the walk skips the call for the others.
+ACTIVE_END_TAGS = frozenset({"group", "request", "page", "error", "reqid", "found", "found-human"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +236,52 @@ def _stream(data: bytes, state: _State) -> None:
         _on_end(element, stack[-1] if stack else None, state)
 
 
+def _tree_safe(data: bytes) -> bool:
+    """True when the payload cannot declare an entity: UTF-8/ASCII bytes without DOCTYPE or ENTITY."""
+    if len(data) > TREE_MAX_BYTES or data[:1] != b"<" or data[1:2] == b"\x00":
+        return False
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        return False
+    declared = XML_DECL_ENCODING_VALUE_RE.match(data)
+    return declared is None or declared.group(1).lower() in TREE_ENCODINGS
+
+
+def _walk(element: Element, state: _State) -> None:
+    """The events of `_stream`, in the same order, over an already built tree (children of `element`)."""
+    parent_tag = element.tag
+    for child in list(element):  # a copy: `_on_end` removes each group from its grouping
+        tag = child.tag
+        if tag[:1] == "{":
+            child.tag = tag = _local(tag)
+        if tag == "response" and parent_tag == ROOT_TAG:
+            state.date = child.get("date")
+        elif tag == "grouping":
+            state.grouping_gop = _int(child.get("groups-on-page"))
+        if len(child):
+            _walk(child, state)
+        if tag in ACTIVE_END_TAGS:
+            _on_end(child, element, state)
+
+
+def _tree(data: bytes) -> _State | None:
+    """The page's state through the tree path, or None when the streaming parser must decide."""
+    if not _tree_safe(data):
+        return None
+    try:
+        parser = XMLParser()  # noqa: S314 - `_tree_safe` admits no DTD, so no entity can be declared
+        parser.feed(data)
+        root = parser.close()
+        if root.tag[:1] == "{":
+            root.tag = _local(root.tag)
+        if root.tag != ROOT_TAG:
+            return None
+        state = _State()
+        _walk(root, state)
+    except Exception:  # every failure is reported by the streaming parser, with its message
+        return None
+    return state
+
+
 def parse_serp(payload: bytes | str, /) -> SerpPage:
     """Parse one Yandex XML response page.
 
@@ -237,9 +292,11 @@ def parse_serp(payload: bytes | str, /) -> SerpPage:
     data = _as_bytes(payload)
     if not data.strip():
         raise SerpParseError(None, "empty payload")
-    state = _State()
+    state = _tree(data)
     try:
-        _stream(data, state)
+        if state is None:
+            state = _State()
+            _stream(data, state)
     except SerpParseError:
         raise
     except ParseError as exc:
