@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from leadgen.db.engine import session_scope
 from leadgen.db.models import OperationStatus, SerpOperation
-from leadgen.serp import make_on_done
+from leadgen.serp.collect import make_collector
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
 from leadgen.yandex.jobs import collect_operations, submit_due_queries
@@ -65,7 +65,7 @@ def collect_operations_task(limit: int) -> dict[str, Any]:
                     settings,
                     now=runtime.current_clock(),
                     limit=limit,
-                    on_done=make_on_done(settings, now=runtime.current_clock()),
+                    on_done=make_collector(settings, engine, now=runtime.current_clock()),
                 )
 
     return dict(jsonable(run_coro_as_sync(run())))
@@ -113,7 +113,7 @@ async def night_searches(
                 now=runtime.current_clock(),
                 sleep=runtime.async_sleep,
                 until=until,
-                on_done=make_on_done(settings, now=runtime.current_clock()),
+                on_done=make_collector(settings, engine, now=runtime.current_clock()),
                 step_seconds=step_seconds,
                 limit=limit,
                 progress=show,
