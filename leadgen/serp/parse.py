@@ -30,6 +30,7 @@ TREE_MAX_BYTES = 4 * 1024 * 1024
 TREE_ENCODINGS = frozenset({b"utf-8", b"utf8", b"us-ascii", b"ascii"})
 XML_DECL_ENCODING_VALUE_RE = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
 # Elements whose end `_on_end` acts on; the walk skips the call for the others.
+GROUP_START_RE = re.compile(rb"<group[\s/>]")
 ACTIVE_END_TAGS = frozenset({"group", "request", "page", "error", "reqid", "found", "found-human"})
 
 
@@ -82,8 +83,14 @@ def clean_text(element: Element | None) -> str | None:
     """All text of an element, `<hlword>` markup flattened, runs of whitespace collapsed; None when empty."""
     if element is None:
         return None
-    text = WHITESPACE_RE.sub(" ", "".join(element.itertext())).strip()
-    return text or None
+    if len(element):
+        text = "".join(element.itertext())
+    else:  # a leaf: its own text is all of it
+        text = element.text
+        if not text:
+            return None
+    # `split()` cuts at the runs `WHITESPACE_RE` matches (both use str.isspace) and drops the ends, as strip() does
+    return " ".join(text.split()) or None
 
 
 def _int(text: str | None) -> int | None:
@@ -150,19 +157,22 @@ def _as_bytes(payload: bytes | str) -> bytes:
 def _document(
     doc: Element, state: _State, position: int, rank: int, group: str | None
 ) -> SerpDocument | None:
-    raw_url = clean_text(doc.find("url"))
+    first: dict[str, Element] = {}  # each tag's first child, as `find` would return it (one pass, not seven)
+    for child in doc:
+        first.setdefault(child.tag, child)
+    raw_url = clean_text(first.get("url"))
     parts = canonicalise(raw_url)
     if raw_url is None or parts is None:
         return None
     passages = tuple(p for p in (clean_text(el) for el in doc.iterfind("passages/passage")) if p)
-    headline = clean_text(doc.find("headline"))
+    headline = clean_text(first.get("headline"))
     snippet = " ".join(passages) if passages else headline
     return SerpDocument(
         url=raw_url,
         canonical_url=parts.url,
         domain=parts.domain,
         host=parts.host,
-        title=clean_text(doc.find("title")),
+        title=clean_text(first.get("title")),
         snippet=snippet,
         passages=passages,
         headline=headline,
@@ -170,11 +180,11 @@ def _document(
         page=state.page,
         rank_in_group=rank,
         group=group,
-        yandex_domain=clean_text(doc.find("domain")),
-        modtime=clean_text(doc.find("modtime")),
+        yandex_domain=clean_text(first.get("domain")),
+        modtime=clean_text(first.get("modtime")),
         lang=clean_text(doc.find("properties/lang")),
-        mime_type=clean_text(doc.find("mime-type")),
-        saved_copy_url=clean_text(doc.find("saved-copy-url")),
+        mime_type=clean_text(first.get("mime-type")),
+        saved_copy_url=clean_text(first.get("saved-copy-url")),
     )
 
 
@@ -246,8 +256,21 @@ def _tree_safe(data: bytes) -> bool:
     return declared is None or declared.group(1).lower() in TREE_ENCODINGS
 
 
-def _walk(element: Element, state: _State) -> None:
-    """The events of `_stream`, in the same order, over an already built tree (children of `element`)."""
+def _plain_groups(data: bytes) -> bool:
+    """True when no element inside a result group can change the page: no namespace anywhere, and no
+    <request>, <response> or <grouping> after the first <group> (the only tags `_on_end` reads there)."""
+    if b"xmlns" in data:
+        return False
+    group = GROUP_START_RE.search(data)
+    first = group.start() if group is not None else -1
+    return (
+        first < 0 or max(data.rfind(b"<request"), data.rfind(b"<response"), data.rfind(b"<grouping")) < first
+    )
+
+
+def _walk(element: Element, state: _State, plain_groups: bool) -> None:
+    """The events of `_stream`, in the same order, over an already built tree (children of `element`); with
+    `plain_groups`, a group's own elements are not visited (nothing in them acts on the page)."""
     parent_tag = element.tag
     for child in list(element):  # a copy: `_on_end` removes each group from its grouping
         tag = child.tag
@@ -257,8 +280,8 @@ def _walk(element: Element, state: _State) -> None:
             state.date = child.get("date")
         elif tag == "grouping":
             state.grouping_gop = _int(child.get("groups-on-page"))
-        if len(child):
-            _walk(child, state)
+        if len(child) and not (plain_groups and tag == "group"):
+            _walk(child, state, plain_groups)
         if tag in ACTIVE_END_TAGS:
             _on_end(child, element, state)
 
@@ -276,7 +299,7 @@ def _tree(data: bytes) -> _State | None:
         if root.tag != ROOT_TAG:
             return None
         state = _State()
-        _walk(root, state)
+        _walk(root, state, _plain_groups(data))
     except Exception:  # every failure is reported by the streaming parser, with its message
         return None
     return state
