@@ -6,20 +6,17 @@ reasons, the same result rows (metadata included), the same companies (name, sit
 the query, first operation) and the same `last_seen_at` moves. A payload that does not parse is skipped with its
 `SerpParseError` and the others are stored.
 
-The PostgreSQL path, per chunk of about CHUNK_ROWS results: a worker thread parses and classifies the next chunk
-while this one is stored; new companies go in with one `INSERT … ON CONFLICT DO NOTHING` from a COPYed staging
-table, existing ones are read with one `SELECT … FOR KEY SHARE`, and the result rows are COPYed straight into
-`serp_results`, all inside a savepoint. When one of the chunk's operations is already stored, or the COPY hits
+The PostgreSQL path, per chunk of about CHUNK_ROWS results: the next chunks are parsed and classified
+(`leadgen.serp.pageplan`: in a thread, or in processes for big batches) while this one is stored; new companies
+go in with one `INSERT … ON CONFLICT DO NOTHING` from a COPYed staging table, existing ones are read with one
+`SELECT … FOR KEY SHARE`, and the result rows are COPYed straight into `serp_results`, all inside a savepoint. When one of the chunk's operations is already stored, or the COPY hits
 the unique `(operation_id, url)` index (a concurrent ingest), the chunk is rolled back to the savepoint and stored
 page by page with `ingest_page` (its upserts), so nothing is lost and nothing is written twice.
 """
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,26 +36,15 @@ from leadgen.serp.bulk import (
     UNIQUE_RESULT,
 )
 from leadgen.serp.filter import DomainFilter
-from leadgen.serp.ingest import (
-    NAME_MAX,
-    SOURCE,
-    IngestReport,
-    ItemError,
-    _query_contexts,
-    _QueryContext,
-    _resolve_now,
-    _result_meta,
-    _unique_by_url,
-    ingest_page,
-    website_url,
-)
-from leadgen.serp.parse import SerpDocument, SerpPage, parse_serp
+from leadgen.serp.ingest import SOURCE, IngestReport, ItemError, _query_contexts, _resolve_now, ingest_page
+from leadgen.serp.pageplan import Payload, Plan, plans
+from leadgen.serp.parse import parse_serp
 from leadgen.settings import Settings
 
 __all__ = ["PagesReport", "Payload", "ingest_pages"]
 
-QUERY_NOT_FOUND = "query not found; results stored without query_id"
 NO_COMPANY = "company row could not be created (conflicting dedupe hash)"
+BYTES_PER_RESULT = 400  # about what one result takes in a Yandex XML page: chunks are cut by payload size
 
 CREATE_COMPANY_STAGE = """
 CREATE TEMP TABLE serp_page_company_stage (
@@ -87,15 +73,6 @@ RETURNING canonical_domain, id
 
 
 @dataclass(frozen=True, slots=True)
-class Payload:
-    """One finished operation's page: the decoded rawData XML, and the query it answers (for niche, city, ...)."""
-
-    operation_id: str
-    xml: bytes
-    query_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class PagesReport:
     """What `ingest_pages` did: one `IngestReport` per stored page (by operation id), the payloads it skipped
     with their parse error, and how the chunks went (`copy` on PostgreSQL, `page` for page-by-page upserts)."""
@@ -112,80 +89,22 @@ class PagesReport:
         return sum(report.results for report in self.reports.values())
 
 
-@dataclass(slots=True)
-class _Plan:
-    """One parsed, classified page, its rows ready for COPY (company id still to fill in)."""
-
-    payload: Payload
-    page: SerpPage
-    ctx: _QueryContext
-    repeats: int
-    kept: dict[str, SerpDocument]
-    skipped: Counter[str]
-    rows: list[list[Any]]
-    errors: list[ItemError]
-    created: int = 0
-
-
-def _plan(payload: Payload, page: SerpPage, ctx: _QueryContext, filt: DomainFilter, stamp: str) -> _Plan:
-    """Classify one page as `ingest_page` does and build its serp_results rows (column order RESULT_COLUMNS;
-    column 9 holds the kept domain until the company id replaces it)."""
-    errors = (
-        [] if ctx.query_id == payload.query_id else [ItemError(f"query:{payload.query_id}", QUERY_NOT_FOUND)]
-    )
-    documents, repeats = _unique_by_url(page.documents)
-    kept: dict[str, SerpDocument] = {}
-    skipped: Counter[str] = Counter()
-    rows: list[list[Any]] = []
-    operation_id, query_id, source_of = payload.operation_id, ctx.query_id, filt.source_of
-    for doc, reason in zip(documents, filt.classify_page(documents), strict=True):
-        domain = doc.domain
-        if reason is None:
-            if domain is not None:
-                kept[domain] = doc
-        else:
-            skipped[reason] += 1
-        meta = _result_meta(doc, source_of(doc.host, domain, reason))
-        rows.append(
-            [operation_id, query_id, doc.canonical_url, domain, doc.title, doc.snippet, doc.position, doc.page,
-             reason, domain if reason is None else None, stamp, stamp,
-             json.dumps(meta, ensure_ascii=False) if meta else "{}"]
-        )  # fmt: skip
-    return _Plan(payload, page, ctx, repeats, kept, skipped, rows, errors)
-
-
-def _plan_chunk(
-    payloads: Sequence[Payload], filt: DomainFilter, contexts: dict[int, _QueryContext], stamp: str
-) -> tuple[list[_Plan], dict[str, SerpParseError]]:
-    plans: list[_Plan] = []
-    rejected: dict[str, SerpParseError] = {}
-    for payload in payloads:
-        try:
-            page = parse_serp(payload.xml)
-        except SerpParseError as exc:
-            rejected[payload.operation_id] = exc
-            continue
-        ctx = contexts.get(payload.query_id, _QueryContext(None)) if payload.query_id is not None else None
-        plans.append(_plan(payload, page, ctx or _QueryContext(None), filt, stamp))
-    return plans, rejected
-
-
-def _report(plan: _Plan, *, inserted: int, company_ids: dict[str, int | None]) -> IngestReport:
+def _report(plan: Plan, *, company_ids: dict[str, int | None]) -> IngestReport:
     found = sum(1 for domain in plan.kept if company_ids.get(domain) is not None)
     errors = plan.errors + [ItemError(d, NO_COMPANY) for d in plan.kept if company_ids.get(d) is None]
     return IngestReport(
-        operation_id=plan.payload.operation_id,
+        operation_id=plan.operation_id,
         query_id=plan.ctx.query_id,
-        documents=len(plan.page.documents),
-        skipped_invalid_url=plan.page.skipped_invalid_url,
+        documents=plan.documents,
+        skipped_invalid_url=plan.skipped_invalid_url,
         duplicates_in_payload=plan.repeats,
-        results_inserted=inserted,
-        results_existing=len(plan.rows) - inserted,
+        results_inserted=len(plan.rows),  # a COPY stores every row or fails
+        results_existing=0,
         kept=len(plan.rows) - sum(plan.skipped.values()),
         skipped=dict(sorted(plan.skipped.items())),
         companies_created=plan.created,
         companies_matched=found - plan.created,
-        empty=plan.page.is_empty,
+        empty=plan.documents == 0,
         errors=errors,
     )
 
@@ -193,8 +112,16 @@ def _report(plan: _Plan, *, inserted: int, company_ids: dict[str, int | None]) -
 class _Copier:
     """State of one PostgreSQL `ingest_pages`: company ids resolved so far, companies created and touched."""
 
-    def __init__(self, session: Session, settings: Settings, filt: DomainFilter, moment: datetime) -> None:
+    def __init__(
+        self,
+        session: Session,
+        settings: Settings,
+        filt: DomainFilter,
+        moment: datetime,
+        payloads: dict[str, Payload],
+    ) -> None:
         self.session, self.settings, self.filt, self.moment = session, settings, filt, moment
+        self.payloads = payloads  # by operation id: a chunk that goes page by page is parsed again
         self.cursor: psycopg.Cursor[Any] = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
         self.ids: dict[str, int | None] = {}
         self.created: set[int] = set()
@@ -202,12 +129,12 @@ class _Copier:
         self.stage_ready = False
         self.copied = self.upserted = 0
 
-    def store(self, plans: list[_Plan], reports: dict[str, IngestReport]) -> None:
+    def store(self, plans: list[Plan], reports: dict[str, IngestReport]) -> None:
         """COPY one chunk inside a savepoint; page by page through `ingest_page` when it conflicts."""
         if not plans:
             return
         cursor = self.cursor
-        operations = [plan.payload.operation_id for plan in plans]
+        operations = [plan.operation_id for plan in plans]
         if (
             len(set(operations)) == len(operations)
             and not cursor.execute(ANY_STORED, (operations,)).fetchone()
@@ -228,30 +155,28 @@ class _Copier:
                 self.copied += 1
                 self.touched |= touched
                 for plan in plans:
-                    reports[plan.payload.operation_id] = _report(
-                        plan, inserted=len(plan.rows), company_ids=self.ids
-                    )
+                    reports[plan.operation_id] = _report(plan, company_ids=self.ids)
                 return
         self.upserted += 1
         for plan in plans:
-            reports[plan.payload.operation_id] = ingest_page(
+            reports[plan.operation_id] = ingest_page(
                 self.session,
                 self.settings,
-                plan.page,
-                operation_id=plan.payload.operation_id,
-                query_id=plan.payload.query_id,
+                parse_serp(self.payloads[plan.operation_id].xml),  # it parsed once: it parses again
+                operation_id=plan.operation_id,
+                query_id=plan.query_id,
                 now=self.moment,
                 domain_filter=self.filt,
             )
 
-    def _companies(self, plans: list[_Plan]) -> list[str]:
+    def _companies(self, plans: list[Plan]) -> list[str]:
         """Create the chunk's new companies (first page that keeps a domain gives its row); the domains added."""
         ids = self.ids
-        first: dict[str, tuple[_Plan, SerpDocument]] = {}
+        first: dict[str, tuple[Plan, tuple[str, str | None, str | None]]] = {}
         for plan in plans:
-            for domain, doc in plan.kept.items():
+            for domain, company in plan.kept.items():
                 if domain not in ids and domain not in first:
-                    first[domain] = (plan, doc)
+                    first[domain] = (plan, company)
         if not first:
             return []
         cursor = self.cursor
@@ -259,11 +184,11 @@ class _Copier:
             cursor.execute(CREATE_COMPANY_STAGE)
             self.stage_ready = True
         with cursor.copy(COPY_COMPANY_STAGE) as copy:
-            for domain, (plan, doc) in first.items():
+            for domain, (plan, (name, site, snippet)) in first.items():
                 ctx = plan.ctx
                 copy.write_row(
-                    (domain, dedupe_hash(domain), (doc.title or domain)[:NAME_MAX], website_url(doc), doc.snippet,
-                     ctx.niche, ctx.city, ctx.region_code, ctx.batch_tag, plan.payload.operation_id)
+                    (domain, dedupe_hash(domain), name, site, snippet, ctx.niche, ctx.city, ctx.region_code,
+                     ctx.batch_tag, plan.operation_id)
                 )  # fmt: skip
         created = dict(cursor.execute(INSERT_COMPANIES, {"now": self.moment}).fetchall())
         cursor.execute("TRUNCATE serp_page_company_stage")
@@ -276,7 +201,7 @@ class _Copier:
             ids[domain] = created.get(domain) or found.get(domain)
         return list(first)
 
-    def _copy(self, plans: list[_Plan]) -> set[int]:
+    def _copy(self, plans: list[Plan]) -> set[int]:
         """COPY the chunk's result rows; the ids of the companies they point at."""
         ids = self.ids
         touched: set[int] = set()
@@ -301,12 +226,12 @@ class _Copier:
         self.cursor.close()
 
 
-def _chunks_by_rows(payloads: Sequence[Payload], rows: int) -> Iterator[Sequence[Payload]]:
-    """Chunks of payloads of about `rows` results each (estimated from the payload size: ~400 bytes a result)."""
+def _chunks_by_size(payloads: Sequence[Payload], rows: int) -> Iterator[Sequence[Payload]]:
+    """Chunks of payloads of about `rows` results each (estimated from the payload size)."""
     start, size = 0, 0
     for i, payload in enumerate(payloads):
         size += len(payload.xml)
-        if size >= rows * 400:
+        if size >= rows * BYTES_PER_RESULT:
             yield payloads[start : i + 1]
             start, size = i + 1, 0
     if start < len(payloads):
@@ -318,23 +243,14 @@ def _copy_pages(
 ) -> PagesReport:
     query_ids = {p.query_id for p in payloads if p.query_id is not None}
     contexts = _query_contexts(session, query_ids) if query_ids else {}
-    copier = _Copier(session, settings, filt, moment)
+    copier = _Copier(session, settings, filt, moment, {p.operation_id: p for p in payloads})
     reports: dict[str, IngestReport] = {}
     rejected: dict[str, SerpParseError] = {}
-    stamp = moment.isoformat()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="serp-pages") as pool:
-        pending = None
-        for chunk in _chunks_by_rows(payloads, CHUNK_ROWS):
-            future = pool.submit(_plan_chunk, chunk, filt, contexts, stamp)
-            if pending is not None:
-                plans, bad = pending.result()
-                rejected |= bad
-                copier.store(plans, reports)
-            pending = future
-        if pending is not None:
-            plans, bad = pending.result()
-            rejected |= bad
-            copier.store(plans, reports)
+    chunks = _chunks_by_size(payloads, CHUNK_ROWS)
+    total = sum(len(p.xml) for p in payloads)
+    for chunk in plans(chunks, filt, contexts, moment.isoformat(), total_bytes=total):
+        rejected |= chunk.errors()
+        copier.store(chunk.plans, reports)
     copier.finish()
     return PagesReport(reports, rejected, "copy", copier.copied, copier.upserted)
 

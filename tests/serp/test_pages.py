@@ -19,7 +19,7 @@ from leadgen.db import Company, SerpQuery, SerpResult
 from leadgen.db.engine import make_engine
 from leadgen.domains import dedupe_hash
 from leadgen.errors import SerpParseError
-from leadgen.serp import ingest_payload
+from leadgen.serp import ingest_payload, pageplan
 from leadgen.serp import pages as pages_module
 from leadgen.serp.pages import Payload, ingest_pages
 from leadgen.settings import Settings
@@ -144,10 +144,15 @@ def _page_after_page(engine: Engine, settings: Settings, payloads: list[Payload]
     return out
 
 
+@pytest.mark.parametrize("planner", ["thread", "processes"])
 def test_both_paths_store_the_same_rows(
-    db_url: str, twin_url: str, backend: str, monkeypatch: pytest.MonkeyPatch
+    db_url: str, twin_url: str, backend: str, planner: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if planner == "processes" and backend == "sqlite":
+        pytest.skip("SQLite stores page by page: no planner runs")
     monkeypatch.setattr(pages_module, "CHUNK_ROWS", 40)  # several chunks of a few pages each
+    if planner == "processes":  # the planner big batches get: pages parsed in spawned processes
+        monkeypatch.setattr(pageplan, "PROCESS_MIN_BYTES", 0)
     settings = Settings(_env_file=None, database_url=db_url)  # type: ignore[call-arg]
     page_db, bulk_db = make_engine(twin_url), make_engine(db_url)
     try:
