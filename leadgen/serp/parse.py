@@ -157,14 +157,24 @@ def _as_bytes(payload: bytes | str) -> bytes:
 def _document(
     doc: Element, state: _State, position: int, rank: int, group: str | None
 ) -> SerpDocument | None:
-    first: dict[str, Element] = {}  # each tag's first child, as `find` would return it (one pass, not seven)
+    # One pass over the children, as `find(tag)` (first match), `iterfind("passages/passage")` (every passage of
+    # every <passages>, in order) and `find("properties/lang")` would read them.
+    first: dict[str, Element] = {}
+    passage_elements: list[Element] = []
+    lang: Element | None = None
     for child in doc:
-        first.setdefault(child.tag, child)
+        tag = child.tag
+        if tag == "passages":
+            passage_elements.extend(el for el in child if el.tag == "passage")
+        elif tag == "properties" and lang is None:
+            lang = next((el for el in child if el.tag == "lang"), None)
+        if tag not in first:
+            first[tag] = child
     raw_url = clean_text(first.get("url"))
     parts = canonicalise(raw_url)
     if raw_url is None or parts is None:
         return None
-    passages = tuple(p for p in (clean_text(el) for el in doc.iterfind("passages/passage")) if p)
+    passages = tuple(p for p in map(clean_text, passage_elements) if p)
     headline = clean_text(first.get("headline"))
     snippet = " ".join(passages) if passages else headline
     return SerpDocument(
@@ -182,7 +192,7 @@ def _document(
         group=group,
         yandex_domain=clean_text(first.get("domain")),
         modtime=clean_text(first.get("modtime")),
-        lang=clean_text(doc.find("properties/lang")),
+        lang=clean_text(lang),
         mime_type=clean_text(first.get("mime-type")),
         saved_copy_url=clean_text(first.get("saved-copy-url")),
     )
@@ -191,9 +201,9 @@ def _document(
 def _group(group: Element, state: _State) -> None:
     position = state.position(state.groups)
     state.groups += 1
-    categ = group.find("categ")
+    categ = next((el for el in group if el.tag == "categ"), None)
     name = categ.get("name") if categ is not None else None
-    for rank, doc in enumerate(group.iterfind("doc"), start=1):
+    for rank, doc in enumerate((el for el in group if el.tag == "doc"), start=1):
         parsed = _document(doc, state, position, rank, name or None)
         if parsed is None:
             state.skipped += 1
