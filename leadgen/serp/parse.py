@@ -83,12 +83,9 @@ def clean_text(element: Element | None) -> str | None:
     """All text of an element, `<hlword>` markup flattened, runs of whitespace collapsed; None when empty."""
     if element is None:
         return None
-    if len(element):
-        text = "".join(element.itertext())
-    else:  # a leaf: its own text is all of it
-        text = element.text
-        if not text:
-            return None
+    text = "".join(element.itertext()) if len(element) else element.text  # a leaf's own text is all of it
+    if not text:
+        return None
     # `split()` cuts at the runs `WHITESPACE_RE` matches (both use str.isspace) and drops the ends, as strip() does
     return " ".join(text.split()) or None
 
