@@ -105,7 +105,7 @@ def plan_chunk(
     chunk = Chunk()
     for payload in payloads:
         try:
-            page = parse_serp(payload.xml)
+            page = parse_serp(payload.xml, details=False)  # what is not stored is not read
         except SerpParseError as exc:
             chunk.rejected[payload.operation_id] = (exc.code, exc.message)
             continue

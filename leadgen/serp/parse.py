@@ -123,6 +123,7 @@ class _State:
     groups: int = 0
     skipped: int = 0
     documents: list[SerpDocument] = field(default_factory=list)
+    details: bool = True  # read yandex_domain, modtime, lang, mime_type, saved_copy_url
 
     @property
     def page(self) -> int:
@@ -174,6 +175,7 @@ def _document(
     passages = tuple(p for p in map(clean_text, passage_elements) if p)
     headline = clean_text(first.get("headline"))
     snippet = " ".join(passages) if passages else headline
+    details = state.details
     return SerpDocument(
         url=raw_url,
         canonical_url=parts.url,
@@ -187,11 +189,11 @@ def _document(
         page=state.page,
         rank_in_group=rank,
         group=group,
-        yandex_domain=clean_text(first.get("domain")),
-        modtime=clean_text(first.get("modtime")),
-        lang=clean_text(lang),
-        mime_type=clean_text(first.get("mime-type")),
-        saved_copy_url=clean_text(first.get("saved-copy-url")),
+        yandex_domain=clean_text(first.get("domain")) if details else None,
+        modtime=clean_text(first.get("modtime")) if details else None,
+        lang=clean_text(lang) if details else None,
+        mime_type=clean_text(first.get("mime-type")) if details else None,
+        saved_copy_url=clean_text(first.get("saved-copy-url")) if details else None,
     )
 
 
@@ -293,7 +295,7 @@ def _walk(element: Element, state: _State, plain_groups: bool) -> None:
             _on_end(child, element, state)
 
 
-def _tree(data: bytes) -> _State | None:
+def _tree(data: bytes, details: bool = True) -> _State | None:
     """The page's state through the tree path, or None when the streaming parser must decide."""
     if not _tree_safe(data):
         return None
@@ -305,27 +307,28 @@ def _tree(data: bytes) -> _State | None:
             root.tag = _local(root.tag)
         if root.tag != ROOT_TAG:
             return None
-        state = _State()
+        state = _State(details=details)
         _walk(root, state, _plain_groups(data))
     except Exception:  # every failure is reported by the streaming parser, with its message
         return None
     return state
 
 
-def parse_serp(payload: bytes | str, /) -> SerpPage:
+def parse_serp(payload: bytes | str, /, *, details: bool = True) -> SerpPage:
     """Parse one Yandex XML response page.
 
     Returns a `SerpPage` (empty for error 15, "no results"); documents without an http(s) URL are skipped and
     counted. Raises `SerpParseError` for malformed XML, forbidden constructs (DTD entities, external references),
-    a foreign root element, or a response-level `<error>` with any other code.
+    a foreign root element, or a response-level `<error>` with any other code. With `details=False` the fields
+    nothing stores (yandex_domain, modtime, lang, mime_type, saved_copy_url) are left None.
     """
     data = _as_bytes(payload)
     if not data.strip():
         raise SerpParseError(None, "empty payload")
-    state = _tree(data)
+    state = _tree(data, details)
     try:
         if state is None:
-            state = _State()
+            state = _State(details=details)
             _stream(data, state)
     except SerpParseError:
         raise

@@ -312,3 +312,13 @@ def test_tree_path_serves_plain_utf8_pages_only() -> None:
     assert not _tree_safe(b'<?xml version="1.0" encoding="windows-1251"?><yandexsearch/>')
     assert not _tree_safe(b"<!DOCTYPE y><yandexsearch/>")
     assert not _tree_safe("<yandexsearch/>".encode("utf-16"))
+
+
+def test_details_false_leaves_only_the_unstored_fields_out() -> None:
+    from dataclasses import replace
+
+    data = fixture_bytes("page0_moscow_windows.xml")
+    full, lean = parse_serp(data), parse_serp(data, details=False)
+    assert any(d.modtime or d.mime_type or d.yandex_domain for d in full.documents)
+    unstored = dict(yandex_domain=None, modtime=None, lang=None, mime_type=None, saved_copy_url=None)
+    assert lean == replace(full, documents=tuple(replace(d, **unstored) for d in full.documents))
