@@ -12,6 +12,7 @@ from flows.enrich_contacts import enrich_in_batches
 from flows.journal import journaled
 from flows.params import NightParams
 from flows.runtime import avariable_int, outside_night_window, task_runner
+from flows.sentences import dedupe_line
 from infra.plan import VAR_BATCH_SIZE, VAR_SEARCH_LIMIT
 from leadgen.yandex.rounds import night_end
 from tasks import runtime
@@ -48,7 +49,7 @@ async def night_flow(params: NightParams = NightParams()) -> dict[str, Any]:
     lines = [
         f"{searched['rounds']} rounds: {searched['submitted']} operations created, {searched['done']} done "
         f"({searched['results']} results), {searched['still_pending']} still pending; {searched['ended']}",
-        f"dedupe: {dedupe_counts}",
+        dedupe_line(dedupe),
         *enrichment.lines(),
     ]
     errors = error_rows(searched, stage="search") + enrichment.errors

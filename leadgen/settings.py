@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -153,6 +154,23 @@ class SmtpRoute:
         )
 
 
+USUAL_SENT_FOLDERS: dict[str, tuple[str, ...]] = {
+    "gmail": ("[Gmail]/Sent Mail", "[Google Mail]/Sent Mail"),
+    "yandex": ("Sent", "Отправленные"),
+}
+"""A route's sent folder when IMAP_<ROUTE>_SENT_FOLDER is empty and no folder has the \\Sent SPECIAL-USE flag."""
+
+
+@dataclass(frozen=True, slots=True)
+class SentCopies:
+    """A route's mailbox as a record of what its SMTP server accepted (IMAP_<ROUTE>_SENT_*)."""
+
+    route: ImapRoute
+    folder: str | None  # None: the folder flagged \\Sent (RFC 6154), else the first of `usual` that exists
+    usual: tuple[str, ...]
+    reliable: bool  # every accepted message gets a copy: no copy after the delay means not sent
+
+
 class ImapRoute:
     """The IMAP mailbox of one sending route (a value object; the password stays a SecretStr)."""
 
@@ -220,6 +238,9 @@ class Settings(BaseSettings):
     database_url: str = Field(SQLITE_DEFAULT_URL, description="SQLAlchemy URL of the pipeline database")
     app_timezone: str = Field("Europe/Moscow", description="IANA zone for day boundaries and windows")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines of the CLI and the flow runs: text, or one JSON object per line"
+    )
     data_dir: Path = Field(Path("./data"), description="Where exports, .eml files and caches are written")
 
     # --- yandex search api ------------------------------------------------------------------------------
@@ -345,6 +366,9 @@ class Settings(BaseSettings):
     outreach_stale_sending_minutes: float = Field(
         15.0, gt=0, description="A row left in `sending` this long is marked `unknown` (never resent)"
     )
+    outreach_settle_after_minutes: float = Field(
+        30.0, ge=0, description="An `unknown` row absent from a reliable sent folder this long is requeued"
+    )
 
     # --- outreach loop (what bounces and replies do) ----------------------------------------------------
     outreach_soft_bounce_limit: int = Field(
@@ -453,6 +477,17 @@ class Settings(BaseSettings):
     imap_gmail_username: str | None = None
     imap_gmail_password: SecretStr | None = None
     imap_gmail_folder: str = "INBOX"
+    # --- sent copies: where a route's mailbox keeps submitted mail, settling `unknown` rows (issue 23) ------
+    imap_yandex_sent_copies: bool = Field(False, description="Yandex keeps sent copies (its setting is on)")
+    imap_yandex_sent_folder: str | None = Field(
+        None, description="Empty: the \\Sent folder, Sent, Отправленные"
+    )
+    imap_yandex_sent_copy_reliable: bool = Field(False, description="No copy after the delay: not sent")
+    imap_gmail_sent_copies: bool = Field(True, description="Gmail keeps a copy of every submitted message")
+    imap_gmail_sent_folder: str | None = Field(
+        None, description="Empty: the \\Sent folder, [Gmail]/Sent Mail"
+    )
+    imap_gmail_sent_copy_reliable: bool = Field(False, description="No copy after the delay: not sent")
     imap_timeout_seconds: float = Field(30.0, gt=0, description="Connect and read timeout of one IMAP call")
     imap_batch_size: int = Field(50, ge=1, le=1000, description="Messages fetched per IMAP FETCH")
     imap_ca_file: Path | None = Field(None, description="Extra CA bundle trusted for IMAP TLS (sandbox)")
@@ -472,6 +507,16 @@ class Settings(BaseSettings):
     prefect_docker_network: str = Field("leadgen", description="Docker network of flow-run containers")
     prefect_pool_concurrency: int = Field(4, ge=1, description="Flow runs the work pool runs at once")
     prefect_email_burst: int = Field(3, ge=1, description="Slots of the email-daily limit free at once")
+
+    @model_validator(mode="after")
+    def _reliable_needs_copies(self) -> Settings:
+        for name in ("yandex", "gmail"):
+            if getattr(self, f"imap_{name}_sent_copy_reliable") and not getattr(
+                self, f"imap_{name}_sent_copies"
+            ):
+                prefix = f"IMAP_{name.upper()}_SENT"
+                raise ValueError(f"{prefix}_COPY_RELIABLE=true needs {prefix}_COPIES=true")
+        return self
 
     # --- input validation (issue 22) --------------------------------------------------------------------
     night_window_allow_daytime: bool = Field(
@@ -594,4 +639,16 @@ class Settings(BaseSettings):
             folder=getattr(self, f"imap_{name}_folder"),
             timeout=self.imap_timeout_seconds,
             ca_file=self.imap_ca_file,
+        )
+
+    def sent_copies(self, name: RouteName) -> SentCopies | None:
+        """Where a route's mailbox keeps its submitted mail, or None when it keeps none or is not configured."""
+        route = self.imap_route(name)
+        if not getattr(self, f"imap_{name}_sent_copies") or not route.configured:
+            return None
+        return SentCopies(
+            route=route,
+            folder=getattr(self, f"imap_{name}_sent_folder") or None,
+            usual=USUAL_SENT_FOLDERS.get(name, ()),
+            reliable=bool(getattr(self, f"imap_{name}_sent_copy_reliable")),
         )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from leadgen.cli.context import err_console, fail, get_engine, get_settings
+from leadgen.cli.context import batch_tag_option, err_console, fail, get_engine, get_settings
 
 if TYPE_CHECKING:  # the crawler, the extractor and the database load when a command runs
     from leadgen.contacts.enrich import CompanyOutcome
@@ -66,6 +66,10 @@ def enrich(
             "--company", help="Crawl this domain (repeatable), whatever its status; else `new` ones."
         ),
     ] = None,
+    batch_tag: Annotated[
+        str | None,
+        typer.Option("--batch-tag", help="Only companies found by this batch.", callback=batch_tag_option),
+    ] = None,
 ) -> None:
     """Crawl company sites for contacts (status new → enriched / no_contacts / unreachable), with progress."""
     import asyncio
@@ -73,12 +77,25 @@ def enrich(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from sqlalchemy import func, select
 
+    from leadgen.cli.owners import cli_owner_alive
+    from leadgen.clock import utc_now
     from leadgen.contacts.enrich import enrich_companies
+    from leadgen.contacts.orphans import release_orphaned_companies
+    from leadgen.db.batches import company_in_batch
     from leadgen.db.engine import session_scope
     from leadgen.db.models import Company, CompanyStatus
 
     settings = get_settings(ctx)
     engine = get_engine(ctx)
+    # Companies left in `enriching` by a run that is gone go back to `new` first (at once, or after the stale age).
+    released = release_orphaned_companies(engine, owner_alive=cli_owner_alive, now=utc_now())
+    if released.owner_gone or released.stale:
+        err_console.print(
+            f"released {released.owner_gone + released.stale} companies left in `enriching` by a run that is "
+            f"gone ({released.stale} after the stale timeout)",
+            markup=False,
+            highlight=False,
+        )
     company_ids: list[int] | None = None
     if company:
         keys = [_domain_key(c) for c in company]
@@ -96,7 +113,7 @@ def enrich(
         company_ids = list(found.values())
         limit = max(limit, len(company_ids))
     with session_scope(engine) as session:
-        query = select(func.count()).select_from(Company)
+        query = select(func.count()).select_from(Company).where(company_in_batch(batch_tag))
         if company_ids is not None:
             query = query.where(Company.id.in_(company_ids))
         else:
@@ -125,6 +142,7 @@ def enrich(
                 company_ids=company_ids,
                 force=company_ids is not None,
                 progress=on_company,
+                batch_tag=batch_tag,
             )
         )
     typer.echo(json.dumps(asdict(report), ensure_ascii=False, indent=2))
