@@ -266,6 +266,7 @@ def _round(url: str, kind: str, n_ops: int) -> tuple[float, CollectReport]:
         engine.dispose()
 
 
+@pytest.mark.timeout(1800)  # the ini default (300 s) is for unit tests; a loaded machine needs more
 def test_payloads_to_companies_one_million(bench_url: str) -> None:
     """Base64 payloads → decode → parse → classify → COPY (`ingest_pages`, the path `collect_results` takes on
     PostgreSQL) → `dedupe_companies`; then the per-operation cost of the production collect round."""
