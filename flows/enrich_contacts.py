@@ -72,9 +72,8 @@ def enrich_contacts_flow(params: EnrichParams = EnrichParams()) -> dict[str, Any
     settings = load_settings()
     batch = params.batch_size or max(1, variable_int(VAR_BATCH_SIZE, settings.prefect_batch_size))
     progress = start_progress("enrich-contacts", f"Enriching up to {params.limit} companies")
-    released = (
-        release_company_claims()
-    )  # claims of runs that are gone go back to `new` before this run claims
+    # claims of runs that are gone (of this batch, with batch_tag) go back to `new` before this run claims
+    released = release_company_claims(params.batch_tag)
     run = enrich_in_batches(params.limit, batch, progress, params.batch_tag)
     update_progress(progress, 1, 1)
     lines = run.lines()

@@ -12,6 +12,7 @@ from flows.params import MailboxSyncParams
 from flows.runtime import task_runner
 from leadgen.errors import MailboxError
 from leadgen.mailbox.sync import configured_routes
+from tasks.alerts import bounce_rate_alert_task
 from tasks.mailbox import settle_task, sync_mailbox_task
 from tasks.runtime import load_settings
 
@@ -53,6 +54,14 @@ def mailbox_sync_flow(params: MailboxSyncParams = MailboxSyncParams()) -> dict[s
     settled = settle_task()  # after the bounces and replies: what they settled is no longer `unknown`
     counts = settled["counts"]
     lines = [_line(r) for r in reports] + [_settled_line(counts)]
+    # Emits `leadgen.bounce-rate.exceeded` for yesterday or today when the bounce rate passes the threshold.
+    bounces = bounce_rate_alert_task()
+    lines.extend(
+        f"{d['day']}: {d['bounced']} of {d['sent']} messages sent have bounced ({d['rate']:.1%})"
+        + (" - over the alert threshold" if d["alerted"] else "")
+        for d in bounces["days"]
+        if d["sent"]
+    )
     total = {
         "read": sum(int(r.get("read", 0)) for r in reports),
         "failed_routes": len(errors),

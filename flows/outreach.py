@@ -13,6 +13,7 @@ from flows.params import OutreachParams
 from flows.runtime import avariable_int, task_runner
 from flows.sentences import draft_line, queue_line, send_line
 from infra.plan import VAR_SEND_LIMIT
+from tasks.alerts import daily_cap_alert_task
 from tasks.outreach import draft_task, queue_task, send_task
 from tasks.reports import outbox_task
 from tasks.runtime import load_settings
@@ -55,6 +56,8 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
         "send_errors": len(sent.get("errors") or []),
         "outbox": outbox,
     }
+    # Emits `leadgen.daily-cap.reached-early` when today's cap is used up before noon.
+    cap = daily_cap_alert_task() if sent and not params.dry_run else None
     early = stopped_early(sent)
     lines = [
         f"{sent.get('recovered_unknown', 0)} rows left in `sending` by a crash marked `unknown`, "
@@ -70,6 +73,10 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
     if sent and not sent.get("window_open", True):
         lines.append(f"outside the send window; next opens {sent.get('next_window_start')}")
     lines.extend(f"route down: {line}" for line in sent.get("routes_down") or [])
+    if cap is not None and cap["alerted"]:
+        lines.append(
+            f"daily cap reached before noon: {cap['used']} of {cap['cap']} used at {cap['at'][11:16]}"
+        )
     if early:
         lines.append(early)
     table = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow, get_run_logger
-from prefect.states import Completed, State
+from prefect.states import Completed
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from flows.artifacts import publish
@@ -30,7 +30,7 @@ from flows.runtime import task_runner
 
 @flow(name="pipeline", task_runner=task_runner())
 @journaled("pipeline")
-def pipeline_flow(params: PipelineParams) -> dict[str, Any] | State:
+def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
     """Plan → search → collect (waiting up to `collect_wait_seconds`) → enrich → outreach → report, every stage
     limited to `batch_tag`: its queries, their operations, the companies they found and those companies' messages.
 
@@ -83,5 +83,6 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any] | State:
     logger.info("pipeline for batch %s: %s", tag, "; ".join(lines))
     if early:
         logger.warning("outreach %s", early)
-        return Completed(message=f"outreach {early}", data=result)
+        # A caller still gets `result` (the state's data); the run's state carries the message.
+        return Completed(message=f"outreach {early}", data=result)  # type: ignore[return-value]
     return result

@@ -500,6 +500,32 @@ class Settings(BaseSettings):
         description="Longest wait of one `leadgen health` check before it counts as failed",
     )
 
+    # --- alerts: Prefect automations created by `leadgen infra bootstrap` (issues 18, 23) --------------------
+    alert_webhook_url: SecretStr | None = Field(
+        None, description="URL the alerts are POSTed to as JSON {subject, body} (a chat or incident webhook)"
+    )
+    alert_email_to: CommaList = Field(
+        default_factory=list,
+        description="Addresses (comma-separated) alerts are mailed to by ALERT_EMAIL_ROUTE",
+    )
+    alert_email_route: RouteName = Field(
+        "yandex", description="SMTP route (SMTP_<ROUTE>_*) alert mail goes out by"
+    )
+    alert_bounce_rate_threshold: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description="Share of a day's sent messages that bounced above which an alert is sent",
+    )
+    alert_bounce_min_sent: int = Field(
+        20, ge=1, description="Messages a day must have sent before its bounce rate can raise an alert"
+    )
+    alert_heartbeat_window_seconds: int = Field(
+        300,
+        ge=10,
+        description="A running flow run with no heartbeat for this long is marked Crashed (3+ heartbeats)",
+    )
+
     # --- prefect ----------------------------------------------------------------------------------------
     prefect_work_pool: str = "leadgen-docker"
     prefect_batch_size: int = Field(50, ge=1)
@@ -507,6 +533,16 @@ class Settings(BaseSettings):
     prefect_docker_network: str = Field("leadgen", description="Docker network of flow-run containers")
     prefect_pool_concurrency: int = Field(4, ge=1, description="Flow runs the work pool runs at once")
     prefect_email_burst: int = Field(3, ge=1, description="Slots of the email-daily limit free at once")
+
+    # --- task cache (issue 18) --------------------------------------------------------------------------
+    cache_dir: Path | None = Field(
+        None,
+        description="Persisted results of cached tasks (LLM drafts, MX answers); default DATA_DIR/task-cache, "
+        "which must be on the volume every flow-run container mounts",
+    )
+    cache_llm_draft_days: int = Field(
+        30, ge=1, le=3650, description="How long a cached LLM answer is reused for the same request"
+    )
 
     @model_validator(mode="after")
     def _reliable_needs_copies(self) -> Settings:
@@ -525,6 +561,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "planning_triggers",
+        "alert_email_to",
         "planning_minus_domains",
         "directory_domains_extra",
         "crawl_allow_private_hosts",
@@ -537,10 +574,21 @@ class Settings(BaseSettings):
     def _comma_lists(cls, value: Any) -> Any:
         return _split_commas(value)
 
-    @field_validator("directory_domains_file", mode="before")
+    @field_validator("directory_domains_file", "cache_dir", mode="before")
     @classmethod
     def _blank_path_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("alert_webhook_url", mode="before")
+    @classmethod
+    def _alert_webhook_url(cls, value: Any) -> Any:
+        """An empty ALERT_WEBHOOK_URL= (as in .env.example) means no webhook; a set one must be http(s)."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and not text.strip():
+            return None
+        if isinstance(text, str) and not text.strip().lower().startswith(("http://", "https://")):
+            raise ValueError("ALERT_WEBHOOK_URL must be an http:// or https:// URL")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -596,6 +644,11 @@ class Settings(BaseSettings):
                     "set NIGHT_WINDOW_ALLOW_DAYTIME=true to accept it"
                 )
         return self
+
+    @property
+    def task_cache_dir(self) -> Path:
+        """Where cached task results live: CACHE_DIR, else DATA_DIR/task-cache (absolute)."""
+        return (self.cache_dir or self.data_dir / "task-cache").resolve()
 
     @property
     def tz(self) -> ZoneInfo:

@@ -63,15 +63,19 @@ def owner_alive(owner: str) -> bool | None:
     return judge_owner(owner, flow_run_alive=flow_run_alive)
 
 
-def release_messages(engine: Engine) -> Recovered:
-    """Rows in `sending` whose owner is gone, released by the checkpoint rule (requeued or unknown)."""
-    return release_orphaned_messages(engine, owner_alive=owner_alive, now=runtime.now())
+def release_messages(engine: Engine, batch_tag: str | None = None) -> Recovered:
+    """Rows in `sending` (of the batch, if given) whose owner is gone, released by the checkpoint rule
+    (requeued or unknown)."""
+    return release_orphaned_messages(engine, owner_alive=owner_alive, now=runtime.now(), batch_tag=batch_tag)
 
 
 @task(name="release-company-claims", cache_policy=NO_CACHE)
-def release_company_claims() -> dict[str, Any]:
-    """Companies left in `enriching` by a run that is gone (at once) or by a stale claim, back to `new`."""
+def release_company_claims(batch_tag: str | None = None) -> dict[str, Any]:
+    """Companies (of the batch, if given) left in `enriching` by a run that is gone (at once) or by a stale
+    claim, back to `new`."""
     settings = load_settings()
     with open_engine(settings) as engine:
-        released = release_orphaned_companies(engine, owner_alive=owner_alive, now=runtime.now())
+        released = release_orphaned_companies(
+            engine, owner_alive=owner_alive, now=runtime.now(), batch_tag=batch_tag
+        )
     return dict(jsonable(released))

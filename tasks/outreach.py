@@ -1,4 +1,8 @@
-"""Outreach tasks: draft, queue, and send under the daily cap (never cached; sending first recovers crashed rows)."""
+"""Outreach tasks: draft, queue, and send under the daily cap (sending first recovers crashed rows).
+
+The stage tasks are never cached (they move rows); inside them the LLM call and the MX lookups are cached tasks
+(tasks/llm.py, tasks/mx.py).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ from leadgen.outreach.settle import tally as tally_settled
 from tasks import runtime
 from tasks.claims import current_owner, release_messages
 from tasks.limits import return_email_slots, take_email_slots
+from tasks.llm import cached_composer
+from tasks.mx import mx_resolver
 from tasks.policy import retry_options
 from tasks.runtime import jsonable, load_settings, open_engine
 
@@ -31,7 +37,14 @@ def draft_task(limit: int, batch_tag: str | None = None) -> dict[str, Any]:
     reused, not redone)."""
     settings = load_settings()
     with open_engine(settings) as engine:
-        report = draft_messages(engine, settings, limit=limit, now=runtime.now(), batch_tag=batch_tag)
+        report = draft_messages(
+            engine,
+            settings,
+            limit=limit,
+            now=runtime.now(),
+            batch_tag=batch_tag,
+            composer=cached_composer(settings),
+        )
         return dict(jsonable(report))
 
 
@@ -40,7 +53,14 @@ def queue_task(limit: int, batch_tag: str | None = None) -> dict[str, Any]:
     """Check drafts (of the batch, if given: address, opt-out, MX) and queue the good ones."""
     settings = load_settings()
     with open_engine(settings) as engine:
-        report = queue_messages(engine, settings, limit=limit, now=runtime.now(), batch_tag=batch_tag)
+        report = queue_messages(
+            engine,
+            settings,
+            limit=limit,
+            now=runtime.now(),
+            batch_tag=batch_tag,
+            resolver=mx_resolver(settings),
+        )
         return dict(jsonable(report))
 
 
@@ -60,16 +80,23 @@ def send_task(limit: int, dry_run: bool = False, batch_tag: str | None = None) -
     total = SendReport(dry_run=dry_run)
     rng = random.Random()
     batch = max(1, min(settings.outreach_daily_cap, settings.prefect_email_burst))
+    resolver = mx_resolver(settings)
     with open_engine(settings) as engine:
         if dry_run:  # .eml files only, the database is not changed: one call writes every due message
             dry = send_queued(
-                engine, settings, limit=limit, now=runtime.now(), dry_run=True, batch_tag=batch_tag
+                engine,
+                settings,
+                limit=limit,
+                now=runtime.now(),
+                dry_run=True,
+                batch_tag=batch_tag,
+                resolver=resolver,
             )
             return dict(jsonable(dry))
         # Rows a crash left in `sending` are recovered whether or not anything is sent now: requeued when they
         # crashed before their DATA checkpoint, else `unknown` (never resent). At once when their owner (a flow
         # run, a process) is gone, else after OUTREACH_STALE_SENDING_MINUTES.
-        released = release_messages(engine)
+        released = release_messages(engine, batch_tag)
         stale = timedelta(minutes=settings.outreach_stale_sending_minutes)
         recovered = recover_rows(engine, now=runtime.now(), stale_after=stale, batch_tag=batch_tag)
         total = replace(
@@ -78,7 +105,8 @@ def send_task(limit: int, dry_run: bool = False, batch_tag: str | None = None) -
             recovered_requeued=released.requeued + recovered.requeued,
         )
         # Then rows in doubt are settled from their route's sent folder, once per run (not per batch).
-        settled = tally_settled(settle_unknown(engine, settings, now=runtime.current_clock()))
+        doubts = settle_unknown(engine, settings, now=runtime.current_clock(), batch_tag=batch_tag)
+        settled = tally_settled(doubts)
         total = replace(total, settled_sent=settled["sent"], settled_requeued=settled["requeued"])
         owner = current_owner()
         is_open, opens = send_window_state(settings, runtime.now())
@@ -119,6 +147,7 @@ def send_task(limit: int, dry_run: bool = False, batch_tag: str | None = None) -
                 settle=False,
                 owner=owner,
                 batch_tag=batch_tag,
+                resolver=resolver,
             )
             # a slot paces one SMTP conversation: give back those of the batch no message used
             return_email_slots(slots - (some.sent + some.unknown + some.failed + some.retried))

@@ -33,7 +33,6 @@ def yandex_client(settings: Settings) -> YandexClient:
     http = httpx.AsyncClient(timeout=httpx.Timeout(settings.yandex_timeout_seconds), trust_env=False)
     clock, sleep = runtime.current_clock(), runtime.async_sleep
     limiter = GlobalQuotaLimiter.from_settings(settings, clock=clock, sleep=sleep)
-    limiter.prefetch = settings.yandex_rps  # the yandex-search limit's size: a second's worth per round trip
     return YandexClient(http, settings, clock=clock, sleep=sleep, limiter=limiter, owns_http=True)
 
 

@@ -88,7 +88,9 @@ def enrich(
     settings = get_settings(ctx)
     engine = get_engine(ctx)
     # Companies left in `enriching` by a run that is gone go back to `new` first (at once, or after the stale age).
-    released = release_orphaned_companies(engine, owner_alive=cli_owner_alive, now=utc_now())
+    released = release_orphaned_companies(
+        engine, owner_alive=cli_owner_alive, now=utc_now(), batch_tag=batch_tag
+    )
     if released.owner_gone or released.stale:
         err_console.print(
             f"released {released.owner_gone + released.stale} companies left in `enriching` by a run that is "

@@ -153,15 +153,25 @@ def recover(
     ] = None,
 ) -> None:
     """Rows stuck in `sending`: requeue those that crashed before their DATA checkpoint, mark the rest `unknown`
-    (never resent automatically)."""
+    (never resent automatically). Rows whose sender is gone (a dead process here, a finished flow run) are
+    recovered whatever their age; the others once older than --minutes."""
+    from leadgen.cli.owners import cli_owner_alive
+    from leadgen.outreach.orphans import release_orphaned_messages
     from leadgen.outreach.outbox import recover_rows
 
     settings = get_settings(ctx)
+    engine = get_engine(ctx)
     age = minutes if minutes is not None else settings.outreach_stale_sending_minutes
-    done = recover_rows(get_engine(ctx), now=utc_now(), stale_after=timedelta(minutes=age))
-    out_console.print(
-        f"{done.requeued} rows requeued (crashed before DATA), {done.unknown} rows marked unknown"
+    gone = release_orphaned_messages(engine, owner_alive=cli_owner_alive, now=utc_now())
+    done = recover_rows(engine, now=utc_now(), stale_after=timedelta(minutes=age))
+    released = gone.requeued + gone.unknown
+    line = (
+        f"{gone.requeued + done.requeued} rows requeued (crashed before DATA), {gone.unknown + done.unknown}"
     )
+    line += " rows marked unknown" + (
+        f" ({released} of them because their sender is gone)" if released else ""
+    )
+    out_console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _operator() -> str:

@@ -239,11 +239,16 @@ def release_claim(session: Session, company_id: int, *, reason: str, now: dateti
     return bool(result.rowcount)
 
 
-def release_stale(session: Session, *, older_than: datetime) -> int:
-    """Put companies left in `enriching` by a crashed run (not updated since `older_than`) back to `new`."""
+def release_stale(session: Session, *, older_than: datetime, batch_tag: str | None = None) -> int:
+    """Put companies left in `enriching` by a crashed run (not updated since `older_than`) back to `new` (only
+    the batch's, with `batch_tag`)."""
     result = session.execute(
         update(Company)
-        .where(Company.status == CompanyStatus.ENRICHING, Company.updated_at < older_than)
+        .where(
+            Company.status == CompanyStatus.ENRICHING,
+            Company.updated_at < older_than,
+            company_in_batch(batch_tag),
+        )
         .values(
             status=CompanyStatus.NEW, status_reason="released after a stale enrichment claim", claimed_by=None
         )

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, case, distinct, select, update
 
+from leadgen.db.batches import message_in_batch
 from leadgen.db.engine import session_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach.outbox import Recovered
@@ -23,24 +24,26 @@ GONE_BEFORE_DATA = "requeued: its sender ({owner}) is gone and had not reached t
 GONE_AFTER_DATA = "its sender ({owner}) is gone after the DATA command; the server may have it, not resent"
 
 
-def sending_owners(engine: Engine) -> list[str]:
-    """The distinct owners of rows in `sending`."""
+def sending_owners(engine: Engine, batch_tag: str | None = None) -> list[str]:
+    """The distinct owners of rows in `sending` (of the batch's companies, with `batch_tag`)."""
     with session_scope(engine) as session:
         stmt = select(distinct(OM.claimed_by)).where(
-            OM.status == MessageStatus.SENDING, OM.claimed_by.is_not(None)
+            OM.status == MessageStatus.SENDING, OM.claimed_by.is_not(None), message_in_batch(batch_tag)
         )
         return sorted(o for o in session.scalars(stmt) if o)
 
 
-def release_orphaned_messages(engine: Engine, *, owner_alive: OwnerAlive, now: datetime) -> Recovered:
+def release_orphaned_messages(
+    engine: Engine, *, owner_alive: OwnerAlive, now: datetime, batch_tag: str | None = None
+) -> Recovered:
     """Rows in `sending` whose owner `owner_alive` says is gone (False): requeued (before the checkpoint,
     attempt given back) or `unknown` (after it). Owners alive (True) or that cannot be judged (None) keep
-    their rows."""
+    their rows. With `batch_tag`, only rows of that batch's companies."""
     ask = memoised(owner_alive)
-    gone = [owner for owner in sending_owners(engine) if ask(owner) is False]
+    gone = [owner for owner in sending_owners(engine, batch_tag) if ask(owner) is False]
     requeued = unknown = 0
     for owner in gone:
-        mine = (OM.status == MessageStatus.SENDING) & (OM.claimed_by == owner)
+        mine = (OM.status == MessageStatus.SENDING) & (OM.claimed_by == owner) & message_in_batch(batch_tag)
         with write_scope(engine) as session:
             requeued += session.execute(
                 update(OM)

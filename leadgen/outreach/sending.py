@@ -173,7 +173,7 @@ def send_queued(
     rng = rng or random.Random()
     owner = owner or process_owner()
     orphans = (
-        release_orphaned_messages(engine, owner_alive=owner_alive, now=clock())
+        release_orphaned_messages(engine, owner_alive=owner_alive, now=clock(), batch_tag=batch_tag)
         if owner_alive is not None
         else Recovered()
     )
@@ -185,7 +185,9 @@ def send_queued(
     )
     recovery = Recovered(orphans.requeued + stale.requeued, orphans.unknown + stale.unknown)
     recovered = recovery.unknown
-    settled = tally_settled(settle_unknown(engine, settings, now=clock, searcher=searcher) if settle else [])
+    settled = tally_settled(
+        settle_unknown(engine, settings, now=clock, searcher=searcher, batch_tag=batch_tag) if settle else []
+    )
     is_open, next_start = send_window_state(settings, clock())
     if not is_open:
         return SendReport(

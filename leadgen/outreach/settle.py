@@ -14,6 +14,7 @@ from typing import Any, Protocol, get_args
 from sqlalchemy import Engine, case, select, update
 
 from leadgen.clock import Clock
+from leadgen.db.batches import message_in_batch
 from leadgen.db.engine import session_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import MailboxError
@@ -100,10 +101,12 @@ def settle_unknown(
     *,
     now: Clock,
     searcher: SentSearcher | None = None,
+    batch_tag: str | None = None,
 ) -> list[Settlement]:
-    """Look every `unknown` row up in its route's sent folder and settle what the evidence allows."""
+    """Look every `unknown` row (of the batch's companies, with `batch_tag`) up in its route's sent folder and
+    settle what the evidence allows."""
     reliable = sent_copy_routes(settings, get_args(RouteName))
-    doubts = list(_in_doubt(engine))
+    doubts = list(_in_doubt(engine, batch_tag))
     if not doubts:
         return []
     opened: AbstractContextManager[Any] = (
@@ -125,11 +128,11 @@ def _imap_searcher(settings: Settings, reliable: dict[str, bool]) -> AbstractCon
     return ImapSentSearcher(settings)
 
 
-def _in_doubt(engine: Engine) -> Iterator[_Doubt]:
+def _in_doubt(engine: Engine, batch_tag: str | None = None) -> Iterator[_Doubt]:
     with session_scope(engine) as session:
         rows = session.execute(
             select(OM.id, OM.message_id, OM.route, OM.data_started_at, OM.sending_started_at, OM.updated_at)
-            .where(OM.status == MessageStatus.UNKNOWN)
+            .where(OM.status == MessageStatus.UNKNOWN, message_in_batch(batch_tag))
             .order_by(OM.id)
             .limit(BATCH)
         ).all()
@@ -149,8 +152,11 @@ def _settle_one(
         return Settlement(doubt.id, doubt.message_id, doubt.route, outcome, evidence, changed)
 
     if doubt.route not in reliable or searcher is None or not doubt.message_id:
-        why = f"route {doubt.route}" if doubt.route else "the row has no route"
-        return result(Outcome.UNKNOWN, f"no sent folder to search ({why}; see IMAP_<ROUTE>_SENT_COPIES)")
+        if not doubt.route:
+            return result(Outcome.UNKNOWN, "no sent folder to search: the row has no route")
+        prefix = f"IMAP_{doubt.route.upper()}"
+        why = f"set {prefix}_HOST, _USERNAME, _PASSWORD and {prefix}_SENT_COPIES=true"
+        return result(Outcome.UNKNOWN, f"no sent folder to search for route {doubt.route} ({why})")
     try:
         search = searcher.find(doubt.route, doubt.message_id)
     except MailboxError as exc:

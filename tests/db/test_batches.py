@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from leadgen.contacts.orphans import release_orphaned_companies
 from leadgen.contacts.store import claim_companies
 from leadgen.db.batches import company_in_batch, message_in_batch, operation_in_batch, query_in_batch
 from leadgen.db.engine import session_scope
@@ -22,8 +23,10 @@ from leadgen.db.models import (
     SerpQuery,
     SerpResult,
 )
+from leadgen.outreach.orphans import release_orphaned_messages
 from leadgen.outreach.outbox import claim_next, recover_rows
 from leadgen.outreach.sending import sendable_now
+from leadgen.outreach.settle import _in_doubt
 from leadgen.reports import funnel
 from leadgen.settings import Settings
 from leadgen.yandex.rounds import work_left
@@ -139,3 +142,37 @@ def test_search_work_left_counts_only_the_batch(engine: Engine) -> None:
     before = MONDAY_NOON + timedelta(days=3650)
     assert work_left(engine, before=before, batch_tag="beta") == (1, 1)
     assert work_left(engine, before=before) == (2, 2)
+
+
+def test_claims_of_gone_runs_are_released_only_in_the_batch(engine: Engine) -> None:
+    """The orphan release at the start of a batch's enrich or send run leaves other batches' claims alone."""
+    b = two_batches(engine)
+    with session_scope(engine) as s:
+        for company_id in b.companies.values():
+            s.execute(
+                Company.__table__.update()
+                .where(Company.id == company_id)
+                .values(status=CompanyStatus.ENRICHING, claimed_by="gone")
+            )
+        s.execute(
+            OutreachMessage.__table__.update().values(
+                status=MessageStatus.SENDING, claimed_by="gone", sending_started_at=MONDAY_NOON
+            )
+        )
+    released = release_orphaned_companies(
+        engine, owner_alive=lambda _: False, now=MONDAY_NOON, batch_tag="alpha"
+    )
+    assert released.owner_gone == 2
+    messages = release_orphaned_messages(
+        engine, owner_alive=lambda _: False, now=MONDAY_NOON, batch_tag="alpha"
+    )
+    assert messages.requeued == 2
+    with session_scope(engine) as s:
+        beta_company = s.get(Company, b.companies["b"])
+        beta_message = s.get(OutreachMessage, b.messages["b"])
+        assert beta_company is not None and beta_company.status == CompanyStatus.ENRICHING
+        assert beta_message is not None and beta_message.status == MessageStatus.SENDING
+    assert [d.id for d in _in_doubt(engine, "beta")] == []  # nothing `unknown` yet
+    with session_scope(engine) as s:
+        s.execute(OutreachMessage.__table__.update().values(status=MessageStatus.UNKNOWN))
+    assert names(b, {d.id for d in _in_doubt(engine, "beta")}, "messages") == {"b", "shared"}

@@ -18,18 +18,18 @@ from tests.outreach.factories import queued_messages
 
 
 def seed(engine: Engine) -> None:
-    """Seven rows: 2 queued, 1 sending, 1 unknown, 3 settled (by automatic evidence, by hand, a null record)."""
+    """Seven rows: 2 queued, 1 sending, 1 unknown, 3 settled (from a sent folder, by hand, by a bounce)."""
     with session_scope(engine) as s:
         queued_messages(s, 7)
         rows = list(s.scalars(select(OutreachMessage).order_by(OutreachMessage.id)))
         rows[0].status = MessageStatus.SENDING
         rows[1].status = MessageStatus.UNKNOWN
         rows[2].status = MessageStatus.SENT
-        rows[2].meta = {"settled": {"outcome": "sent", "evidence": "sent folder"}}
+        rows[2].meta = {"settlements": [{"outcome": "sent", "folder": "Sent", "uid": 7}]}
         rows[3].status = MessageStatus.FAILED
         rows[3].meta = {"resolution": {"outcome": "failed", "by": "anna", "evidence": "manual"}}
-        rows[4].status = MessageStatus.SENT
-        rows[4].meta = {"settled": None, "route": "yandex"}  # the key alone marks it
+        rows[4].status = MessageStatus.BOUNCED
+        rows[4].meta = {"settled_by": "bounce quoting the Message-ID", "route": "yandex"}
         rows[5].meta = {"route": "gmail"}  # queued, never in doubt
         for company in s.scalars(select(Company)):
             company.batch_tag = "b1"
@@ -43,6 +43,12 @@ def test_outbox_counts(engine: Engine) -> None:
         assert outbox_counts(s, campaign="another") == OutboxCounts()
         f = funnel(s, batch_tag="b1")
     assert (f.queued, f.sending, f.unknown, f.settled, f.sent, f.failed) == (2, 1, 1, 3, 2, 1)
+    with session_scope(engine) as s:  # a key alone marks a settled row, whatever its value
+        row = s.scalars(select(OutreachMessage).where(OutreachMessage.status == MessageStatus.QUEUED)).first()
+        assert row is not None
+        row.meta = {"settled": None}
+    with session_scope(engine) as s:
+        assert outbox_counts(s).settled == 4
 
 
 def test_report_shows_the_outbox(engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

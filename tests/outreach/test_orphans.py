@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, select, update
@@ -129,3 +129,30 @@ def test_send_releases_a_dead_senders_rows_first_and_claims_in_its_own_name(
         engine, st, limit=10, now=MONDAY_NOON + timedelta(minutes=3), offer=OFFER, resolver=MX
     )
     assert quiet.recovered_requeued == 0 and row(engine, stuck).status == MessageStatus.SENDING
+
+
+def test_recover_command_releases_a_dead_senders_rows_whatever_their_age(
+    engine: Engine, settings: Settings, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from leadgen.cli import app
+
+    with session_scope(engine) as s:
+        queued_messages(s, 3)
+    gone, now = dead_owner(), datetime.now(UTC)
+    before = claimed_by(engine, settings, gone, data=False, now=now)
+    after = claimed_by(engine, settings, gone, data=True, now=now)
+    kept = claimed_by(
+        engine, settings, process_owner(), data=False, now=now
+    )  # alive, and a minute old at most
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    result = CliRunner().invoke(app, ["outreach", "recover"])
+    assert result.exit_code == 0, result.output
+    assert (
+        result.output
+        == "1 rows requeued (crashed before DATA), 1 rows marked unknown (2 of them because their sender is gone)\n"
+    )
+    assert [row(engine, i).status for i in (before, after, kept)] == [
+        MessageStatus.QUEUED, MessageStatus.UNKNOWN, MessageStatus.SENDING,
+    ]  # fmt: skip

@@ -12,6 +12,7 @@ from leadgen.db.engine import session_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import MailboxUnavailable
 from leadgen.mailbox.sent import SentSearch, pick_folder
+from leadgen.outbox_counts import outbox_counts
 from leadgen.outreach.settle import Outcome, decide, settle_unknown, settle_wait, tally
 from leadgen.settings import Settings
 from tests.outreach.factories import MONDAY_NOON, queued_messages
@@ -157,6 +158,8 @@ def test_found_is_sent_absent_is_requeued_only_when_reliable_and_late(
     assert record["outcome"] == "requeued" and record["uid"] is None and record["absent_minutes"] == 31
     assert requeued.last_error == "requeued: " + record["evidence"]
     assert "absent from '[Gmail]/Sent Mail' of the gmail mailbox 31.0 minutes after" in record["evidence"]
+    with session_scope(engine) as s:  # the report's "settled" count sees both (leadgen.outbox_counts)
+        assert outbox_counts(s).settled == 3
     # idempotent: nothing is in doubt any more, the folder is not asked again
     asked = len(searcher.asked)
     assert settle_unknown(engine, st, now=lambda: CHECKPOINT + timedelta(hours=2), searcher=searcher) == []
@@ -188,7 +191,7 @@ def test_no_sent_folder_or_an_unreadable_one_leaves_rows_unknown(engine: Engine,
         engine, st, now=lambda: CHECKPOINT + timedelta(days=1), searcher=FakeSearcher(set(), error=True)
     )
     assert [s.outcome for s in done] == [Outcome.UNKNOWN, Outcome.UNKNOWN]
-    assert done[0].evidence.startswith("no sent folder to search (route yandex")
+    assert done[0].evidence.startswith("no sent folder to search for route yandex (set IMAP_YANDEX_HOST")
     assert done[1].evidence == "sent folder not read: IMAP server imap.gmail.com:993 timed out (search)"
     assert {r.status for r in rows(engine).values()} == {MessageStatus.UNKNOWN}
 
@@ -223,3 +226,24 @@ def test_a_row_settled_meanwhile_is_left_alone(engine: Engine, settings: Setting
     after = rows(engine)
     assert after[first].status == MessageStatus.SENT and "settlements" not in after[first].meta
     assert after[second].status == MessageStatus.UNKNOWN and after[second].data_started_at == racing
+
+
+def test_the_command_prints_one_line_per_unknown_row_and_exits_0(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from leadgen.cli import app
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    runner = CliRunner()
+    empty = runner.invoke(app, ["outreach", "settle"])
+    assert (empty.exit_code, empty.output) == (0, "no unknown messages\n")
+    mids = unknown_rows(engine, 2)  # gmail rows, but no IMAP account configured: nothing to search
+    done = runner.invoke(app, ["outreach", "settle"])
+    assert done.exit_code == 0, done.output
+    assert done.output.splitlines() == [
+        f"unknown: message {row_id} {mid} (gmail): no sent folder to search for route gmail (set "
+        "IMAP_GMAIL_HOST, _USERNAME, _PASSWORD and IMAP_GMAIL_SENT_COPIES=true)"
+        for row_id, mid in mids.items()
+    ]
