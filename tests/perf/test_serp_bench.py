@@ -50,7 +50,11 @@ N_RESULTS = int(os.environ.get("LEADGEN_BENCH_RESULTS", "1000000"))
 N_DOMAINS = max(N_RESULTS // 5, 10)
 PER_OPERATION = 50
 ROUND_OPERATIONS = 100
-NIGHT = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)  # 01:00 Moscow: inside the night window
+NIGHT = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
+COMMAND = (
+    "LEADGEN_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test "
+    'pytest tests/perf/test_serp_bench.py -p no:cacheprovider -o addopts="" -s'
+)  # 01:00 Moscow: inside the night window
 DIRECTORY_SHARE = 0.10
 STALE_COMPANIES = N_DOMAINS // 50
 NAME_ONLY_PAIRS = 500
@@ -346,7 +350,7 @@ def test_payloads_to_companies_one_million(bench_url: str) -> None:
         wall_seconds=round(total, 1), ingest_seconds=round(steps["load"].wall, 1),
         dedupe_seconds=round(steps["dedupe"].wall, 1), client_cpu_seconds=round(steps["load"].client, 1),
         worker_cpu_seconds=round(steps["load"].workers, 1), postgres_cpu_seconds=round(steps["load"].server, 1),
-        **facts,
+        command=COMMAND, **facts,
     )  # fmt: skip
     results_per_op = sum(c.results for _, c in rounds["collector"]) / sum(
         c.done for _, c in rounds["collector"]
@@ -357,7 +361,7 @@ def test_payloads_to_companies_one_million(bench_url: str) -> None:
         path="collect_operations + make_collector (what tasks/search.py runs: COPY batches on PostgreSQL), "
         "emulator over loopback HTTP; target: the per-page upsert round measured alternately in the same run",
         per_page_upsert_ms=round(per_op["per_page"], 2), operations=ROUND_OPERATIONS,
-        results_per_operation=round(results_per_op, 1), **facts,
+        results_per_operation=round(results_per_op, 1), command=COMMAND, **facts,
     )  # fmt: skip
     assert per_million < 60, f"{per_million:.1f} s per million results (target 60 s)"
     assert per_op["collector"] < per_op["per_page"], per_op
