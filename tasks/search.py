@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from leadgen.db.batches import operation_in_batch
 from leadgen.db.engine import session_scope
 from leadgen.db.models import OperationStatus, SerpOperation
-from leadgen.serp import make_on_done
+from leadgen.serp.collect import make_collector
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
 from leadgen.yandex.jobs import collect_operations, submit_due_queries
@@ -66,7 +66,7 @@ def collect_operations_task(limit: int, batch_tag: str | None = None) -> dict[st
                     settings,
                     now=runtime.current_clock(),
                     limit=limit,
-                    on_done=make_on_done(settings, now=runtime.current_clock()),
+                    on_done=make_collector(settings, engine, now=runtime.current_clock()),
                     batch_tag=batch_tag,
                 )
 
@@ -118,7 +118,7 @@ async def night_searches(
                 now=runtime.current_clock(),
                 sleep=runtime.async_sleep,
                 until=until,
-                on_done=make_on_done(settings, now=runtime.current_clock()),
+                on_done=make_collector(settings, engine, now=runtime.current_clock()),
                 step_seconds=step_seconds,
                 limit=limit,
                 progress=show,

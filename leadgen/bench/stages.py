@@ -13,7 +13,7 @@ from leadgen.contacts import enrich_companies
 from leadgen.db.engine import session_scope
 from leadgen.outreach import draft_messages, queue_messages, send_queued
 from leadgen.outreach.composer import FallbackComposer
-from leadgen.serp.ingest import make_on_done
+from leadgen.serp.collect import make_collector
 from leadgen.yandex import YandexClient
 from leadgen.yandex.rounds import run_night
 
@@ -41,7 +41,7 @@ class DirectStages:
     def __init__(self, ctx: StageContext, client: YandexClient) -> None:
         self.ctx = ctx
         self.client = client
-        self.on_done = make_on_done(ctx.settings, now=ctx.clock)
+        self.on_done = make_collector(ctx.settings, ctx.engine, now=ctx.clock)  # as tasks/search.py does
         self.resolver = SandboxMx()
         self.composer = FallbackComposer()
         self.politeness = VirtualTime()

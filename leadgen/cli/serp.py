@@ -77,21 +77,20 @@ def ingest(
         int | None, typer.Option("--query-id", help="serp_queries.id, for niche/city/batch metadata.")
     ] = None,
 ) -> None:
-    """Store a saved page as the results of OPERATION_ID (one transaction; re-running changes nothing)."""
+    """Store a saved page as the results of OPERATION_ID (one transaction; re-running changes nothing).
+
+    On PostgreSQL the page is COPYed (the bulk path of `collect_results`); on SQLite it is upserted."""
     from leadgen.db.engine import session_scope
-    from leadgen.serp import ingest_payload
+    from leadgen.serp.pages import Payload, ingest_pages
 
     settings = get_settings(ctx)
     data = _read(file)
     engine = get_engine(ctx)
-    try:
-        with session_scope(engine) as session:
-            report = ingest_payload(
-                session, settings, operation_id=operation_id, xml=data, query_id=query_id, now=utc_now
-            )
-    except SerpParseError as exc:
-        fail(f"{file}: {exc}")
-    typer.echo(json.dumps(asdict(report), ensure_ascii=False))
+    with session_scope(engine) as session:
+        stored = ingest_pages(session, settings, [Payload(operation_id, data, query_id)], now=utc_now)
+    if operation_id in stored.rejected:
+        fail(f"{file}: {stored.rejected[operation_id]}")
+    typer.echo(json.dumps(asdict(stored.reports[operation_id]), ensure_ascii=False))
 
 
 @app.command()

@@ -93,6 +93,10 @@ def _query_context(session: Session, query_id: int | None, errors: list[ItemErro
     if query is None:
         errors.append(ItemError(f"query:{query_id}", "query not found; results stored without query_id"))
         return _QueryContext(None)
+    return _context_of(query)
+
+
+def _context_of(query: SerpQuery) -> _QueryContext:
     meta = query.meta or {}
 
     def text(key: str) -> str | None:
@@ -106,6 +110,15 @@ def _query_context(session: Session, query_id: int | None, errors: list[ItemErro
         region_code=query.region_code or text("region_code"),
         batch_tag=query.batch_tag or text("batch_tag"),
     )
+
+
+def _query_contexts(session: Session, query_ids: set[int]) -> dict[int, _QueryContext]:
+    """The contexts of many queries, read in chunks; a query that does not exist is absent."""
+    out: dict[int, _QueryContext] = {}
+    for chunk in _chunks(sorted(query_ids)):
+        for query in session.scalars(select(SerpQuery).where(SerpQuery.id.in_(chunk))):
+            out[query.id] = _context_of(query)
+    return out
 
 
 def _unique_by_url(documents: Sequence[SerpDocument]) -> tuple[list[SerpDocument], int]:

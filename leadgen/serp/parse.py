@@ -6,7 +6,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import Element, ParseError, XMLParser
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
@@ -22,6 +22,16 @@ WHITESPACE_RE = re.compile(r"\s+")
 XML_DECL_ENCODING_RE = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*)([\"'])[^\"']*\2", re.IGNORECASE)
 INT_RE = re.compile(r"^\s*(-?\d{1,18})\s*$")
 MAX_MESSAGE_CHARS = 300
+# The tree path (C expat builds the whole tree, one walk in Python) serves payloads that cannot carry a DTD: no
+# DOCTYPE or ENTITY declaration in bytes that expat reads as UTF-8/ASCII, so no entity can be declared or expanded.
+# Anything else (or anything the tree path fails on) goes through the defused streaming parser, which has the
+# last word on every error.
+TREE_MAX_BYTES = 4 * 1024 * 1024
+TREE_ENCODINGS = frozenset({b"utf-8", b"utf8", b"us-ascii", b"ascii"})
+XML_DECL_ENCODING_VALUE_RE = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
+# Elements whose end `_on_end` acts on; the walk skips the call for the others.
+GROUP_START_RE = re.compile(rb"<group[\s/>]")
+ACTIVE_END_TAGS = frozenset({"group", "request", "page", "error", "reqid", "found", "found-human"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +83,11 @@ def clean_text(element: Element | None) -> str | None:
     """All text of an element, `<hlword>` markup flattened, runs of whitespace collapsed; None when empty."""
     if element is None:
         return None
-    text = WHITESPACE_RE.sub(" ", "".join(element.itertext())).strip()
-    return text or None
+    text = "".join(element.itertext()) if len(element) else element.text  # a leaf's own text is all of it
+    if not text:
+        return None
+    # `split()` cuts at the runs `WHITESPACE_RE` matches (both use str.isspace) and drops the ends, as strip() does
+    return " ".join(text.split()) or None
 
 
 def _int(text: str | None) -> int | None:
@@ -110,6 +123,7 @@ class _State:
     groups: int = 0
     skipped: int = 0
     documents: list[SerpDocument] = field(default_factory=list)
+    details: bool = True  # read yandex_domain, modtime, lang, mime_type, saved_copy_url
 
     @property
     def page(self) -> int:
@@ -141,19 +155,33 @@ def _as_bytes(payload: bytes | str) -> bytes:
 def _document(
     doc: Element, state: _State, position: int, rank: int, group: str | None
 ) -> SerpDocument | None:
-    raw_url = clean_text(doc.find("url"))
+    # One pass over the children, as `find(tag)` (first match), `iterfind("passages/passage")` (every passage of
+    # every <passages>, in order) and `find("properties/lang")` would read them.
+    first: dict[str, Element] = {}
+    passage_elements: list[Element] = []
+    lang: Element | None = None
+    for child in doc:
+        tag = child.tag
+        if tag == "passages":
+            passage_elements.extend(el for el in child if el.tag == "passage")
+        elif tag == "properties" and lang is None:
+            lang = next((el for el in child if el.tag == "lang"), None)
+        if tag not in first:
+            first[tag] = child
+    raw_url = clean_text(first.get("url"))
     parts = canonicalise(raw_url)
     if raw_url is None or parts is None:
         return None
-    passages = tuple(p for p in (clean_text(el) for el in doc.iterfind("passages/passage")) if p)
-    headline = clean_text(doc.find("headline"))
+    passages = tuple(p for p in map(clean_text, passage_elements) if p)
+    headline = clean_text(first.get("headline"))
     snippet = " ".join(passages) if passages else headline
+    details = state.details
     return SerpDocument(
         url=raw_url,
         canonical_url=parts.url,
         domain=parts.domain,
         host=parts.host,
-        title=clean_text(doc.find("title")),
+        title=clean_text(first.get("title")),
         snippet=snippet,
         passages=passages,
         headline=headline,
@@ -161,20 +189,20 @@ def _document(
         page=state.page,
         rank_in_group=rank,
         group=group,
-        yandex_domain=clean_text(doc.find("domain")),
-        modtime=clean_text(doc.find("modtime")),
-        lang=clean_text(doc.find("properties/lang")),
-        mime_type=clean_text(doc.find("mime-type")),
-        saved_copy_url=clean_text(doc.find("saved-copy-url")),
+        yandex_domain=clean_text(first.get("domain")) if details else None,
+        modtime=clean_text(first.get("modtime")) if details else None,
+        lang=clean_text(lang) if details else None,
+        mime_type=clean_text(first.get("mime-type")) if details else None,
+        saved_copy_url=clean_text(first.get("saved-copy-url")) if details else None,
     )
 
 
 def _group(group: Element, state: _State) -> None:
     position = state.position(state.groups)
     state.groups += 1
-    categ = group.find("categ")
+    categ = next((el for el in group if el.tag == "categ"), None)
     name = categ.get("name") if categ is not None else None
-    for rank, doc in enumerate(group.iterfind("doc"), start=1):
+    for rank, doc in enumerate((el for el in group if el.tag == "doc"), start=1):
         parsed = _document(doc, state, position, rank, name or None)
         if parsed is None:
             state.skipped += 1
@@ -227,19 +255,81 @@ def _stream(data: bytes, state: _State) -> None:
         _on_end(element, stack[-1] if stack else None, state)
 
 
-def parse_serp(payload: bytes | str, /) -> SerpPage:
+def _tree_safe(data: bytes) -> bool:
+    """True when the payload cannot declare an entity: UTF-8/ASCII bytes without DOCTYPE or ENTITY."""
+    if len(data) > TREE_MAX_BYTES or data[:1] != b"<" or data[1:2] == b"\x00":
+        return False
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        return False
+    declared = XML_DECL_ENCODING_VALUE_RE.match(data)
+    return declared is None or declared.group(1).lower() in TREE_ENCODINGS
+
+
+def _plain_groups(data: bytes) -> bool:
+    """True when no element inside a result group can change the page: no namespace anywhere, and no
+    <request>, <response> or <grouping> after the first <group> (the only tags `_on_end` reads there)."""
+    if b"xmlns" in data:
+        return False
+    group = GROUP_START_RE.search(data)
+    first = group.start() if group is not None else -1
+    return (
+        first < 0 or max(data.rfind(b"<request"), data.rfind(b"<response"), data.rfind(b"<grouping")) < first
+    )
+
+
+def _walk(element: Element, state: _State, plain_groups: bool) -> None:
+    """The events of `_stream`, in the same order, over an already built tree (children of `element`); with
+    `plain_groups`, a group's own elements are not visited (nothing in them acts on the page)."""
+    parent_tag = element.tag
+    for child in list(element):  # a copy: `_on_end` removes each group from its grouping
+        tag = child.tag
+        if tag[:1] == "{":
+            child.tag = tag = _local(tag)
+        if tag == "response" and parent_tag == ROOT_TAG:
+            state.date = child.get("date")
+        elif tag == "grouping":
+            state.grouping_gop = _int(child.get("groups-on-page"))
+        if len(child) and not (plain_groups and tag == "group"):
+            _walk(child, state, plain_groups)
+        if tag in ACTIVE_END_TAGS:
+            _on_end(child, element, state)
+
+
+def _tree(data: bytes, details: bool = True) -> _State | None:
+    """The page's state through the tree path, or None when the streaming parser must decide."""
+    if not _tree_safe(data):
+        return None
+    try:
+        parser = XMLParser()  # noqa: S314 - `_tree_safe` admits no DTD, so no entity can be declared
+        parser.feed(data)
+        root = parser.close()
+        if root.tag[:1] == "{":
+            root.tag = _local(root.tag)
+        if root.tag != ROOT_TAG:
+            return None
+        state = _State(details=details)
+        _walk(root, state, _plain_groups(data))
+    except Exception:  # every failure is reported by the streaming parser, with its message
+        return None
+    return state
+
+
+def parse_serp(payload: bytes | str, /, *, details: bool = True) -> SerpPage:
     """Parse one Yandex XML response page.
 
     Returns a `SerpPage` (empty for error 15, "no results"); documents without an http(s) URL are skipped and
     counted. Raises `SerpParseError` for malformed XML, forbidden constructs (DTD entities, external references),
-    a foreign root element, or a response-level `<error>` with any other code.
+    a foreign root element, or a response-level `<error>` with any other code. With `details=False` the fields
+    nothing stores (yandex_domain, modtime, lang, mime_type, saved_copy_url) are left None.
     """
     data = _as_bytes(payload)
     if not data.strip():
         raise SerpParseError(None, "empty payload")
-    state = _State()
+    state = _tree(data, details)
     try:
-        _stream(data, state)
+        if state is None:
+            state = _State(details=details)
+            _stream(data, state)
     except SerpParseError:
         raise
     except ParseError as exc:

@@ -30,6 +30,7 @@ from leadgen.errors import (
 )
 from leadgen.settings import Settings
 from leadgen.yandex.client import YandexClient
+from leadgen.yandex.pagestore import FinishedPage, PageStore
 from leadgen.yandex.types import SearchRequest
 
 log = logging.getLogger(__name__)
@@ -332,7 +333,7 @@ async def collect_operations(
     *,
     now: Clock | datetime,
     limit: int,
-    on_done: OnDone,
+    on_done: OnDone | PageStore,
     batch_tag: str | None = None,
 ) -> CollectReport:
     """Expire operations past the SLA (re-queueing their query once), then poll up to `limit` due operations.
@@ -342,7 +343,8 @@ async def collect_operations(
     `done` and the query `done`. Done with an error, an undecodable payload, a 4xx, or `on_done` raising a
     LeadgenError: the operation `failed`, the query re-queued once. Quota/outage/auth stop the run, leaving the
     operation pending. An unexpected exception from `on_done` keeps the operation pending with `last_error`.
-    With `batch_tag`, only operations of that batch's queries are expired and polled.
+    With `batch_tag`, only operations of that batch's queries are expired and polled. With a `PageStore` as
+    `on_done`, finished pages are stored in batches instead (see `PageStore`), with the same outcomes.
     """
     clock = _clock(now)
     sla = timedelta(hours=settings.yandex_operation_sla_hours)
@@ -352,7 +354,12 @@ async def collect_operations(
     interval = timedelta(seconds=settings.yandex_poll_interval_seconds)
     polled = done = pending = failed = results = 0
     stopped: str | None = None
+    batch: list[FinishedPage] = []
+    settled: list[CollectReport] = []
     while polled < limit and stopped is None:
+        if isinstance(on_done, PageStore) and len(batch) >= on_done.batch_pages:
+            settled.append(_store_batch(engine, on_done, batch, now=clock()))
+            batch = []
         await client.wait_for_capacity()
         t = clock()
         cutoff = t - interval
@@ -364,6 +371,8 @@ async def collect_operations(
                 .where(SerpOperation.status == OperationStatus.PENDING, due, operation_in_batch(batch_tag))
                 .order_by(SerpOperation.last_polled_at.asc().nulls_first(), SerpOperation.id)
             )
+            if batch:  # finished, waiting in the batch: not due again
+                stmt = stmt.where(SerpOperation.id.not_in([page.id for page in batch]))
             row = _claim_operation(
                 session,
                 stmt,
@@ -392,6 +401,9 @@ async def collect_operations(
                 queries_failed += outcome == "failed"
                 errors.append(ItemError("operation", row.id, _short(exc), f"failed, query {outcome}"))
                 continue
+            if isinstance(on_done, PageStore):
+                batch.append(FinishedPage(row.id, row.operation_id, row.query_id, xml))
+                continue
             try:
                 with session.begin_nested():
                     stored = on_done(session, row, xml)
@@ -408,17 +420,16 @@ async def collect_operations(
                 pending += 1
                 errors.append(ItemError("operation", row.id, row.last_error, "retry"))
                 continue
-            row.status = OperationStatus.DONE
-            row.done_at = t
-            row.result_count = stored
-            row.last_error = None
+            _mark_done(session, row, stored, now=t)
             results += stored
             done += 1
-            if row.query_id is not None:
-                query = session.get(SerpQuery, row.query_id)
-                if query is not None and query.status == QueryStatus.SUBMITTED:
-                    query.status = QueryStatus.DONE
-                    query.last_error = None
+    if isinstance(on_done, PageStore) and batch:
+        settled.append(_store_batch(engine, on_done, batch, now=clock()))
+    for part in settled:
+        done, failed, pending = done + part.done, failed + part.failed, pending + part.still_pending
+        requeued, queries_failed = requeued + part.requeued, queries_failed + part.queries_failed
+        results += part.results
+        errors += part.errors
     if stopped:
         log.warning("collect stopped early: %s", stopped)
     return CollectReport(
@@ -431,6 +442,63 @@ async def collect_operations(
         queries_failed=queries_failed,
         results=results,
         stopped=stopped,
+        errors=errors,
+    )
+
+
+def _mark_done(session: Session, row: SerpOperation, stored: int, *, now: datetime) -> None:
+    row.status = OperationStatus.DONE
+    row.done_at = now
+    row.result_count = stored
+    row.last_error = None
+    if row.query_id is not None:
+        query = session.get(SerpQuery, row.query_id)
+        if query is not None and query.status == QueryStatus.SUBMITTED:
+            query.status = QueryStatus.DONE
+            query.last_error = None
+
+
+def _store_batch(
+    engine: Engine, sink: PageStore, batch: list[FinishedPage], *, now: datetime
+) -> CollectReport:
+    """Store a batch of finished pages and settle their operations in one transaction (only those still
+    `pending`: another worker may have settled one meanwhile)."""
+    done = failed = pending = results = requeued = queries_failed = 0
+    errors: list[ItemError] = []
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        stmt = select(SerpOperation).where(
+            SerpOperation.id.in_([page.id for page in batch]), SerpOperation.status == OperationStatus.PENDING
+        )
+        rows = session.scalars(stmt.with_for_update() if _is_postgres(session) else stmt).all()
+        live = {row.id for row in rows}
+        try:
+            with session.begin_nested():
+                outcomes = sink.store(session, [page for page in batch if page.id in live])
+        except Exception as exc:
+            log.exception("storing %d finished pages crashed; their operations stay pending", len(rows))
+            for row in rows:
+                row.last_error = f"on_done crashed: {_short(exc)}"
+                errors.append(ItemError("operation", row.id, row.last_error, "retry"))
+            return CollectReport(still_pending=len(rows), errors=errors)
+        for row in rows:
+            outcome = outcomes.get(row.operation_id, 0)
+            if isinstance(outcome, LeadgenError):
+                settled = _fail_operation(session, row, f"result rejected: {_short(outcome)}", now=now)
+                failed += 1
+                requeued += settled == "requeued"
+                queries_failed += settled == "failed"
+                errors.append(ItemError("operation", row.id, _short(outcome), f"failed, query {settled}"))
+                continue
+            _mark_done(session, row, outcome, now=now)
+            results += outcome
+            done += 1
+    return CollectReport(
+        done=done,
+        still_pending=pending,
+        failed=failed,
+        requeued=requeued,
+        queries_failed=queries_failed,
+        results=results,
         errors=errors,
     )
 

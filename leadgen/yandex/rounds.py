@@ -25,6 +25,7 @@ from leadgen.yandex.jobs import (
     submit_due_queries,
 )
 from leadgen.yandex.night import night_window
+from leadgen.yandex.pagestore import PageStore
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ async def run_night(
     now: Clock,
     sleep: AsyncSleep,
     until: datetime,
-    on_done: OnDone,
+    on_done: OnDone | PageStore,
     step_seconds: float | None = None,
     limit: int = 500,
     progress: Callable[[NightReport], Awaitable[None] | None] | None = None,

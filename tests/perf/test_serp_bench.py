@@ -1,19 +1,28 @@
-"""Benchmark: 1,000,000 generated SERP results (~200,000 domains) into Postgres, then dedupe; vs a plain COPY.
+"""Benchmark: 1,000,000 SERP results from base64 Yandex payloads to deduped companies, on the production path.
 
-The timed total is `bulk_ingest_raw` (canonicalise + filter + store, pipelined: the next chunk is classified
-while Postgres stores the current one) plus `dedupe_companies`, from the raw generated rows, with cold host caches.
+Timed: decode the rawData of 20,000 finished operations (50 results each, ~200,000 domains), `ingest_pages` (parse
++ classify + COPY: what `collect_results` and `leadgen serp ingest` run on PostgreSQL), then `dedupe_companies`.
+Target: under 60 s per million results (asserted, recorded as `serp.payloads_to_companies`). Then the production
+collect round itself (`collect_operations` with `make_collector`, as tasks/search.py calls it, against the Yandex
+emulator over loopback HTTP), alternated with the per-page upsert round: its cost per operation is recorded as
+`serp.collect_round_per_operation` and must stay below the per-page round's.
 
-Run: LEADGEN_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test make bench
-(or `pytest tests/perf/test_serp_bench.py -o addopts="" -s`). LEADGEN_BENCH_RESULTS scales the run down.
-Figures are printed as a Markdown table; docs/performance.md records a measured run.
+Run: LEADGEN_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \
+  pytest tests/perf/test_serp_bench.py -p no:cacheprovider -o addopts="" -s
+LEADGEN_BENCH_RESULTS scales the run down (the target scales with it); LEADGEN_BENCH_OUT collects the figures.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import gc
+import hashlib
 import os
 import random
+import resource
 import time
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,17 +31,30 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session
 
+from leadgen.clock import ManualClock
 from leadgen.companies import dedupe_companies
-from leadgen.db import make_engine, migrate
+from leadgen.db import SerpQuery, make_engine, migrate
 from leadgen.domains import clear_caches, dedupe_hash
-from leadgen.serp import DomainFilter, ResultRow, bulk_ingest_raw, ingest_payload, parse_serp, rows_from_raw
-from leadgen.serp.bulk import RESULT_COLUMNS
+from leadgen.sandbox import EmulatorConfig, YandexEmulator
+from leadgen.serp import DomainFilter, make_on_done
+from leadgen.serp.collect import make_collector
+from leadgen.serp.pages import Payload, ingest_pages
 from leadgen.settings import Settings
+from leadgen.yandex import YandexClient
+from leadgen.yandex.jobs import CollectReport, collect_operations, submit_due_queries
+from leadgen.yandex.types import Operation
+from tests.perf.recording import record_figure
 
 PG_URL = os.environ.get("LEADGEN_TEST_DATABASE_URL", "").strip()
 N_RESULTS = int(os.environ.get("LEADGEN_BENCH_RESULTS", "1000000"))
 N_DOMAINS = max(N_RESULTS // 5, 10)
 PER_OPERATION = 50
+ROUND_OPERATIONS = 100
+NIGHT = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
+COMMAND = (
+    "LEADGEN_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test "
+    'pytest tests/perf/test_serp_bench.py -p no:cacheprovider -o addopts="" -s'
+)  # 01:00 Moscow: inside the night window
 DIRECTORY_SHARE = 0.10
 STALE_COMPANIES = N_DOMAINS // 50
 NAME_ONLY_PAIRS = 500
@@ -69,47 +91,66 @@ def _url(rng: random.Random, domain: str) -> str:
     return f"{scheme}://{host}{path}{query}"
 
 
-def generate(n_results: int) -> list[tuple[str, str, str, str, int, int]]:
-    """(operation_id, raw url, title, snippet, position, page); every domain appears at least once."""
+def _result(rng: random.Random, j: int, next_new: list[int], order: list[int]) -> tuple[str, str, str]:
+    """(raw url, title, snippet) of the j-th generated result; every domain appears at least once."""
+    if rng.random() < DIRECTORY_SHARE:
+        url = rng.choice(DIRECTORY_URLS).format(k=rng.randrange(10**6))
+    else:
+        if next_new[0] < N_DOMAINS:
+            i, next_new[0] = order[next_new[0]], next_new[0] + 1
+        else:
+            i = rng.randrange(N_DOMAINS)
+        url = _url(rng, _domain(i))
+    title = f"Компания {j % 9973} — окна, двери, ремонт"
+    snippet = f"Телефон +7 495 {j % 1000:03d}-00-00. Работаем с 2004 года, доставка по Москве и области."
+    return url, title, snippet
+
+
+def _doc_xml(k: int, url: str, title: str, snippet: str) -> str:
+    """One group as the Yandex XML API writes it (relevance, domain, modtime, passages, properties, ...)."""
+    host = url.split("/", 3)[2].lower()
+    head, _, tail = title.partition(" ")
+    return (
+        f'<group><categ attr="d" name="{host}"/><doccount>{k + 1}</doccount><relevance priority="all"/>'
+        f'<doc id="Z{k:016X}"><relevance priority="phrase"/><url>{url.replace("&", "&amp;")}</url>'
+        f"<domain>{host}</domain><title><hlword>{head}</hlword> {tail}</title>"
+        "<headline>Производство и установка окон.</headline><modtime>20261101T101010</modtime>"
+        "<size>34567</size><charset>utf-8</charset><passages><passage>"
+        f"{snippet[:24]}<hlword>окна</hlword>{snippet[24:]}</passage></passages>"
+        "<properties><_PassagesType>0</_PassagesType><lang>ru</lang></properties>"
+        f"<mime-type>text/html</mime-type><saved-copy-url>https://hghltd.yandex.net/yandbtm?fmode=inject&amp;"
+        f"url={k}</saved-copy-url></doc></group>"
+    )
+
+
+def generate_operations(n_results: int) -> list[Operation]:
+    """Finished operations as GET /operations/{id} returns them: PER_OPERATION results each, rawData base64."""
     rng = random.Random(5)
     order = list(range(N_DOMAINS))
     rng.shuffle(order)
-    rows = []
-    next_new = 0
-    for j in range(n_results):
-        op, index = divmod(j, PER_OPERATION)
-        if rng.random() < DIRECTORY_SHARE:
-            url = rng.choice(DIRECTORY_URLS).format(k=rng.randrange(10**6))
-        else:
-            if next_new < N_DOMAINS:
-                i, next_new = order[next_new], next_new + 1
-            else:
-                i = rng.randrange(N_DOMAINS)
-            url = _url(rng, _domain(i))
-        title = f"Компания {j % 9973} — окна, двери, ремонт"
-        snippet = f"Телефон +7 495 {j % 1000:03d}-00-00. Работаем с 2004 года, доставка по Москве и области."
-        rows.append((f"spp{op:08d}", url, title, snippet, index + 1, 0))
-    return rows
-
-
-def xml_page(operation: int, rng: random.Random) -> bytes:
-    groups = []
-    for k in range(PER_OPERATION):
-        url = _url(rng, _domain(rng.randrange(N_DOMAINS))).replace("&", "&amp;")
-        groups.append(
-            f'<group><categ attr="d" name="x"/><doccount>1</doccount><doc id="d{k}"><url>{url}</url>'
-            f"<domain>x</domain><title>Окна <hlword>ПВХ</hlword> в Москве {k}</title>"
-            f"<headline>Производство окон.</headline><passages><passage>Телефон <hlword>окна</hlword> "
-            f"+7 495 000-00-{k:02d}</passage></passages><mime-type>text/html</mime-type></doc></group>"
+    next_new = [0]
+    out = []
+    for op in range(-(-n_results // PER_OPERATION)):
+        first = op * PER_OPERATION
+        groups = "".join(
+            _doc_xml(j - first, *_result(rng, j, next_new, order))
+            for j in range(first, min(first + PER_OPERATION, n_results))
         )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><yandexsearch version="1.0"><request><query>окна</query>'
-        f'<page>0</page><groupings><groupby attr="d" mode="deep" groups-on-page="{PER_OPERATION}" '
-        'docs-in-group="1" curcateg="-1"/></groupings></request><response date="20261126T010000">'
-        f'<reqid>{operation}</reqid><results><grouping attr="d" groups-on-page="{PER_OPERATION}">'
-        f'<page first="1" last="{PER_OPERATION}">0</page>{"".join(groups)}</grouping></results></response>'
-        "</yandexsearch>"
-    ).encode()
+        xml = (
+            '<?xml version="1.0" encoding="utf-8"?><yandexsearch version="1.0"><request><query>окна</query>'
+            f'<page>0</page><groupings><groupby attr="d" mode="deep" groups-on-page="{PER_OPERATION}" '
+            'docs-in-group="1" curcateg="-1"/></groupings></request><response date="20261126T010000">'
+            f'<reqid>{op}</reqid><found priority="all">12345</found><results><grouping attr="d" '
+            f'groups-on-page="{PER_OPERATION}"><page first="1" last="{PER_OPERATION}">0</page>{groups}'
+            "</grouping></results></response></yandexsearch>"
+        )
+        body = {
+            "id": f"spp{op:08d}",
+            "done": True,
+            "response": {"rawData": base64.b64encode(xml.encode()).decode()},
+        }
+        out.append(Operation.from_json(body))
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -139,14 +180,19 @@ def _backend_cpu(session: Session) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 class Step:
-    """Wall time, client CPU and Postgres-backend CPU of one step."""
+    """Wall time, client CPU (this process, and its finished worker processes) and Postgres-backend CPU."""
 
     def __init__(self) -> None:
-        self.wall = self.client = self.server = 0.0
+        self.wall = self.client = self.workers = self.server = 0.0
 
     def __enter__(self) -> Step:
-        self._wall, self._client = time.perf_counter(), time.process_time()
+        self._wall, self._client, self._workers = time.perf_counter(), time.process_time(), _children_cpu()
         return self
 
     def server_from(self, session: Session, before: float) -> None:
@@ -155,26 +201,7 @@ class Step:
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self._wall
         self.client = time.process_time() - self._client
-
-
-def _copy_baseline(engine: Engine, rows: list[ResultRow]) -> Step:
-    """COPY the classified rows, with serp_results' columns, into a table without indexes or constraints."""
-    stamp = T0.isoformat()
-    with Step() as step, Session(engine) as session, session.begin():
-        before = _backend_cpu(session)
-        session.execute(text("CREATE TABLE copy_baseline AS SELECT * FROM serp_results WITH NO DATA"))
-        dbapi = session.connection().connection.driver_connection
-        with (
-            dbapi.cursor() as cursor,
-            cursor.copy(f"COPY copy_baseline ({', '.join(RESULT_COLUMNS)}) FROM STDIN") as copy,
-        ):
-            for r in rows:
-                copy.write_row(
-                    (r.operation_id, r.query_id, r.url, r.domain, r.title, r.snippet, r.position, r.page,
-                     r.skip_reason, None, stamp, stamp, "{}")
-                )  # fmt: skip
-        step.server_from(session, before)
-    return step
+        self.workers = _children_cpu() - self._workers
 
 
 def _add_stale_and_name_only(engine: Engine) -> int:
@@ -206,32 +233,66 @@ def _add_stale_and_name_only(engine: Engine) -> int:
     return expected_duplicates
 
 
-def test_ingest_and_dedupe_one_million(bench_url: str) -> None:
+def _round(url: str, kind: str, n_ops: int) -> tuple[float, CollectReport]:
+    """One production collect round over `n_ops` finished operations of the Yandex emulator (loopback HTTP,
+    no quota: the round's own cost); `kind` is "collector" (what tasks/search.py runs) or "per_page"."""
+    clock = ManualClock(NIGHT)
+    engine = make_engine(url)
+    with Session(engine) as session, session.begin():
+        session.add_all(
+            SerpQuery(query_text=f"{kind} окна {i}", region_code="213", batch_tag=kind, scheduled_for=NIGHT,
+                      query_hash=hashlib.sha1(f"{kind}{i}".encode()).hexdigest())
+            for i in range(n_ops)
+        )  # fmt: skip
+
+    async def run() -> tuple[float, CollectReport]:
+        with YandexEmulator(
+            EmulatorConfig(clock=clock, time_to_done=600, rps=None, rph=None, seed=zlib.crc32(kind.encode()))
+        ) as emu:
+            settings = Settings(_env_file=None, database_url=url, **emu.settings_overrides(auth="api_key"))  # type: ignore[call-arg]
+            async with YandexClient.from_settings(settings, clock=clock, sleep=clock.async_sleep) as client:
+                await submit_due_queries(engine, client, settings, now=clock, limit=n_ops, batch_tag=kind)
+                clock.advance(600)
+                on_done = (
+                    make_collector(settings, engine, now=clock)
+                    if kind.startswith("collector")
+                    else make_on_done(settings, now=clock)
+                )
+                start = time.perf_counter()
+                report = await collect_operations(
+                    engine, client, settings, now=clock, limit=n_ops, on_done=on_done
+                )
+                return time.perf_counter() - start, report
+
+    try:
+        return asyncio.run(run())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.timeout(1800)  # the ini default (300 s) is for unit tests; a loaded machine needs more
+def test_payloads_to_companies_one_million(bench_url: str) -> None:
+    """Base64 payloads → decode → parse → classify → COPY (`ingest_pages`, the path `collect_results` takes on
+    PostgreSQL) → `dedupe_companies`; then the per-operation cost of the production collect round."""
     settings = Settings(_env_file=None, database_url=bench_url)  # type: ignore[call-arg]
     filt = DomainFilter.from_settings(settings)
     engine = make_engine(bench_url)
     steps: dict[str, Step] = {}
-    print(f"\nload average before the run (1/5/15 min, {os.cpu_count()} cores): {os.getloadavg()}")
+    load_before = os.getloadavg()
+    print(f"\nload average before the run (1/5/15 min, {os.cpu_count()} cores): {load_before}")
     try:
-        raw = generate(N_RESULTS)
-
-        # Reference (not in the total): classification alone, and a plain COPY of its rows.
-        with Step() as steps["classify"]:
-            rows = rows_from_raw(raw, filt)
-        distinct = {(r.operation_id, r.url): r for r in rows}
-        n = len(distinct)
-        kept_domains = {r.domain for r in distinct.values() if r.skip_reason is None and r.domain}
-        steps["copy"] = _copy_baseline(engine, list(distinct.values()))
-        del rows, distinct
+        operations = generate_operations(N_RESULTS)
         clear_caches()
         gc.collect()
-
         with Step() as steps["load"], Session(engine) as session, session.begin():
             before = _backend_cpu(session)
-            report = bulk_ingest_raw(session, raw, domain_filter=filt, now=T0)
+            payloads = [Payload(op.id, op.result_bytes()) for op in operations]
+            report = ingest_pages(session, settings, payloads, now=T0, domain_filter=filt)
             steps["load"].server_from(session, before)
-        assert report.results_inserted == n and report.companies_created == len(kept_domains), report
-        assert report.chunks_upserted == 0, report
+        del payloads, operations
+        stored = report.results
+        assert not report.rejected and report.path == "copy" and report.chunks_upserted == 0, report.rejected
+        created = sum(r.companies_created for r in report.reports.values())
 
         expected_duplicates = _add_stale_and_name_only(engine)
         with Step() as steps["dedupe"], Session(engine) as session, session.begin():
@@ -239,12 +300,6 @@ def test_ingest_and_dedupe_one_million(bench_url: str) -> None:
             dedupe = dedupe_companies(session, settings)
             steps["dedupe"].server_from(session, before)
         assert dedupe.marked_duplicate == expected_duplicates, dedupe
-        with Step() as steps["dedupe_again"], Session(engine) as session, session.begin():
-            before = _backend_cpu(session)
-            again = dedupe_companies(session, settings)
-            steps["dedupe_again"].server_from(session, before)
-        assert again.updated == 0
-
         with engine.connect() as conn:
             repeated = conn.scalar(
                 text(
@@ -253,57 +308,60 @@ def test_ingest_and_dedupe_one_million(bench_url: str) -> None:
                 )
             )
             results = conn.scalar(text("SELECT count(*) FROM serp_results"))
-        assert repeated == 0 and results == n
-
-        # The per-operation path (parse + ingest_payload, one transaction per operation) on a sample.
-        rng = random.Random(11)
-        pages = [xml_page(op, rng) for op in range(200)]
-        with Step() as steps["parse_sample"]:
-            parsed = sum(len(parse_serp(p).documents) for p in pages)
-        with Step() as steps["per_operation_sample"]:
-            for op, page in enumerate(pages):
-                with Session(engine) as session, session.begin():
-                    ingest_payload(session, settings, operation_id=f"sample{op}", xml=page, now=T0)
+        assert repeated == 0 and results == stored
     finally:
         engine.dispose()
 
-    total = Step()
-    for name in ("load", "dedupe"):
-        total.wall += steps[name].wall
-        total.client += steps[name].client
-        total.server += steps[name].server
-    table = [
-        (
-            f"canonicalise + filter + `bulk_ingest_raw` ({N_RESULTS:,} raw → {n:,} results, "
-            f"{len(kept_domains):,} companies; {report.chunks_copied} chunks COPYed)",
-            steps["load"],
-            n,
-        ),
-        (
-            f"dedupe_companies ({dedupe.companies:,} companies, {dedupe.marked_duplicate:,} marked)",
-            steps["dedupe"],
-            dedupe.companies,
-        ),
-        ("**total: canonicalise + ingest + dedupe**", total, n),
-        ("dedupe_companies again (no change)", steps["dedupe_again"], dedupe.companies),
-        ("reference, not in the total: canonicalise + filter alone (`rows_from_raw`)", steps["classify"], n),
-        ("reference, not in the total: plain COPY of the same rows", steps["copy"], n),
-        (f"parse_serp sample (200 pages, {parsed:,} docs)", steps["parse_sample"], parsed),
-        (
-            "ingest_payload sample (200 operations × 50, one transaction each)",
-            steps["per_operation_sample"],
-            parsed,
-        ),
-    ]
+    # Alternated, so both kinds see the same machine: collector, per-page, collector, per-page.
+    rounds: dict[str, list[tuple[float, CollectReport]]] = {"collector": [], "per_page": []}
+    for kind in ("collector", "per_page", "collector", "per_page"):
+        rounds[kind].append(_round(bench_url, f"{kind}{len(rounds[kind])}", ROUND_OPERATIONS))
+    total = steps["load"].wall + steps["dedupe"].wall
+    per_million = total * 1_000_000 / stored
     print()
-    print("| step | wall s | client CPU s | Postgres backend CPU s | rows/s (wall) |")
-    print("|---|---:|---:|---:|---:|")
-    for label, step, count in table:
-        server = f"{step.server:.1f}" if step.server else ""
-        print(f"| {label} | {step.wall:.1f} | {step.client:.1f} | {server} | {count / step.wall:,.0f} |")
-    ratio = steps["load"].wall / steps["copy"].wall
-    print(f"ratio canonicalise + filter + bulk_ingest_raw / plain COPY (wall time): {ratio:.2f}x")
-    server_ratio = steps["load"].server / steps["copy"].server
-    print(f"ratio of Postgres backend CPU, bulk_ingest_raw / plain COPY: {server_ratio:.2f}x")
+    print(
+        "| step | wall s | client CPU s | worker processes CPU s | Postgres backend CPU s | results/s (wall) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, step in (
+        (f"decode + parse + classify + COPY, `ingest_pages` ({len(report.reports):,} payloads → {stored:,} "
+         f"results, {created:,} companies, {report.chunks_copied} chunks COPYed)", steps["load"]),
+        (f"dedupe_companies ({dedupe.companies:,} companies, {dedupe.marked_duplicate:,} marked)", steps["dedupe"]),
+    ):  # fmt: skip
+        print(f"| {label} | {step.wall:.1f} | {step.client:.1f} | {step.workers:.1f} | {step.server:.1f} | "
+              f"{stored / step.wall:,.0f} |")  # fmt: skip
+    print(f"| **total** | **{total:.1f}** | | | | {stored / total:,.0f} |")
+    per_op: dict[str, float] = {}
+    for kind, runs in rounds.items():
+        for wall, collected in runs:
+            print(f"collect round ({kind}): {collected.done} operations, {collected.results:,} results in "
+                  f"{wall:.2f} s: {1000 * wall / max(collected.done, 1):.1f} ms per operation")  # fmt: skip
+            assert collected.done == ROUND_OPERATIONS and not collected.errors, collected
+        per_op[kind] = 1000 * sum(w for w, _ in runs) / sum(c.done for _, c in runs)
     print(f"repeated domains among kept companies: {repeated}")
-    print(f"load average after the run (1/5/15 min, {os.cpu_count()} cores): {os.getloadavg()}")
+    load_after = os.getloadavg()
+    print(f"load average after the run (1/5/15 min, {os.cpu_count()} cores): {load_after}")
+
+    facts = {"results": stored, "load_average_before": [round(x, 2) for x in load_before]}
+    record_figure(
+        "serp.payloads_to_companies", round(per_million, 1), unit="s per 1,000,000 results", target=60,
+        comparison="<", path="base64 payloads → ingest_pages (the COPY path collect_results takes on PostgreSQL) "
+        "→ dedupe_companies",
+        wall_seconds=round(total, 1), ingest_seconds=round(steps["load"].wall, 1),
+        dedupe_seconds=round(steps["dedupe"].wall, 1), client_cpu_seconds=round(steps["load"].client, 1),
+        worker_cpu_seconds=round(steps["load"].workers, 1), postgres_cpu_seconds=round(steps["load"].server, 1),
+        command=COMMAND, **facts,
+    )  # fmt: skip
+    results_per_op = sum(c.results for _, c in rounds["collector"]) / sum(
+        c.done for _, c in rounds["collector"]
+    )
+    record_figure(
+        "serp.collect_round_per_operation", round(per_op["collector"], 2), unit="ms per operation",
+        target=round(per_op["per_page"], 2), comparison="<",
+        path="collect_operations + make_collector (what tasks/search.py runs: COPY batches on PostgreSQL), "
+        "emulator over loopback HTTP; target: the per-page upsert round measured alternately in the same run",
+        per_page_upsert_ms=round(per_op["per_page"], 2), operations=ROUND_OPERATIONS,
+        results_per_operation=round(results_per_op, 1), command=COMMAND, **facts,
+    )  # fmt: skip
+    assert per_million < 60, f"{per_million:.1f} s per million results (target 60 s)"
+    assert per_op["collector"] < per_op["per_page"], per_op

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from leadgen.errors import SearchError, SerpParseError
 from leadgen.serp import parse_serp
-from tests.serp.conftest import fixture_bytes
+from tests.serp.conftest import FIXTURES, fixture_bytes
 
 
 def test_first_page_documents_in_order() -> None:
@@ -271,3 +271,54 @@ def test_titles_never_keep_markup_or_double_spaces(title: str) -> None:
         return  # control characters are not XML
     text = page.documents[0].title
     assert text is None or ("  " not in text and text == text.strip() and "<hlword>" not in text)
+
+
+def _both_paths(data: bytes) -> tuple[object, object]:
+    """(tree path state, streaming state) of one payload; None for a path that refused or raised."""
+    from leadgen.serp.parse import _State, _stream, _tree
+
+    stream: _State | None = _State()
+    try:
+        _stream(data, stream)
+    except Exception:  # the streaming parser's errors are compared as "no state"
+        stream = None
+    return _tree(data), stream
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.xml")))
+def test_tree_path_gives_what_the_streaming_parser_gives(name: str) -> None:
+    data = (FIXTURES / name).read_bytes()
+    tree, stream = _both_paths(data)
+    if name.startswith(("page", "entities", "empty", "no_results", "error_")):
+        assert tree is not None  # plain UTF-8 pages take the tree path
+    if tree is not None:  # the tree path served it: every field of the page must agree
+        assert tree == stream
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(XMLISH.map("".join))
+def test_tree_path_agrees_with_the_streaming_parser(payload: str) -> None:
+    data = payload.encode("utf-8", "surrogatepass")
+    tree, stream = _both_paths(data)
+    if tree is not None:
+        assert tree == stream
+
+
+def test_tree_path_serves_plain_utf8_pages_only() -> None:
+    from leadgen.serp.parse import _tree_safe
+
+    page = b'<?xml version="1.0" encoding="utf-8"?><yandexsearch/>'
+    assert _tree_safe(page) and _tree_safe(b"<yandexsearch/>")
+    assert not _tree_safe(b'<?xml version="1.0" encoding="windows-1251"?><yandexsearch/>')
+    assert not _tree_safe(b"<!DOCTYPE y><yandexsearch/>")
+    assert not _tree_safe("<yandexsearch/>".encode("utf-16"))
+
+
+def test_details_false_leaves_only_the_unstored_fields_out() -> None:
+    from dataclasses import replace
+
+    data = fixture_bytes("page0_moscow_windows.xml")
+    full, lean = parse_serp(data), parse_serp(data, details=False)
+    assert any(d.modtime or d.mime_type or d.yandex_domain for d in full.documents)
+    unstored = dict(yandex_domain=None, modtime=None, lang=None, mime_type=None, saved_copy_url=None)
+    assert lean == replace(full, documents=tuple(replace(d, **unstored) for d in full.documents))
