@@ -11,6 +11,7 @@ if ! docker image inspect "$BASE" >/dev/null 2>&1; then
         debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
             bookworm "$ROOTFS"
     fi
+    rm -rf "$ROOTFS/etc/ssl/certs" && mkdir -p "$ROOTFS/etc/ssl/certs"
     cp -RL /etc/ssl/certs/. "$ROOTFS/etc/ssl/certs/"
     # The Dockerfile calls `python`; Debian ships `python3` only.
     ln -sf python3 "$ROOTFS/usr/bin/python"

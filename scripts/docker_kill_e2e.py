@@ -333,7 +333,7 @@ def email_limit() -> dict[str, float]:
 def unsettled_unknown() -> int:
     sql = (
         "SELECT 'unknown', count(*) FROM outreach_messages WHERE status = 'unknown' AND NOT "
-        "(coalesce(meta::jsonb, '{}'::jsonb) ?| array['settled_by', 'settlements', 'resolution'])"
+        "(coalesce(metadata::jsonb, '{}'::jsonb) ?| array['settled_by', 'settlements', 'resolution'])"
     )
     return counts(sql).get("unknown", 0)
 
@@ -423,8 +423,12 @@ def main() -> int:
         outcome["heartbeat_automations_from_bootstrap"] = heartbeat_automations()
         if not outcome["heartbeat_automations_from_bootstrap"] and not args.no_own_automation:
             outcome["own_heartbeat_automation"] = install_heartbeat_automation(args.heartbeat_window)
-        scenario(stack, args.heartbeat_window + 2 * args.heartbeat, outcome)
-        failures = verdict(stack, outcome)
+        try:
+            scenario(stack, args.heartbeat_window + 2 * args.heartbeat, outcome)
+        except RuntimeError as exc:  # a timeout or a missing container: still check and print what is there
+            outcome["error"] = str(exc)
+            log(f"error: {exc}")
+        failures = verdict(stack, outcome) + ([f"error: {outcome['error']}"] if "error" in outcome else [])
     finally:
         stack.stop()
     outcome["failures"] = failures
