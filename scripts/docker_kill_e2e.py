@@ -34,7 +34,7 @@ IMAGE = "leadgen:latest"
 POOL = "leadgen-e2e"
 DB = "leadgen_docker_e2e"
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
-BATCH = "dockerkill"
+BATCH = "demo"  # the batch tag of the sandbox niches CSV
 SKIP = 77
 
 
@@ -179,6 +179,8 @@ def job_variables(stack: Stack) -> dict[str, Any]:
         "env": {
             "PREFECT_LOGGING_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
+            # The worker hands its own settings on, PREFECT_HOME included (the host's, not writable here).
+            "PREFECT_HOME": "/home/leadgen/.prefect",
             "PREFECT_RUNNER_HEARTBEAT_FREQUENCY": str(stack.heartbeat),
         },
     }
