@@ -313,11 +313,9 @@ def running_after(window: int) -> list[dict[str, Any]]:
 
 def deliveries(stack: Stack) -> list[str]:
     """Message-IDs of every message the sink accepted (its Maildir of deliveries), one per delivery."""
-    from email import message_from_bytes
+    from leadgen.sandbox.smtp_sink import delivered_message_ids
 
-    folder = stack.workdir / "sandbox" / "smtp-sink" / "delivered"
-    files = [p for sub in ("new", "cur") for p in (folder / sub).glob("*") if p.is_file()]
-    return [str(message_from_bytes(p.read_bytes()).get("Message-ID", "")) for p in files]
+    return delivered_message_ids(stack.workdir / "sandbox" / "smtp-sink" / "delivered")
 
 
 def email_limit() -> dict[str, float]:
