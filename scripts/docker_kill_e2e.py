@@ -7,7 +7,8 @@ minutes. It starts, on the host: the loopback sandbox, a `prefect server`, a Doc
 
     /work/main/.venv/bin/python scripts/docker_kill_e2e.py [--workdir DIR] [--heartbeat-window S]
 
-Exit codes: 0 every check passed, 1 a check failed, 77 skipped (no Docker engine or no image; the reason is
+One at a time per machine: it recreates the database `leadgen_docker_e2e` and kills the `leadgen:latest`
+container it finds running. Exit codes: 0 every check passed, 1 a check failed, 77 skipped (no Docker engine or no image; the reason is
 printed). The outcome is printed as one JSON document at the end (docs/reliability.md records one).
 """
 
