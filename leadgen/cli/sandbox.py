@@ -49,6 +49,8 @@ def up(
         check_output(env_file)  # before anything starts: an unusable path fails in one line
     maildir = workdir.resolve() / "maildir"
     delivered = workdir.resolve() / "smtp-sink" / "delivered"
+    # The sink creates the Maildir itself, but not its parents: without this every message got a 500.
+    delivered.parent.mkdir(parents=True, exist_ok=True)
     with SandboxStack(seed=seed, maildir=maildir, sent_maildir=delivered) as stack:
         for name, url in stack.addresses().items():
             out_console.print(f"{name:<32} {url}", soft_wrap=True)

@@ -42,6 +42,8 @@ def test_sandbox_up_prints_addresses_and_writes_settings(tmp_path: Path) -> None
     assert settings.smtp_route("gmail").host == "127.0.0.1"
     assert settings.openai_base_url is not None and settings.openai_base_url.endswith("/v1")
     assert "sandbox stopped" in result.output
+    # The sink creates its delivered Maildir but not the folder above it: without it every message got a 500.
+    assert (tmp_path / "sb" / "smtp-sink").is_dir()
 
 
 def test_demo_snapshot_counts_duplicates(settings: Settings) -> None:
