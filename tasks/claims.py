@@ -1,9 +1,9 @@
 """Claim owners on the Prefect side: the running flow run as owner, and `owner_alive` asking the Prefect API.
 
 Tasks record `current_owner()` with their claims (the flow run id and the process, leadgen.owners) and, at the
-start of an enrich or send run, release the claims of owners that are gone (`release_companies`,
-`release_messages`). A flow run is gone when the API reports it final (COMPLETED, FAILED, CRASHED, CANCELLED)
-or does not know it; when the API cannot be asked, the answer is None and the stale timeout decides.
+start of an enrich or send run, release the claims of owners that are gone (`release_company_claims`; the send
+run passes `owner_alive` to leadgen.outreach.permitted). A flow run is gone when the API reports it final
+(COMPLETED, FAILED, CRASHED, CANCELLED) or does not know it; when the API cannot be asked, the answer is None and the stale timeout decides.
 """
 
 from __future__ import annotations
@@ -14,11 +14,8 @@ from uuid import UUID
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import Engine
 
 from leadgen.contacts.orphans import release_orphaned_companies
-from leadgen.outreach.orphans import release_orphaned_messages
-from leadgen.outreach.outbox import Recovered
 from leadgen.owners import owner_alive as judge_owner
 from leadgen.owners import process_owner
 from tasks import runtime
@@ -61,12 +58,6 @@ def flow_run_alive(flow_run_id: str) -> bool | None:
 def owner_alive(owner: str) -> bool | None:
     """leadgen.owners.owner_alive with the Prefect API's answer for flow-run owners."""
     return judge_owner(owner, flow_run_alive=flow_run_alive)
-
-
-def release_messages(engine: Engine, batch_tag: str | None = None) -> Recovered:
-    """Rows in `sending` (of the batch, if given) whose owner is gone, released by the checkpoint rule
-    (requeued or unknown)."""
-    return release_orphaned_messages(engine, owner_alive=owner_alive, now=runtime.now(), batch_tag=batch_tag)
 
 
 @task(name="release-company-claims", cache_policy=NO_CACHE)

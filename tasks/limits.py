@@ -167,3 +167,13 @@ def return_email_slots(count: int) -> None:
     with get_client(sync_client=True) as client:
         # occupancy only feeds the server's average-occupancy statistic; it must be positive
         client.release_concurrency_slots([EMAIL_DAILY], count, occupancy_seconds=1.0)
+
+
+class EmailPermits:
+    """leadgen's send `Permits` (leadgen.outreach.permits) backed by Prefect's fleet-wide `email-daily` limit."""
+
+    def take(self, wanted: int, timeout: float) -> int:
+        return take_email_slots(wanted, timeout_seconds=timeout)
+
+    def give_back(self, count: int) -> None:
+        return_email_slots(count)

@@ -19,7 +19,6 @@ ALLOWED: dict[tuple[str, str], int] = {
     ("leadgen/yandex/jobs.py", "submit_due_queries"): 96,
     ("leadgen/cli/contacts.py", "enrich"): 91,
     ("leadgen/serp/ingest.py", "ingest_page"): 89,
-    ("tasks/outreach.py", "send_task"): 93,
     ("leadgen/outreach/forget.py", "forget"): 84,
     ("leadgen/outreach/mailer.py", "send"): 78,
     ("leadgen/mailbox/classify.py", "_bounce"): 77,

@@ -169,7 +169,7 @@ def send_queued(
         return _dry_run(
             engine, settings, offer, limit=limit, now=clock(), resolver=resolver, batch_tag=batch_tag
         )
-    recovery = _recover(engine, settings, clock, owner_alive, batch_tag)
+    recovery = recover_sending(engine, settings, clock, owner_alive, batch_tag)
     settled = tally_settled(
         settle_unknown(engine, settings, now=clock, searcher=searcher, batch_tag=batch_tag) if settle else []
     )
@@ -232,8 +232,8 @@ class _Run:
         )
 
 
-def _recover(
-    engine: Engine, settings: Settings, clock: _Clock, owner_alive: OwnerAlive | None, batch_tag: str | None
+def recover_sending(
+    engine: Engine, settings: Settings, clock: Clock, owner_alive: OwnerAlive | None, batch_tag: str | None
 ) -> Recovered:
     """Rows of a gone owner (with `owner_alive`), then rows stuck in `sending`: requeued or `unknown`."""
     orphans = (
