@@ -78,11 +78,11 @@ def send_with_permits(
     `owner_alive`, else after OUTREACH_STALE_SENDING_MINUTES), then rows in doubt are settled from their route's
     sent folder. The send window is checked before any permit is taken, so runs outside it take none.
 
-    A batch is the messages due now (at most what is left of the daily cap and PREFECT_EMAIL_BURST), cut to the
-    permits free (one, waited for, when none is free): one permit request per batch rather than per message,
-    and none when nothing is due or the cap is used. The claim still checks the cap. A run that gets no permit
-    in time stops without claiming anything. Permits of a batch not used for a message (the cap, a route
-    outage, nothing more due) are given back at once. The report says why the run stopped and how many due
+    One permit is taken right before each message (waited for when none is free), never for a whole batch in
+    advance: a run killed mid-send has used every permit it took but the one of the message in flight, so a
+    rerun finds the cap's unused slots free (issue 23). None is taken when nothing is due or the cap is used; the
+    claim still checks the cap. A run that gets no permit in time stops without claiming anything. A permit not
+    used for a message (the cap, a route outage, nothing more due) is given back at once. The report says why the run stopped and how many due
     messages it left (`due_left`). With `batch_tag`, only messages of that batch's companies count.
     """
     engine, settings, clock = run.engine, run.settings, run.clock
@@ -109,16 +109,15 @@ def send_with_permits(
 
 
 def _send_batches(run: BatchSender, total: SendReport, limit: int) -> SendReport:
-    """Batches until the limit, the cap, a permit timeout, a route stop or nothing more due."""
+    """Messages, one permit each, until the limit, the cap, a permit timeout, a route stop or nothing more due."""
     settings = run.settings
-    batch = max(1, min(settings.outreach_daily_cap, settings.prefect_email_burst))
     rng = run.rng or random.Random()
     first = True
     while (left := limit - (total.sent + total.failed + total.skipped)) > 0:
         sendable = run.sendable()
         if sendable.now == 0:  # nothing due, or the day's cap is used: no permit taken
             return _nothing_sendable(total, sendable, settings.outreach_daily_cap)
-        permits = run.permits.take(min(batch, left, sendable.now), run.permit_timeout)
+        permits = run.permits.take(1, run.permit_timeout)  # per message: a crash burns no spare slot
         if permits == 0:
             return replace(total, stopped_reason=NO_PERMIT)
         if not first:  # send_queued spaces the messages of one call; space the calls the same way

@@ -1,4 +1,4 @@
-"""The send run under permits (SQLite and Postgres): batches sized by the cap and the burst, no permit taken
+"""The send run under permits (SQLite and Postgres): one permit per message, taken right before it, none taken
 when nothing can go, a permit timeout stops the run, unused permits go back."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def sender(
     )
 
 
-def test_batches_follow_the_burst_and_stop_at_the_cap_without_a_permit(
+def test_one_permit_per_message_and_none_once_the_cap_is_used(
     engine: Engine, settings: Settings
 ) -> None:
     st = make_settings(settings, outreach_daily_cap=3, prefect_email_burst=2)
@@ -59,8 +59,8 @@ def test_batches_follow_the_burst_and_stop_at_the_cap_without_a_permit(
         queued_messages(s, 5)
     permits, mailer = FakePermits(), RecordingMailer()
     report = send_with_permits(sender(engine, st, permits, mailer), limit=10)
-    assert permits.takes == [(2, 7.0), (1, 7.0)]  # a batch of the burst, then what the cap leaves; then none
-    assert permits.given_back == [0, 0]
+    assert permits.takes == [(1, 7.0)] * 3  # one per message, never a batch in advance; none past the cap
+    assert permits.given_back == [0, 0, 0]
     assert (report.sent, report.cap_reached, report.due_left) == (3, True, 2)
     assert report.stopped_reason == "daily cap of 3 reached"
     assert len(mailer.sent) == 3
@@ -72,7 +72,7 @@ def test_no_permit_in_time_stops_the_run_before_any_claim(engine: Engine, settin
         queued_messages(s, 4)
     permits, mailer = FakePermits(0), RecordingMailer()
     report = send_with_permits(sender(engine, st, permits, mailer), limit=10)
-    assert permits.takes == [(3, 7.0)] and permits.given_back == []
+    assert permits.takes == [(1, 7.0)] and permits.given_back == []
     assert (report.sent, report.stopped_reason, report.due_left) == (0, NO_PERMIT, 4)
     assert statuses(engine) == {"queued": 4} and mailer.sent == []
 
@@ -85,13 +85,13 @@ def test_permits_a_batch_did_not_use_go_back(engine: Engine, settings: Settings)
     mailer.fail["director@clinic1.ru"] = RouteUnavailable("route yandex: connection refused")
     permits = LocalPermits(capacity=5)
     report = send_with_permits(sender(engine, st, permits, mailer), limit=10)
-    # the second message finds its route and its fallback down: the run stops, two of three permits go back
+    # the second message finds its route and its fallback down: the run stops, its permit goes back
     assert (report.sent, set(report.routes_down), report.due_left) == (
         1,
         {"route yandex: connection refused"},
         3,
     )
-    assert (permits.taken, permits.returned, permits.free) == (3, 2, 4)
+    assert (permits.taken, permits.returned, permits.free) == (2, 1, 4)
 
 
 def test_a_closed_window_takes_no_permit(engine: Engine, settings: Settings) -> None:
