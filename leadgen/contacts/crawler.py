@@ -160,16 +160,19 @@ class Crawler:
 
         Hosts are spread over several small connection pools (by a hash of the host name): httpcore scans its
         whole pool for every request, so one pool of hundreds of connections costs more CPU than the pages.
+        All pools share one TLS context: each context loads the CA bundle (about 1 MB resident), and httpx
+        would otherwise build two per client (its own transport and the proxy's).
         """
         shards = max(1, min(16, -(-settings.crawl_concurrency // 8)))
         per_shard = -(-settings.crawl_concurrency // shards)
         limits = httpx.Limits(max_connections=per_shard * 2 + 2, max_keepalive_connections=per_shard + 1)
         pins: dict[str, str] | None = None if transport is not None or settings.crawl_proxy_url else {}
+        tls = httpx.create_ssl_context(trust_env=False)
         clients = []
         for _ in range(shards):
             shard_transport = transport
             if transport is None and not settings.crawl_proxy_url:
-                http_transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+                http_transport = httpx.AsyncHTTPTransport(verify=tls, limits=limits, trust_env=False)
                 pool = getattr(http_transport, "_pool", None)
                 if pool is not None and hasattr(pool, "_network_backend") and pins is not None:
                     backend = PinnedBackend(pool._network_backend, pins)
@@ -183,6 +186,7 @@ class Crawler:
                     proxy=settings.crawl_proxy_url if shard_transport is None else None,
                     timeout=httpx.Timeout(settings.crawl_timeout_seconds),
                     limits=limits,
+                    verify=tls,
                     headers={
                         "User-Agent": settings.crawl_user_agent,
                         "Accept": ACCEPT,
@@ -336,28 +340,23 @@ class Crawler:
     # --- one site -------------------------------------------------------------------------------------------
 
     async def crawl(self, start: str) -> SiteCrawl:
-        """Fetch the home page, then up to CRAWL_MAX_PAGES_PER_COMPANY - 1 contact-like pages; merge contacts."""
+        """Fetch the home page, then up to CRAWL_MAX_PAGES_PER_COMPANY - 1 contact-like pages; merge contacts.
+
+        Each page's body and parse are dropped once its contacts are merged (the home page's once its text,
+        title and candidate links are taken), so a site in progress holds no page while the next is fetched.
+        """
         pages: list[PageOutcome] = []
-        merged = _Merged()
-        home: Fetched | None = None
-        error: str | None = None
-        for url in _home_candidates(start):
-            try:
-                home = await self.fetch(url)
-                break
-            except CrawlError as exc:
-                error = str(exc)
-                pages.append(PageOutcome(url, error=error))
-                if isinstance(exc, UnsafeTarget | RobotsDisallowed):
-                    break
+        home = await self._fetch_home(start, pages)
         if home is None:
-            return SiteCrawl(start, None, [], pages, error=error or "home page unreachable")
-        analysis = analyse_page(home.body, base_url=home.url, content_type=home.content_type)
-        merged.add(analysis.contacts)
-        pages.append(PageOutcome(home.url, home.url, home.status, contacts=len(analysis.contacts)))
-        visited = {normalise_url(home.url), normalise_url(start)}
+            return SiteCrawl(
+                start, None, [], pages, error=pages[-1].error if pages else "home page unreachable"
+            )
+        merged = _Merged()
+        home_url, site_text, title, candidates = self._take_home(home, start, merged, pages)
+        del home  # the home page's body and parse are not kept while the other pages are fetched
+        visited = {normalise_url(home_url), normalise_url(start)}
         limit = self._settings.crawl_max_pages_per_company - 1
-        for url in candidate_pages(home.url, analysis.links, limit=limit + len(visited)):
+        for url in candidates:
             if limit <= 0:
                 break
             if normalise_url(url) in visited:
@@ -372,12 +371,34 @@ class Crawler:
             visited.add(normalise_url(page.url))
             found = analyse_page(
                 page.body, base_url=page.url, content_type=page.content_type, want_links=False
-            )
-            merged.add(found.contacts)
-            pages.append(PageOutcome(url, page.url, page.status, contacts=len(found.contacts)))
-        return SiteCrawl(
-            start, home.url, merged.result(), pages, analysis.text[:SITE_TEXT_CHARS], analysis.title[:500]
-        )
+            ).contacts
+            merged.add(found)
+            pages.append(PageOutcome(url, page.url, page.status, contacts=len(found)))
+            del page, found
+        return SiteCrawl(start, home_url, merged.result(), pages, site_text, title)
+
+    async def _fetch_home(self, start: str, pages: list[PageOutcome]) -> Fetched | None:
+        """The home page (https first, then http for a bare domain); each failed try recorded in `pages`."""
+        for url in _home_candidates(start):
+            try:
+                return await self.fetch(url)
+            except CrawlError as exc:
+                pages.append(PageOutcome(url, error=str(exc)))
+                if isinstance(exc, UnsafeTarget | RobotsDisallowed):
+                    break
+        return None
+
+    def _take_home(
+        self, home: Fetched, start: str, merged: _Merged, pages: list[PageOutcome]
+    ) -> tuple[str, str, str, list[str]]:
+        """Analyse the home page: merge its contacts; its URL, site text, title and the candidate pages."""
+        analysis = analyse_page(home.body, base_url=home.url, content_type=home.content_type)
+        merged.add(analysis.contacts)
+        pages.append(PageOutcome(home.url, home.url, home.status, contacts=len(analysis.contacts)))
+        visited = {normalise_url(home.url), normalise_url(start)}
+        limit = self._settings.crawl_max_pages_per_company - 1
+        candidates = candidate_pages(home.url, analysis.links, limit=limit + len(visited))
+        return home.url, analysis.text[:SITE_TEXT_CHARS], analysis.title[:500], candidates
 
     async def crawl_many(
         self,
@@ -438,8 +459,9 @@ async def _read_capped(response: httpx.Response, cap: int, *, html_only: bool) -
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
+        if size + len(chunk) >= cap:  # trim the last chunk, so the body is copied once, not twice
+            chunks.append(chunk[: cap - size])
+            return b"".join(chunks), True
         chunks.append(chunk)
         size += len(chunk)
-        if size >= cap:
-            return b"".join(chunks)[:cap], True
     return b"".join(chunks), False

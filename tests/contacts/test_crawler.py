@@ -433,3 +433,20 @@ def test_production_client_connects_to_the_checked_address(farm: SiteFarm) -> No
         truth["phones"]
     )  # type: ignore[attr-defined, arg-type]
     assert farm.hosts_seen[domain] > before and set(lookups) == {domain}
+
+
+@pytest.mark.parametrize("proxy", [None, "http://127.0.0.1:9"])
+def test_build_shares_one_tls_context_across_pool_shards(proxy: str | None) -> None:
+    """Each TLS context loads the CA bundle (about 1 MB resident): the shards must not build one each."""
+
+    def contexts(client: httpx.AsyncClient) -> list[object]:
+        transports = [client._transport, *client._mounts.values()]
+        return [t._pool._ssl_context for t in transports if t is not None]
+
+    async def main() -> set[int]:
+        settings = make_settings(crawl_concurrency=64, crawl_proxy_url=proxy)
+        async with Crawler.build(settings) as crawler:
+            assert len(crawler._clients) > 1
+            return {id(ctx) for client in crawler._clients for ctx in contexts(client)}
+
+    assert len(asyncio.run(main())) == 1
