@@ -270,6 +270,16 @@ def _split_slow(url: str) -> tuple[str, str, int | None, str, str] | None:
     return scheme, parts.hostname, port, parts.path, parts.query
 
 
+@lru_cache(maxsize=262144)
+def _host_parts(raw_host: str, /) -> tuple[str | None, str | None]:
+    """(normalised host, registrable domain) of a URL's raw host; an IP host has no domain, junk has no host.
+    Cached: result pages repeat hosts heavily."""
+    host = normalise_host(raw_host)
+    if host is None:
+        return _ip_host(raw_host), None
+    return host, _registrable(host, False)
+
+
 def canonicalise(url: str | None, /) -> UrlParts | None:
     """Canonical URL, host and registrable domain in one pass; None when `url` is not an http(s) URL."""
     if not url:
@@ -278,12 +288,9 @@ def canonicalise(url: str | None, /) -> UrlParts | None:
     if split is None:
         return None
     scheme, raw_host, port, path, query = split
-    host = normalise_host(raw_host)
-    domain = _registrable(host, False) if host is not None else None
+    host, domain = _host_parts(raw_host)
     if host is None:
-        host = _ip_host(raw_host)
-        if host is None:
-            return None
+        return None
     netloc = host if port in (None, DEFAULT_PORTS["https"], DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     if not path:
         path = "/"
@@ -328,4 +335,5 @@ def clear_caches() -> None:
     """Empty the per-host caches (benchmarks use it to measure a cold run)."""
     normalise_host.cache_clear()
     _registrable_stripped.cache_clear()
+    _host_parts.cache_clear()
     _is_tracking_raw.cache_clear()

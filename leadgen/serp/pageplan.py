@@ -30,6 +30,8 @@ QUERY_NOT_FOUND = "query not found; results stored without query_id"
 PROCESS_MIN_BYTES = 32_000_000
 MAX_PROCESSES = 2
 AHEAD = 2  # chunks in flight beyond the one being stored
+# `json.dumps(meta, ensure_ascii=False)` without building an encoder per row (half the cost of a row's metadata)
+_encode_meta = json.JSONEncoder(ensure_ascii=False).encode
 
 Company = tuple[str, str | None, str | None]  # (name, website_url, snippet) of a kept domain's company row
 
@@ -92,7 +94,7 @@ def plan_page(payload: Payload, page: SerpPage, ctx: _QueryContext, filt: Domain
         rows.append(
             [operation_id, query_id, doc.canonical_url, domain, doc.title, doc.snippet, doc.position, doc.page,
              reason, domain if reason is None else None, stamp, stamp,
-             json.dumps(meta, ensure_ascii=False) if meta else "{}"]
+             _encode_meta(meta) if meta else "{}"]
         )  # fmt: skip
     return Plan(operation_id, payload.query_id, ctx, len(page.documents), page.skipped_invalid_url, repeats, kept,
                 skipped, rows, errors)  # fmt: skip

@@ -152,6 +152,36 @@ def _as_bytes(payload: bytes | str) -> bytes:
     return bytes(payload)
 
 
+def _lean_document(
+    doc: Element, state: _State, position: int, rank: int, group: str | None
+) -> SerpDocument | None:
+    """`_document` with `details=False`: reads only the first <url>, <title>, <headline> and every passage."""
+    url = title = headline = None
+    passage_elements: list[Element] = []
+    for child in doc:
+        tag = child.tag
+        if tag == "url":
+            if url is None:
+                url = child
+        elif tag == "title":
+            if title is None:
+                title = child
+        elif tag == "headline":
+            if headline is None:
+                headline = child
+        elif tag == "passages":
+            passage_elements.extend(el for el in child if el.tag == "passage")
+    raw_url = clean_text(url)
+    parts = canonicalise(raw_url)
+    if raw_url is None or parts is None:
+        return None
+    passages = tuple(p for p in map(clean_text, passage_elements) if p)
+    headline_text = clean_text(headline)
+    return SerpDocument(raw_url, parts.url, parts.domain, parts.host, clean_text(title),
+                        " ".join(passages) if passages else headline_text, passages, headline_text, position,
+                        state.page, rank, group)  # fmt: skip
+
+
 def _document(
     doc: Element, state: _State, position: int, rank: int, group: str | None
 ) -> SerpDocument | None:
@@ -202,8 +232,9 @@ def _group(group: Element, state: _State) -> None:
     state.groups += 1
     categ = next((el for el in group if el.tag == "categ"), None)
     name = categ.get("name") if categ is not None else None
+    document = _document if state.details else _lean_document
     for rank, doc in enumerate((el for el in group if el.tag == "doc"), start=1):
-        parsed = _document(doc, state, position, rank, name or None)
+        parsed = document(doc, state, position, rank, name or None)
         if parsed is None:
             state.skipped += 1
         else:
