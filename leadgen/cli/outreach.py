@@ -74,6 +74,7 @@ def send(
     """
     from leadgen.outreach.sending import send_queued
 
+    get_engine(ctx, must_exist=dry_run)  # a dry run against a missing SQLite file creates none
     report = _journaled(
         ctx, "cli-send", lambda e, s: send_queued(e, s, limit=limit, now=utc_now, dry_run=dry_run)
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from leadgen.errors import (
+    OutputUnusable,
     RouteUnavailable,
     SmtpOutcomeUnknown,
     SmtpPermanentError,
@@ -313,15 +314,19 @@ FILENAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class DryRunMailer:
-    """Writes each message as `<Message-ID>.eml` into a folder instead of sending it."""
+    """Writes each message as `<Message-ID>.eml` into a folder instead of sending it. The folder must exist
+    (outputs never create folders): a missing one is refused here, before any message is read."""
 
     def __init__(self, directory: Path) -> None:
         self.name = "dry-run"
         self.directory = Path(directory)
         self.written: list[Path] = []
+        if not self.directory.is_dir():
+            raise OutputUnusable(
+                f"OUTREACH_DRY_RUN_DIR {self.directory} is not an existing folder: create it first"
+            )
 
     def send(self, message: EmailMessage, /, *, before_data: BeforeData | None = None) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         stem = FILENAME_RE.sub("_", str(message["Message-ID"] or "message").strip("<>"))[:150]
         path = self.directory / f"{stem}.eml"
         utf8 = needs_smtputf8(envelope_recipients(message))  # RFC 6532 headers for a Unicode local part
