@@ -147,7 +147,7 @@ def test_dry_run_mailer_writes_eml(tmp_path) -> None:  # type: ignore[no-untyped
 
 
 def test_dry_run_mailer_never_creates_its_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(OutputUnusable, match="OUTREACH_DRY_RUN_DIR .* create it first"):
+    with pytest.raises(OutputUnusable, match=r"OUTREACH_DRY_RUN_DIR .* create it first"):
         DryRunMailer(tmp_path / "missing" / "outbox")
     assert not (tmp_path / "missing").exists()
 

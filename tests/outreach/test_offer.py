@@ -47,7 +47,7 @@ def test_bad_files(tmp_path: Path, content: str, message: str) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(OfferMissing, match="copy offer.example.toml"):
+    with pytest.raises(OfferMissing, match=r"copy offer\.example\.toml"):
         load_offer(tmp_path / "nope.toml")
 
 

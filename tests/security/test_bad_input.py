@@ -170,7 +170,9 @@ def test_bad_input_with_a_database(case: Case, files: Path, db_url: str) -> None
 
 
 @pytest.mark.parametrize(
-    "args", [("plan", "--csv", "in.csv", "--dry-run"), ("outreach", "send", "--dry-run")], ids=["plan", "send"]
+    "args",
+    [("plan", "--csv", "in.csv", "--dry-run"), ("outreach", "send", "--dry-run")],
+    ids=["plan", "send"],
 )
 def test_dry_run_creates_no_database_file(args: tuple[str, ...], files: Path) -> None:
     """A dry run against a SQLite file that does not exist says so and leaves no empty database behind."""
