@@ -28,6 +28,7 @@ from leadgen.db.models import (
     SerpQuery,
     SerpResult,
 )
+from leadgen.domains import domain_key
 from leadgen.mailbox.kinds import MailKind
 
 # Companies worth exporting: not merged into another record, not excluded, reachable.
@@ -245,7 +246,7 @@ def quality(
         session,
         select(func.count()).select_from(Company).where(in_c, Company.status == CompanyStatus.DUPLICATE),
     )
-    listed = frozenset(d.strip().lower().removeprefix("www.") for d in (*MINUS_DOMAINS, *minus_domains) if d)
+    listed = frozenset(domain_key(d) or d.strip().lower() for d in (*MINUS_DOMAINS, *minus_domains) if d)
     domains = select(SerpResult.domain, func.count()).where(SerpResult.domain.is_not(None))
     if batch_tag is not None:
         domains = domains.join(SerpQuery, SerpQuery.id == SerpResult.query_id).where(

@@ -27,6 +27,7 @@ from leadgen.contacts.emails import (
 )
 from leadgen.contacts.html_text import decode_html, parse_html, text_of, visible_text
 from leadgen.contacts.phones import DEFAULT_REGION, find_phones, parse_phone, phone_from_tel
+from leadgen.domains import canonical_domain
 
 EMAIL = "email"
 PHONE = "phone"
@@ -139,17 +140,14 @@ class _Found:
 
 
 def site_host(base_url: str) -> str:
-    """Lower-case Unicode host of a URL without `www.` ("" when there is none)."""
+    """The site's host in the canonical form of `leadgen.domains` (Unicode, `www.` dropped, subdomains kept); an
+    IP address or a single-label host as written; "" when there is none."""
+    if host := canonical_domain(base_url, keep_subdomains=True):
+        return host
     try:
-        host = (urlsplit(base_url).hostname or "").lower().rstrip(".")
+        return (urlsplit(base_url).hostname or "").lower().rstrip(".")
     except ValueError:
         return ""
-    if "xn--" in host:
-        try:
-            host = host.encode("ascii").decode("idna")
-        except UnicodeError:
-            pass
-    return host.removeprefix("www.")
 
 
 # Country zones whose sites write numbers in their own national format (8 017 …, 044 …).

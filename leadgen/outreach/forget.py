@@ -22,6 +22,7 @@ from leadgen.db.models import (
     OutreachMessage,
     SerpResult,
 )
+from leadgen.domains import ascii_email
 from leadgen.errors import OutreachError
 from leadgen.outreach.optout import add_opt_out, email_hash, normalise_email
 from leadgen.outreach.recipients import check_syntax
@@ -51,7 +52,8 @@ def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
     if "@" not in address:
         raise OutreachError(problem or f"not an email address: {email!r}")
     digest = email_hash(address)
-    forms = {address, _unicode_form(address)}  # the site may show `info@пример.рф`, we store punycode
+    # stored as `info@пример.рф`; older rows and page texts may spell the domain in punycode
+    forms = {address, ascii_email(address)}
     pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)), re.IGNORECASE)
 
     # SQLite's LOWER() folds ASCII only: narrow by the local part, decide in Python.
@@ -163,11 +165,3 @@ def _scrub(value: Any, pattern: re.Pattern[str]) -> Any:
     if isinstance(value, dict):
         return {_scrub(k, pattern): _scrub(v, pattern) for k, v in value.items()}
     return value
-
-
-def _unicode_form(address: str) -> str:
-    local, _, domain = address.rpartition("@")
-    try:
-        return f"{local}@{domain.encode('ascii').decode('idna')}"
-    except UnicodeError:
-        return address

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from leadgen.data import MINUS_DOMAINS
+from leadgen.domains import domain_key
 from leadgen.planning.rows import NicheRow, clean_text
 from leadgen.settings import Settings
 
@@ -64,11 +65,8 @@ def query_hash(query_text: str, region_code: str) -> str:
 
 
 def _clean_domain(domain: str) -> str:
-    d = domain.strip().lower()
-    for prefix in ("https://", "http://"):
-        d = d.removeprefix(prefix)
-    d = d.split("/")[0].removeprefix("www.")
-    return d
+    """A `-site:` operand: the domain in the canonical form (`leadgen.domains.domain_key`), "" for junk."""
+    return domain_key(domain) or ""
 
 
 def _unique(items: Iterable[str]) -> list[str]:
