@@ -151,7 +151,7 @@ def funnel(session: Session, *, batch_tag: str | None = None) -> FunnelReport:
         .where(in_q)
     )
     total, pending, done = session.execute(query_status).one()
-    messages = dict(
+    messages: dict[MessageStatus, int] = dict(
         session.execute(
             select(OutreachMessage.status, func.count())
             .join(Company, Company.id == OutreachMessage.company_id)

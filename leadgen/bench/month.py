@@ -170,7 +170,7 @@ def _settings(config: MonthConfig, emulator: YandexEmulator, farm_proxy: str, si
     }
     for route in ("yandex", "gmail"):
         overrides.update(sink.settings_env(route))
-    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **overrides)
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:

@@ -256,8 +256,8 @@ def _add_structured(col: _Collector, kind: str, raw: str, source: str, region: s
         parsed = phone_from_tel(raw, region=region)
         numbers = [parsed] if parsed else []
     else:
-        single = parse_phone(raw, region=region) if len(raw) <= 32 else None
-        numbers = [single] if single else [(p.value, p.extension) for p in find_phones(raw, region=region)]
+        one = parse_phone(raw, region=region) if len(raw) <= 32 else None
+        numbers = [one] if one else [(p.value, p.extension) for p in find_phones(raw, region=region)]
     for value, extension in numbers:
         col.add(PHONE, value, source, extension=extension)
 
@@ -281,9 +281,9 @@ def _scan_markup(
                 if parsed:
                     col.add(PHONE, parsed[0], "tel", extension=parsed[1])
             elif CF_PROTECTION_PATH in href:
-                value = decode_cfemail(href.partition("#")[2])
-                if value:
-                    col.add(EMAIL, value, "cfemail", element_context=_element_context(el))
+                decoded = decode_cfemail(href.partition("#")[2])
+                if decoded:
+                    col.add(EMAIL, decoded, "cfemail", element_context=_element_context(el))
             elif want_links and href and not low.startswith(("javascript:", "#", "data:")):
                 text = el.text if len(el) == 0 else text_of(el)
                 text = " ".join(text.split())[:200] if text else ""
@@ -294,9 +294,9 @@ def _scan_markup(
                         pass
         cf = attrib.get("data-cfemail")
         if cf:
-            value = decode_cfemail(cf)
-            if value:
-                col.add(EMAIL, value, "cfemail", element_context=_element_context(el))
+            decoded = decode_cfemail(cf)
+            if decoded:
+                col.add(EMAIL, decoded, "cfemail", element_context=_element_context(el))
         itemprop = attrib.get("itemprop")
         if itemprop:
             props = itemprop.lower().split()

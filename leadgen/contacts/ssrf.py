@@ -120,7 +120,7 @@ class SsrfGuard:
             raise UnsafeTarget(f"host {host!r} is a local name")
         if self._proxied:
             return Target(url, scheme, host, port, ())
-        addresses = await self._resolve(host)
+        addresses = tuple(await self._resolve(host))
         for text in addresses:
             address = ipaddress.ip_address(text.split("%", 1)[0])
             if not self._address_allowed(address):

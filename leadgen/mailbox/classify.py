@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import re
 from datetime import datetime
+from typing import TypedDict
 from email.message import Message
 
 from leadgen.mailbox import autoreply, dsn, human, mime, sesjson, textbounce
@@ -35,6 +36,22 @@ def _classify(raw: bytes) -> Classification:
     return _person_or_robot(msg, facts)
 
 
+class _BaseFields(TypedDict):
+    """The Classification fields every verdict carries (`_Facts.base`)."""
+
+    sender: str | None
+    inbound_message_id: str | None
+    subject: str | None
+    date: datetime | None
+
+
+class _BounceIds(TypedDict):
+    """The Message-ID fields of a bounce verdict (`_bounce_ids`)."""
+
+    message_id: str | None
+    references: tuple[str, ...]
+
+
 class _Facts:
     """Headers every rule reads, decoded once."""
 
@@ -52,7 +69,7 @@ class _Facts:
         self.raw_head: bytes | None = None  # the start of a message too big to hand to flufl.bounce whole
         self.reply_refs = _unique([*in_reply_to, *reversed(references)])
 
-    def base(self) -> dict[str, object]:
+    def base(self) -> _BaseFields:
         return {
             "sender": self.sender,
             "inbound_message_id": self.inbound_id,
@@ -228,7 +245,7 @@ def _original_headers(msg: Message) -> Message | None:
     return None
 
 
-def _bounce_ids(msg: Message, split: textbounce.TextBounce, facts: _Facts) -> dict[str, object]:
+def _bounce_ids(msg: Message, split: textbounce.TextBounce, facts: _Facts) -> _BounceIds:
     original_id = None
     original = _original_headers(msg)
     if original is not None:

@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletionMessageParam
+from openai.types.shared_params import ResponseFormatJSONSchema
 
 from leadgen.errors import DraftRejected
 from leadgen.outreach.briefs import CompanyBrief, ContactBrief
@@ -190,14 +192,15 @@ class LlmComposer:
         return ComposedDraft(draft, "llm", verdict, meta)
 
     def _ask(self, company: CompanyBrief, contact: ContactBrief, offer: OfferBrief) -> EmailTemplate:
+        response_format: ResponseFormatJSONSchema = {
+            "type": "json_schema",
+            "json_schema": {"name": "email_draft", "schema": DRAFT_SCHEMA, "strict": True},
+        }
         response = self.client.chat.completions.create(
             model=self.model,
             temperature=self.temperature,
-            messages=build_messages(company, contact, offer, self.policy),  # type: ignore[arg-type]
-            response_format={
-                "type": "json_schema",
-                "json_schema": {"name": "email_draft", "schema": DRAFT_SCHEMA, "strict": True},
-            },
+            messages=build_messages(company, contact, offer, self.policy),
+            response_format=response_format,
         )
         if not response.choices:
             raise DraftRejected("no choices in the response")
@@ -224,7 +227,7 @@ def parse_draft(content: str | None, /) -> EmailTemplate:
 
 def build_messages(
     company: CompanyBrief, contact: ContactBrief, offer: OfferBrief, policy: DraftPolicy
-) -> list[dict[str, str]]:
+) -> list[ChatCompletionMessageParam]:
     """System rules plus one user message carrying the briefs as a JSON block (site text quoted as data)."""
     system = SYSTEM_PROMPT.format(
         language=LANGUAGE_NAMES.get(policy.language, policy.language),
@@ -271,7 +274,7 @@ def build_composer(settings: Settings, *, http_client: httpx.Client | None = Non
         base_url=settings.openai_base_url or None,
         timeout=settings.openai_timeout_seconds,
         max_retries=1,
-        http_client=http_client,  # type: ignore[arg-type]
+        http_client=http_client,
     )
     return LlmComposer(
         client, model=settings.openai_model, temperature=settings.openai_temperature, policy=policy

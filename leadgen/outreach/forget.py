@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, delete, func, or_, select
+from sqlalchemy.engine import ScalarResult
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from leadgen.db.models import (
@@ -22,6 +23,7 @@ from leadgen.db.models import (
     OutreachMessage,
     SerpResult,
 )
+from leadgen.db.results import rowcount
 from leadgen.domains import ascii_email
 from leadgen.errors import OutreachError
 from leadgen.outreach.optout import add_opt_out, email_hash, normalise_email
@@ -96,7 +98,7 @@ def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
         (Company, [Company.name, Company.snippet, Company.site_text]),
     ]
     for model, columns in text_columns:
-        hits = session.scalars(
+        hits: ScalarResult[Any] = session.scalars(
             select(model).where(or_(*(func.lower(cast(c, Text)).contains(f) for c in columns for f in forms)))
         )
         for row in hits:
@@ -107,7 +109,7 @@ def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
             redacted += 1
 
     for model in (Company, SerpResult, Contact, OutreachMessage):
-        meta_column = model.meta  # type: ignore[attr-defined]
+        meta_column = model.meta
         hits = session.scalars(
             select(model).where(or_(*(func.lower(cast(meta_column, Text)).contains(f) for f in forms)))
         )
@@ -119,11 +121,13 @@ def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
 
     redacted += _scrub_inbound(session, forms, pattern)
 
-    replaced = session.execute(
-        delete(OptOut)
-        .where(func.lower(OptOut.value).in_(forms), OptOut.kind == OptOutKind.EMAIL)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    replaced = rowcount(
+        session.execute(
+            delete(OptOut)
+            .where(func.lower(OptOut.value).in_(forms), OptOut.kind == OptOutKind.EMAIL)
+            .execution_options(synchronize_session=False)
+        )
+    )
     add_opt_out(session, digest, kind=OptOutKind.EMAIL_HASH, reason="forgotten on request", source="forget")
     session.flush()
     return ForgetReport(digest, int(contacts or 0), scrubbed, redacted, int(replaced or 0))

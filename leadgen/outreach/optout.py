@@ -16,6 +16,19 @@ from leadgen.db.models import OptOut, OptOutKind
 from leadgen.domains import ascii_email, domain_key, domain_spellings, to_ascii
 from leadgen.domains import email_key as normalise_email
 
+__all__ = [
+    "ImportReport",
+    "add_opt_out",
+    "classify_value",
+    "domain_forms",
+    "email_hash",
+    "import_csv",
+    "list_opt_outs",
+    "normalise_email",
+    "opt_out_reason",
+    "remove_opt_out",
+]
+
 CSV_VALUE_COLUMNS = ("value", "email", "domain", "e-mail", "почта", "адрес")
 
 
@@ -38,8 +51,8 @@ def classify_value(value: str, /) -> tuple[OptOutKind, str] | None:
         if local and "." in domain and " " not in email:
             return OptOutKind.EMAIL, email
         return None
-    domain = domain_key(text)
-    return (OptOutKind.DOMAIN, domain) if domain else None
+    key = domain_key(text)
+    return (OptOutKind.DOMAIN, key) if key else None
 
 
 def add_opt_out(

@@ -71,8 +71,8 @@ class DnsMxResolver:
             return MxAnswer((), ttl=60.0, error=f"dns_error: {type(exc).__name__}")
         except dns.exception.DNSException as exc:
             return MxAnswer((), ttl=60.0, error=f"dns_error: {type(exc).__name__}")
-        records = sorted(answer, key=lambda r: r.preference)  # type: ignore[attr-defined]
-        hosts = tuple(str(r.exchange).rstrip(".").lower() for r in records)  # type: ignore[attr-defined]
+        records = sorted(answer, key=lambda r: r.preference)
+        hosts = tuple(str(r.exchange).rstrip(".").lower() for r in records)
         ttl = float(answer.rrset.ttl) if answer.rrset is not None else NEGATIVE_TTL_SECONDS
         return MxAnswer(hosts, ttl=ttl)
 
