@@ -25,7 +25,7 @@ from leadgen.contacts.emails import (
     find_emails,
     normalise_email,
 )
-from leadgen.contacts.html_text import decode_html, parse_html, text_of, visible_text
+from leadgen.contacts.html_text import decode_html, parse_html, select_nodes, text_of, visible_text
 from leadgen.contacts.phones import DEFAULT_REGION, find_phones, parse_phone, phone_from_tel
 from leadgen.domains import canonical_domain
 
@@ -266,7 +266,7 @@ def _scan_markup(
     root: etree._Element, col: _Collector, base_url: str, region: str, want_links: bool
 ) -> list[Link]:
     links: list[Link] = []
-    for el in MARKUP_XPATH(root):
+    for el in select_nodes(MARKUP_XPATH, root):
         tag = el.tag
         attrib = el.attrib
         if tag == "a" or tag == "area":

@@ -5,8 +5,8 @@ from __future__ import annotations
 import email.utils
 import re
 from datetime import datetime
-from typing import TypedDict
 from email.message import Message
+from typing import TypedDict
 
 from leadgen.mailbox import autoreply, dsn, human, mime, sesjson, textbounce
 from leadgen.mailbox.kinds import BOUNCES, Classification, MailKind
@@ -50,6 +50,10 @@ class _BounceIds(TypedDict):
 
     message_id: str | None
     references: tuple[str, ...]
+
+
+class _CommonFields(_BaseFields, _BounceIds):
+    """Every field a verdict on a person's or a robot's message shares."""
 
 
 class _Facts:
@@ -120,7 +124,7 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
         )
     notice = sesjson.parse_notice(readable) if re.search(r"amazonses|amazonaws", raw_sender(msg)) else None
     if notice is not None:
-        ids = {
+        ids: _BounceIds = {
             "message_id": notice.message_id,
             "references": (notice.message_id,) if notice.message_id else (),
         }
@@ -269,7 +273,7 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
     body = mime.body_text(msg)
     text = human.new_text(body)
     refs = tuple(facts.reply_refs)
-    common = {
+    common: _CommonFields = {
         "message_id": refs[0] if refs else None,
         "references": refs,
         **facts.base(),

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from email.generator import BytesGenerator
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Protocol
@@ -53,6 +54,7 @@ def envelope_recipients(message: EmailMessage) -> list[str]:
 
 def smtp_error(exc: smtplib.SMTPResponseException | tuple[int, bytes], *, what: str) -> SmtpSendError:
     """Map an SMTP reply to a temporary (4xx) or permanent (5xx) error."""
+    raw: bytes | str
     if isinstance(exc, tuple):
         code, raw = exc
     else:
@@ -267,7 +269,8 @@ def _flatten(message: EmailMessage, sender: str, recipients: list[str]) -> tuple
     international = not all(a.isascii() for a in (sender, *recipients))
     buffer = io.BytesIO()
     if international:
-        BytesGenerator(buffer, policy=message.policy.clone(utf8=True)).flatten(message, linesep="\r\n")
+        base = message.policy if isinstance(message.policy, EmailPolicy) else email.policy.SMTP
+        BytesGenerator(buffer, policy=base.clone(utf8=True)).flatten(message, linesep="\r\n")
         options: tuple[str, ...] = ("SMTPUTF8", "BODY=8BITMIME")
     else:
         BytesGenerator(buffer).flatten(message, linesep="\r\n")

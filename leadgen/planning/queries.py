@@ -133,10 +133,10 @@ def generate_queries(row: NicheRow, options: QueryOptions, /) -> list[GeneratedQ
     words = base_words(row)
     niche_key = row.niche.casefold()
     variants: list[tuple[str, str | None]] = [(words, None)]
-    for trigger in _unique(options.triggers):
-        if trigger.casefold() in niche_key:
+    for name in _unique(options.triggers):
+        if name.casefold() in niche_key:
             continue
-        variants.append((f"{words} {trigger.lower()}", trigger))
+        variants.append((f"{words} {name.lower()}", name))
     out: list[GeneratedQuery] = []
     seen: set[str] = set()
     for text, trigger in variants:
