@@ -151,14 +151,15 @@ def funnel(session: Session, *, batch_tag: str | None = None) -> FunnelReport:
         .where(in_q)
     )
     total, pending, done = session.execute(query_status).one()
-    messages: dict[MessageStatus, int] = dict(
-        session.execute(
+    messages: dict[MessageStatus, int] = {
+        status: int(n)
+        for status, n in session.execute(
             select(OutreachMessage.status, func.count())
             .join(Company, Company.id == OutreachMessage.company_id)
             .where(in_c)
             .group_by(OutreachMessage.status)
         ).all()
-    )
+    }
     return FunnelReport(
         batch_tag=batch_tag,
         queries=int(total or 0),

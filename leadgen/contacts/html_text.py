@@ -150,7 +150,7 @@ def visible_text(root: etree._Element | None, /) -> str:
     try:
         markup = etree.tostring(root, method="html", encoding="unicode")
     except (ValueError, etree.SerialisationError):
-        markup = " ".join(root.itertext())
+        markup = " ".join(cast("Iterator[str]", root.itertext()))
     markup = BLOCK_TAG_RE.sub("\n", markup)
     return clean_text(TAG_RE.sub("", markup), unescape=True)
 
