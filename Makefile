@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint format clean
+.PHONY: test demo bench bench-docs lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,18 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/leadgen demo
 
+# Every benchmark records its figures (JSON Lines) in BENCH_OUT and fails on a missed target; the figures block of
+# docs/performance.md is then regenerated from that file, misses included.
+BENCH_OUT ?= docs/bench/figures.jsonl
+
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
-	$(PY) -m pytest tests/perf -p no:cacheprovider -o addopts="" -s
+	rm -f $(BENCH_OUT)
+	LEADGEN_BENCH_OUT=$(BENCH_OUT) $(PY) -m pytest tests/perf -p no:cacheprovider -o addopts="" -s; \
+		status=$$?; $(PY) -m tests.perf.render $(BENCH_OUT); exit $$status
+
+bench-docs: $(STAMP)
+	$(PY) -m tests.perf.render $(BENCH_OUT)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

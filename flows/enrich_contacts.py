@@ -12,7 +12,9 @@ from flows.artifacts import error_rows, publish, start_progress, update_progress
 from flows.journal import journaled
 from flows.params import EnrichParams
 from flows.runtime import task_runner, variable_int
+from flows.sentences import num
 from infra.plan import VAR_BATCH_SIZE
+from tasks.claims import release_company_claims
 from tasks.contacts import enrich_batch
 from tasks.runtime import load_settings
 
@@ -29,18 +31,22 @@ class Enrichment:
     def lines(self) -> list[str]:
         t = self.totals
         return [
-            f"{self.processed} companies crawled in {t['batches']} batches",
-            f"{t.get('enriched', 0)} enriched, {t.get('no_contacts', 0)} without contacts, "
-            f"{t.get('unreachable', 0)} unreachable; {t.get('emails', 0)} emails, {t.get('phones', 0)} phones",
+            f"{num(self.processed)} companies crawled in {num(t['batches'])} batches",
+            f"{num(t.get('enriched', 0))} enriched, {num(t.get('no_contacts', 0))} without contacts, "
+            f"{num(t.get('unreachable', 0))} unreachable; {num(t.get('emails', 0))} emails, "
+            f"{num(t.get('phones', 0))} phones",
         ]
 
 
-def enrich_in_batches(limit: int, batch: int, progress: UUID | None = None) -> Enrichment:
-    """`enrich_batch` tasks of `batch` companies until `limit` are crawled or none is left."""
+def enrich_in_batches(
+    limit: int, batch: int, progress: UUID | None = None, batch_tag: str | None = None
+) -> Enrichment:
+    """`enrich_batch` tasks of `batch` companies (of the batch `batch_tag`, if given) until `limit` are crawled
+    or none is left."""
     run = Enrichment()
     while run.processed < limit:
         size = min(batch, limit - run.processed)
-        report = enrich_batch(size)
+        report = enrich_batch(size, batch_tag=batch_tag)
         run.totals["batches"] += 1
         numbers = {k: v for k, v in report.items() if isinstance(v, int) and not isinstance(v, bool)}
         for key, value in numbers.items():
@@ -59,14 +65,25 @@ def enrich_in_batches(limit: int, batch: int, progress: UUID | None = None) -> E
 @flow(name="enrich-contacts", task_runner=task_runner())
 @journaled("enrich-contacts")
 def enrich_contacts_flow(params: EnrichParams = EnrichParams()) -> dict[str, Any]:
-    """Enrich up to `limit` companies with status `new`, `batch_size` per task, until none is left."""
+    """Enrich up to `limit` companies with status `new` (only those found by `batch_tag`, if given),
+    `batch_size` per task, until none is left; first the claims of runs that are gone (finished, crashed,
+    killed) are released."""
     logger = get_run_logger()
     settings = load_settings()
     batch = params.batch_size or max(1, variable_int(VAR_BATCH_SIZE, settings.prefect_batch_size))
     progress = start_progress("enrich-contacts", f"Enriching up to {params.limit} companies")
-    run = enrich_in_batches(params.limit, batch, progress)
+    # claims of runs that are gone (of this batch, with batch_tag) go back to `new` before this run claims
+    released = release_company_claims(params.batch_tag)
+    run = enrich_in_batches(params.limit, batch, progress, params.batch_tag)
     update_progress(progress, 1, 1)
     lines = run.lines()
+    if params.batch_tag:
+        lines[0] = f"batch {params.batch_tag}: {lines[0]}"
+    if released["owner_gone"] or released["stale"]:
+        lines.append(
+            f"{released['owner_gone']} companies released from runs that are gone, "
+            f"{released['stale']} after the stale timeout"
+        )
     publish(
         "enrich-contacts",
         "Enrich contacts",

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from prefect import State
 from prefect.runtime import flow_run
 
 from leadgen.journal import JobRun
@@ -36,6 +37,11 @@ def _journal(stage: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Itera
         yield run
 
 
+def _data(result: Any) -> Any:
+    """A flow's result, or the data of the State it returned (a Completed state with a message)."""
+    return result.data if isinstance(result, State) else result
+
+
 def journaled(stage: str) -> Callable[[F], F]:
     """Wrap a flow body (sync or async; put it under `@flow`) so its run is journaled under `stage`: the
     parameters' batch_tag, the Prefect flow run id, the result's numbers as counts, or the first line of
@@ -50,8 +56,9 @@ def journaled(stage: str) -> Callable[[F], F]:
             @functools.wraps(fn)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
                 with _journal(stage, args, kwargs) as run:
-                    run.result = await fn(*args, **kwargs)
-                return run.result
+                    result = await fn(*args, **kwargs)
+                    run.result = _data(result)
+                return result
 
             run_async.__signature__ = signature  # type: ignore[attr-defined]
             return run_async  # type: ignore[return-value]
@@ -59,8 +66,9 @@ def journaled(stage: str) -> Callable[[F], F]:
         @functools.wraps(fn)
         def run_sync(*args: Any, **kwargs: Any) -> Any:
             with _journal(stage, args, kwargs) as run:
-                run.result = fn(*args, **kwargs)
-            return run.result
+                result = fn(*args, **kwargs)
+                run.result = _data(result)
+            return result
 
         run_sync.__signature__ = signature  # type: ignore[attr-defined]
         return run_sync  # type: ignore[return-value]

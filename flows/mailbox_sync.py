@@ -12,7 +12,8 @@ from flows.params import MailboxSyncParams
 from flows.runtime import task_runner
 from leadgen.errors import MailboxError
 from leadgen.mailbox.sync import ROUTES, configured_routes
-from tasks.mailbox import sync_mailbox_task
+from tasks.alerts import bounce_rate_alert_task
+from tasks.mailbox import settle_task, sync_mailbox_task
 from tasks.runtime import load_settings
 
 KINDS = ("hard_bounce", "soft_bounce", "auto_reply", "reply", "unsubscribe", "other")
@@ -51,8 +52,22 @@ def mailbox_sync_flow(params: MailboxSyncParams = MailboxSyncParams()) -> dict[s
         for r in reports
     ]
     errors = [{"item": r["route"], "reason": r["error"]} for r in reports if r.get("error")]
-    lines = [_line(r) for r in reports]
-    total = {"read": sum(int(r.get("read", 0)) for r in reports), "failed_routes": len(errors)}
+    settled = settle_task()  # after the bounces and replies: what they settled is no longer `unknown`
+    counts = settled["counts"]
+    lines = [_line(r) for r in reports] + [_settled_line(counts)]
+    # Emits `leadgen.bounce-rate.exceeded` for yesterday or today when the bounce rate passes the threshold.
+    bounces = bounce_rate_alert_task()
+    lines.extend(
+        f"{d['day']}: {d['bounced']} of {d['sent']} messages sent have bounced ({d['rate']:.1%})"
+        + (" - over the alert threshold" if d["alerted"] else "")
+        for d in bounces["days"]
+        if d["sent"]
+    )
+    total = {
+        "read": sum(int(r.get("read", 0)) for r in reports),
+        "failed_routes": len(errors),
+        **{f"settled_{outcome}": n for outcome, n in counts.items()},
+    }
     publish("mailbox-sync", "Mailbox sync", lines=lines, stats=total, table=table, errors=errors)
     logger.info("; ".join(lines))
     if errors:
@@ -70,3 +85,10 @@ def _line(report: dict[str, Any]) -> str:
     if report.get("error"):
         text += f"; stopped: {report['error']}"
     return text
+
+
+def _settled_line(counts: dict[str, int]) -> str:
+    return (
+        f"unknown messages settled from sent folders: {counts['sent']} sent, {counts['requeued']} requeued; "
+        f"{counts['waiting'] + counts['unknown']} still unknown"
+    )

@@ -12,9 +12,11 @@ from flows.enrich_contacts import enrich_in_batches
 from flows.journal import journaled
 from flows.params import NightParams
 from flows.runtime import avariable_int, outside_night_window, task_runner
+from flows.sentences import dedupe_line
 from infra.plan import VAR_BATCH_SIZE, VAR_SEARCH_LIMIT
 from leadgen.yandex.rounds import night_end
 from tasks import runtime
+from tasks.alerts import night_backlog_alert_task
 from tasks.companies import dedupe_companies_task
 from tasks.runtime import load_settings
 from tasks.search import night_searches
@@ -43,13 +45,16 @@ async def night_flow(params: NightParams = NightParams()) -> dict[str, Any]:
     searched = await night_searches(until, params.step_seconds, limit, progress)
     dedupe = dedupe_companies_task()
     enrichment = enrich_in_batches(params.enrich_limit, batch)
+    backlog = night_backlog_alert_task()  # emits `leadgen.night.sla-breached` when work is left past the SLA
     search_counts = counts(searched)
     dedupe_counts = counts(dedupe)
     lines = [
         f"{searched['rounds']} rounds: {searched['submitted']} operations created, {searched['done']} done "
         f"({searched['results']} results), {searched['still_pending']} still pending; {searched['ended']}",
-        f"dedupe: {dedupe_counts}",
+        dedupe_line(dedupe),
         *enrichment.lines(),
+        f"past the {backlog['sla_hours']:g} h SLA: {backlog['queries_overdue']} queries, "
+        f"{backlog['operations_overdue']} operations still pending",
     ]
     errors = error_rows(searched, stage="search") + enrichment.errors
     table = [{"step": "search", **search_counts}, {"step": "dedupe", **dedupe_counts}]

@@ -11,8 +11,11 @@ from flows.artifacts import apublish, counts, error_rows, flat_table
 from flows.journal import journaled
 from flows.params import OutreachParams
 from flows.runtime import avariable_int, task_runner
+from flows.sentences import draft_line, queue_line, send_line
 from infra.plan import VAR_SEND_LIMIT
+from tasks.alerts import daily_cap_alert_task
 from tasks.outreach import draft_task, queue_task, send_task
+from tasks.reports import outbox_task
 from tasks.runtime import load_settings
 
 
@@ -24,18 +27,21 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
     Async (its tasks are sync and run one after another) so the run ends without waiting on the heartbeat
     thread a sync flow joins: about a second per run, and this flow runs every ten minutes of the send window.
     A send that stopped early with messages still due (the cap, no `email-daily` slot in time, a route down)
-    ends Completed with a message saying so, in the artifact and the state, never silently.
+    ends Completed with a message saying so, in the artifact and the state, never silently. With `batch_tag`,
+    only companies of that batch are drafted for and only their messages queued, recovered and sent.
     """
     logger = get_run_logger()
     settings = load_settings()
-    drafted = draft_task(params.draft_limit) if params.draft_limit else {}
-    queued = queue_task(max(params.draft_limit, settings.prefect_batch_size))
+    tag = params.batch_tag
+    drafted = draft_task(params.draft_limit, tag) if params.draft_limit else {}
+    queued = queue_task(max(params.draft_limit, settings.prefect_batch_size), tag)
     send_limit = (
         params.send_limit
         if params.send_limit is not None
         else await avariable_int(VAR_SEND_LIMIT, settings.outreach_daily_cap)
     )
-    sent = send_task(send_limit, params.dry_run) if send_limit else {}
+    sent = send_task(send_limit, params.dry_run, tag) if send_limit else {}
+    outbox = outbox_task()
     errors = (
         error_rows(drafted, stage="draft")
         + error_rows(queued, stage="queue")
@@ -48,18 +54,29 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
         "sent": sent.get("sent", 0),
         "send": counts(sent),
         "send_errors": len(sent.get("errors") or []),
+        "outbox": outbox,
     }
-    early = _stopped_early(sent)
+    # Emits `leadgen.daily-cap.reached-early` when today's cap is used up before noon.
+    cap = daily_cap_alert_task() if sent and not params.dry_run else None
+    early = stopped_early(sent)
     lines = [
         f"{sent.get('recovered_unknown', 0)} rows left in `sending` by a crash marked `unknown`, "
         f"{sent.get('recovered_requeued', 0)} requeued (crashed before DATA)",
-        f"drafts: {counts(drafted)}",
-        f"queue: {counts(queued)}",
-        f"send{' (dry run)' if params.dry_run else ''}: {counts(sent)}",
+        draft_line(drafted),
+        queue_line(queued),
+        send_line(sent, dry_run=params.dry_run),
+        f"outbox now: {outbox['queued']} queued, {outbox['sending']} in `sending`, {outbox['unknown']} "
+        f"`unknown` (in doubt), {outbox['settled']} settled by evidence",
     ]
+    if tag:
+        lines.insert(0, f"batch {tag}")
     if sent and not sent.get("window_open", True):
         lines.append(f"outside the send window; next opens {sent.get('next_window_start')}")
     lines.extend(f"route down: {line}" for line in sent.get("routes_down") or [])
+    if cap is not None and cap["alerted"]:
+        lines.append(
+            f"daily cap reached before noon: {cap['used']} of {cap['cap']} used at {cap['at'][11:16]}"
+        )
     if early:
         lines.append(early)
     table = [
@@ -67,9 +84,8 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
         {"step": "queue", **counts(queued)},
         {"step": "send", **counts(sent)},
     ]
-    await apublish(
-        "outreach", "Outreach", lines=lines, stats=counts(result), table=flat_table(table), errors=errors
-    )
+    stats = counts(result) | {f"outbox_{k}": v for k, v in outbox.items()}
+    await apublish("outreach", "Outreach", lines=lines, stats=stats, table=flat_table(table), errors=errors)
     logger.info("; ".join(lines))
     if early:
         logger.warning(early)
@@ -77,7 +93,7 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
     return result
 
 
-def _stopped_early(sent: dict[str, Any]) -> str | None:
+def stopped_early(sent: dict[str, Any]) -> str | None:
     """ "stopped early: <why>; N messages due left" when the send left due messages, else None."""
     left, why = int(sent.get("due_left") or 0), sent.get("stopped_reason")
     if not left or not why or not sent.get("window_open", True):

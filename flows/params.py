@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-BATCH_TAG = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
+from leadgen.batch_tags import BATCH_TAG_HELP, BATCH_TAG_MAX_CHARS, check_batch_tag
+
+# The one batch-tag rule (the NICHES_INPUT column's), checked by leadgen.batch_tags when a run starts. The form
+# only bounds the length: a regex pattern in the schema would be read with another regex dialect by the UI.
+BatchTag = Annotated[
+    str,
+    Field(min_length=1, max_length=BATCH_TAG_MAX_CHARS),
+    AfterValidator(check_batch_tag),
+]
 
 
 class _Params(BaseModel):
@@ -16,8 +24,8 @@ class _Params(BaseModel):
 class PlanParams(_Params):
     """plan_batch: which rows to plan and whether to write them."""
 
-    batch_tag: str | None = Field(
-        None, pattern=BATCH_TAG, description="Plan only rows of this batch (rows without a tag take it)"
+    batch_tag: BatchTag | None = Field(
+        None, description=f"Plan only rows of this batch (rows without a tag take it); {BATCH_TAG_HELP}"
     )
     source: str | None = Field(None, description="CSV path or Google Sheet id/URL; default NICHES_INPUT")
     dry_run: bool = Field(False, description="Check and schedule, write nothing")
@@ -29,7 +37,7 @@ class SearchParams(_Params):
     limit: int | None = Field(
         None, ge=1, le=35000, description="Queries to submit; default variable leadgen_search_limit"
     )
-    batch_tag: str | None = Field(None, pattern=BATCH_TAG, description="Only queries of this batch")
+    batch_tag: BatchTag | None = Field(None, description=f"Only queries of this batch; {BATCH_TAG_HELP}")
 
 
 class CollectParams(_Params):
@@ -43,6 +51,9 @@ class CollectParams(_Params):
         ge=0,
         le=6 * 3600,
         description="Keep polling in rounds until nothing is pending or this time passed",
+    )
+    batch_tag: BatchTag | None = Field(
+        None, description="Only operations of this batch's queries; empty: all"
     )
 
 
@@ -68,6 +79,7 @@ class EnrichParams(_Params):
     batch_size: int | None = Field(
         None, ge=1, le=1000, description="Companies per task; default leadgen_batch_size"
     )
+    batch_tag: BatchTag | None = Field(None, description="Only companies found by this batch; empty: all")
 
 
 class OutreachParams(_Params):
@@ -78,12 +90,15 @@ class OutreachParams(_Params):
         None, ge=0, description="Messages to send; default variable leadgen_send_limit"
     )
     dry_run: bool = Field(False, description="Write .eml files instead of sending")
+    batch_tag: BatchTag | None = Field(
+        None, description="Only companies found by this batch and their messages; empty: all"
+    )
 
 
 class ReportParams(_Params):
     """report: funnel of one batch (or all) and CSV exports."""
 
-    batch_tag: str | None = Field(None, pattern=BATCH_TAG, description="Batch to report on; empty: all")
+    batch_tag: BatchTag | None = Field(None, description="Batch to report on; empty: all")
     export_csv: bool = Field(True, description="Write domains.csv and contacts.csv under DATA_DIR/exports")
 
 
@@ -98,7 +113,7 @@ class MailboxSyncParams(_Params):
 class PipelineParams(_Params):
     """pipeline: every stage for one batch, ad hoc."""
 
-    batch_tag: str = Field(..., pattern=BATCH_TAG, description="The batch to run end to end")
+    batch_tag: BatchTag = Field(..., description=f"The batch to run end to end; {BATCH_TAG_HELP}")
     source: str | None = Field(None, description="CSV path or Google Sheet id/URL; default NICHES_INPUT")
     search_limit: int = Field(500, ge=1, description="Queries to submit")
     collect_wait_seconds: int = Field(

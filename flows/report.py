@@ -10,6 +10,7 @@ from flows.artifacts import publish
 from flows.journal import journaled
 from flows.params import ReportParams
 from flows.runtime import task_runner
+from flows.sentences import funnel_line, num
 from tasks.reports import export_csv_task, funnel_task
 
 
@@ -24,10 +25,11 @@ def report_flow(params: ReportParams = ReportParams()) -> dict[str, Any]:
     table = [
         {"stage": k, "count": v} for k, v in funnel.items() if isinstance(v, int) and not isinstance(v, bool)
     ]
-    lines = [f"{row['stage']}: {row['count']}" for row in table]
+    lines = [funnel_line(funnel)]
     if exported:
         lines.append(
-            f"exported {exported['domains']} domains and {exported['contacts']} contacts to {exported['folder']}"
+            f"exported {num(exported['domains'])} domains and {num(exported['contacts'])} contacts "
+            f"to {exported['folder']}"
         )
     publish("report", title, lines=lines, table=table)
     logger.info("; ".join(lines))

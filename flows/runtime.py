@@ -8,13 +8,29 @@ from typing import Any
 from prefect import get_run_logger
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.variables import Variable
+from pydantic import ValidationError
 
 from flows.artifacts import publish
+from flows.logs import use_log_format
 from leadgen.settings import Settings
 from leadgen.yandex import night_window
+from tasks.runtime import load_settings
 
 # Flows run their tasks one after another; a bounded pool (the default is unbounded) for the few that map.
 MAX_WORKERS = 4
+
+
+def _use_configured_log_format() -> None:
+    """LOG_FORMAT for every flow run of this process, set when the flow modules load (before the engine's first
+    line about the run). Settings that do not validate are left to the flow's own `load_settings` to report."""
+    try:
+        log_format = load_settings().log_format
+    except ValidationError:  # the run's own load_settings reports it
+        return
+    use_log_format(log_format)
+
+
+_use_configured_log_format()
 
 
 def task_runner() -> TaskRunner[Any]:

@@ -1,4 +1,4 @@
-"""Create or update the work pool, the global concurrency limits and the variables on the Prefect API (idempotent)."""
+"""Create or update the work pool, concurrency limits, variables and alert automations on the Prefect API (idempotent)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,13 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 from prefect.workers.utilities import get_default_base_job_template_for_infrastructure_type
 
+from infra.automations import AlertPlan, alert_plan, ensure_alerts
 from infra.plan import BootstrapPlan, LimitSpec, PoolSpec, apply_job_defaults, plan_bootstrap
+from infra.task_cache import TASK_CACHE_BLOCK, ensure_task_cache
 from leadgen.errors import ConfigurationError
 from leadgen.settings import Settings
 
-Outcome = Literal["created", "updated", "unchanged", "kept"]
+Outcome = Literal["created", "updated", "unchanged", "kept", "skipped"]
 
 
 def prefect_api_url() -> str | None:
@@ -36,7 +38,9 @@ def prefect_api_url() -> str | None:
 class BootstrapAction:
     """What happened to one Prefect object."""
 
-    kind: Literal["work_pool", "concurrency_limit", "variable"]
+    kind: Literal[
+        "work_pool", "concurrency_limit", "variable", "notification_block", "automation", "result_storage"
+    ]
     name: str
     outcome: Outcome
     detail: str = ""
@@ -131,17 +135,23 @@ async def _ensure_variable(client: PrefectClient, name: str, value: Any, *, rese
 
 
 async def apply_plan(
-    plan: BootstrapPlan, *, client: PrefectClient | None = None, reset_variables: bool = False
+    plan: BootstrapPlan,
+    *,
+    client: PrefectClient | None = None,
+    reset_variables: bool = False,
+    alerts: AlertPlan | None = None,
 ) -> BootstrapReport:
-    """Bring the Prefect API in line with `plan`; running it twice changes nothing the second time."""
+    """Bring the Prefect API in line with `plan` (and `alerts`); running it twice changes nothing the second time."""
     if client is None:
         async with get_client() as own:
-            return await apply_plan(plan, client=own, reset_variables=reset_variables)
+            return await apply_plan(plan, client=own, reset_variables=reset_variables, alerts=alerts)
     actions = [await _ensure_pool(client, plan.pool)]
     for limit in plan.limits:
         actions.append(await _ensure_limit(client, limit))
     for name, value in plan.variables.items():
         actions.append(await _ensure_variable(client, name, value, reset=reset_variables))
+    if alerts is not None:
+        actions.extend(BootstrapAction(*outcome) for outcome in await ensure_alerts(client, alerts))  # type: ignore[arg-type]
     return BootstrapReport(api_url=PREFECT_API_URL.value(), actions=actions)
 
 
@@ -154,4 +164,8 @@ def bootstrap(
 ) -> BootstrapReport:
     """Synchronous entry point used by `leadgen infra bootstrap`, the demo and the tests."""
     plan = plan_bootstrap(settings, pool_type=pool_type, pool_name=pool_name)
-    return asyncio.run(apply_plan(plan, reset_variables=reset_variables))
+    alerts = alert_plan(settings)  # notification blocks and automations (infra/automations.py)
+    report = asyncio.run(apply_plan(plan, reset_variables=reset_variables, alerts=alerts))
+    outcome, folder = ensure_task_cache(settings)
+    report.actions.append(BootstrapAction("result_storage", TASK_CACHE_BLOCK, outcome, folder))
+    return report

@@ -13,6 +13,14 @@ YANDEX_SEARCH = "yandex-search"
 YANDEX_SEARCH_HOURLY = "yandex-search-hourly"
 EMAIL_DAILY = "email-daily"
 YANDEX_LIMITS = [YANDEX_SEARCH, YANDEX_SEARCH_HOURLY]
+# A worker takes this many seconds' worth of Yandex requests in one slot request (`yandex-search` holds them) and
+# spends them one every (1 s + jitter) / YANDEX_RPS, so requests YANDEX_RPS apart are a second plus the jitter apart
+# when they leave and still a second apart when they arrive; the limit frees them the margin later than they can
+# have been spent: the time a slot request may take (leadgen.yandex.grant.Grant). Workers thus never pass
+# YANDEX_RPS in a second, and reach at most 10 / (10 x 1.05 + 0.15) = 0.939 of it.
+YANDEX_GRANT_SECONDS = 10
+YANDEX_GRANT_MARGIN_SECONDS = 0.15
+YANDEX_ARRIVAL_JITTER_SECONDS = 0.05
 
 VAR_BATCH_SIZE = "leadgen_batch_size"
 VAR_SEARCH_LIMIT = "leadgen_search_limit"
@@ -63,17 +71,21 @@ def send_window_seconds(settings: Settings) -> int:
 def limit_specs(settings: Settings) -> tuple[LimitSpec, ...]:
     """The three rate limits.
 
-    - `yandex-search`: `YANDEX_RPS` slots, freed at `YANDEX_RPS`/s (documented quota 10 rps).
-    - `yandex-search-hourly`: a burst of `YANDEX_RPS`, freed at `YANDEX_RPH`/3600 per second (35 000 per hour).
+    - `yandex-search`: YANDEX_GRANT_SECONDS x `YANDEX_RPS` slots, all freed YANDEX_GRANT_MARGIN_SECONDS after
+      they can have been spent (documented quota 10 rps); a worker takes all of them in one request and spends
+      them at `YANDEX_RPS` per (1 s + YANDEX_ARRIVAL_JITTER_SECONDS) (`tasks.limits.GlobalQuotaLimiter`).
+    - `yandex-search-hourly`: as many slots, freed at `YANDEX_RPH`/3600 per second (35 000 per hour).
     - `email-daily`: a burst of `PREFECT_EMAIL_BURST` (at most the cap), freed so that the whole daily cap fits
       in the send window: `OUTREACH_DAILY_CAP / send-window seconds`. Spreading it over 86 400 s instead would
       let only `burst + cap * window/24h` sends happen (about 40 of 100 in a 9-hour window); the per-day
       count in the database is the authoritative cap either way (docs/operations.md).
     """
     cap = settings.outreach_daily_cap
+    grant = YANDEX_GRANT_SECONDS * settings.yandex_rps
+    spent_in = YANDEX_GRANT_SECONDS * (1.0 + YANDEX_ARRIVAL_JITTER_SECONDS)
     return (
-        LimitSpec(YANDEX_SEARCH, settings.yandex_rps, float(settings.yandex_rps)),
-        LimitSpec(YANDEX_SEARCH_HOURLY, settings.yandex_rps, settings.yandex_rph / 3600),
+        LimitSpec(YANDEX_SEARCH, grant, grant / (spent_in + YANDEX_GRANT_MARGIN_SECONDS)),
+        LimitSpec(YANDEX_SEARCH_HOURLY, grant, settings.yandex_rph / 3600),
         LimitSpec(
             EMAIL_DAILY,
             max(1, min(cap, settings.prefect_email_burst)),

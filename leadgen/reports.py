@@ -8,11 +8,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, case, distinct, exists, func, literal, or_, select, text
+from sqlalchemy import Select, and_, case, distinct, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from leadgen.csv_safe import write_csv
 from leadgen.data import MINUS_DOMAINS
+from leadgen.db.batches import company_in_batch, query_in_batch
 from leadgen.db.models import (
     Company,
     CompanyStatus,
@@ -30,6 +31,7 @@ from leadgen.db.models import (
 )
 from leadgen.domains import domain_key
 from leadgen.mailbox.kinds import MailKind
+from leadgen.outbox_counts import outbox_counts
 
 # Companies worth exporting: not merged into another record, not excluded, reachable.
 WORKING_EXCLUDED = (CompanyStatus.DUPLICATE, CompanyStatus.EXCLUDED, CompanyStatus.UNREACHABLE)
@@ -43,6 +45,9 @@ class FunnelReport:
     `companies` excludes duplicates (counted in `duplicates`); `drafted` counts every outreach message created;
     `sent` every message that went out (later `bounced` or `replied` ones included, also counted on their own);
     `opted_out` counts email contacts that may not be mailed (their address, domain or company opted out).
+    The outbox's open ends: `queued` (waiting to be sent), `sending` (claimed by a run right now, or left by a
+    crash until the next run releases it), `unknown` (in doubt: the server may have it) and `settled` (rows that
+    left `unknown` through evidence; leadgen.outbox_counts says which meta keys record it).
     """
 
     batch_tag: str | None
@@ -61,6 +66,10 @@ class FunnelReport:
     opted_out: int
     bounced: int = 0
     replied: int = 0
+    queued: int = 0
+    sending: int = 0
+    unknown: int = 0
+    settled: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +117,12 @@ def _count(session: Session, stmt: Select[Any]) -> int:
 
 
 def _batch_queries(batch_tag: str | None) -> Any:
-    return SerpQuery.batch_tag == batch_tag if batch_tag is not None else literal(True)
+    return query_in_batch(batch_tag)
 
 
 def _batch_companies(batch_tag: str | None) -> Any:
-    return Company.batch_tag == batch_tag if batch_tag is not None else literal(True)
+    """Companies of the batch: found by its queries (a company found by two batches counts in both)."""
+    return company_in_batch(batch_tag)
 
 
 def _opted_out_company() -> Any:
@@ -189,6 +199,10 @@ def funnel(session: Session, *, batch_tag: str | None = None) -> FunnelReport:
         ),
         bounced=int(messages.get(MessageStatus.BOUNCED, 0)),
         replied=int(messages.get(MessageStatus.REPLIED, 0)),
+        queued=int(messages.get(MessageStatus.QUEUED, 0)),
+        sending=int(messages.get(MessageStatus.SENDING, 0)),
+        unknown=int(messages.get(MessageStatus.UNKNOWN, 0)),
+        settled=outbox_counts(session, batch_tag=batch_tag).settled,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -153,6 +154,23 @@ class SmtpRoute:
         )
 
 
+USUAL_SENT_FOLDERS: dict[str, tuple[str, ...]] = {
+    "gmail": ("[Gmail]/Sent Mail", "[Google Mail]/Sent Mail"),
+    "yandex": ("Sent", "Отправленные"),
+}
+"""A route's sent folder when IMAP_<ROUTE>_SENT_FOLDER is empty and no folder has the \\Sent SPECIAL-USE flag."""
+
+
+@dataclass(frozen=True, slots=True)
+class SentCopies:
+    """A route's mailbox as a record of what its SMTP server accepted (IMAP_<ROUTE>_SENT_*)."""
+
+    route: ImapRoute
+    folder: str | None  # None: the folder flagged \\Sent (RFC 6154), else the first of `usual` that exists
+    usual: tuple[str, ...]
+    reliable: bool  # every accepted message gets a copy: no copy after the delay means not sent
+
+
 class ImapRoute:
     """The IMAP mailbox of one sending route (a value object; the password stays a SecretStr)."""
 
@@ -220,6 +238,9 @@ class Settings(BaseSettings):
     database_url: str = Field(SQLITE_DEFAULT_URL, description="SQLAlchemy URL of the pipeline database")
     app_timezone: str = Field("Europe/Moscow", description="IANA zone for day boundaries and windows")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines of the CLI and the flow runs: text, or one JSON object per line"
+    )
     data_dir: Path = Field(Path("./data"), description="Where exports, .eml files and caches are written")
 
     # --- yandex search api ------------------------------------------------------------------------------
@@ -345,6 +366,9 @@ class Settings(BaseSettings):
     outreach_stale_sending_minutes: float = Field(
         15.0, gt=0, description="A row left in `sending` this long is marked `unknown` (never resent)"
     )
+    outreach_settle_after_minutes: float = Field(
+        30.0, ge=0, description="An `unknown` row absent from a reliable sent folder this long is requeued"
+    )
 
     # --- outreach loop (what bounces and replies do) ----------------------------------------------------
     outreach_soft_bounce_limit: int = Field(
@@ -453,6 +477,17 @@ class Settings(BaseSettings):
     imap_gmail_username: str | None = None
     imap_gmail_password: SecretStr | None = None
     imap_gmail_folder: str = "INBOX"
+    # --- sent copies: where a route's mailbox keeps submitted mail, settling `unknown` rows (issue 23) ------
+    imap_yandex_sent_copies: bool = Field(False, description="Yandex keeps sent copies (its setting is on)")
+    imap_yandex_sent_folder: str | None = Field(
+        None, description="Empty: the \\Sent folder, Sent, Отправленные"
+    )
+    imap_yandex_sent_copy_reliable: bool = Field(False, description="No copy after the delay: not sent")
+    imap_gmail_sent_copies: bool = Field(True, description="Gmail keeps a copy of every submitted message")
+    imap_gmail_sent_folder: str | None = Field(
+        None, description="Empty: the \\Sent folder, [Gmail]/Sent Mail"
+    )
+    imap_gmail_sent_copy_reliable: bool = Field(False, description="No copy after the delay: not sent")
     imap_timeout_seconds: float = Field(30.0, gt=0, description="Connect and read timeout of one IMAP call")
     imap_batch_size: int = Field(50, ge=1, le=1000, description="Messages fetched per IMAP FETCH")
     imap_ca_file: Path | None = Field(None, description="Extra CA bundle trusted for IMAP TLS (sandbox)")
@@ -465,6 +500,32 @@ class Settings(BaseSettings):
         description="Longest wait of one `leadgen health` check before it counts as failed",
     )
 
+    # --- alerts: Prefect automations created by `leadgen infra bootstrap` (issues 18, 23) --------------------
+    alert_webhook_url: SecretStr | None = Field(
+        None, description="URL the alerts are POSTed to as JSON {subject, body} (a chat or incident webhook)"
+    )
+    alert_email_to: CommaList = Field(
+        default_factory=list,
+        description="Addresses (comma-separated) alerts are mailed to by ALERT_EMAIL_ROUTE",
+    )
+    alert_email_route: RouteName = Field(
+        "yandex", description="SMTP route (SMTP_<ROUTE>_*) alert mail goes out by"
+    )
+    alert_bounce_rate_threshold: float = Field(
+        0.05,
+        gt=0,
+        le=1,
+        description="Share of a day's sent messages that bounced above which an alert is sent",
+    )
+    alert_bounce_min_sent: int = Field(
+        20, ge=1, description="Messages a day must have sent before its bounce rate can raise an alert"
+    )
+    alert_heartbeat_window_seconds: int = Field(
+        300,
+        ge=10,
+        description="A running flow run with no heartbeat for this long is marked Crashed (3+ heartbeats)",
+    )
+
     # --- prefect ----------------------------------------------------------------------------------------
     prefect_work_pool: str = "leadgen-docker"
     prefect_batch_size: int = Field(50, ge=1)
@@ -473,6 +534,26 @@ class Settings(BaseSettings):
     prefect_pool_concurrency: int = Field(4, ge=1, description="Flow runs the work pool runs at once")
     prefect_email_burst: int = Field(3, ge=1, description="Slots of the email-daily limit free at once")
 
+    # --- task cache (issue 18) --------------------------------------------------------------------------
+    cache_dir: Path | None = Field(
+        None,
+        description="Persisted results of cached tasks (LLM drafts, MX answers); default DATA_DIR/task-cache, "
+        "which must be on the volume every flow-run container mounts",
+    )
+    cache_llm_draft_days: int = Field(
+        30, ge=1, le=3650, description="How long a cached LLM answer is reused for the same request"
+    )
+
+    @model_validator(mode="after")
+    def _reliable_needs_copies(self) -> Settings:
+        for name in ("yandex", "gmail"):
+            if getattr(self, f"imap_{name}_sent_copy_reliable") and not getattr(
+                self, f"imap_{name}_sent_copies"
+            ):
+                prefix = f"IMAP_{name.upper()}_SENT"
+                raise ValueError(f"{prefix}_COPY_RELIABLE=true needs {prefix}_COPIES=true")
+        return self
+
     # --- input validation (issue 22) --------------------------------------------------------------------
     night_window_allow_daytime: bool = Field(
         False, description="Accept a NIGHT_WINDOW outside Yandex's night-rate hours (00:00-07:59 MSK)"
@@ -480,6 +561,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "planning_triggers",
+        "alert_email_to",
         "planning_minus_domains",
         "directory_domains_extra",
         "crawl_allow_private_hosts",
@@ -492,10 +574,21 @@ class Settings(BaseSettings):
     def _comma_lists(cls, value: Any) -> Any:
         return _split_commas(value)
 
-    @field_validator("directory_domains_file", mode="before")
+    @field_validator("directory_domains_file", "cache_dir", mode="before")
     @classmethod
     def _blank_path_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("alert_webhook_url", mode="before")
+    @classmethod
+    def _alert_webhook_url(cls, value: Any) -> Any:
+        """An empty ALERT_WEBHOOK_URL= (as in .env.example) means no webhook; a set one must be http(s)."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and not text.strip():
+            return None
+        if isinstance(text, str) and not text.strip().lower().startswith(("http://", "https://")):
+            raise ValueError("ALERT_WEBHOOK_URL must be an http:// or https:// URL")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -553,6 +646,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def task_cache_dir(self) -> Path:
+        """Where cached task results live: CACHE_DIR, else DATA_DIR/task-cache (absolute)."""
+        return (self.cache_dir or self.data_dir / "task-cache").resolve()
+
+    @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.app_timezone)
 
@@ -594,4 +692,16 @@ class Settings(BaseSettings):
             folder=getattr(self, f"imap_{name}_folder"),
             timeout=self.imap_timeout_seconds,
             ca_file=self.imap_ca_file,
+        )
+
+    def sent_copies(self, name: RouteName) -> SentCopies | None:
+        """Where a route's mailbox keeps its submitted mail, or None when it keeps none or is not configured."""
+        route = self.imap_route(name)
+        if not getattr(self, f"imap_{name}_sent_copies") or not route.configured:
+            return None
+        return SentCopies(
+            route=route,
+            folder=getattr(self, f"imap_{name}_sent_folder") or None,
+            usual=USUAL_SENT_FOLDERS.get(name, ()),
+            reliable=bool(getattr(self, f"imap_{name}_sent_copy_reliable")),
         )

@@ -1,4 +1,5 @@
-"""Mailbox task: read one route's IMAP mailbox from its cursor on (never cached; an outage is retried)."""
+"""Mailbox tasks: read one route's IMAP mailbox from its cursor on (never cached; an outage is retried), and settle
+`unknown` outreach rows from the routes' sent folders."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from leadgen.errors import MailboxRefused, MailboxUnavailable
 from leadgen.mailbox.sync import sync_mailbox
+from leadgen.outreach.settle import settle_unknown, tally
 from leadgen.settings import RouteName
 from tasks import runtime
 from tasks.policy import retry_options
@@ -35,3 +37,13 @@ def sync_mailbox_task(route: RouteName) -> dict[str, Any]:
     if report.error_kind == "refused":
         raise MailboxRefused(report.error or "refused")
     return dict(jsonable(report))
+
+
+@task(name="settle-unknown", cache_policy=NO_CACHE, **retry_options())
+def settle_task() -> dict[str, Any]:
+    """Settle `unknown` outreach rows from their route's sent folder: counts per outcome and one line per row
+    that changed or stays in doubt (an unreadable sent folder leaves its rows `unknown`, it does not fail)."""
+    settings = load_settings()
+    with open_engine(settings) as engine:
+        results = settle_unknown(engine, settings, now=runtime.current_clock())
+    return {"counts": tally(results), "lines": [item.line() for item in results]}

@@ -1,4 +1,4 @@
-"""Report tasks: the funnel of a batch and CSV exports."""
+"""Report tasks: the funnel of a batch, where the outbox stands, and CSV exports."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from leadgen import reports
 from leadgen.db.engine import session_scope
+from leadgen.outbox_counts import outbox_counts
 from tasks.policy import retry_options
 from tasks.runtime import jsonable, load_settings, open_engine
 
@@ -19,6 +20,14 @@ def funnel_task(batch_tag: str | None = None) -> dict[str, Any]:
     settings = load_settings()
     with open_engine(settings) as engine, session_scope(engine) as session:
         return dict(jsonable(reports.funnel(session, batch_tag=batch_tag)))
+
+
+@task(name="outbox-counts", cache_policy=NO_CACHE, **retry_options())
+def outbox_task() -> dict[str, Any]:
+    """Rows of this campaign queued, in `sending`, `unknown` and settled by evidence (leadgen.outbox_counts)."""
+    settings = load_settings()
+    with open_engine(settings) as engine, session_scope(engine) as session:
+        return dict(jsonable(outbox_counts(session, campaign=settings.outreach_campaign)))
 
 
 @task(name="export-csv", cache_policy=NO_CACHE, **retry_options())

@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.asyncutils import run_coro_as_sync
 from sqlalchemy import func, select
 
+from leadgen.db.batches import operation_in_batch
 from leadgen.db.engine import session_scope
 from leadgen.db.models import OperationStatus, SerpOperation
 from leadgen.serp import make_on_done
@@ -32,7 +33,6 @@ def yandex_client(settings: Settings) -> YandexClient:
     http = httpx.AsyncClient(timeout=httpx.Timeout(settings.yandex_timeout_seconds), trust_env=False)
     clock, sleep = runtime.current_clock(), runtime.async_sleep
     limiter = GlobalQuotaLimiter.from_settings(settings, clock=clock, sleep=sleep)
-    limiter.prefetch = settings.yandex_rps  # the yandex-search limit's size: a second's worth per round trip
     return YandexClient(http, settings, clock=clock, sleep=sleep, limiter=limiter, owns_http=True)
 
 
@@ -52,8 +52,9 @@ def submit_queries(limit: int, batch_tag: str | None = None) -> dict[str, Any]:
 
 
 @task(name="collect-operations", cache_policy=NO_CACHE, **retry_options())
-def collect_operations_task(limit: int) -> dict[str, Any]:
-    """Poll up to `limit` due operations; finished ones are ingested in the same transaction."""
+def collect_operations_task(limit: int, batch_tag: str | None = None) -> dict[str, Any]:
+    """Poll up to `limit` due operations (of the batch, if given); finished ones are ingested in the same
+    transaction."""
     settings = load_settings()
 
     async def run() -> Any:
@@ -66,17 +67,21 @@ def collect_operations_task(limit: int) -> dict[str, Any]:
                     now=runtime.current_clock(),
                     limit=limit,
                     on_done=make_on_done(settings, now=runtime.current_clock()),
+                    batch_tag=batch_tag,
                 )
 
     return dict(jsonable(run_coro_as_sync(run())))
 
 
 @task(name="count-pending-operations", cache_policy=NO_CACHE, **retry_options())
-def pending_operations_task() -> int:
-    """Operations still waiting for Yandex (so a collecting flow knows whether to keep polling)."""
+def pending_operations_task(batch_tag: str | None = None) -> int:
+    """Operations (of the batch, if given) still waiting for Yandex, so a collecting flow knows whether to keep
+    polling."""
     settings = load_settings()
     stmt = (
-        select(func.count()).select_from(SerpOperation).where(SerpOperation.status == OperationStatus.PENDING)
+        select(func.count())
+        .select_from(SerpOperation)
+        .where(SerpOperation.status == OperationStatus.PENDING, operation_in_batch(batch_tag))
     )
     with open_engine(settings) as engine, session_scope(engine) as session:
         return int(session.scalar(stmt) or 0)

@@ -92,11 +92,14 @@ def root(
     # help needs no settings: `leadgen db --help` skips them (the command itself loads them when it runs)
     if ctx.resilient_parsing or ctx.meta.get(_HELP_ASKED):
         return
+    from leadgen.logformat import log_formatter
+
     settings = load_settings()
     ctx.obj["settings"] = settings
+    handler = logging.StreamHandler()  # stderr: stdout stays the command's output
+    handler.setFormatter(log_formatter(settings.log_format))
     logging.basicConfig(
-        level=logging.DEBUG if verbose else getattr(logging, settings.log_level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=logging.DEBUG if verbose else getattr(logging, settings.log_level), handlers=[handler]
     )
     # Alembic is imported by the command that needs it, after this: its import-time "setup plugin" lines stay quiet
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from leadgen.cli.context import err_console, fail, get_engine, get_settings
+from leadgen.cli.context import batch_tag_option, err_console, fail, get_engine, get_settings
 
 if TYPE_CHECKING:  # the crawler, the extractor and the database load when a command runs
     from leadgen.contacts.enrich import CompanyOutcome
@@ -57,6 +57,10 @@ def enrich(
             "--company", help="Crawl this domain (repeatable), whatever its status; else `new` ones."
         ),
     ] = None,
+    batch_tag: Annotated[
+        str | None,
+        typer.Option("--batch-tag", help="Only companies found by this batch.", callback=batch_tag_option),
+    ] = None,
 ) -> None:
     """Crawl company sites for contacts (status new → enriched / no_contacts / unreachable), with progress."""
     import asyncio
@@ -64,13 +68,28 @@ def enrich(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from sqlalchemy import func, select
 
+    from leadgen.cli.owners import cli_owner_alive
+    from leadgen.clock import utc_now
     from leadgen.contacts.enrich import enrich_companies
+    from leadgen.contacts.orphans import release_orphaned_companies
+    from leadgen.db.batches import company_in_batch
     from leadgen.db.engine import session_scope
     from leadgen.db.models import Company, CompanyStatus
     from leadgen.domains import canonical_domain, to_ascii
 
     settings = get_settings(ctx)
     engine = get_engine(ctx)
+    # Companies left in `enriching` by a run that is gone go back to `new` first (at once, or after the stale age).
+    released = release_orphaned_companies(
+        engine, owner_alive=cli_owner_alive, now=utc_now(), batch_tag=batch_tag
+    )
+    if released.owner_gone or released.stale:
+        err_console.print(
+            f"released {released.owner_gone + released.stale} companies left in `enriching` by a run that is "
+            f"gone ({released.stale} after the stale timeout)",
+            markup=False,
+            highlight=False,
+        )
     company_ids: list[int] | None = None
     if company:
         # a company's key is canonical_domain() of what was typed; its punycode spelling finds older rows
@@ -89,7 +108,7 @@ def enrich(
         company_ids = list(found.values())
         limit = max(limit, len(company_ids))
     with session_scope(engine) as session:
-        query = select(func.count()).select_from(Company)
+        query = select(func.count()).select_from(Company).where(company_in_batch(batch_tag))
         if company_ids is not None:
             query = query.where(Company.id.in_(company_ids))
         else:
@@ -118,6 +137,7 @@ def enrich(
                 company_ids=company_ids,
                 force=company_ids is not None,
                 progress=on_company,
+                batch_tag=batch_tag,
             )
         )
     typer.echo(json.dumps(asdict(report), ensure_ascii=False, indent=2))

@@ -14,13 +14,30 @@ if TYPE_CHECKING:  # pydantic, SQLAlchemy and the settings model load when a com
 
     from leadgen.settings import Settings
 
-__all__ = ["err_console", "fail", "get_engine", "get_settings", "load_settings", "out_console"]
+__all__ = [
+    "batch_tag_option",
+    "err_console",
+    "fail",
+    "get_engine",
+    "get_settings",
+    "load_settings",
+    "out_console",
+]
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print `error: message` on stderr and exit with `code` (no traceback)."""
     print_error(message)
     raise typer.Exit(code)
+
+
+def batch_tag_option(tag: str | None) -> str | None:
+    """Callback of every `--batch-tag` option: the one batch-tag rule (leadgen.batch_tags), else exit 2."""
+    from leadgen.batch_tags import batch_tag_problem
+
+    if tag is not None and (problem := batch_tag_problem(tag)):
+        fail(f"--batch-tag {problem}", code=2)
+    return tag
 
 
 def load_settings() -> Settings:

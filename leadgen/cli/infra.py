@@ -1,4 +1,4 @@
-"""`leadgen infra ...`: bootstrap the Prefect side (work pool, concurrency limits, variables)."""
+"""`leadgen infra ...`: bootstrap the Prefect side (work pool, concurrency limits, variables, alerts); the task cache."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from typing import Annotated
 
 import typer
 
+from leadgen.cli import cache as cache_cli
 from leadgen.cli.context import err_console, get_settings, out_console
 
 app = typer.Typer(
-    help="Prefect side: create or update the work pool, global concurrency limits and variables.",
+    help="Prefect side: create or update the work pool, concurrency limits, variables and alert automations.",
     no_args_is_help=True,
 )
+app.add_typer(cache_cli.app, name="cache")
 
 
 @app.command()
@@ -48,8 +50,9 @@ def bootstrap(
         err_console.print(
             "warning: PREFECT_API_URL is not set; bootstrapped the local ephemeral Prefect database instead"
         )
+    width = max((len(action.name) for action in report.actions), default=24)
     for action in report.actions:
         out_console.print(
-            f"{action.kind:<18} {action.name:<24} {action.outcome:<9} {action.detail}", soft_wrap=True
+            f"{action.kind:<18} {action.name:<{width}} {action.outcome:<9} {action.detail}", soft_wrap=True
         )
     out_console.print(f"{report.changed} changed, {len(report.actions) - report.changed} already in place")

@@ -71,6 +71,7 @@ def sync(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from leadgen.mailbox.sync import sync_all
+    from leadgen.outreach.settle import settle_unknown, tally
 
     settings = get_settings(ctx)
     engine = get_engine(ctx)
@@ -94,11 +95,18 @@ def sync(
         reports = sync_all(
             engine, settings, now=utc_now, routes=[route.value] if route else None, progress=on_step
         )
+    settled = tally(settle_unknown(engine, settings, now=utc_now))  # after the bounces and replies
     if as_json:
         out_console.print_json(json.dumps([asdict(r) for r in reports], ensure_ascii=False, default=str))
     else:
         for report in reports:
             out_console.print(summary_line(report), markup=False, soft_wrap=True)
+        out_console.print(
+            f"unknown messages settled from sent folders: {settled['sent']} sent, {settled['requeued']} "
+            f"requeued; {settled['waiting'] + settled['unknown']} still unknown (`leadgen outreach settle`)",
+            markup=False,
+            soft_wrap=True,
+        )
     failed = [r for r in reports if r.error]
     for report in failed:
         print_error(f"{report.route}: {report.error}")

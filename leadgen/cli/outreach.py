@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from leadgen.cli.context import err_console, get_engine, get_settings, out_console
+from leadgen.cli.context import batch_tag_option, err_console, get_engine, get_settings, out_console
 from leadgen.clock import utc_now
 
 if TYPE_CHECKING:  # the database and the settings load when a command runs
@@ -25,18 +25,28 @@ app = typer.Typer(
 )
 
 Limit = Annotated[int, typer.Option("--limit", "-n", min=0, help="Handle at most N rows.")]
+BatchTag = Annotated[
+    str | None,
+    typer.Option(
+        "--batch-tag",
+        help="Only companies found by this batch (and their messages).",
+        callback=batch_tag_option,
+    ),
+]
 
 
 def _print(report: Any) -> None:
     out_console.print_json(json.dumps(asdict(report), ensure_ascii=False, default=str))
 
 
-def _journaled(ctx: typer.Context, stage: str, work: Callable[[Engine, Settings], Any]) -> Any:
+def _journaled(
+    ctx: typer.Context, stage: str, work: Callable[[Engine, Settings], Any], batch_tag: str | None = None
+) -> Any:
     """Run one stage as a journal entry (`leadgen report --runs`), print its report and return it."""
     from leadgen.journal import journaled
 
     engine = get_engine(ctx)
-    with journaled(engine, stage, clock=utc_now) as run:
+    with journaled(engine, stage, clock=utc_now, batch_tag=batch_tag) as run:
         report = work(engine, get_settings(ctx))
         run.result = asdict(report)
     _print(report)
@@ -44,19 +54,29 @@ def _journaled(ctx: typer.Context, stage: str, work: Callable[[Engine, Settings]
 
 
 @app.command()
-def draft(ctx: typer.Context, limit: Limit = 50) -> None:
+def draft(ctx: typer.Context, limit: Limit = 50, batch_tag: BatchTag = None) -> None:
     """Write drafts (LLM or fallback) for enriched companies that have no message in this campaign."""
     from leadgen.outreach.drafting import draft_messages  # loads the OpenAI client
 
-    _journaled(ctx, "cli-draft", lambda e, s: draft_messages(e, s, limit=limit, now=utc_now()))
+    _journaled(
+        ctx,
+        "cli-draft",
+        lambda e, s: draft_messages(e, s, limit=limit, now=utc_now(), batch_tag=batch_tag),
+        batch_tag,
+    )
 
 
 @app.command()
-def queue(ctx: typer.Context, limit: Limit = 100) -> None:
+def queue(ctx: typer.Context, limit: Limit = 100, batch_tag: BatchTag = None) -> None:
     """Verify recipients (syntax, opt-out, MX) and guardrails of drafts; queue or skip them."""
     from leadgen.outreach.outbox import queue_messages
 
-    _journaled(ctx, "cli-queue", lambda e, s: queue_messages(e, s, limit=limit, now=utc_now()))
+    _journaled(
+        ctx,
+        "cli-queue",
+        lambda e, s: queue_messages(e, s, limit=limit, now=utc_now(), batch_tag=batch_tag),
+        batch_tag,
+    )
 
 
 @app.command()
@@ -66,17 +86,25 @@ def send(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Write .eml files to OUTREACH_DRY_RUN_DIR; change nothing.")
     ] = False,
+    batch_tag: BatchTag = None,
 ) -> None:
     """Send queued messages inside the send window, never more than OUTREACH_DAILY_CAP a day.
 
     A route that cannot be used (connection, TLS, STARTTLS, AUTH) gets one line on stderr naming the setting
-    to check; when no route a message may take works, the run stops (exit 1) and no message is spent.
+    to check; when no route a message may take works, the run stops (exit 1) and no message is spent. Rows left
+    in `sending` by a sender that is gone (a dead process on this host, a finished flow run) are released first.
     """
+    from leadgen.cli.owners import cli_owner_alive
     from leadgen.outreach.sending import send_queued
 
     get_engine(ctx, must_exist=dry_run)  # a dry run against a missing SQLite file creates none
     report = _journaled(
-        ctx, "cli-send", lambda e, s: send_queued(e, s, limit=limit, now=utc_now, dry_run=dry_run)
+        ctx,
+        "cli-send",
+        lambda e, s: send_queued(
+            e, s, limit=limit, now=utc_now, dry_run=dry_run, owner_alive=cli_owner_alive, batch_tag=batch_tag
+        ),
+        batch_tag,
     )
     for line in report.routes_down:
         err_console.print(f"error: {line}", markup=False, soft_wrap=True, highlight=False)
@@ -126,15 +154,25 @@ def recover(
     ] = None,
 ) -> None:
     """Rows stuck in `sending`: requeue those that crashed before their DATA checkpoint, mark the rest `unknown`
-    (never resent automatically)."""
+    (never resent automatically). Rows whose sender is gone (a dead process here, a finished flow run) are
+    recovered whatever their age; the others once older than --minutes."""
+    from leadgen.cli.owners import cli_owner_alive
+    from leadgen.outreach.orphans import release_orphaned_messages
     from leadgen.outreach.outbox import recover_rows
 
     settings = get_settings(ctx)
+    engine = get_engine(ctx)
     age = minutes if minutes is not None else settings.outreach_stale_sending_minutes
-    done = recover_rows(get_engine(ctx), now=utc_now(), stale_after=timedelta(minutes=age))
-    out_console.print(
-        f"{done.requeued} rows requeued (crashed before DATA), {done.unknown} rows marked unknown"
+    gone = release_orphaned_messages(engine, owner_alive=cli_owner_alive, now=utc_now())
+    done = recover_rows(engine, now=utc_now(), stale_after=timedelta(minutes=age))
+    released = gone.requeued + gone.unknown
+    line = (
+        f"{gone.requeued + done.requeued} rows requeued (crashed before DATA), {gone.unknown + done.unknown}"
     )
+    line += " rows marked unknown" + (
+        f" ({released} of them because their sender is gone)" if released else ""
+    )
+    out_console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _operator() -> str:
@@ -174,3 +212,22 @@ def resolve(
         f"message {result.id} {result.message_id or ''} to {result.to_email or '(forgotten)'}: {result.status}",
         markup=False,
     )
+
+
+@app.command()
+def settle(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Settle `unknown` messages from their route's sent folder (IMAP_<ROUTE>_SENT_*): a copy found means sent;
+    none in a reliable folder after OUTREACH_SETTLE_AFTER_MINUTES means not sent (requeued). One line per row."""
+    from leadgen.outreach.settle import settle_unknown
+
+    results = settle_unknown(get_engine(ctx), get_settings(ctx), now=utc_now)
+    for item in results:
+        if as_json:
+            typer.echo(json.dumps(item.summary(), ensure_ascii=False))
+        else:
+            out_console.print(item.line(), markup=False, soft_wrap=True, highlight=False)
+    if not results and not as_json:
+        out_console.print("no unknown messages", markup=False)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from leadgen.cli.context import fail, get_engine, get_settings, out_console
+from leadgen.cli.context import batch_tag_option, fail, get_engine, get_settings, out_console
 from leadgen.clock import utc_now
 
 if TYPE_CHECKING:  # the planner (sheets client, database) loads when `leadgen plan` runs
@@ -28,7 +28,9 @@ def plan(
     batch_tag: Annotated[
         str | None,
         typer.Option(
-            "--batch-tag", help="Plan only rows of this batch; rows with an empty batch_tag join it."
+            "--batch-tag",
+            help="Plan only rows of this batch; rows with an empty batch_tag join it.",
+            callback=batch_tag_option,
         ),
     ] = None,
     dry_run: Annotated[
@@ -42,15 +44,12 @@ def plan(
     ] = False,
 ) -> None:
     """Validate niche rows, generate queries (≤ 6 per niche) and schedule them inside the night window."""
-    from leadgen.planning.rows import batch_tag_problem
     from leadgen.planning.run import run_planning
     from leadgen.planning.source import is_sheet, resolve_source
 
     settings = get_settings(ctx)
     if sheet and csv_file is not None:
         fail("use --sheet or --csv, not both", code=2)
-    if batch_tag is not None and (problem := batch_tag_problem(batch_tag)):
-        fail(f"--batch-tag {problem}", code=2)
     if csv_file is not None:
         source = str(csv_file)
     else:

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from leadgen.cli.context import get_engine, get_settings, out_console
+from leadgen.cli.context import batch_tag_option, get_engine, get_settings, out_console
 from leadgen.outputs import check_output
 
 if TYPE_CHECKING:  # the report queries (SQLAlchemy) load when a command runs
@@ -20,8 +20,8 @@ if TYPE_CHECKING:  # the report queries (SQLAlchemy) load when a command runs
 export_app = typer.Typer(help="Export working domains or contacts as CSV.", no_args_is_help=True)
 
 FUNNEL_FIELDS = (
-    "queries", "operations", "results", "companies", "duplicates", "contacts", "drafted", "sent", "failed",
-    "skipped", "opted_out", "bounced", "replied",
+    "queries", "operations", "results", "companies", "duplicates", "contacts", "drafted", "queued", "sending",
+    "sent", "unknown", "settled", "failed", "skipped", "opted_out", "bounced", "replied",
 )  # fmt: skip
 LOOP_FIELDS = (
     "hard_bounces", "soft_bounces", "suppressed_by_bounce", "addresses_soft_bouncing", "replies",
@@ -31,7 +31,9 @@ LOOP_FIELDS = (
 
 def report(
     ctx: typer.Context,
-    batch_tag: Annotated[str | None, typer.Option("--batch-tag", help="Only this batch.")] = None,
+    batch_tag: Annotated[
+        str | None, typer.Option("--batch-tag", help="Only this batch.", callback=batch_tag_option)
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object.")] = False,
     days: Annotated[int, typer.Option("--days", min=1, help="Daily summaries to show.")] = 14,
     top: Annotated[int, typer.Option("--top", min=1, help="Top domains to show.")] = 20,
@@ -165,7 +167,9 @@ def _print_funnel(batches: list[FunnelReport], total: FunnelReport) -> None:
 def domains_cmd(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="CSV file to write.", dir_okay=False)],
-    batch_tag: Annotated[str | None, typer.Option("--batch-tag", help="Only this batch.")] = None,
+    batch_tag: Annotated[
+        str | None, typer.Option("--batch-tag", help="Only this batch.", callback=batch_tag_option)
+    ] = None,
 ) -> None:
     """Working company domains (not duplicate, excluded, unreachable or opted out) with contact counts."""
     from leadgen.db.engine import session_scope
@@ -181,7 +185,9 @@ def domains_cmd(
 def contacts_cmd(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="CSV file to write.", dir_okay=False)],
-    batch_tag: Annotated[str | None, typer.Option("--batch-tag", help="Only this batch.")] = None,
+    batch_tag: Annotated[
+        str | None, typer.Option("--batch-tag", help="Only this batch.", callback=batch_tag_option)
+    ] = None,
 ) -> None:
     """Emails and phones of working companies; opted-out companies and emails are left out."""
     from leadgen.db.engine import session_scope

@@ -26,6 +26,7 @@ from leadgen.contacts.store import (
 )
 from leadgen.db.engine import session_scope
 from leadgen.db.models import Company, CompanyStatus
+from leadgen.owners import process_owner
 from leadgen.settings import Settings
 
 Progress = Callable[["CompanyOutcome"], None]
@@ -101,13 +102,26 @@ async def enrich_companies(
     monotonic: Monotonic | None = None,
     force: bool = False,
     progress: Progress | None = None,
+    owner: str | None = None,
+    batch_tag: str | None = None,
 ) -> EnrichReport:
     """Claim up to `limit` companies (status new → enriching), crawl them with bounded concurrency, and store
     contacts and the outcome (enriched / no_contacts / unreachable + reason) per company in its own
     transaction. Re-runnable: contacts are upserted, and only `new` companies are claimed (all listed
-    `company_ids` with `force`). `http` (e.g. a client on a mock transport) replaces the production client."""
+    `company_ids` with `force`). `http` (e.g. a client on a mock transport) replaces the production client.
+    The claims record `owner` (default: this process; leadgen.owners). With `batch_tag`, only companies of
+    that batch are claimed."""
+    owner = owner or process_owner()
     with session_scope(engine) as session:
-        companies = claim_companies(session, limit=limit, now=now(), company_ids=company_ids, force=force)
+        companies = claim_companies(
+            session,
+            limit=limit,
+            now=now(),
+            company_ids=company_ids,
+            force=force,
+            owner=owner,
+            batch_tag=batch_tag,
+        )
         claimed = [(c.id, c.canonical_domain, start_url(c)) for c in companies]
     if not claimed:
         return EnrichReport()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from leadgen.contacts.extract import Contact as FoundContact
 from leadgen.contacts.preference import best as preferred
 from leadgen.contacts.thirdparty import STUDIO_KEY, THIRD_PARTY_KEY, third_party_category
+from leadgen.db.batches import company_in_batch
 from leadgen.db.models import Company, CompanyStatus, Contact, ContactKind, ContactSource
 from leadgen.db.results import rowcount
 
@@ -164,6 +165,8 @@ def claim_companies(
     now: datetime,
     company_ids: Sequence[int] | None = None,
     force: bool = False,
+    owner: str | None = None,
+    batch_tag: str | None = None,
 ) -> list[Company]:
     """Move up to `limit` companies from `new` to `enriching` and return them.
 
@@ -171,13 +174,16 @@ def claim_companies(
     conditional `UPDATE ... WHERE status = 'new'` per row, so a row already claimed is not claimed twice.
     With `force` (the CLI's `--company`), enriched/no_contacts/unreachable companies are re-claimed too.
     Companies left in `enriching` for longer than STALE_ENRICHING (their run died) are claimed again.
+    `owner` (leadgen.owners) is recorded as `claimed_by`, so a later run can release the claim at once when
+    this owner is gone (leadgen.contacts.orphans).
+    With `batch_tag`, only companies of that batch (leadgen.db.batches) are claimed.
     """
     statuses = [CompanyStatus.NEW]
     if force:
         statuses += [CompanyStatus.ENRICHED, CompanyStatus.NO_CONTACTS, CompanyStatus.UNREACHABLE]
     stale = and_(Company.status == CompanyStatus.ENRICHING, Company.updated_at < now - STALE_ENRICHING)
     claimable = or_(Company.status.in_(statuses), stale)
-    query = select(Company.id).where(claimable).order_by(Company.id).limit(limit)
+    query = select(Company.id).where(claimable, company_in_batch(batch_tag)).order_by(Company.id).limit(limit)
     if company_ids is not None:
         query = query.where(Company.id.in_(list(company_ids)))
     if session.get_bind().dialect.name == "postgresql":
@@ -188,7 +194,7 @@ def claim_companies(
         result = session.execute(
             update(Company)
             .where(Company.id == company_id, claimable)
-            .values(status=CompanyStatus.ENRICHING, status_reason=None, updated_at=now)
+            .values(status=CompanyStatus.ENRICHING, status_reason=None, updated_at=now, claimed_by=owner)
             .execution_options(synchronize_session=False)
         )
         if rowcount(result) == 1:
@@ -229,18 +235,25 @@ def release_claim(session: Session, company_id: int, *, reason: str, now: dateti
     result = session.execute(
         update(Company)
         .where(Company.id == company_id, Company.status == CompanyStatus.ENRICHING)
-        .values(status=CompanyStatus.NEW, status_reason=reason[:1000], updated_at=now)
+        .values(status=CompanyStatus.NEW, status_reason=reason[:1000], updated_at=now, claimed_by=None)
         .execution_options(synchronize_session=False)
     )
     return bool(rowcount(result))
 
 
-def release_stale(session: Session, *, older_than: datetime) -> int:
-    """Put companies left in `enriching` by a crashed run (not updated since `older_than`) back to `new`."""
+def release_stale(session: Session, *, older_than: datetime, batch_tag: str | None = None) -> int:
+    """Put companies left in `enriching` by a crashed run (not updated since `older_than`) back to `new` (only
+    the batch's, with `batch_tag`)."""
     result = session.execute(
         update(Company)
-        .where(Company.status == CompanyStatus.ENRICHING, Company.updated_at < older_than)
-        .values(status=CompanyStatus.NEW, status_reason="released after a stale enrichment claim")
+        .where(
+            Company.status == CompanyStatus.ENRICHING,
+            Company.updated_at < older_than,
+            company_in_batch(batch_tag),
+        )
+        .values(
+            status=CompanyStatus.NEW, status_reason="released after a stale enrichment claim", claimed_by=None
+        )
         .execution_options(synchronize_session=False)
     )
     return rowcount(result)

@@ -220,6 +220,7 @@ class Company(TimestampMixin, Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     enriched_at: Mapped[datetime | None]
     replied_at: Mapped[datetime | None]  # someone at the company answered: it gets no further mail
+    claimed_by: Mapped[str | None] = mapped_column(String(255))  # crawl claim's owner (leadgen.owners)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=json_default)
 
     def __repr__(self) -> str:
@@ -274,6 +275,7 @@ class OutreachMessage(TimestampMixin, Base):
     queued_at: Mapped[datetime | None]
     sending_started_at: Mapped[datetime | None]
     data_started_at: Mapped[datetime | None]  # committed before the SMTP DATA command (the send checkpoint)
+    claimed_by: Mapped[str | None] = mapped_column(String(255))  # send claim's owner (leadgen.owners)
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     next_attempt_at: Mapped[datetime | None]
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=json_default)

@@ -98,6 +98,30 @@ def _text(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
+def login(route: ImapRoute, *, context: ssl.SSLContext | None = None) -> IMAPClient:
+    """Connect to the route's server (TLS, STARTTLS or plain) and log in; no folder selected yet."""
+    context = context or ssl_context(route)
+    with imap_errors(route, "connect"):
+        client = IMAPClient(
+            route.host,
+            port=route.port,
+            ssl=route.security == "ssl",
+            ssl_context=context,
+            timeout=route.timeout,
+        )
+    try:
+        if route.security == "starttls":
+            with imap_errors(route, "start TLS"):
+                client.starttls(context)
+        password = route.password.get_secret_value() if route.password else ""
+        with imap_errors(route, "log in"):
+            client.login(route.username, password)
+    except BaseException:
+        client.shutdown()
+        raise
+    return client
+
+
 class ImapMailbox:
     """One folder of one account, selected read-only; a context manager that logs out on exit."""
 
@@ -107,22 +131,8 @@ class ImapMailbox:
         self.route = route
         self.uidvalidity = 0
         self.exists = 0
-        context = context or ssl_context(route)
-        with imap_errors(route, "connect"):
-            self._client = IMAPClient(
-                route.host,
-                port=route.port,
-                ssl=route.security == "ssl",
-                ssl_context=context,
-                timeout=route.timeout,
-            )
+        self._client = login(route, context=context)
         try:
-            if route.security == "starttls":
-                with imap_errors(route, "start TLS"):
-                    self._client.starttls(context)
-            password = route.password.get_secret_value() if route.password else ""
-            with imap_errors(route, "log in"):
-                self._client.login(route.username, password)
             with imap_errors(route, f"select folder {route.folder!r}"):
                 selected = self._client.select_folder(route.folder, readonly=True)
             if b"UIDVALIDITY" not in selected:  # RFC 3501 requires it; without it no cursor can be trusted

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from leadgen.db.batches import company_in_batch
 from leadgen.db.models import AddressBounce, Company, InboundMessage, OptOut
 from leadgen.mailbox.kinds import MailKind
 
@@ -57,7 +58,7 @@ def _first_lines(text: str | None, limit: int = FIRST_LINES_MAX) -> str | None:
 
 
 def _in_batch(batch_tag: str | None) -> Any:
-    return Company.batch_tag == batch_tag if batch_tag is not None else literal(True)
+    return company_in_batch(batch_tag)  # a company found by two batches is in both (leadgen.db.batches)
 
 
 def loop_report(session: Session, *, batch_tag: str | None = None, limit: int = REPLIES_SHOWN) -> LoopReport:

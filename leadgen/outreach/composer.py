@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
 import openai
 from openai.types.chat import ChatCompletionMessageParam
-from openai.types.shared_params import ResponseFormatJSONSchema
 
 from leadgen.errors import DraftRejected
 from leadgen.outreach.briefs import CompanyBrief, ContactBrief
@@ -32,6 +31,9 @@ DRAFT_SCHEMA: dict[str, Any] = {
     "required": ["subject", "body"],
     "additionalProperties": False,
 }
+PROMPT_VERSION = "2026-12.1"
+"""Version of SYSTEM_PROMPT and `build_messages`: bump it when either changes, so cached LLM drafts are not reused."""
+
 LANGUAGE_NAMES = {"ru": "русском", "en": "английском", "uk": "украинском", "be": "белорусском"}
 
 SYSTEM_PROMPT = """Ты пишешь первое деловое письмо от имени отправителя компании-получателю.
@@ -165,12 +167,39 @@ class LlmComposer:
         self._fallback = FallbackComposer(self.policy)
 
     def key(self, company: CompanyBrief, offer: OfferBrief) -> str:
-        return draft_key(company, offer, model=self.model)
+        return draft_key(company, offer, model=f"{self.model}@{PROMPT_VERSION}")
 
-    def compose(self, company: CompanyBrief, contact: ContactBrief, offer: OfferBrief) -> ComposedDraft:
-        base = {"model": self.model}
+    def request(self, company: CompanyBrief, contact: ContactBrief, offer: OfferBrief) -> dict[str, Any]:
+        """The Chat Completions request for a draft (no credential in it: the client holds the key)."""
+        return {
+            "model": self.model,
+            "temperature": self.temperature,
+            "messages": build_messages(company, contact, offer, self.policy),
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "email_draft", "schema": DRAFT_SCHEMA, "strict": True},
+            },
+        }
+
+    def request_key(self, company: CompanyBrief, contact: ContactBrief, offer: OfferBrief) -> str:
+        """A digest of everything the model is asked (briefs, offer, model, prompt version): the LLM cache key."""
+        raw = json.dumps(
+            [PROMPT_VERSION, self.request(company, contact, offer)], ensure_ascii=False, sort_keys=True
+        )
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    def compose(
+        self,
+        company: CompanyBrief,
+        contact: ContactBrief,
+        offer: OfferBrief,
+        *,
+        ask: Callable[[CompanyBrief, ContactBrief, OfferBrief], EmailTemplate] | None = None,
+    ) -> ComposedDraft:
+        """The LLM's draft, or the fallback. `ask` replaces the model call (the Prefect layer caches it)."""
+        base = {"model": self.model, "prompt_version": PROMPT_VERSION}
         try:
-            draft = self._ask(company, contact, offer)
+            draft = (ask or self.ask)(company, contact, offer)
         except DraftRejected as exc:
             log.info("LLM draft for %s unusable (%s); using the fallback", company.domain, exc)
             return self._fallback.fallback(company, contact, offer, reason=f"llm_rejected: {exc}", extra=base)
@@ -191,17 +220,9 @@ class LlmComposer:
         meta = {"composer": "llm", "template_version": TEMPLATE_VERSION, "guardrails": [], **base}
         return ComposedDraft(draft, "llm", verdict, meta)
 
-    def _ask(self, company: CompanyBrief, contact: ContactBrief, offer: OfferBrief) -> EmailTemplate:
-        response_format: ResponseFormatJSONSchema = {
-            "type": "json_schema",
-            "json_schema": {"name": "email_draft", "schema": DRAFT_SCHEMA, "strict": True},
-        }
-        response = self.client.chat.completions.create(
-            model=self.model,
-            temperature=self.temperature,
-            messages=build_messages(company, contact, offer, self.policy),
-            response_format=response_format,
-        )
+    def ask(self, company: CompanyBrief, contact: ContactBrief, offer: OfferBrief) -> EmailTemplate:
+        """One model call: the draft it answers; raises DraftRejected or openai.OpenAIError."""
+        response = self.client.chat.completions.create(**self.request(company, contact, offer))
         if not response.choices:
             raise DraftRejected("no choices in the response")
         return parse_draft(response.choices[0].message.content)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from leadgen.contacts.preference import best as preferred
 from leadgen.contacts.thirdparty import third_party_reason
+from leadgen.db.batches import company_in_batch
 from leadgen.db.engine import session_scope
 from leadgen.db.models import (
     Company,
@@ -108,7 +109,7 @@ def _taken(session: Session, campaign: str, contacts: Sequence[Contact]) -> froz
     return frozenset(a for a in held if a)
 
 
-def _candidates(session: Session, campaign: str, limit: int) -> list[Company]:
+def _candidates(session: Session, campaign: str, limit: int, batch_tag: str | None = None) -> list[Company]:
     has_message = exists().where(
         and_(OutreachMessage.company_id == Company.id, OutreachMessage.campaign == campaign)
     )
@@ -121,6 +122,7 @@ def _candidates(session: Session, campaign: str, limit: int) -> list[Company]:
             Company.replied_at.is_(None),  # a company that answered gets no further mail, in any campaign
             ~has_message,
             has_email,
+            company_in_batch(batch_tag),
         )
         .order_by(Company.id)
         .limit(limit)
@@ -157,17 +159,19 @@ def draft_messages(
     now: datetime,
     composer: Composer | None = None,
     offer: OfferBrief | None = None,
+    batch_tag: str | None = None,
 ) -> DraftReport:
     """Write drafts for up to `limit` enriched companies without a message in this campaign.
 
     The LLM is called outside any transaction; a draft already stored under the same cache key is reused,
     so re-runs do not pay twice. Opted-out recipients get a `skipped` row so they are not considered again.
+    With `batch_tag`, only companies of that batch are drafted for.
     """
     offer = offer or load_offer(settings.outreach_offer_file)
     composer = composer or build_composer(settings)
     campaign = settings.outreach_campaign
     with session_scope(engine) as session:
-        companies = _candidates(session, campaign, limit)
+        companies = _candidates(session, campaign, limit, batch_tag)
         work = []
         for company in companies:
             contacts = session.scalars(

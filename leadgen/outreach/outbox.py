@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadgen.contacts.thirdparty import third_party_reason
+from leadgen.db.batches import message_in_batch
 from leadgen.db.engine import session_scope
 from leadgen.db.models import Company, Contact, MessageStatus, OptOutKind, OutreachMessage
 from leadgen.errors import ClaimLost
@@ -55,9 +56,11 @@ def queue_messages(
     now: datetime,
     resolver: MxResolver | None = None,
     offer: OfferBrief | None = None,
+    batch_tag: str | None = None,
 ) -> QueueReport:
     """Verify the recipients of up to `limit` drafts (syntax, disposable domain, opt-out of the address, its
-    domain or the company's domain, third-party address, MX, guardrails) and queue or skip them."""
+    domain or the company's domain, third-party address, MX, guardrails) and queue or skip them. With
+    `batch_tag`, only drafts for that batch's companies."""
     offer = offer or load_offer(settings.outreach_offer_file)
     policy = DraftPolicy.from_settings(settings)
     router = Router.from_settings(settings, resolver=resolver)
@@ -75,7 +78,11 @@ def queue_messages(
             )
             .outerjoin(Company, Company.id == OM.company_id)
             .outerjoin(Contact, Contact.id == OM.contact_id)
-            .where(OM.status == MessageStatus.DRAFTED, OM.campaign == settings.outreach_campaign)
+            .where(
+                OM.status == MessageStatus.DRAFTED,
+                OM.campaign == settings.outreach_campaign,
+                message_in_batch(batch_tag),
+            )
             .order_by(OM.id)
             .limit(limit)
         ).all()
@@ -375,24 +382,35 @@ class _CapReached(Exception):
         self.used = used
 
 
-def claim_next(engine: Engine, settings: Settings, *, now: datetime, message_domain: str) -> Claim:
+def claim_next(
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: datetime,
+    message_domain: str,
+    owner: str | None = None,
+    batch_tag: str | None = None,
+) -> Claim:
     """Claim the next due queued row, check opt-out and the daily cap, all in ONE transaction.
 
     Postgres: an advisory transaction lock serialises claims (exact cap), the row is picked with
     `FOR UPDATE SKIP LOCKED`. SQLite: one conditional `UPDATE ... WHERE id = (SELECT ...) AND status =
     'queued' RETURNING id`, whose write lock serialises claims the same way. Over the cap the transaction
-    rolls back and the row stays queued.
+    rolls back and the row stays queued. `owner` (leadgen.owners) is recorded as `claimed_by`. With
+    `batch_tag`, only rows of that batch's companies are claimed (the cap still counts every message sent today).
     """
     start, end = day_bounds(now, settings)
     due = and_(
         OM.status == MessageStatus.QUEUED,
         OM.campaign == settings.outreach_campaign,
         or_(OM.next_attempt_at.is_(None), OM.next_attempt_at <= now),
+        message_in_batch(batch_tag),
     )
     claim_values = {
         "status": MessageStatus.SENDING,
         "sending_started_at": now,
         "data_started_at": None,
+        "claimed_by": owner,
         "attempts": OM.attempts + 1,
         "updated_at": now,
     }
@@ -556,11 +574,20 @@ CRASHED_AFTER_DATA = (
 
 
 def recover_rows(
-    engine: Engine, *, now: datetime, stale_after: timedelta = DEFAULT_STALE_SENDING
+    engine: Engine,
+    *,
+    now: datetime,
+    stale_after: timedelta = DEFAULT_STALE_SENDING,
+    batch_tag: str | None = None,
 ) -> Recovered:
     """Rows left in `sending` longer than `stale_after`: without the checkpoint (data_started_at) they go back
-    to `queued` with their attempt given back; with it they become `unknown` (never resent automatically)."""
-    stale = and_(OM.status == MessageStatus.SENDING, OM.sending_started_at < now - stale_after)
+    to `queued` with their attempt given back; with it they become `unknown` (never resent automatically).
+    With `batch_tag`, only rows of that batch's companies."""
+    stale = and_(
+        OM.status == MessageStatus.SENDING,
+        OM.sending_started_at < now - stale_after,
+        message_in_batch(batch_tag),
+    )
     with write_scope(engine) as session:
         requeued = session.execute(
             update(OM)

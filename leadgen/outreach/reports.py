@@ -50,6 +50,8 @@ class SendReport:
     unknown: int = 0  # lost after the content was sent: `unknown`, never resent (`leadgen outreach resolve`)
     recovered_unknown: int = 0  # found in `sending` past their DATA checkpoint after a crash
     recovered_requeued: int = 0  # found in `sending` before their checkpoint: requeued, attempt given back
+    settled_sent: int = 0  # `unknown` rows whose copy was found in their route's sent folder
+    settled_requeued: int = 0  # `unknown` rows absent from a reliable sent folder after the delay: requeued
     cap_reached: bool = False
     route_cap_reached: bool = False  # every route a message may take is at its OUTREACH_DAILY_CAP_<ROUTE>
     sent_today: int = 0

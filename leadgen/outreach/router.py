@@ -110,10 +110,15 @@ class MxCache:
             if hit and hit[0] > now:
                 return hit[1]
         answer = self.resolver.resolve_mx(domain)
-        ttl = min(answer.ttl, self.max_ttl) if answer.hosts else min(answer.ttl, NEGATIVE_TTL_SECONDS)
         with self._lock:
-            self._entries[domain] = (now + max(ttl, 0.0), answer)
+            self._entries[domain] = (now + cache_ttl(answer, self.max_ttl), answer)
         return answer
+
+
+def cache_ttl(answer: MxAnswer, max_ttl: float, /) -> float:
+    """Seconds an answer may be reused: its TTL, at most `max_ttl` (NEGATIVE_TTL_SECONDS when it has no host)."""
+    ttl = min(answer.ttl, max_ttl) if answer.hosts else min(answer.ttl, NEGATIVE_TTL_SECONDS)
+    return max(ttl, 0.0)
 
 
 def classify_mx(domain: str, hosts: Sequence[str], /) -> MxClass:

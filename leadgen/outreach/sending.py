@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 
 from leadgen.clock import Clock
+from leadgen.db.batches import message_in_batch
 from leadgen.db.engine import session_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import (
@@ -28,8 +29,10 @@ from leadgen.outreach.idn import NEEDS_SMTPUTF8, SmtpUtf8Unsupported, smtp_addre
 from leadgen.outreach.mailer import DryRunMailer, Mailer, SmtpMailer
 from leadgen.outreach.message import Unsubscribe, build_message, new_message_id
 from leadgen.outreach.offer import OfferBrief, load_offer
+from leadgen.outreach.orphans import release_orphaned_messages
 from leadgen.outreach.outbox import (
     OutboxItem,
+    Recovered,
     claim_next,
     day_bounds,
     mark_data_started,
@@ -50,6 +53,9 @@ from leadgen.outreach.outbox import (
 from leadgen.outreach.recipients import check_syntax
 from leadgen.outreach.reports import ItemError, SendReport
 from leadgen.outreach.router import MxResolver, RouteDecision, Router
+from leadgen.outreach.settle import SentSearcher, settle_unknown
+from leadgen.outreach.settle import tally as tally_settled
+from leadgen.owners import OwnerAlive, process_owner
 from leadgen.settings import Settings
 from leadgen.unsubscribe.tokens import UnsubscribeLinks
 from leadgen.windows import DailyWindow
@@ -136,31 +142,59 @@ def send_queued(
     resolver: MxResolver | None = None,
     rng: random.Random | None = None,
     offer: OfferBrief | None = None,
+    settle: bool = True,
+    searcher: SentSearcher | None = None,
+    owner: str | None = None,
+    owner_alive: OwnerAlive | None = None,
+    batch_tag: str | None = None,
 ) -> SendReport:
     """Send up to `limit` queued messages, one claim transaction each, never more than the daily cap.
 
     `now` is an aware datetime (advanced by the spacing sleeps) or a clock. `sleep` defaults to time.sleep;
     spacing is OUTREACH_SPACING_SECONDS plus up to OUTREACH_SPACING_JITTER_SECONDS of jitter. Rows found in
     `sending` for longer than OUTREACH_STALE_SENDING_MINUTES are first recovered: requeued when they crashed
-    before their DATA checkpoint, else marked `unknown`. A route that cannot be used (connection, TLS, AUTH)
-    is not used again in the run; a message with no usable route goes back to `queued` untouched and the run
-    stops, `stopped_reason` naming the route and the setting to check.
+    before their DATA checkpoint, else marked `unknown`; then, with `settle`, `unknown` rows are settled from
+    their route's sent folder (leadgen.outreach.settle; `searcher` defaults to IMAP). A route that cannot be
+    used (connection, TLS, AUTH) is not used again in the run; a message with no usable route goes back to
+    `queued` untouched and the run stops, `stopped_reason` naming the route and the setting to check.
+
+    Claims record `owner` (default: this process; leadgen.owners). With `owner_alive`, rows in `sending` whose
+    owner is gone are released first, by the same checkpoint rule (leadgen.outreach.orphans), and counted with
+    the recovered ones. With `batch_tag`, only messages of that batch's
+    companies are recovered, claimed and sent (the daily cap counts every message).
     """
     offer = offer or load_offer(settings.outreach_offer_file)
     clock = _Clock(now)
     if dry_run:
-        return _dry_run(engine, settings, offer, limit=limit, now=clock(), resolver=resolver)
+        return _dry_run(
+            engine, settings, offer, limit=limit, now=clock(), resolver=resolver, batch_tag=batch_tag
+        )
     sleep_fn = sleep or _time.sleep
     rng = rng or random.Random()
-    recovery = recover_rows(
-        engine, now=clock(), stale_after=timedelta(minutes=settings.outreach_stale_sending_minutes)
+    owner = owner or process_owner()
+    orphans = (
+        release_orphaned_messages(engine, owner_alive=owner_alive, now=clock(), batch_tag=batch_tag)
+        if owner_alive is not None
+        else Recovered()
     )
+    stale = recover_rows(
+        engine,
+        now=clock(),
+        stale_after=timedelta(minutes=settings.outreach_stale_sending_minutes),
+        batch_tag=batch_tag,
+    )
+    recovery = Recovered(orphans.requeued + stale.requeued, orphans.unknown + stale.unknown)
     recovered = recovery.unknown
+    settled = tally_settled(
+        settle_unknown(engine, settings, now=clock, searcher=searcher, batch_tag=batch_tag) if settle else []
+    )
     is_open, next_start = send_window_state(settings, clock())
     if not is_open:
         return SendReport(
             recovered_unknown=recovered,
             recovered_requeued=recovery.requeued,
+            settled_sent=settled["sent"],
+            settled_requeued=settled["requeued"],
             window_open=False,
             next_window_start=next_start.isoformat(),
             stopped_reason="outside the send window",
@@ -176,7 +210,7 @@ def send_queued(
     try:
         for _ in range(limit):
             spacing = settings.outreach_spacing_seconds or settings.outreach_spacing_jitter_seconds
-            if not first and spacing and _has_due(engine, settings, clock()):
+            if not first and spacing and _has_due(engine, settings, clock(), batch_tag):
                 pause = settings.outreach_spacing_seconds + rng.uniform(
                     0, settings.outreach_spacing_jitter_seconds
                 )
@@ -186,7 +220,9 @@ def send_queued(
             if not is_open:
                 tally.stopped = "send window closed"
                 break
-            claim = claim_next(engine, settings, now=clock(), message_domain=domain)
+            claim = claim_next(
+                engine, settings, now=clock(), message_domain=domain, owner=owner, batch_tag=batch_tag
+            )
             tally.used_today = claim.used_today
             if claim.cap_reached:
                 tally.cap_reached = True
@@ -220,6 +256,8 @@ def send_queued(
         unknown=tally.unknown,
         recovered_unknown=recovered,
         recovered_requeued=recovery.requeued,
+        settled_sent=settled["sent"],
+        settled_requeued=settled["requeued"],
         routes_down=sorted(tally.routes_down.values()),
         cap_reached=tally.cap_reached,
         route_cap_reached=tally.route_capped,
@@ -243,19 +281,21 @@ def _check_sender_addresses(settings: Settings, offer: OfferBrief) -> None:
             raise ConfigurationError(f"{name} is not a valid email address: {address!r}")
 
 
-def _due(settings: Settings, now: datetime) -> ColumnElement[bool]:
-    """Queued rows of this campaign whose next attempt has come."""
+def _due(settings: Settings, now: datetime, batch_tag: str | None = None) -> ColumnElement[bool]:
+    """Queued rows of this campaign (and batch, if given) whose next attempt has come."""
     return and_(
         OutreachMessage.status == MessageStatus.QUEUED,
         OutreachMessage.campaign == settings.outreach_campaign,
         or_(OutreachMessage.next_attempt_at.is_(None), OutreachMessage.next_attempt_at <= now),
+        message_in_batch(batch_tag),
     )
 
 
-def _has_due(engine: Engine, settings: Settings, now: datetime) -> bool:
+def _has_due(engine: Engine, settings: Settings, now: datetime, batch_tag: str | None = None) -> bool:
     """Is any queued row due? (so the spacing pause is not taken before an empty claim)."""
+    stmt = select(OutreachMessage.id).where(_due(settings, now, batch_tag)).limit(1)
     with session_scope(engine) as session:
-        return session.scalar(select(OutreachMessage.id).where(_due(settings, now)).limit(1)) is not None
+        return session.scalar(stmt) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,12 +311,13 @@ class Sendable:
         return max(0, min(self.due, self.cap_left))
 
 
-def sendable_now(engine: Engine, settings: Settings, now: datetime) -> Sendable:
-    """Due rows and the cap left, for sizing a batch (of rate-limit slots) before sending; the claim still
-    checks the cap itself."""
+def sendable_now(engine: Engine, settings: Settings, now: datetime, batch_tag: str | None = None) -> Sendable:
+    """Due rows (of the batch, if given) and the cap left, for sizing a batch (of rate-limit slots) before
+    sending; the claim still checks the cap itself."""
     start, end = day_bounds(now, settings)
+    count_due = select(func.count()).select_from(OutreachMessage).where(_due(settings, now, batch_tag))
     with session_scope(engine) as session:
-        due = session.scalar(select(func.count()).select_from(OutreachMessage).where(_due(settings, now)))
+        due = session.scalar(count_due)
         left = settings.outreach_daily_cap - used_today(session, start, end)
     return Sendable(due=int(due or 0), cap_left=max(0, left))
 
@@ -424,8 +465,9 @@ def _dry_run(
     limit: int,
     now: datetime,
     resolver: MxResolver | None,
+    batch_tag: str | None = None,
 ) -> SendReport:
-    """Write the next due messages as .eml files; the database is not changed."""
+    """Write the next due messages (of the batch, if given) as .eml files; the database is not changed."""
     mailer = DryRunMailer(settings.outreach_dry_run_dir)
     router = Router.from_settings(settings, resolver=resolver)
     unsubscribe = unsubscribe_for(settings, offer)
@@ -440,6 +482,7 @@ def _dry_run(
                 OutreachMessage.campaign == settings.outreach_campaign,
                 or_(OutreachMessage.next_attempt_at.is_(None), OutreachMessage.next_attempt_at <= now),
                 and_(OutreachMessage.to_email.is_not(None)),
+                message_in_batch(batch_tag),
             )
             .order_by(OutreachMessage.id)
             .limit(limit)

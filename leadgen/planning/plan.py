@@ -12,7 +12,9 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from leadgen.batch_tags import batch_tag_problem
 from leadgen.db.models import QueryStatus, SerpQuery
+from leadgen.errors import ConfigurationError
 from leadgen.planning.queries import GeneratedQuery, QueryOptions, generate_queries
 from leadgen.planning.report import (
     ROW_ALREADY_PLANNED,
@@ -129,11 +131,14 @@ def plan_batch(
 ) -> PlanReport:
     """Plan the rows of one batch into serp_queries (pending, night window) and report per row.
 
-    Rows whose own batch_tag differs from `batch_tag` are skipped; rows without one take `batch_tag`. Queries
+    Rows whose own batch_tag differs from `batch_tag` are skipped; rows without one take `batch_tag` (which must
+    pass the one batch-tag rule, leadgen.batch_tags, else ConfigurationError). Queries
     already in the database (same query_hash) count as duplicates and keep their schedule. Does not commit.
     Rows are planned in chunks of CHUNK_ROWS, so memory stays flat; with `on_query` every planned query is handed
     to it as it is planned (a dry run of 100,000 rows streams) and `report.queries` stays empty.
     """
+    if batch_tag is not None and (problem := batch_tag_problem(batch_tag)):
+        raise ConfigurationError(f"batch_tag {problem}")  # the rule of the column, the CLI and the flows
     options = QueryOptions.from_settings(settings)
     planned: list[PlannedQuery] = []
     run = _Run(settings, now, dry_run, on_query or planned.append, _last_pending_slot(session, now))

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from leadgen.batch_tags import batch_tag_problem
 from leadgen.planning.regions import RUSSIA_ID, Region, lookup_region, region_by_id
 
 # Input columns and the header spellings accepted for them (compared after normalise_header).
@@ -33,8 +34,6 @@ SKIP_STATUSES = frozenset({"skip", "paused", "disabled", "off"})
 
 NICHE_MAX_CHARS = 100
 LR_MAX = 999_999  # Yandex region ids are below a million; 0 and 10^23 are typos
-BATCH_TAG_MAX_CHARS = 100  # the batch_tag columns are String(100)
-BATCH_TAG_RE = re.compile(r"^[\w.:-]{1,100}$")
 # Yandex query-language syntax that must not come from the input (docs/planning.md, "Query syntax").
 OPERATOR_CHARS_RE = re.compile(r"[\"|\[\]()~&<>]")
 OPERATOR_WORD_RE = re.compile(
@@ -81,15 +80,6 @@ def canonical_column(header: str, /) -> str | None:
     if key in STATUS_COLUMNS:
         return key
     return STATUS_ALIASES.get(key)
-
-
-def batch_tag_problem(tag: str, /) -> str | None:
-    """Why `tag` is not a valid batch tag (the rule of the input column and of `plan --batch-tag`), or None."""
-    if len(tag) > BATCH_TAG_MAX_CHARS:
-        return f"is longer than {BATCH_TAG_MAX_CHARS} characters"
-    if not BATCH_TAG_RE.fullmatch(tag):
-        return f"{tag!r} may only hold letters, digits and . _ : -"
-    return None
 
 
 def clean_text(value: str | None, /) -> str:

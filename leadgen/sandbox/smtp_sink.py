@@ -9,7 +9,10 @@ Faults real servers produce: 421/450/452/550 after the end of data, a dropped co
 discarded (`disconnect`) or kept (`accept-disconnect`: the server has it, the client never hears), a 250 sent
 only after `slow_seconds` (`slow`, or `reply_delay` for every message), and a server without STARTTLS (`tls="none"`
 while the client requires it). With `maildir=` every accepted message is also written to that Maildir, so
-deliveries can be counted across processes (`leadgen sandbox up` puts it in the sandbox work folder).
+deliveries can be counted across processes (`leadgen sandbox up` puts it in the sandbox work folder). With
+`sent_copies=SentFolderCopier(route, folder)` every accepted message is first saved, byte for byte, into that IMAP
+folder (IMAP APPEND, as Gmail does with submitted mail), before the 250; when the copy cannot be saved the message
+is refused with 451, so the sent folder is a reliable record of what the sink accepted.
 
 With `returns=Returns(maildir, unknown_user=...)` the sink behaves like a relay in front of real mailboxes: it
 accepts mail for unknown users too, and `deliver_returns()` later drops a Postfix DSN for each of them, and a
@@ -39,10 +42,13 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from leadgen.clock import Clock, utc_now
+from leadgen.errors import MailboxError
 from leadgen.sandbox.returns import human_reply, postfix_dsn
+from leadgen.sandbox.sent_copy import SentFolderCopier
 from leadgen.sandbox.tlscert import CertFiles, make_self_signed
 
 SinkTls = Literal["none", "starttls", "ssl"]
+log = logging.getLogger(__name__)
 
 
 class Fault(enum.StrEnum):
@@ -158,16 +164,22 @@ class _Handler:
                 asyncio.get_running_loop().call_soon(server.transport.close)  # after the reply is written
             return reply
         user = session.auth_data if isinstance(session.auth_data, str) else None
-        self.sink._store(
-            SinkMessage(
-                mail_from=envelope.mail_from,
-                rcpt_tos=tuple(envelope.rcpt_tos),
-                data=bytes(envelope.original_content or envelope.content),
-                auth_user=user,
-                tls=self.sink.tls == "ssl" or session.ssl is not None,
-                mail_options=tuple(envelope.mail_options),
-            )
+        message = SinkMessage(
+            mail_from=envelope.mail_from,
+            rcpt_tos=tuple(envelope.rcpt_tos),
+            data=bytes(envelope.original_content or envelope.content),
+            auth_user=user,
+            tls=self.sink.tls == "ssl" or session.ssl is not None,
+            mail_options=tuple(envelope.mail_options),
         )
+        if self.sink.sent_copies is None:
+            self.sink._store(message)
+        else:  # copy and store in one worker thread: a client gone meanwhile cancels the wait, not the work
+            try:
+                await asyncio.to_thread(self.sink._store_with_copy, message)
+            except MailboxError as exc:
+                log.warning("SMTP sink: no sent copy kept, message refused: %s", exc)
+                return "451 4.3.0 Could not save a copy of the message; try again later"
         self.sink._open.add(server.transport)
         if fault is Fault.ACCEPT_DISCONNECT:
             server.transport.close()
@@ -200,6 +212,7 @@ class SmtpSink:
         maildir: Path | None = None,
         reply_delay: float = 0.0,
         slow_seconds: float = 5.0,
+        sent_copies: SentFolderCopier | None = None,
     ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the SMTP sink only listens on loopback")
@@ -228,6 +241,7 @@ class SmtpSink:
         self.maildir = maildir
         self.reply_delay = reply_delay  # seconds before every 250 to the end of data (a slow server)
         self.slow_seconds = slow_seconds  # seconds before the 250 of a `slow` fault
+        self.sent_copies = sent_copies  # IMAP APPEND of every accepted message into a sent folder
 
     # --- lifecycle --------------------------------------------------------------------------------------
 
@@ -259,6 +273,8 @@ class SmtpSink:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+        if self.sent_copies is not None:
+            self.sent_copies.close()
 
     def __enter__(self) -> SmtpSink:
         return self.start()
@@ -342,6 +358,13 @@ class SmtpSink:
                 mailbox.Maildir(self.maildir, create=True).add(message.data)
             if self.returns is not None:
                 self.returns.note(message)
+
+    def _store_with_copy(self, message: SinkMessage) -> None:
+        """The sent copy first (IMAP APPEND of the exact bytes), then the message: a message kept always has
+        its copy. Raises MailboxError (nothing kept) when the copy could not be saved."""
+        if self.sent_copies is not None:
+            self.sent_copies.append(message.data)
+        self._store(message)
 
     def deliver_returns(self) -> list[str]:
         """Drop the DSNs and replies owed so far into the returns Maildir; the Maildir keys written."""

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Engine, Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from leadgen.clock import Clock
+from leadgen.db.batches import operation_in_batch
 from leadgen.db.models import OperationStatus, QueryStatus, SerpOperation, SerpQuery
 from leadgen.errors import (
     AuthError,
@@ -288,7 +289,7 @@ def _claim_operation(
 
 
 def _expire_overdue(
-    engine: Engine, *, now: datetime, sla: timedelta, limit: int
+    engine: Engine, *, now: datetime, sla: timedelta, limit: int, batch_tag: str | None = None
 ) -> tuple[int, int, int, list[ItemError]]:
     expired = requeued = queries_failed = 0
     errors: list[ItemError] = []
@@ -297,7 +298,11 @@ def _expire_overdue(
         with Session(engine, expire_on_commit=False) as session, session.begin():
             stmt = (
                 select(SerpOperation)
-                .where(SerpOperation.status == OperationStatus.PENDING, SerpOperation.submitted_at <= cutoff)
+                .where(
+                    SerpOperation.status == OperationStatus.PENDING,
+                    SerpOperation.submitted_at <= cutoff,
+                    operation_in_batch(batch_tag),
+                )
                 .order_by(SerpOperation.submitted_at, SerpOperation.id)
             )
             row = _claim_operation(
@@ -328,6 +333,7 @@ async def collect_operations(
     now: Clock | datetime,
     limit: int,
     on_done: OnDone,
+    batch_tag: str | None = None,
 ) -> CollectReport:
     """Expire operations past the SLA (re-queueing their query once), then poll up to `limit` due operations.
 
@@ -336,11 +342,12 @@ async def collect_operations(
     `done` and the query `done`. Done with an error, an undecodable payload, a 4xx, or `on_done` raising a
     LeadgenError: the operation `failed`, the query re-queued once. Quota/outage/auth stop the run, leaving the
     operation pending. An unexpected exception from `on_done` keeps the operation pending with `last_error`.
+    With `batch_tag`, only operations of that batch's queries are expired and polled.
     """
     clock = _clock(now)
     sla = timedelta(hours=settings.yandex_operation_sla_hours)
     expired, requeued, queries_failed, errors = _expire_overdue(
-        engine, now=clock(), sla=sla, limit=max(limit, 1) * 10
+        engine, now=clock(), sla=sla, limit=max(limit, 1) * 10, batch_tag=batch_tag
     )
     interval = timedelta(seconds=settings.yandex_poll_interval_seconds)
     polled = done = pending = failed = results = 0
@@ -354,7 +361,7 @@ async def collect_operations(
         with Session(engine, expire_on_commit=False) as session, session.begin():
             stmt = (
                 select(SerpOperation)
-                .where(SerpOperation.status == OperationStatus.PENDING, due)
+                .where(SerpOperation.status == OperationStatus.PENDING, due, operation_in_batch(batch_tag))
                 .order_by(SerpOperation.last_polled_at.asc().nulls_first(), SerpOperation.id)
             )
             row = _claim_operation(

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, func, or_, select
 
 from leadgen.clock import Clock
+from leadgen.db.batches import operation_in_batch, query_in_batch
 from leadgen.db.engine import session_scope
 from leadgen.db.models import OperationStatus, QueryStatus, SerpOperation, SerpQuery
 from leadgen.settings import Settings
@@ -60,17 +61,20 @@ class NightReport:
         return replace(self, rounds=self.rounds + 1, still_pending=still_pending, errors=errors, **changes)
 
 
-def work_left(engine: Engine, *, before: datetime) -> tuple[int, int]:
-    """(operations still pending, pending queries due before `before`): what another round could do."""
+def work_left(engine: Engine, *, before: datetime, batch_tag: str | None = None) -> tuple[int, int]:
+    """(operations still pending, pending queries due before `before`): what another round could do (in the
+    batch, with `batch_tag`)."""
     due = or_(SerpQuery.scheduled_for.is_(None), SerpQuery.scheduled_for < before)
     with session_scope(engine) as session:
         operations = session.scalar(
             select(func.count())
             .select_from(SerpOperation)
-            .where(SerpOperation.status == OperationStatus.PENDING)
+            .where(SerpOperation.status == OperationStatus.PENDING, operation_in_batch(batch_tag))
         )
         queries = session.scalar(
-            select(func.count()).select_from(SerpQuery).where(SerpQuery.status == QueryStatus.PENDING, due)
+            select(func.count())
+            .select_from(SerpQuery)
+            .where(SerpQuery.status == QueryStatus.PENDING, due, query_in_batch(batch_tag))
         )
     return int(operations or 0), int(queries or 0)
 
@@ -87,20 +91,26 @@ async def run_night(
     step_seconds: float | None = None,
     limit: int = 500,
     progress: Callable[[NightReport], Awaitable[None] | None] | None = None,
+    batch_tag: str | None = None,
 ) -> NightReport:
     """Rounds of `submit_due_queries` + `collect_operations` every `step_seconds` (default: the poll interval).
 
     Stops when `until` comes, when the night window closes, when a round stops on quota, outage or auth (the
     next run carries on), or when no operation is pending and no pending query falls due before `until`.
     Each round is the single-pass jobs' work, so a crash loses nothing: the next run picks up by status.
-    `progress` (sync or async) gets the running totals after every round.
+    `progress` (sync or async) gets the running totals after every round. `batch_tag` limits every round to
+    that batch's queries and operations.
     """
     step = float(step_seconds if step_seconds is not None else settings.yandex_poll_interval_seconds)
     report = NightReport()
     while now() < until:
-        submitted = await submit_due_queries(engine, client, settings, now=now, limit=limit)
-        collected = await collect_operations(engine, client, settings, now=now, limit=limit, on_done=on_done)
-        pending, due = work_left(engine, before=until)
+        submitted = await submit_due_queries(
+            engine, client, settings, now=now, limit=limit, batch_tag=batch_tag
+        )
+        collected = await collect_operations(
+            engine, client, settings, now=now, limit=limit, on_done=on_done, batch_tag=batch_tag
+        )
+        pending, due = work_left(engine, before=until, batch_tag=batch_tag)
         report = report.add(submitted, collected, still_pending=pending)
         if progress is not None and inspect.isawaitable(shown := progress(report)):
             await shown

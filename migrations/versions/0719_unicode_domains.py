@@ -7,7 +7,7 @@ Unicode entry covers it); lookups in code accept both spellings either way. Down
 Unicode values are valid for the older code's lookups, which compare both spellings too.
 
 Revision ID: 0719
-Revises: 0605
+Revises: 0701
 Create Date: 2026-12-07 16:00:00
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from leadgen.domains import domain_key, email_key
 
 revision: str = "0719"
-down_revision: str | None = "0605"
+down_revision: str | None = "0701"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -56,12 +56,14 @@ def prefect_server_process(
     database_url: str | None = None,
     services: bool = False,
     timeout: float = SERVER_START_TIMEOUT,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[PrefectServer]:
     """Start `prefect server start` (no UI) and stop it on exit.
 
     `database_url` (e.g. `postgresql+asyncpg://…/prefect`, as docker-compose deploys it) replaces the SQLite file
     in `home`. `services=False` leaves out the scheduler, late-run marking and the other loops that tests do not
-    need; `True` runs them, as in production.
+    need; `True` runs them, as in production. `extra_env` adds server settings (e.g. to switch single services
+    off with `PREFECT_SERVER_SERVICES_<NAME>_ENABLED=false`).
     """
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -74,6 +76,7 @@ def prefect_server_process(
     )
     if database_url:
         env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database_url
+    env.update(extra_env or {})
     cmd = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-ui"]
     if not services:
         cmd.append("--no-services")

@@ -74,9 +74,9 @@ def test_pipeline_end_to_end_then_rerun_creates_nothing(sandbox: Sandbox) -> Non
         ("pipeline", "demo"),
         ("plan-batch", "demo"),
         ("night-search", "demo"),
-        ("collect-results", None),
-        ("enrich-contacts", None),
-        ("outreach", None),
+        ("collect-results", "demo"),
+        ("enrich-contacts", "demo"),
+        ("outreach", "demo"),
         ("report", "demo"),
     ]
     assert {(status, error) for _, _, status, _, _, error in runs} == {("completed", None)}

@@ -24,10 +24,18 @@ from infra.plan import (
     plan_bootstrap,
     send_window_seconds,
 )
+from infra.task_cache import TASK_CACHE_BLOCK
 from leadgen.cli import app
 from leadgen.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Bootstrap creates the task cache folder under DATA_DIR: a temporary one, never the repository's."""
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
 
 
 def make_settings(**values: object) -> Settings:
@@ -48,9 +56,11 @@ def test_send_window_seconds(window: str, seconds: int) -> None:
 def test_limits_follow_settings() -> None:
     plan = plan_bootstrap(make_settings(outreach_daily_cap=100, outreach_send_window="00:00-23:59"))
     limits = {spec.name: spec for spec in plan.limits}
-    assert (limits[YANDEX_SEARCH].limit, limits[YANDEX_SEARCH].slot_decay_per_second) == (10, 10.0)
+    # a grant is 10 s of 10 rps, spent one every 105 ms, freed 0.15 s later (tasks.limits.GlobalQuotaLimiter)
+    assert limits[YANDEX_SEARCH].limit == 100
+    assert limits[YANDEX_SEARCH].slot_decay_per_second == pytest.approx(100 / 10.65)
     assert limits[YANDEX_SEARCH_HOURLY].slot_decay_per_second == pytest.approx(35000 / 3600)
-    assert limits[YANDEX_SEARCH_HOURLY].limit <= 10
+    assert limits[YANDEX_SEARCH_HOURLY].limit == 100
     assert limits[EMAIL_DAILY].slot_decay_per_second == pytest.approx(100 / 86400)
     assert limits[EMAIL_DAILY].limit == 3
 
@@ -71,8 +81,9 @@ def test_job_defaults_only_touch_known_variables() -> None:
 
 
 @pytest.mark.slow
-def test_bootstrap_is_idempotent(prefect_api: str) -> None:
+def test_bootstrap_is_idempotent(prefect_api: str, data_dir: Path) -> None:
     from prefect.client.orchestration import get_client
+    from prefect.filesystems import LocalFileSystem
 
     pool = f"leadgen-docker-{uuid.uuid4().hex[:6]}"
     settings = make_settings(outreach_daily_cap=60, outreach_send_window="00:00-23:59")
@@ -83,9 +94,15 @@ def test_bootstrap_is_idempotent(prefect_api: str) -> None:
     outcomes = {(a.kind, a.name): a.outcome for a in first.actions}
     assert outcomes[("work_pool", pool)] == "created"
     assert outcomes[("concurrency_limit", EMAIL_DAILY)] in ("created", "updated")
+    # The task cache: its folder on the data volume, and a block naming it (other tests may have made one).
+    assert outcomes[("result_storage", TASK_CACHE_BLOCK)] in ("created", "updated")
+    cache = (data_dir / "task-cache").resolve()
+    assert cache.is_dir()
+    assert LocalFileSystem.load(TASK_CACHE_BLOCK).basepath == str(cache)  # type: ignore[attr-defined]
 
     second = bootstrap(settings, pool_name=pool)
-    assert {a.outcome for a in second.actions} == {"unchanged"}
+    # Without ALERT_WEBHOOK_URL / ALERT_EMAIL_TO the notifying automations are reported as skipped.
+    assert {a.outcome for a in second.actions} == {"unchanged", "skipped"}
     assert second.changed == 0
 
     async def read() -> tuple[object, dict[str, object]]:
@@ -102,7 +119,7 @@ def test_bootstrap_is_idempotent(prefect_api: str) -> None:
     props = work_pool.base_job_template["variables"]["properties"]  # type: ignore[attr-defined]
     assert props["image"]["default"] == "leadgen:latest"
     assert props["networks"]["default"] == ["leadgen"]
-    assert limits[YANDEX_SEARCH].slot_decay_per_second == 10  # type: ignore[attr-defined]
+    assert limits[YANDEX_SEARCH].slot_decay_per_second == pytest.approx(100 / 10.65)  # type: ignore[attr-defined]
     assert limits[YANDEX_SEARCH_HOURLY].slot_decay_per_second == pytest.approx(35000 / 3600)  # type: ignore[attr-defined]
     assert limits[EMAIL_DAILY].slot_decay_per_second == pytest.approx(60 / 86400)  # type: ignore[attr-defined]
 

@@ -264,7 +264,6 @@ def test_a_missing_limit_fails_the_slot_request_instead_of_not_limiting(prefect_
         with pytest.raises(Exception, match=EMAIL_DAILY):
             take_email_slots(3, timeout_seconds=1.0)
         limiter = GlobalQuotaLimiter([Quota(100, 1)])
-        limiter.prefetch = 10
         with pytest.raises(Exception, match=YANDEX_SEARCH):
             asyncio.run(limiter.acquire())
     finally:  # later tests on the same harness find the limits as bootstrap leaves them

@@ -33,7 +33,7 @@ from leadgen.errors import (
 from tasks.policy import RETRIES, is_transient, retry_on_transient
 from tasks.runtime import jsonable
 
-TASK_MODULES = ("planning", "search", "companies", "contacts", "outreach", "mailbox", "reports")
+TASK_MODULES = ("planning", "search", "companies", "contacts", "outreach", "mailbox", "reports", "alerts")
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,9 @@ form rewrites legacy punycode rows so SQL equality (exports, reports) holds as w
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Engine, select
 
@@ -16,6 +19,7 @@ from tests.outreach.factories import add_company
 from tests.outreach.test_outbox import make_settings
 from tests.outreach.test_recipient_rules import draft, messages, queue
 
+ROOT = Path(__file__).resolve().parents[2]
 UNICODE = "окна-казань.рф"
 PUNYCODE = "xn----7sbba8aocvgb7n.xn--p1ai"
 SPELLINGS = {"unicode": UNICODE, "punycode": PUNYCODE}
@@ -78,9 +82,19 @@ def test_an_email_opt_out_matches_both_spellings(engine: Engine, typed_as: str) 
         assert opt_out_reason(s, f"sales@{UNICODE}") is None
 
 
+def _revision_before_0719() -> str:
+    """0719's down_revision (re-chained on merges), read from the migration itself."""
+    text = (ROOT / "migrations" / "versions" / "0719_unicode_domains.py").read_text(encoding="utf-8")
+    found = re.search(r'^down_revision: str \| None = "(\w+)"', text, re.M)
+    assert found is not None
+    return found.group(1)
+
+
 def test_migration_0719_rewrites_legacy_punycode_rows(empty_db_url: str) -> None:
     engine = make_engine(empty_db_url)
-    migrate.upgrade(engine, "0605")
+    migrate.upgrade(
+        engine, _revision_before_0719()
+    )  # the models match the schema there (0719 adds no column)
     with session_scope(engine) as s:
         s.add_all(
             [

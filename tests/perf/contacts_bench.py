@@ -8,7 +8,8 @@
 Both crawlers get the same politeness (one connection per host, BENCH_DELAY seconds between requests to a
 host), global concurrency, timeout, redirect cap, size cap, robots.txt, page budget per site, and the same
 work per page (leadgen's `analyse_page`), and they fetch the same pages (leadgen's candidate choice).
-Each prints one JSON line: pages, seconds, pages/s, CPU seconds, peak RSS.
+Each prints one JSON line: pages, seconds, pages/s, CPU seconds, peak RSS, and for the crawlers the RSS just
+before crawling (`baseline_rss_mb`) and the peak above it (`crawl_rss_mb`).
 """
 
 from __future__ import annotations
@@ -36,14 +37,27 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _rss_now_mb() -> float:
+    """The resident set right now (VmRSS): the baseline a crawl's own footprint is measured above."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return _peak_rss_mb()
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
 def _report(name: str, pages: int, contacts: int, started: float, cpu0: float, **extra: object) -> None:
+    """One JSON line; with `baseline_rss_mb` (the RSS once imports and the start list are done, just before
+    crawling) also `crawl_rss_mb`, the peak above it: the crawl's own footprint beside the process total."""
     seconds = time.perf_counter() - started
     cpu = _cpu() - cpu0
+    baseline = extra.get("baseline_rss_mb")
+    if isinstance(baseline, float):
+        extra["crawl_rss_mb"] = round(_peak_rss_mb() - baseline, 1)
     print(
         json.dumps(
             {
@@ -151,9 +165,12 @@ def bench_leadgen(port: int, seed: int, count: int) -> None:
             await crawler.crawl_many(starts, on_done=tally, collect=False)
         return stats["pages"], stats["contacts"]
 
+    baseline = round(_rss_now_mb(), 1)
     started, cpu0 = time.perf_counter(), _cpu()
     pages, contacts = asyncio.run(main())
-    _report("leadgen crawler (httpx async)", pages, contacts, started, cpu0, sites=count)
+    _report(
+        "leadgen crawler (httpx async)", pages, contacts, started, cpu0, sites=count, baseline_rss_mb=baseline
+    )
 
 
 # --- scrapy -------------------------------------------------------------------------------------------------
@@ -222,9 +239,18 @@ def bench_scrapy(port: int, seed: int, count: int) -> None:
         }
     )
     process.crawl(ContactsSpider)
+    baseline = round(_rss_now_mb(), 1)
     started, cpu0 = time.perf_counter(), _cpu()
     process.start()
-    _report("scrapy spider", stats["pages"], stats["contacts"], started, cpu0, sites=count)
+    _report(
+        "scrapy spider",
+        stats["pages"],
+        stats["contacts"],
+        started,
+        cpu0,
+        sites=count,
+        baseline_rss_mb=baseline,
+    )
 
 
 if __name__ == "__main__":

@@ -17,9 +17,13 @@ from leadgen.outreach.template import EmailTemplate
 from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.settings import Settings
 from tests.outreach.factories import MONDAY_NOON, make_offer, queued_messages
+from tests.perf.recording import assert_met, record_figure
 
 N = 300
 OFFER = make_offer()
+COMMAND = 'PYTHONPATH=. pytest tests/perf/test_outreach_bench.py -p no:cacheprovider -o addopts="" -s'
+MIN_OUTBOX_PER_S = 10.0  # send_queued: at most 100 ms of outbox work per message (measured about 32 ms)
+MIN_DRAFTS_PER_S = 200.0  # check_draft: at most 5 ms per draft (measured about 1.3 ms)
 
 
 def test_outbox_overhead_against_raw_smtp(tmp_path: Path) -> None:
@@ -65,6 +69,19 @@ def test_outbox_overhead_against_raw_smtp(tmp_path: Path) -> None:
         f"\noutreach bench (SQLite, plain SMTP sink, {N} messages): raw SMTP {N / raw:.0f} msg/s, "
         f"send_queued {N / outbox:.0f} msg/s, ratio send_queued/raw time = {outbox / raw:.2f}"
     )
+    entry = record_figure(
+        "send_queued throughput",
+        round(N / outbox, 1),
+        unit="messages/s",
+        target=MIN_OUTBOX_PER_S,
+        comparison=">=",
+        path=f"send_queued of {N} queued rows (claim transaction + SMTP + outcome transaction per message), "
+        "SQLite file, plain-SMTP sink on loopback",
+        command=COMMAND,
+        raw_smtp_per_s=round(N / raw, 1),
+        ratio_to_raw_time=round(outbox / raw, 2),
+    )
+    assert_met(entry)
 
 
 def test_guardrail_throughput() -> None:
@@ -79,3 +96,13 @@ def test_guardrail_throughput() -> None:
         assert check_draft(draft, OFFER).ok
     elapsed = time.perf_counter() - start
     print(f"\nguardrails: {len(drafts) / elapsed:.0f} drafts/s ({elapsed * 1000 / len(drafts):.2f} ms each)")
+    entry = record_figure(
+        "check_draft throughput",
+        round(len(drafts) / elapsed, 1),
+        unit="drafts/s",
+        target=MIN_DRAFTS_PER_S,
+        comparison=">=",
+        path="check_draft guardrails on a 350-character Russian draft with an allowed link, phone and price",
+        command=COMMAND,
+    )
+    assert_met(entry)

@@ -45,6 +45,7 @@ from tasks import runtime
 from tests.conftest import PG_URL, create_pg_database, drop_pg_database
 from tests.orchestration.conftest import ship_logs_and_events
 from tests.orchestration.server import prefect_server_process
+from tests.perf.recording import assert_met, record_figure
 
 GROUPS = {
     "night and morning (search, collect, ingest, dedupe, enrich)": (
@@ -54,6 +55,11 @@ GROUPS = {
     "day (draft, queue, send)": ("day (draft + queue + send)",),
 }
 DAYS = int(os.environ.get("LEADGEN_BENCH_DAYS", "30"))
+MAX_SHARE = 0.05  # issue 21: Prefect adds no more than 5 % of the month's wall time
+COMMAND = (
+    "LEADGEN_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test "
+    'PYTHONPATH=. pytest tests/perf/test_prefect_overhead.py -p no:cacheprovider -o addopts="" -s'
+)
 PREFECT_DB = "leadgen_bench_prefect"
 
 
@@ -180,9 +186,20 @@ def test_prefect_share_of_wall_time(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     print(
         f"Prefect's share of the month's wall time: {share:.1%} ({d_total:.1f} s direct, {f_total:.1f} s flows)"
     )
-    out = os.environ.get("LEADGEN_BENCH_OUT")
-    if out:
-        Path(out).with_suffix(".prefect.json").write_text(json.dumps(figures, ensure_ascii=False, indent=1))
+    entry = record_figure(
+        "Prefect's share of the month",
+        round(share, 4),
+        unit="fraction of wall time",
+        target=MAX_SHARE,
+        comparison="<=",
+        path=f"{DAYS} simulated days through the deployed night/outreach flows on a real prefect server "
+        f"({server_db}) against the same steps as direct library calls (leadgen.bench.stages.DirectStages)",
+        command=COMMAND,
+        days=DAYS,
+        direct_s=round(d_total, 2),
+        flows_s=round(f_total, 2),
+        groups=rows,
+    )
     # The same work was done both ways: the same companies found and crawled, every send in the sink once,
     # never more than the cap a day.
     assert (via.unique_companies, via.companies_enriched) == (
@@ -191,3 +208,4 @@ def test_prefect_share_of_wall_time(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     )
     assert via.sink_count == via.sent > 0
     assert via.max_emails_per_day <= base.daily_cap
+    assert_met(entry)

@@ -15,9 +15,12 @@ from leadgen.clock import ManualClock
 from leadgen.sandbox import EmulatorConfig, YandexEmulator
 from leadgen.settings import Settings
 from leadgen.yandex import SearchRequest, YandexClient
+from tests.perf.recording import assert_met, record_figure
 
 N = 500
 BODY = SearchRequest("окна пвх", region="213").to_body(folder_id="b1g")
+COMMAND = 'PYTHONPATH=. pytest tests/perf/test_yandex_bench.py -p no:cacheprovider -o addopts="" -s'
+MAX_CLIENT_OVER_RAW = 5.0  # the client's time per create at most 5x raw httpx's (measured 1.4x)
 
 
 async def _raw(emu: YandexEmulator) -> float:
@@ -66,4 +69,28 @@ def test_client_overhead_and_quota_scenario() -> None:
         f"(ratio client/raw time {client / raw:.2f}); 1000 creates at 10 rps: {wall:.2f} s wall for "
         f"{simulated:.1f} s simulated"
     )
-    assert client / raw < 5
+    overhead = record_figure(
+        "YandexClient time over raw httpx",
+        round(client / raw, 2),
+        unit="x raw time",
+        target=MAX_CLIENT_OVER_RAW,
+        comparison="<",
+        path=f"YandexClient.create_search x {N} (limiter out of the way, credentials, error boundary, Operation "
+        "parsing) against raw httpx.AsyncClient.post, one connection, loopback emulator",
+        command=COMMAND,
+        client_per_s=round(N / client, 1),
+        raw_per_s=round(N / raw, 1),
+    )
+    quota = record_figure(
+        "1000 creates at 10 rps (simulated)",
+        round(simulated, 1),
+        unit="simulated s",
+        target=99.0,
+        comparison=">=",
+        path="YandexClient.create_search x 1000 with the in-process QuotaLimiter at 10 rps on a ManualClock "
+        "against the emulator's own 10 rps quota (never faster than the quota)",
+        command=COMMAND,
+        wall_s=round(wall, 2),
+    )
+    assert_met(overhead)
+    assert_met(quota)

@@ -7,10 +7,12 @@ import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadgen.db import QueryStatus, SerpQuery
+from leadgen.errors import ConfigurationError
 from leadgen.planning import RowError, plan_batch, validate_row
 from leadgen.settings import Settings
 
@@ -105,3 +107,9 @@ def test_rows_without_any_batch_tag_are_errors(session: Session, settings: Setti
     report = plan_batch(session, settings, [row], batch_tag=None, now=NOW)
     assert report.outcomes[0].status == "error" and "batch_tag" in (report.outcomes[0].last_error or "")
     assert not isinstance(row, RowError)
+
+
+def test_the_planner_refuses_a_tag_the_column_would_refuse(session: Session, settings: Settings) -> None:
+    with pytest.raises(ConfigurationError, match="batch_tag 'a b' may only hold"):
+        plan_batch(session, settings, _rows(), batch_tag="a b", now=NOW)
+    assert plan_batch(session, settings, _rows(), batch_tag="партия-1", now=NOW).inserted > 0

@@ -1,8 +1,12 @@
-"""Fixtures for the fault matrix: async tests run on asyncio."""
+"""Fixtures for the fault matrix: async tests run on asyncio; a real Dovecot for the sent-folder storm."""
 
 from __future__ import annotations
 
 import pytest
+
+from tests.support.dovecot import dovecot, dovecot_session
+
+__all__ = ["anyio_backend", "dovecot", "dovecot_session"]
 
 
 @pytest.fixture

@@ -17,19 +17,24 @@ import sys
 import textwrap
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from imapclient import IMAPClient
+from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
 from leadgen.clock import utc_now
 from leadgen.db.engine import session_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach import StaticMxResolver, send_queued
+from leadgen.sandbox.sent_copy import SentFolderCopier
 from leadgen.sandbox.smtp_sink import Fault, SmtpSink, delivered_message_ids
-from leadgen.settings import Settings
+from leadgen.settings import ImapRoute, Settings
 from tests.outreach.factories import MONDAY_NOON, make_offer, queued_messages
+from tests.support.dovecot import Dovecot
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFER = make_offer()
@@ -156,11 +161,13 @@ def test_both_routes_down_three_runs_spend_no_attempt(engine: Engine, settings: 
 # --- SIGKILL storm ----------------------------------------------------------------------------------------
 
 # A pre-imported parent forks one `leadgen outreach send` per request (the CLI's own code path, argv and all),
-# so thirty kills fit in seconds instead of thirty interpreter start-ups.
+# so thirty kills fit in seconds instead of thirty interpreter start-ups (the send path's modules are loaded once).
 FORK_SERVER = textwrap.dedent(
     """
     import os, sys
     from leadgen.cli import main
+    import leadgen.cli.context, leadgen.cli.outreach, leadgen.journal, leadgen.outreach.sending, leadgen.settings
+    import leadgen.mailbox.sent, leadgen.db.engine, sqlalchemy.dialects.sqlite, sqlalchemy.dialects.postgresql
     for line in sys.stdin:
         pid = os.fork()
         if pid == 0:
@@ -180,11 +187,116 @@ FORK_SERVER = textwrap.dedent(
 )
 KILLS = 30
 STORM_BUDGET_SECONDS = 80.0
+RU_SENT = (
+    "Отправленные"  # the fixture's \Sent folder, found through SPECIAL-USE (IMAP_<ROUTE>_SENT_FOLDER unset)
+)
+ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
+@dataclass
+class Storm:
+    kills: int = 0
+    finished: int = 0
+    elapsed: float = 0.0
+    mid_storm: Counter[MessageStatus] = field(default_factory=Counter)
+
+
+def _storm(sink: SmtpSink, env: dict[str, str], cwd: Path, engine: Engine, rng: random.Random) -> Storm:
+    """Start senders one after another and SIGKILL each at a random point of an SMTP conversation."""
+    server = subprocess.Popen(
+        [sys.executable, "-c", FORK_SERVER],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    storm = Storm()
+    started = time.monotonic()
+    try:
+        while storm.kills < KILLS and time.monotonic() - started < STORM_BUDGET_SECONDS:
+            seen = sink.rcpts_seen
+            server.stdin.write("go\n")
+            server.stdin.flush()
+            pid = int(server.stdout.readline())
+            # Wait for the sender to be at work (a RCPT), then kill it at a random point of a conversation.
+            deadline = time.monotonic() + 20
+            while sink.rcpts_seen == seen and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.15))
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            status = int(server.stdout.readline())
+            if os.WIFSIGNALED(status):
+                storm.kills += 1
+            else:
+                storm.finished += 1
+                break  # the sender ran to the end (nothing left or the cap): the storm is over
+    finally:
+        server.stdin.close()
+        server.wait(timeout=30)
+        server.stdout.close()
+    storm.elapsed = time.monotonic() - started
+    storm.mid_storm = Counter(r.status for r in rows(engine))
+    return storm
+
+
+def _storm_env(db_url: str, offer: Path, sink: SmtpSink, cap: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
+    env |= {"DATABASE_URL": db_url, "PYTHONPATH": str(ROOT), "OUTREACH_OFFER_FILE": str(offer)}
+    env |= {k.upper(): v for k, v in sink.settings_env("yandex").items()}
+    env |= {k.upper(): v for k, v in sink.settings_env("gmail").items()}
+    return env | {
+        "OUTREACH_SPACING_SECONDS": "0",
+        "OUTREACH_SPACING_JITTER_SECONDS": "0",
+        "OUTREACH_SEND_WINDOW": "00:00-23:59",
+        "OUTREACH_SEND_WEEKDAYS": ",".join(ALL_DAYS),
+        "OUTREACH_DAILY_CAP": str(cap),
+        "OUTREACH_STALE_SENDING_MINUTES": "0.001",  # one sender at a time: a row in `sending` is a crash's
+        "ROUTING_MX_LOOKUP": "false",
+    }
+
+
+def _sent_folder_env(dovecot: Dovecot) -> dict[str, str]:
+    """Both routes' mailboxes are the fixture's account; their sent copies are searched and reliable, and a
+    row is settled as soon as its end-of-data timeout (1 s) has passed."""
+    env = dovecot.env("yandex") | dovecot.env("gmail")
+    for route in ("YANDEX", "GMAIL"):
+        env |= {f"IMAP_{route}_SENT_COPIES": "true", f"IMAP_{route}_SENT_COPY_RELIABLE": "true"}
+    return env | {"OUTREACH_SETTLE_AFTER_MINUTES": "0", "SMTP_DATA_TIMEOUT_SECONDS": "1"}
+
+
+def _sink_copier(dovecot: Dovecot) -> SentFolderCopier:
+    imap = ImapRoute(
+        name="sink",
+        host=dovecot.host,
+        port=dovecot.port,
+        security="plain",
+        username=dovecot.username,
+        password=SecretStr(dovecot.password),
+        folder="INBOX",
+        timeout=10,
+        ca_file=None,
+    )
+    return SentFolderCopier(imap, RU_SENT)
+
+
+@pytest.mark.parametrize("sent_folder", [False, True], ids=["no-sent-folder", "sent-folder"])
 def test_sigkill_storm_delivers_nothing_twice(
-    engine: Engine, db_url: str, settings: Settings, tmp_path: Path
+    engine: Engine,
+    db_url: str,
+    settings: Settings,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    sent_folder: bool,
 ) -> None:
+    """Without a sent folder the rows left `unknown` are only those past their DATA checkpoint; with one (the
+    sink appends every accepted message to it, as a provider does), settlement leaves none `unknown`, each
+    settled row carries its evidence, and every row marked sent was delivered exactly once."""
+    dovecot: Dovecot | None = request.getfixturevalue("dovecot") if sent_folder else None
     rng = random.Random(23)
     maildir = tmp_path / "delivered"
     cap, total = 60, 80
@@ -192,79 +304,69 @@ def test_sigkill_storm_delivers_nothing_twice(
     shutil.copy(ROOT / "offer.example.toml", offer)
     with session_scope(engine) as s:
         queued_messages(s, total)
-    with SmtpSink(maildir=maildir, reply_delay=0.05) as sink:  # a slow sink: kills land mid-conversation
-        env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
-        env |= {"DATABASE_URL": db_url, "PYTHONPATH": str(ROOT), "OUTREACH_OFFER_FILE": str(offer)}
-        env |= {k.upper(): v for k, v in sink.settings_env("yandex").items()}
-        env |= {k.upper(): v for k, v in sink.settings_env("gmail").items()}
-        env |= {
-            "OUTREACH_SPACING_SECONDS": "0",
-            "OUTREACH_SPACING_JITTER_SECONDS": "0",
-            "OUTREACH_SEND_WINDOW": "00:00-23:59",
-            "OUTREACH_SEND_WEEKDAYS": "mon,tue,wed,thu,fri,sat,sun",
-            "OUTREACH_DAILY_CAP": str(cap),
-            "OUTREACH_STALE_SENDING_MINUTES": "0.001",  # one sender at a time: a row in `sending` is a crash's
-            "ROUTING_MX_LOOKUP": "false",
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-c", FORK_SERVER],
-            env=env,
-            cwd=tmp_path,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert server.stdin is not None and server.stdout is not None
-        started = time.monotonic()
-        kills = finished = 0
-        try:
-            while kills < KILLS and time.monotonic() - started < STORM_BUDGET_SECONDS:
-                seen = sink.rcpts_seen
-                server.stdin.write("go\n")
-                server.stdin.flush()
-                pid = int(server.stdout.readline())
-                # Wait for the sender to be at work (a RCPT), then kill it at a random point of a conversation.
-                deadline = time.monotonic() + 20
-                while sink.rcpts_seen == seen and time.monotonic() < deadline:
-                    time.sleep(0.005)
-                time.sleep(rng.uniform(0.0, 0.15))
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                status = int(server.stdout.readline())
-                if os.WIFSIGNALED(status):
-                    kills += 1
-                else:
-                    finished += 1
-                    break  # the sender ran to the end (nothing left or the cap): the storm is over
-        finally:
-            server.stdin.close()
-            server.wait(timeout=30)
-        elapsed = time.monotonic() - started
-        mid_storm = Counter(r.status for r in rows(engine))
-        # A last, uninterrupted run recovers what the storm left and sends the rest under the cap.
+    copies = _sink_copier(dovecot) if dovecot else None
+    with SmtpSink(maildir=maildir, reply_delay=0.05, sent_copies=copies) as sink:  # slow: kills land mid-talk
+        env = _storm_env(db_url, offer, sink, cap) | (_sent_folder_env(dovecot) if dovecot else {})
+        storm = _storm(sink, env, tmp_path, engine, rng)
+        # A last, uninterrupted run recovers what the storm left (and settles it) and sends the rest under the
+        # cap; its clock runs a second ahead, past the stale age and the settle delay of the last kill's row.
+        extra = {k.lower(): v for k, v in _sent_folder_env(dovecot).items()} if dovecot else {}
         st = sink_settings(
             settings,
             sink,
             outreach_daily_cap=cap,
             outreach_stale_sending_minutes=0.001,
             outreach_send_window="00:00-23:59",
-            outreach_send_weekdays=["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            outreach_send_weekdays=ALL_DAYS,
+            **extra,
         )
-        time.sleep(0.1)  # past the 0.06 s stale age of rows the last kill left in `sending`
-        send_queued(engine, st, limit=200, now=utc_now, offer=OFFER, resolver=MX)
+        final = send_queued(
+            engine, st, limit=200, now=lambda: utc_now() + timedelta(seconds=1), offer=OFFER, resolver=MX
+        )
         all_rows, got = check_invariants(maildir, engine, cap=cap)
     by_status = Counter(r.status for r in all_rows)
     unknown = [r for r in all_rows if r.status == MessageStatus.UNKNOWN]
+    settled = [r for r in all_rows if r.meta.get("settlements")]
     print(
-        f"\nstorm: {kills} kills in {elapsed:.1f} s; mid-storm {dict(mid_storm)}; final {dict(by_status)}; "
-        f"{len(got)} delivered; unknown {len(unknown)}, of which delivered {sum(r.message_id in got for r in unknown)}"
+        f"\nstorm ({'sent folder' if sent_folder else 'no sent folder'}): {storm.kills} kills in "
+        f"{storm.elapsed:.1f} s; mid-storm {dict(storm.mid_storm)}; final {dict(by_status)}; {len(got)} delivered; "
+        f"unknown {len(unknown)}, of which delivered {sum(r.message_id in got for r in unknown)}; settled "
+        f"{Counter(r.meta['settlements'][-1]['outcome'] for r in settled)} "
+        f"(final run: {final.settled_sent} sent, {final.settled_requeued} requeued)"
     )
-    assert kills >= KILLS, f"only {kills} kills in {elapsed:.0f} s ({finished} runs ended by themselves)"
-    assert elapsed < 90
+    assert storm.kills >= KILLS, f"only {storm.kills} kills in {storm.elapsed:.0f} s ({storm.finished} ended)"
+    assert storm.elapsed < 90
     assert set(by_status) <= {MessageStatus.SENT, MessageStatus.UNKNOWN, MessageStatus.QUEUED}, by_status
     assert (
         by_status[MessageStatus.SENT] + by_status[MessageStatus.UNKNOWN] == cap
     )  # the cap is used, not passed
-    assert all(r.attempts <= 1 for r in all_rows), "a crash before DATA spent an attempt"
+    assert all(r.attempts <= 1 for r in all_rows), "a crash before DATA (or a requeue) spent an attempt"
+    if not sent_folder:
+        assert storm.mid_storm[MessageStatus.UNKNOWN] > 0, (
+            "the storm left nothing in doubt: it tested nothing"
+        )
+        return
+    assert not unknown, "a sent folder was available: nothing may stay unknown"
+    assert settled, "the storm left nothing in doubt: it tested nothing"
+    sent = {r.message_id for r in all_rows if r.status == MessageStatus.SENT}
+    assert sent == set(got)  # every row marked sent was delivered, exactly once (check_invariants)
+    ours = {r.message_id for r in all_rows}  # the session's Dovecot keeps the copies of earlier tests too
+    assert dovecot is not None
+    assert Counter(m for m in _folder_ids(dovecot) if m in ours) == Counter(delivered_message_ids(maildir))
+    for r in settled:  # each settlement names its route, folder and UID, or how long the copy was absent
+        for record in r.meta["settlements"]:
+            assert record["folder"] == RU_SENT and record["route"] in ("yandex", "gmail")
+            assert (record["outcome"], record["uid"] is None) in (("sent", False), ("requeued", True))
+            assert record["outcome"] == "sent" or record["absent_minutes"] is not None
+        if r.meta["settlements"][-1]["outcome"] == "sent":
+            assert r.message_id in got
+
+
+def _folder_ids(dovecot: Dovecot) -> list[str]:
+    """Every Message-ID in the sent folder of the fixture's mailbox (one per copy)."""
+    with IMAPClient(dovecot.host, port=dovecot.port, ssl=False) as client:
+        client.login(dovecot.username, dovecot.password)
+        client.select_folder(RU_SENT, readonly=True)
+        uids = client.search(["ALL"])
+        data = client.fetch(uids, [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]) if uids else {}
+    return [v[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].decode().partition(":")[2].strip() for v in data.values()]

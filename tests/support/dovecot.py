@@ -137,6 +137,16 @@ userdb {{
   args = username_format=%u {root}/passwd
 }}
 mail_location = maildir:{root}/home/Maildir
+# The sent folders of the settlement tests (issue 23): a Russian name (modified UTF-7 on the wire) flagged \\Sent
+# (RFC 6154 SPECIAL-USE) as Yandex's is, and Gmail's hierarchy under a "/" separator.
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox "Отправленные" {{
+    auto = create
+    special_use = \\Sent
+  }}
+}}
 service imap-login {{
   chroot =
   inet_listener imap {{
