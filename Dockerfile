@@ -14,7 +14,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
-    PREFECT_HOME=/home/leadgen/.prefect
+    PREFECT_HOME=/home/leadgen/.prefect \
+    PREFECT_SERVER_ANALYTICS_ENABLED=false \
+    DO_NOT_TRACK=1
 RUN groupadd --system --gid 10001 leadgen \
     && useradd --system --uid 10001 --gid leadgen --create-home --home-dir /home/leadgen leadgen
 

@@ -37,6 +37,7 @@ bench-docs: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy  # leadgen/ (strict), tasks/, flows/, infra/: [tool.mypy] in pyproject.toml
 
 format: $(STAMP)
 	$(PY) -m ruff format .

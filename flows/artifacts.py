@@ -117,12 +117,14 @@ async def apublish(key: str, title: str, **content: Any) -> None:
 
 def start_progress(key: str, description: str) -> UUID:
     """A progress artifact at 0 %."""
-    return create_progress_artifact(
+    created = create_progress_artifact(
         progress=0.0,
         key=f"{key}-progress",
         description=description,
         _sync=True,  # type: ignore[call-arg]
     )
+    assert isinstance(created, UUID), "called with _sync=True: the artifact id, not a coroutine"
+    return created
 
 
 async def astart_progress(key: str, description: str) -> UUID:

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from prefect import State
 from prefect.runtime import flow_run
-from prefect.states import State
 
 from leadgen.journal import JobRun
 from leadgen.journal import journaled as journal_block

@@ -11,7 +11,7 @@ from flows.journal import journaled
 from flows.params import MailboxSyncParams
 from flows.runtime import task_runner
 from leadgen.errors import MailboxError
-from leadgen.mailbox.sync import configured_routes
+from leadgen.mailbox.sync import ROUTES, configured_routes
 from tasks.alerts import bounce_rate_alert_task
 from tasks.mailbox import settle_task, sync_mailbox_task
 from tasks.runtime import load_settings
@@ -26,7 +26,8 @@ def mailbox_sync_flow(params: MailboxSyncParams = MailboxSyncParams()) -> dict[s
     could not be read to the end, so the failure automations notify."""
     logger = get_run_logger()
     settings = load_settings()
-    routes = [params.route] if params.route else [route.name for route in configured_routes(settings)]
+    wanted = [params.route] if params.route else [route.name for route in configured_routes(settings)]
+    routes = [name for name in ROUTES if name in wanted]  # as RouteName, in ROUTES order
     if not routes:
         line = "no IMAP mailbox is configured (IMAP_<ROUTE>_HOST, _USERNAME, _PASSWORD): nothing read"
         publish("mailbox-sync", "Mailbox sync", lines=[line])

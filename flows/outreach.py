@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import flow, get_run_logger
-from prefect.states import Completed, State
+from prefect import State, flow, get_run_logger
+from prefect.states import Completed
 
 from flows.artifacts import apublish, counts, error_rows, flat_table
 from flows.journal import journaled

@@ -47,9 +47,10 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
     search = night_search_flow(SearchParams(limit=params.search_limit, batch_tag=tag))
     collect = collect_results_flow(CollectParams(wait_seconds=params.collect_wait_seconds, batch_tag=tag))
     enrich = enrich_contacts_flow(EnrichParams(limit=params.enrich_limit, batch_tag=tag))
-    outreach = run_coro_as_sync(
+    outreach_result = run_coro_as_sync(
         outreach_flow(OutreachParams(send_limit=params.send_limit, dry_run=params.dry_run, batch_tag=tag))
     )
+    outreach: dict[str, Any] = outreach_result if isinstance(outreach_result, dict) else {}
     report = report_flow(ReportParams(batch_tag=tag))
     result = {
         "batch_tag": tag,
@@ -57,7 +58,7 @@ def pipeline_flow(params: PipelineParams) -> dict[str, Any]:
         "search": search,
         "collect": collect,
         "enrich": enrich,
-        "outreach": outreach,
+        "outreach": outreach_result,
         "report": report,
     }
     lines = [

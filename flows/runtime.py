@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from prefect import get_run_logger
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.variables import Variable
 from pydantic import ValidationError
 
@@ -33,13 +33,14 @@ def _use_configured_log_format() -> None:
 _use_configured_log_format()
 
 
-def task_runner() -> ThreadPoolTaskRunner:
+def task_runner() -> TaskRunner[Any]:
     return ThreadPoolTaskRunner(max_workers=MAX_WORKERS)
 
 
 def variable_int(name: str, default: int) -> int:
     """An integer Prefect variable (set by `leadgen infra bootstrap`, tuned in the UI), else `default`."""
-    return _as_int(Variable.get(name, default=default, _sync=True), default)  # type: ignore[call-arg]
+    # `_sync=True` (Prefect's async_dispatch switch) is not in Variable.get's typed overloads
+    return _as_int(Variable.get(name, default=default, _sync=True), default)  # type: ignore[call-overload]
 
 
 async def avariable_int(name: str, default: int) -> int:

@@ -76,7 +76,7 @@ def _daily_event_trigger(event: str) -> EventTrigger:
     24 hours."""
     return EventTrigger(
         expect={event},
-        match={"prefect.resource.id": "leadgen.*"},  # type: ignore[arg-type]
+        match={"prefect.resource.id": "leadgen.*"},
         for_each={"prefect.resource.id"},
         posture=Posture.Reactive,
         threshold=1,
@@ -89,7 +89,7 @@ def heartbeat_trigger(window_seconds: int) -> EventTrigger:
     return EventTrigger(
         after={HEARTBEAT},
         expect=set(HEARTBEAT_ANSWERS),
-        match={"prefect.resource.id": "prefect.flow-run.*"},  # type: ignore[arg-type]
+        match={"prefect.resource.id": "prefect.flow-run.*"},
         for_each={"prefect.resource.id"},
         posture=Posture.Proactive,
         threshold=1,
@@ -127,7 +127,7 @@ def notify_automations(settings: Settings, block_ids: list[UUID]) -> list[Automa
         enabled=True,
         trigger=EventTrigger(
             expect=set(FLOW_RUN_FAILURES),
-            match={"prefect.resource.id": "prefect.flow-run.*"},  # type: ignore[arg-type]
+            match={"prefect.resource.id": "prefect.flow-run.*"},
             posture=Posture.Reactive,
             threshold=1,
             within=timedelta(0),

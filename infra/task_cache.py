@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from prefect.filesystems import LocalFileSystem
 
@@ -12,7 +13,7 @@ from tasks.cache import storage_path
 TASK_CACHE_BLOCK = "leadgen-task-cache"
 
 
-def ensure_task_cache(settings: Settings) -> tuple[str, str]:
+def ensure_task_cache(settings: Settings) -> tuple[Literal["created", "updated", "unchanged"], str]:
     """Create the cache folder and the `local-file-system/leadgen-task-cache` block pointing at it.
 
     The cached tasks write to the folder directly (no API call per task run to load a block); the block shows

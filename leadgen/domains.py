@@ -1,4 +1,9 @@
-"""URL and domain canonicalisation: canonical URL, registrable domain (PSL via tldextract, offline), IDN, dedupe hash."""
+"""URL and domain canonicalisation: canonical URL, registrable domain (PSL via tldextract, offline), IDN, dedupe hash.
+
+The one rule for hosts, domains and the domain of an email address: lower case, Unicode (U-labels), no trailing
+dot (`Пример.РФ.`, `xn--e1afmkfd.xn--p1ai` -> `пример.рф`). Companies, contacts and opt-outs are keyed by it;
+`to_ascii`/`ascii_email` give the punycode spelling for SMTP, URLs and rows written before the rule.
+"""
 
 from __future__ import annotations
 
@@ -149,7 +154,9 @@ def _ip_host(host: str) -> str | None:
 
 
 def to_ascii(domain: str, /) -> str | None:
-    """The IDNA (punycode) form of a domain, used to compare hosts and to build URLs for tools that need ASCII."""
+    """The IDNA (punycode) form of a domain, lower case without a trailing dot: the spelling DNS, SMTP and URLs
+    for tools that need ASCII use (`Пример.РФ.` -> `xn--e1afmkfd.xn--p1ai`); None when it cannot be encoded."""
+    domain = domain.strip().rstrip(".")
     if domain.isascii():
         return domain.lower()
     try:
@@ -329,6 +336,50 @@ def parent_domains(host: str, /) -> list[str]:
     """The host and each parent down to two labels: `a.b.c.ru` → [`a.b.c.ru`, `b.c.ru`, `c.ru`]."""
     labels = host.split(".")
     return [".".join(labels[i:]) for i in range(len(labels) - 1)]
+
+
+def domain_key(value: str, /) -> str | None:
+    """A domain as a person or a file gives it (URL, `www.` host, `@domain`, `mailto:domain`), in the one
+    canonical form with subdomains kept and `www.`/`m.` dropped; None when it is not a domain name.
+
+    >>> domain_key("https://WWW.Пример.РФ/contacts")
+    'пример.рф'
+    """
+    text = value.strip()
+    if text[:7].lower() == "mailto:":
+        text = text[7:]
+    return canonical_domain(text.lstrip("@"), keep_subdomains=True)
+
+
+def email_key(value: str, /) -> str:
+    """An email address in the canonical form: trimmed, lower case, its domain normalised like every host
+    (`Info@XN--E1AFMKFD.XN--P1AI` -> `info@пример.рф`); text without `@` comes back trimmed and lower-cased."""
+    text = value.strip().lower()
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return text
+    domain = domain.rstrip(".")
+    return f"{local}@{normalise_host(domain) or domain}"
+
+
+def ascii_email(value: str, /) -> str:
+    """`email_key` with the domain in punycode (`info@xn--e1afmkfd.xn--p1ai`): the spelling forgotten-address
+    hashes are taken over and that rows stored before the Unicode rule may hold."""
+    local, _, domain = email_key(value).rpartition("@")
+    return f"{local}@{to_ascii(domain) or domain}" if local or domain else ""
+
+
+def domain_spellings(domain: str, /) -> set[str]:
+    """The domain and each parent (`parent_domains`) in both the Unicode and the punycode spelling, for matching
+    stored values whichever spelling they were written in (an opt-out of `пример.рф` covers `xn--e1afmkfd.xn--p1ai`
+    and `shop.пример.рф`)."""
+    forms: set[str] = set()
+    raw = domain.strip().rstrip(".").lower()
+    for variant in {raw, domain_key(raw) or raw}:
+        for spelling in (variant, to_ascii(variant), normalise_host(variant)):
+            if spelling:
+                forms.update(parent_domains(spelling))
+    return forms
 
 
 def clear_caches() -> None:

@@ -21,7 +21,8 @@
     │   ├── MailboxUnavailable    connection, TLS, timeout or protocol failure; retryable
     │   └── MailboxRefused        the server refused the login, STARTTLS or the folder
     └── OutreachError             drafting, routing and sending email
-        ├── OfferInvalid          the offer file is missing or malformed
+        ├── OfferInvalid          the offer file is malformed or unreadable
+        │   └── OfferMissing      no offer file (also a ConfigurationError: exit 2, copy offer.example.toml)
         ├── DraftRejected         an LLM draft failed parsing or guardrails (composer falls back)
         ├── RouteUnavailable      an SMTP route cannot be connected or authenticated (sender tries the fallback)
         └── SmtpSendError         the server refused or dropped one message
@@ -69,6 +70,10 @@ class OutreachError(LeadgenError):
 
 class OfferInvalid(OutreachError):
     """Raised by `leadgen.outreach.offer.load_offer` for a missing or malformed offer file; the CLI prints it."""
+
+
+class OfferMissing(OfferInvalid, ConfigurationError):
+    """Raised by `load_offer` when OUTREACH_OFFER_FILE does not exist; a bad setting, so the CLI exits 2."""
 
 
 class DraftRejected(OutreachError):

@@ -29,6 +29,7 @@ from leadgen.db.models import (
     SerpQuery,
     SerpResult,
 )
+from leadgen.domains import domain_key
 from leadgen.mailbox.kinds import MailKind
 from leadgen.outbox_counts import outbox_counts
 
@@ -160,14 +161,15 @@ def funnel(session: Session, *, batch_tag: str | None = None) -> FunnelReport:
         .where(in_q)
     )
     total, pending, done = session.execute(query_status).one()
-    messages = dict(
-        session.execute(
+    messages: dict[MessageStatus, int] = {
+        status: int(n)
+        for status, n in session.execute(
             select(OutreachMessage.status, func.count())
             .join(Company, Company.id == OutreachMessage.company_id)
             .where(in_c)
             .group_by(OutreachMessage.status)
         ).all()
-    )
+    }
     return FunnelReport(
         batch_tag=batch_tag,
         queries=int(total or 0),
@@ -259,7 +261,7 @@ def quality(
         session,
         select(func.count()).select_from(Company).where(in_c, Company.status == CompanyStatus.DUPLICATE),
     )
-    listed = frozenset(d.strip().lower().removeprefix("www.") for d in (*MINUS_DOMAINS, *minus_domains) if d)
+    listed = frozenset(domain_key(d) or d.strip().lower() for d in (*MINUS_DOMAINS, *minus_domains) if d)
     domains = select(SerpResult.domain, func.count()).where(SerpResult.domain.is_not(None))
     if batch_tag is not None:
         domains = domains.join(SerpQuery, SerpQuery.id == SerpResult.query_id).where(

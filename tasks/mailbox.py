@@ -11,13 +11,14 @@ from prefect.cache_policies import NO_CACHE
 from leadgen.errors import MailboxRefused, MailboxUnavailable
 from leadgen.mailbox.sync import sync_mailbox
 from leadgen.outreach.settle import settle_unknown, tally
+from leadgen.settings import RouteName
 from tasks import runtime
 from tasks.policy import retry_options
 from tasks.runtime import jsonable, load_settings, open_engine
 
 
 @task(name="sync-mailbox", cache_policy=NO_CACHE, **retry_options())
-def sync_mailbox_task(route: str) -> dict[str, Any]:
+def sync_mailbox_task(route: RouteName) -> dict[str, Any]:
     """Classify and apply every new message of `route`'s mailbox, one transaction each with the cursor.
 
     An unreachable server raises MailboxUnavailable (retried: the retry carries on from the cursor), a refused
@@ -29,7 +30,7 @@ def sync_mailbox_task(route: str) -> dict[str, Any]:
             engine,
             settings,
             settings.imap_route(route),
-            now=runtime.current_clock(),  # type: ignore[arg-type]
+            now=runtime.current_clock(),
         )
     if report.error_kind == "unavailable":
         raise MailboxUnavailable(report.error or "unavailable")

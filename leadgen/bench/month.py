@@ -32,9 +32,11 @@ from leadgen.db.models import (
     Company,
     CompanyStatus,
     Contact,
+    ContactKind,
     MessageStatus,
     OperationStatus,
     OutreachMessage,
+    QueryStatus,
     SerpOperation,
     SerpQuery,
     SerpResult,
@@ -170,7 +172,7 @@ def _settings(config: MonthConfig, emulator: YandexEmulator, farm_proxy: str, si
     }
     for route in ("yandex", "gmail"):
         overrides.update(sink.settings_env(route))
-    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **overrides)
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -301,8 +303,8 @@ def _measure(engine: Engine, config: MonthConfig, sink: SmtpSink, per_day: list[
     return MonthReport(
         days=config.days,
         queries_planned=sum(q.values()),
-        queries_done=q["done"],
-        queries_failed=q["failed"],
+        queries_done=q[QueryStatus.DONE],
+        queries_failed=q[QueryStatus.FAILED],
         operations=len(ops),
         operations_past_sla=past_sla,
         serp_results=results_total,
@@ -316,7 +318,7 @@ def _measure(engine: Engine, config: MonthConfig, sink: SmtpSink, per_day: list[
         companies_no_contacts=status[CompanyStatus.NO_CONTACTS],
         companies_unreachable=status[CompanyStatus.UNREACHABLE],
         contacts_per_company=round(sum(contacts.values()) / max(with_contacts, 1), 2),
-        emails_per_company=round(contacts["email"] / max(with_contacts, 1), 2),
+        emails_per_company=round(contacts[ContactKind.EMAIL] / max(with_contacts, 1), 2),
         messages_drafted=sum(messages.values()),
         sent=sent,
         failed=messages[MessageStatus.FAILED],

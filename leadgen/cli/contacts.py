@@ -48,15 +48,6 @@ def extract(
     typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
 
 
-def _domain_key(value: str) -> str:
-    value = value.strip().lower()
-    value = value.split("://", 1)[-1].split("/", 1)[0].removeprefix("www.").rstrip(".")
-    try:
-        return value.encode("idna").decode("ascii") if not value.isascii() else value
-    except UnicodeError:
-        return value
-
-
 def enrich(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Companies to crawl at most.")] = 50,
@@ -84,6 +75,7 @@ def enrich(
     from leadgen.db.batches import company_in_batch
     from leadgen.db.engine import session_scope
     from leadgen.db.models import Company, CompanyStatus
+    from leadgen.domains import canonical_domain, to_ascii
 
     settings = get_settings(ctx)
     engine = get_engine(ctx)
@@ -100,15 +92,16 @@ def enrich(
         )
     company_ids: list[int] | None = None
     if company:
-        keys = [_domain_key(c) for c in company]
+        # a company's key is canonical_domain() of what was typed; its punycode spelling finds older rows
+        keys = [canonical_domain(c) or c.strip().lower() for c in company]
+        spellings = {k: {k, to_ascii(k) or k} for k in keys}
         with session_scope(engine) as session:
-            found = dict(
-                session.execute(
-                    select(func.lower(Company.canonical_domain), Company.id).where(
-                        func.lower(Company.canonical_domain).in_(keys)
-                    )
-                ).all()
-            )
+            rows = session.execute(
+                select(func.lower(Company.canonical_domain), Company.id).where(
+                    func.lower(Company.canonical_domain).in_(set().union(*spellings.values()))
+                )
+            ).all()
+        found = {canonical_domain(domain) or domain: company_id for domain, company_id in rows}
         missing = [c for c, key in zip(company, keys, strict=True) if key not in found]
         if missing:
             fail(f"no company with domain {', '.join(missing)}")

@@ -65,13 +65,20 @@ def get_settings(ctx: typer.Context) -> Settings:
     return settings
 
 
-def get_engine(ctx: typer.Context, *, check: bool = True) -> Engine:
-    """Engine of this invocation; checks that the database answers unless `check=False`."""
-    from leadgen.db.engine import check_connection, make_engine
+def get_engine(ctx: typer.Context, *, check: bool = True, must_exist: bool = False) -> Engine:
+    """Engine of this invocation; checks that the database answers unless `check=False`. With `must_exist`
+    (dry runs) a missing SQLite file is an error instead of being created empty."""
+    from leadgen.db.engine import check_connection, make_engine, missing_sqlite_file
+    from leadgen.errors import DatabaseUnavailable
 
     obj = ctx.ensure_object(dict)
     if "engine" not in obj:
-        engine = make_engine(get_settings(ctx).database_url)
+        url = get_settings(ctx).database_url
+        if must_exist and (missing := missing_sqlite_file(url)) is not None:
+            raise DatabaseUnavailable(
+                f"database file {missing} does not exist; a dry run creates nothing (run `leadgen db upgrade` first)"
+            )
+        engine = make_engine(url)
         if check:
             check_connection(engine)
         obj["engine"] = engine

@@ -22,7 +22,8 @@ from leadgen.errors import OutputUnusable
 # Prefect runs ephemerally inside the demo (its own API database under the work folder), quietly.
 PREFECT_ENV = {
     "PREFECT_LOGGING_LEVEL": "WARNING",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # Prefect telemetry off: server analytics and SDK events
+    "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
 SHOWN = 8

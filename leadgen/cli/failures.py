@@ -55,13 +55,14 @@ def describe(exc: BaseException) -> tuple[str, int] | None:
     message means the failure was already shown (help printed for a command given no arguments)."""
     if type(exc).__name__ == "Abort":  # Click/Typer: Ctrl-C or EOF at a prompt
         return "aborted: nothing was changed", EXIT_RUNTIME
-    if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
+    exit_code = getattr(exc, "exit_code", None)
+    if hasattr(exc, "format_message") and isinstance(exit_code, int):
         # a Click/Typer usage error or bad parameter (Typer vendors Click, so matched by shape, not class)
         text, ctx = exc.format_message().strip(), getattr(exc, "ctx", None)
         if not text:  # no arguments: the help was printed already (NoArgsIsHelpError)
-            return "", int(exc.exit_code)
+            return "", exit_code
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-        return f"{text}{hint}", int(exc.exit_code)
+        return f"{text}{hint}", exit_code
     if isinstance(exc, ConfigurationError):
         return str(exc), EXIT_BAD_INPUT
     if isinstance(exc, LeadgenError):

@@ -97,6 +97,7 @@ def send(
     from leadgen.cli.owners import cli_owner_alive
     from leadgen.outreach.sending import send_queued
 
+    get_engine(ctx, must_exist=dry_run)  # a dry run against a missing SQLite file creates none
     report = _journaled(
         ctx,
         "cli-send",

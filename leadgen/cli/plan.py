@@ -58,7 +58,8 @@ def plan(
             fail(f"--sheet needs NICHES_INPUT to be a Google Sheet id or URL, got {source!r}", code=2)
     preview = _Preview(show_all=show_all) if dry_run else None
     report, written = run_planning(
-        get_engine(ctx), settings, source=source, batch_tag=batch_tag, now=utc_now(), dry_run=dry_run,
+        get_engine(ctx, must_exist=dry_run), settings, source=source, batch_tag=batch_tag, now=utc_now(),
+        dry_run=dry_run,
         status_out=status_out, on_query=preview.add if preview else None,
     )  # fmt: skip
     _print(report, preview, written=written, sheet=is_sheet(source))

@@ -140,14 +140,14 @@ def _domain_after(text: str, begin: int) -> str:
     if labels and not _known_tld(labels[-1].lower()):
         tld = labels[-1].lower()
         if tld.isascii():  # only the zones of this market, and a word of 3+ letters after: "rucontacts"
-            head = next(
+            cut = next(
                 (len(t) for t in GLUED_LATIN_TLDS if tld.startswith(t) and len(tld) - len(t) >= 3), None
             )
         else:  # the few Cyrillic zones: "рфпишите"
-            head = next((n for n in range(len(tld) - 1, 1, -1) if _known_tld(tld[:n])), None)
-        if head is None:
+            cut = next((n for n in range(len(tld) - 1, 1, -1) if _known_tld(tld[:n])), None)
+        if cut is None:
             return ""  # "server.local", "host.lan", "corp.internal": not public names
-        labels[-1] = labels[-1][:head]
+        labels[-1] = labels[-1][:cut]
     if len(labels) < 2 or not TLD_RE.match(labels[-1]):
         return ""
     return ".".join(labels)

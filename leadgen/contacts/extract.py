@@ -25,8 +25,9 @@ from leadgen.contacts.emails import (
     find_emails,
     normalise_email,
 )
-from leadgen.contacts.html_text import decode_html, parse_html, text_of, visible_text
+from leadgen.contacts.html_text import decode_html, parse_html, select_nodes, text_of, visible_text
 from leadgen.contacts.phones import DEFAULT_REGION, find_phones, parse_phone, phone_from_tel
+from leadgen.domains import canonical_domain
 
 EMAIL = "email"
 PHONE = "phone"
@@ -139,17 +140,14 @@ class _Found:
 
 
 def site_host(base_url: str) -> str:
-    """Lower-case Unicode host of a URL without `www.` ("" when there is none)."""
+    """The site's host in the canonical form of `leadgen.domains` (Unicode, `www.` dropped, subdomains kept); an
+    IP address or a single-label host as written; "" when there is none."""
+    if host := canonical_domain(base_url, keep_subdomains=True):
+        return host
     try:
-        host = (urlsplit(base_url).hostname or "").lower().rstrip(".")
+        return (urlsplit(base_url).hostname or "").lower().rstrip(".")
     except ValueError:
         return ""
-    if "xn--" in host:
-        try:
-            host = host.encode("ascii").decode("idna")
-        except UnicodeError:
-            pass
-    return host.removeprefix("www.")
 
 
 # Country zones whose sites write numbers in their own national format (8 017 …, 044 …).
@@ -258,8 +256,8 @@ def _add_structured(col: _Collector, kind: str, raw: str, source: str, region: s
         parsed = phone_from_tel(raw, region=region)
         numbers = [parsed] if parsed else []
     else:
-        single = parse_phone(raw, region=region) if len(raw) <= 32 else None
-        numbers = [single] if single else [(p.value, p.extension) for p in find_phones(raw, region=region)]
+        one = parse_phone(raw, region=region) if len(raw) <= 32 else None
+        numbers = [one] if one else [(p.value, p.extension) for p in find_phones(raw, region=region)]
     for value, extension in numbers:
         col.add(PHONE, value, source, extension=extension)
 
@@ -268,7 +266,7 @@ def _scan_markup(
     root: etree._Element, col: _Collector, base_url: str, region: str, want_links: bool
 ) -> list[Link]:
     links: list[Link] = []
-    for el in MARKUP_XPATH(root):
+    for el in select_nodes(MARKUP_XPATH, root):
         tag = el.tag
         attrib = el.attrib
         if tag == "a" or tag == "area":
@@ -283,9 +281,9 @@ def _scan_markup(
                 if parsed:
                     col.add(PHONE, parsed[0], "tel", extension=parsed[1])
             elif CF_PROTECTION_PATH in href:
-                value = decode_cfemail(href.partition("#")[2])
-                if value:
-                    col.add(EMAIL, value, "cfemail", element_context=_element_context(el))
+                decoded = decode_cfemail(href.partition("#")[2])
+                if decoded:
+                    col.add(EMAIL, decoded, "cfemail", element_context=_element_context(el))
             elif want_links and href and not low.startswith(("javascript:", "#", "data:")):
                 text = el.text if len(el) == 0 else text_of(el)
                 text = " ".join(text.split())[:200] if text else ""
@@ -296,9 +294,9 @@ def _scan_markup(
                         pass
         cf = attrib.get("data-cfemail")
         if cf:
-            value = decode_cfemail(cf)
-            if value:
-                col.add(EMAIL, value, "cfemail", element_context=_element_context(el))
+            decoded = decode_cfemail(cf)
+            if decoded:
+                col.add(EMAIL, decoded, "cfemail", element_context=_element_context(el))
         itemprop = attrib.get("itemprop")
         if itemprop:
             props = itemprop.lower().split()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import html as html_lib
 import re
+from collections.abc import Iterator
+from typing import cast
 
 import lxml.etree as etree
 
@@ -118,7 +120,12 @@ def parse_html(text: str, /) -> etree._Element | None:
 
 def text_of(el: etree._Element, /) -> str:
     """All text inside an element (like lxml.html's text_content)."""
-    return "".join(el.itertext())
+    return "".join(cast("Iterator[str]", el.itertext()))  # str for a tree parsed from text
+
+
+def select_nodes(xpath: etree.XPath, root: etree._Element, /) -> list[etree._Element]:
+    """The nodes a node-selecting XPath finds (elements, comments); lxml types any XPath result as a union."""
+    return cast("list[etree._Element]", xpath(root))
 
 
 def visible_text(root: etree._Element | None, /) -> str:
@@ -129,7 +136,7 @@ def visible_text(root: etree._Element | None, /) -> str:
     """
     if root is None:
         return ""
-    for el in INVISIBLE_XPATH(root):
+    for el in select_nodes(INVISIBLE_XPATH, root):
         parent = el.getparent()
         if parent is None:
             continue
@@ -143,7 +150,7 @@ def visible_text(root: etree._Element | None, /) -> str:
     try:
         markup = etree.tostring(root, method="html", encoding="unicode")
     except (ValueError, etree.SerialisationError):
-        markup = " ".join(root.itertext())
+        markup = " ".join(cast("Iterator[str]", root.itertext()))
     markup = BLOCK_TAG_RE.sub("\n", markup)
     return clean_text(TAG_RE.sub("", markup), unescape=True)
 

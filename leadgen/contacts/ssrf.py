@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from leadgen.domains import to_ascii
 from leadgen.errors import FetchFailed, UnsafeTarget
 
 Resolver = Callable[[str], Awaitable[list[str]]]
@@ -103,10 +104,10 @@ class SsrfGuard:
             raise UnsafeTarget(f"scheme {scheme or '(none)'!r} is not http(s)")
         if not host:
             raise UnsafeTarget("URL has no host")
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError as exc:
-            raise UnsafeTarget(f"host {host!r} is not a valid IDN") from exc
+        ascii_host = to_ascii(host)  # DNS spelling (leadgen.domains, the one IDN rule)
+        if ascii_host is None:
+            raise UnsafeTarget(f"host {host!r} is not a valid IDN")
+        host = ascii_host
         literal = _ip_literal(host)
         if literal is not None:
             if not self._address_allowed(literal) and not self._host_allowed(host):
@@ -119,7 +120,7 @@ class SsrfGuard:
             raise UnsafeTarget(f"host {host!r} is a local name")
         if self._proxied:
             return Target(url, scheme, host, port, ())
-        addresses = await self._resolve(host)
+        addresses = tuple(await self._resolve(host))
         for text in addresses:
             address = ipaddress.ip_address(text.split("%", 1)[0])
             if not self._address_allowed(address):

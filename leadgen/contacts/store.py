@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from leadgen.contacts.preference import best as preferred
 from leadgen.contacts.thirdparty import STUDIO_KEY, THIRD_PARTY_KEY, third_party_category
 from leadgen.db.batches import company_in_batch
 from leadgen.db.models import Company, CompanyStatus, Contact, ContactKind, ContactSource
+from leadgen.db.results import rowcount
 
 CHOSEN_KEY = "chosen"  # why this email is the company's primary (recipient preference)
 # A company left in `enriching` longer than this was claimed by a run that died (killed process, lost database
@@ -84,12 +85,13 @@ def upsert_contacts(
 def _upsert_statement(session: Session, rows: list[dict[str, Any]]) -> Any:
     dialect = session.get_bind().dialect.name
     insert = _insert_for(session)
-    table = Contact.__table__  # type: ignore[attr-defined]
+    table = Contact.__table__
     stmt = insert(table).values(rows)
     excluded = stmt.excluded
     better = and_(
         excluded.quality_score > table.c.quality_score, table.c.source != ContactSource.MANUAL.value
     )
+    merged_meta: ColumnElement[Any]
     if dialect == "postgresql":
         merged_meta = table.c["metadata"].op("||")(excluded["metadata"])
         best = func.greatest(table.c.quality_score, excluded.quality_score)
@@ -195,7 +197,7 @@ def claim_companies(
             .values(status=CompanyStatus.ENRICHING, status_reason=None, updated_at=now, claimed_by=owner)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:
+        if rowcount(result) == 1:
             claimed.append(company_id)
     if not claimed:
         return []
@@ -236,7 +238,7 @@ def release_claim(session: Session, company_id: int, *, reason: str, now: dateti
         .values(status=CompanyStatus.NEW, status_reason=reason[:1000], updated_at=now, claimed_by=None)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 def release_stale(session: Session, *, older_than: datetime, batch_tag: str | None = None) -> int:
@@ -254,7 +256,7 @@ def release_stale(session: Session, *, older_than: datetime, batch_tag: str | No
         )
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)
+    return rowcount(result)
 
 
 def company_contacts(session: Session, company_id: int) -> list[Contact]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +44,16 @@ def make_engine(url: str, /, *, echo: bool = False, **kwargs: Any) -> Engine:
         raise ConfigurationError(
             f"DATABASE_URL is not a valid SQLAlchemy URL ({type(exc).__name__})"
         ) from exc
+
+
+def missing_sqlite_file(url: str, /) -> str | None:
+    """The path of the SQLite file `url` names when that file does not exist yet (connecting would create it);
+    None for other databases, in-memory SQLite and existing files."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return None if Path(database).exists() else database
 
 
 def check_connection(engine: Engine) -> None:

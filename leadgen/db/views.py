@@ -11,7 +11,10 @@ def _day(column: str, dialect: str) -> str:
 
 def daily_summaries_sql(dialect: str) -> str:
     """One row per UTC day: queries planned, operations created, results, companies, contacts, sends."""
-    d = lambda col: _day(col, dialect)  # noqa: E731
+
+    def d(col: str) -> str:
+        return _day(col, dialect)
+
     return f"""
 CREATE VIEW daily_summaries AS
 SELECT day,

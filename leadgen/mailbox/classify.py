@@ -6,6 +6,7 @@ import email.utils
 import re
 from datetime import datetime
 from email.message import Message
+from typing import TypedDict
 
 from leadgen.mailbox import autoreply, dsn, human, mime, sesjson, textbounce
 from leadgen.mailbox.kinds import BOUNCES, Classification, MailKind
@@ -35,6 +36,26 @@ def _classify(raw: bytes) -> Classification:
     return _person_or_robot(msg, facts)
 
 
+class _BaseFields(TypedDict):
+    """The Classification fields every verdict carries (`_Facts.base`)."""
+
+    sender: str | None
+    inbound_message_id: str | None
+    subject: str | None
+    date: datetime | None
+
+
+class _BounceIds(TypedDict):
+    """The Message-ID fields of a bounce verdict (`_bounce_ids`)."""
+
+    message_id: str | None
+    references: tuple[str, ...]
+
+
+class _CommonFields(_BaseFields, _BounceIds):
+    """Every field a verdict on a person's or a robot's message shares."""
+
+
 class _Facts:
     """Headers every rule reads, decoded once."""
 
@@ -52,7 +73,7 @@ class _Facts:
         self.raw_head: bytes | None = None  # the start of a message too big to hand to flufl.bounce whole
         self.reply_refs = _unique([*in_reply_to, *reversed(references)])
 
-    def base(self) -> dict[str, object]:
+    def base(self) -> _BaseFields:
         return {
             "sender": self.sender,
             "inbound_message_id": self.inbound_id,
@@ -103,7 +124,7 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
         )
     notice = sesjson.parse_notice(readable) if re.search(r"amazonses|amazonaws", raw_sender(msg)) else None
     if notice is not None:
-        ids = {
+        ids: _BounceIds = {
             "message_id": notice.message_id,
             "references": (notice.message_id,) if notice.message_id else (),
         }
@@ -228,7 +249,7 @@ def _original_headers(msg: Message) -> Message | None:
     return None
 
 
-def _bounce_ids(msg: Message, split: textbounce.TextBounce, facts: _Facts) -> dict[str, object]:
+def _bounce_ids(msg: Message, split: textbounce.TextBounce, facts: _Facts) -> _BounceIds:
     original_id = None
     original = _original_headers(msg)
     if original is not None:
@@ -252,7 +273,7 @@ def _person_or_robot(msg: Message, facts: _Facts) -> Classification:
     body = mime.body_text(msg)
     text = human.new_text(body)
     refs = tuple(facts.reply_refs)
-    common = {
+    common: _CommonFields = {
         "message_id": refs[0] if refs else None,
         "references": refs,
         **facts.base(),

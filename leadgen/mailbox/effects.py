@@ -225,7 +225,8 @@ def _insert_inbound(
         "updated_at": now,
     }
     stmt = _insert(session)(InboundMessage).values(**values).on_conflict_do_nothing()
-    return session.scalar(stmt.returning(InboundMessage.id))
+    inserted: int | None = session.scalar(stmt.returning(InboundMessage.id))
+    return inserted
 
 
 def _earlier(session: Session, c: Classification, *, mailbox: str, inbound_id: int) -> tuple[int, str] | None:

@@ -67,13 +67,14 @@ def loop_report(session: Session, *, batch_tag: str | None = None, limit: int = 
     if batch_tag is not None:
         inbound = inbound.join(Company, Company.id == InboundMessage.company_id).where(_in_batch(batch_tag))
     kinds = {MailKind(k): int(n) for k, n in session.execute(inbound).all()}
-    sources = dict(
-        session.execute(
+    sources: dict[str | None, int] = {
+        source: int(n)
+        for source, n in session.execute(
             select(OptOut.source, func.count())
             .where(OptOut.source.in_(("bounce", "reply")))
             .group_by(OptOut.source)
         ).all()
-    )
+    }
     suppressed = (
         select(OptOut.id).where(func.lower(OptOut.value) == func.lower(AddressBounce.address)).exists()
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from leadgen.mailbox.kinds import MailKind
 
@@ -36,7 +37,8 @@ def parse_notice(body: str) -> SesNotice | None:
     message_id = _message_id(data.get("mail"))
     if kind != "bounce":
         return SesNotice(MailKind.OTHER, f"ses-{kind or 'notice'}", (), None, message_id)
-    bounce = data.get("bounce") if isinstance(data.get("bounce"), dict) else {}
+    raw_bounce = data.get("bounce")
+    bounce: dict[str, Any] = raw_bounce if isinstance(raw_bounce, dict) else {}
     recipients: list[str] = []
     status = None
     for item in bounce.get("bouncedRecipients") or []:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from leadgen.errors import DraftRejected
 from leadgen.outreach.briefs import CompanyBrief, ContactBrief
@@ -247,7 +248,7 @@ def parse_draft(content: str | None, /) -> EmailTemplate:
 
 def build_messages(
     company: CompanyBrief, contact: ContactBrief, offer: OfferBrief, policy: DraftPolicy
-) -> list[dict[str, str]]:
+) -> list[ChatCompletionMessageParam]:
     """System rules plus one user message carrying the briefs as a JSON block (site text quoted as data)."""
     system = SYSTEM_PROMPT.format(
         language=LANGUAGE_NAMES.get(policy.language, policy.language),
@@ -294,7 +295,7 @@ def build_composer(settings: Settings, *, http_client: httpx.Client | None = Non
         base_url=settings.openai_base_url or None,
         timeout=settings.openai_timeout_seconds,
         max_retries=1,
-        http_client=http_client,  # type: ignore[arg-type]
+        http_client=http_client,
     )
     return LlmComposer(
         client, model=settings.openai_model, temperature=settings.openai_temperature, policy=policy

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, delete, func, or_, select
+from sqlalchemy.engine import ScalarResult
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from leadgen.db.models import (
@@ -22,6 +23,8 @@ from leadgen.db.models import (
     OutreachMessage,
     SerpResult,
 )
+from leadgen.db.results import rowcount
+from leadgen.domains import ascii_email
 from leadgen.errors import OutreachError
 from leadgen.outreach.optout import add_opt_out, email_hash, normalise_email
 from leadgen.outreach.recipients import check_syntax
@@ -51,7 +54,8 @@ def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
     if "@" not in address:
         raise OutreachError(problem or f"not an email address: {email!r}")
     digest = email_hash(address)
-    forms = {address, _unicode_form(address)}  # the site may show `info@пример.рф`, we store punycode
+    # stored as `info@пример.рф`; older rows and page texts may spell the domain in punycode
+    forms = {address, ascii_email(address)}
     pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)), re.IGNORECASE)
 
     # SQLite's LOWER() folds ASCII only: narrow by the local part, decide in Python.
@@ -94,7 +98,7 @@ def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
         (Company, [Company.name, Company.snippet, Company.site_text]),
     ]
     for model, columns in text_columns:
-        hits = session.scalars(
+        hits: ScalarResult[Any] = session.scalars(
             select(model).where(or_(*(func.lower(cast(c, Text)).contains(f) for c in columns for f in forms)))
         )
         for row in hits:
@@ -105,7 +109,7 @@ def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
             redacted += 1
 
     for model in (Company, SerpResult, Contact, OutreachMessage):
-        meta_column = model.meta  # type: ignore[attr-defined]
+        meta_column = model.meta
         hits = session.scalars(
             select(model).where(or_(*(func.lower(cast(meta_column, Text)).contains(f) for f in forms)))
         )
@@ -117,11 +121,13 @@ def forget(session: Session, email: str, /, *, now: datetime) -> ForgetReport:
 
     redacted += _scrub_inbound(session, forms, pattern)
 
-    replaced = session.execute(
-        delete(OptOut)
-        .where(func.lower(OptOut.value).in_(forms), OptOut.kind == OptOutKind.EMAIL)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    replaced = rowcount(
+        session.execute(
+            delete(OptOut)
+            .where(func.lower(OptOut.value).in_(forms), OptOut.kind == OptOutKind.EMAIL)
+            .execution_options(synchronize_session=False)
+        )
+    )
     add_opt_out(session, digest, kind=OptOutKind.EMAIL_HASH, reason="forgotten on request", source="forget")
     session.flush()
     return ForgetReport(digest, int(contacts or 0), scrubbed, redacted, int(replaced or 0))
@@ -163,11 +169,3 @@ def _scrub(value: Any, pattern: re.Pattern[str]) -> Any:
     if isinstance(value, dict):
         return {_scrub(k, pattern): _scrub(v, pattern) for k, v in value.items()}
     return value
-
-
-def _unicode_form(address: str) -> str:
-    local, _, domain = address.rpartition("@")
-    try:
-        return f"{local}@{domain.encode('ascii').decode('idna')}"
-    except UnicodeError:
-        return address

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from leadgen.domains import domain_key
 from leadgen.outreach.offer import OfferBrief
 from leadgen.outreach.template import EmailTemplate
 
@@ -104,10 +105,10 @@ def _foreign_facts(text: str, offer: OfferBrief, allowed_domains: frozenset[str]
     source = offer.text
     problems: list[str] = []
     offer_links = {_link_key(u) for u in URL_RE.findall(source)} | {
-        d.lower() for d in BARE_DOMAIN_RE.findall(source)
+        _host_key(d) for d in BARE_DOMAIN_RE.findall(source)
     }
     offer_emails = {e.lower() for e in EMAIL_RE.findall(source)}
-    allowed_hosts = offer_links | {d.lower() for d in allowed_domains}
+    allowed_hosts = offer_links | {_host_key(d) for d in allowed_domains}
     emails = {e.lower() for e in EMAIL_RE.findall(text)}
     for email in sorted(emails - offer_emails):
         problems.append(f"email not in the offer: {email}")
@@ -117,7 +118,7 @@ def _foreign_facts(text: str, offer: OfferBrief, allowed_domains: frozenset[str]
             problems.append(f"link not in the offer: {url}")
     without_urls = URL_RE.sub(" ", without_emails)
     for domain in sorted({d.lower() for d in BARE_DOMAIN_RE.findall(without_urls)}):
-        if domain not in allowed_hosts and domain.removeprefix("www.") not in allowed_hosts:
+        if _host_key(domain) not in allowed_hosts:
             problems.append(f"link not in the offer: {domain}")
     offer_phones = {_digits(p)[-10:] for p in PHONE_RE.findall(source)}
     for phone in sorted(set(PHONE_RE.findall(without_urls))):
@@ -131,11 +132,17 @@ def _foreign_facts(text: str, offer: OfferBrief, allowed_domains: frozenset[str]
     return problems
 
 
+def _host_key(host: str) -> str:
+    """A host named in prose, in the canonical form of `leadgen.domains` (punycode and Unicode spellings meet)."""
+    return domain_key(host) or host.lower()
+
+
 def _link_key(url: str) -> str:
     key = url.lower().rstrip(".,;:!?")
     for prefix in ("https://", "http://", "ftp://"):
         key = key.removeprefix(prefix)
-    return key.removeprefix("www.").rstrip("/")
+    host, slash, rest = key.partition("/")
+    return f"{_host_key(host)}{slash}{rest}".rstrip("/")
 
 
 def _digits(text: str) -> str:

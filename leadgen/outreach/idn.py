@@ -11,6 +11,7 @@ import smtplib
 from collections.abc import Iterable
 from email.headerregistry import Address
 
+from leadgen.domains import to_ascii
 from leadgen.errors import SmtpPermanentError
 
 NEEDS_SMTPUTF8 = "needs SMTPUTF8"
@@ -22,15 +23,10 @@ class SmtpUtf8Unsupported(SmtpPermanentError):
 
 def ascii_domain(domain: str, /) -> str:
     """`окна.рф` → `xn--80atjc.xn--p1ai` (IDNA 2008 via the `idna` package, UTS 46 mapping); ASCII unchanged."""
-    domain = domain.strip().rstrip(".")
-    if domain.isascii():
-        return domain.lower()
-    import idna  # email-validator's dependency
-
-    try:
-        return idna.encode(domain, uts46=True).decode("ascii")
-    except idna.IDNAError:
-        return domain.encode("idna").decode("ascii")
+    ascii_form = to_ascii(domain)  # the one IDN rule (leadgen.domains)
+    if ascii_form is None:
+        raise UnicodeError(f"domain {domain!r} has no IDNA form")
+    return ascii_form
 
 
 def smtp_address(email: str, /) -> str:

@@ -11,11 +11,13 @@ import threading
 from collections.abc import Callable
 from email.generator import BytesGenerator
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Protocol
 
 from leadgen.errors import (
+    OutputUnusable,
     RouteUnavailable,
     SmtpOutcomeUnknown,
     SmtpPermanentError,
@@ -52,6 +54,7 @@ def envelope_recipients(message: EmailMessage) -> list[str]:
 
 def smtp_error(exc: smtplib.SMTPResponseException | tuple[int, bytes], *, what: str) -> SmtpSendError:
     """Map an SMTP reply to a temporary (4xx) or permanent (5xx) error."""
+    raw: bytes | str
     if isinstance(exc, tuple):
         code, raw = exc
     else:
@@ -266,7 +269,8 @@ def _flatten(message: EmailMessage, sender: str, recipients: list[str]) -> tuple
     international = not all(a.isascii() for a in (sender, *recipients))
     buffer = io.BytesIO()
     if international:
-        BytesGenerator(buffer, policy=message.policy.clone(utf8=True)).flatten(message, linesep="\r\n")
+        base = message.policy if isinstance(message.policy, EmailPolicy) else email.policy.SMTP
+        BytesGenerator(buffer, policy=base.clone(utf8=True)).flatten(message, linesep="\r\n")
         options: tuple[str, ...] = ("SMTPUTF8", "BODY=8BITMIME")
     else:
         BytesGenerator(buffer).flatten(message, linesep="\r\n")
@@ -313,15 +317,19 @@ FILENAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class DryRunMailer:
-    """Writes each message as `<Message-ID>.eml` into a folder instead of sending it."""
+    """Writes each message as `<Message-ID>.eml` into a folder instead of sending it. The folder must exist
+    (outputs never create folders): a missing one is refused here, before any message is read."""
 
     def __init__(self, directory: Path) -> None:
         self.name = "dry-run"
         self.directory = Path(directory)
         self.written: list[Path] = []
+        if not self.directory.is_dir():
+            raise OutputUnusable(
+                f"OUTREACH_DRY_RUN_DIR {self.directory} is not an existing folder: create it first"
+            )
 
     def send(self, message: EmailMessage, /, *, before_data: BeforeData | None = None) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         stem = FILENAME_RE.sub("_", str(message["Message-ID"] or "message").strip("<>"))[:150]
         path = self.directory / f"{stem}.eml"
         utf8 = needs_smtputf8(envelope_recipients(message))  # RFC 6532 headers for a Unicode local part

@@ -34,6 +34,8 @@ class UriListHeader(UnstructuredHeader):
     so a long one-click URI would be lost; an RFC 5322 line may reach 998 characters, which these stay under.
     """
 
+    name: str  # from BaseHeader, which the header registry mixes into this class
+
     max_count = 1
 
     @classmethod
@@ -57,7 +59,8 @@ class UriListHeader(UnstructuredHeader):
 
 def _message_policy() -> Policy:
     registry = HeaderRegistry()
-    registry.map_to_type("list-unsubscribe", UriListHeader)
+    # typeshed asks for a BaseHeader subclass; the registry itself mixes BaseHeader into the classes it is given
+    registry.map_to_type("list-unsubscribe", UriListHeader)  # type: ignore[arg-type]
     return default_policy.clone(header_factory=registry)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from leadgen.errors import OfferInvalid
+from leadgen.errors import OfferInvalid, OfferMissing
 
 REQUIRED_OFFER = ("product", "benefit", "call_to_action")
 REQUIRED_SENDER = ("name", "company", "email", "address")
@@ -96,6 +96,11 @@ def load_offer(path: Path | str, /) -> OfferBrief:
     path = Path(path)
     try:
         raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise OfferMissing(
+            f"offer file {path} does not exist: copy offer.example.toml to {path} and edit it "
+            "(or set OUTREACH_OFFER_FILE)"
+        ) from exc
     except OSError as exc:
         raise OfferInvalid(f"cannot read offer file {path}: {exc.strerror or exc}") from exc
     try:

@@ -13,39 +13,29 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from leadgen.db.models import OptOut, OptOutKind
-from leadgen.domains import normalise_host, to_ascii
+from leadgen.domains import ascii_email, domain_key, domain_spellings, to_ascii
+from leadgen.domains import email_key as normalise_email
+
+__all__ = [
+    "ImportReport",
+    "add_opt_out",
+    "classify_value",
+    "domain_forms",
+    "email_hash",
+    "import_csv",
+    "list_opt_outs",
+    "normalise_email",
+    "opt_out_reason",
+    "remove_opt_out",
+]
 
 CSV_VALUE_COLUMNS = ("value", "email", "domain", "e-mail", "почта", "адрес")
 
 
-def normalise_email(value: str, /) -> str:
-    """Lower-case, trimmed, with the domain in its ASCII (punycode) form: `Info@Пример.РФ` -> `info@xn--e1afmkfd.xn--p1ai`."""
-    text = value.strip().lower()
-    local, at, domain = text.rpartition("@")
-    if not at:
-        return text
-    return f"{local}@{_ascii_domain(domain)}"
-
-
-def _ascii_domain(domain: str) -> str:
-    try:
-        return domain.rstrip(".").encode("idna").decode("ascii")
-    except UnicodeError:
-        return domain
-
-
 def email_hash(email: str, /) -> str:
-    """sha256 of the normalised address: what `leadgen forget` keeps."""
-    return hashlib.sha256(normalise_email(email).encode("utf-8")).hexdigest()
-
-
-def normalise_domain(value: str, /) -> str:
-    """`https://www.Example.ru/x` -> `example.ru` (IDN domains become punycode)."""
-    text = value.strip().lower()
-    for prefix in ("http://", "https://", "mailto:"):
-        text = text.removeprefix(prefix)
-    text = text.split("/", 1)[0].split("?", 1)[0].rstrip(".").removeprefix("@")
-    return _ascii_domain(text.removeprefix("www."))
+    """sha256 of the address with its domain in punycode (`ascii_email`): what `leadgen forget` keeps. The
+    punycode spelling keeps the hashes of entries written before the Unicode rule valid."""
+    return hashlib.sha256(ascii_email(email).encode("utf-8")).hexdigest()
 
 
 def classify_value(value: str, /) -> tuple[OptOutKind, str] | None:
@@ -61,10 +51,8 @@ def classify_value(value: str, /) -> tuple[OptOutKind, str] | None:
         if local and "." in domain and " " not in email:
             return OptOutKind.EMAIL, email
         return None
-    domain = normalise_domain(text)
-    if "." in domain and " " not in domain and all(domain.split(".")):
-        return OptOutKind.DOMAIN, domain
-    return None
+    key = domain_key(text)
+    return (OptOutKind.DOMAIN, key) if key else None
 
 
 def add_opt_out(
@@ -79,27 +67,21 @@ def add_opt_out(
 
 
 def remove_opt_out(session: Session, value: str, /) -> int:
-    rows = session.scalars(select(OptOut).where(func.lower(OptOut.value) == value.strip().lower())).all()
+    """Delete the entries of `value` in any spelling (Unicode or punycode domain); the number deleted."""
+    text = value.strip().lower()
+    spellings = {text, normalise_email(text), ascii_email(text)} if "@" in text else {text}
+    if "@" not in text and (domain := domain_key(text)):
+        spellings |= {domain, to_ascii(domain) or domain}
+    rows = session.scalars(select(OptOut).where(func.lower(OptOut.value).in_(spellings))).all()
     for row in rows:
         session.delete(row)
     return len(rows)
 
 
-def domain_suffixes(domain: str, /) -> list[str]:
-    """`a.b.example.ru` -> [a.b.example.ru, b.example.ru, example.ru] (an opt-out of a domain covers subdomains)."""
-    parts = domain.lower().split(".")
-    return [".".join(parts[i:]) for i in range(len(parts) - 1)]
-
-
 def domain_forms(domain: str, /) -> set[str]:
-    """The domain and its parents in both punycode and Unicode forms (through leadgen.domains), so an opt-out
-    stored as `пример.рф` or `xn--e1afmkfd.xn--p1ai` matches either spelling."""
-    forms: set[str] = set()
-    for raw in (domain, normalise_domain(domain)):
-        for variant in (raw, to_ascii(raw), normalise_host(raw)):
-            if variant:
-                forms.update(domain_suffixes(variant.lower()))
-    return forms
+    """The domain and its parents in both punycode and Unicode spellings (`leadgen.domains.domain_spellings`),
+    so an opt-out stored as `пример.рф` or `xn--e1afmkfd.xn--p1ai` matches either spelling."""
+    return domain_spellings(domain)
 
 
 def opt_out_reason(session: Session, email: str, /, *, company_domain: str | None = None) -> str | None:
@@ -109,7 +91,7 @@ def opt_out_reason(session: Session, email: str, /, *, company_domain: str | Non
     domain = email.rpartition("@")[2]
     own_forms = domain_forms(domain)
     company_forms = (domain_forms(company_domain) if company_domain else set()) - own_forms
-    candidates = {email, email_hash(email), *own_forms, *company_forms}
+    candidates = {email, ascii_email(email), email_hash(email), *own_forms, *company_forms}
     hits = session.execute(
         select(OptOut.kind, OptOut.value).where(func.lower(OptOut.value).in_(candidates))
     ).all()

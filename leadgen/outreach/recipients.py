@@ -9,7 +9,8 @@ from disposable_email_domains import allowlist as DISPOSABLE_ALLOWLIST
 from disposable_email_domains import blocklist as DISPOSABLE_BLOCKLIST
 from email_validator import EmailNotValidError, validate_email
 
-from leadgen.outreach.optout import domain_suffixes, normalise_email
+from leadgen.domains import parent_domains, to_ascii
+from leadgen.outreach.optout import normalise_email
 from leadgen.outreach.router import MxAnswer
 
 # Shared mailboxes: allowed (small companies often only have info@), but flagged in metadata.
@@ -101,7 +102,7 @@ def is_disposable(email_or_domain: str, /) -> bool:
     """The domain (or a parent) is a throw-away mailbox service in the maintained `disposable-email-domains`
     list (`mailinator.com`, `10minutemail.com`, ...); free mail like mail.ru or gmail.com is not."""
     domain = normalise_email(email_or_domain).rpartition("@")[2]
-    suffixes = domain_suffixes(domain)
+    suffixes = parent_domains(to_ascii(domain) or domain)  # the lists spell IDN domains in punycode
     if any(d in DISPOSABLE_ALLOWLIST for d in suffixes):
         return False
     return any(d in DISPOSABLE_BLOCKLIST for d in suffixes)

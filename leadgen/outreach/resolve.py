@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import ColumnElement, Engine, or_, select, update
 from sqlalchemy.orm import Session
 
 from leadgen.db.models import MessageStatus, OutreachMessage
@@ -31,7 +31,7 @@ def find_message(session: Session, ref: str, /) -> OutreachMessage | None:
     bare = text.removeprefix("<").removesuffix(">").strip()
     if not bare:
         return None
-    conditions = [OM.message_id.in_({f"<{bare}>", bare})]
+    conditions: list[ColumnElement[bool]] = [OM.message_id.in_({f"<{bare}>", bare})]
     if bare.isdigit():
         conditions.append(OM.id == int(bare))
     return session.scalars(select(OM).where(or_(*conditions)).order_by(OM.id).limit(1)).first()

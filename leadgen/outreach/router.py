@@ -13,6 +13,7 @@ import dns.exception
 import dns.resolver
 
 from leadgen.clock import Clock, utc_now
+from leadgen.domains import to_ascii
 from leadgen.outreach.providers import RU_MAIL_DOMAINS, RU_MX_SUFFIXES, RU_MX_TLDS
 from leadgen.settings import Settings
 
@@ -70,8 +71,8 @@ class DnsMxResolver:
             return MxAnswer((), ttl=60.0, error=f"dns_error: {type(exc).__name__}")
         except dns.exception.DNSException as exc:
             return MxAnswer((), ttl=60.0, error=f"dns_error: {type(exc).__name__}")
-        records = sorted(answer, key=lambda r: r.preference)  # type: ignore[attr-defined]
-        hosts = tuple(str(r.exchange).rstrip(".").lower() for r in records)  # type: ignore[attr-defined]
+        records = sorted(answer, key=lambda r: r.preference)
+        hosts = tuple(str(r.exchange).rstrip(".").lower() for r in records)
         ttl = float(answer.rrset.ttl) if answer.rrset is not None else NEGATIVE_TTL_SECONDS
         return MxAnswer(hosts, ttl=ttl)
 
@@ -102,7 +103,7 @@ class MxCache:
         self._lock = threading.Lock()
 
     def lookup(self, domain: str, /) -> MxAnswer:
-        domain = domain.lower().rstrip(".")
+        domain = _dns_name(domain)
         now = self.clock().timestamp()
         with self._lock:
             hit = self._entries.get(domain)
@@ -160,7 +161,10 @@ class Router:
         fallback_route: str = "yandex",
     ) -> None:
         self.cache = cache
-        self.force = {d.lower(): "yandex" for d in force_yandex} | {d.lower(): "gmail" for d in force_gmail}
+        # routing speaks DNS: every domain in its punycode spelling (leadgen.domains.to_ascii)
+        self.force = {_dns_name(d): "yandex" for d in force_yandex} | {
+            _dns_name(d): "gmail" for d in force_gmail
+        }
         self.default_route = default_route
         self.fallback_route = fallback_route
 
@@ -189,7 +193,7 @@ class Router:
         return self.cache.lookup(domain)
 
     def route(self, email: str) -> RouteDecision:
-        domain = email.rsplit("@", 1)[-1].lower()
+        domain = _dns_name(email.rsplit("@", 1)[-1])
         answer = MxAnswer((), error="not_looked_up") if domain in RU_MAIL_DOMAINS else self.lookup(domain)
         mx_class = classify_mx(domain, answer.hosts)
         forced = self._forced(domain)
@@ -211,3 +215,7 @@ class Router:
             if hit:
                 return hit
         return None
+
+
+def _dns_name(domain: str) -> str:
+    return to_ascii(domain) or domain.strip().lower()

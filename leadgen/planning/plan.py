@@ -6,8 +6,9 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -88,7 +89,7 @@ def _insert(session: Session, values: list[dict[str, object]]) -> set[str]:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
-        insert(SerpQuery.__table__)
+        insert(cast(Table, SerpQuery.__table__))
         .on_conflict_do_nothing(index_elements=["query_hash"])
         .returning(SerpQuery.__table__.c.query_hash)
     )

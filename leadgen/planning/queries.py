@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from leadgen.data import MINUS_DOMAINS
+from leadgen.domains import domain_key
 from leadgen.planning.rows import NicheRow, clean_text
 from leadgen.settings import Settings
 
@@ -64,11 +65,8 @@ def query_hash(query_text: str, region_code: str) -> str:
 
 
 def _clean_domain(domain: str) -> str:
-    d = domain.strip().lower()
-    for prefix in ("https://", "http://"):
-        d = d.removeprefix(prefix)
-    d = d.split("/")[0].removeprefix("www.")
-    return d
+    """A `-site:` operand: the domain in the canonical form (`leadgen.domains.domain_key`), "" for junk."""
+    return domain_key(domain) or ""
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -135,10 +133,10 @@ def generate_queries(row: NicheRow, options: QueryOptions, /) -> list[GeneratedQ
     words = base_words(row)
     niche_key = row.niche.casefold()
     variants: list[tuple[str, str | None]] = [(words, None)]
-    for trigger in _unique(options.triggers):
-        if trigger.casefold() in niche_key:
+    for name in _unique(options.triggers):
+        if name.casefold() in niche_key:
             continue
-        variants.append((f"{words} {trigger.lower()}", trigger))
+        variants.append((f"{words} {name.lower()}", name))
     out: list[GeneratedQuery] = []
     seen: set[str] = set()
     for text, trigger in variants:

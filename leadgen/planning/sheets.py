@@ -98,11 +98,15 @@ def open_client(settings: Settings, *, http: BaseAdapter | None = None) -> gspre
     """A gspread client authorised with the service account; `http` replaces the network for tests."""
     info = service_account_info(settings)
     try:
-        credentials = Credentials.from_service_account_info(info, scopes=list(SCOPES))
+        credentials = Credentials.from_service_account_info(  # type: ignore[no-untyped-call]  # google-auth is untyped
+            info, scopes=list(SCOPES)
+        )
     except (ValueError, KeyError) as exc:
         raise ConfigurationError(f"the Google service-account key cannot be loaded: {exc}") from exc
     token_session = requests.Session()
-    session = AuthorizedSession(credentials, auth_request=Request(token_session))
+    session = AuthorizedSession(  # type: ignore[no-untyped-call]  # google-auth is untyped
+        credentials, auth_request=Request(token_session)
+    )
     if http is not None:
         token_session.mount("https://", http)
         session.mount("https://", http)

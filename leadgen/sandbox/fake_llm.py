@@ -175,7 +175,8 @@ class FakeLlm:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self._server.server_address[0]}:{self.port}/v1"
+        host = self._server.server_address[0]
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{self.port}/v1"
 
     def _record(self, request: dict[str, Any], authorization: str | None) -> int:
         with self._lock:

@@ -162,8 +162,8 @@ def _contacts_main(site: Site) -> tuple[str, str]:
         tels = "".join(f"<p>телефон {escape(s)}<td>" for s, _ in phones)
         return f"<h1>Контакты<div><ul>{mails}</ul></div></div></span>{tels}<p <b>", ""
     if kind == "js_only":
-        data = json.dumps({"emails": list(emails), "phones": [s for s, _ in phones]}, ensure_ascii=False)
-        return f'<div id="app">Загрузка…</div><script>window.__CONTACTS__ = {data}; render();</script>', ""
+        found = json.dumps({"emails": list(emails), "phones": [s for s, _ in phones]}, ensure_ascii=False)
+        return f'<div id="app">Загрузка…</div><script>window.__CONTACTS__ = {found}; render();</script>', ""
     if kind == "no_contacts":
         return "<h1>Контакты</h1><p>Оставьте заявку через форму, и мы перезвоним.</p>", ""
     # footer-like kinds, cp1251, robots_contacts, redirect_chain: links and text

@@ -60,7 +60,7 @@ class SandboxStack:
     def start(self) -> SandboxStack:
         with ExitStack() as stack:
             for service in (self.emulator, self.farm, self.sink, self.llm):
-                stack.enter_context(service)  # type: ignore[arg-type]
+                stack.enter_context(service)
             self._stack = stack.pop_all()
         return self
 

@@ -16,6 +16,7 @@ from sqlalchemy import distinct, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from leadgen.db.models import Company, CompanyStatus, SerpQuery, SerpResult
+from leadgen.db.results import rowcount
 from leadgen.serp.filter import SKIP_CROSS_QUERY, SOURCE_CROSS_QUERY
 from leadgen.settings import Settings
 
@@ -113,10 +114,12 @@ def exclude_cross_query_domains(session: Session, settings: Settings, *, now: da
         session.execute(update(Company), list(chunk))
     marked = 0
     for chunk in _chunks(list(by_domain)):
-        marked += session.execute(
-            update(SerpResult)
-            .where(SerpResult.domain.in_(chunk), SerpResult.skip_reason.is_(None))
-            .values(skip_reason=SKIP_CROSS_QUERY, updated_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        marked += rowcount(
+            session.execute(
+                update(SerpResult)
+                .where(SerpResult.domain.in_(chunk), SerpResult.skip_reason.is_(None))
+                .values(skip_reason=SKIP_CROSS_QUERY, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        )
     return CrossQueryReport(domains=found, companies_excluded=len(writes), results_marked=marked)

@@ -14,7 +14,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 import jwt
@@ -58,7 +58,8 @@ class ServiceAccountKey:
             raise AuthError(f"service-account key is not valid JSON ({exc.msg})") from None
         if not isinstance(data, dict):
             raise AuthError("service-account key must be a JSON object")
-        nested = data.get("key") if isinstance(data.get("key"), dict) else {}
+        raw_nested = data.get("key")
+        nested: dict[str, Any] = raw_nested if isinstance(raw_nested, dict) else {}
         key_id = data.get("id") or nested.get("id")
         sa_id = (
             data.get("service_account_id") or nested.get("serviceAccountId") or data.get("serviceAccountId")

@@ -139,7 +139,7 @@ class YandexClient:
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return retry_after
-        return min(self._settings.yandex_backoff_seconds * 2**attempt, MAX_BACKOFF_SECONDS)
+        return min(float(self._settings.yandex_backoff_seconds * 2**attempt), MAX_BACKOFF_SECONDS)
 
     async def wait_for_capacity(self) -> None:
         """Wait until the limiter would admit a request now (callers do this before locking a row)."""

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Self
 
 from leadgen.clock import Clock, utc_now
 from leadgen.settings import Settings
@@ -61,7 +62,7 @@ class QuotaLimiter:
     @classmethod
     def from_settings(
         cls, settings: Settings, *, clock: Clock = utc_now, sleep: AsyncSleep = asyncio.sleep
-    ) -> QuotaLimiter:
+    ) -> Self:
         quotas = [
             Quota(settings.yandex_rps, 1),
             Quota(settings.yandex_rpm, 60),

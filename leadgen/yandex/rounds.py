@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, func, or_, select
 
@@ -55,7 +56,7 @@ class NightReport:
 
     def add(self, submit: SubmitReport, collect: CollectReport, *, still_pending: int) -> NightReport:
         """These totals plus one round, after which `still_pending` operations are left."""
-        changes: dict[str, int] = {k: getattr(self, k) + getattr(submit, k) for k in SUBMIT_COUNTS}
+        changes: dict[str, Any] = {k: getattr(self, k) + getattr(submit, k) for k in SUBMIT_COUNTS}
         changes |= {k: getattr(self, k) + getattr(collect, k) for k in COLLECT_COUNTS}
         errors = [*self.errors, *submit.errors, *collect.errors]
         return replace(self, rounds=self.rounds + 1, still_pending=still_pending, errors=errors, **changes)

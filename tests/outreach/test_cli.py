@@ -25,6 +25,7 @@ runner = CliRunner()
 def cli_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     offer = tmp_path / "offer.toml"
     shutil.copy(ROOT / "offer.example.toml", offer)
+    (tmp_path / "outbox").mkdir()
     env = {
         "DATABASE_URL": db_url,
         "OUTREACH_OFFER_FILE": str(offer),

@@ -13,7 +13,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 
-from leadgen.errors import RouteUnavailable, SmtpOutcomeUnknown, SmtpPermanentError, SmtpTemporaryError
+from leadgen.errors import (
+    OutputUnusable,
+    RouteUnavailable,
+    SmtpOutcomeUnknown,
+    SmtpPermanentError,
+    SmtpTemporaryError,
+)
 from leadgen.outreach.mailer import DryRunMailer, SmtpMailer
 from leadgen.sandbox.smtp_sink import Fault, SmtpSink, delivered_message_ids
 from leadgen.settings import SmtpRoute
@@ -132,11 +138,18 @@ def test_recipient_specific_fault() -> None:
 
 
 def test_dry_run_mailer_writes_eml(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "outbox").mkdir()
     mailer = DryRunMailer(tmp_path / "outbox")
     mailer.send(message(n=7))
     (path,) = mailer.written
     assert path.name == "leadgen.7_dentaplan.example.eml"
     assert b"Message-ID: <leadgen.7@dentaplan.example>" in path.read_bytes()
+
+
+def test_dry_run_mailer_never_creates_its_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(OutputUnusable, match=r"OUTREACH_DRY_RUN_DIR .* create it first"):
+        DryRunMailer(tmp_path / "missing" / "outbox")
+    assert not (tmp_path / "missing").exists()
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from leadgen.errors import OfferInvalid
+from leadgen.errors import ConfigurationError, OfferInvalid, OfferMissing
 from leadgen.outreach.offer import load_offer
 from tests.outreach.factories import OFFER_DATA
 
@@ -47,5 +47,12 @@ def test_bad_files(tmp_path: Path, content: str, message: str) -> None:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(OfferInvalid, match="cannot read"):
+    with pytest.raises(OfferMissing, match=r"copy offer\.example\.toml"):
         load_offer(tmp_path / "nope.toml")
+
+
+def test_missing_file_is_a_bad_setting(tmp_path: Path) -> None:
+    """A missing offer file is a setting to fix (exit 2) and still an OfferInvalid for the stage handlers."""
+    with pytest.raises(OfferMissing) as caught:
+        load_offer(tmp_path / "nope.toml")
+    assert isinstance(caught.value, ConfigurationError) and isinstance(caught.value, OfferInvalid)

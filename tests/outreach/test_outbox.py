@@ -432,6 +432,7 @@ def test_dry_run_writes_eml_and_changes_nothing(engine: Engine, settings: Settin
         queued_messages(s, 3)
         add_opt_out(s, "clinic2.ru", kind=OptOutKind.DOMAIN)
     before = statuses(engine)
+    st.outreach_dry_run_dir.mkdir(parents=True)  # outputs never create their folder
     result = send(engine, st, dry_run=True)
     assert result.dry_run and len(result.files) == 2 and result.skipped == 1
     assert statuses(engine) == before

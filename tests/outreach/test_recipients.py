@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from leadgen.db.models import OptOutKind
+from leadgen.domains import domain_key
 from leadgen.outreach.optout import (
     add_opt_out,
     classify_value,
     email_hash,
     import_csv,
-    normalise_domain,
     opt_out_reason,
 )
 from leadgen.outreach.recipients import check_recipient, is_role_address
@@ -60,7 +60,9 @@ def test_role_addresses() -> None:
         ("mailto:ivan@clinic.ru", (OptOutKind.EMAIL, "ivan@clinic.ru")),
         ("https://www.Clinic.ru/contacts", (OptOutKind.DOMAIN, "clinic.ru")),
         ("@clinic.ru", (OptOutKind.DOMAIN, "clinic.ru")),
-        ("пример.рф", (OptOutKind.DOMAIN, "xn--e1afmkfd.xn--p1ai")),
+        ("пример.рф", (OptOutKind.DOMAIN, "пример.рф")),
+        ("XN--E1AFMKFD.XN--P1AI", (OptOutKind.DOMAIN, "пример.рф")),
+        ("Info@xn--e1afmkfd.xn--p1ai", (OptOutKind.EMAIL, "info@пример.рф")),
         ("hello", None),
         ("", None),
     ],
@@ -89,10 +91,11 @@ def test_import_csv_with_header_and_without(session) -> None:  # type: ignore[no
     assert "line 3" in report.invalid[0]
     report = import_csv(session, "a@b.ru\nc.ru\n")
     assert report.added == 2
-    assert normalise_domain("WWW.C.RU.") == "c.ru"
+    assert domain_key("WWW.C.RU.") == "c.ru"
 
 
-def test_idn_domains_are_stored_in_ascii_form() -> None:
-    check = check_recipient("Info@Стоматология.РФ")
-    assert check.ok and check.email == "info@xn--80agpkdlcbvkd5n.xn--p1ai"
+def test_idn_domains_are_stored_in_unicode_form() -> None:
+    """One canonical form (leadgen.domains): the Unicode spelling, as companies and contacts hold it."""
+    check = check_recipient("Info@XN--80AGPKDLCBVKD5N.XN--P1AI")
+    assert check.ok and check.email == "info@стоматология.рф"
     assert email_hash("info@стоматология.рф") == email_hash(check.email)

@@ -137,6 +137,11 @@ DB_CASES = [
          (), {"OUTREACH_OFFER_FILE": "{tmp}/offer.toml"}),
     Case("downgrade-base-drops-rows", ("db", "downgrade", "base"), 2,
          ("opt_out_registry (1 rows)", "--yes")),
+    Case("offer-file-missing", ("outreach", "draft"), 2, ("offer file", "copy offer.example.toml"), (),
+         {"OUTREACH_OFFER_FILE": "{tmp}/no/offer.toml"}),
+    Case("send-dry-run-outbox-missing", ("outreach", "send", "--dry-run"), 2,
+         ("OUTREACH_DRY_RUN_DIR", "create it first"), (),
+         {"OUTREACH_OFFER_FILE": str(ROOT / "offer.example.toml"), "OUTREACH_DRY_RUN_DIR": "{tmp}/no/outbox"}),
 ]  # fmt: skip
 
 
@@ -164,6 +169,21 @@ def test_bad_input_with_a_database(case: Case, files: Path, db_url: str) -> None
     engine.dispose()
 
 
+@pytest.mark.parametrize(
+    "args",
+    [("plan", "--csv", "in.csv", "--dry-run"), ("outreach", "send", "--dry-run")],
+    ids=["plan", "send"],
+)
+def test_dry_run_creates_no_database_file(args: tuple[str, ...], files: Path) -> None:
+    """A dry run against a SQLite file that does not exist says so and leaves no empty database behind."""
+    case = Case("dry-run-no-db", args, 1, ("does not exist", "a dry run creates nothing"))
+    (files / "outbox").mkdir()
+    env = {"DATABASE_URL": f"sqlite:///{files / 'fresh.db'}", "OUTREACH_DRY_RUN_DIR": str(files / "outbox"),
+           "OUTREACH_OFFER_FILE": str(ROOT / "offer.example.toml")}  # fmt: skip
+    assert_one_line(run_cli(args, env, files), case)
+    assert not list(files.glob("fresh.db*"))
+
+
 def test_missing_table_gets_the_upgrade_hint(files: Path, empty_db_url: str) -> None:
     case = Case("unmigrated", ("optout", "list"), 1, ("database error", "(try `leadgen db upgrade`)"))
     assert_one_line(run_cli(case.args, {"DATABASE_URL": empty_db_url}, files), case)
@@ -173,6 +193,31 @@ def test_unreachable_database_gets_no_upgrade_hint(files: Path) -> None:
     case = Case("unreachable", ("optout", "list"), 1, ("cannot connect",), ("db upgrade", "hunter2"))
     env = {"DATABASE_URL": "postgresql+psycopg://leadgen:hunter2@127.0.0.1:9/leadgen"}
     assert_one_line(run_cli(case.args, env, files), case)
+
+
+def test_terminated_connection_gets_no_upgrade_hint(backend: str, db_url: str) -> None:
+    """A real Postgres session killed by the server (pg_terminate_backend) is reported as a database error, with
+    no `db upgrade` hint and no SQL."""
+    if backend != "postgres":
+        pytest.skip("pg_terminate_backend is Postgres-only; SQLite has no server to drop the connection")
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from leadgen.cli.failures import describe
+
+    engine, admin = make_engine(db_url), make_engine(db_url)
+    with engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with admin.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError) as caught:
+            conn.execute(text("SELECT value FROM opt_out_registry WHERE value = :v"), {"v": "secret@x.ru"})
+    engine.dispose()
+    admin.dispose()
+    message, code = describe(caught.value) or ("", 0)
+    assert code == 1 and message.startswith("database error: "), message
+    assert "db upgrade" not in message and "SELECT" not in message and "secret" not in message
+    assert "\n" not in message
 
 
 def test_database_errors_name_the_cause_without_sql_or_parameters() -> None:

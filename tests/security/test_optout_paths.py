@@ -60,6 +60,7 @@ def opt_out_everyone(session: Session) -> None:
 def sink_settings(settings: Settings, sink: SmtpSink, tmp_path: Path) -> Settings:
     env = settings.model_dump() | sink.settings_env("yandex") | sink.settings_env("gmail")
     env |= {"outreach_spacing_seconds": 0, "outreach_spacing_jitter_seconds": 0}
+    (tmp_path / "outbox").mkdir(exist_ok=True)
     env |= {"outreach_dry_run_dir": tmp_path / "outbox"}
     return Settings.model_validate(env)
 

@@ -108,6 +108,7 @@ def run_outreach(engine: Engine, settings: Settings, tmp_path: Path) -> list[Any
         for i in range(6):
             add_company(s, f"clinic{i}.ru", emails=(f"info@clinic{i}.ru",))
     offer = make_offer()
+    (tmp_path / "outbox").mkdir()
     with SmtpSink(tls="starttls", auth=("robot", SMTP_PASSWORD)) as sink, FakeLlm() as llm:
         env = settings.model_dump() | sink.settings_env("yandex") | sink.settings_env("gmail")
         env |= {

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_dry_run_reports_the_window(
     engine: Engine, tmp_path: Path, now: datetime, is_open: bool, next_start: str | None
 ) -> None:
+    (tmp_path / "outbox").mkdir()
     settings = Settings(_env_file=None, outreach_dry_run_dir=tmp_path / "outbox")  # type: ignore[call-arg]
     offer = load_offer(ROOT / "offer.example.toml")
     report = send_queued(engine, settings, limit=10, now=now, dry_run=True, offer=offer)

@@ -1,0 +1,80 @@
+"""Declared dependencies match imports (issue 19): every third-party package the product imports is declared in
+pyproject.toml, and every declared runtime dependency is imported (or listed below with the reason it is not)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PRODUCT = ("leadgen", "tasks", "flows", "infra")
+# Declared runtime dependencies that no product module imports, and why they are still needed.
+NOT_IMPORTED = {
+    "python-multipart": "Starlette imports it to parse the one-click unsubscribe form (request.form())",
+}
+
+
+def _canonical(name: str) -> str:
+    """PEP 503 normalised distribution name."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _declared(group: str | None = None) -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    specs = project["dependencies"] if group is None else project["optional-dependencies"][group]
+    return {_canonical(re.match(r"[A-Za-z0-9._-]+", spec).group(0)) for spec in specs}  # type: ignore[union-attr]
+
+
+def _imported_top_levels() -> dict[str, set[str]]:
+    """Top-level third-party module -> the product files importing it (absolute imports, at any depth)."""
+    found: dict[str, set[str]] = {}
+    for package in PRODUCT:
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                for name in names:
+                    top = name.partition(".")[0]
+                    if top not in sys.stdlib_module_names and top not in PRODUCT:
+                        found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def _distributions(imports: dict[str, set[str]]) -> dict[str, set[str]]:
+    mapping = packages_distributions()
+    return {top: {_canonical(d) for d in mapping.get(top, [])} for top in imports}
+
+
+def test_every_imported_package_is_declared() -> None:
+    declared = _declared()
+    imports = _imported_top_levels()
+    undeclared = {
+        top: sorted(imports[top])[:3]
+        for top, dists in _distributions(imports).items()
+        if not dists & declared
+    }
+    assert not undeclared, f"imported but not in [project.dependencies]: {undeclared}"
+
+
+def test_every_declared_dependency_is_used() -> None:
+    used = set().union(*_distributions(_imported_top_levels()).values())
+    unused = _declared() - used - set(NOT_IMPORTED)
+    assert not unused, (
+        f"declared in [project.dependencies] but imported nowhere in {PRODUCT}: {sorted(unused)}"
+    )
+    assert set(NOT_IMPORTED) <= _declared(), "NOT_IMPORTED names a package that is no longer declared"
+
+
+def test_the_scanner_sees_lazy_imports() -> None:
+    """Imports inside functions count too (the CLI imports its libraries when a command runs)."""
+    imports = _imported_top_levels()
+    assert "sqlalchemy" in imports and any(p.startswith("leadgen/cli/") for p in imports["sqlalchemy"])
+    assert "idna" in imports and "prefect" in imports
