@@ -113,7 +113,7 @@ def _send_batches(run: BatchSender, total: SendReport, limit: int) -> SendReport
     settings = run.settings
     rng = run.rng or random.Random()
     first = True
-    while (left := limit - (total.sent + total.failed + total.skipped)) > 0:
+    while limit - (total.sent + total.failed + total.skipped) > 0:
         sendable = run.sendable()
         if sendable.now == 0:  # nothing due, or the day's cap is used: no permit taken
             return _nothing_sendable(total, sendable, settings.outreach_daily_cap)

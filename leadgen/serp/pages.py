@@ -149,7 +149,7 @@ class _Copier:
                 cursor.execute("ROLLBACK TO SAVEPOINT serp_pages_copy")
                 for domain in new_domains:
                     company_id = self.ids.pop(domain)
-                    self.created.discard(company_id)  # type: ignore[arg-type]
+                    self.created.discard(company_id)
             else:
                 cursor.execute("RELEASE SAVEPOINT serp_pages_copy")
                 self.copied += 1

@@ -51,9 +51,7 @@ def sender(
     )
 
 
-def test_one_permit_per_message_and_none_once_the_cap_is_used(
-    engine: Engine, settings: Settings
-) -> None:
+def test_one_permit_per_message_and_none_once_the_cap_is_used(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings, outreach_daily_cap=3, prefect_email_burst=2)
     with session_scope(engine) as s:
         queued_messages(s, 5)
