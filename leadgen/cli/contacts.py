@@ -66,15 +66,13 @@ def enrich(
     import asyncio
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from sqlalchemy import func, select
 
     from leadgen.cli.owners import cli_owner_alive
     from leadgen.clock import utc_now
     from leadgen.contacts.enrich import enrich_companies
     from leadgen.contacts.orphans import release_orphaned_companies
-    from leadgen.db.batches import company_in_batch
+    from leadgen.contacts.selection import company_ids_by_domain, count_to_enrich
     from leadgen.db.engine import session_scope
-    from leadgen.db.models import Company, CompanyStatus
     from leadgen.domains import canonical_domain, to_ascii
 
     settings = get_settings(ctx)
@@ -96,24 +94,15 @@ def enrich(
         keys = [canonical_domain(c) or c.strip().lower() for c in company]
         spellings = {k: {k, to_ascii(k) or k} for k in keys}
         with session_scope(engine) as session:
-            rows = session.execute(
-                select(func.lower(Company.canonical_domain), Company.id).where(
-                    func.lower(Company.canonical_domain).in_(set().union(*spellings.values()))
-                )
-            ).all()
-        found = {canonical_domain(domain) or domain: company_id for domain, company_id in rows}
+            rows = company_ids_by_domain(session, sorted(set().union(*spellings.values())))
+        found = {canonical_domain(domain) or domain: company_id for domain, company_id in rows.items()}
         missing = [c for c, key in zip(company, keys, strict=True) if key not in found]
         if missing:
             fail(f"no company with domain {', '.join(missing)}")
         company_ids = list(found.values())
         limit = max(limit, len(company_ids))
     with session_scope(engine) as session:
-        query = select(func.count()).select_from(Company).where(company_in_batch(batch_tag))
-        if company_ids is not None:
-            query = query.where(Company.id.in_(company_ids))
-        else:
-            query = query.where(Company.status == CompanyStatus.NEW)
-        total = min(limit, int(session.scalar(query) or 0))
+        total = count_to_enrich(session, limit=limit, company_ids=company_ids, batch_tag=batch_tag)
 
     with Progress(
         TextColumn("[bold]enrich"),
