@@ -136,10 +136,15 @@ def start_sandbox(stack: Stack) -> dict[str, str]:
     config.mkdir(exist_ok=True)
     lines = [f"{k}='{v}'" for k, v in sorted(settings.items())]
     (config / ".env").write_text("\n".join(lines) + "\n")
-    for path in (stack.workdir, *stack.workdir.rglob("*")):  # flow-run containers run as uid 10001
-        path.chmod(0o777 if path.is_dir() else 0o666)
+    open_to_containers(stack.workdir)
     stack.env.update(settings)
     return settings
+
+
+def open_to_containers(workdir: Path) -> None:
+    """Flow-run containers run as uid 10001: every folder and file the host made there must be theirs to write."""
+    for path in (workdir, *workdir.rglob("*")):
+        path.chmod(0o777 if path.is_dir() else 0o666)
 
 
 def wait_for(check: Any, seconds: float, what: str) -> Any:
@@ -164,6 +169,7 @@ def start_prefect(stack: Stack) -> None:
         "bootstrap: "
         + stack.run([str(BIN / "leadgen"), "infra", "bootstrap", "--pool-name", POOL]).strip()[-300:]
     )
+    open_to_containers(stack.workdir)  # bootstrap, run as root here, made DATA_DIR/task-cache (and DATA_DIR)
     env = dict(PREFECT_DOCKER_NETWORK="host")
     stack.env.update(env)
     stack.run([str(BIN / "prefect"), "--no-prompt", "deploy", "--name", "adhoc"])
