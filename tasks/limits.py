@@ -18,7 +18,7 @@ from infra.plan import EMAIL_DAILY, YANDEX_ARRIVAL_JITTER_SECONDS, YANDEX_LIMITS
 from leadgen.clock import Clock, utc_now
 from leadgen.settings import Settings
 from leadgen.yandex.grant import MICROS, Grant, grant_margin
-from leadgen.yandex.limiter import AsyncSleep, Quota, QuotaLimiter
+from leadgen.yandex.limiter import AsyncSleep, QuotaLimiter, settings_quotas
 
 # How long one Yandex call may wait for a slot before the task fails (and retries: TimeoutError is transient).
 YANDEX_SLOT_TIMEOUT_SECONDS = 120.0
@@ -103,13 +103,8 @@ class GlobalQuotaLimiter(QuotaLimiter):
         cls, settings: Settings, *, clock: Clock = utc_now, sleep: AsyncSleep = asyncio.sleep
     ) -> GlobalQuotaLimiter:
         """The in-process windows of YANDEX_RPS / RPM / RPH, each widened by the arrival jitter the grants allow."""
-        quotas = [
-            Quota(settings.yandex_rps, 1),
-            Quota(settings.yandex_rpm, 60),
-            Quota(settings.yandex_rph, 3600),
-        ]
         margin = timedelta(seconds=YANDEX_ARRIVAL_JITTER_SECONDS)
-        return cls(quotas, clock=clock, sleep=sleep, margin=margin)
+        return cls(settings_quotas(settings), clock=clock, sleep=sleep, margin=margin)
 
 
 def _seconds_until_room(limit: GlobalConcurrencyLimitResponse, size: int) -> float:

@@ -33,6 +33,15 @@ class Quota:
     period_seconds: int
 
 
+def settings_quotas(settings: Settings) -> list[Quota]:
+    """The request quotas of the settings: YANDEX_RPS per second, YANDEX_RPM per minute, YANDEX_RPH per hour."""
+    return [
+        Quota(settings.yandex_rps, 1),
+        Quota(settings.yandex_rpm, 60),
+        Quota(settings.yandex_rph, 3600),
+    ]
+
+
 class QuotaLimiter:
     """Admit a request only when each window (now - period, now] holds fewer than `limit` earlier admissions.
 
@@ -63,12 +72,7 @@ class QuotaLimiter:
     def from_settings(
         cls, settings: Settings, *, clock: Clock = utc_now, sleep: AsyncSleep = asyncio.sleep
     ) -> Self:
-        quotas = [
-            Quota(settings.yandex_rps, 1),
-            Quota(settings.yandex_rpm, 60),
-            Quota(settings.yandex_rph, 3600),
-        ]
-        return cls(quotas, clock=clock, sleep=sleep, margin=JITTER_MARGIN)
+        return cls(settings_quotas(settings), clock=clock, sleep=sleep, margin=JITTER_MARGIN)
 
     def _now(self) -> int:
         return (self._clock() - EPOCH) // timedelta(microseconds=1)
