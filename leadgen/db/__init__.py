@@ -1,6 +1,13 @@
 """Storage: typed models, engine/session helpers, migrations runner and view SQL."""
 
-from leadgen.db.engine import check_connection, make_engine, session_factory, session_scope
+from leadgen.db.engine import (
+    check_connection,
+    make_engine,
+    read_scope,
+    session_factory,
+    session_scope,
+    write_scope,
+)
 from leadgen.db.models import (
     AddressBounce,
     Base,
@@ -46,7 +53,9 @@ __all__ = [
     "SerpResult",
     "check_connection",
     "make_engine",
+    "read_scope",
     "session_factory",
     "session_scope",
     "utcnow",
+    "write_scope",
 ]

@@ -78,6 +78,39 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on error."""
+    """One transaction: commit on success, roll back on error.
+
+    Being replaced (issue 19) by the two below, which say what the transaction is for: `write_scope` for every
+    transaction that writes, `read_scope` for one that only reads.
+    """
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
+
+
+# A statement that changes nothing but makes SQLite acquire the RESERVED (write) lock, waiting up to
+# busy_timeout. Without it, a transaction that reads and then writes while another connection commits
+# fails at once with SQLITE_BUSY_SNAPSHOT ("database is locked") under WAL.
+_SQLITE_TAKE_WRITE_LOCK = text("UPDATE outreach_messages SET id = id WHERE 0")
+
+
+@contextmanager
+def write_scope(engine: Engine) -> Iterator[Session]:
+    """The one way to open a transaction that writes: commit on success, roll back on error.
+
+    On SQLite it holds the write lock from its first statement (BEGIN IMMEDIATE semantics), so a transaction that
+    reads and then writes never fails with SQLITE_BUSY_SNAPSHOT when another connection commits in between.
+    """
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        if engine.dialect.name == "sqlite":
+            session.execute(_SQLITE_TAKE_WRITE_LOCK)
+        yield session
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A transaction that only reads: it is rolled back at the end, so a write made through it is never kept."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
