@@ -306,7 +306,7 @@ def test_punycode_and_unicode_forms_are_one_contact(session: Session) -> None:
 def test_contacts_export_says_which_email_was_chosen_and_why(session: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import csv
 
-    from leadgen.reports import export_contacts
+    from leadgen.exports import export_contacts
 
     company = _company(session, "окна.рф", status=CompanyStatus.ENRICHED)
     upsert_contacts(

@@ -27,7 +27,7 @@ from leadgen.outreach.orphans import release_orphaned_messages
 from leadgen.outreach.outbox import claim_next, recover_rows
 from leadgen.outreach.sending import sendable_now
 from leadgen.outreach.settle import _in_doubt
-from leadgen.reports import funnel
+from leadgen.pipeline_stats import funnel
 from leadgen.settings import Settings
 from leadgen.yandex.rounds import work_left
 from tests.outreach.factories import MONDAY_NOON, queued_messages

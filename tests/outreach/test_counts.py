@@ -13,7 +13,7 @@ from leadgen.cli import app
 from leadgen.db.engine import session_scope
 from leadgen.db.models import Company, MessageStatus, OutreachMessage
 from leadgen.outbox_counts import OutboxCounts, outbox_counts
-from leadgen.reports import funnel
+from leadgen.pipeline_stats import funnel
 from tests.outreach.factories import queued_messages
 
 

@@ -26,7 +26,7 @@ from leadgen.clock import ManualClock
 from leadgen.db.engine import session_scope
 from leadgen.outreach import StaticMxResolver, draft_messages, queue_messages, send_queued
 from leadgen.outreach.composer import build_composer
-from leadgen.reports import funnel
+from leadgen.pipeline_stats import funnel
 from leadgen.sandbox import EmulatorConfig, Faults, YandexEmulator
 from leadgen.sandbox.fake_llm import FakeLlm
 from leadgen.sandbox.smtp_sink import SmtpSink
