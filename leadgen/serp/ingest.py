@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,18 +19,25 @@ from leadgen.domains import dedupe_hash
 from leadgen.serp.filter import DomainFilter
 from leadgen.serp.parse import SerpDocument, SerpPage, parse_serp
 from leadgen.settings import Settings
+from leadgen.stage_report import ItemError
 
 SOURCE = "yandex_search_api"
 CHUNK = 500  # rows per statement: well below SQLite's 32766 bound parameters
 NAME_MAX = 500
 
 
-@dataclass(frozen=True, slots=True)
-class ItemError:
-    """A per-item problem that did not stop the ingest."""
+QUERY_NOT_FOUND = "query not found; results stored without query_id"
+NO_COMPANY = "company row could not be created (conflicting dedupe hash)"
 
-    item: str
-    reason: str
+
+def query_not_found(query_id: int | None) -> ItemError:
+    """The page names a query that does not exist: its results are stored without one."""
+    return ItemError("query", QUERY_NOT_FOUND, id=query_id, outcome="stored without query_id")
+
+
+def no_company(domain: str) -> ItemError:
+    """A kept domain whose company row could not be created: its results are stored without one."""
+    return ItemError("company", NO_COMPANY, key=domain, outcome="stored without company_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +56,7 @@ class IngestReport:
     companies_created: int
     companies_matched: int
     empty: bool
-    errors: list[ItemError] = field(default_factory=list)
+    errors: tuple[ItemError, ...] = ()
 
     @property
     def results(self) -> int:
@@ -91,7 +98,7 @@ def _query_context(session: Session, query_id: int | None, errors: list[ItemErro
         return _QueryContext(None)
     query = session.get(SerpQuery, query_id)
     if query is None:
-        errors.append(ItemError(f"query:{query_id}", "query not found; results stored without query_id"))
+        errors.append(query_not_found(query_id))
         return _QueryContext(None)
     return _context_of(query)
 
@@ -210,7 +217,7 @@ def ingest_page(
     company_ids, created = _upsert_companies(session, kept, ctx, moment, operation_id) if kept else ({}, 0)
     for domain in kept:
         if domain not in company_ids:
-            errors.append(ItemError(domain, "company row could not be created (conflicting dedupe hash)"))
+            errors.append(no_company(domain))
 
     rows = [
         {
@@ -270,7 +277,7 @@ def ingest_page(
         companies_created=created,
         companies_matched=len(company_ids) - created,
         empty=page.is_empty,
-        errors=errors,
+        errors=tuple(errors),
     )
 
 

@@ -21,10 +21,17 @@ from typing import Any
 
 from leadgen.errors import SerpParseError
 from leadgen.serp.filter import DomainFilter
-from leadgen.serp.ingest import NAME_MAX, ItemError, _QueryContext, _result_meta, _unique_by_url, website_url
+from leadgen.serp.ingest import (
+    NAME_MAX,
+    _QueryContext,
+    _result_meta,
+    _unique_by_url,
+    query_not_found,
+    website_url,
+)
 from leadgen.serp.parse import SerpPage, parse_serp
+from leadgen.stage_report import ItemError
 
-QUERY_NOT_FOUND = "query not found; results stored without query_id"
 # From this much decoded XML on (50,000 to 80,000 results), pages are parsed in processes: below it the
 # start of the processes (about a second) costs more than they save. A collect round of 500 pages stays below.
 PROCESS_MIN_BYTES = 32_000_000
@@ -77,7 +84,7 @@ def plan_page(payload: Payload, page: SerpPage, ctx: _QueryContext, filt: Domain
     """Classify one page as `ingest_page` does and build its rows."""
     errors = []
     if ctx.query_id != payload.query_id:
-        errors.append(ItemError(f"query:{payload.query_id}", QUERY_NOT_FOUND))
+        errors.append(query_not_found(payload.query_id))
     documents, repeats = _unique_by_url(page.documents)
     kept: dict[str, Company] = {}
     skipped: Counter[str] = Counter()

@@ -36,14 +36,14 @@ from leadgen.serp.bulk import (
     UNIQUE_RESULT,
 )
 from leadgen.serp.filter import DomainFilter
-from leadgen.serp.ingest import SOURCE, IngestReport, ItemError, _query_contexts, _resolve_now, ingest_page
+from leadgen.serp.ingest import SOURCE, IngestReport, _query_contexts, _resolve_now, ingest_page, no_company
 from leadgen.serp.pageplan import Payload, Plan, plans
 from leadgen.serp.parse import parse_serp
 from leadgen.settings import Settings
+from leadgen.stage_report import ItemError
 
 __all__ = ["PagesReport", "Payload", "ingest_pages"]
 
-NO_COMPANY = "company row could not be created (conflicting dedupe hash)"
 BYTES_PER_RESULT = 400  # about what one result takes in a Yandex XML page: chunks are cut by payload size
 
 CREATE_COMPANY_STAGE = """
@@ -75,13 +75,15 @@ RETURNING canonical_domain, id
 @dataclass(frozen=True, slots=True)
 class PagesReport:
     """What `ingest_pages` did: one `IngestReport` per stored page (by operation id), the payloads it skipped
-    with their parse error, and how the chunks went (`copy` on PostgreSQL, `page` for page-by-page upserts)."""
+    with their parse error, and how the chunks went (`copy` on PostgreSQL, `page` for page-by-page upserts).
+    `errors` holds the rejected pages, then the item errors of the stored ones (`pages_report` builds it)."""
 
     reports: dict[str, IngestReport] = field(default_factory=dict)
     rejected: dict[str, SerpParseError] = field(default_factory=dict)
     path: str = "page"
     chunks_copied: int = 0
     chunks_upserted: int = 0
+    errors: tuple[ItemError, ...] = ()
 
     @property
     def results(self) -> int:
@@ -89,9 +91,22 @@ class PagesReport:
         return sum(report.results for report in self.reports.values())
 
 
+def pages_report(
+    reports: dict[str, IngestReport],
+    rejected: dict[str, SerpParseError],
+    path: str,
+    copied: int,
+    upserted: int,
+) -> PagesReport:
+    """A `PagesReport` whose `errors` list every rejected page and every stored page's item errors."""
+    errors = [ItemError("page", str(exc), id=op, outcome="rejected") for op, exc in rejected.items()]
+    errors += [error for report in reports.values() for error in report.errors]
+    return PagesReport(reports, rejected, path, copied, upserted, tuple(errors))
+
+
 def _report(plan: Plan, *, company_ids: dict[str, int | None]) -> IngestReport:
     found = sum(1 for domain in plan.kept if company_ids.get(domain) is not None)
-    errors = plan.errors + [ItemError(d, NO_COMPANY) for d in plan.kept if company_ids.get(d) is None]
+    errors = (*plan.errors, *(no_company(d) for d in plan.kept if company_ids.get(d) is None))
     return IngestReport(
         operation_id=plan.operation_id,
         query_id=plan.ctx.query_id,
@@ -252,7 +267,7 @@ def _copy_pages(
         rejected |= chunk.errors()
         copier.store(chunk.plans, reports)
     copier.finish()
-    return PagesReport(reports, rejected, "copy", copier.copied, copier.upserted)
+    return pages_report(reports, rejected, "copy", copier.copied, copier.upserted)
 
 
 def _page_by_page(
@@ -275,7 +290,7 @@ def _page_by_page(
             now=moment,
             domain_filter=filt,
         )
-    return PagesReport(reports, rejected, "page", 0, 1 if reports else 0)
+    return pages_report(reports, rejected, "page", 0, 1 if reports else 0)
 
 
 def ingest_pages(

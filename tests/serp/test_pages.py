@@ -171,7 +171,9 @@ def test_both_paths_store_the_same_rows(
         }
         assert got == expected  # op020: the re-run reports what a second ingest_payload reports
         assert set(report.rejected) == {"op005", "op009"}
-        assert report.reports["op012"].errors[0].item == "query:999999"
+        (missing,) = report.reports["op012"].errors
+        assert (missing.item, missing.id, missing.outcome) == ("query", 999999, "stored without query_id")
+        assert missing in report.errors
         if backend == "postgres":
             assert report.path == "copy" and report.chunks_copied >= 3 and report.chunks_upserted == 1
         assert sum(1 for r in _stored(bulk_db)[0] if r[0] == "op020") > 0
@@ -192,6 +194,7 @@ def test_a_bad_payload_costs_only_itself(engine: Engine, settings: Settings) -> 
     with Session(engine) as session, session.begin():
         report = ingest_pages(session, settings, [good[0], bad, *good[1:]], now=T0)
     assert set(report.reports) == {"g0", "g1", "g2"} and "invalid XML" in str(report.rejected["bad"])
+    assert [(e.item, e.id, e.outcome) for e in report.errors] == [("page", "bad", "rejected")]
     with Session(engine) as session:
         stored = dict(
             session.execute(
