@@ -18,18 +18,11 @@ from leadgen.db.models import Company, CompanyStatus
 from leadgen.domains import canonical_domain, dedupe_hash
 from leadgen.serp.crossquery import exclude_cross_query_domains
 from leadgen.settings import Settings
+from leadgen.stage_report import ItemError
 
 CHUNK = 1000
 FUZZY_CANDIDATES = 5
 DIGITS_RE = re.compile(r"\d+")
-
-
-@dataclass(frozen=True, slots=True)
-class DedupeError:
-    """A company the dedupe could not place, and why."""
-
-    company_id: int
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +38,7 @@ class DedupeReport:
     name_matches: int
     without_key: int
     updated: int
-    errors: list[DedupeError] = field(default_factory=list)
+    errors: tuple[ItemError, ...] = ()
     cross_query_domains: list[str] = field(default_factory=list)  # directories by behaviour across searches
     cross_query_excluded: int = 0  # their companies set to excluded (directory:cross-query) by this run
 
@@ -174,7 +167,7 @@ class _Plan:
     grouped: set[str] = field(default_factory=set)  # domain keys with more than one company
     name_matches: int = 0
     without_key: int = 0
-    errors: list[DedupeError] = field(default_factory=list)
+    errors: list[ItemError] = field(default_factory=list)
 
 
 def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_now) -> DedupeReport:
@@ -231,7 +224,7 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
         name_matches=plan.name_matches,
         without_key=plan.without_key,
         updated=len(changed),
-        errors=plan.errors,
+        errors=tuple(plan.errors),
         cross_query_domains=[d.domain for d in cross.domains],
         cross_query_excluded=cross.companies_excluded,
     )
@@ -281,7 +274,14 @@ def _place_by_name(
         if name is None:
             plan.without_key += 1
             if row.status == CompanyStatus.DUPLICATE:
-                plan.errors.append(DedupeError(row.id, "duplicate without domain or name; left as it is"))
+                plan.errors.append(
+                    ItemError(
+                        "company",
+                        "duplicate without domain or name; left as it is",
+                        id=row.id,
+                        outcome="skipped",
+                    )
+                )
                 plan.targets[row.id] = _Target(
                     None, None, row.status, row.duplicate_of_id, row.opt_out, row.status_reason
                 )

@@ -68,7 +68,7 @@ def test_hostile_page_is_capped_and_stored(engine: Engine, db_url: str) -> None:
 
     report = run_enrich(engine, db_url, html)
 
-    assert report.errors == [] and report.enriched == 1
+    assert report.errors == () and report.enriched == 1
     with session_scope(engine) as session:
         stored = session.get(Company, company_id)
         assert stored is not None
@@ -137,7 +137,9 @@ def test_failed_store_releases_the_claim_without_sql(engine: Engine, db_url: str
     report = run_enrich(engine, db_url, hostile_page(), cap=1_000_000)
 
     assert report.enriched == 0 and len(report.errors) == 1
-    reason = report.errors[0].reason
+    (error,) = report.errors
+    assert (error.item, error.id, error.outcome) == ("company", company_id, "released")
+    reason = error.reason
     assert reason.startswith("storing failed: ") and "\n" not in reason and len(reason) < 300
     assert "user00" not in reason and "INSERT" not in reason and "[SQL" not in reason
     with session_scope(engine) as session:

@@ -148,9 +148,16 @@ def test_mask_pii(text: str, masked: str) -> None:
 
 
 def test_markdown_summary_and_error_rows() -> None:
-    report = {"sent": 1, "errors": [{"item": "boss@acme.ru", "reason": "550 user unknown", "id": 7}]}
+    report = {
+        "sent": 1,
+        "errors": [
+            {"item": "message", "reason": "550 user unknown", "id": 7, "key": "boss@acme.ru", "outcome": None}
+        ],
+    }
     errors = error_rows(report, stage="send")
-    assert errors == [{"stage": "send", "item": "b***@acme.ru", "reason": "550 user unknown", "id": 7}]
+    assert errors == [
+        {"stage": "send", "item": "message", "reason": "550 user unknown", "id": 7, "key": "b***@acme.ru"}
+    ]
     text = markdown_summary("Outreach", ["1 sent"], {"sent": 1}, errors)
     assert text.startswith("# Outreach\n")
     assert "| sent | 1 |" in text and "**Errors: 1**" in text and "boss@" not in text
