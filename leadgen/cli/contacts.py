@@ -72,7 +72,7 @@ def enrich(
     from leadgen.contacts.enrich import enrich_companies
     from leadgen.contacts.orphans import release_orphaned_companies
     from leadgen.contacts.selection import company_ids_by_domain, count_to_enrich
-    from leadgen.db.engine import session_scope
+    from leadgen.db.engine import read_scope
     from leadgen.domains import canonical_domain, to_ascii
 
     settings = get_settings(ctx)
@@ -93,7 +93,7 @@ def enrich(
         # a company's key is canonical_domain() of what was typed; its punycode spelling finds older rows
         keys = [canonical_domain(c) or c.strip().lower() for c in company]
         spellings = {k: {k, to_ascii(k) or k} for k in keys}
-        with session_scope(engine) as session:
+        with read_scope(engine) as session:
             rows = company_ids_by_domain(session, sorted(set().union(*spellings.values())))
         found = {canonical_domain(domain) or domain: company_id for domain, company_id in rows.items()}
         missing = [c for c, key in zip(company, keys, strict=True) if key not in found]
@@ -101,7 +101,7 @@ def enrich(
             fail(f"no company with domain {', '.join(missing)}")
         company_ids = list(found.values())
         limit = max(limit, len(company_ids))
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         total = count_to_enrich(session, limit=limit, company_ids=company_ids, batch_tag=batch_tag)
 
     with Progress(

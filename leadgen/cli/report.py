@@ -45,17 +45,17 @@ def report(
     ] = 20,
 ) -> None:
     """Funnel per batch, daily summaries, top domains and quality checks."""
-    from leadgen.db.engine import session_scope
+    from leadgen.db.engine import read_scope
     from leadgen.mailbox.loop_stats import loop_stats
     from leadgen.pipeline_stats import daily_summaries, funnel, funnels, latest_runs, quality, top_domains
 
     settings = get_settings(ctx)
     if runs and not as_json:
-        with session_scope(get_engine(ctx)) as session:
+        with read_scope(get_engine(ctx)) as session:
             entries = [asdict(r) for r in latest_runs(session, limit=last)]
         print_runs(entries)
         return
-    with session_scope(get_engine(ctx)) as session:
+    with read_scope(get_engine(ctx)) as session:
         total = funnel(session, batch_tag=batch_tag)
         batches = [total] if batch_tag is not None else funnels(session)
         data: dict[str, Any] = {
@@ -183,11 +183,11 @@ def domains_cmd(
     ] = None,
 ) -> None:
     """Working company domains (not duplicate, excluded, unreachable or opted out) with contact counts."""
-    from leadgen.db.engine import session_scope
+    from leadgen.db.engine import read_scope
     from leadgen.exports import export_domains
 
     check_output(out)  # a bad --out fails before the database is read
-    with session_scope(get_engine(ctx)) as session:
+    with read_scope(get_engine(ctx)) as session:
         count = export_domains(session, out, batch_tag=batch_tag)
     out_console.print(f"wrote {count} domains to {out}")
 
@@ -201,10 +201,10 @@ def contacts_cmd(
     ] = None,
 ) -> None:
     """Emails and phones of working companies; opted-out companies and emails are left out."""
-    from leadgen.db.engine import session_scope
+    from leadgen.db.engine import read_scope
     from leadgen.exports import export_contacts
 
     check_output(out)  # a bad --out fails before the database is read
-    with session_scope(get_engine(ctx)) as session:
+    with read_scope(get_engine(ctx)) as session:
         count = export_contacts(session, out, batch_tag=batch_tag)
     out_console.print(f"wrote {count} contacts to {out}")

@@ -123,20 +123,12 @@ async def enrich_companies(
             outcome = _store(engine, company_id, domain, site, reason, now, settings)
         except Exception as exc:
             failure = f"storing failed: {short_error(exc)}"
-            errors.append(ItemError("company", failure, id=company_id, key=domain, outcome="released"))
+            errors.append(_company_error(company_id, domain, failure, "released"))
             _release(engine, company_id, failure, now)
             return
         outcomes.append(outcome)
         if outcome.status == CompanyStatus.UNREACHABLE:
-            errors.append(
-                ItemError(
-                    "company",
-                    outcome.reason or "unreachable",
-                    id=company_id,
-                    key=domain,
-                    outcome="unreachable",
-                )
-            )
+            errors.append(_company_error(company_id, domain, outcome.reason or "unreachable", "unreachable"))
         if progress is not None:
             progress(outcome)
 
@@ -145,6 +137,11 @@ async def enrich_companies(
     finally:
         await crawler.aclose()
     return _report(len(claimed), outcomes, errors)
+
+
+def _company_error(company_id: int, domain: str | None, reason: str, outcome: str) -> ItemError:
+    """A company the run could not enrich: `unreachable`, or `released` when its contacts could not be stored."""
+    return ItemError("company", reason, id=company_id, key=domain, outcome=outcome)
 
 
 def _claim(
