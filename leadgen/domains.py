@@ -351,6 +351,13 @@ def domain_key(value: str, /) -> str | None:
     return canonical_domain(text.lstrip("@"), keep_subdomains=True)
 
 
+def listed_host(value: str, /) -> str | None:
+    """A host as a list names it (URL or host) in `domain_key`'s form (subdomains kept, `www.`/`m.` dropped);
+    a public suffix that `domain_key` refuses (`gov.ru`, `msk.ru`) stays the normalised host itself, so a list
+    can name a whole zone. None for junk and IPs."""
+    return domain_key(value) or host_of(value.strip())
+
+
 def email_key(value: str, /) -> str:
     """An email address in the canonical form: trimmed, lower case, its domain normalised like every host
     (`Info@XN--E1AFMKFD.XN--P1AI` -> `info@пример.рф`); text without `@` comes back trimmed and lower-cased."""
