@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from leadgen.contacts.selection import company_ids_by_domain, count_to_enrich
+from leadgen.contacts.selection import company_ids_by_domain, company_ids_for_typed, count_to_enrich
 from leadgen.db.engine import session_scope
 from leadgen.db.models import Company, CompanyStatus, SerpOperation, SerpQuery, SerpResult
 
@@ -23,6 +23,16 @@ def test_ids_by_domain_match_case_insensitively_and_leave_out_unknown_domains(en
         found = company_ids_by_domain(session, ["shop.ru", "xn--80ak6aa92e.com", "absent.ru"])
         assert company_ids_by_domain(session, []) == {}
     assert found == {"shop.ru": ids["Shop.RU"], "xn--80ak6aa92e.com": ids["xn--80ak6aa92e.com"]}
+
+
+def test_typed_domains_are_keyed_by_the_one_domain_rule(engine: Engine) -> None:
+    ids = add(engine, ("shop.ru", CompanyStatus.ENRICHED), ("xn--e1afmkfd.xn--p1ai", CompanyStatus.NEW))
+    with session_scope(engine) as session:
+        found, missing = company_ids_for_typed(
+            session, ["https://WWW.Shop.ru/contacts", "Пример.РФ", "absent.ru"]
+        )
+    assert sorted(found) == sorted([ids["shop.ru"], ids["xn--e1afmkfd.xn--p1ai"]])
+    assert missing == ["absent.ru"]
 
 
 def test_the_count_is_the_new_companies_under_the_limit(engine: Engine) -> None:
