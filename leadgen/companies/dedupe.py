@@ -183,8 +183,8 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
     kept in the results of many queries of different niches become `excluded` (`directory:cross-query`).
     """
     rows = _load(session)
-    duplicate_ids = [row.id for row in rows if row.status == CompanyStatus.DUPLICATE]
-    old_metas = _metas(session, duplicate_ids)
+    # a duplicate remembers (metadata.dedupe) the domain it gave up and its opt_out from before
+    old_metas = _metas(session, [row.id for row in rows if row.status == CompanyStatus.DUPLICATE])
     keys = {
         row.id: _domain_key(row, old_metas.get(row.id, {}).get("dedupe", {}).get("canonical_domain"))
         for row in rows
@@ -198,17 +198,7 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
 
     by_id = {row.id: row for row in rows}
     targets = plan.targets
-    changed = [cid for cid, target in targets.items() if target.differs(by_id[cid])]
-    marked = [
-        cid
-        for cid in changed
-        if targets[cid].status == CompanyStatus.DUPLICATE and by_id[cid].status != CompanyStatus.DUPLICATE
-    ]
-    restored = [
-        cid
-        for cid in changed
-        if by_id[cid].status == CompanyStatus.DUPLICATE and targets[cid].status != CompanyStatus.DUPLICATE
-    ]
+    changed, marked, restored = _changes(by_id, targets)
     moment = now()
     _apply(session, by_id, targets, changed, marked, restored, old_metas, keys, moment)
     cross = exclude_cross_query_domains(session, settings, now=moment)
@@ -228,6 +218,15 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
         cross_query_domains=[d.domain for d in cross.domains],
         cross_query_excluded=cross.companies_excluded,
     )
+
+
+def _changes(by_id: dict[int, _Row], targets: dict[int, _Target]) -> tuple[list[int], list[int], list[int]]:
+    """The companies whose row changes, those of them newly marked duplicate, and those restored from it."""
+    changed = [cid for cid, target in targets.items() if target.differs(by_id[cid])]
+    dup = CompanyStatus.DUPLICATE
+    marked = [cid for cid in changed if targets[cid].status == dup and by_id[cid].status != dup]
+    restored = [cid for cid in changed if by_id[cid].status == dup and targets[cid].status != dup]
+    return changed, marked, restored
 
 
 def _place_by_domain(
