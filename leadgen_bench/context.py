@@ -17,7 +17,7 @@ from leadgen.outreach.offer import OfferBrief
 from leadgen.settings import Settings
 
 if TYPE_CHECKING:
-    from leadgen.bench.month import MonthConfig
+    from leadgen_bench.month import MonthConfig
 
 
 class StageTimer:

@@ -6,8 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from leadgen.bench.context import StageContext
-from leadgen.bench.sandbox import SandboxMx
 from leadgen.companies import dedupe_companies
 from leadgen.contacts import enrich_companies
 from leadgen.db.engine import session_scope
@@ -16,6 +14,8 @@ from leadgen.outreach.composer import FallbackComposer
 from leadgen.serp.collect import make_collector
 from leadgen.yandex import YandexClient
 from leadgen.yandex.rounds import run_night
+from leadgen_bench.context import StageContext
+from leadgen_bench.sandbox import SandboxMx
 
 # Queries submitted and operations polled per round of the night (what the flows' run is given too).
 NIGHT_LIMIT = 1000

@@ -15,10 +15,10 @@ from sqlalchemy import Engine, select
 from leadgen.db.engine import session_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach.router import MxAnswer
-from leadgen.sandbox.smtp_sink import Fault, SmtpSink
+from leadgen_sandbox.smtp_sink import Fault, SmtpSink
 
 if TYPE_CHECKING:
-    from leadgen.bench.month import MonthConfig
+    from leadgen_bench.month import MonthConfig
 
 
 class SandboxMx:
@@ -33,7 +33,7 @@ class SandboxMx:
 
 FARM_PROCESS = """
 import asyncio, sys
-from leadgen.sandbox.site_farm import SiteFarm
+from leadgen_sandbox.site_farm import SiteFarm
 
 async def main() -> None:
     farm = SiteFarm(seed=int(sys.argv[1]), slow_seconds=float(sys.argv[2]))
@@ -50,7 +50,7 @@ asyncio.run(main())
 def site_farm(config: MonthConfig) -> Iterator[str]:
     """The site farm's proxy URL: in a process of its own (a second core serves pages), or in a thread."""
     if not config.farm_process:
-        from leadgen.sandbox.site_farm import SiteFarm
+        from leadgen_sandbox.site_farm import SiteFarm
 
         with SiteFarm(seed=config.seed, slow_seconds=config.farm_slow_seconds) as farm:
             yield farm.proxy_url

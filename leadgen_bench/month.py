@@ -23,8 +23,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
-from leadgen.bench.context import StageContext, StagesFactory, StageTimer
-from leadgen.bench.sandbox import inject_smtp_faults, site_farm
 from leadgen.clock import ManualClock
 from leadgen.db import make_engine, migrate
 from leadgen.db.engine import session_scope
@@ -44,9 +42,11 @@ from leadgen.db.models import (
 from leadgen.errors import ConfigurationError
 from leadgen.outreach.offer import OfferBrief, parse_offer
 from leadgen.planning import plan_batch, read_niches
-from leadgen.sandbox.smtp_sink import SmtpSink
-from leadgen.sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
 from leadgen.settings import Settings
+from leadgen_bench.context import StageContext, StagesFactory, StageTimer
+from leadgen_bench.sandbox import inject_smtp_faults, site_farm
+from leadgen_sandbox.smtp_sink import SmtpSink
+from leadgen_sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 # B2B niches a small sales team would plan in a month, and the cities they would target.
@@ -192,7 +192,7 @@ def run_month(
     """
     if stages is None:
         try:
-            from leadgen.bench.stages import DirectStages
+            from leadgen_bench.stages import DirectStages
         except ImportError as exc:  # a stage missing from this installation
             raise ConfigurationError(f"the month run needs every pipeline stage installed: {exc}") from exc
         stages = DirectStages.open

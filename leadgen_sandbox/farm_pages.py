@@ -7,7 +7,7 @@ from functools import lru_cache
 from html import escape
 
 from leadgen.contacts.emails import encode_cfemail
-from leadgen.sandbox.farm_sites import Site, truth_json
+from leadgen_sandbox.farm_sites import Site, truth_json
 
 TRUTH_PATH = "/__farm__/truth.json"
 FILLER = (
