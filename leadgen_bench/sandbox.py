@@ -8,17 +8,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import read_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach.router import MxAnswer
+from leadgen_bench.config import MonthConfig
 from leadgen_sandbox.smtp_sink import Fault, SmtpSink
-
-if TYPE_CHECKING:
-    from leadgen_bench.month import MonthConfig
 
 
 class SandboxMx:
@@ -79,7 +76,7 @@ def _bounces(address: str, rate: float) -> bool:
 def inject_smtp_faults(engine: Engine, sink: SmtpSink, config: MonthConfig, rng: random.Random) -> None:
     """Bounce the share of queued recipients whose mailbox "does not exist"; make some of today's sends fail
     temporarily (421/450, retried by the outbox after its backoff)."""
-    with session_scope(engine) as s:
+    with read_scope(engine) as s:
         queued = s.scalars(
             select(OutreachMessage.to_email).where(OutreachMessage.status == MessageStatus.QUEUED)
         )

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from leadgen.companies import dedupe_companies
 from leadgen.contacts import enrich_companies
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.outreach import draft_messages, queue_messages, send_queued
 from leadgen.outreach.composer import FallbackComposer
 from leadgen.serp.collect import make_collector
@@ -73,7 +73,7 @@ class DirectStages:
 
     async def morning(self) -> None:
         ctx = self.ctx
-        with ctx.timer.stage("dedupe"), session_scope(ctx.engine) as session:
+        with ctx.timer.stage("dedupe"), write_scope(ctx.engine) as session:
             dedupe_companies(session, ctx.settings, now=ctx.clock)
         with ctx.timer.stage("enrich"):
             while True:

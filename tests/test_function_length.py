@@ -24,8 +24,6 @@ ALLOWED: dict[tuple[str, str], int] = {
     ("leadgen/outreach/mailer.py", "send"): 78,
     ("leadgen/mailbox/classify.py", "_bounce"): 77,
     ("leadgen/planning/plan.py", "_plan_chunk"): 70,
-    ("leadgen_sandbox/farm_pages.py", "_contacts_main"): 68,
-    ("leadgen_bench/month.py", "_measure"): 64,
     ("flows/outreach.py", "outreach_flow"): 70,
 }
 

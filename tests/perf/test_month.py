@@ -16,7 +16,8 @@ import pytest
 pytest.importorskip("leadgen.companies", reason="needs issue 5 (dedupe) merged")
 pytest.importorskip("leadgen.contacts", reason="needs issue 6 (contacts, site farm) merged")
 
-from leadgen_bench.month import MonthConfig, run_month
+from leadgen_bench.config import MonthConfig
+from leadgen_bench.month import run_month
 from tests.perf.recording import assert_met, record_figure
 
 COMMAND = 'PYTHONPATH=. pytest tests/perf/test_month.py -p no:cacheprovider -o addopts="" -s'
