@@ -86,10 +86,10 @@ def demo(
 
 def _run_demo(folder: Path, *, results: int, twice: bool, started: float) -> None:
     from leadgen.db import make_engine, migrate
-    from leadgen.db.engine import session_scope
-    from leadgen.sandbox.demo import snapshot
-    from leadgen.sandbox.stack import DEMO_BATCH, SandboxStack, settings_env
+    from leadgen.db.engine import read_scope
     from leadgen.settings import Settings
+    from leadgen_sandbox.demo import snapshot
+    from leadgen_sandbox.stack import DEMO_BATCH, SandboxStack, settings_env
 
     with SandboxStack(max_results=results, time_to_done=1.0, maildir=folder / "maildir") as stack:
         out_console.print(styled("[bold]sandbox[/] (loopback only, no credentials):"))
@@ -121,7 +121,7 @@ def _run_demo(folder: Path, *, results: int, twice: bool, started: float) -> Non
             )
             first = pipeline_flow(params)
             delivered = [(r, m.message_id or "") for m in stack.sink.messages for r in m.rcpt_tos]
-            with session_scope(engine) as session:
+            with read_scope(engine) as session:
                 shot = snapshot(session, delivered=delivered)
             _print_snapshot(shot)
             second: dict[str, Any] | None = None
@@ -129,7 +129,7 @@ def _run_demo(folder: Path, *, results: int, twice: bool, started: float) -> Non
                 out_console.print(styled("\n[bold]running the pipeline again for the same batch…[/]"))
                 second = pipeline_flow(params)
                 delivered = [(r, m.message_id or "") for m in stack.sink.messages for r in m.rcpt_tos]
-                with session_scope(engine) as session:
+                with read_scope(engine) as session:
                     again = snapshot(session, delivered=delivered)
                 _print_rerun(shot, again, second)
                 shot = again
@@ -150,7 +150,7 @@ def _close_the_loop(stack: Any, engine: Any, settings: Any) -> Any:
 
     from leadgen.cli.report import print_loop
     from leadgen.clock import utc_now
-    from leadgen.db.engine import session_scope
+    from leadgen.db.engine import read_scope
     from leadgen.mailbox.loop_stats import loop_stats
     from leadgen.mailbox.maildir import process_maildir
 
@@ -169,7 +169,7 @@ def _close_the_loop(stack: Any, engine: Any, settings: Any) -> Any:
         out_console.print(f"  {outcome.kind}: {outcome.effect}", soft_wrap=True, markup=False)
     again = process_maildir(engine, maildir, route=route, settings=settings, now=utc_now())
     out_console.print(f"read again: {again.read} messages, {again.recorded} recorded (must be 0)")
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         loop = loop_stats(session)
     print_loop(asdict(loop))
     return loop
