@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from leadgen.cli.context import batch_tag_option, err_console, fail, get_engine, get_settings
+from leadgen.stage_report import report_dict
 
 if TYPE_CHECKING:  # the crawler, the extractor and the database load when a command runs
     from sqlalchemy import Engine
@@ -84,7 +85,7 @@ def enrich(
     report = _enrich_with_progress(
         engine, settings, total, limit=limit, company_ids=company_ids, batch_tag=batch_tag
     )
-    typer.echo(json.dumps(asdict(report), ensure_ascii=False, indent=2))
+    typer.echo(json.dumps(report_dict(report), ensure_ascii=False, indent=2))
 
 
 def _release_orphans(engine: Engine, batch_tag: str | None) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 
 import typer
 
 from leadgen.cli.context import get_engine, get_settings
+from leadgen.stage_report import report_dict
 
 
 def dedupe(ctx: typer.Context) -> None:
@@ -19,4 +19,4 @@ def dedupe(ctx: typer.Context) -> None:
     engine = get_engine(ctx)
     with write_scope(engine) as session:
         report = dedupe_companies(session, settings)
-    typer.echo(json.dumps(asdict(report), ensure_ascii=False))
+    typer.echo(json.dumps(report_dict(report), ensure_ascii=False))
