@@ -1,4 +1,4 @@
-"""Engine and session factories; the caller owns the transaction (`with session_scope(engine) as s:`)."""
+"""Engine and session factories; the caller owns the transaction (`with write_scope(engine) as s:`, `read_scope` to read)."""
 
 from __future__ import annotations
 
