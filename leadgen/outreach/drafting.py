@@ -29,7 +29,7 @@ from leadgen.outreach.composer import ComposedDraft, Composer, DraftPolicy, buil
 from leadgen.outreach.guardrails import GuardrailVerdict
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.optout import opt_out_reason
-from leadgen.outreach.outcomes import DraftReport, ItemError
+from leadgen.outreach.outcomes import DraftReport
 from leadgen.outreach.recipients import (
     ADDRESS_TAKEN,
     BLOCKED_LOCAL_PARTS,
@@ -41,6 +41,7 @@ from leadgen.outreach.recipients import (
 from leadgen.outreach.template import EmailTemplate
 from leadgen.outreach.tx import write_scope
 from leadgen.settings import Settings
+from leadgen.stage_report import ItemError
 
 DRAFTABLE_STATUSES = (CompanyStatus.ENRICHED,)
 
@@ -188,18 +189,18 @@ def draft_messages(
             assert first_email is not None  # candidates have at least one email contact
             _record_no_recipient(engine, company.id, first_email, campaign, picked, now)
             counts["skipped"] += 1
-            errors.append(ItemError(label, picked, company.id))
+            errors.append(ItemError("company", picked, id=company.id, key=label, outcome="skipped"))
             continue
         contact, email, why = picked
         result = _draft_for(engine, composer, offer, company, contact, email, why, campaign, now)
         counts["skipped"] += result.skipped
         if result.error is not None:
-            errors.append(ItemError(label, result.error, company.id))
+            errors.append(ItemError("company", result.error, id=company.id, key=label))
         if result.source is not None:
             drafted_now.add(email.lower())
             counts["drafted"] += 1
             counts[result.source] += 1
-    return DraftReport(considered=len(work), errors=errors, **counts)
+    return DraftReport(considered=len(work), errors=tuple(errors), **counts)
 
 
 @dataclass(frozen=True, slots=True)

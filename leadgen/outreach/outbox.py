@@ -28,12 +28,13 @@ from leadgen.outreach.guardrails import check_draft
 from leadgen.outreach.message import new_message_id
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.optout import add_opt_out, opt_out_reason
-from leadgen.outreach.outcomes import ItemError, QueueReport
+from leadgen.outreach.outcomes import QueueReport
 from leadgen.outreach.recipients import ADDRESS_TAKEN, check_recipient
 from leadgen.outreach.router import MxResolver, Router
 from leadgen.outreach.template import EmailTemplate
 from leadgen.outreach.tx import write_scope
 from leadgen.settings import Settings
+from leadgen.stage_report import ItemError
 
 OM = OutreachMessage
 CAP_LOCK_KEY = 7_300_001
@@ -100,8 +101,8 @@ def queue_messages(
             except IntegrityError:  # the normalised address is another row's (a draft of an older version)
                 reason = ADDRESS_TAKEN
         skipped += _skip_draft(engine, row_id, reason, meta_patch, now)
-        errors.append(ItemError(to_email or "", reason, row_id))
-    return QueueReport(len(rows), queued, skipped, roles, errors)
+        errors.append(ItemError("message", reason, id=row_id, key=to_email or None, outcome="skipped"))
+    return QueueReport(len(rows), queued, skipped, roles, tuple(errors))
 
 
 def _drafts(engine: Engine, settings: Settings, *, limit: int, batch_tag: str | None) -> Sequence[Row[Any]]:
