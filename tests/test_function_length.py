@@ -19,13 +19,10 @@ ALLOWED: dict[tuple[str, str], int] = {
     ("leadgen/yandex/jobs.py", "submit_due_queries"): 96,
     ("leadgen/cli/contacts.py", "enrich"): 91,
     ("leadgen/serp/ingest.py", "ingest_page"): 89,
-    ("leadgen/outreach/forget.py", "forget"): 87,
-    ("leadgen/outreach/mailer.py", "send"): 78,
     ("leadgen/mailbox/classify.py", "_bounce"): 77,
     ("leadgen/planning/plan.py", "_plan_chunk"): 70,
     ("leadgen/sandbox/farm_pages.py", "_contacts_main"): 68,
     ("leadgen/bench/month.py", "_measure"): 64,
-    ("flows/outreach.py", "outreach_flow"): 70,
 }
 
 

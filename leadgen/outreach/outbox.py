@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadgen.contacts.thirdparty import third_party_reason
+from leadgen.db import read_scope, write_scope
 from leadgen.db.batches import message_in_batch
-from leadgen.db.engine import session_scope
 from leadgen.db.models import Company, Contact, MessageStatus, OptOutKind, OutreachMessage
 from leadgen.errors import ClaimLost
 from leadgen.outreach.composer import DraftPolicy
@@ -32,7 +32,6 @@ from leadgen.outreach.outcomes import QueueReport
 from leadgen.outreach.recipients import ADDRESS_TAKEN, check_recipient
 from leadgen.outreach.router import MxResolver, Router
 from leadgen.outreach.template import EmailTemplate
-from leadgen.outreach.tx import write_scope
 from leadgen.settings import Settings
 from leadgen.stage_report import ItemError
 
@@ -70,7 +69,7 @@ def queue_messages(
     queued = skipped = roles = 0
     errors: list[ItemError] = []
     for row_id, to_email, subject, body, domain, company_opt_out, replied_at, contact_meta in rows:
-        with session_scope(engine) as session:
+        with read_scope(engine) as session:
             check = check_recipient(
                 to_email or "",
                 mx_lookup=router.lookup if router.cache is not None else None,
@@ -107,7 +106,7 @@ def queue_messages(
 
 def _drafts(engine: Engine, settings: Settings, *, limit: int, batch_tag: str | None) -> Sequence[Row[Any]]:
     """The drafts of this campaign to check, oldest first, with their company's and contact's facts."""
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         return session.execute(
             select(
                 OM.id,

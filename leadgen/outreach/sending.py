@@ -166,25 +166,20 @@ def send_queued(
 ) -> SendReport:
     """Send up to `limit` queued messages, one claim transaction each, never more than the daily cap.
 
-    `now` is an aware datetime (advanced by the spacing sleeps) or a clock. `sleep` defaults to time.sleep;
-    spacing is OUTREACH_SPACING_SECONDS plus up to OUTREACH_SPACING_JITTER_SECONDS of jitter. Once per run, rows
-    found in `sending` for longer than OUTREACH_STALE_SENDING_MINUTES are recovered: requeued when they crashed
-    before their DATA checkpoint, else marked `unknown`; then, with `settle`, `unknown` rows are settled from
-    their route's sent folder (leadgen.outreach.settle; `searcher` defaults to IMAP). The offer, the router and
-    one open mailer per route serve every message of the run. A route that cannot be used (connection, TLS,
-    AUTH) is not used again in the run; a message with no usable route goes back to `queued` untouched and the
-    run stops, `stopped_reason` naming the route and the setting to check.
+    Once per run: rows of a gone owner (with `owner_alive`; leadgen.outreach.orphans) and rows in `sending` for
+    longer than OUTREACH_STALE_SENDING_MINUTES are recovered (requeued before their DATA checkpoint, else
+    `unknown`), then, with `settle`, `unknown` rows are settled from their route's sent folder (`searcher`,
+    default IMAP). One offer, one router and one open mailer per route then serve every message; a route that
+    cannot be used (connection, TLS, AUTH) is not tried again, and a message no route can take goes back to
+    `queued` untouched and stops the run, `stopped_reason` naming the setting to check.
 
-    With `permits` (a rate limit such as Prefect's `email-daily`; leadgen.outreach.permits), one permit is taken
-    right before each claim, waiting at most `permit_timeout` seconds, and given back at once when no SMTP
-    conversation used it; none is taken when nothing is due or the cap is used. A run killed mid-send has used
-    every permit it took but the one of the message in flight. A run that gets no permit in time stops.
-
-    Claims record `owner` (default: this process; leadgen.owners). With `owner_alive`, rows in `sending` whose
-    owner is gone are released first, by the same checkpoint rule (leadgen.outreach.orphans), and counted with
-    the recovered ones. With `batch_tag`, only messages of that batch's companies are recovered, claimed and
-    sent (the daily cap counts every message). The report says why the run stopped and how many due messages it
-    left (`due_left`).
+    With `permits` (leadgen.outreach.permits: Prefect's `email-daily`), one permit is taken right before each
+    claim (waiting up to `permit_timeout` s; none in time stops the run) and given back at once when no SMTP
+    conversation used it; none is asked for when nothing is due or the cap is used. So a killed sender holds
+    at most the permit of the message in flight. `now` is an aware datetime (advanced by the spacing sleeps)
+    or a clock; spacing is OUTREACH_SPACING_SECONDS plus up to OUTREACH_SPACING_JITTER_SECONDS. Claims record
+    `owner` (default: this process). With `batch_tag`, only that batch's messages are recovered and sent (the
+    cap counts all). The report says why the run stopped and how many due messages it left (`due_left`).
     """
     offer = offer or load_offer(settings.outreach_offer_file)
     clock = _Clock(now)
@@ -193,30 +188,16 @@ def send_queued(
             engine, settings, offer, limit=limit, now=clock(), resolver=resolver, batch_tag=batch_tag
         )
     recovery = recover_sending(engine, settings, clock, owner_alive, batch_tag)
-    settled = tally_settled(
-        settle_unknown(engine, settings, now=clock, searcher=searcher, batch_tag=batch_tag) if settle else []
-    )
+    settled = _settle(engine, settings, clock, searcher, batch_tag) if settle else tally_settled([])
     tally = _Tally()
     is_open, tally.next_start = send_window_state(settings, clock())
     if not is_open:
         tally.stopped = "outside the send window"
         return _report(tally, recovery, settled, window_open=False)
     _check_sender_addresses(settings, offer)
-    run = _Run(
-        engine,
-        settings,
-        offer,
-        clock,
-        router=Router.from_settings(settings, resolver=resolver, clock=clock),
-        factory=mailer_factory or default_mailer_factory(settings),
-        unsubscribe=unsubscribe_for(settings, offer),
-        domain=offer.sender_email.rpartition("@")[2] or "leadgen.invalid",
-        owner=owner or process_owner(),
-        batch_tag=batch_tag,
-        pace=_Pace(settings, rng or random.Random(), sleep or _time.sleep),
-        permits=permits,
-        permit_timeout=permit_timeout,
-    )
+    pace = _Pace(settings, rng or random.Random(), sleep or _time.sleep)
+    run = _Run.start(engine, settings, offer, clock, pace, resolver, mailer_factory, owner, batch_tag)
+    run.permits, run.permit_timeout = permits, permit_timeout
     try:
         _send_loop(run, tally, limit=limit)
     finally:
@@ -265,6 +246,33 @@ class _Run:
     permit_timeout: float = 60.0
     mailers: dict[str, Mailer] = field(default_factory=dict)  # one open mailer per route
 
+    @classmethod
+    def start(
+        cls,
+        engine: Engine,
+        settings: Settings,
+        offer: OfferBrief,
+        clock: _Clock,
+        pace: _Pace,
+        resolver: MxResolver | None,
+        mailer_factory: MailerFactory | None,
+        owner: str | None,
+        batch_tag: str | None,
+    ) -> _Run:
+        return cls(
+            engine,
+            settings,
+            offer,
+            clock,
+            router=Router.from_settings(settings, resolver=resolver, clock=clock),
+            factory=mailer_factory or default_mailer_factory(settings),
+            unsubscribe=unsubscribe_for(settings, offer),
+            domain=offer.sender_email.rpartition("@")[2] or "leadgen.invalid",
+            owner=owner or process_owner(),
+            batch_tag=batch_tag,
+            pace=pace,
+        )
+
     def close(self) -> None:
         for mailer in self.mailers.values():
             mailer.close()
@@ -286,6 +294,13 @@ def recover_sending(
         batch_tag=batch_tag,
     )
     return Recovered(orphans.requeued + stale.requeued, orphans.unknown + stale.unknown)
+
+
+def _settle(
+    engine: Engine, settings: Settings, clock: Clock, searcher: SentSearcher | None, batch_tag: str | None
+) -> dict[str, int]:
+    """`unknown` rows settled from their route's sent folder: {"sent": n, "requeued": n}."""
+    return tally_settled(settle_unknown(engine, settings, now=clock, searcher=searcher, batch_tag=batch_tag))
 
 
 Step = Literal["delivered", "skipped", "stop"]
