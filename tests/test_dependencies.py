@@ -134,3 +134,14 @@ def test_the_product_never_imports_the_harness() -> None:
                 if any(name.partition(".")[0] in HARNESS for name in names):
                     found.setdefault(str(path.relative_to(ROOT)), []).extend(names)
     assert found == {}
+
+
+def test_the_runtime_image_does_not_ship_the_harness() -> None:
+    """The Dockerfile copies the product's packages one by one and none of the harness; .dockerignore keeps the
+    harness out of the build context too."""
+    copies = [line.split() for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()]
+    sources = {word.rstrip("/") for words in copies if words[:1] == ["COPY"] for word in words[1:-1]}
+    assert {"leadgen", "tasks", "flows", "infra"} <= sources
+    assert not sources & set(HARNESS) and "." not in sources
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert set(HARNESS) <= set(ignored)
