@@ -24,7 +24,8 @@ from leadgen.outreach.composer import FallbackComposer
 from leadgen.sandbox import Faults
 from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.settings import Settings
-from leadgen.yandex.jobs import collect_operations, submit_due_queries
+from leadgen.yandex.collect import collect_operations
+from leadgen.yandex.submit import submit_due_queries
 from tests.conftest import PG_URL
 from tests.outreach.factories import MONDAY_NOON, add_company, make_offer, queued_messages
 from tests.reliability.killswitch import KillSwitch

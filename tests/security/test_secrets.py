@@ -32,7 +32,8 @@ from leadgen.sandbox.fake_llm import FakeLlm
 from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
-from leadgen.yandex.jobs import collect_operations, submit_due_queries
+from leadgen.yandex.collect import collect_operations
+from leadgen.yandex.submit import submit_due_queries
 from tests.outreach.factories import MONDAY_NOON, add_company, make_offer
 from tests.reliability.test_search_faults import StrictIngest, add_queries
 

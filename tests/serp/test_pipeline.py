@@ -19,7 +19,8 @@ from leadgen.sandbox.serp_xml import SerpSpec, render_serp_xml
 from leadgen.serp import DomainFilter, make_on_done, parse_serp
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
-from leadgen.yandex.jobs import collect_operations, submit_due_queries
+from leadgen.yandex.collect import collect_operations
+from leadgen.yandex.submit import submit_due_queries
 
 NIGHT = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)  # 01:00 Europe/Moscow
 QUERIES = ["окна пвх", "натяжные потолки", "стоматология", "ремонт квартир под ключ", "грузоперевозки"]
