@@ -44,7 +44,7 @@ def month(
     ] = False,
 ) -> None:
     """Plan, search at night, ingest, dedupe, enrich, draft and send for N simulated days on a manual clock."""
-    from leadgen.bench import MonthConfig, run_month
+    from leadgen_bench.month import MonthConfig, run_month
 
     if not log_requests:  # tens of thousands of request lines would cost time and bury the figures
         logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))

@@ -87,9 +87,9 @@ def demo(
 def _run_demo(folder: Path, *, results: int, twice: bool, started: float) -> None:
     from leadgen.db import make_engine, migrate
     from leadgen.db.engine import session_scope
-    from leadgen.sandbox.demo import snapshot
-    from leadgen.sandbox.stack import DEMO_BATCH, SandboxStack, settings_env
     from leadgen.settings import Settings
+    from leadgen_sandbox.demo import snapshot
+    from leadgen_sandbox.stack import DEMO_BATCH, SandboxStack, settings_env
 
     with SandboxStack(max_results=results, time_to_done=1.0, maildir=folder / "maildir") as stack:
         out_console.print(styled("[bold]sandbox[/] (loopback only, no credentials):"))

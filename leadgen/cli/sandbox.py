@@ -43,7 +43,7 @@ def up(
 
     Bounces (for the farm's dead mailboxes) and a reply come back into WORKDIR/maildir every few seconds.
     """
-    from leadgen.sandbox.stack import SandboxStack, settings_env
+    from leadgen_sandbox.stack import SandboxStack, settings_env
 
     if env_file is not None:
         check_output(env_file)  # before anything starts: an unusable path fails in one line

@@ -32,10 +32,10 @@ INTERFACES: dict[str, tuple[str, ...]] = {
         "SendReport",
     ),
     "leadgen.outreach.sending": ("send_window_state",),
-    "leadgen.sandbox.yandex_emulator": ("YandexEmulator", "EmulatorConfig"),
-    "leadgen.sandbox.site_farm": ("SiteFarm",),
-    "leadgen.sandbox.smtp_sink": ("SmtpSink",),
-    "leadgen.sandbox.fake_llm": ("FakeLlm",),
+    "leadgen_sandbox.yandex_emulator": ("YandexEmulator", "EmulatorConfig"),
+    "leadgen_sandbox.site_farm": ("SiteFarm",),
+    "leadgen_sandbox.smtp_sink": ("SmtpSink",),
+    "leadgen_sandbox.fake_llm": ("FakeLlm",),
 }
 
 

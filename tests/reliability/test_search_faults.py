@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 from leadgen.clock import ManualClock
 from leadgen.db import OperationStatus, QueryStatus, SerpOperation, SerpQuery, SerpResult
 from leadgen.errors import SearchError
-from leadgen.sandbox import EmulatorConfig, Faults, YandexEmulator
 from leadgen.serp.ingest import make_on_done
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
 from leadgen.yandex.collect import collect_operations
 from leadgen.yandex.submit import submit_due_queries
+from leadgen_sandbox.yandex_emulator import EmulatorConfig, Faults, YandexEmulator
 
 pytestmark = pytest.mark.anyio
 

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from leadgen.clock import ManualClock
 from leadgen.db import OperationStatus, QueryStatus, SerpOperation, SerpQuery, SerpResult
 from leadgen.errors import SearchError
-from leadgen.sandbox import EmulatorConfig, Faults, YandexEmulator
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
 from leadgen.yandex.collect import collect_operations
 from leadgen.yandex.submit import submit_due_queries
+from leadgen_sandbox.yandex_emulator import EmulatorConfig, Faults, YandexEmulator
 from tests.conftest import PG_URL
 from tests.yandex.conftest import DAY, NIGHT
 

@@ -9,10 +9,10 @@ from sqlalchemy import Engine
 
 from leadgen.clock import ManualClock
 from leadgen.db import OperationStatus, QueryStatus
-from leadgen.sandbox import Faults
 from leadgen.settings import Settings
 from leadgen.yandex.rounds import RoundsReport, night_end, run_night, run_rounds
 from leadgen.yandex.submit import submit_due_queries
+from leadgen_sandbox.yandex_emulator import Faults
 from tests.yandex.conftest import NIGHT
 from tests.yandex.test_jobs import Recorder, add_queries, operations, queries, stack
 
