@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import Engine
 
 from leadgen.db.engine import session_scope
+from leadgen.db.models import OptOutKind
 from leadgen.errors import RouteUnavailable
 from leadgen.outreach import RecordingMailer, StaticMxResolver, sending
+from leadgen.outreach.optout import add_opt_out
 from leadgen.outreach.outcomes import SendReport
 from leadgen.outreach.permits import NO_PERMIT, LocalPermits
 from leadgen.outreach.sending import send_queued
@@ -185,3 +187,20 @@ def test_one_recovery_and_one_smtp_connection_serve_every_message_under_permits(
     assert (server.ehlos, len(server.sessions)) == (1, 1)  # one SMTP connection carried the three messages
     assert recoveries == [1]  # the recovery ran once for the run, not once per message
     assert (permits.taken, permits.returned, permits.free) == (3, 0, 0)
+
+
+def test_a_row_opted_out_after_queueing_is_skipped_at_the_claim_and_its_permit_goes_back(
+    engine: Engine, settings: Settings
+) -> None:
+    st = make_settings(settings, outreach_daily_cap=10)
+    with session_scope(engine) as s:
+        queued_messages(s, 3)
+        add_opt_out(s, "director@clinic1.ru", kind=OptOutKind.EMAIL)  # checked inside the claim transaction
+    permits, mailer = LocalPermits(capacity=5), RecordingMailer()
+    report = send(engine, st, permits, mailer)
+    assert (report.sent, report.skipped, report.due_left) == (2, 1, 0)
+    assert [str(m["To"]) for m in mailer.sent] == ["director@clinic0.ru", "director@clinic2.ru"]
+    assert (permits.taken, permits.returned, permits.free) == (3, 1, 3)
+    assert [(e.item, e.reason, e.outcome) for e in report.errors] == [
+        ("message", "opted out: email", "skipped")
+    ]
