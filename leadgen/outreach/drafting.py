@@ -310,7 +310,6 @@ def _work(
             ).all()
             first_email = next((c for c in contacts if c.kind == ContactKind.EMAIL), None)
             work.append((company, contacts, _taken(session, campaign, contacts), first_email))
-        session.expunge_all()  # handed out loaded and detached: the scope's rollback would expire them
     return work
 
 
