@@ -45,20 +45,10 @@ def test_write_scope_commits_and_read_scope_keeps_nothing(tmp_path) -> None:
         session.flush()
     with read_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(OptOut)) == 1
+        kept = session.scalars(select(OptOut)).one()
+    assert kept.value == "a@firm.ru"  # still readable after the scope: detached, not expired
 
 
-# Stage reports still converting in parallel (issue 19): the helpers who own these packages delete their line
-# when the report carries `errors: tuple[ItemError, ...]`. This list only shrinks; a stale entry fails the test.
-NOT_YET: set[tuple[str, str]] = {
-    ("leadgen/yandex/jobs.py", "SubmitReport"),
-    ("leadgen/yandex/jobs.py", "CollectReport"),
-    ("leadgen/yandex/rounds.py", "NightReport"),
-    ("leadgen/outreach/outcomes.py", "DraftReport"),
-    ("leadgen/outreach/outcomes.py", "QueueReport"),
-    ("leadgen/outreach/outcomes.py", "SendReport"),
-    ("leadgen/outreach/optout.py", "ImportReport"),
-    ("leadgen/outreach/forget.py", "ForgetReport"),
-}
 ERRORS_ANNOTATION = "tuple[ItemError, ...]"
 
 
@@ -104,20 +94,14 @@ def test_every_stage_report_carries_item_errors() -> None:
     reports = _reports()
     assert ("leadgen/contacts/enrich.py", "EnrichReport") in reports  # the walk finds them
     wrong = {key: annotation for key, annotation in reports.items() if annotation != ERRORS_ANNOTATION}
-    assert {key: wrong[key] for key in wrong.keys() - NOT_YET} == {}, (
-        f"give these `errors: {ERRORS_ANNOTATION}`"
-    )
-    converted = sorted(key for key in NOT_YET if reports.get(key, ERRORS_ANNOTATION) == ERRORS_ANNOTATION)
-    assert converted == [], "converted or gone: delete their NOT_YET lines"
+    assert wrong == {}, f"give these `errors: {ERRORS_ANNOTATION}`"
 
 
 def test_there_is_one_item_error() -> None:
-    reports = {file for (file, _), annotation in _reports().items() if annotation == ERRORS_ANNOTATION}
     sources = _item_error_sources()
-    own = {file for file, source in sources.items() if source == "defines"} - {"leadgen/stage_report.py"}
-    not_yet_files = {file for file, _ in NOT_YET}
-    assert own - not_yet_files == set(), "use leadgen.stage_report.ItemError, not a class of your own"
-    assert {f for f in reports if sources.get(f) != "leadgen.stage_report"} == set()
+    assert {file for file, source in sources.items() if source == "defines"} == {"leadgen/stage_report.py"}
+    reports = {file for file, _ in _reports()}
+    assert {file for file in reports if sources.get(file) != "leadgen.stage_report"} == set()
 
 
 def test_the_walk_reads_annotations(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ def ingest(
     """Store a saved page as the results of OPERATION_ID (one transaction; re-running changes nothing).
 
     On PostgreSQL the page is COPYed (the bulk path of `collect_results`); on SQLite it is upserted."""
-    from leadgen.db.engine import write_scope
+    from leadgen.db import write_scope
     from leadgen.serp.pages import Payload, ingest_pages
 
     settings = get_settings(ctx)
@@ -105,7 +105,7 @@ def directories(
 
     The output is the DIRECTORY_DOMAINS_FILE format: save it (or the cross-query lines) to keep those entries.
     """
-    from leadgen.db.engine import read_scope
+    from leadgen.db import read_scope
     from leadgen.serp import DomainFilter
     from leadgen.serp.crossquery import find_cross_query_domains
     from leadgen.serp.filter import DIRECTORY_PREFIX, SOURCE_CROSS_QUERY

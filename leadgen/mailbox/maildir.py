@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from leadgen.db.engine import write_scope
+from leadgen.db import write_scope
 from leadgen.mailbox.effects import Outcome, apply_classification
 from leadgen.mailbox.kinds import Classification
 from leadgen.settings import Settings

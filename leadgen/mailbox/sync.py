@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, Program
 from sqlalchemy.orm import Session
 
 from leadgen.clock import Clock
-from leadgen.db.engine import read_scope, write_scope
+from leadgen.db import read_scope, write_scope
 from leadgen.errors import ConfigurationError, DatabaseUnavailable, MailboxError, MailboxUnavailable
 from leadgen.mailbox.classify import classify
 from leadgen.mailbox.cursor import advance_cursor, read_cursor

@@ -1,4 +1,8 @@
-"""`leadgen demo`: the whole pipeline in the loopback sandbox through Prefect, on a fresh machine, no credentials."""
+"""The demo run (`leadgen demo`): the whole pipeline in the loopback sandbox through Prefect, no credentials.
+
+It drives the orchestration layer (flows, infra), so it lives in the harness, above it; the CLI adds the command
+lazily (leadgen/cli/lazy.py, leadgen_sandbox/cli.py).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,8 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from rich.table import Table
 
 from leadgen.cli.console import styled
@@ -59,18 +62,9 @@ def _table(
     return table
 
 
-def demo(
-    workdir: Annotated[
-        Path | None,
-        typer.Option("--workdir", help="Folder for the demo's databases (default: a temporary one)."),
-    ] = None,
-    results: Annotated[int, typer.Option("--results", min=1, max=50, help="Results per search page.")] = 5,
-    twice: Annotated[
-        bool, typer.Option("--twice/--once", help="Run the pipeline a second time to show it adds nothing.")
-    ] = True,
-) -> None:
-    """Run plan → search → collect → enrich → outreach → report in the sandbox through Prefect, then read the
-    bounces and the reply that came back, and print it all."""
+def run_demo(workdir: Path | None, *, results: int, twice: bool) -> None:
+    """Run the pipeline in the sandbox (twice unless `twice` is False) in `workdir` or a temporary folder, print
+    each stage's account, the report and the mailbox loop; fail if anything was duplicated or did not come back."""
     started = time.monotonic()
     own_dir = workdir is None
     folder = Path(tempfile.mkdtemp(prefix="leadgen-demo-")) if workdir is None else workdir.resolve()
