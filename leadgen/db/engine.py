@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from leadgen.errors import ConfigurationError, DatabaseUnavailable
 
@@ -69,22 +69,6 @@ def check_connection(engine: Engine) -> None:
                 f"DATABASE_URL {safe_url} names a file that is not an SQLite database ({reason})"
             ) from exc
         raise DatabaseUnavailable(f"cannot connect to {safe_url}: {reason}") from exc
-
-
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A sessionmaker whose objects stay readable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on error.
-
-    Being replaced (issue 19) by the two below, which say what the transaction is for: `write_scope` for every
-    transaction that writes, `read_scope` for one that only reads.
-    """
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        yield session
 
 
 # A statement that changes nothing but makes SQLite acquire the RESERVED (write) lock, waiting up to

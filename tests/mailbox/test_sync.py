@@ -11,7 +11,7 @@ from imapclient import IMAPClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MailboxCursor, ProcessingJob
 from leadgen.errors import ConfigurationError
 from leadgen.mailbox.imap import MAX_MESSAGE_BYTES
@@ -43,13 +43,13 @@ def record(session: Session, raw: bytes, uidvalidity: int, uid: int) -> Handled:
 
 
 def handled(engine: Engine) -> list[str]:
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         rows = session.scalars(select(ProcessingJob.batch_tag).where(ProcessingJob.stage == "mailbox-test"))
         return list(rows)
 
 
 def cursor(engine: Engine) -> tuple[int, int] | None:
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         row = session.execute(select(MailboxCursor.uidvalidity, MailboxCursor.last_uid)).first()
         return (row[0], row[1]) if row else None
 

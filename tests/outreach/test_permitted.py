@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import OptOutKind
 from leadgen.errors import RouteUnavailable
 from leadgen.outreach import RecordingMailer, StaticMxResolver, sending
@@ -62,7 +62,7 @@ def send(
 
 def test_one_permit_per_message_and_none_once_the_cap_is_used(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings, outreach_daily_cap=3, prefect_email_burst=2)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 5)
     permits, mailer = FakePermits(), RecordingMailer()
     report = send(engine, st, permits, mailer)
@@ -75,7 +75,7 @@ def test_one_permit_per_message_and_none_once_the_cap_is_used(engine: Engine, se
 
 def test_no_permit_in_time_stops_the_run_before_any_claim(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings, outreach_daily_cap=10, prefect_email_burst=3)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 4)
     permits, mailer = FakePermits(0), RecordingMailer()
     report = send(engine, st, permits, mailer)
@@ -86,7 +86,7 @@ def test_no_permit_in_time_stops_the_run_before_any_claim(engine: Engine, settin
 
 def test_permits_a_batch_did_not_use_go_back(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings, outreach_daily_cap=10, prefect_email_burst=3)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 4)
     mailer = RecordingMailer()
     mailer.fail["director@clinic1.ru"] = RouteUnavailable("route yandex: connection refused")
@@ -103,7 +103,7 @@ def test_permits_a_batch_did_not_use_go_back(engine: Engine, settings: Settings)
 
 def test_a_closed_window_takes_no_permit(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 2)
     permits, mailer = FakePermits(), RecordingMailer()
     report = send(engine, st, permits, mailer, now=lambda: MONDAY_NOON + timedelta(hours=12))
@@ -160,7 +160,7 @@ def test_one_recovery_and_one_smtp_connection_serve_every_message_under_permits(
         for key, value in (("host", "127.0.0.1"), ("port", port), ("security", "none"))
     }
     st = make_settings(settings, outreach_daily_cap=10, **routes)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 4)
     recoveries: list[int] = []
     real_recover = sending.recover_sending
@@ -193,7 +193,7 @@ def test_a_row_opted_out_after_queueing_is_skipped_at_the_claim_and_its_permit_g
     engine: Engine, settings: Settings
 ) -> None:
     st = make_settings(settings, outreach_daily_cap=10)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 3)
         add_opt_out(s, "director@clinic1.ru", kind=OptOutKind.EMAIL)  # checked inside the claim transaction
     permits, mailer = LocalPermits(capacity=5), RecordingMailer()
