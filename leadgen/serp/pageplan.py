@@ -39,6 +39,10 @@ COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t
 _json_text = json.encoder.encode_basestring  # type: ignore[attr-defined]  # a JSON string, ensure_ascii=False
 
 
+def _null(value: str | None) -> str:
+    return NULL if value is None else value
+
+
 def copy_text(value: str | None) -> str:
     """One value as a field of COPY's text format."""
     if value is None:
@@ -96,6 +100,7 @@ class Classifier:
         self.heuristics = filt.heuristics
         self.hosts: dict[tuple[str, str | None], str | None] = {}
         self.sources: dict[tuple[str, str | None, str], str | None] = {}
+        self.paths: dict[str, str | None] = {}
 
     def reason(
         self, host: str, domain: str | None, url: str, title: str | None, snippet: str | None
@@ -113,7 +118,19 @@ class Classifier:
             self.hosts[key] = reason
         if reason is not None or not self.heuristics:
             return reason
-        return path_signal(url) or title_signal(title) or snippet_signal(snippet)
+        return self._path(url) or title_signal(title) or snippet_signal(snippet)
+
+    def _path(self, url: str) -> str | None:
+        """`path_signal(url)` of a canonical `https://host/...` URL, cached by what follows the host (all it reads:
+        a host holds no `/`, so no dated path can start inside it)."""
+        tail = url[url.find("/", 8) :]
+        try:
+            return self.paths[tail]
+        except KeyError:
+            if len(self.paths) >= CACHE_MAX:
+                self.paths.clear()
+            signal = self.paths[tail] = path_signal(url)
+            return signal
 
     def source(self, host: str, domain: str | None, reason: str | None) -> str | None:
         """What `filt.source_of(host, domain, reason)` says."""
@@ -165,6 +182,9 @@ def plan_page(
         [ItemError(f"query:{payload.query_id}", QUERY_NOT_FOUND)] if ctx.query_id != payload.query_id else []
     )
     documents = _unique(docs)
+    # The text of a page's documents holds no tab, newline or CR (`clean_text` splits at whitespace), and a backslash
+    # only from a backslash or a character reference in the XML: without those, only the metadata needs escaping.
+    esc = copy_text if b"\\" in payload.xml or b"&#" in payload.xml else _null
     op = copy_text(payload.operation_id)
     head = f"{op}\t{NULL if ctx.query_id is None else ctx.query_id}\t"
     tail = f"\t{stamp}\t{stamp}\t"
@@ -187,15 +207,15 @@ def plan_page(
             elif reason is None or kept_before:
                 reason = SKIP_REPEAT
         meta = _meta(classify.source(host, domain, reason), url, canonical, rank, headline)
-        text.append(f"{head}{copy_text(canonical)}\t{copy_text(domain)}\t{copy_text(title)}\t{copy_text(snippet)}"
-                    f"\t{position}\t{page}\t{copy_text(reason)}\t")  # fmt: skip
+        text.append(f"{head}{esc(canonical)}\t{esc(domain)}\t{esc(title)}\t{esc(snippet)}\t{position}\t{page}"
+                    f"\t{copy_text(reason)}\t")  # fmt: skip
         if reason is None and domain is not None:
             copy.append("".join(text).encode())
             text.clear()
             holes.append(domain)
             site = f"{'http' if url[:7].lower() == 'http://' else 'https'}://{canonical.split('/', 3)[2]}/"
-            kept[domain] = (f"{copy_text(domain)}\t{dedupe_hash(domain)}\t{copy_text((title or domain)[:NAME_MAX])}"
-                            f"\t{copy_text(site)}\t{copy_text(snippet)}\t{company_tail}").encode()  # fmt: skip
+            kept[domain] = (f"{esc(domain)}\t{dedupe_hash(domain)}\t{esc((title or domain)[:NAME_MAX])}\t{esc(site)}"
+                            f"\t{esc(snippet)}\t{company_tail}").encode()  # fmt: skip
         else:
             text.append(NULL)
             if reason is not None:
