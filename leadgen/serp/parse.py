@@ -163,22 +163,10 @@ def _as_bytes(payload: bytes | str) -> bytes:
 def _lean_tuple(
     doc: Element, state: _State, position: int, rank: int, group: str | None
 ) -> LeanDocument | None:
-    """A document's stored fields as a tuple: only the first <url>, <title>, <headline> and every passage read."""
-    url = title = headline = None
-    passage_elements: list[Element] = []
-    for child in doc:
-        tag = child.tag
-        if tag == "url":
-            if url is None:
-                url = child
-        elif tag == "title":
-            if title is None:
-                title = child
-        elif tag == "headline":
-            if headline is None:
-                headline = child
-        elif tag == "passages":
-            passage_elements.extend(el for el in child if el.tag == "passage")
+    """A document's stored fields as a tuple: only the first <url>, <title>, <headline> and every passage read.
+    (`find`/`findall` of a plain tag run over the children in C; tags are local names by the time a group ends.)"""
+    url, title, headline = doc.find("url"), doc.find("title"), doc.find("headline")
+    passage_elements = [el for passages in doc.findall("passages") for el in passages.findall("passage")]
     raw_url = clean_text(url)
     parts = canonical_parts(raw_url)
     if raw_url is None or parts is None:
