@@ -234,10 +234,10 @@ def _document(
 def _group(group: Element, state: _State) -> None:
     position = state.position(state.groups)
     state.groups += 1
-    categ = next((el for el in group if el.tag == "categ"), None)
+    categ = group.find("categ")  # plain tags: `find`/`findall` scan the children in C
     name = categ.get("name") if categ is not None else None
     document = _lean_tuple if state.tuples else _document if state.details else _lean_document
-    for rank, doc in enumerate((el for el in group if el.tag == "doc"), start=1):
+    for rank, doc in enumerate(group.findall("doc"), start=1):
         parsed = document(doc, state, position, rank, name or None)
         if parsed is None:
             state.skipped += 1
