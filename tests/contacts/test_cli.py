@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from leadgen.cli import app
 from leadgen.db import Company, CompanyStatus, session_scope
-from leadgen.sandbox import SiteFarm
+from leadgen_sandbox.site_farm import SiteFarm
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "contacts"
 runner = CliRunner()

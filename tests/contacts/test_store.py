@@ -16,8 +16,8 @@ from leadgen.contacts.enrich import enrich_companies
 from leadgen.contacts.extract import Contact as Found
 from leadgen.contacts.store import choose_primary, claim_companies, release_stale, upsert_contacts
 from leadgen.db import Company, CompanyStatus, Contact, ContactSource, session_scope
-from leadgen.sandbox import SiteFarm
 from leadgen.settings import Settings
+from leadgen_sandbox.site_farm import SiteFarm
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 

@@ -18,9 +18,9 @@ from leadgen.db.models import InboundMessage, MessageStatus, OptOut, OutreachMes
 from leadgen.mailbox.kinds import Classification, MailKind
 from leadgen.mailbox.maildir import process_maildir, read_maildir
 from leadgen.outreach.optout import opt_out_reason
-from leadgen.sandbox.farm_sites import is_dead_mailbox
-from leadgen.sandbox.smtp_sink import Returns, SmtpSink
 from leadgen.settings import Settings
+from leadgen_sandbox.farm_sites import is_dead_mailbox
+from leadgen_sandbox.smtp_sink import Returns, SmtpSink
 from tests.outreach.factories import add_company
 from tests.sandbox.test_returns import outgoing
 

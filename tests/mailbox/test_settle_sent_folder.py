@@ -21,9 +21,9 @@ from leadgen.db.engine import session_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach import StaticMxResolver, send_queued
 from leadgen.outreach.settle import Outcome, settle_unknown
-from leadgen.sandbox.sent_copy import SentFolderCopier
-from leadgen.sandbox.smtp_sink import Fault, SmtpSink, delivered_message_ids
 from leadgen.settings import ImapRoute, Settings
+from leadgen_sandbox.sent_copy import SentFolderCopier
+from leadgen_sandbox.smtp_sink import Fault, SmtpSink, delivered_message_ids
 from tests.outreach.factories import MONDAY_NOON, make_offer, queued_messages
 from tests.support.dovecot import Dovecot, free_port
 

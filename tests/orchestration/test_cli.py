@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 from leadgen.cli import app
 from leadgen.db import make_engine, migrate
 from leadgen.db.engine import session_scope
-from leadgen.sandbox.demo import snapshot
 from leadgen.settings import Settings
+from leadgen_sandbox.demo import snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_BUDGET_SECONDS = 180

@@ -31,9 +31,9 @@ from leadgen.db.models import (
     QueryStatus,
     SerpQuery,
 )
-from leadgen.sandbox.stack import SandboxStack, settings_env
 from leadgen.settings import Settings
 from leadgen.yandex.limiter import Quota
+from leadgen_sandbox.stack import SandboxStack, settings_env
 from tasks import outreach as outreach_tasks
 from tasks.outreach import send_task
 from tasks.search import submit_queries

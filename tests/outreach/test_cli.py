@@ -121,7 +121,7 @@ def test_preview_unknown_domain_is_one_line(cli_env: dict[str, str]) -> None:
 def test_send_with_starttls_refused_is_one_line_per_route_and_spends_nothing(
     cli_env: dict[str, str], engine: Engine
 ) -> None:
-    from leadgen.sandbox.smtp_sink import SmtpSink
+    from leadgen_sandbox.smtp_sink import SmtpSink
     from tests.outreach.factories import queued_messages
 
     with session_scope(engine) as s:

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from leadgen.db.engine import make_engine, session_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach import SmtpMailer, StaticMxResolver, send_queued
-from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.settings import Settings
+from leadgen_sandbox.smtp_sink import SmtpSink
 from tests.outreach.factories import MONDAY_NOON, make_offer, queued_messages
 from tests.support.threads import run_in_threads
 

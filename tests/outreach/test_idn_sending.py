@@ -15,8 +15,8 @@ from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach import SmtpMailer, StaticMxResolver, draft_messages, queue_messages, send_queued
 from leadgen.outreach.composer import FallbackComposer
 from leadgen.outreach.idn import SmtpUtf8Unsupported, header_address, needs_smtputf8, smtp_address
-from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.settings import Settings, SmtpRoute
+from leadgen_sandbox.smtp_sink import SmtpSink
 from tests.outreach.factories import MONDAY_NOON, add_company, make_offer
 
 OFFER = make_offer()

@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 
 from leadgen.db import make_engine
 from leadgen.db.engine import session_scope
-from leadgen.sandbox.smtp_sink import Fault, SmtpSink
 from leadgen.settings import Settings
+from leadgen_sandbox.smtp_sink import Fault, SmtpSink
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.outreach.factories import MONDAY_NOON, queued_messages
 from tests.outreach.test_outbox import make_settings, row, send

@@ -16,8 +16,8 @@ from leadgen.outreach import StaticMxResolver, send_queued
 from leadgen.outreach.orphans import release_orphaned_messages
 from leadgen.outreach.outbox import claim_next
 from leadgen.owners import owner_alive, process_owner
-from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.settings import Settings
+from leadgen_sandbox.smtp_sink import SmtpSink
 from tests.outreach.factories import MONDAY_NOON, make_offer, queued_messages
 from tests.support.owners import child_owner, dead_owner
 

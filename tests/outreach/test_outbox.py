@@ -31,8 +31,8 @@ from leadgen.outreach.forget import forget
 from leadgen.outreach.optout import add_opt_out
 from leadgen.outreach.outbox import recover_rows
 from leadgen.outreach.sending import Sendable, sendable_now
-from leadgen.sandbox.smtp_sink import Fault, SmtpSink
 from leadgen.settings import Settings
+from leadgen_sandbox.smtp_sink import Fault, SmtpSink
 from tests.outreach.factories import MONDAY_NOON, add_company, make_offer, queued_messages
 
 OFFER = make_offer()

@@ -24,8 +24,8 @@ from infra.plan import LimitSpec  # noqa: E402
 from leadgen.db import make_engine  # noqa: E402
 from leadgen.db.engine import session_scope  # noqa: E402
 from leadgen.db.models import Company, CompanyStatus  # noqa: E402
-from leadgen.sandbox.stack import SandboxStack, settings_env  # noqa: E402
 from leadgen.settings import Settings  # noqa: E402
+from leadgen_sandbox.stack import SandboxStack, settings_env  # noqa: E402
 from tests.orchestration import conftest as fixtures  # noqa: E402
 from tests.perf.recording import assert_met, record_figure  # noqa: E402
 

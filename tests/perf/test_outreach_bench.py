@@ -14,8 +14,8 @@ from leadgen.outreach import SmtpMailer, StaticMxResolver, send_queued
 from leadgen.outreach.guardrails import check_draft
 from leadgen.outreach.message import Unsubscribe, build_message, new_message_id
 from leadgen.outreach.template import EmailTemplate
-from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.settings import Settings
+from leadgen_sandbox.smtp_sink import SmtpSink
 from tests.outreach.factories import MONDAY_NOON, make_offer, queued_messages
 from tests.perf.recording import assert_met, record_figure
 

@@ -35,14 +35,15 @@ from leadgen.clock import ManualClock
 from leadgen.companies import dedupe_companies
 from leadgen.db import SerpQuery, make_engine, migrate
 from leadgen.domains import clear_caches, dedupe_hash
-from leadgen.sandbox import EmulatorConfig, YandexEmulator
 from leadgen.serp import DomainFilter, make_on_done
 from leadgen.serp.collect import make_collector
 from leadgen.serp.pages import Payload, ingest_pages
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
-from leadgen.yandex.jobs import CollectReport, collect_operations, submit_due_queries
+from leadgen.yandex.collect import CollectReport, collect_operations
+from leadgen.yandex.submit import submit_due_queries
 from leadgen.yandex.types import Operation
+from leadgen_sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
 from tests.perf.recording import record_figure
 
 PG_URL = os.environ.get("LEADGEN_TEST_DATABASE_URL", "").strip()

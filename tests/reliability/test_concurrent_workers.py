@@ -22,9 +22,10 @@ from leadgen.db.engine import make_engine, session_scope
 from leadgen.db.models import OutreachMessage
 from leadgen.outreach import draft_messages
 from leadgen.outreach.composer import FallbackComposer
-from leadgen.sandbox import Faults
 from leadgen.settings import Settings
-from leadgen.yandex.jobs import collect_operations, submit_due_queries
+from leadgen.yandex.collect import collect_operations
+from leadgen.yandex.submit import submit_due_queries
+from leadgen_sandbox.yandex_emulator import Faults
 from tests.conftest import PG_URL
 from tests.outreach.factories import MONDAY_NOON, add_company, make_offer
 from tests.reliability.test_search_faults import NIGHT, StrictIngest, add_queries, stack

@@ -24,8 +24,8 @@ from leadgen.clock import ManualClock
 from leadgen.contacts import enrich_companies
 from leadgen.db.engine import make_engine, session_scope
 from leadgen.db.models import Company, CompanyStatus, Contact
-from leadgen.sandbox.site_farm import SiteFarm
 from leadgen.settings import Settings
+from leadgen_sandbox.site_farm import SiteFarm
 from tests.conftest import PG_URL
 from tests.reliability.killswitch import KillSwitch
 

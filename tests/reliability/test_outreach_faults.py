@@ -24,8 +24,8 @@ from sqlalchemy import Engine, select
 from leadgen.db.engine import session_scope
 from leadgen.db.models import MessageStatus, OptOut, OutreachMessage
 from leadgen.outreach import StaticMxResolver, send_queued
-from leadgen.sandbox.smtp_sink import Fault, SmtpSink
 from leadgen.settings import Settings
+from leadgen_sandbox.smtp_sink import Fault, SmtpSink
 from tests.outreach.factories import MONDAY_NOON, make_offer, queued_messages
 
 ROOT = Path(__file__).resolve().parents[2]

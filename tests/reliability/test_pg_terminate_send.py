@@ -27,8 +27,8 @@ from sqlalchemy.engine import make_url
 
 from leadgen.db.engine import session_scope
 from leadgen.db.models import MessageStatus
-from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.settings import Settings
+from leadgen_sandbox.smtp_sink import SmtpSink
 from tests.conftest import PG_URL
 from tests.outreach.factories import queued_messages
 from tests.reliability.test_send_path_faults import check_invariants, rows

@@ -18,9 +18,9 @@ from leadgen.db.engine import session_scope
 from leadgen.db.models import OutreachMessage
 from leadgen.outreach import StaticMxResolver, draft_messages, queue_messages, send_queued
 from leadgen.outreach.composer import build_composer
-from leadgen.sandbox.fake_llm import FakeLlm, completion_response
-from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.settings import Settings
+from leadgen_sandbox.fake_llm import FakeLlm, completion_response
+from leadgen_sandbox.smtp_sink import SmtpSink
 from tests.outreach.factories import MONDAY_NOON, add_company, make_offer
 
 OFFER = make_offer()

@@ -22,8 +22,8 @@ from leadgen.outreach import StaticMxResolver, draft_messages, queue_messages, s
 from leadgen.outreach.composer import FallbackComposer
 from leadgen.outreach.forget import forget
 from leadgen.outreach.optout import add_opt_out
-from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.settings import Settings
+from leadgen_sandbox.smtp_sink import SmtpSink
 from tests.outreach.factories import MONDAY_NOON, add_company, make_offer
 
 OFFER = make_offer()

@@ -27,12 +27,13 @@ from leadgen.db.engine import session_scope
 from leadgen.outreach import StaticMxResolver, draft_messages, queue_messages, send_queued
 from leadgen.outreach.composer import build_composer
 from leadgen.reports import funnel
-from leadgen.sandbox import EmulatorConfig, Faults, YandexEmulator
-from leadgen.sandbox.fake_llm import FakeLlm
-from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
-from leadgen.yandex.jobs import collect_operations, submit_due_queries
+from leadgen.yandex.collect import collect_operations
+from leadgen.yandex.submit import submit_due_queries
+from leadgen_sandbox.fake_llm import FakeLlm
+from leadgen_sandbox.smtp_sink import SmtpSink
+from leadgen_sandbox.yandex_emulator import EmulatorConfig, Faults, YandexEmulator
 from tests.outreach.factories import MONDAY_NOON, add_company, make_offer
 from tests.reliability.test_search_faults import StrictIngest, add_queries
 

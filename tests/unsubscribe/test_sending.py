@@ -14,9 +14,9 @@ from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import ConfigurationError
 from leadgen.outreach import StaticMxResolver, send_queued
 from leadgen.outreach.optout import opt_out_reason
-from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.settings import Settings
 from leadgen.unsubscribe import UnsubscribeSigner
+from leadgen_sandbox.smtp_sink import SmtpSink
 from tests.outreach.factories import MONDAY_NOON, make_offer, queued_messages
 from tests.unsubscribe.conftest import SECRET
 
