@@ -234,7 +234,9 @@ def test_a_prefix_that_is_the_registrable_label_is_kept(value: str, expected: st
 
 @settings(max_examples=400, deadline=None)
 @given(
-    st.one_of(URLS, st.text(alphabet="htpsHTPS:/@?#&=.-_ aбвWX0%[]:\t", max_size=40).map(lambda t: "http://" + t))
+    st.one_of(
+        URLS, st.text(alphabet="htpsHTPS:/@?#&=.-_ aбвWX0%[]:\t", max_size=40).map(lambda t: "http://" + t)
+    )
 )
 def test_plain_url_regex_agrees_with_the_full_one(value: str) -> None:
     """PLAIN_URL_RE is tried first: where it matches, FAST_URL_RE matches with the same groups."""
