@@ -38,7 +38,7 @@ CACHE_MAX = 262_144  # per-host verdicts kept by a planner before it starts afre
 # the tab delimiter inside a value are written as backslash sequences.
 NULL = "\\N"
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
-_json_text = json.encoder.encode_basestring  # type: ignore[attr-defined]  # a JSON string, ensure_ascii=False
+_json_text = json.encoder.encode_basestring  # a JSON string, ensure_ascii=False
 
 
 def _null(value: str | None) -> str:
