@@ -23,7 +23,7 @@ from leadgen.domains import dedupe_hash
 from leadgen.errors import SerpParseError
 from leadgen.serp.filter import SKIP_NO_DOMAIN, SKIP_REPEAT, DomainFilter
 from leadgen.serp.ingest import NAME_MAX, ItemError, _QueryContext
-from leadgen.serp.parse import LeanDocument, parse_lean
+from leadgen.serp.parse import TREE_ENCODINGS, XML_DECL_ENCODING_VALUE_RE, LeanDocument, parse_lean
 from leadgen.serp.signals import host_signal, path_signal, snippet_signal, title_signal
 
 QUERY_NOT_FOUND = "query not found; results stored without query_id"
@@ -43,6 +43,15 @@ _json_text = json.encoder.encode_basestring  # a JSON string, ensure_ascii=False
 
 def _null(value: str | None) -> str:
     return NULL if value is None else value
+
+
+def _no_backslash(xml: bytes) -> bool:
+    """True when no text of the page can hold a backslash: none in the bytes, no character reference, and an
+    encoding in which a backslash is byte 0x5C (UTF-8 or ASCII, declared or not)."""
+    if b"\\" in xml or b"&#" in xml:
+        return False
+    declared = XML_DECL_ENCODING_VALUE_RE.match(xml)
+    return declared is None or declared.group(1).lower() in TREE_ENCODINGS
 
 
 def copy_text(value: str | None) -> str:
@@ -184,8 +193,9 @@ def plan_page(
     )
     documents = _unique(docs)
     # The text of a page's documents holds no tab, newline or CR (`clean_text` splits at whitespace), and a backslash
-    # only from a backslash or a character reference in the XML: without those, only the metadata needs escaping.
-    esc = copy_text if b"\\" in payload.xml or b"&#" in payload.xml else _null
+    # only from a backslash or a character reference in the XML: without those, only the metadata needs escaping
+    # (the operation id and the query's fields are escaped once per page).
+    esc = _null if _no_backslash(payload.xml) else copy_text
     op = copy_text(payload.operation_id)
     head = f"{op}\t{NULL if ctx.query_id is None else ctx.query_id}\t"
     tail = f"\t{stamp}\t{stamp}\t"
