@@ -41,3 +41,5 @@ def test_write_scope_commits_and_read_scope_keeps_nothing(tmp_path) -> None:
         session.flush()
     with read_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(OptOut)) == 1
+        kept = session.scalars(select(OptOut)).one()
+    assert kept.value == "a@firm.ru"  # still readable after the scope: detached, not expired

@@ -108,9 +108,14 @@ def write_scope(engine: Engine) -> Iterator[Session]:
 
 @contextmanager
 def read_scope(engine: Engine) -> Iterator[Session]:
-    """A transaction that only reads: it is rolled back at the end, so a write made through it is never kept."""
+    """A transaction that only reads: it is rolled back at the end, so a write made through it is never kept.
+
+    The objects it loaded stay readable afterwards, as after `write_scope`: they are detached before the rollback,
+    which would otherwise expire them.
+    """
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
         finally:
+            session.expunge_all()
             session.rollback()

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, Program
 from sqlalchemy.orm import Session
 
 from leadgen.clock import Clock
+from leadgen.db import write_scope
 from leadgen.db.engine import session_scope
 from leadgen.errors import ConfigurationError, DatabaseUnavailable, MailboxError, MailboxUnavailable
 from leadgen.mailbox.classify import classify
@@ -20,7 +21,6 @@ from leadgen.mailbox.cursor import advance_cursor, read_cursor
 from leadgen.mailbox.effects import SEEN_BEFORE, apply_classification
 from leadgen.mailbox.imap import Mailbox, not_configured, open_mailbox
 from leadgen.mailbox.kinds import MailKind
-from leadgen.outreach.tx import write_scope
 from leadgen.settings import ImapRoute, RouteName, Settings
 
 log = logging.getLogger(__name__)

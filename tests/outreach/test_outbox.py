@@ -200,7 +200,7 @@ def test_sendable_now_counts_due_rows_up_to_the_cap_left(engine: Engine, setting
     assert sendable_now(engine, st, MONDAY_NOON).now == 3
     mailer = RecordingMailer()
     assert send(engine, st, now=MONDAY_NOON, mailer_factory=lambda route: mailer, limit=2).sent == 2
-    assert sendable_now(engine, st, MONDAY_NOON) == Sendable(due=2, cap_left=1)
+    assert sendable_now(engine, st, MONDAY_NOON) == Sendable(due=2, cap_left=1, used_today=2)
     assert send(engine, st, now=MONDAY_NOON, mailer_factory=lambda route: mailer).sent == 1
     assert sendable_now(engine, st, MONDAY_NOON).now == 0
 

@@ -132,10 +132,10 @@ def test_route_refusing_starttls_fails_no_message_and_the_fallback_carries_on(
             queued_messages(s, 5)
         report = send_queued(engine, st, limit=10, now=MONDAY_NOON, offer=OFFER, resolver=MX)
         assert report.sent == 5 and plain.count == 0
-        assert report.routes_down == [
+        assert report.routes_down == (
             f"route yandex unavailable: STARTTLS not offered by 127.0.0.1:{plain.port} "
-            "(check SMTP_YANDEX_SECURITY)"
-        ]
+            "(check SMTP_YANDEX_SECURITY)",
+        )
         all_rows, got = check_invariants(maildir, engine, cap=st.outreach_daily_cap)
     assert {r.route for r in all_rows} == {"gmail"} and {r.attempts for r in all_rows} == {1}
     assert len(got) == 5
