@@ -25,7 +25,6 @@ import psycopg
 from sqlalchemy.orm import Session
 
 from leadgen.clock import Clock
-from leadgen.domains import dedupe_hash
 from leadgen.errors import SerpParseError
 from leadgen.serp.bulk import (
     ANY_STORED,
@@ -113,9 +112,9 @@ def _report(plan: Plan, *, company_ids: dict[str, int | None]) -> IngestReport:
         documents=plan.documents,
         skipped_invalid_url=plan.skipped_invalid_url,
         duplicates_in_payload=plan.repeats,
-        results_inserted=len(plan.rows),  # a COPY stores every row or fails
+        results_inserted=plan.rows,  # a COPY stores every row or fails
         results_existing=0,
-        kept=len(plan.rows) - sum(plan.skipped.values()),
+        kept=plan.rows - sum(plan.skipped.values()),
         skipped=dict(sorted(plan.skipped.items())),
         companies_created=plan.created,
         companies_matched=found - plan.created,
@@ -141,6 +140,7 @@ class _Copier:
         self.ids: dict[str, int | None] = {}
         self.created: set[int] = set()
         self.touched: set[int] = set()
+        self.encoding = self.cursor.connection.info.encoding  # a Python codec name
         self.stage_ready = False
         self.copied = self.upserted = 0
 
@@ -187,7 +187,7 @@ class _Copier:
     def _companies(self, plans: list[Plan]) -> list[str]:
         """Create the chunk's new companies (first page that keeps a domain gives its row); the domains added."""
         ids = self.ids
-        first: dict[str, tuple[Plan, tuple[str, str | None, str | None]]] = {}
+        first: dict[str, tuple[Plan, bytes]] = {}
         for plan in plans:
             for domain, company in plan.kept.items():
                 if domain not in ids and domain not in first:
@@ -199,12 +199,7 @@ class _Copier:
             cursor.execute(CREATE_COMPANY_STAGE)
             self.stage_ready = True
         with cursor.copy(COPY_COMPANY_STAGE) as copy:
-            for domain, (plan, (name, site, snippet)) in first.items():
-                ctx = plan.ctx
-                copy.write_row(
-                    (domain, dedupe_hash(domain), name, site, snippet, ctx.niche, ctx.city, ctx.region_code,
-                     ctx.batch_tag, plan.operation_id)
-                )  # fmt: skip
+            copy.write(self._encoded(b"".join(company for _, company in first.values())))
         created = dict(cursor.execute(INSERT_COMPANIES, {"now": self.moment}).fetchall())
         cursor.execute("TRUNCATE serp_page_company_stage")
         existing = [domain for domain in first if domain not in created]
@@ -217,19 +212,27 @@ class _Copier:
         return list(first)
 
     def _copy(self, plans: list[Plan]) -> set[int]:
-        """COPY the chunk's result rows; the ids of the companies they point at."""
+        """COPY the chunk's result rows, each kept one with its company id; the ids of those companies."""
         ids = self.ids
         touched: set[int] = set()
         with self.cursor.copy(COPY_RESULTS) as copy:
             for plan in plans:
-                for row in plan.rows:
-                    domain = row[9]
-                    if domain is not None:
-                        company_id = row[9] = ids.get(domain)
-                        if company_id is not None:
-                            touched.add(company_id)
-                    copy.write_row(row)
+                text = plan.copy
+                out = [text[0]]
+                for i, domain in enumerate(plan.holes, start=1):
+                    company_id = ids.get(domain)
+                    if company_id is None:
+                        out.append(b"\\N")
+                    else:
+                        out.append(b"%d" % company_id)
+                        touched.add(company_id)
+                    out.append(text[i])
+                copy.write(self._encoded(b"".join(out)))
         return touched
+
+    def _encoded(self, utf8: bytes) -> bytes:
+        """COPY text from the planner (UTF-8) in the connection's encoding."""
+        return utf8 if self.encoding == "utf-8" else utf8.decode().encode(self.encoding)
 
     def finish(self) -> None:
         """Move last_seen_at of the companies that existed before and got a new result row."""

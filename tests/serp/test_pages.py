@@ -32,6 +32,14 @@ DIRECTORIES = (
     "https://spb.hh.ru/vacancy/{k}",
     "https://www.avito.ru/moskva/{k}",
 )
+HOSTILE = (
+    '<?xml version="1.0" encoding="utf-8"?><yandexsearch><response><results><grouping>'
+    '<group><doc><url>https://slash.ru/a\\b?q="x"&amp;utm_source=y</url><title>C:\\Temp &#92;N «Окна» "ПВХ"</title>'
+    '<headline>Say "hi" \\ there</headline></doc></group>'
+    "<group><doc><url>https://tab.ru/</url><title>a&#9;b\\</title>"
+    "<passages><passage>line&#10;two \\N</passage></passages></doc></group>"
+    "</grouping></results></response></yandexsearch>"
+).encode()
 TITLES = ("Окна ПВХ {k} — производство", "Отзывы о фирме {k}: адреса и телефоны", "Компания {k}", None)
 
 
@@ -107,6 +115,7 @@ def _payloads(query_ids: list[int]) -> list[Payload]:
     out.append(Payload("op-fixture0", fixture_bytes("page0_moscow_windows.xml"), query_ids[0]))
     out.append(Payload("op-fixture2", fixture_bytes("page2_multidoc_missing_tags.xml"), query_ids[1]))
     out.append(Payload("op-empty", fixture_bytes("no_results_15.xml"), None))
+    out.append(Payload("op-hostile\\x\ty", HOSTILE, query_ids[1]))  # COPY text escapes (backslash, tab, \\N)
     return out
 
 
