@@ -83,8 +83,12 @@ def test_extraction_throughput_per_core() -> None:
 
 
 @pytest.mark.timeout(7200)
-def test_crawl_against_scrapy() -> None:
+def test_crawl_against_scrapy(tmp_path: Path) -> None:
     pytest.importorskip("scrapy")
+    from tests.perf.contacts_bench import farm_starts
+
+    starts = tmp_path / "starts.txt"
+    starts.write_text("\n".join(farm_starts(1, SITES)), encoding="utf-8")
     port = _free_port()
     farm = subprocess.Popen([sys.executable, str(SCRIPT), "farm", str(port), "1"], cwd=ROOT)
     try:
@@ -98,7 +102,7 @@ def test_crawl_against_scrapy() -> None:
         pairs = []
         for run in range(RUNS):
             order = ["leadgen", "scrapy"] if run % 2 == 0 else ["scrapy", "leadgen"]
-            results = {mode: _run(mode, str(port), "1", str(SITES)) for mode in order}
+            results = {mode: _run(mode, str(port), str(starts)) for mode in order}
             pairs.append((results["leadgen"], results["scrapy"]))
     finally:
         farm.terminate()
