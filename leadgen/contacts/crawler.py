@@ -38,6 +38,9 @@ ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 # are a few tens of KB and never wait). The wait does not count against the request's timeout.
 LARGE_BODY_BYTES = 256 * 1024
 LARGE_BODY_SLOTS = 1
+# Sites in progress per request slot: a site spends most of its time waiting out its per-host delay, so
+# crawl_many keeps this many sites going per CRAWL_CONCURRENCY slot, and only requests on the wire hold a slot.
+SITES_PER_SLOT = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,7 @@ class Crawler:
         self._agent = agent_token(settings.crawl_user_agent)
         self._monotonic = monotonic or time.monotonic
         self._large_bodies = asyncio.Semaphore(LARGE_BODY_SLOTS)
+        self._in_flight = asyncio.Semaphore(settings.crawl_concurrency)  # requests on the wire
 
     @classmethod
     def build(
@@ -237,7 +241,7 @@ class Crawler:
         headers = {"User-Agent": self._settings.crawl_user_agent, "Accept": ACCEPT}
         client = self._client_for(target.host)
         request = client.build_request("GET", target.url, headers=headers)
-        async with self._gate.slot(target.host):
+        async with self._gate.slot(target.host), self._in_flight:
             try:
                 async with asyncio.timeout(self._settings.crawl_timeout_seconds) as deadline:
                     response = await client.send(request, stream=True, follow_redirects=False)
@@ -245,10 +249,12 @@ class Crawler:
                     try:
                         body, truncated = await _read_capped(response, cap, html_only=True, large=large)
                     finally:
-                        await response.aclose()
-                        # Released here, not earlier: from now until the caller has analysed the body (no await
-                        # in between), no other large body can be read.
-                        large.release()
+                        try:
+                            await response.aclose()
+                        finally:  # even when the timeout fires in aclose: a lost slot would stall every large body
+                            # Released here, not earlier: from now until the caller has analysed the body (no
+                            # await in between), no other large body can be read.
+                            large.release()
             except TimeoutError as exc:
                 raise FetchFailed(
                     f"timeout after {self._settings.crawl_timeout_seconds:g}s: {target.url}"
@@ -336,7 +342,7 @@ class Crawler:
         request = client.build_request(
             "GET", target.url, headers={"User-Agent": self._settings.crawl_user_agent}
         )
-        async with self._gate.slot(target.host):
+        async with self._gate.slot(target.host), self._in_flight:
             try:
                 async with asyncio.timeout(self._settings.crawl_timeout_seconds):
                     response = await client.send(request, stream=True, follow_redirects=False)
@@ -418,9 +424,11 @@ class Crawler:
         on_done: Callable[[str, SiteCrawl], Awaitable[None] | None] | None = None,
         collect: bool = True,
     ) -> list[SiteCrawl]:
-        """Crawl sites with CRAWL_CONCURRENCY workers; results in the order of `starts` (none if not `collect`).
+        """Crawl sites, at most CRAWL_CONCURRENCY requests at once; results in the order of `starts` (none if not
+        `collect`).
 
-        Workers pull start URLs one at a time, so memory stays bounded by the concurrency, not the batch size.
+        SITES_PER_SLOT x CRAWL_CONCURRENCY workers pull start URLs one at a time (a worker waiting out a host's
+        delay holds no request slot), so memory stays bounded by the concurrency, not the batch size.
         """
         queue = list(enumerate(starts))
         results: list[SiteCrawl | None] = [None] * len(queue) if collect else []
@@ -436,7 +444,7 @@ class Crawler:
                     if maybe is not None:
                         await maybe
 
-        workers = min(self._settings.crawl_concurrency, len(queue))
+        workers = min(self._settings.crawl_concurrency * SITES_PER_SLOT, len(queue))
         await asyncio.gather(*(worker() for _ in range(workers)))
         return [r for r in results if r is not None]
 
