@@ -509,7 +509,9 @@ def test_a_failed_large_read_gives_its_slot_back() -> None:
         if request.url.path == "/robots.txt":
             return httpx.Response(404)
         fail_at = 400 * 1024 if request.url.host == "firma.ru" else None
-        return httpx.Response(200, headers={"content-type": "text/html"}, stream=ChunkedBody(700 * 1024, fail_at))
+        return httpx.Response(
+            200, headers={"content-type": "text/html"}, stream=ChunkedBody(700 * 1024, fail_at)
+        )
 
     async def both(crawler: Crawler) -> object:
         with pytest.raises(FetchFailed, match="ReadError"):

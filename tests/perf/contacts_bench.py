@@ -20,7 +20,8 @@ Memory, each crawler measured the same way: `baseline_rss_mb` is the resident se
 ready to send its first request (imports, start list, engine or clients built, suffix tables loaded); the
 kernel's peak counter is reset there (/proc/self/clear_refs), so `crawl_peak_rss_mb` is the highest RSS while
 crawling and `crawl_rss_mb` the crawl's own footprint (that peak minus the baseline). `peak_rss_mb` is the
-process's lifetime peak (getrusage ru_maxrss), start-up included. Each line also gives the load average at the
+process's whole peak, start-up included: the larger of the start-up peak and the crawl's (VmHWM, never
+getrusage's ru_maxrss, which in a process started from pytest is pytest's peak). Each line also gives the load average at the
 start and end of the run.
 Each prints one JSON line: pages, seconds, pages/s, CPU seconds and the memory figures above.
 """
@@ -47,7 +48,11 @@ SLOW_SECONDS = 8.0
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak RSS (VmHWM). Not getrusage's ru_maxrss: for a process started by fork/exec the kernel
+    carries the parent's peak into it at exec, so a crawler started from pytest reported pytest's peak (the
+    "208 MB for both" of issue 21)."""
+    hwm = _vm_hwm_mb()
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _rss_now_mb() -> float:
@@ -79,22 +84,27 @@ class Baseline:
 
     def __init__(self) -> None:
         self.rss_mb: float | None = None
+        self.startup_peak_mb = 0.0
         self.reset = False
 
     def mark(self) -> None:
         if self.rss_mb is None:
             self.rss_mb = round(_rss_now_mb(), 1)
+            self.startup_peak_mb = _peak_rss_mb()
             self.reset = _reset_peak()
 
     def figures(self) -> dict[str, object]:
+        """The start-up peak, the crawl's peak and own footprint, and the whole process's peak (their max)."""
         if self.rss_mb is None:
             return {}
         hwm = _vm_hwm_mb() if self.reset else None
-        peak = hwm if hwm is not None else _peak_rss_mb()
+        crawl_peak = hwm if hwm is not None else _peak_rss_mb()
         return {
             "baseline_rss_mb": self.rss_mb,
-            "crawl_peak_rss_mb": round(peak, 1),
-            "crawl_rss_mb": round(peak - self.rss_mb, 1),
+            "startup_peak_rss_mb": round(self.startup_peak_mb, 1),
+            "crawl_peak_rss_mb": round(crawl_peak, 1),
+            "crawl_rss_mb": round(crawl_peak - self.rss_mb, 1),
+            "peak_rss_mb": round(max(self.startup_peak_mb, crawl_peak), 1),
             "peak_counter_reset": hwm is not None,
         }
 
@@ -109,7 +119,7 @@ def _cpu() -> float:
 
 
 def _report(name: str, pages: int, contacts: int, started: float, cpu0: float, **extra: object) -> None:
-    """One JSON line: throughput, CPU, the lifetime peak RSS and (with a `baseline`) the crawl's own figures."""
+    """One JSON line: throughput, CPU, the process's peak RSS and (with a `baseline`) the crawl's own figures."""
     seconds = time.perf_counter() - started
     cpu = _cpu() - cpu0
     baseline = extra.pop("baseline", None)
@@ -125,7 +135,7 @@ def _report(name: str, pages: int, contacts: int, started: float, cpu0: float, *
                 "pages_per_s": round(pages / seconds, 1),
                 "cpu_s": round(cpu, 2),
                 "pages_per_cpu_s": round(pages / cpu, 1) if cpu else None,
-                "peak_rss_mb": round(_peak_rss_mb(), 1),
+                "peak_rss_mb": extra.pop("peak_rss_mb", round(_peak_rss_mb(), 1)),
                 "load_end": _load(),
                 **extra,
             }
