@@ -20,7 +20,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 leadgen \
     && useradd --system --uid 10001 --gid leadgen --create-home --home-dir /home/leadgen leadgen
 
-# Build stage: install the project and its runtime dependencies (no dev extra) into a virtualenv.
+# Build stage: install the project and its runtime dependencies (no dev extra) into a virtualenv. Only the
+# product's packages are copied: the test harness (leadgen_sandbox/, leadgen_bench/) is not in the image.
 FROM base AS builder
 WORKDIR /src
 RUN python -m venv /opt/venv

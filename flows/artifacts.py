@@ -41,17 +41,24 @@ def _cell(value: Any) -> Any:
 
 
 def error_rows(report: Mapping[str, Any], *, stage: str) -> list[dict[str, Any]]:
-    """The per-item errors of a report dict (`errors: [{..., reason}]`) as table rows."""
+    """The per-item errors of a report dict (`errors`: leadgen.stage_report.ItemError as dicts) as table rows,
+    without their empty fields."""
     rows = []
     for error in report.get("errors") or []:
         if isinstance(error, Mapping):
-            rows.append({"stage": stage, **{k: _cell(v) for k, v in error.items()}})
+            rows.append({"stage": stage, **{k: _cell(v) for k, v in error.items() if v is not None}})
     return rows
 
 
 def counts(report: Mapping[str, Any]) -> dict[str, Any]:
     """The scalar fields of a report dict (counts, flags, times), without lists."""
     return {k: v for k, v in report.items() if not isinstance(v, list | dict)}
+
+
+def _error_label(error: Mapping[str, Any]) -> str:
+    """`query 12`, `company firm.ru`: the kind of item (`ItemError.item`) and its key or id, as far as known."""
+    handle = error.get("key") if error.get("key") is not None else error.get("id")
+    return " ".join(str(part) for part in (error.get("item"), handle) if part not in (None, ""))
 
 
 def markdown_summary(
@@ -66,8 +73,7 @@ def markdown_summary(
     parts += ["", f"**Errors: {len(errors)}**"]
     for error in errors[:20]:
         reason = error.get("reason", "")
-        item = error.get("item", error.get("id", ""))
-        parts.append(f"- `{_cell(item)}`: {_cell(reason)}")
+        parts.append(f"- `{_cell(_error_label(error))}`: {_cell(reason)}")
     if len(errors) > 20:
         parts.append(f"- … and {len(errors) - 20} more (see the table artifact)")
     return "\n".join(parts) + "\n"

@@ -320,7 +320,7 @@ def running_after(window: int) -> list[dict[str, Any]]:
 
 def deliveries(stack: Stack) -> list[str]:
     """Message-IDs of every message the sink accepted (its Maildir of deliveries), one per delivery."""
-    from leadgen.sandbox.smtp_sink import delivered_message_ids
+    from leadgen_sandbox.smtp_sink import delivered_message_ids
 
     return delivered_message_ids(stack.workdir / "sandbox" / "smtp-sink" / "delivered")
 

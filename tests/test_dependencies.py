@@ -1,5 +1,8 @@
 """Declared dependencies match imports (issue 19): every third-party package the product imports is declared in
-pyproject.toml, and every declared runtime dependency is imported (or listed below with the reason it is not)."""
+pyproject.toml, and every declared runtime dependency is imported (or listed below with the reason it is not).
+
+The test harness (the sandbox and the month benchmark) is not the product: what it alone needs sits in the `sandbox`
+extra, and the product never imports the harness."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = ("leadgen", "tasks", "flows", "infra")
+HARNESS = ("leadgen_sandbox", "leadgen_bench")
+FIRST_PARTY = PRODUCT + HARNESS
 # Declared runtime dependencies that no product module imports, and why they are still needed.
 NOT_IMPORTED = {
     "python-multipart": "Starlette imports it to parse the one-click unsubscribe form (request.form())",
@@ -26,13 +31,14 @@ def _canonical(name: str) -> str:
 def _declared(group: str | None = None) -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     specs = project["dependencies"] if group is None else project["optional-dependencies"][group]
-    return {_canonical(re.match(r"[A-Za-z0-9._-]+", spec).group(0)) for spec in specs}  # type: ignore[union-attr]
+    names = {_canonical(re.match(r"[A-Za-z0-9._-]+", spec).group(0)) for spec in specs}  # type: ignore[union-attr]
+    return names - {"leadgen"}  # an extra that pulls in another extra (`leadgen[sandbox]`)
 
 
-def _imported_top_levels() -> dict[str, set[str]]:
-    """Top-level third-party module -> the product files importing it (absolute imports, at any depth)."""
+def _imported_top_levels(packages: tuple[str, ...] = PRODUCT) -> dict[str, set[str]]:
+    """Top-level third-party module -> the files of `packages` importing it (absolute imports, at any depth)."""
     found: dict[str, set[str]] = {}
-    for package in PRODUCT:
+    for package in packages:
         for path in (ROOT / package).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
                 if isinstance(node, ast.Import):
@@ -43,7 +49,7 @@ def _imported_top_levels() -> dict[str, set[str]]:
                     continue
                 for name in names:
                     top = name.partition(".")[0]
-                    if top not in sys.stdlib_module_names and top not in PRODUCT:
+                    if top not in sys.stdlib_module_names and top not in FIRST_PARTY:
                         found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
     return found
 
@@ -78,3 +84,64 @@ def test_the_scanner_sees_lazy_imports() -> None:
     imports = _imported_top_levels()
     assert "sqlalchemy" in imports and any(p.startswith("leadgen/cli/") for p in imports["sqlalchemy"])
     assert "idna" in imports and "prefect" in imports
+
+
+def test_the_harness_imports_only_runtime_and_sandbox_packages() -> None:
+    declared = _declared() | _declared("sandbox")
+    imports = _imported_top_levels(HARNESS)
+    undeclared = {
+        top: sorted(imports[top])[:3]
+        for top, dists in _distributions(imports).items()
+        if not dists & declared
+    }
+    assert not undeclared, (
+        f"the harness imports these, declared in neither the runtime deps nor `sandbox`: {undeclared}"
+    )
+
+
+def test_the_sandbox_extra_holds_what_only_the_harness_needs() -> None:
+    """Each package of the `sandbox` extra is imported by the harness and by no product module (else it would be a
+    runtime dependency); the `dev` and `bench` extras include the sandbox."""
+    sandbox = _declared("sandbox")
+    harness = set().union(*_distributions(_imported_top_levels(HARNESS)).values())
+    product = set().union(*_distributions(_imported_top_levels()).values())
+    assert sandbox <= harness, (
+        f"in the `sandbox` extra but not imported by {HARNESS}: {sorted(sandbox - harness)}"
+    )
+    assert not sandbox & product, (
+        f"imported by the product, so a runtime dependency: {sorted(sandbox & product)}"
+    )
+    assert not sandbox & _declared(), "a package is both a runtime dependency and in the `sandbox` extra"
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    for extra in ("dev", "bench"):
+        assert "leadgen[sandbox]" in extras[extra], f"the `{extra}` extra does not include the sandbox"
+
+
+def test_the_product_never_imports_the_harness() -> None:
+    """The runtime image has no harness: the CLI names its commands as strings (leadgen/cli/lazy.py), nothing more."""
+    found: dict[str, list[str]] = {}
+    for package in PRODUCT:
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                if any(name.partition(".")[0] in HARNESS for name in names):
+                    found.setdefault(str(path.relative_to(ROOT)), []).extend(names)
+    assert found == {}
+
+
+def test_the_runtime_image_does_not_ship_the_harness() -> None:
+    """The Dockerfile copies the product's packages one by one and none of the harness; .dockerignore keeps the
+    harness out of the build context too."""
+    copies = [line.split() for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()]
+    sources = {word.rstrip("/") for words in copies if words[:1] == ["COPY"] for word in words[1:-1]}
+    assert {"leadgen", "tasks", "flows", "infra"} <= sources
+    assert not sources & set(HARNESS) and "." not in sources
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert set(HARNESS) <= set(ignored)

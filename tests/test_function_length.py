@@ -1,4 +1,5 @@
-"""No function over 60 lines in the product (issue 19), outside migrations; today's offenders are allow-listed.
+"""No function over 60 lines in the product and its test harness (issue 19), outside migrations; today's offenders
+are allow-listed.
 
 The allow-list only shrinks: a listed function may not grow past its recorded length, and an entry whose function
 is gone or back under the ceiling must be removed (the test says which).
@@ -10,23 +11,11 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("leadgen", "tasks", "flows", "infra")
+PACKAGES = ("leadgen", "tasks", "flows", "infra", "leadgen_sandbox", "leadgen_bench")
 CEILING = 60  # lines from `def` to the last line of the body, docstring included
 
 # (file, function) → its length when listed. Split one, then delete its line here.
-ALLOWED: dict[tuple[str, str], int] = {
-    ("leadgen/yandex/jobs.py", "collect_operations"): 118,
-    ("leadgen/yandex/jobs.py", "submit_due_queries"): 96,
-    ("leadgen/cli/contacts.py", "enrich"): 91,
-    ("leadgen/serp/ingest.py", "ingest_page"): 89,
-    ("leadgen/outreach/forget.py", "forget"): 87,
-    ("leadgen/outreach/mailer.py", "send"): 78,
-    ("leadgen/mailbox/classify.py", "_bounce"): 77,
-    ("leadgen/planning/plan.py", "_plan_chunk"): 70,
-    ("leadgen/sandbox/farm_pages.py", "_contacts_main"): 68,
-    ("leadgen/bench/month.py", "_measure"): 64,
-    ("flows/outreach.py", "outreach_flow"): 70,
-}
+ALLOWED: dict[tuple[str, str], int] = {}
 
 
 def function_lengths(root: Path = ROOT) -> dict[tuple[str, str], int]:

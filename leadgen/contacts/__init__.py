@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from leadgen.contacts.crawler import Crawler, Fetched, PageOutcome, SiteCrawl
-    from leadgen.contacts.enrich import CompanyOutcome, EnrichReport, ItemError, enrich_companies
+    from leadgen.contacts.enrich import CompanyOutcome, EnrichReport, enrich_companies
     from leadgen.contacts.extract import Contact, Link, PageAnalysis, analyse_page, extract_contacts
     from leadgen.contacts.html_text import decode_html, extract_text
     from leadgen.contacts.ssrf import SsrfGuard, system_resolver
 
 _HOMES = {
     "leadgen.contacts.crawler": ("Crawler", "Fetched", "PageOutcome", "SiteCrawl"),
-    "leadgen.contacts.enrich": ("CompanyOutcome", "EnrichReport", "ItemError", "enrich_companies"),
+    "leadgen.contacts.enrich": ("CompanyOutcome", "EnrichReport", "enrich_companies"),
     "leadgen.contacts.extract": ("Contact", "Link", "PageAnalysis", "analyse_page", "extract_contacts"),
     "leadgen.contacts.html_text": ("decode_html", "extract_text"),
     "leadgen.contacts.ssrf": ("SsrfGuard", "system_resolver"),
@@ -41,7 +41,6 @@ __all__ = [
     "Crawler",
     "EnrichReport",
     "Fetched",
-    "ItemError",
     "Link",
     "PageAnalysis",
     "PageOutcome",

@@ -15,8 +15,8 @@ import pytest
 from leadgen.clock import ManualClock
 from leadgen.contacts.crawler import Crawler
 from leadgen.errors import FetchFailed, RobotsDisallowed, UnsafeTarget
-from leadgen.sandbox import SiteFarm
 from leadgen.settings import Settings
+from leadgen_sandbox.site_farm import SiteFarm
 
 PUBLIC = {"firma.ru": "93.184.216.34", "www.firma.ru": "93.184.216.34", "other.ru": "93.184.216.40"}
 PRIVATE = {"evil.ru": "10.0.0.1", "rebind.ru": "127.0.0.1"}

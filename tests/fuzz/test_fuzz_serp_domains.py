@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from leadgen.domains import canonical_domain
 from leadgen.errors import SerpParseError
-from leadgen.sandbox.serp_xml import SerpSpec, render_serp_xml
 from leadgen.serp.parse import parse_serp
+from leadgen_sandbox.serp_xml import SerpSpec, render_serp_xml
 
 FUZZ = hsettings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NOW = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)

@@ -33,9 +33,9 @@ from leadgen.health import (
     secret_values,
     smtp_context,
 )
-from leadgen.sandbox.smtp_sink import SmtpSink
-from leadgen.sandbox.stack import SandboxStack, settings_env
 from leadgen.settings import Settings
+from leadgen_sandbox.smtp_sink import SmtpSink
+from leadgen_sandbox.stack import SandboxStack, settings_env
 from tests.support.dovecot import Dovecot
 
 TIMEOUT = 5.0
@@ -252,7 +252,7 @@ def test_yandex_refused_key_fails(sandbox: SandboxStack) -> None:
 
 
 def test_yandex_iam_endpoint_closed_fails() -> None:
-    from leadgen.sandbox.yandex_emulator import YandexEmulator
+    from leadgen_sandbox.yandex_emulator import YandexEmulator
 
     with YandexEmulator() as emulator:
         overrides = emulator.settings_overrides(auth="sa_key")

@@ -21,8 +21,8 @@ from sqlalchemy import Engine
 
 from leadgen.clock import ManualClock, utc_now
 from leadgen.db import make_engine
-from leadgen.sandbox.stack import SandboxStack, settings_env
 from leadgen.settings import Settings
+from leadgen_sandbox.stack import SandboxStack, settings_env
 from tests.orchestration.server import PrefectServer, ServerStartError, prefect_server_process
 
 

@@ -16,9 +16,11 @@ INTERFACES: dict[str, tuple[str, ...]] = {
     ),
     "leadgen.planning": ("read_niches", "plan_batch"),
     "leadgen.planning.run": ("run_planning",),
-    "leadgen.reports": ("funnel", "export_domains", "export_contacts"),
+    "leadgen.pipeline_stats": ("funnel",),
+    "leadgen.exports": ("export_domains", "export_contacts"),
     "leadgen.yandex": ("YandexClient", "night_window"),
-    "leadgen.yandex.jobs": ("submit_due_queries", "collect_operations"),
+    "leadgen.yandex.submit": ("submit_due_queries",),
+    "leadgen.yandex.collect": ("collect_operations",),
     "leadgen.yandex.limiter": ("QuotaLimiter",),
     "leadgen.serp": ("ingest_payload", "make_on_done"),
     "leadgen.companies": ("dedupe_companies",),
@@ -31,10 +33,10 @@ INTERFACES: dict[str, tuple[str, ...]] = {
         "SendReport",
     ),
     "leadgen.outreach.sending": ("send_window_state",),
-    "leadgen.sandbox.yandex_emulator": ("YandexEmulator", "EmulatorConfig"),
-    "leadgen.sandbox.site_farm": ("SiteFarm",),
-    "leadgen.sandbox.smtp_sink": ("SmtpSink",),
-    "leadgen.sandbox.fake_llm": ("FakeLlm",),
+    "leadgen_sandbox.yandex_emulator": ("YandexEmulator", "EmulatorConfig"),
+    "leadgen_sandbox.site_farm": ("SiteFarm",),
+    "leadgen_sandbox.smtp_sink": ("SmtpSink",),
+    "leadgen_sandbox.fake_llm": ("FakeLlm",),
 }
 
 

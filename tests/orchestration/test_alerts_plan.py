@@ -26,8 +26,8 @@ from infra.automations import (
 from infra.notifications import EMAIL_BLOCK_NAME, WEBHOOK_BLOCK_NAME, apprise_mail_url, notification_specs
 from leadgen.alerts import EVENT_BOUNCE_RATE, EVENT_CAP_EARLY, EVENT_NIGHT_BACKLOG
 from leadgen.errors import ConfigurationError
-from leadgen.sandbox.smtp_sink import SmtpSink
 from leadgen.settings import Settings
+from leadgen_sandbox.smtp_sink import SmtpSink
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOK = "https://hooks.example.net/services/T0/B0/s3cret-token"

@@ -24,9 +24,9 @@ from flows.params import PipelineParams
 from flows.pipeline import pipeline_flow
 from leadgen.clock import utc_now
 from leadgen.outreach.router import MxAnswer
-from leadgen.sandbox.smtp_sink import SmtpSink
-from leadgen.sandbox.stack import SandboxStack
-from leadgen.sandbox.yandex_emulator import YandexEmulator
+from leadgen_sandbox.smtp_sink import SmtpSink
+from leadgen_sandbox.stack import SandboxStack
+from leadgen_sandbox.yandex_emulator import YandexEmulator
 from tasks import mx
 from tasks.cache import cache_files, storage_path
 from tests.orchestration.conftest import TickingClock, open_sandbox, ship_logs_and_events

@@ -18,8 +18,8 @@ from leadgen.outreach.composer import (
     draft_key,
 )
 from leadgen.outreach.template import TEMPLATE_VERSION
-from leadgen.sandbox.fake_llm import FakeLlm, completion_response
 from leadgen.settings import Settings
+from leadgen_sandbox.fake_llm import FakeLlm, completion_response
 from tests.outreach.factories import make_offer
 
 BASE = "http://llm.test/v1"

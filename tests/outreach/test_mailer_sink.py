@@ -21,8 +21,8 @@ from leadgen.errors import (
     SmtpTemporaryError,
 )
 from leadgen.outreach.mailer import DryRunMailer, SmtpMailer
-from leadgen.sandbox.smtp_sink import Fault, SmtpSink, delivered_message_ids
 from leadgen.settings import SmtpRoute
+from leadgen_sandbox.smtp_sink import Fault, SmtpSink, delivered_message_ids
 
 
 def route(

@@ -149,8 +149,8 @@ def _report(name: str, pages: int, contacts: int, started: float, cpu0: float, *
 
 def corpus() -> list[tuple[str, bytes, str]]:
     """Saved fixture pages plus farm pages (home, contacts, about) of 150 generated sites."""
-    from leadgen.sandbox.farm_pages import render
-    from leadgen.sandbox.farm_sites import farm_domains, site_for
+    from leadgen_sandbox.farm_pages import render
+    from leadgen_sandbox.farm_sites import farm_domains, site_for
 
     pages: list[tuple[str, bytes, str]] = []
     fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "contacts"
@@ -196,14 +196,14 @@ def bench_extract(seconds: float) -> None:
 
 
 def serve_farm(port: int, seed: int) -> None:
-    from leadgen.sandbox.site_farm import SiteFarm
+    from leadgen_sandbox.site_farm import SiteFarm
 
     farm = SiteFarm(seed=seed, port=port, slow_seconds=SLOW_SECONDS)
     asyncio.run(farm.serve_forever())
 
 
 def farm_starts(seed: int, count: int) -> list[str]:
-    from leadgen.sandbox.farm_sites import farm_domains
+    from leadgen_sandbox.farm_sites import farm_domains
 
     return [f"http://{domain}/" for domain in farm_domains(count, seed=seed)]
 

@@ -16,12 +16,13 @@ import pytest
 pytest.importorskip("leadgen.companies", reason="needs issue 5 (dedupe) merged")
 pytest.importorskip("leadgen.contacts", reason="needs issue 6 (contacts, site farm) merged")
 
-from leadgen.bench import MonthConfig, run_month
+from leadgen_bench.config import MonthConfig
+from leadgen_bench.month import run_month
 from tests.perf.recording import assert_met, record_figure
 
 COMMAND = 'PYTHONPATH=. pytest tests/perf/test_month.py -p no:cacheprovider -o addopts="" -s'
 PATH = (
-    "leadgen.bench.run_month: 30 simulated days of plan, run_night (emulator), dedupe, enrich (site farm), "
+    "leadgen_bench.month.run_month: 30 simulated days of plan, run_night (emulator), dedupe, enrich (site farm), "
     "draft, queue, send (SMTP sink) as direct library calls on SQLite"
 )
 # (figure name, report field, unit, comparison, target): the seed's monthly targets and the run's wall time

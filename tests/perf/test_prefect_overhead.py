@@ -36,11 +36,10 @@ from flows.outreach import outreach_flow
 from flows.params import NightParams, OutreachParams
 from infra.bootstrap import bootstrap
 from infra.plan import EMAIL_DAILY, YANDEX_LIMITS
-from leadgen.bench import MonthConfig, run_month
-from leadgen.bench.context import StageContext
-from leadgen.bench.month import OFFER
-from leadgen.bench.stages import NIGHT_LIMIT, VirtualTime
-from leadgen.sandbox.stack import settings_env
+from leadgen_bench.context import StageContext
+from leadgen_bench.month import OFFER, MonthConfig, run_month
+from leadgen_bench.stages import NIGHT_LIMIT, VirtualTime
+from leadgen_sandbox.stack import settings_env
 from tasks import runtime
 from tests.conftest import PG_URL, create_pg_database, drop_pg_database
 from tests.orchestration.conftest import ship_logs_and_events
@@ -193,7 +192,7 @@ def test_prefect_share_of_wall_time(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         target=MAX_SHARE,
         comparison="<=",
         path=f"{DAYS} simulated days through the deployed night/outreach flows on a real prefect server "
-        f"({server_db}) against the same steps as direct library calls (leadgen.bench.stages.DirectStages)",
+        f"({server_db}) against the same steps as direct library calls (leadgen_bench.stages.DirectStages)",
         command=COMMAND,
         days=DAYS,
         direct_s=round(d_total, 2),

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import httpx
 
 from leadgen.clock import ManualClock
-from leadgen.sandbox import EmulatorConfig, YandexEmulator
 from leadgen.settings import Settings
 from leadgen.yandex import SearchRequest, YandexClient
+from leadgen_sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
 from tests.perf.recording import assert_met, record_figure
 
 N = 500

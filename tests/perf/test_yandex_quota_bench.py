@@ -23,10 +23,9 @@ import pytest
 pytest.importorskip("prefect")
 
 from infra.bootstrap import bootstrap
-from leadgen.sandbox import EmulatorConfig, YandexEmulator
-from leadgen.sandbox.stack import settings_env
-from leadgen.sandbox.yandex_emulator import RecordedRequest
 from leadgen.settings import Settings
+from leadgen_sandbox.stack import settings_env
+from leadgen_sandbox.yandex_emulator import EmulatorConfig, RecordedRequest, YandexEmulator
 from tests.orchestration.server import prefect_server_process
 from tests.perf.recording import assert_met, record_figure
 

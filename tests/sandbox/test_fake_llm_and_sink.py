@@ -9,8 +9,8 @@ import pytest
 
 from leadgen.outreach.briefs import CompanyBrief, ContactBrief
 from leadgen.outreach.composer import FallbackComposer, build_messages
-from leadgen.sandbox.fake_llm import INJECTED_LINK, FakeLlm, draft_from_prompt
-from leadgen.sandbox.smtp_sink import SmtpSink
+from leadgen_sandbox.fake_llm import INJECTED_LINK, FakeLlm, draft_from_prompt
+from leadgen_sandbox.smtp_sink import SmtpSink
 from tests.outreach.factories import make_offer
 
 COMPANY = CompanyBrief(1, "Клиника «Улыбка»", "ulybka.ru", "стоматология", "Казань", "", "")

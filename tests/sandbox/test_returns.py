@@ -12,8 +12,8 @@ from pathlib import Path
 from leadgen.clock import ManualClock
 from leadgen.mailbox.maildir import read_maildir
 from leadgen.outreach.message import Unsubscribe, build_message, new_message_id
-from leadgen.sandbox.farm_sites import is_dead_mailbox
-from leadgen.sandbox.smtp_sink import Returns, SmtpSink
+from leadgen_sandbox.farm_sites import is_dead_mailbox
+from leadgen_sandbox.smtp_sink import Returns, SmtpSink
 from tests.outreach.factories import make_offer
 
 START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import defusedxml.ElementTree as SafeET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadgen.sandbox.serp_xml import SerpSpec, company_hosts, render_serp_xml, translit
+from leadgen_sandbox.serp_xml import SerpSpec, company_hosts, render_serp_xml, translit
 
 NOW = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ import time
 import httpx
 import pytest
 
-from leadgen.sandbox import SiteFarm
-from leadgen.sandbox.farm_sites import KINDS, farm_domains, site_for
+from leadgen_sandbox.farm_sites import KINDS, farm_domains, site_for
+from leadgen_sandbox.site_farm import SiteFarm
 
 
 @pytest.fixture(scope="module")

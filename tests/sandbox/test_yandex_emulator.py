@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from leadgen.clock import ManualClock
 from leadgen.data import MINUS_DOMAINS
 from leadgen.errors import AuthError, OperationFailed, QuotaExceeded, YandexAPIError, YandexUnavailable
-from leadgen.sandbox import EmulatorConfig, Faults, YandexEmulator
-from leadgen.sandbox.serp_xml import SerpSpec, company_hosts, render_serp_xml
 from leadgen.settings import Settings
 from leadgen.yandex import SearchRequest, YandexClient
+from leadgen_sandbox.serp_xml import SerpSpec, company_hosts, render_serp_xml
+from leadgen_sandbox.yandex_emulator import EmulatorConfig, Faults, YandexEmulator
 
 pytestmark = pytest.mark.anyio
 

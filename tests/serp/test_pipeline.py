@@ -14,12 +14,13 @@ from leadgen.clock import ManualClock
 from leadgen.companies import dedupe_companies
 from leadgen.db import Company, OperationStatus, SerpOperation, SerpQuery, SerpResult
 from leadgen.errors import SerpParseError
-from leadgen.sandbox import EmulatorConfig, YandexEmulator
-from leadgen.sandbox.serp_xml import SerpSpec, render_serp_xml
 from leadgen.serp import DomainFilter, make_on_done, parse_serp
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
-from leadgen.yandex.jobs import collect_operations, submit_due_queries
+from leadgen.yandex.collect import collect_operations
+from leadgen.yandex.submit import submit_due_queries
+from leadgen_sandbox.serp_xml import SerpSpec, render_serp_xml
+from leadgen_sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
 
 NIGHT = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)  # 01:00 Europe/Moscow
 QUERIES = ["окна пвх", "натяжные потолки", "стоматология", "ремонт квартир под ключ", "грузоперевозки"]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from leadgen.sandbox.tlscert import make_self_signed
+from leadgen_sandbox.tlscert import make_self_signed
 
 BINARY = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
 MISSING = "dovecot not installed: apt-get install dovecot-imapd"

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from leadgen.clock import ManualClock
-from leadgen.sandbox import EmulatorConfig, YandexEmulator
 from leadgen.settings import Settings
+from leadgen_sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
 
 NIGHT = datetime(2026, 11, 25, 22, 0, tzinfo=UTC)  # 01:00 Europe/Moscow
 DAY = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # 12:00 Europe/Moscow

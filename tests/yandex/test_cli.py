@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leadgen.cli import app
-from leadgen.sandbox import EmulatorConfig, Faults, YandexEmulator
+from leadgen_sandbox.yandex_emulator import EmulatorConfig, Faults, YandexEmulator
 
 runner = CliRunner()
 ALWAYS = "00:00-23:59"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from leadgen.clock import ManualClock, utc_now
-from leadgen.sandbox import EmulatorConfig, YandexEmulator
 from leadgen.settings import Settings
 from leadgen.yandex import SearchRequest, YandexClient
+from leadgen_sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
 from tests.yandex.test_limiter import max_in_window
 
 pytestmark = pytest.mark.anyio

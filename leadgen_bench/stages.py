@@ -6,16 +6,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from leadgen.bench.context import StageContext
-from leadgen.bench.sandbox import SandboxMx
 from leadgen.companies import dedupe_companies
 from leadgen.contacts import enrich_companies
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.outreach import draft_messages, queue_messages, send_queued
 from leadgen.outreach.composer import FallbackComposer
 from leadgen.serp.collect import make_collector
 from leadgen.yandex import YandexClient
 from leadgen.yandex.rounds import run_night
+from leadgen_bench.context import StageContext
+from leadgen_bench.sandbox import SandboxMx
 
 # Queries submitted and operations polled per round of the night (what the flows' run is given too).
 NIGHT_LIMIT = 1000
@@ -73,7 +73,7 @@ class DirectStages:
 
     async def morning(self) -> None:
         ctx = self.ctx
-        with ctx.timer.stage("dedupe"), session_scope(ctx.engine) as session:
+        with ctx.timer.stage("dedupe"), write_scope(ctx.engine) as session:
             dedupe_companies(session, ctx.settings, now=ctx.clock)
         with ctx.timer.stage("enrich"):
             while True:

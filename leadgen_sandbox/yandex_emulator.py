@@ -34,8 +34,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from leadgen.clock import Clock, utc_now
-from leadgen.sandbox.serp_xml import DEFAULT_MAX_RESULTS, SerpSpec, render_serp_xml
-from leadgen.sandbox.yandex_wire import Reply, rfc3339, status, validate_search_body
+from leadgen_sandbox.serp_xml import DEFAULT_MAX_RESULTS, SerpSpec, render_serp_xml
+from leadgen_sandbox.yandex_wire import Reply, rfc3339, status, validate_search_body
 
 IAM_AUDIENCE = "https://iam.api.cloud.yandex.net/iam/v1/tokens"
 RESPONSE_TYPE = "type.googleapis.com/yandex.cloud.searchapi.v2.WebSearchResponse"

@@ -8,16 +8,14 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from sqlalchemy import Engine
 
 from leadgen.clock import ManualClock
 from leadgen.outreach.offer import OfferBrief
 from leadgen.settings import Settings
-
-if TYPE_CHECKING:
-    from leadgen.bench.month import MonthConfig
+from leadgen_bench.config import MonthConfig
 
 
 class StageTimer:

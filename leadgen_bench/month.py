@@ -23,11 +23,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
-from leadgen.bench.context import StageContext, StagesFactory, StageTimer
-from leadgen.bench.sandbox import inject_smtp_faults, site_farm
 from leadgen.clock import ManualClock
 from leadgen.db import make_engine, migrate
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import read_scope, write_scope
 from leadgen.db.models import (
     Company,
     CompanyStatus,
@@ -44,23 +42,14 @@ from leadgen.db.models import (
 from leadgen.errors import ConfigurationError
 from leadgen.outreach.offer import OfferBrief, parse_offer
 from leadgen.planning import plan_batch, read_niches
-from leadgen.sandbox.smtp_sink import SmtpSink
-from leadgen.sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
 from leadgen.settings import Settings
+from leadgen_bench.config import CITIES, NICHES, MonthConfig
+from leadgen_bench.context import StageContext, StagesFactory, StageTimer
+from leadgen_bench.sandbox import inject_smtp_faults, site_farm
+from leadgen_sandbox.smtp_sink import SmtpSink
+from leadgen_sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
 
 MOSCOW = ZoneInfo("Europe/Moscow")
-# B2B niches a small sales team would plan in a month, and the cities they would target.
-NICHES = (
-    "стоматология", "окна пвх", "натяжные потолки", "ремонт квартир", "клининговая компания", "автосервис",
-    "грузоперевозки", "бухгалтерские услуги", "юридические услуги", "типография", "кейтеринг",
-    "складские услуги", "производство мебели", "ветеринарная клиника", "фитнес клуб", "детский сад частный",
-    "агентство недвижимости", "строительство домов", "охранное агентство", "изготовление вывесок",
-    "металлоконструкции", "доставка воды", "курьерская служба", "ремонт холодильников", "школа английского",
-)  # fmt: skip
-CITIES = (
-    "Москва", "Санкт-Петербург", "Казань", "Екатеринбург", "Новосибирск", "Нижний Новгород", "Самара",
-    "Краснодар", "Ростов-на-Дону", "Уфа", "Челябинск", "Пермь", "Воронеж", "Волгоград",
-)  # fmt: skip
 OFFER = {
     "offer": {
         "product": "CRM для малого бизнеса «ПланПро»",
@@ -80,27 +69,6 @@ OFFER = {
     },
     "unsubscribe": {"text": "Чтобы отписаться, ответьте словом «отписаться»."},
 }
-
-
-@dataclass(frozen=True, slots=True)
-class MonthConfig:
-    """What to run: simulated days, plan size, where the database lives, the daily cap."""
-
-    workdir: Path
-    days: int = 30
-    niches: int = len(NICHES)
-    cities: int = len(CITIES)
-    queries_per_niche: int = 1
-    daily_cap: int = 100
-    database_url: str | None = None  # default: a SQLite file in workdir
-    seed: int = 1
-    start: datetime = datetime(2026, 11, 29, 21, 0, tzinfo=UTC)  # Monday 00:00 Moscow
-    bounce_rate: float = 0.02  # share of recipients whose mailbox does not exist (550 5.1.1)
-    temp_fail_rate: float = 0.03  # share of sends that first get a 421/450 (retried later)
-    night_step_minutes: int = 10  # how often the night search/collect step runs
-    farm_process: bool = True  # serve the site farm from its own process (uses the second core)
-    farm_slow_seconds: float = 0.5  # real seconds of the farm's deliberately slow sites
-    crawl_timeout_seconds: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +160,7 @@ def run_month(
     """
     if stages is None:
         try:
-            from leadgen.bench.stages import DirectStages
+            from leadgen_bench.stages import DirectStages
         except ImportError as exc:  # a stage missing from this installation
             raise ConfigurationError(f"the month run needs every pipeline stage installed: {exc}") from exc
         stages = DirectStages.open
@@ -214,7 +182,7 @@ def run_month(
         migrate.upgrade(engine)
         niches_csv = config.workdir / "month_niches.csv"
         _write_niches(niches_csv, config)
-        with timer.stage("plan"), session_scope(engine) as session:
+        with timer.stage("plan"), write_scope(engine) as session:
             rows = read_niches(settings, str(niches_csv))
             plan = plan_batch(session, settings, rows, batch_tag="month", now=clock())
         say(f"planned {plan.inserted} queries, first {plan.first_scheduled_for}")
@@ -267,58 +235,87 @@ async def _month(
             )
 
 
-def _measure(engine: Engine, config: MonthConfig, sink: SmtpSink, per_day: list[int], timer: StageTimer, wall0: float) -> MonthReport:  # fmt: skip
+@dataclass(frozen=True, slots=True)
+class _Tally:
+    """What the database holds at the end of the run, read in one transaction."""
+
+    queries: Counter[QueryStatus]
+    operations: list[tuple[OperationStatus, datetime | None, datetime | None]]
+    companies: list[tuple[CompanyStatus, str | None, str | None]]  # status, website URL, canonical domain
+    contacts: Counter[ContactKind]
+    with_contacts: int
+    messages: Counter[MessageStatus]
+    kept_results: list[int]  # company ids of the SERP results kept
+    results_total: int
+    sent_to: list[str]
+
+
+def _tally(engine: Engine) -> _Tally:
+    with read_scope(engine) as s:
+        ops = s.execute(select(SerpOperation.status, SerpOperation.submitted_at, SerpOperation.done_at))
+        companies = s.execute(select(Company.status, Company.website_url, Company.canonical_domain))
+        kept_results = s.scalars(select(SerpResult.company_id).where(SerpResult.company_id.is_not(None)))
+        sent_to = s.scalars(
+            select(OutreachMessage.to_email).where(OutreachMessage.status == MessageStatus.SENT)
+        )
+        return _Tally(
+            queries=Counter(s.scalars(select(SerpQuery.status))),
+            operations=[(st, submitted, done) for st, submitted, done in ops],
+            companies=[(st, url, domain) for st, url, domain in companies],
+            contacts=Counter(s.scalars(select(Contact.kind))),
+            with_contacts=s.scalar(select(func.count(func.distinct(Contact.company_id)))) or 0,
+            messages=Counter(s.scalars(select(OutreachMessage.status))),
+            kept_results=[company_id for company_id in kept_results if company_id is not None],
+            results_total=s.scalar(select(func.count()).select_from(SerpResult)) or 0,
+            sent_to=[email or "" for email in sent_to],
+        )
+
+
+def _repeats(domains: list[str]) -> int:
+    """How many entries repeat a registrable domain already counted (empty ones left out)."""
     from leadgen.domains import canonical_domain
 
+    registrable = Counter(canonical_domain(domain) for domain in domains)
+    return sum(n - 1 for key, n in registrable.items() if key and n > 1)
+
+
+def _past_sla(operations: list[tuple[OperationStatus, datetime | None, datetime | None]]) -> int:
     sla = timedelta(hours=12)
-    with session_scope(engine) as s:
-        q = Counter(s.scalars(select(SerpQuery.status)))
-        ops = s.execute(select(SerpOperation.status, SerpOperation.submitted_at, SerpOperation.done_at)).all()
-        companies = s.execute(select(Company.status, Company.website_url, Company.canonical_domain)).all()
-        contacts = Counter(s.scalars(select(Contact.kind)))
-        with_contacts = s.scalar(select(func.count(func.distinct(Contact.company_id)))) or 0
-        messages = Counter(s.scalars(select(OutreachMessage.status)))
-        kept_results = list(
-            s.scalars(select(SerpResult.company_id).where(SerpResult.company_id.is_not(None)))
-        )
-        results_total = s.scalar(select(func.count()).select_from(SerpResult)) or 0
-        sent_domains = list(
-            s.scalars(select(OutreachMessage.to_email).where(OutreachMessage.status == MessageStatus.SENT))
-        )
-    kept = [c for c in companies if c.status != CompanyStatus.DUPLICATE]
-    registrable = Counter(canonical_domain(c.website_url or c.canonical_domain or "") for c in kept)
-    repeated = sum(n - 1 for key, n in registrable.items() if key and n > 1)
-    status = Counter(c.status for c in kept)
-    past_sla = sum(
+    return sum(
         1
-        for st, submitted, done in ops
+        for st, submitted, done in operations
         if st == OperationStatus.EXPIRED
         or (done is not None and submitted is not None and done - submitted > sla)
     )
-    sent = messages[MessageStatus.SENT]
-    sent_registrable = Counter(canonical_domain((email or "").rpartition("@")[2]) for email in sent_domains)
-    repeated_sent = sum(n - 1 for n in sent_registrable.values() if n > 1)
+
+
+def _measure(engine: Engine, config: MonthConfig, sink: SmtpSink, per_day: list[int], timer: StageTimer, wall0: float) -> MonthReport:  # fmt: skip
+    t = _tally(engine)
+    kept = [(st, url, domain) for st, url, domain in t.companies if st != CompanyStatus.DUPLICATE]
+    status = Counter(st for st, _url, _domain in kept)
+    sent, messages = t.messages[MessageStatus.SENT], t.messages
     attempted = sent + messages[MessageStatus.FAILED] + messages[MessageStatus.UNKNOWN]
-    enriched = status[CompanyStatus.ENRICHED]
+    repeated = _repeats([url or domain or "" for _st, url, domain in kept])
+    repeated_sent = _repeats([email.rpartition("@")[2] for email in t.sent_to])
     return MonthReport(
         days=config.days,
-        queries_planned=sum(q.values()),
-        queries_done=q[QueryStatus.DONE],
-        queries_failed=q[QueryStatus.FAILED],
-        operations=len(ops),
-        operations_past_sla=past_sla,
-        serp_results=results_total,
-        serp_results_on_known_company=len(kept_results) - len(set(kept_results)),
-        serp_company_rows=len(companies),
+        queries_planned=sum(t.queries.values()),
+        queries_done=t.queries[QueryStatus.DONE],
+        queries_failed=t.queries[QueryStatus.FAILED],
+        operations=len(t.operations),
+        operations_past_sla=_past_sla(t.operations),
+        serp_results=t.results_total,
+        serp_results_on_known_company=len(t.kept_results) - len(set(t.kept_results)),
+        serp_company_rows=len(t.companies),
         unique_companies=len(kept),
-        duplicates_merged=len(companies) - len(kept),
+        duplicates_merged=len(t.companies) - len(kept),
         repeated_domain_rate=round(repeated / len(kept), 5) if kept else 0.0,
         repeated_sent_domain_rate=round(repeated_sent / sent, 5) if sent else 0.0,
-        companies_enriched=enriched,
+        companies_enriched=status[CompanyStatus.ENRICHED],
         companies_no_contacts=status[CompanyStatus.NO_CONTACTS],
         companies_unreachable=status[CompanyStatus.UNREACHABLE],
-        contacts_per_company=round(sum(contacts.values()) / max(with_contacts, 1), 2),
-        emails_per_company=round(contacts[ContactKind.EMAIL] / max(with_contacts, 1), 2),
+        contacts_per_company=round(sum(t.contacts.values()) / max(t.with_contacts, 1), 2),
+        emails_per_company=round(t.contacts[ContactKind.EMAIL] / max(t.with_contacts, 1), 2),
         messages_drafted=sum(messages.values()),
         sent=sent,
         failed=messages[MessageStatus.FAILED],

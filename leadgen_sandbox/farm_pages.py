@@ -7,7 +7,7 @@ from functools import lru_cache
 from html import escape
 
 from leadgen.contacts.emails import encode_cfemail
-from leadgen.sandbox.farm_sites import Site, truth_json
+from leadgen_sandbox.farm_sites import Site, truth_json
 
 TRUTH_PATH = "/__farm__/truth.json"
 FILLER = (
@@ -102,31 +102,67 @@ def _footer(site: Site) -> str:
     return out
 
 
+def _contacts_table(site: Site) -> str:
+    emails, phones = site.emails, site.phones
+    rows = "".join(
+        f"<tr><td>{label}</td><td>{escape(phones[i % len(phones)][0]) if phones else ''}</td>"
+        f"<td>{escape(emails[i]) if i < len(emails) else ''}</td></tr>"
+        for i, label in enumerate(
+            ("Отдел продаж", "Бухгалтерия", "Руководство")[: max(len(emails), len(phones))]
+        )
+    )
+    extra = "".join(f"<p>Доп. телефон: {escape(p[0])}</p>" for p in phones[3:])
+    extra += "".join(f"<p>{escape(e)}</p>" for e in emails[3:])
+    return (
+        f"<h1>Контакты</h1><table><tr><th>Отдел</th><th>Телефон</th><th>E-mail</th></tr>{rows}</table>{extra}"
+    )
+
+
+def _contacts_jsonld_head(site: Site) -> str:
+    data = {
+        "@context": "https://schema.org", "@type": "LocalBusiness", "name": site.name,
+        "email": list(site.emails), "telephone": [shown for shown, _ in site.phones],
+        "address": {"@type": "PostalAddress", "addressLocality": site.city},
+    }  # fmt: skip
+    return f'<script type="application/ld+json">{json.dumps(data, ensure_ascii=False)}</script>'
+
+
+def _contacts_obfuscated(site: Site) -> str:
+    styles = ("{l} [at] {d} [dot] {t}", "{l}(at){d}.{t}", "{l} собака {d}.{t}", "{l} @ {d}.{t}")
+    lines = []
+    for i, e in enumerate(site.emails):
+        local, domain = e.split("@")
+        base, _, tld = domain.rpartition(".")
+        lines.append(styles[i % len(styles)].format(l=local, d=base, t=tld))
+    mails = "".join(f"<p>Пишите: {escape(line)}</p>" for line in lines)
+    tels = "".join(f"<p>Тел. {escape(s)}</p>" for s, _ in site.phones)
+    return f"<h1>Контакты</h1>{mails}{tels}"
+
+
+def _contacts_cfemail(site: Site) -> str:
+    parts = []
+    for i, e in enumerate(site.emails):
+        if i % 2:
+            parts.append(
+                f'<p><a href="/cdn-cgi/l/email-protection#{encode_cfemail(e, key=0x20 + i)}">[email&#160;protected]</a></p>'
+            )
+        else:
+            parts.append(
+                f'<p>E-mail: <span class="__cf_email__" data-cfemail="{encode_cfemail(e)}">[email&#160;protected]</span></p>'
+            )
+    tels = "".join(f'<p><a href="tel:{e164}">{escape(s)}</a></p>' for s, e164 in site.phones)
+    return "<h1>Контакты</h1>" + "".join(parts) + tels
+
+
 def _contacts_main(site: Site) -> tuple[str, str]:
     """The body of the contacts page and extra <head> content, by layout kind."""
     kind, emails, phones = site.kind, site.emails, site.phones
     if kind == "table":
-        rows = "".join(
-            f"<tr><td>{label}</td><td>{escape(phones[i % len(phones)][0]) if phones else ''}</td>"
-            f"<td>{escape(emails[i]) if i < len(emails) else ''}</td></tr>"
-            for i, label in enumerate(
-                ("Отдел продаж", "Бухгалтерия", "Руководство")[: max(len(emails), len(phones))]
-            )
-        )
-        extra = "".join(f"<p>Доп. телефон: {escape(p[0])}</p>" for p in phones[3:])
-        extra += "".join(f"<p>{escape(e)}</p>" for e in emails[3:])
-        return (
-            f"<h1>Контакты</h1><table><tr><th>Отдел</th><th>Телефон</th><th>E-mail</th></tr>{rows}</table>{extra}",
-            "",
-        )
+        return _contacts_table(site), ""
     if kind == "jsonld":
-        data = {
-            "@context": "https://schema.org", "@type": "LocalBusiness", "name": site.name,
-            "email": list(emails), "telephone": [shown for shown, _ in phones],
-            "address": {"@type": "PostalAddress", "addressLocality": site.city},
-        }  # fmt: skip
-        head = f'<script type="application/ld+json">{json.dumps(data, ensure_ascii=False)}</script>'
-        return f"<h1>Контакты</h1><p>Мы находимся в городе {escape(site.city)}.</p>", head
+        return f"<h1>Контакты</h1><p>Мы находимся в городе {escape(site.city)}.</p>", _contacts_jsonld_head(
+            site
+        )
     if kind == "microdata":
         props = "".join(f'<p>Почта: <span itemprop="email">{escape(e)}</span></p>' for e in emails)
         props += "".join(f'<p>Телефон: <span itemprop="telephone">{escape(s)}</span></p>' for s, _ in phones)
@@ -135,28 +171,9 @@ def _contacts_main(site: Site) -> tuple[str, str]:
             "",
         )
     if kind == "obfuscated":
-        styles = ("{l} [at] {d} [dot] {t}", "{l}(at){d}.{t}", "{l} собака {d}.{t}", "{l} @ {d}.{t}")
-        lines = []
-        for i, e in enumerate(emails):
-            local, domain = e.split("@")
-            base, _, tld = domain.rpartition(".")
-            lines.append(styles[i % len(styles)].format(l=local, d=base, t=tld))
-        mails = "".join(f"<p>Пишите: {escape(line)}</p>" for line in lines)
-        tels = "".join(f"<p>Тел. {escape(s)}</p>" for s, _ in phones)
-        return f"<h1>Контакты</h1>{mails}{tels}", ""
+        return _contacts_obfuscated(site), ""
     if kind == "cfemail":
-        parts = []
-        for i, e in enumerate(emails):
-            if i % 2:
-                parts.append(
-                    f'<p><a href="/cdn-cgi/l/email-protection#{encode_cfemail(e, key=0x20 + i)}">[email&#160;protected]</a></p>'
-                )
-            else:
-                parts.append(
-                    f'<p>E-mail: <span class="__cf_email__" data-cfemail="{encode_cfemail(e)}">[email&#160;protected]</span></p>'
-                )
-        tels = "".join(f'<p><a href="tel:{e164}">{escape(s)}</a></p>' for s, e164 in phones)
-        return "<h1>Контакты</h1>" + "".join(parts) + tels, ""
+        return _contacts_cfemail(site), ""
     if kind == "broken":
         mails = "".join(f"<li><b>почта: {escape(e)}<li>" for e in emails)
         tels = "".join(f"<p>телефон {escape(s)}<td>" for s, _ in phones)

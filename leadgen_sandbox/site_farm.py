@@ -18,8 +18,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from leadgen.sandbox.farm_pages import render
-from leadgen.sandbox.farm_sites import farm_domains, site_for
+from leadgen_sandbox.farm_pages import render
+from leadgen_sandbox.farm_sites import farm_domains, site_for
 
 REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 404: "Not Found", 405: "Method Not Allowed",
            400: "Bad Request", 500: "Internal Server Error"}  # fmt: skip
@@ -114,7 +114,7 @@ class SiteFarm:
             loop.close()
 
     async def serve_forever(self) -> None:
-        """Run in the current event loop until cancelled (for `python -m leadgen.sandbox.site_farm`)."""
+        """Run in the current event loop until cancelled (for `python -m leadgen_sandbox.site_farm`)."""
         self._server = await asyncio.start_server(self.handle, self.host, self.port, backlog=1024)
         self.port = self._server.sockets[0].getsockname()[1]
         async with self._server:
@@ -205,7 +205,7 @@ def _strip_port(host: str) -> str:
 
 
 def main() -> None:  # pragma: no cover - manual use
-    """`python -m leadgen.sandbox.site_farm [PORT]`: serve the farm in the foreground."""
+    """`python -m leadgen_sandbox.site_farm [PORT]`: serve the farm in the foreground."""
     import sys
 
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8089

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from leadgen.sandbox.serp_xml import SerpSpec
+from leadgen_sandbox.serp_xml import SerpSpec
 
 SEARCH_TYPES = frozenset({"SEARCH_TYPE_RU", "SEARCH_TYPE_TR", "SEARCH_TYPE_COM", "SEARCH_TYPE_KK", "SEARCH_TYPE_BE", "SEARCH_TYPE_UZ", "SEARCH_TYPE_UNSPECIFIED"})  # fmt: skip
 

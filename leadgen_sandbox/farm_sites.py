@@ -31,7 +31,7 @@ STUDIO_DOMAINS = ("webstudio-pro.ru", "sitemakers.ru", "digital-kit.ru", "razrab
 CONTACT_PATHS = ("/contacts", "/contacts/", "/kontakty", "/contact", "/company/contacts/", "/svyaz.html")
 FREE_MAIL = ("mail.ru", "yandex.ru", "gmail.com", "bk.ru")
 # Mailboxes the farm's companies closed long ago but still show on their sites: the sandbox relay accepts mail
-# for them and later returns a "550 5.1.1 User unknown" DSN (leadgen.sandbox.returns).
+# for them and later returns a "550 5.1.1 User unknown" DSN (leadgen_sandbox.returns).
 DEAD_LOCALS = frozenset({"buh", "director"})
 
 

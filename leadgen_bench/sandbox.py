@@ -8,17 +8,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import read_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach.router import MxAnswer
-from leadgen.sandbox.smtp_sink import Fault, SmtpSink
-
-if TYPE_CHECKING:
-    from leadgen.bench.month import MonthConfig
+from leadgen_bench.config import MonthConfig
+from leadgen_sandbox.smtp_sink import Fault, SmtpSink
 
 
 class SandboxMx:
@@ -33,7 +30,7 @@ class SandboxMx:
 
 FARM_PROCESS = """
 import asyncio, sys
-from leadgen.sandbox.site_farm import SiteFarm
+from leadgen_sandbox.site_farm import SiteFarm
 
 async def main() -> None:
     farm = SiteFarm(seed=int(sys.argv[1]), slow_seconds=float(sys.argv[2]))
@@ -50,7 +47,7 @@ asyncio.run(main())
 def site_farm(config: MonthConfig) -> Iterator[str]:
     """The site farm's proxy URL: in a process of its own (a second core serves pages), or in a thread."""
     if not config.farm_process:
-        from leadgen.sandbox.site_farm import SiteFarm
+        from leadgen_sandbox.site_farm import SiteFarm
 
         with SiteFarm(seed=config.seed, slow_seconds=config.farm_slow_seconds) as farm:
             yield farm.proxy_url
@@ -79,7 +76,7 @@ def _bounces(address: str, rate: float) -> bool:
 def inject_smtp_faults(engine: Engine, sink: SmtpSink, config: MonthConfig, rng: random.Random) -> None:
     """Bounce the share of queued recipients whose mailbox "does not exist"; make some of today's sends fail
     temporarily (421/450, retried by the outbox after its backoff)."""
-    with session_scope(engine) as s:
+    with read_scope(engine) as s:
         queued = s.scalars(
             select(OutreachMessage.to_email).where(OutreachMessage.status == MessageStatus.QUEUED)
         )

@@ -16,12 +16,12 @@ from typing import Any
 from pydantic import SecretStr
 
 from leadgen.clock import Clock, utc_now
-from leadgen.sandbox.fake_llm import FakeLlm
-from leadgen.sandbox.farm_sites import is_dead_mailbox
-from leadgen.sandbox.serp_xml import DEFAULT_MAX_RESULTS
-from leadgen.sandbox.site_farm import SiteFarm
-from leadgen.sandbox.smtp_sink import Returns, SmtpSink
-from leadgen.sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
+from leadgen_sandbox.fake_llm import FakeLlm
+from leadgen_sandbox.farm_sites import is_dead_mailbox
+from leadgen_sandbox.serp_xml import DEFAULT_MAX_RESULTS
+from leadgen_sandbox.site_farm import SiteFarm
+from leadgen_sandbox.smtp_sink import Returns, SmtpSink
+from leadgen_sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
 
 DEMO_NICHES = "demo_niches.csv"
 DEMO_OFFER = "demo_offer.toml"
@@ -96,7 +96,7 @@ class SandboxStack:
         workdir.mkdir(parents=True, exist_ok=True)
         niches = workdir / DEMO_NICHES
         offer = workdir / DEMO_OFFER
-        package = resources.files("leadgen.sandbox")
+        package = resources.files("leadgen_sandbox")
         niches.write_bytes(package.joinpath(DEMO_NICHES).read_bytes())
         offer.write_bytes(package.joinpath(DEMO_OFFER).read_bytes())
         overrides: dict[str, Any] = {

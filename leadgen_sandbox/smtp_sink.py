@@ -16,7 +16,7 @@ is refused with 451, so the sent folder is a reliable record of what the sink ac
 
 With `returns=Returns(maildir, unknown_user=...)` the sink behaves like a relay in front of real mailboxes: it
 accepts mail for unknown users too, and `deliver_returns()` later drops a Postfix DSN for each of them, and a
-person's reply to the first `replies` other messages, into the sender's Maildir (leadgen.sandbox.returns).
+person's reply to the first `replies` other messages, into the sender's Maildir (leadgen_sandbox.returns).
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from leadgen.clock import Clock, utc_now
 from leadgen.errors import MailboxError
-from leadgen.sandbox.returns import human_reply, postfix_dsn
-from leadgen.sandbox.sent_copy import SentFolderCopier
-from leadgen.sandbox.tlscert import CertFiles, make_self_signed
+from leadgen_sandbox.returns import human_reply, postfix_dsn
+from leadgen_sandbox.sent_copy import SentFolderCopier
+from leadgen_sandbox.tlscert import CertFiles, make_self_signed
 
 SinkTls = Literal["none", "starttls", "ssl"]
 log = logging.getLogger(__name__)
