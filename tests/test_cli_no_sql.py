@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.support.source import parse_source
+
 CLI = Path(__file__).resolve().parents[1] / "leadgen" / "cli"
 QUERY_BUILDERS = {"select", "insert", "update", "delete", "func", "text", "and_", "or_"}
 SESSION_CALLS = {"execute", "scalar", "scalars"}
@@ -15,7 +17,7 @@ ALLOWED: set[str] = set()  # no CLI module may query: lookups live in the stage 
 def sql_in(source: str) -> list[str]:
     """What in a module looks like SQL: names imported from sqlalchemy that build queries, and session calls."""
     found: list[str] = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse_source(source)):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
             found += [f"import {a.name}" for a in node.names if a.name in QUERY_BUILDERS]
         elif (

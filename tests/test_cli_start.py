@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.source import parse_file
+
 # Loaded by the command that needs them, never by `import leadgen.cli.app`, `leadgen --help` or `leadgen --version`.
 HEAVY = (
     "openai",
@@ -138,7 +140,6 @@ def test_no_cli_module_imports_the_orchestration_layer_at_import_time() -> None:
     offenders = {
         path.name: sorted(names & {"flows", "infra", "tasks", "prefect"})
         for path in sorted(cli.glob("*.py"))
-        if (names := _module_level_imports(ast.parse(path.read_text(encoding="utf-8"))))
-        & {"flows", "infra", "tasks", "prefect"}
+        if (names := _module_level_imports(parse_file(path))) & {"flows", "infra", "tasks", "prefect"}
     }
     assert offenders == {}

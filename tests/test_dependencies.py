@@ -13,6 +13,8 @@ import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
+from tests.support.source import parse_file
+
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = ("leadgen", "tasks", "flows", "infra")
 HARNESS = ("leadgen_sandbox", "leadgen_bench")
@@ -40,7 +42,7 @@ def _imported_top_levels(packages: tuple[str, ...] = PRODUCT) -> dict[str, set[s
     found: dict[str, set[str]] = {}
     for package in packages:
         for path in (ROOT / package).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            for node in ast.walk(parse_file(path)):
                 if isinstance(node, ast.Import):
                     names = [alias.name for alias in node.names]
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -124,7 +126,7 @@ def test_the_product_never_imports_the_harness() -> None:
     found: dict[str, list[str]] = {}
     for package in PRODUCT:
         for path in (ROOT / package).rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            for node in ast.walk(parse_file(path)):
                 if isinstance(node, ast.Import):
                     names = [alias.name for alias in node.names]
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

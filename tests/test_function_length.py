@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.support.source import parse_file
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("leadgen", "tasks", "flows", "infra", "leadgen_sandbox", "leadgen_bench")
 CEILING = 60  # lines from `def` to the last line of the body, docstring included
@@ -23,7 +25,7 @@ def function_lengths(root: Path = ROOT) -> dict[tuple[str, str], int]:
     lengths: dict[tuple[str, str], int] = {}
     for package in PACKAGES:
         for path in sorted((root / package).rglob("*.py")):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
+            tree = parse_file(path)
             for node in ast.walk(tree):
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno is not None:
                     key = (path.relative_to(root).as_posix(), node.name)

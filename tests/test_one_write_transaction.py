@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.support.source import parse_file
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("leadgen", "tasks", "flows", "infra", "leadgen_sandbox", "leadgen_bench")
 OWNER = "leadgen/db/"
@@ -25,7 +27,7 @@ def transaction_openings(root: Path = ROOT) -> list[str]:
             name = path.relative_to(root).as_posix()
             if name.startswith(OWNER):
                 continue
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for node in ast.walk(parse_file(path)):
                 if not isinstance(node, ast.Call):
                     continue
                 func = node.func

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from leadgen.db import Base, OptOut, OptOutKind, make_engine, read_scope, write_scope
 from leadgen.stage_report import ItemError, StageReport, report_dict
+from tests.support.source import parse_file
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +66,7 @@ def _reports(root: Path = ROOT) -> dict[tuple[str, str], str | None]:
     leadgen/; read from the source (no import: the CLI's `__main__` and the sandbox would run)."""
     found: dict[tuple[str, str], str | None] = {}
     for path in sorted((root / "leadgen").rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = parse_file(path)
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef) and node.name.endswith("Report") and _is_dataclass(node):
                 errors = [
@@ -81,7 +82,7 @@ def _item_error_sources(root: Path = ROOT) -> dict[str, str]:
     """file → where it takes `ItemError` from (`defines` for a class of its own), for every file that has one."""
     sources: dict[str, str] = {}
     for path in sorted((root / "leadgen").rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = parse_file(path)
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef) and node.name == "ItemError":
                 sources[path.relative_to(root).as_posix()] = "defines"

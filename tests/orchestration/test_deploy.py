@@ -18,6 +18,7 @@ from infra.bootstrap import bootstrap
 from leadgen.settings import Settings
 from leadgen.windows import DailyWindow
 from tests.orchestration.server import BIN, PrefectServer
+from tests.support.source import parse_file
 
 ROOT = Path(__file__).resolve().parents[2]
 NIGHT_FLOWS = {
@@ -60,7 +61,7 @@ def test_one_deployment_per_flow_with_existing_entrypoints() -> None:
     assert entrypoints == sorted(f"flows/{name}.py:{name}_flow" for name in stages)
     for entry in entrypoints:
         path, func = entry.split(":")
-        tree = ast.parse((ROOT / path).read_text())
+        tree = parse_file(ROOT / path)
         flows = [
             node.name
             for node in tree.body
