@@ -1,7 +1,12 @@
-"""Prefect's share of wall time: the month run once as direct stage calls, once through the deployed flows.
+"""Prefect's share of wall time: the month run as direct stage calls and through the deployed flows, three times each,
+alternated (direct, flows, direct, flows, direct, flows), so a slow drift in the machine's load hits both sides.
 
-Run: `make bench`, or `PYTHONPATH=. pytest tests/perf/test_prefect_overhead.py -p no:cacheprovider -o addopts="" -s`
-(LEADGEN_BENCH_DAYS, default 30, shortens it). Both runs use the same sandbox, plan and simulated clock. The flows
+Run: `make bench`, or `PYTHONPATH=. pytest tests/perf/test_prefect_overhead.py -p no:cacheprovider -o addopts="" -s`.
+LEADGEN_BENCH_DAYS (default 30, the demo month) shortens it; a shorter run plans fewer niches
+(`representative_config`) so that each night holds as many queries as a night of the month, and each working day
+as many sends: the same per-day mix, fewer days. Every pair is recorded (with the load average around it); the
+median pair's share is asserted (a single pair on a shared machine can be off by several points either way).
+All runs use the same sandbox, plan and simulated clock. The flows
 talk to a real `prefect server start` process with its services on, as docker-compose runs it: on Postgres (a
 fresh `leadgen_bench_prefect` database) when LEADGEN_TEST_DATABASE_URL names a Postgres server, else on SQLite.
 The global concurrency limits are bootstrapped, and the flows run as production schedules them: one `night` run
@@ -17,10 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
+import statistics
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,8 +44,9 @@ from flows.outreach import outreach_flow
 from flows.params import NightParams, OutreachParams
 from infra.bootstrap import bootstrap
 from infra.plan import EMAIL_DAILY, YANDEX_LIMITS
+from leadgen_bench.config import NICHES
 from leadgen_bench.context import StageContext
-from leadgen_bench.month import OFFER, MonthConfig, run_month
+from leadgen_bench.month import OFFER, MonthConfig, MonthReport, run_month
 from leadgen_bench.stages import NIGHT_LIMIT, VirtualTime
 from leadgen_sandbox.stack import settings_env
 from tasks import runtime
@@ -54,7 +63,11 @@ GROUPS = {
     "day (draft, queue, send)": ("day (draft + queue + send)",),
 }
 DAYS = int(os.environ.get("LEADGEN_BENCH_DAYS", "30"))
-MAX_SHARE = 0.05  # issue 21: Prefect adds no more than 5 % of the month's wall time
+PAIRS = 3
+MONTH_DAYS = 30
+MAX_SHARE = (
+    0.05  # issue 21: Prefect adds no more than 5 % of the month's wall time (asserted on the median pair)
+)
 COMMAND = (
     "LEADGEN_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test "
     'PYTHONPATH=. pytest tests/perf/test_prefect_overhead.py -p no:cacheprovider -o addopts="" -s'
@@ -151,60 +164,111 @@ def real_prefect_server(home: Path) -> Iterator[str]:
             drop_pg_database(PREFECT_DB)
 
 
-@pytest.mark.timeout(1800)
-def test_prefect_share_of_wall_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry calls to the internet
+def representative_config(workdir: Path, days: int) -> MonthConfig:
+    """The demo month for `days` = 30; a shorter run plans proportionally fewer niches (the plan is spread over all
+    nights but the last two), so its nights and working days carry the month's load, only fewer of them."""
+    if days >= MONTH_DAYS:
+        return MonthConfig(workdir=workdir, days=days)
+    niches = math.ceil(len(NICHES) * max(days - 2, 1) / (MONTH_DAYS - 2))
+    return MonthConfig(workdir=workdir, days=days, niches=max(1, niches))
 
-    base = MonthConfig(workdir=tmp_path / "direct", days=DAYS)
-    direct = run_month(base, progress=print)
-    with real_prefect_server(tmp_path / "prefect") as server_db:
-        via = run_month(replace(base, workdir=tmp_path / "flows"), stages=FlowStages.open, progress=print)
-    rows = {}
-    for group, stages in GROUPS.items():
-        d = sum(direct.stage_seconds.get(stage, 0.0) for stage in stages)
-        f = sum(via.stage_seconds.get(stage, 0.0) for stage in stages)
-        rows[group] = {
-            "direct_s": round(d, 2),
-            "flows_s": round(f, 2),
-            "prefect_share": round((f - d) / f, 3),
-        }
-    d_total = sum(row["direct_s"] for row in rows.values())
-    f_total = sum(row["flows_s"] for row in rows.values())
-    share = (f_total - d_total) / f_total
-    figures = {
-        "days": DAYS,
+
+def stage_groups(report: MonthReport) -> dict[str, float]:
+    """Seconds per step group of one run (the run's own plan and measuring left out)."""
+    return {
+        group: sum(report.stage_seconds.get(stage, 0.0) for stage in stages)
+        for group, stages in GROUPS.items()
+    }
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def run_pair(base: MonthConfig, tmp: Path, pair: int) -> dict[str, Any]:
+    """One direct run, then one through the flows on a fresh `prefect server start` (its start and stop untimed)."""
+    load_before = load()
+    direct = run_month(replace(base, workdir=tmp / f"direct-{pair}"), progress=print)
+    load_between = load()
+    with real_prefect_server(tmp / f"prefect-{pair}") as server_db:
+        t0 = time.perf_counter()
+        via = run_month(replace(base, workdir=tmp / f"flows-{pair}"), stages=FlowStages.open, progress=print)
+        print(f"pair {pair}: flows half {time.perf_counter() - t0:.0f} s wall")
+    d_groups, f_groups = stage_groups(direct), stage_groups(via)
+    d_total, f_total = sum(d_groups.values()), sum(f_groups.values())
+    # The same work was done both ways: the same companies found and crawled, every send in the sink once,
+    # never more than the cap a day. The crawl's timeouts are real seconds (the farm's slow sites), so on a loaded
+    # machine a site or two may answer in one run and time out in the other: enriched counts agree within 2 %.
+    assert via.unique_companies == direct.unique_companies
+    assert abs(via.companies_enriched - direct.companies_enriched) <= 0.02 * direct.companies_enriched
+    assert via.sink_count == via.sent > 0
+    assert via.max_emails_per_day <= base.daily_cap
+    return {
+        "pair": pair,
         "prefect_server_database": server_db,
-        "groups": rows,
         "direct_s": round(d_total, 2),
         "flows_s": round(f_total, 2),
-        "prefect_share": round(share, 3),
-        "direct": {k: v for k, v in asdict(direct).items()},
-        "flows": {k: v for k, v in asdict(via).items()},
+        "prefect_share": round((f_total - d_total) / f_total, 4),
+        "groups": {
+            group: {
+                "direct_s": round(d_groups[group], 2),
+                "flows_s": round(f_groups[group], 2),
+                "prefect_share": round((f_groups[group] - d_groups[group]) / f_groups[group], 3),
+            }
+            for group in GROUPS
+        },
+        "load_average": {"before_direct": load_before, "before_flows": load_between, "after": load()},
+        "work": {
+            "companies": direct.unique_companies,
+            "enriched": direct.companies_enriched,
+            "flows_enriched": via.companies_enriched,
+            "sent": via.sent,
+            "direct_sent": direct.sent,
+        },
     }
-    print(json.dumps(figures, ensure_ascii=False, indent=1))
-    print(
-        f"Prefect's share of the month's wall time: {share:.1%} ({d_total:.1f} s direct, {f_total:.1f} s flows)"
+
+
+def workload(base: MonthConfig) -> str:
+    queries = base.niches * base.cities * base.queries_per_niche
+    return f"{base.days} simulated days, {queries} queries ({base.niches} niches x {base.cities} cities)"
+
+
+@pytest.mark.timeout(5400)
+def test_prefect_share_of_wall_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # no telemetry calls to the internet
+    base = representative_config(tmp_path, DAYS)
+    pairs = [run_pair(base, tmp_path, pair) for pair in range(1, PAIRS + 1)]
+    print(json.dumps(pairs, ensure_ascii=False, indent=1))
+    path = (
+        f"{workload(base)} through the deployed night/outreach flows on a real prefect server "
+        f"({pairs[0]['prefect_server_database']}) against the same steps as direct library calls "
+        f"(leadgen_bench.stages.DirectStages), {PAIRS} pairs alternated in one run"
     )
+    for row in pairs:
+        print(
+            f"pair {row['pair']}: Prefect's share {row['prefect_share']:.1%} ({row['direct_s']:.1f} s direct, "
+            f"{row['flows_s']:.1f} s flows), load {row['load_average']}"
+        )
+        record_figure(
+            f"Prefect's share, pair {row['pair']} of {PAIRS}",
+            row["prefect_share"],
+            unit="fraction of wall time",
+            target=MAX_SHARE,
+            comparison="<=",
+            path=path,
+            command=COMMAND,
+            **{k: v for k, v in row.items() if k not in {"pair", "prefect_share"}},
+        )
+    median = statistics.median(row["prefect_share"] for row in pairs)
     entry = record_figure(
-        "Prefect's share of the month",
-        round(share, 4),
+        f"Prefect's share, median of {PAIRS} pairs",
+        median,
         unit="fraction of wall time",
         target=MAX_SHARE,
         comparison="<=",
-        path=f"{DAYS} simulated days through the deployed night/outreach flows on a real prefect server "
-        f"({server_db}) against the same steps as direct library calls (leadgen_bench.stages.DirectStages)",
+        path=path,
         command=COMMAND,
-        days=DAYS,
-        direct_s=round(d_total, 2),
-        flows_s=round(f_total, 2),
-        groups=rows,
+        days=base.days,
+        shares=[row["prefect_share"] for row in pairs],
     )
-    # The same work was done both ways: the same companies found and crawled, every send in the sink once,
-    # never more than the cap a day.
-    assert (via.unique_companies, via.companies_enriched) == (
-        direct.unique_companies,
-        direct.companies_enriched,
-    )
-    assert via.sink_count == via.sent > 0
-    assert via.max_emails_per_day <= base.daily_cap
     assert_met(entry)
