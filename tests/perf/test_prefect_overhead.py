@@ -24,6 +24,7 @@ import asyncio
 import json
 import math
 import os
+import resource
 import statistics
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -139,10 +140,39 @@ class FlowStages:
         return int(result["sent"]), int(result["send_errors"])
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) used so far by process `root` and its live descendants (Linux /proc)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # exited meanwhile
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier += children
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 @contextmanager
-def real_prefect_server(home: Path) -> Iterator[str]:
+def real_prefect_server(home: Path) -> Iterator[tuple[str, int]]:
     """A `prefect server start` process with its services, on Postgres when there is one, and the client
-    pointed at it; yields the server's database kind."""
+    pointed at it; yields the server's database kind and process id."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from sqlalchemy import make_url
 
@@ -156,7 +186,7 @@ def real_prefect_server(home: Path) -> Iterator[str]:
             temporary_settings(updates={PREFECT_API_URL: server.api_url}),
         ):
             try:
-                yield "postgres" if database_url else "sqlite"
+                yield ("postgres" if database_url else "sqlite"), server.pid
             finally:
                 ship_logs_and_events()  # ship the last logs and events while the server is still up
     finally:
@@ -187,12 +217,13 @@ def load() -> list[float]:
 
 def run_pair(base: MonthConfig, tmp: Path, pair: int) -> dict[str, Any]:
     """One direct run, then one through the flows on a fresh `prefect server start` (its start and stop untimed)."""
-    load_before = load()
+    load_before, cpu0 = load(), own_cpu_seconds()
     direct = run_month(replace(base, workdir=tmp / f"direct-{pair}"), progress=print)
-    load_between = load()
-    with real_prefect_server(tmp / f"prefect-{pair}") as server_db:
-        t0 = time.perf_counter()
+    load_between, cpu1 = load(), own_cpu_seconds()
+    with real_prefect_server(tmp / f"prefect-{pair}") as (server_db, server_pid):
+        t0, server0, cpu2 = time.perf_counter(), tree_cpu_seconds(server_pid), own_cpu_seconds()
         via = run_month(replace(base, workdir=tmp / f"flows-{pair}"), stages=FlowStages.open, progress=print)
+        cpu3, server_cpu = own_cpu_seconds(), tree_cpu_seconds(server_pid) - server0
         print(f"pair {pair}: flows half {time.perf_counter() - t0:.0f} s wall")
     d_groups, f_groups = stage_groups(direct), stage_groups(via)
     d_total, f_total = sum(d_groups.values()), sum(f_groups.values())
@@ -218,6 +249,15 @@ def run_pair(base: MonthConfig, tmp: Path, pair: int) -> dict[str, Any]:
             for group in GROUPS
         },
         "load_average": {"before_direct": load_before, "before_flows": load_between, "after": load()},
+        # CPU seconds of the whole run (plan and measuring included; the site farm's own process left out):
+        # much less sensitive to the other jobs on the machine than wall time.
+        "cpu_s": {
+            "direct": round(cpu1 - cpu0, 1),
+            "flows": round(cpu3 - cpu2, 1),
+            "prefect_server": round(server_cpu, 1),
+            # Prefect's share of the CPU the run used: the flows process and the server against the direct run
+            "prefect_share": round(1 - (cpu1 - cpu0) / (cpu3 - cpu2 + server_cpu), 3),
+        },
         "work": {
             "companies": direct.unique_companies,
             "enriched": direct.companies_enriched,
@@ -247,7 +287,7 @@ def test_prefect_share_of_wall_time(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     for row in pairs:
         print(
             f"pair {row['pair']}: Prefect's share {row['prefect_share']:.1%} ({row['direct_s']:.1f} s direct, "
-            f"{row['flows_s']:.1f} s flows), load {row['load_average']}"
+            f"{row['flows_s']:.1f} s flows), load {row['load_average']}, CPU {row['cpu_s']}"
         )
         record_figure(
             f"Prefect's share, pair {row['pair']} of {PAIRS}",
