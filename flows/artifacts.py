@@ -54,6 +54,12 @@ def counts(report: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in report.items() if not isinstance(v, list | dict)}
 
 
+def _error_label(error: Mapping[str, Any]) -> str:
+    """`query 12`, `company firm.ru`: the kind of item (`ItemError.item`) and its key or id, as far as known."""
+    handle = error.get("key") if error.get("key") is not None else error.get("id")
+    return " ".join(str(part) for part in (error.get("item"), handle) if part not in (None, ""))
+
+
 def markdown_summary(
     title: str, lines: Iterable[str], stats: Mapping[str, Any], errors: Sequence[Mapping[str, Any]]
 ) -> str:
@@ -66,8 +72,7 @@ def markdown_summary(
     parts += ["", f"**Errors: {len(errors)}**"]
     for error in errors[:20]:
         reason = error.get("reason", "")
-        item = error.get("item", error.get("id", ""))
-        parts.append(f"- `{_cell(item)}`: {_cell(reason)}")
+        parts.append(f"- `{_cell(_error_label(error))}`: {_cell(reason)}")
     if len(errors) > 20:
         parts.append(f"- … and {len(errors) - 20} more (see the table artifact)")
     return "\n".join(parts) + "\n"

@@ -12,10 +12,8 @@ from flows.params import CollectParams
 from flows.runtime import task_runner, variable_int
 from flows.sentences import dedupe_line, num
 from infra.plan import VAR_SEARCH_LIMIT
-from tasks import runtime
 from tasks.companies import dedupe_companies_task
-from tasks.runtime import load_settings
-from tasks.search import collect_operations_task, pending_operations_task
+from tasks.search import collect_operations_task
 
 COUNTED = ("polled", "done", "still_pending", "failed", "expired", "requeued", "results")
 
@@ -29,29 +27,12 @@ def collect_results_flow(params: CollectParams = CollectParams()) -> dict[str, A
     pass still sees every company: one record per domain is a property of the whole table.
     """
     logger = get_run_logger()
-    settings = load_settings()
     limit = params.limit or variable_int(VAR_SEARCH_LIMIT, 500)
-    deadline = runtime.now().timestamp() + params.wait_seconds
     progress = start_progress("collect-results", "Polling deferred operations")
-    totals: dict[str, Any] = dict.fromkeys(COUNTED, 0) | {"rounds": 0}
-    table: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
-    while True:
-        report = collect_operations_task(limit, params.batch_tag)
-        totals["rounds"] += 1
-        for key in COUNTED:
-            totals[key] = totals[key] + report[key] if key != "still_pending" else report[key]
-        table.append({"round": totals["rounds"], **{k: report[k] for k in COUNTED}})
-        errors += error_rows(report, stage="collect")
-        pending = pending_operations_task(params.batch_tag)
-        totals["still_pending"] = pending
-        update_progress(progress, totals["done"], totals["done"] + pending)
-        left = deadline - runtime.now().timestamp()
-        if report.get("stopped") or pending == 0 or left <= 0:
-            totals["stopped"] = report.get("stopped")
-            break
-        if report["polled"] < limit:  # every due operation polled: wait until the next ones are due
-            runtime.sleep(max(0.1, min(float(settings.yandex_poll_interval_seconds), left)))
+    report = collect_operations_task(limit, params.batch_tag, params.wait_seconds, progress)
+    totals: dict[str, Any] = {k: report[k] for k in ("rounds", *COUNTED, "stopped")}
+    table = [{k: row[k] for k in ("round", *COUNTED)} for row in report["table"]]
+    errors = error_rows(report, stage="collect")
     dedupe = dedupe_companies_task()
     totals["dedupe"] = {k: v for k, v in dedupe.items() if not isinstance(v, list | dict)}
     update_progress(progress, 1, 1)

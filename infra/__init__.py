@@ -1,23 +1,5 @@
-"""Idempotent bootstrap of the Prefect side: work pool, global concurrency limits, variables."""
+"""The Prefect side: idempotent bootstrap (work pool, global concurrency limits, variables, alerts) and its commands.
 
-from infra.plan import (
-    EMAIL_DAILY,
-    YANDEX_LIMITS,
-    YANDEX_SEARCH,
-    YANDEX_SEARCH_HOURLY,
-    BootstrapPlan,
-    LimitSpec,
-    PoolSpec,
-    plan_bootstrap,
-)
-
-__all__ = [
-    "EMAIL_DAILY",
-    "YANDEX_LIMITS",
-    "YANDEX_SEARCH",
-    "YANDEX_SEARCH_HOURLY",
-    "BootstrapPlan",
-    "LimitSpec",
-    "PoolSpec",
-    "plan_bootstrap",
-]
+Import the modules (`infra.plan`, `infra.bootstrap`, `infra.cli`): the package itself imports nothing, so
+`leadgen infra --help` loads no settings and no Prefect.
+"""

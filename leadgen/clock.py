@@ -47,3 +47,11 @@ class ManualClock:
     async def async_sleep(self, seconds: float) -> None:
         """Drop-in for asyncio.sleep."""
         self.sleep(seconds)
+
+
+def as_clock(now: Clock | datetime, /) -> Clock:
+    """`now` itself when it is a clock; a clock that stays at `now` when it is a datetime."""
+    if isinstance(now, datetime):
+        fixed = now
+        return lambda: fixed
+    return now

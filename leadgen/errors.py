@@ -125,20 +125,20 @@ class SmtpOutcomeUnknown(SmtpSendError):
     final reply: the server may have accepted it. `send_queued` marks the row `unknown` and never resends it."""
 
 
-# --- Yandex Search API (raised by leadgen.yandex, handled by leadgen.yandex.jobs and the CLI) ---------------
+# --- Yandex Search API (raised by leadgen.yandex, handled by its submit/collect stages and the CLI) ----------
 
 
 class AuthError(SearchError):
     """Raised by `leadgen.yandex.auth` and the client when credentials are missing, malformed or refused.
 
-    Not retryable without operator action; `jobs` stops the run and leaves queries pending, the CLI prints it.
+    Not retryable without operator action; the stages stop the run and leave queries pending, the CLI prints it.
     """
 
 
 class NightWindowViolation(SearchError):
     """Raised by `YandexClient.create_search` outside NIGHT_WINDOW; `next_allowed` is the next window start.
 
-    `jobs.submit_due_queries` checks the window first and stops the run when it closes mid-batch.
+    `submit_due_queries` checks the window first and stops the run when it closes mid-batch.
     """
 
     def __init__(self, message: str, *, next_allowed: datetime) -> None:
@@ -149,7 +149,7 @@ class NightWindowViolation(SearchError):
 class QuotaExceeded(SearchError):
     """Raised by the client on HTTP 429 after its own retries; `retry_after` is seconds (header or backoff).
 
-    `jobs` keeps the query or operation pending and reschedules it; nothing is lost.
+    The stages keep the query or operation pending and reschedule it; nothing is lost.
     """
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
@@ -160,7 +160,7 @@ class QuotaExceeded(SearchError):
 class YandexUnavailable(SearchError):
     """Raised by the client on 5xx, timeouts, connection failures and unreadable bodies; retryable.
 
-    `jobs` records the error and retries on a later run.
+    The stages record the error and retry on a later run.
     """
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
@@ -171,7 +171,7 @@ class YandexUnavailable(SearchError):
 class YandexAPIError(SearchError):
     """Raised by the client on a 4xx other than 401/429: `status`, gRPC `code` and `message` from the body.
 
-    Not retryable as is: `jobs` fails the query (400) or the operation (404) with this as the reason.
+    Not retryable as is: the stages fail the query (400) or the operation (404) with this as the reason.
     """
 
     def __init__(self, message: str, *, status: int, code: int | None = None, request_id: str | None = None):
@@ -184,7 +184,7 @@ class YandexAPIError(SearchError):
 class OperationFailed(SearchError):
     """Raised by the client when an operation is done with an error, or its result cannot be decoded.
 
-    `jobs.collect_operations` marks the operation failed and re-queues its query once.
+    `collect_operations` marks the operation failed and re-queues its query once.
     """
 
     def __init__(self, message: str, *, operation_id: str, code: int | None = None) -> None:

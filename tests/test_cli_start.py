@@ -87,14 +87,24 @@ def test_the_issue_check_prints_false_three_times() -> None:
         ("db", "--help"),
         ("serp", "ingest", "--help"),
         ("yandex", "search", "--help"),
-        ("infra", "--help"),
         ("demo", "--help"),
+        ("sandbox", "up", "--help"),
+        ("bench", "month", "--help"),
         ("health", "--help"),
     ],
     ids=lambda argv: " ".join(argv) or "import",
 )
 def test_start_and_help_load_nothing_heavy(argv: tuple[str, ...]) -> None:
     assert _loaded(*argv) == []
+
+
+@pytest.mark.parametrize(
+    "argv", [("infra", "--help"), ("infra", "cache", "--help"), ("infra", "bootstrap", "--help")]
+)
+def test_infra_help_loads_its_own_module_only(argv: tuple[str, ...]) -> None:
+    """`leadgen infra` lives in the orchestration layer (infra/cli.py), added lazily: its help imports that module
+    (so `infra` is loaded) and nothing else: no Prefect, no settings, no flows or tasks."""
+    assert _loaded(*argv) == ["infra"]
 
 
 def test_a_command_still_loads_what_it_needs() -> None:

@@ -117,3 +117,31 @@ def test_the_sandbox_extra_holds_what_only_the_harness_needs() -> None:
     ]
     for extra in ("dev", "bench"):
         assert "leadgen[sandbox]" in extras[extra], f"the `{extra}` extra does not include the sandbox"
+
+
+def test_the_product_never_imports_the_harness() -> None:
+    """The runtime image has no harness: the CLI names its commands as strings (leadgen/cli/lazy.py), nothing more."""
+    found: dict[str, list[str]] = {}
+    for package in PRODUCT:
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                if any(name.partition(".")[0] in HARNESS for name in names):
+                    found.setdefault(str(path.relative_to(ROOT)), []).extend(names)
+    assert found == {}
+
+
+def test_the_runtime_image_does_not_ship_the_harness() -> None:
+    """The Dockerfile copies the product's packages one by one and none of the harness; .dockerignore keeps the
+    harness out of the build context too."""
+    copies = [line.split() for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()]
+    sources = {word.rstrip("/") for words in copies if words[:1] == ["COPY"] for word in words[1:-1]}
+    assert {"leadgen", "tasks", "flows", "infra"} <= sources
+    assert not sources & set(HARNESS) and "." not in sources
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert set(HARNESS) <= set(ignored)

@@ -14,6 +14,7 @@ import yaml
 from typer.main import get_command
 
 from leadgen.cli import app
+from leadgen.cli.lazy import LazyCommand
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -26,7 +27,7 @@ def _leaf_commands() -> list[str]:
     def walk(cmd: Any, prefix: list[str]) -> None:
         if hasattr(cmd, "commands"):  # a group (Typer vendors its own Click: matched by shape)
             for name, sub in cmd.commands.items():
-                walk(sub, [*prefix, name])
+                walk(sub.load() if isinstance(sub, LazyCommand) else sub, [*prefix, name])
         else:
             found.append(" ".join(prefix))
 
@@ -75,8 +76,9 @@ def test_sample_serp_page_parses_from_a_fresh_clone(tmp_path: Path) -> None:
 
 
 def test_default_sandbox_folder_is_ignored_by_git() -> None:
-    default = next(p.default for p in get_command(app).commands["sandbox"].commands["up"].params
-                   if p.name == "workdir")  # fmt: skip
+    sandbox = get_command(app).commands["sandbox"]
+    assert isinstance(sandbox, LazyCommand)
+    default = next(p.default for p in sandbox.load().commands["up"].params if p.name == "workdir")
     assert Path(default) == Path("sandbox")
     proc = subprocess.run(
         ["git", "check-ignore", "-q", "--no-index", "sandbox/leadgen.db"], cwd=ROOT, check=False, timeout=30

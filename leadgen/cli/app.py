@@ -3,42 +3,51 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from leadgen import __version__
-from leadgen.cli import bench as bench_cli
 from leadgen.cli import contacts as contacts_cli
 from leadgen.cli import db as db_cli
 from leadgen.cli import dedupe as dedupe_cli
-from leadgen.cli import demo as demo_cli
 from leadgen.cli import health as health_cli
-from leadgen.cli import infra as infra_cli
 from leadgen.cli import mailbox as mailbox_cli
 from leadgen.cli import optout as optout_cli
 from leadgen.cli import outreach as outreach_cli
 from leadgen.cli import plan as plan_cli
 from leadgen.cli import report as report_cli
-from leadgen.cli import sandbox as sandbox_cli
 from leadgen.cli import serp as serp_cli
 from leadgen.cli import unsubscribe as unsubscribe_cli
 from leadgen.cli import yandex as yandex_cli
 from leadgen.cli.console import print_error
 from leadgen.cli.context import load_settings
 from leadgen.cli.failures import describe
+from leadgen.cli.lazy import LAZY_COMMANDS, LazyCommand
 
 if TYPE_CHECKING:
-    from typer._click import Context  # the Click that Typer vendors
+    from typer._click import Command, Context  # the Click that Typer vendors
 
 
 class _RootGroup(TyperGroup):
-    """The root group, noting whether the command line asks for help (`leadgen db --help` then loads no settings)."""
+    """The root group, noting whether the command line asks for help (`leadgen db --help` then loads no settings),
+    and holding the commands from above the CLI (leadgen/cli/lazy.py) until one is used."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for name, target in LAZY_COMMANDS.items():
+            self.add_command(LazyCommand(name, target), name)
 
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         ctx.meta[_HELP_ASKED] = any(arg in ("--help", "-h") for arg in args)
         return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if isinstance(command, LazyCommand):
+            command = command.load()
+        return name, command, rest
 
 
 _HELP_ASKED = "leadgen.help_asked"
@@ -52,9 +61,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(db_cli.app, name="db")
-app.add_typer(infra_cli.app, name="infra")
-app.add_typer(sandbox_cli.app, name="sandbox")
-app.command(name="demo")(demo_cli.demo)
 app.add_typer(contacts_cli.app, name="contacts")
 app.command("enrich")(contacts_cli.enrich)
 app.add_typer(outreach_cli.app, name="outreach")
@@ -66,7 +72,6 @@ app.command("plan")(plan_cli.plan)
 app.command("report")(report_cli.report)
 app.add_typer(report_cli.export_app, name="export")
 app.add_typer(yandex_cli.app, name="yandex")
-app.add_typer(bench_cli.app, name="bench")
 app.add_typer(serp_cli.app, name="serp")
 app.command(name="dedupe")(dedupe_cli.dedupe)
 app.command(name="health")(health_cli.health)

@@ -80,13 +80,13 @@ def ingest(
     """Store a saved page as the results of OPERATION_ID (one transaction; re-running changes nothing).
 
     On PostgreSQL the page is COPYed (the bulk path of `collect_results`); on SQLite it is upserted."""
-    from leadgen.db.engine import session_scope
+    from leadgen.db import write_scope
     from leadgen.serp.pages import Payload, ingest_pages
 
     settings = get_settings(ctx)
     data = _read(file)
     engine = get_engine(ctx)
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         stored = ingest_pages(session, settings, [Payload(operation_id, data, query_id)], now=utc_now)
     if operation_id in stored.rejected:
         fail(f"{file}: {stored.rejected[operation_id]}")
@@ -104,7 +104,7 @@ def directories(
 
     The output is the DIRECTORY_DOMAINS_FILE format: save it (or the cross-query lines) to keep those entries.
     """
-    from leadgen.db.engine import session_scope
+    from leadgen.db import read_scope
     from leadgen.serp import DomainFilter
     from leadgen.serp.crossquery import find_cross_query_domains
     from leadgen.serp.filter import DIRECTORY_PREFIX, SOURCE_CROSS_QUERY
@@ -116,7 +116,7 @@ def directories(
         if reason.startswith(DIRECTORY_PREFIX):
             typer.echo(f"{domain}\t{reason.removeprefix(DIRECTORY_PREFIX)}\t{filt.sources[domain]}")
     if cross_query:
-        with session_scope(get_engine(ctx)) as session:
+        with read_scope(get_engine(ctx)) as session:
             found = find_cross_query_domains(session, settings)
         for item in found:
             if item.domain not in filt.reasons:

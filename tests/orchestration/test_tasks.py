@@ -154,6 +154,11 @@ def test_markdown_summary_and_error_rows() -> None:
     text = markdown_summary("Outreach", ["1 sent"], {"sent": 1}, errors)
     assert text.startswith("# Outreach\n")
     assert "| sent | 1 |" in text and "**Errors: 1**" in text and "boss@" not in text
+    # a stage's ItemError as `report_dict` gives it: the item's kind and its key (else its id) head the line
+    query = {"item": "query", "reason": "QuotaExceeded: 429", "id": 12, "outcome": "retry"}
+    company = {"item": "company", "reason": "timeout", "id": 3, "key": "firm.ru"}
+    text = markdown_summary("Search", [], {}, error_rows({"errors": [query, company]}, stage="submit"))
+    assert "- `query 12`: QuotaExceeded: 429" in text and "- `company firm.ru`: timeout" in text
 
 
 def test_flow_parameters_validate() -> None:

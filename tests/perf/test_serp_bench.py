@@ -40,7 +40,8 @@ from leadgen.serp.collect import make_collector
 from leadgen.serp.pages import Payload, ingest_pages
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
-from leadgen.yandex.jobs import CollectReport, collect_operations, submit_due_queries
+from leadgen.yandex.collect import CollectReport, collect_operations
+from leadgen.yandex.submit import submit_due_queries
 from leadgen.yandex.types import Operation
 from leadgen_sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
 from tests.perf.recording import record_figure

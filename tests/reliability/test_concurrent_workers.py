@@ -23,7 +23,8 @@ from leadgen.db.models import OutreachMessage
 from leadgen.outreach import draft_messages
 from leadgen.outreach.composer import FallbackComposer
 from leadgen.settings import Settings
-from leadgen.yandex.jobs import collect_operations, submit_due_queries
+from leadgen.yandex.collect import collect_operations
+from leadgen.yandex.submit import submit_due_queries
 from leadgen_sandbox.yandex_emulator import Faults
 from tests.conftest import PG_URL
 from tests.outreach.factories import MONDAY_NOON, add_company, make_offer

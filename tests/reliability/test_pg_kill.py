@@ -22,7 +22,8 @@ from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach import StaticMxResolver, draft_messages, send_queued
 from leadgen.outreach.composer import FallbackComposer
 from leadgen.settings import Settings
-from leadgen.yandex.jobs import collect_operations, submit_due_queries
+from leadgen.yandex.collect import collect_operations
+from leadgen.yandex.submit import submit_due_queries
 from leadgen_sandbox.smtp_sink import SmtpSink
 from leadgen_sandbox.yandex_emulator import Faults
 from tests.conftest import PG_URL

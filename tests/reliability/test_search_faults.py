@@ -1,4 +1,4 @@
-"""Fault matrix, search side: Yandex faults at realistic rates through `leadgen.yandex.jobs`, on both backends.
+"""Fault matrix, search side: Yandex faults at realistic rates through the submit and collect stages, on both backends.
 
 Existing coverage this file does not repeat (see docs/reliability.md): tests/yandex/test_jobs.py checks SLA expiry
 for one query, quota errors, rejected queries, failing `on_done`, random faults with no query lost, and three
@@ -27,7 +27,8 @@ from leadgen.errors import SearchError
 from leadgen.serp.ingest import make_on_done
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
-from leadgen.yandex.jobs import collect_operations, submit_due_queries
+from leadgen.yandex.collect import collect_operations
+from leadgen.yandex.submit import submit_due_queries
 from leadgen_sandbox.yandex_emulator import EmulatorConfig, Faults, YandexEmulator
 
 pytestmark = pytest.mark.anyio

@@ -29,7 +29,8 @@ from leadgen.outreach.composer import build_composer
 from leadgen.reports import funnel
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
-from leadgen.yandex.jobs import collect_operations, submit_due_queries
+from leadgen.yandex.collect import collect_operations
+from leadgen.yandex.submit import submit_due_queries
 from leadgen_sandbox.fake_llm import FakeLlm
 from leadgen_sandbox.smtp_sink import SmtpSink
 from leadgen_sandbox.yandex_emulator import EmulatorConfig, Faults, YandexEmulator

@@ -17,7 +17,8 @@ from leadgen.errors import SerpParseError
 from leadgen.serp import DomainFilter, make_on_done, parse_serp
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
-from leadgen.yandex.jobs import collect_operations, submit_due_queries
+from leadgen.yandex.collect import collect_operations
+from leadgen.yandex.submit import submit_due_queries
 from leadgen_sandbox.serp_xml import SerpSpec, render_serp_xml
 from leadgen_sandbox.yandex_emulator import EmulatorConfig, YandexEmulator
 

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 from leadgen.clock import ManualClock
 from leadgen.db import OperationStatus, QueryStatus, SerpOperation, SerpResult
 from leadgen.serp.collect import make_collector, page_store
-from leadgen.yandex.jobs import collect_operations, submit_due_queries
+from leadgen.yandex.collect import collect_operations
 from leadgen.yandex.pagestore import PageStore
+from leadgen.yandex.submit import submit_due_queries
 from leadgen_sandbox.yandex_emulator import Faults
 from tests.yandex.test_jobs import add_queries, operations, queries, stack
 

@@ -21,7 +21,8 @@ from leadgen.db import OperationStatus, QueryStatus, SerpOperation, SerpQuery, S
 from leadgen.errors import SearchError
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
-from leadgen.yandex.jobs import collect_operations, submit_due_queries
+from leadgen.yandex.collect import collect_operations
+from leadgen.yandex.submit import submit_due_queries
 from leadgen_sandbox.yandex_emulator import EmulatorConfig, Faults, YandexEmulator
 from tests.conftest import PG_URL
 from tests.yandex.conftest import DAY, NIGHT
@@ -109,7 +110,7 @@ async def test_submit_then_collect(engine: Engine, db_url: str, yclock: ManualCl
         assert {i for i, q in rows.items() if q.status == QueryStatus.SUBMITTED} == set(due)
         assert rows[later[0]].status == rows[other[0]].status == QueryStatus.PENDING
         ops = operations(engine)
-        assert [o.operation_id for o in ops] == report.operation_ids
+        assert [o.operation_id for o in ops] == list(report.operation_ids)
         assert all(o.status == OperationStatus.PENDING and o.submitted_at == yclock() for o in ops)
 
         on_done = Recorder()

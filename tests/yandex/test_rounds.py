@@ -10,7 +10,8 @@ from sqlalchemy import Engine
 from leadgen.clock import ManualClock
 from leadgen.db import OperationStatus, QueryStatus
 from leadgen.settings import Settings
-from leadgen.yandex.rounds import NightReport, night_end, run_night
+from leadgen.yandex.rounds import RoundsReport, night_end, run_night, run_rounds
+from leadgen.yandex.submit import submit_due_queries
 from leadgen_sandbox.yandex_emulator import Faults
 from tests.yandex.conftest import NIGHT
 from tests.yandex.test_jobs import Recorder, add_queries, operations, queries, stack
@@ -24,7 +25,7 @@ async def test_rounds_until_nothing_is_left_tonight(engine: Engine, db_url: str,
     add_queries(engine, ["окна пвх", "двери"])
     add_queries(engine, ["потолки"], scheduled_for=NIGHT + timedelta(hours=1))
     add_queries(engine, ["завтра"], scheduled_for=MORNING + timedelta(hours=20))  # the next night
-    seen: list[NightReport] = []
+    seen: list[RoundsReport] = []
     async with stack(db_url, yclock) as (_emu, client, settings):  # operations are done after 600 s
         report = await run_night(
             engine, client, settings, now=yclock, sleep=yclock.async_sleep, until=MORNING,
@@ -67,6 +68,52 @@ async def test_a_stopped_round_ends_the_night_for_the_next_run(
     assert report.rounds == 1 and report.stopped and "QuotaExceeded" in report.stopped
     assert report.ended.startswith("stopped: ") and report.deferred == 1
     assert queries(engine)[1].status == QueryStatus.PENDING
+
+
+async def test_full_rounds_go_on_at_once_and_submitting_alone_ignores_operations(
+    engine: Engine, db_url: str, yclock: ManualClock
+) -> None:
+    add_queries(engine, ["окна пвх", "двери", "потолки"])
+    start = yclock()
+    async with stack(db_url, yclock) as (emu, client, settings):
+        report = await run_rounds(
+            engine, client, settings, now=yclock, sleep=yclock.async_sleep, until=start + timedelta(hours=1),
+            submit=True, on_done=None, limit=1, step_seconds=300,
+        )  # fmt: skip
+    # full rounds of one query each, at once, until no query is due: no wait in between, no poll at all
+    assert (report.rounds, report.submitted, report.polled) == (3, 3, 0)
+    assert report.ended == "nothing left to search tonight" and report.still_pending == 3
+    assert yclock() == start and not emu.recorded("poll")
+
+
+async def test_collecting_alone_waits_for_operations_until_none_is_pending(
+    engine: Engine, db_url: str, yclock: ManualClock
+) -> None:
+    add_queries(engine, ["окна пвх", "двери"])
+    later = NIGHT + timedelta(hours=1)  # never submitted, so not waited for
+    add_queries(engine, ["потолки"], scheduled_for=later)
+    async with stack(db_url, yclock) as (_emu, client, settings):  # operations are done after 600 s
+        assert (await submit_due_queries(engine, client, settings, now=yclock, limit=10)).submitted == 2
+        report = await run_rounds(
+            engine, client, settings, now=yclock, sleep=yclock.async_sleep, until=MORNING,
+            submit=False, on_done=Recorder(), step_seconds=300,
+        )  # fmt: skip
+    assert report.ended == "nothing left to search tonight" and report.submitted == 0
+    assert (report.done, report.still_pending, report.rounds) == (2, 0, 3)  # at 0 s, 300 s (running), 600 s
+    assert yclock() == NIGHT + timedelta(seconds=600)
+    assert queries(engine)[3].status == QueryStatus.PENDING
+
+
+async def test_a_deadline_already_reached_still_runs_one_round(
+    engine: Engine, db_url: str, yclock: ManualClock
+) -> None:
+    add_queries(engine, ["окна пвх", "двери"], scheduled_for=NIGHT - timedelta(minutes=1))
+    async with stack(db_url, yclock) as (_emu, client, settings):
+        report = await run_rounds(
+            engine, client, settings, now=yclock, sleep=yclock.async_sleep, until=yclock(),
+            submit=True, on_done=None, limit=1,
+        )  # fmt: skip
+    assert (report.rounds, report.submitted) == (1, 1) and report.ended == f"reached {yclock().isoformat()}"
 
 
 def test_night_end_is_the_close_of_the_window_in_progress_or_next() -> None:

@@ -1,4 +1,7 @@
-"""`leadgen sandbox ...`: run the loopback sandbox services and print where they listen."""
+"""`leadgen sandbox up` and `leadgen demo`: the sandbox services in the foreground, and the demo run.
+
+Added to the CLI lazily (leadgen/cli/lazy.py); `--help` imports none of the services, Prefect or the database.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from leadgen.outputs import atomic_output, check_output
 app = typer.Typer(
     help="Loopback sandbox: Yandex Search API emulator, company site farm, SMTP sink and fake LLM.",
     no_args_is_help=True,
+    add_completion=False,
 )
 
 
@@ -66,6 +70,23 @@ def up(
         )
         _serve(stack, seconds)
     out_console.print("sandbox stopped")
+
+
+def demo(
+    workdir: Annotated[
+        Path | None,
+        typer.Option("--workdir", help="Folder for the demo's databases (default: a temporary one)."),
+    ] = None,
+    results: Annotated[int, typer.Option("--results", min=1, max=50, help="Results per search page.")] = 5,
+    twice: Annotated[
+        bool, typer.Option("--twice/--once", help="Run the pipeline a second time to show it adds nothing.")
+    ] = True,
+) -> None:
+    """Run plan → search → collect → enrich → outreach → report in the sandbox through Prefect, then read the
+    bounces and the reply that came back, and print it all."""
+    from leadgen_sandbox.demo_run import run_demo
+
+    run_demo(workdir, results=results, twice=twice)
 
 
 RETURNS_EVERY_SECONDS = 5.0

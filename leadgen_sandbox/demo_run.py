@@ -1,4 +1,8 @@
-"""`leadgen demo`: the whole pipeline in the loopback sandbox through Prefect, on a fresh machine, no credentials."""
+"""The demo run (`leadgen demo`): the whole pipeline in the loopback sandbox through Prefect, no credentials.
+
+It drives the orchestration layer (flows, infra), so it lives in the harness, above it; the CLI adds the command
+lazily (leadgen/cli/lazy.py, leadgen_sandbox/cli.py).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,8 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
 from rich.table import Table
 
 from leadgen.cli.console import styled
@@ -59,18 +62,9 @@ def _table(
     return table
 
 
-def demo(
-    workdir: Annotated[
-        Path | None,
-        typer.Option("--workdir", help="Folder for the demo's databases (default: a temporary one)."),
-    ] = None,
-    results: Annotated[int, typer.Option("--results", min=1, max=50, help="Results per search page.")] = 5,
-    twice: Annotated[
-        bool, typer.Option("--twice/--once", help="Run the pipeline a second time to show it adds nothing.")
-    ] = True,
-) -> None:
-    """Run plan → search → collect → enrich → outreach → report in the sandbox through Prefect, then read the
-    bounces and the reply that came back, and print it all."""
+def run_demo(workdir: Path | None, *, results: int, twice: bool) -> None:
+    """Run the pipeline in the sandbox (twice unless `twice` is False) in `workdir` or a temporary folder, print
+    each stage's account, the report and the mailbox loop; fail if anything was duplicated or did not come back."""
     started = time.monotonic()
     own_dir = workdir is None
     folder = Path(tempfile.mkdtemp(prefix="leadgen-demo-")) if workdir is None else workdir.resolve()
@@ -86,7 +80,7 @@ def demo(
 
 def _run_demo(folder: Path, *, results: int, twice: bool, started: float) -> None:
     from leadgen.db import make_engine, migrate
-    from leadgen.db.engine import session_scope
+    from leadgen.db.engine import read_scope
     from leadgen.settings import Settings
     from leadgen_sandbox.demo import snapshot
     from leadgen_sandbox.stack import DEMO_BATCH, SandboxStack, settings_env
@@ -121,7 +115,7 @@ def _run_demo(folder: Path, *, results: int, twice: bool, started: float) -> Non
             )
             first = pipeline_flow(params)
             delivered = [(r, m.message_id or "") for m in stack.sink.messages for r in m.rcpt_tos]
-            with session_scope(engine) as session:
+            with read_scope(engine) as session:
                 shot = snapshot(session, delivered=delivered)
             _print_snapshot(shot)
             second: dict[str, Any] | None = None
@@ -129,7 +123,7 @@ def _run_demo(folder: Path, *, results: int, twice: bool, started: float) -> Non
                 out_console.print(styled("\n[bold]running the pipeline again for the same batch…[/]"))
                 second = pipeline_flow(params)
                 delivered = [(r, m.message_id or "") for m in stack.sink.messages for r in m.rcpt_tos]
-                with session_scope(engine) as session:
+                with read_scope(engine) as session:
                     again = snapshot(session, delivered=delivered)
                 _print_rerun(shot, again, second)
                 shot = again
@@ -150,7 +144,7 @@ def _close_the_loop(stack: Any, engine: Any, settings: Any) -> Any:
 
     from leadgen.cli.report import print_loop
     from leadgen.clock import utc_now
-    from leadgen.db.engine import session_scope
+    from leadgen.db.engine import read_scope
     from leadgen.mailbox.maildir import process_maildir
     from leadgen.mailbox.report import loop_report
 
@@ -169,7 +163,7 @@ def _close_the_loop(stack: Any, engine: Any, settings: Any) -> Any:
         out_console.print(f"  {outcome.kind}: {outcome.effect}", soft_wrap=True, markup=False)
     again = process_maildir(engine, maildir, route=route, settings=settings, now=utc_now())
     out_console.print(f"read again: {again.read} messages, {again.recorded} recorded (must be 0)")
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         loop = loop_report(session)
     print_loop(asdict(loop))
     return loop

@@ -1,4 +1,7 @@
-"""`leadgen bench month`: the month-volume run of the whole pipeline in the sandbox, with its figures."""
+"""`leadgen bench month`: the month-volume run of the whole pipeline in the sandbox, with its figures.
+
+Added to the CLI lazily (leadgen/cli/lazy.py); `--help` imports neither the sandbox nor the database.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,9 @@ from rich.table import Table
 from leadgen.cli.context import err_console, out_console
 
 app = typer.Typer(
-    help="Benchmarks run against the loopback sandbox (no credentials, no network).", no_args_is_help=True
+    help="Benchmarks run against the loopback sandbox (no credentials, no network).",
+    no_args_is_help=True,
+    add_completion=False,
 )
 
 
@@ -44,7 +49,8 @@ def month(
     ] = False,
 ) -> None:
     """Plan, search at night, ingest, dedupe, enrich, draft and send for N simulated days on a manual clock."""
-    from leadgen_bench.month import MonthConfig, run_month
+    from leadgen_bench.config import MonthConfig
+    from leadgen_bench.month import run_month
 
     if not log_requests:  # tens of thousands of request lines would cost time and bury the figures
         logging.getLogger().setLevel(max(logging.getLogger().level, logging.WARNING))
