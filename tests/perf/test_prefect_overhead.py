@@ -1,11 +1,16 @@
-"""Prefect's share of wall time: the month run as direct stage calls and through the deployed flows, three times each,
-alternated (direct, flows, direct, flows, direct, flows), so a slow drift in the machine's load hits both sides.
+"""Prefect's share of wall time: the month run as direct stage calls and through the deployed flows, in three pairs.
+
+In each pair the two runs take turns day by day (direct day 1, flows day 1, direct day 2, ...; the waiting run is
+idle and untimed), so the load the machine's other jobs put on it, which swings by a factor of two within minutes
+on a shared machine, hits both runs alike. Alternating whole runs instead (direct month, flows month, ...) gave
+pairs 45 points apart under such load. Before each hand-over the flows run ships its logs and events to the server,
+timed as part of its share, so Prefect's background work never runs into the direct run's day.
 
 Run: `make bench`, or `PYTHONPATH=. pytest tests/perf/test_prefect_overhead.py -p no:cacheprovider -o addopts="" -s`.
 LEADGEN_BENCH_DAYS (default 30, the demo month) shortens it; a shorter run plans fewer niches
 (`representative_config`) so that each night holds as many queries as a night of the month, and each working day
-as many sends: the same per-day mix, fewer days. Every pair is recorded (with the load average around it); the
-median pair's share is asserted (a single pair on a shared machine can be off by several points either way).
+as many sends: the same per-day mix, fewer days. Every pair is recorded (with the load average at each hand-over);
+the median pair's share is asserted (a single pair on a shared machine can be off by several points either way).
 All runs use the same sandbox, plan and simulated clock. The flows
 talk to a real `prefect server start` process with its services on, as docker-compose runs it: on Postgres (a
 fresh `leadgen_bench_prefect` database) when LEADGEN_TEST_DATABASE_URL names a Postgres server, else on SQLite.
@@ -24,9 +29,8 @@ import asyncio
 import json
 import math
 import os
-import resource
 import statistics
-import time
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
@@ -48,7 +52,7 @@ from infra.plan import EMAIL_DAILY, YANDEX_LIMITS
 from leadgen_bench.config import NICHES
 from leadgen_bench.context import StageContext
 from leadgen_bench.month import OFFER, MonthConfig, MonthReport, run_month
-from leadgen_bench.stages import NIGHT_LIMIT, VirtualTime
+from leadgen_bench.stages import NIGHT_LIMIT, DirectStages, VirtualTime
 from leadgen_sandbox.stack import settings_env
 from tasks import runtime
 from tests.conftest import PG_URL, create_pg_database, drop_pg_database
@@ -56,16 +60,20 @@ from tests.orchestration.conftest import ship_logs_and_events
 from tests.orchestration.server import prefect_server_process
 from tests.perf.recording import assert_met, record_figure
 
+# The flows side ships its logs and events before each hand-over to the direct side: Prefect's work, timed.
+DRAIN = "logs and events shipped"
 GROUPS = {
     "night and morning (search, collect, ingest, dedupe, enrich)": (
         "night (search + collect + ingest)",
         "morning (dedupe + enrich)",
     ),
     "day (draft, queue, send)": ("day (draft + queue + send)",),
+    "logs and events shipped (flows only)": (DRAIN,),
 }
 DAYS = int(os.environ.get("LEADGEN_BENCH_DAYS", "30"))
 PAIRS = 3
 MONTH_DAYS = 30
+TURN_TIMEOUT = 1800.0  # seconds one run may wait for the other's day (a hung run fails the pair)
 MAX_SHARE = (
     0.05  # issue 21: Prefect adds no more than 5 % of the month's wall time (asserted on the median pair)
 )
@@ -140,39 +148,10 @@ class FlowStages:
         return int(result["sent"]), int(result["send_errors"])
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """CPU seconds (user + system) used so far by process `root` and its live descendants (Linux /proc)."""
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # exited meanwhile
-            continue
-        pid = int(entry.name)
-        parents[pid] = int(fields[1])
-        times[pid] = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
-    tree, frontier = {root}, [root]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
-        tree.update(children)
-        frontier += children
-    return sum(times.get(pid, 0.0) for pid in tree)
-
-
-def own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 @contextmanager
-def real_prefect_server(home: Path) -> Iterator[tuple[str, int]]:
+def real_prefect_server(home: Path) -> Iterator[str]:
     """A `prefect server start` process with its services, on Postgres when there is one, and the client
-    pointed at it; yields the server's database kind and process id."""
+    pointed at it; yields the server's database kind."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from sqlalchemy import make_url
 
@@ -186,7 +165,7 @@ def real_prefect_server(home: Path) -> Iterator[tuple[str, int]]:
             temporary_settings(updates={PREFECT_API_URL: server.api_url}),
         ):
             try:
-                yield ("postgres" if database_url else "sqlite"), server.pid
+                yield "postgres" if database_url else "sqlite"
             finally:
                 ship_logs_and_events()  # ship the last logs and events while the server is still up
     finally:
@@ -215,16 +194,133 @@ def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+class Turns:
+    """Day-by-day turns of the two runs of a pair: one side runs its day while the other waits (untimed)."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.turn = "direct"
+        self.failed: BaseException | None = None
+
+    def wait_for(self, side: str) -> None:
+        with self.cond:
+            if not self.cond.wait_for(
+                lambda: self.turn == side or self.failed is not None, timeout=TURN_TIMEOUT
+            ):
+                raise TimeoutError(f"the other run did not hand over to {side} in {TURN_TIMEOUT} s")
+            if self.failed is not None:
+                raise RuntimeError("the other run of the pair failed") from self.failed
+
+    def hand_over(self, to: str) -> None:
+        with self.cond:
+            self.turn = to
+            self.cond.notify_all()
+
+    def fail(self, exc: BaseException) -> None:
+        with self.cond:
+            self.failed = exc
+            self.cond.notify_all()
+
+
+class TurnStages:
+    """A run's stages that, from its second day on, hand the machine to the other run before each day and wait
+    for it back (in `new_day`, outside the timed steps). `before_hand_over` runs first, timed as DRAIN."""
+
+    def __init__(
+        self, inner: Any, ctx: StageContext, side: str, other: str, turns: Turns, **hooks: Any
+    ) -> None:
+        self.inner, self.ctx, self.side, self.other, self.turns = inner, ctx, side, other, turns
+        self.hooks = hooks
+        self.day = 0
+
+    async def hand_over(self) -> None:
+        if "before_hand_over" in self.hooks:
+            with self.ctx.timer.stage(DRAIN):
+                await asyncio.to_thread(self.hooks["before_hand_over"])
+        if "on_hand_over" in self.hooks:
+            self.hooks["on_hand_over"]()
+        self.turns.hand_over(self.other)
+
+    async def new_day(self) -> None:
+        if self.day:
+            await self.hand_over()
+            await asyncio.to_thread(self.turns.wait_for, self.side)
+        self.day += 1
+        await self.inner.new_day()
+
+    async def night(self, until: datetime) -> None:
+        await self.inner.night(until)
+
+    async def morning(self) -> None:
+        await self.inner.morning()
+
+    async def working_day(self) -> tuple[int, int]:
+        return await self.inner.working_day()  # type: ignore[no-any-return]
+
+
+def taking_turns(factory: Any, side: str, other: str, turns: Turns, **hooks: Any) -> Any:
+    @asynccontextmanager
+    async def open_stages(ctx: StageContext) -> AsyncIterator[TurnStages]:
+        async with factory(ctx) as inner:
+            stages = TurnStages(inner, ctx, side, other, turns, **hooks)
+            yield stages
+            await stages.hand_over()  # its last day is done: the other run finishes alone
+
+    return open_stages
+
+
 def run_pair(base: MonthConfig, tmp: Path, pair: int) -> dict[str, Any]:
-    """One direct run, then one through the flows on a fresh `prefect server start` (its start and stop untimed)."""
-    load_before, cpu0 = load(), own_cpu_seconds()
-    direct = run_month(replace(base, workdir=tmp / f"direct-{pair}"), progress=print)
-    load_between, cpu1 = load(), own_cpu_seconds()
-    with real_prefect_server(tmp / f"prefect-{pair}") as (server_db, server_pid):
-        t0, server0, cpu2 = time.perf_counter(), tree_cpu_seconds(server_pid), own_cpu_seconds()
-        via = run_month(replace(base, workdir=tmp / f"flows-{pair}"), stages=FlowStages.open, progress=print)
-        cpu3, server_cpu = own_cpu_seconds(), tree_cpu_seconds(server_pid) - server0
-        print(f"pair {pair}: flows half {time.perf_counter() - t0:.0f} s wall")
+    """One direct run and one through the flows (on a fresh `prefect server start`, started and stopped untimed),
+    day by day in turn: direct day 1, flows day 1, direct day 2, ... so the machine's load drifts hit both alike.
+    Before each hand-over the flows side ships its logs and events to the server (timed: DRAIN), so Prefect's
+    background work does not run into the direct side's day."""
+    turns, loads, out = Turns(), [load()], {}
+
+    def flows_side() -> None:
+        try:
+            with real_prefect_server(tmp / f"prefect-{pair}") as server_db:
+                out["server_db"] = server_db
+                stages = taking_turns(
+                    FlowStages.open, "flows", "direct", turns, before_hand_over=ship_logs_and_events
+                )
+                out["flows"] = run_month(
+                    replace(base, workdir=tmp / f"flows-{pair}"), stages=stages, progress=print
+                )
+        except BaseException as exc:
+            turns.fail(exc)
+            raise
+
+    flows = threading.Thread(target=flows_side, name=f"flows-{pair}")
+
+    def start_flows() -> None:
+        if not flows.is_alive() and "started" not in out:
+            out["started"] = True
+            flows.start()  # the flows run's set-up (server, sandbox, plan) runs while the direct run waits
+        loads.append(load())
+
+    stages = taking_turns(DirectStages.open, "direct", "flows", turns, on_hand_over=start_flows)
+    try:
+        direct = run_month(replace(base, workdir=tmp / f"direct-{pair}"), stages=stages, progress=print)
+    except BaseException as exc:
+        turns.fail(exc)
+        raise
+    finally:
+        if "started" in out:
+            flows.join()
+    assert "flows" in out, "the flows run of the pair failed (see its traceback above)"
+    via: MonthReport = out["flows"]
+    loads.append(load())
+    return pair_row(pair, direct, via, str(out["server_db"]), base, loads)
+
+
+def pair_row(
+    pair: int,
+    direct: MonthReport,
+    via: MonthReport,
+    server_db: str,
+    base: MonthConfig,
+    loads: list[list[float]],
+) -> dict[str, Any]:
     d_groups, f_groups = stage_groups(direct), stage_groups(via)
     d_total, f_total = sum(d_groups.values()), sum(f_groups.values())
     # The same work was done both ways: the same companies found and crawled, every send in the sink once,
@@ -237,6 +333,7 @@ def run_pair(base: MonthConfig, tmp: Path, pair: int) -> dict[str, Any]:
     return {
         "pair": pair,
         "prefect_server_database": server_db,
+        "min_max_load": [min(x[0] for x in loads), max(x[0] for x in loads)],
         "direct_s": round(d_total, 2),
         "flows_s": round(f_total, 2),
         "prefect_share": round((f_total - d_total) / f_total, 4),
@@ -244,20 +341,12 @@ def run_pair(base: MonthConfig, tmp: Path, pair: int) -> dict[str, Any]:
             group: {
                 "direct_s": round(d_groups[group], 2),
                 "flows_s": round(f_groups[group], 2),
-                "prefect_share": round((f_groups[group] - d_groups[group]) / f_groups[group], 3),
+                "prefect_share": round(1 - d_groups[group] / f_groups[group], 3) if f_groups[group] else 0.0,
             }
             for group in GROUPS
         },
-        "load_average": {"before_direct": load_before, "before_flows": load_between, "after": load()},
-        # CPU seconds of the whole run (plan and measuring included; the site farm's own process left out):
-        # much less sensitive to the other jobs on the machine than wall time.
-        "cpu_s": {
-            "direct": round(cpu1 - cpu0, 1),
-            "flows": round(cpu3 - cpu2, 1),
-            "prefect_server": round(server_cpu, 1),
-            # Prefect's share of the CPU the run used: the flows process and the server against the direct run
-            "prefect_share": round(1 - (cpu1 - cpu0) / (cpu3 - cpu2 + server_cpu), 3),
-        },
+        # 1-minute load average at the start, at each hand-over of the direct run, and at the end
+        "load_average_1min": [x[0] for x in loads],
         "work": {
             "companies": direct.unique_companies,
             "enriched": direct.companies_enriched,
@@ -287,7 +376,7 @@ def test_prefect_share_of_wall_time(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     for row in pairs:
         print(
             f"pair {row['pair']}: Prefect's share {row['prefect_share']:.1%} ({row['direct_s']:.1f} s direct, "
-            f"{row['flows_s']:.1f} s flows), load {row['load_average']}, CPU {row['cpu_s']}"
+            f"{row['flows_s']:.1f} s flows), 1-min load {row['min_max_load']}"
         )
         record_figure(
             f"Prefect's share, pair {row['pair']} of {PAIRS}",
