@@ -29,7 +29,6 @@ class PrefectServer:
     api_url: str
     home: Path
     log: Path
-    pid: int = 0  # the `prefect server start` process (its API and services run in it and its children)
 
     def env(self, **extra: str) -> dict[str, str]:
         """Environment for a `prefect` CLI subprocess talking to this server."""
@@ -99,7 +98,7 @@ def prefect_server_process(
                 tail = log_path.read_text(errors="replace")[-3000:]
                 raise ServerStartError(f"prefect server not healthy after {timeout:.0f} s:\n{tail}")
             time.sleep(0.3)
-        yield PrefectServer(api_url=api_url, home=home, log=log_path, pid=proc.pid)
+        yield PrefectServer(api_url=api_url, home=home, log=log_path)
     finally:
         proc.terminate()
         try:
