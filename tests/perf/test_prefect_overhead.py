@@ -81,6 +81,8 @@ COMMAND = (
     "LEADGEN_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test "
     'PYTHONPATH=. pytest tests/perf/test_prefect_overhead.py -p no:cacheprovider -o addopts="" -s'
 )
+if DAYS != MONTH_DAYS:
+    COMMAND = f"LEADGEN_BENCH_DAYS={DAYS} {COMMAND}"
 PREFECT_DB = "leadgen_bench_prefect"
 
 
@@ -371,7 +373,7 @@ def test_prefect_share_of_wall_time(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     path = (
         f"{workload(base)} through the deployed night/outreach flows on a real prefect server "
         f"({pairs[0]['prefect_server_database']}) against the same steps as direct library calls "
-        f"(leadgen_bench.stages.DirectStages), {PAIRS} pairs alternated in one run"
+        f"(leadgen_bench.stages.DirectStages), {PAIRS} pairs, the two runs of each taking turns day by day"
     )
     for row in pairs:
         print(
