@@ -41,11 +41,12 @@ def _cell(value: Any) -> Any:
 
 
 def error_rows(report: Mapping[str, Any], *, stage: str) -> list[dict[str, Any]]:
-    """The per-item errors of a report dict (`errors: [{..., reason}]`) as table rows."""
+    """The per-item errors of a report dict (`errors`: leadgen.stage_report.ItemError as dicts) as table rows,
+    without their empty fields."""
     rows = []
     for error in report.get("errors") or []:
         if isinstance(error, Mapping):
-            rows.append({"stage": stage, **{k: _cell(v) for k, v in error.items()}})
+            rows.append({"stage": stage, **{k: _cell(v) for k, v in error.items() if v is not None}})
     return rows
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.artifacts import publish
+from flows.artifacts import error_rows, publish
 from flows.journal import journaled
 from flows.params import MailboxSyncParams
 from flows.runtime import task_runner
@@ -38,7 +38,10 @@ def mailbox_sync_flow(params: MailboxSyncParams = MailboxSyncParams()) -> dict[s
         try:
             reports.append(sync_mailbox_task(route))
         except MailboxError as exc:  # after the task's retries: record it, read the other mailboxes
-            reports.append({"route": route, "read": 0, "kinds": {}, "matched": 0, "error": str(exc)})
+            failure = {"item": "route", "reason": str(exc), "id": route}
+            reports.append(
+                {"route": route, "read": 0, "kinds": {}, "matched": 0, "error": str(exc), "errors": [failure]}
+            )
     table = [
         {
             "route": r["route"],
@@ -51,7 +54,7 @@ def mailbox_sync_flow(params: MailboxSyncParams = MailboxSyncParams()) -> dict[s
         }
         for r in reports
     ]
-    errors = [{"item": r["route"], "reason": r["error"]} for r in reports if r.get("error")]
+    errors = [row for r in reports for row in error_rows(r, stage="mailbox")]
     settled = settle_task()  # after the bounces and replies: what they settled is no longer `unknown`
     counts = settled["counts"]
     lines = [_line(r) for r in reports] + [_settled_line(counts)]
@@ -65,13 +68,13 @@ def mailbox_sync_flow(params: MailboxSyncParams = MailboxSyncParams()) -> dict[s
     )
     total = {
         "read": sum(int(r.get("read", 0)) for r in reports),
-        "failed_routes": len(errors),
+        "failed_routes": sum(1 for r in reports if r.get("error")),
         **{f"settled_{outcome}": n for outcome, n in counts.items()},
     }
     publish("mailbox-sync", "Mailbox sync", lines=lines, stats=total, table=table, errors=errors)
     logger.info("; ".join(lines))
-    if errors:
-        raise MailboxError("; ".join(f"{e['item']}: {e['reason']}" for e in errors))
+    if failed := [f"{r['route']}: {r['error']}" for r in reports if r.get("error")]:
+        raise MailboxError("; ".join(failed))
     return {"routes": reports, **total}
 
 

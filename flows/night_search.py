@@ -32,7 +32,8 @@ def night_search_flow(params: SearchParams = SearchParams()) -> dict[str, Any]:
     progress = start_progress("night-search", f"Submitting up to {limit} queries")
     report = submit_queries(limit, params.batch_tag)
     update_progress(progress, 1, 1)
-    stopped = report["stopped"]
+    window_closed = report["ended"] == "the night window closed"  # between the check above and the round
+    stopped = report["stopped"] or ("the night window closed" if window_closed else None)
     totals: dict[str, Any] = {"in_window": True, **{k: report[k] for k in COUNTED}, "stopped": stopped}
     handled = sum(report[k] for k in COUNTED)
     if stopped:

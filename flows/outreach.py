@@ -42,11 +42,6 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
     )
     sent = send_task(send_limit, params.dry_run, tag) if send_limit else {}
     outbox = outbox_task()
-    errors = (
-        error_rows(drafted, stage="draft")
-        + error_rows(queued, stage="queue")
-        + error_rows(sent, stage="send")
-    )
     result = {
         "recovered_unknown": sent.get("recovered_unknown", 0),
         "drafted": drafted.get("drafted", 0),
@@ -59,6 +54,41 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
     # Emits `leadgen.daily-cap.reached-early` when today's cap is used up before noon.
     cap = daily_cap_alert_task() if sent and not params.dry_run else None
     early = stopped_early(sent)
+    lines = outreach_lines(params, drafted, queued, sent, outbox, cap) + ([early] if early else [])
+    await apublish(
+        "outreach",
+        "Outreach",
+        lines=lines,
+        stats=counts(result) | {f"outbox_{k}": v for k, v in outbox.items()},
+        table=flat_table(
+            [
+                {"step": "draft", **counts(drafted)},
+                {"step": "queue", **counts(queued)},
+                {"step": "send", **counts(sent)},
+            ]
+        ),
+        errors=(
+            error_rows(drafted, stage="draft")
+            + error_rows(queued, stage="queue")
+            + error_rows(sent, stage="send")
+        ),
+    )
+    logger.info("; ".join(lines))
+    if early:
+        logger.warning(early)
+        return Completed(message=early, data=result)
+    return result
+
+
+def outreach_lines(
+    params: OutreachParams,
+    drafted: dict[str, Any],
+    queued: dict[str, Any],
+    sent: dict[str, Any],
+    outbox: dict[str, Any],
+    cap: dict[str, Any] | None,
+) -> list[str]:
+    """The run in sentences: recovery, draft, queue, send, the outbox; the window, routes down, an early cap."""
     lines = [
         f"{sent.get('recovered_unknown', 0)} rows left in `sending` by a crash marked `unknown`, "
         f"{sent.get('recovered_requeued', 0)} requeued (crashed before DATA)",
@@ -68,8 +98,8 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
         f"outbox now: {outbox['queued']} queued, {outbox['sending']} in `sending`, {outbox['unknown']} "
         f"`unknown` (in doubt), {outbox['settled']} settled by evidence",
     ]
-    if tag:
-        lines.insert(0, f"batch {tag}")
+    if params.batch_tag:
+        lines.insert(0, f"batch {params.batch_tag}")
     if sent and not sent.get("window_open", True):
         lines.append(f"outside the send window; next opens {sent.get('next_window_start')}")
     lines.extend(f"route down: {line}" for line in sent.get("routes_down") or [])
@@ -77,20 +107,7 @@ async def outreach_flow(params: OutreachParams = OutreachParams()) -> dict[str, 
         lines.append(
             f"daily cap reached before noon: {cap['used']} of {cap['cap']} used at {cap['at'][11:16]}"
         )
-    if early:
-        lines.append(early)
-    table = [
-        {"step": "draft", **counts(drafted)},
-        {"step": "queue", **counts(queued)},
-        {"step": "send", **counts(sent)},
-    ]
-    stats = counts(result) | {f"outbox_{k}": v for k, v in outbox.items()}
-    await apublish("outreach", "Outreach", lines=lines, stats=stats, table=flat_table(table), errors=errors)
-    logger.info("; ".join(lines))
-    if early:
-        logger.warning(early)
-        return Completed(message=early, data=result)
-    return result
+    return lines
 
 
 def stopped_early(sent: dict[str, Any]) -> str | None:

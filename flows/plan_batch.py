@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.artifacts import counts, mask_pii, publish
+from flows.artifacts import counts, error_rows, mask_pii, publish
 from flows.journal import journaled
 from flows.params import PlanParams
 from flows.runtime import task_runner
@@ -19,11 +19,7 @@ def plan_batch_flow(params: PlanParams = PlanParams()) -> dict[str, Any]:
     """Plan one batch of searches; re-running it inserts nothing twice (query_hash is unique)."""
     logger = get_run_logger()
     report = plan_batch_task(params.batch_tag, params.source, params.dry_run)
-    errors = [
-        {"item": f"row {o['row_number']}", "reason": o.get("last_error") or ""}
-        for o in report["outcomes"]
-        if o["status"] == "error"
-    ]
+    errors = error_rows(report, stage="plan")
     lines = [
         f"batch `{report['batch_tag']}`{' (dry run: nothing written)' if report['dry_run'] else ''}",
         f"{report['rows_total']} rows: {report['rows_planned']} planned, {report['rows_failed']} invalid, "

@@ -65,6 +65,9 @@ WHITESPACE_RE = re.compile(r"\s")
 FAST_URL_RE = re.compile(
     r"(https?)://(?:[^/?#\s\[\]]*@)?([^/?#:@\[\]\s]+)(/[^?#\s]*)?(?:\?([^#\s]*))?(?:#\S*)?", re.IGNORECASE
 )
+# The same without user info, tried first: where it matches, FAST_URL_RE matches with the same groups (no `@`
+# comes before the host's end, so the user-info part cannot match), and it saves that part's backtracking.
+PLAIN_URL_RE = re.compile(r"(https?)://([^/?#:@\[\]\s]+)(/[^?#\s]*)?(?:\?([^#\s]*))?(?:#\S*)?", re.IGNORECASE)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 MAX_HOST_LENGTH = 253
 
@@ -255,7 +258,7 @@ class UrlParts:
 
 def _split(url: str) -> tuple[str, str, int | None, str, str] | None:
     """(scheme, raw host, port, path, query) of an http(s) URL, or None."""
-    fast = FAST_URL_RE.fullmatch(url)
+    fast = PLAIN_URL_RE.fullmatch(url) or FAST_URL_RE.fullmatch(url)
     if fast is not None:
         scheme, host, path, query = fast.groups()
         return scheme.lower(), host, None, path or "", query or ""
@@ -287,8 +290,8 @@ def _host_parts(raw_host: str, /) -> tuple[str | None, str | None]:
     return host, _registrable(host, False)
 
 
-def canonicalise(url: str | None, /) -> UrlParts | None:
-    """Canonical URL, host and registrable domain in one pass; None when `url` is not an http(s) URL."""
+def canonical_parts(url: str | None, /) -> tuple[str, str, str | None] | None:
+    """`canonicalise` as a plain (url, host, domain) tuple (what the bulk planner reads per result)."""
     if not url:
         return None
     split = _split(url)
@@ -307,8 +310,13 @@ def canonicalise(url: str | None, /) -> UrlParts | None:
         query = "&".join(
             pair for pair in query.split("&") if pair and not _is_tracking_raw(pair.partition("=")[0])
         )
-    url = f"https://{netloc}{path}?{query}" if query else f"https://{netloc}{path}"
-    return UrlParts(url=url, host=host, domain=domain)
+    return (f"https://{netloc}{path}?{query}" if query else f"https://{netloc}{path}"), host, domain
+
+
+def canonicalise(url: str | None, /) -> UrlParts | None:
+    """Canonical URL, host and registrable domain in one pass; None when `url` is not an http(s) URL."""
+    parts = canonical_parts(url)
+    return UrlParts(*parts) if parts is not None else None
 
 
 def canonical_url(url: str | None, /) -> str | None:
@@ -349,6 +357,13 @@ def domain_key(value: str, /) -> str | None:
     if text[:7].lower() == "mailto:":
         text = text[7:]
     return canonical_domain(text.lstrip("@"), keep_subdomains=True)
+
+
+def listed_host(value: str, /) -> str | None:
+    """A host as a list names it (URL or host) in `domain_key`'s form (subdomains kept, `www.`/`m.` dropped);
+    a public suffix that `domain_key` refuses (`gov.ru`, `msk.ru`) stays the normalised host itself, so a list
+    can name a whole zone. None for junk and IPs."""
+    return domain_key(value) or host_of(value.strip())
 
 
 def email_key(value: str, /) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, update
 
 from leadgen.clock import Clock
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import JobStatus, ProcessingJob
 
 # A row still `running` after this long belongs to a process that was killed (a night run lasts at most ~12 h);
@@ -47,7 +47,7 @@ def counts(result: Any, prefix: str = "") -> dict[str, int | float]:
 
 def mark_abandoned(engine: Engine, *, now: datetime, older_than: timedelta = ABANDONED_AFTER) -> int:
     """Mark `running` rows started before `now - older_than` as failed (abandoned); returns how many."""
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         result = session.execute(
             update(ProcessingJob)
             .where(ProcessingJob.status == JobStatus.RUNNING, ProcessingJob.started_at < now - older_than)
@@ -61,7 +61,7 @@ def start_job(
 ) -> int:
     """Insert a `running` row for this stage run (after marking abandoned ones) and return its id."""
     mark_abandoned(engine, now=now)
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         job = ProcessingJob(
             stage=stage,
             batch_tag=batch_tag,
@@ -84,7 +84,7 @@ def finish_job(
     now: datetime,
 ) -> None:
     """Close the row: status, finish time, counts and the one-line error of a failure."""
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         session.execute(
             update(ProcessingJob)
             .where(ProcessingJob.id == job_id)

@@ -145,8 +145,8 @@ def _close_the_loop(stack: Any, engine: Any, settings: Any) -> Any:
     from leadgen.cli.report import print_loop
     from leadgen.clock import utc_now
     from leadgen.db.engine import read_scope
+    from leadgen.mailbox.loop_stats import loop_stats
     from leadgen.mailbox.maildir import process_maildir
-    from leadgen.mailbox.report import loop_report
 
     returned = stack.sink.deliver_returns()
     maildir = stack.sink.returns.maildir
@@ -164,7 +164,7 @@ def _close_the_loop(stack: Any, engine: Any, settings: Any) -> Any:
     again = process_maildir(engine, maildir, route=route, settings=settings, now=utc_now())
     out_console.print(f"read again: {again.read} messages, {again.recorded} recorded (must be 0)")
     with read_scope(engine) as session:
-        loop = loop_report(session)
+        loop = loop_stats(session)
     print_loop(asdict(loop))
     return loop
 

@@ -8,7 +8,6 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
-from sqlalchemy.orm import Session
 
 from leadgen.alerts import (
     EVENT_BOUNCE_RATE,
@@ -19,6 +18,7 @@ from leadgen.alerts import (
     recent_bounce_days,
     resource_id,
 )
+from leadgen.db.engine import read_scope
 from leadgen.outreach.outbox import day_bounds, used_today
 from tasks import runtime
 from tasks.policy import retry_options
@@ -39,7 +39,7 @@ def emit_alert(event: str, day: date, summary: str, figures: dict[str, Any]) -> 
 def night_backlog_alert_task() -> dict[str, Any]:
     """At the end of a night: queries and operations pending past YANDEX_OPERATION_SLA_HOURS; event if any."""
     settings = load_settings()
-    with open_engine(settings) as engine, Session(engine) as session:
+    with open_engine(settings) as engine, read_scope(engine) as session:
         backlog = night_backlog(session, settings, now=runtime.now())
     figures = dict(jsonable(backlog))
     if backlog.breached:
@@ -51,7 +51,7 @@ def night_backlog_alert_task() -> dict[str, Any]:
 def bounce_rate_alert_task() -> dict[str, Any]:
     """After a mailbox sync: yesterday's and today's bounce rates; an event for each above the threshold."""
     settings = load_settings()
-    with open_engine(settings) as engine, Session(engine) as session:
+    with open_engine(settings) as engine, read_scope(engine) as session:
         days = recent_bounce_days(session, settings, now=runtime.now())
     for day in days:
         if day.exceeded:
@@ -66,7 +66,7 @@ def daily_cap_alert_task() -> dict[str, Any]:
     settings = load_settings()
     now = runtime.now()
     start, end = day_bounds(now, settings)
-    with open_engine(settings) as engine, Session(engine) as session:
+    with open_engine(settings) as engine, read_scope(engine) as session:
         used = used_today(session, start, end)
     check = cap_morning(used, settings, now=now)
     figures = dict(jsonable(check))

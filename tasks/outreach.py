@@ -12,7 +12,6 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from leadgen.outreach import draft_messages, queue_messages, send_queued
-from leadgen.outreach.permitted import BatchSender, send_with_permits
 from tasks import runtime
 from tasks.claims import current_owner, owner_alive
 from tasks.limits import EmailPermits
@@ -60,32 +59,22 @@ def queue_task(limit: int, batch_tag: str | None = None) -> dict[str, Any]:
 
 @task(name="send-messages", cache_policy=NO_CACHE, **retry_options())
 def send_task(limit: int, dry_run: bool = False, batch_tag: str | None = None) -> dict[str, Any]:
-    """Send up to `limit` queued messages (of the batch, if given) in batches, each covered by `email-daily`
-    slots taken first (leadgen.outreach.permitted has the rules); a dry run writes .eml files only."""
+    """Send up to `limit` queued messages (of the batch, if given), one `email-daily` slot taken right before
+    each (leadgen.outreach.sending has the rules); a dry run writes .eml files only."""
     settings = load_settings()
-    resolver = mx_resolver(settings)
     with open_engine(settings) as engine:
-        if dry_run:  # .eml files only, the database is not changed: one call writes every due message
-            dry = send_queued(
-                engine,
-                settings,
-                limit=limit,
-                now=runtime.now(),
-                dry_run=True,
-                batch_tag=batch_tag,
-                resolver=resolver,
-            )
-            return dict(jsonable(dry))
-        run = BatchSender(
+        report = send_queued(
             engine,
             settings,
-            EmailPermits(),
-            clock=runtime.now,
+            limit=limit,
+            now=runtime.now,
+            dry_run=dry_run,
             sleep=runtime.sleep,
-            permit_timeout=EMAIL_SLOT_TIMEOUT_SECONDS,
-            batch_tag=batch_tag,
+            resolver=mx_resolver(settings),
             owner=current_owner(),
-            resolver=resolver,
+            owner_alive=owner_alive,
+            batch_tag=batch_tag,
+            permits=EmailPermits(),
+            permit_timeout=EMAIL_SLOT_TIMEOUT_SECONDS,
         )
-        report = send_with_permits(run, limit=limit, owner_alive=owner_alive)
     return dict(jsonable(report))

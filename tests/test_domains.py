@@ -230,3 +230,18 @@ def test_cyrillic_fast_path_agrees_with_idna(host: str) -> None:
 )
 def test_a_prefix_that_is_the_registrable_label_is_kept(value: str, expected: str) -> None:
     assert canonical_domain(value) == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        URLS, st.text(alphabet="htpsHTPS:/@?#&=.-_ aбвWX0%[]:\t", max_size=40).map(lambda t: "http://" + t)
+    )
+)
+def test_plain_url_regex_agrees_with_the_full_one(value: str) -> None:
+    """PLAIN_URL_RE is tried first: where it matches, FAST_URL_RE matches with the same groups."""
+    plain = domains.PLAIN_URL_RE.fullmatch(value)
+    if plain is None:
+        return
+    fast = domains.FAST_URL_RE.fullmatch(value)
+    assert fast is not None and fast.groups() == plain.groups()

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from leadgen.cli import app
 from leadgen.clock import ManualClock
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import JobStatus, ProcessingJob
 from leadgen.errors import YandexUnavailable
 from leadgen.journal import ABANDONED, counts, journaled, mark_abandoned, start_job
@@ -21,7 +21,7 @@ T = datetime(2026, 11, 20, 22, 0, tzinfo=UTC)
 
 
 def jobs(engine: Engine) -> list[ProcessingJob]:
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         rows = session.scalars(select(ProcessingJob).order_by(ProcessingJob.id)).all()
         session.expunge_all()
         return list(rows)

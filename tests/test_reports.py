@@ -27,15 +27,8 @@ from leadgen.db import (
     SerpQuery,
     SerpResult,
 )
-from leadgen.reports import (
-    daily_summaries,
-    export_contacts,
-    export_domains,
-    funnel,
-    funnels,
-    quality,
-    top_domains,
-)
+from leadgen.exports import export_contacts, export_domains
+from leadgen.pipeline_stats import daily_summaries, funnel, funnels, quality, top_domains
 
 T = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 

@@ -11,9 +11,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from leadgen.cli.context import batch_tag_option, err_console, fail, get_engine, get_settings
+from leadgen.stage_report import report_dict
 
 if TYPE_CHECKING:  # the crawler, the extractor and the database load when a command runs
-    from leadgen.contacts.enrich import CompanyOutcome
+    from sqlalchemy import Engine
+
+    from leadgen.contacts.enrich import CompanyOutcome, EnrichReport
+    from leadgen.settings import Settings
 
 app = typer.Typer(help="Contact extraction from saved pages.", no_args_is_help=True)
 
@@ -63,21 +67,34 @@ def enrich(
     ] = None,
 ) -> None:
     """Crawl company sites for contacts (status new → enriched / no_contacts / unreachable), with progress."""
-    import asyncio
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from leadgen.cli.owners import cli_owner_alive
-    from leadgen.clock import utc_now
-    from leadgen.contacts.enrich import enrich_companies
-    from leadgen.contacts.orphans import release_orphaned_companies
-    from leadgen.contacts.selection import company_ids_by_domain, count_to_enrich
-    from leadgen.db.engine import session_scope
-    from leadgen.domains import canonical_domain, to_ascii
+    from leadgen.contacts.selection import company_ids_for_typed, count_to_enrich
+    from leadgen.db.engine import read_scope
 
     settings = get_settings(ctx)
     engine = get_engine(ctx)
-    # Companies left in `enriching` by a run that is gone go back to `new` first (at once, or after the stale age).
+    _release_orphans(engine, batch_tag)
+    company_ids: list[int] | None = None
+    if company:
+        with read_scope(engine) as session:
+            company_ids, missing = company_ids_for_typed(session, company)
+        if missing:
+            fail(f"no company with domain {', '.join(missing)}")
+        limit = max(limit, len(company_ids))
+    with read_scope(engine) as session:
+        total = count_to_enrich(session, limit=limit, company_ids=company_ids, batch_tag=batch_tag)
+    report = _enrich_with_progress(
+        engine, settings, total, limit=limit, company_ids=company_ids, batch_tag=batch_tag
+    )
+    typer.echo(json.dumps(report_dict(report), ensure_ascii=False, indent=2))
+
+
+def _release_orphans(engine: Engine, batch_tag: str | None) -> None:
+    """Companies left in `enriching` by a run that is gone go back to `new` first (at once, or after the stale
+    age); says how many on stderr."""
+    from leadgen.cli.owners import cli_owner_alive
+    from leadgen.clock import utc_now
+    from leadgen.contacts.orphans import release_orphaned_companies
+
     released = release_orphaned_companies(
         engine, owner_alive=cli_owner_alive, now=utc_now(), batch_tag=batch_tag
     )
@@ -88,21 +105,23 @@ def enrich(
             markup=False,
             highlight=False,
         )
-    company_ids: list[int] | None = None
-    if company:
-        # a company's key is canonical_domain() of what was typed; its punycode spelling finds older rows
-        keys = [canonical_domain(c) or c.strip().lower() for c in company]
-        spellings = {k: {k, to_ascii(k) or k} for k in keys}
-        with session_scope(engine) as session:
-            rows = company_ids_by_domain(session, sorted(set().union(*spellings.values())))
-        found = {canonical_domain(domain) or domain: company_id for domain, company_id in rows.items()}
-        missing = [c for c, key in zip(company, keys, strict=True) if key not in found]
-        if missing:
-            fail(f"no company with domain {', '.join(missing)}")
-        company_ids = list(found.values())
-        limit = max(limit, len(company_ids))
-    with session_scope(engine) as session:
-        total = count_to_enrich(session, limit=limit, company_ids=company_ids, batch_tag=batch_tag)
+
+
+def _enrich_with_progress(
+    engine: Engine,
+    settings: Settings,
+    total: int,
+    *,
+    limit: int,
+    company_ids: list[int] | None,
+    batch_tag: str | None,
+) -> EnrichReport:
+    """Run `enrich_companies` with a progress bar of `total` companies on stderr (the last domain and outcome)."""
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from leadgen.contacts.enrich import enrich_companies
 
     with Progress(
         TextColumn("[bold]enrich"),
@@ -118,7 +137,7 @@ def enrich(
         def on_company(outcome: CompanyOutcome) -> None:
             progress.update(task, advance=1, last=f"{outcome.domain}: {outcome.status}")
 
-        report = asyncio.run(
+        return asyncio.run(
             enrich_companies(
                 engine,
                 settings,
@@ -129,4 +148,3 @@ def enrich(
                 batch_tag=batch_tag,
             )
         )
-    typer.echo(json.dumps(asdict(report), ensure_ascii=False, indent=2))

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 
 import typer
 
 from leadgen.cli.context import get_engine, get_settings
+from leadgen.stage_report import report_dict
 
 
 def dedupe(ctx: typer.Context) -> None:
     """Recompute canonical domain and hash of every company; keep the earliest per domain/name, mark the rest."""
     from leadgen.companies import dedupe_companies
-    from leadgen.db.engine import session_scope
+    from leadgen.db.engine import write_scope
 
     settings = get_settings(ctx)
     engine = get_engine(ctx)
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         report = dedupe_companies(session, settings)
-    typer.echo(json.dumps(asdict(report), ensure_ascii=False))
+    typer.echo(json.dumps(report_dict(report), ensure_ascii=False))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +12,7 @@ import typer
 from leadgen.cli.console import print_error
 from leadgen.cli.context import err_console, fail, get_engine, get_settings, out_console
 from leadgen.clock import utc_now
+from leadgen.stage_report import report_dict
 
 if TYPE_CHECKING:  # IMAP, the classifier and the outreach effects load when `mailbox sync` runs
     from rich.progress import TaskID
@@ -97,7 +97,7 @@ def sync(
         )
     settled = tally(settle_unknown(engine, settings, now=utc_now))  # after the bounces and replies
     if as_json:
-        out_console.print_json(json.dumps([asdict(r) for r in reports], ensure_ascii=False, default=str))
+        out_console.print_json(json.dumps([report_dict(r) for r in reports], ensure_ascii=False, default=str))
     else:
         for report in reports:
             out_console.print(summary_line(report), markup=False, soft_wrap=True)

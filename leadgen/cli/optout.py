@@ -24,14 +24,14 @@ def add(
     reason: Annotated[str | None, typer.Option(help="Why (kept with the entry).")] = None,
 ) -> None:
     """Add an email or a domain to the opt-out registry (no-op when already there)."""
-    from leadgen.db.engine import session_scope
+    from leadgen.db import write_scope
     from leadgen.outreach.optout import add_opt_out, classify_value
 
     parsed = classify_value(value)
     if parsed is None:
         fail(f"not an email address or a domain: {value!r}")
     kind, normalised = parsed
-    with session_scope(get_engine(ctx)) as session:
+    with write_scope(get_engine(ctx)) as session:
         added = add_opt_out(session, normalised, kind=kind, reason=reason, source="cli")
     out_console.print(f"{kind.value} {normalised}: {'added' if added else 'already listed'}")
 
@@ -45,7 +45,7 @@ def import_(
     ],
 ) -> None:
     """Import opt-outs from a CSV file; invalid lines are listed and skipped."""
-    from leadgen.db.engine import session_scope
+    from leadgen.db import write_scope
     from leadgen.outreach.optout import import_csv
 
     try:
@@ -54,21 +54,21 @@ def import_(
         fail(f"cannot read {file}: {exc.strerror or exc}")
     except UnicodeDecodeError:
         fail(f"{file} is not UTF-8 text")
-    with session_scope(get_engine(ctx)) as session:
+    with write_scope(get_engine(ctx)) as session:
         report = import_csv(session, text, source=f"import:{file.name}")
-    for problem in report.invalid:
-        out_console.print(f"skipped {problem}")
-    out_console.print(f"added {report.added}, already listed {report.already}, invalid {len(report.invalid)}")
+    for error in report.errors:
+        out_console.print(f"skipped line {error.id}: {error.reason}: {error.key!r}")
+    out_console.print(f"added {report.added}, already listed {report.already}, invalid {len(report.errors)}")
 
 
 @app.command("list")
 def list_(ctx: typer.Context) -> None:
     """Print the registry: kind, value (hashes shortened), source, reason, when added."""
-    from leadgen.db.engine import session_scope
+    from leadgen.db import read_scope
     from leadgen.db.models import OptOutKind
     from leadgen.outreach.optout import list_opt_outs
 
-    with session_scope(get_engine(ctx)) as session:
+    with read_scope(get_engine(ctx)) as session:
         rows = list(list_opt_outs(session))
         for row in rows:
             value = f"sha256:{row.value[:12]}…" if row.kind == OptOutKind.EMAIL_HASH else row.value
@@ -87,13 +87,13 @@ def remove(
     ],
 ) -> None:
     """Remove an email or domain entry (for entries added by mistake)."""
-    from leadgen.db.engine import session_scope
+    from leadgen.db import write_scope
     from leadgen.outreach.optout import classify_value, remove_opt_out
 
     parsed = classify_value(value)
     if parsed is None:
         fail(f"not an email address or a domain: {value!r}")
-    with session_scope(get_engine(ctx)) as session:
+    with write_scope(get_engine(ctx)) as session:
         removed = remove_opt_out(session, parsed[1])
     out_console.print(f"removed {removed}")
 
@@ -103,10 +103,10 @@ def forget_command(
     email: Annotated[str, typer.Argument(help="The address to erase.")],
 ) -> None:
     """Erase EMAIL everywhere (contacts, messages, SERP and site text) and keep only its hash as an opt-out."""
-    from leadgen.db.engine import session_scope
+    from leadgen.db import write_scope
     from leadgen.outreach.forget import forget
 
-    with session_scope(get_engine(ctx)) as session:
+    with write_scope(get_engine(ctx)) as session:
         report = forget(session, email, now=utc_now())
     out_console.print(
         f"forgotten: {report.contacts_deleted} contacts deleted, {report.messages_scrubbed} messages scrubbed, "

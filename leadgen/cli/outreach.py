@@ -119,7 +119,7 @@ def preview(
     fresh: Annotated[bool, typer.Option("--fresh", help="Compose a new draft (not stored).")] = False,
 ) -> None:
     """Print the draft for a company and its guardrail verdict (a stored draft, or a fresh one)."""
-    from leadgen.db.engine import session_scope
+    from leadgen.db import read_scope
     from leadgen.outreach.drafting import preview_draft
     from leadgen.outreach.message import footer_text
     from leadgen.outreach.offer import load_offer
@@ -127,7 +127,7 @@ def preview(
 
     settings = get_settings(ctx)
     offer = load_offer(settings.outreach_offer_file)
-    with session_scope(get_engine(ctx)) as session:
+    with read_scope(get_engine(ctx)) as session:
         brief, email, composed = preview_draft(session, settings, domain, offer=offer, fresh=fresh)
     out_console.print(f"To: {email or '(no usable address)'}", markup=False)
     out_console.print(f"Subject: {composed.template.subject}", markup=False)

@@ -125,8 +125,8 @@ def _print(report: PlanReport, preview: _Preview | None, *, written: int, sheet:
         errors = Table(title=f"Row errors ({len(report.errors)})")
         errors.add_column("row")
         errors.add_column("reason", overflow="fold")
-        for o in shown:
-            errors.add_row(str(o.row_number), o.last_error or "")
+        for error in shown:
+            errors.add_row(str(error.id), error.reason)
         out_console.print(errors)
         if len(shown) < len(report.errors):
             out_console.print(f"… {len(report.errors) - len(shown)} more row errors (--all prints every one)")

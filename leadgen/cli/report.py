@@ -15,7 +15,7 @@ from leadgen.cli.context import batch_tag_option, get_engine, get_settings, out_
 from leadgen.outputs import check_output
 
 if TYPE_CHECKING:  # the report queries (SQLAlchemy) load when a command runs
-    from leadgen.reports import FunnelReport
+    from leadgen.pipeline_stats import FunnelCounts
 
 export_app = typer.Typer(help="Export working domains or contacts as CSV.", no_args_is_help=True)
 
@@ -45,17 +45,17 @@ def report(
     ] = 20,
 ) -> None:
     """Funnel per batch, daily summaries, top domains and quality checks."""
-    from leadgen.db.engine import session_scope
-    from leadgen.mailbox.report import loop_report
-    from leadgen.reports import daily_summaries, funnel, funnels, latest_runs, quality, top_domains
+    from leadgen.db.engine import read_scope
+    from leadgen.mailbox.loop_stats import loop_stats
+    from leadgen.pipeline_stats import daily_summaries, funnel, funnels, latest_runs, quality, top_domains
 
     settings = get_settings(ctx)
     if runs and not as_json:
-        with session_scope(get_engine(ctx)) as session:
+        with read_scope(get_engine(ctx)) as session:
             entries = [asdict(r) for r in latest_runs(session, limit=last)]
         print_runs(entries)
         return
-    with session_scope(get_engine(ctx)) as session:
+    with read_scope(get_engine(ctx)) as session:
         total = funnel(session, batch_tag=batch_tag)
         batches = [total] if batch_tag is not None else funnels(session)
         data: dict[str, Any] = {
@@ -67,7 +67,7 @@ def report(
             "quality": asdict(
                 quality(session, batch_tag=batch_tag, minus_domains=settings.planning_minus_domains)
             ),
-            "loop": asdict(loop_report(session, batch_tag=batch_tag)),
+            "loop": asdict(loop_stats(session, batch_tag=batch_tag)),
             "runs": [asdict(r) for r in latest_runs(session, limit=last)],
         }
     if as_json:
@@ -161,7 +161,7 @@ def print_runs(runs: list[dict[str, Any]]) -> None:
         out_console.print(Text("  ".join(p for p in parts if p)), soft_wrap=True)
 
 
-def _print_funnel(batches: list[FunnelReport], total: FunnelReport) -> None:
+def _print_funnel(batches: list[FunnelCounts], total: FunnelCounts) -> None:
     table = Table(title="Funnel per batch")
     table.add_column("stage")
     shown = list(batches)
@@ -183,11 +183,11 @@ def domains_cmd(
     ] = None,
 ) -> None:
     """Working company domains (not duplicate, excluded, unreachable or opted out) with contact counts."""
-    from leadgen.db.engine import session_scope
-    from leadgen.reports import export_domains
+    from leadgen.db.engine import read_scope
+    from leadgen.exports import export_domains
 
     check_output(out)  # a bad --out fails before the database is read
-    with session_scope(get_engine(ctx)) as session:
+    with read_scope(get_engine(ctx)) as session:
         count = export_domains(session, out, batch_tag=batch_tag)
     out_console.print(f"wrote {count} domains to {out}")
 
@@ -201,10 +201,10 @@ def contacts_cmd(
     ] = None,
 ) -> None:
     """Emails and phones of working companies; opted-out companies and emails are left out."""
-    from leadgen.db.engine import session_scope
-    from leadgen.reports import export_contacts
+    from leadgen.db.engine import read_scope
+    from leadgen.exports import export_contacts
 
     check_output(out)  # a bad --out fails before the database is read
-    with session_scope(get_engine(ctx)) as session:
+    with read_scope(get_engine(ctx)) as session:
         count = export_contacts(session, out, batch_tag=batch_tag)
     out_console.print(f"wrote {count} contacts to {out}")

@@ -12,6 +12,7 @@ import typer
 from leadgen.cli.context import fail, get_engine, get_settings
 from leadgen.clock import utc_now
 from leadgen.errors import SerpParseError
+from leadgen.stage_report import report_dict
 
 if TYPE_CHECKING:  # the parser and the database load when a command runs
     from leadgen.serp import SerpPage
@@ -90,7 +91,7 @@ def ingest(
         stored = ingest_pages(session, settings, [Payload(operation_id, data, query_id)], now=utc_now)
     if operation_id in stored.rejected:
         fail(f"{file}: {stored.rejected[operation_id]}")
-    typer.echo(json.dumps(asdict(stored.reports[operation_id]), ensure_ascii=False))
+    typer.echo(json.dumps(report_dict(stored.reports[operation_id]), ensure_ascii=False))
 
 
 @app.command()

@@ -18,18 +18,11 @@ from leadgen.db.models import Company, CompanyStatus
 from leadgen.domains import canonical_domain, dedupe_hash
 from leadgen.serp.crossquery import exclude_cross_query_domains
 from leadgen.settings import Settings
+from leadgen.stage_report import ItemError
 
 CHUNK = 1000
 FUZZY_CANDIDATES = 5
 DIGITS_RE = re.compile(r"\d+")
-
-
-@dataclass(frozen=True, slots=True)
-class DedupeError:
-    """A company the dedupe could not place, and why."""
-
-    company_id: int
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +38,7 @@ class DedupeReport:
     name_matches: int
     without_key: int
     updated: int
-    errors: list[DedupeError] = field(default_factory=list)
+    errors: tuple[ItemError, ...] = ()
     cross_query_domains: list[str] = field(default_factory=list)  # directories by behaviour across searches
     cross_query_excluded: int = 0  # their companies set to excluded (directory:cross-query) by this run
 
@@ -174,7 +167,7 @@ class _Plan:
     grouped: set[str] = field(default_factory=set)  # domain keys with more than one company
     name_matches: int = 0
     without_key: int = 0
-    errors: list[DedupeError] = field(default_factory=list)
+    errors: list[ItemError] = field(default_factory=list)
 
 
 def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_now) -> DedupeReport:
@@ -190,8 +183,8 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
     kept in the results of many queries of different niches become `excluded` (`directory:cross-query`).
     """
     rows = _load(session)
-    duplicate_ids = [row.id for row in rows if row.status == CompanyStatus.DUPLICATE]
-    old_metas = _metas(session, duplicate_ids)
+    # a duplicate remembers (metadata.dedupe) the domain it gave up and its opt_out from before
+    old_metas = _metas(session, [row.id for row in rows if row.status == CompanyStatus.DUPLICATE])
     keys = {
         row.id: _domain_key(row, old_metas.get(row.id, {}).get("dedupe", {}).get("canonical_domain"))
         for row in rows
@@ -205,17 +198,7 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
 
     by_id = {row.id: row for row in rows}
     targets = plan.targets
-    changed = [cid for cid, target in targets.items() if target.differs(by_id[cid])]
-    marked = [
-        cid
-        for cid in changed
-        if targets[cid].status == CompanyStatus.DUPLICATE and by_id[cid].status != CompanyStatus.DUPLICATE
-    ]
-    restored = [
-        cid
-        for cid in changed
-        if by_id[cid].status == CompanyStatus.DUPLICATE and targets[cid].status != CompanyStatus.DUPLICATE
-    ]
+    changed, marked, restored = _changes(by_id, targets)
     moment = now()
     _apply(session, by_id, targets, changed, marked, restored, old_metas, keys, moment)
     cross = exclude_cross_query_domains(session, settings, now=moment)
@@ -231,10 +214,19 @@ def dedupe_companies(session: Session, settings: Settings, *, now: Clock = utc_n
         name_matches=plan.name_matches,
         without_key=plan.without_key,
         updated=len(changed),
-        errors=plan.errors,
+        errors=tuple(plan.errors),
         cross_query_domains=[d.domain for d in cross.domains],
         cross_query_excluded=cross.companies_excluded,
     )
+
+
+def _changes(by_id: dict[int, _Row], targets: dict[int, _Target]) -> tuple[list[int], list[int], list[int]]:
+    """The companies whose row changes, those of them newly marked duplicate, and those restored from it."""
+    changed = [cid for cid, target in targets.items() if target.differs(by_id[cid])]
+    dup = CompanyStatus.DUPLICATE
+    marked = [cid for cid in changed if targets[cid].status == dup and by_id[cid].status != dup]
+    restored = [cid for cid in changed if by_id[cid].status == dup and targets[cid].status != dup]
+    return changed, marked, restored
 
 
 def _place_by_domain(
@@ -281,7 +273,14 @@ def _place_by_name(
         if name is None:
             plan.without_key += 1
             if row.status == CompanyStatus.DUPLICATE:
-                plan.errors.append(DedupeError(row.id, "duplicate without domain or name; left as it is"))
+                plan.errors.append(
+                    ItemError(
+                        "company",
+                        "duplicate without domain or name; left as it is",
+                        id=row.id,
+                        outcome="skipped",
+                    )
+                )
                 plan.targets[row.id] = _Target(
                     None, None, row.status, row.duplicate_of_id, row.opt_out, row.status_reason
                 )

@@ -1,7 +1,7 @@
 """Contact enrichment: pure extraction of emails/phones from pages, a polite crawler, storage of results."""
 
 from leadgen.contacts.crawler import Crawler, Fetched, PageOutcome, SiteCrawl
-from leadgen.contacts.enrich import CompanyOutcome, EnrichReport, ItemError, enrich_companies
+from leadgen.contacts.enrich import CompanyOutcome, EnrichReport, enrich_companies
 from leadgen.contacts.extract import Contact, Link, PageAnalysis, analyse_page, extract_contacts
 from leadgen.contacts.html_text import decode_html, extract_text
 from leadgen.contacts.ssrf import SsrfGuard, system_resolver
@@ -12,7 +12,6 @@ __all__ = [
     "Crawler",
     "EnrichReport",
     "Fetched",
-    "ItemError",
     "Link",
     "PageAnalysis",
     "PageOutcome",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
@@ -24,22 +24,14 @@ from leadgen.contacts.store import (
     release_claim,
     upsert_contacts,
 )
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import Company, CompanyStatus
 from leadgen.owners import process_owner
 from leadgen.settings import Settings
+from leadgen.stage_report import ItemError
 
 Progress = Callable[["CompanyOutcome"], None]
 MAX_REASON = 300  # characters of an exception kept in reports and status_reason
-
-
-@dataclass(frozen=True, slots=True)
-class ItemError:
-    """Why one company ended unreachable (or failed to store)."""
-
-    company_id: int
-    domain: str | None
-    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +49,8 @@ class CompanyOutcome:
 
 @dataclass(frozen=True, slots=True)
 class EnrichReport:
-    """Counts of one enrichment run plus per-company errors; JSON-serialisable with dataclasses.asdict."""
+    """Counts of one enrichment run plus per-company errors (item `company`, outcome `unreachable`, or `released`
+    when its contacts could not be stored); JSON-serialisable with dataclasses.asdict."""
 
     claimed: int = 0
     enriched: int = 0
@@ -66,7 +59,7 @@ class EnrichReport:
     emails: int = 0
     phones: int = 0
     pages_fetched: int = 0
-    errors: list[ItemError] = field(default_factory=list)
+    errors: tuple[ItemError, ...] = ()
 
 
 def short_error(exc: BaseException) -> str:
@@ -130,12 +123,12 @@ async def enrich_companies(
             outcome = _store(engine, company_id, domain, site, reason, now, settings)
         except Exception as exc:
             failure = f"storing failed: {short_error(exc)}"
-            errors.append(ItemError(company_id, domain, failure))
+            errors.append(_company_error(company_id, domain, failure, "released"))
             _release(engine, company_id, failure, now)
             return
         outcomes.append(outcome)
         if outcome.status == CompanyStatus.UNREACHABLE:
-            errors.append(ItemError(company_id, domain, outcome.reason or "unreachable"))
+            errors.append(_company_error(company_id, domain, outcome.reason or "unreachable", "unreachable"))
         if progress is not None:
             progress(outcome)
 
@@ -144,6 +137,11 @@ async def enrich_companies(
     finally:
         await crawler.aclose()
     return _report(len(claimed), outcomes, errors)
+
+
+def _company_error(company_id: int, domain: str | None, reason: str, outcome: str) -> ItemError:
+    """A company the run could not enrich: `unreachable`, or `released` when its contacts could not be stored."""
+    return ItemError("company", reason, id=company_id, key=domain, outcome=outcome)
 
 
 def _claim(
@@ -157,7 +155,7 @@ def _claim(
     batch_tag: str | None,
 ) -> list[tuple[int, str | None, str | None]]:
     """Claim the companies (owner: this process unless given); (id, canonical domain, start URL) of each."""
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         companies = claim_companies(
             session,
             limit=limit,
@@ -193,14 +191,14 @@ def _report(claimed: int, outcomes: list[CompanyOutcome], errors: list[ItemError
         emails=sum(o.emails for o in outcomes),
         phones=sum(o.phones for o in outcomes),
         pages_fetched=sum(o.pages for o in outcomes),
-        errors=errors,
+        errors=tuple(errors),
     )
 
 
 def _release(engine: Engine, company_id: int, reason: str, now: Clock) -> None:
     """Give the claim back after a failed store, so the company does not stay `enriching`."""
     # If the database is gone too, STALE_ENRICHING (or `release_stale`) re-claims the company later.
-    with contextlib.suppress(Exception), session_scope(engine) as session:
+    with contextlib.suppress(Exception), write_scope(engine) as session:
         release_claim(session, company_id, reason=reason, now=now())
 
 
@@ -216,7 +214,7 @@ def _store(
     preference = settings.outreach_recipient_preference
     moment = now()
     pages_ok = sum(1 for p in site.pages if p.error is None) if site else 0
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         if site is None or not site.reachable:
             record_outcome(session, company_id, status=CompanyStatus.UNREACHABLE, reason=reason, now=moment)
             return CompanyOutcome(company_id, domain, CompanyStatus.UNREACHABLE.value, 0, 0, pages_ok, reason)

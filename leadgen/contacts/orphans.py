@@ -14,7 +14,7 @@ from sqlalchemy import Engine, distinct, select, update
 
 from leadgen.contacts.store import STALE_ENRICHING, release_stale
 from leadgen.db.batches import company_in_batch
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import read_scope, write_scope
 from leadgen.db.models import Company, CompanyStatus
 from leadgen.owners import OwnerAlive, memoised
 
@@ -42,7 +42,7 @@ def release_orphaned_companies(
     With `batch_tag`, only companies of that batch (leadgen.db.batches)."""
     in_batch = company_in_batch(batch_tag)
     ask = memoised(owner_alive)
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         owners = session.scalars(
             select(distinct(Company.claimed_by)).where(
                 Company.status == CompanyStatus.ENRICHING, Company.claimed_by.is_not(None), in_batch
@@ -51,7 +51,7 @@ def release_orphaned_companies(
     gone = sorted(o for o in owners if o and ask(o) is False)
     released = 0
     for owner in gone:
-        with session_scope(engine) as session:
+        with write_scope(engine) as session:
             released += session.execute(
                 update(Company)
                 .where(Company.status == CompanyStatus.ENRICHING, Company.claimed_by == owner, in_batch)
@@ -63,6 +63,6 @@ def release_orphaned_companies(
                 )
                 .execution_options(synchronize_session=False)
             ).rowcount  # type: ignore[attr-defined]
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         stale = release_stale(session, older_than=now - stale_after, batch_tag=batch_tag)
     return ReleasedCompanies(owner_gone=int(released), stale=stale)

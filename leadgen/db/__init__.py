@@ -4,8 +4,6 @@ from leadgen.db.engine import (
     check_connection,
     make_engine,
     read_scope,
-    session_factory,
-    session_scope,
     write_scope,
 )
 from leadgen.db.models import (
@@ -54,8 +52,6 @@ __all__ = [
     "check_connection",
     "make_engine",
     "read_scope",
-    "session_factory",
-    "session_scope",
     "utcnow",
     "write_scope",
 ]

@@ -1,4 +1,4 @@
-"""Engine and session factories; the caller owns the transaction (`with session_scope(engine) as s:`)."""
+"""Engine and session factories; the caller owns the transaction (`with write_scope(engine) as s:`, `read_scope` to read)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from leadgen.errors import ConfigurationError, DatabaseUnavailable
 
@@ -71,22 +71,6 @@ def check_connection(engine: Engine) -> None:
         raise DatabaseUnavailable(f"cannot connect to {safe_url}: {reason}") from exc
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """A sessionmaker whose objects stay readable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: commit on success, roll back on error.
-
-    Being replaced (issue 19) by the two below, which say what the transaction is for: `write_scope` for every
-    transaction that writes, `read_scope` for one that only reads.
-    """
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        yield session
-
-
 # A statement that changes nothing but makes SQLite acquire the RESERVED (write) lock, waiting up to
 # busy_timeout. Without it, a transaction that reads and then writes while another connection commits
 # fails at once with SQLITE_BUSY_SNAPSHOT ("database is locked") under WAL.
@@ -108,9 +92,14 @@ def write_scope(engine: Engine) -> Iterator[Session]:
 
 @contextmanager
 def read_scope(engine: Engine) -> Iterator[Session]:
-    """A transaction that only reads: it is rolled back at the end, so a write made through it is never kept."""
+    """A transaction that only reads: it is rolled back at the end, so a write made through it is never kept.
+
+    The objects it loaded stay readable afterwards, as after `write_scope`: they are detached before the rollback,
+    which would otherwise expire them.
+    """
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
         finally:
+            session.expunge_all()
             session.rollback()

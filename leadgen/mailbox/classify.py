@@ -100,28 +100,13 @@ def _unique(items: list[str]) -> list[str]:
 
 
 def _bounce(msg: Message, facts: _Facts) -> Classification | None:
+    """A bounce (or a report that is not one) by the first rule that recognises it: a DSN's MIME report, an
+    Amazon SES JSON notice, a read receipt, then the text of a bounce; None when the message is no bounce."""
     readable = textbounce.readable_text(msg)
     split = textbounce.split_original(readable)
     statuses = dsn.recipient_statuses(msg)
     if statuses:
-        found = dsn.verdict(statuses, split.diagnostic)
-        if found.kind not in BOUNCES:
-            return Classification(
-                MailKind.OTHER, reason=found.reason, **_bounce_ids(msg, split, facts), **facts.base()
-            )
-        recipients = list(found.recipients)
-        if not recipients:
-            recipients = _text_recipients(msg, split, facts)
-        status = found.status or enhanced_status(split.diagnostic)
-        return Classification(
-            found.kind,
-            reason=found.reason,
-            recipients=tuple(recipients),
-            status=status,
-            **_bounce_ids(msg, split, facts),
-            **facts.base(),
-            extra={"delayed": found.reason == "dsn-delayed", "recipient_statuses": _per_recipient(statuses)},
-        )
+        return _dsn_bounce(msg, split, facts, statuses)
     notice = sesjson.parse_notice(readable) if re.search(r"amazonses|amazonaws", raw_sender(msg)) else None
     if notice is not None:
         ids: _BounceIds = {
@@ -141,6 +126,36 @@ def _bounce(msg: Message, facts: _Facts) -> Classification | None:
     has_original = _original_headers(msg) is not None
     if not textbounce.looks_like_bounce(msg, facts.subject, split.diagnostic, has_original=has_original):
         return None
+    return _text_bounce(msg, readable, split, facts)
+
+
+def _dsn_bounce(
+    msg: Message, split: textbounce.TextBounce, facts: _Facts, statuses: list[dsn.RecipientStatus]
+) -> Classification:
+    """A delivery status notification (RFC 3464): its per-recipient statuses decide the kind."""
+    found = dsn.verdict(statuses, split.diagnostic)
+    if found.kind not in BOUNCES:
+        return Classification(
+            MailKind.OTHER, reason=found.reason, **_bounce_ids(msg, split, facts), **facts.base()
+        )
+    recipients = list(found.recipients)
+    if not recipients:
+        recipients = _text_recipients(msg, split, facts)
+    status = found.status or enhanced_status(split.diagnostic)
+    return Classification(
+        found.kind,
+        reason=found.reason,
+        recipients=tuple(recipients),
+        status=status,
+        **_bounce_ids(msg, split, facts),
+        **facts.base(),
+        extra={"delayed": found.reason == "dsn-delayed", "recipient_statuses": _per_recipient(statuses)},
+    )
+
+
+def _text_bounce(msg: Message, readable: str, split: textbounce.TextBounce, facts: _Facts) -> Classification:
+    """A bounce known only by its text: RFC 3464 fields written inline, a success notice, or the vendor's words
+    (hard when any status code the text shows is hard)."""
     ids = _bounce_ids(msg, split, facts)
     inline = [s for s in dsn.parse_status_text(readable) if s.action or s.status]
     if inline:  # RFC 3464 fields written into the text (a report whose MIME structure was lost)

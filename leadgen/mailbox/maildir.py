@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from leadgen.db import write_scope
 from leadgen.mailbox.effects import Outcome, apply_classification
 from leadgen.mailbox.kinds import Classification
-from leadgen.outreach.tx import write_scope
 from leadgen.settings import Settings
 
 Classifier = Callable[[bytes], Classification]

@@ -6,22 +6,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, get_args
+from typing import get_args
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from leadgen.clock import Clock
-from leadgen.db.engine import session_scope
+from leadgen.db import read_scope, write_scope
 from leadgen.errors import ConfigurationError, DatabaseUnavailable, MailboxError, MailboxUnavailable
 from leadgen.mailbox.classify import classify
 from leadgen.mailbox.cursor import advance_cursor, read_cursor
 from leadgen.mailbox.effects import SEEN_BEFORE, apply_classification
 from leadgen.mailbox.imap import Mailbox, not_configured, open_mailbox
 from leadgen.mailbox.kinds import MailKind
-from leadgen.outreach.tx import write_scope
 from leadgen.settings import ImapRoute, RouteName, Settings
+from leadgen.stage_report import ItemError
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class SyncReport:
     last_uid: int = 0  # the cursor after the sync
     error: str | None = None  # why this route stopped early (unreachable, refused, a message that failed)
     error_kind: str | None = None  # `unavailable` (retry later), `refused` (fix the settings) or `message`
-    errors: list[dict[str, Any]] = field(default_factory=list)  # {"item", "reason"} rows for the artifacts
+    errors: tuple[ItemError, ...] = ()  # the route (`unavailable`/`refused`) or the message it stopped at
 
     @property
     def ok(self) -> bool:
@@ -160,14 +160,15 @@ def sync_mailbox(
     except MailboxError as exc:  # what was read before stays read; the next sync carries on from there
         report.error = str(exc)
         report.error_kind = "unavailable" if isinstance(exc, MailboxUnavailable) else "refused"
-        report.errors.append({"item": f"{route.mailbox} {route.folder}", "reason": str(exc)})
+        where = f"{route.mailbox} {route.folder}"
+        report.errors += (ItemError("route", str(exc), id=route.name, key=where, outcome=report.error_kind),)
         log.warning("%s %s: %s", route.mailbox, route.folder, exc)
     return report
 
 
 def _start_from(engine: Engine, route: ImapRoute, uidvalidity: int, report: SyncReport, now: Clock) -> int:
     """The last UID handled under the server's UIDVALIDITY; 0 (and the cursor reset) when it changed."""
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         cursor = read_cursor(session, mailbox=route.mailbox, folder=route.folder)
     if cursor is None:
         return 0
@@ -184,7 +185,7 @@ def _start_from(engine: Engine, route: ImapRoute, uidvalidity: int, report: Sync
         cursor.uidvalidity,
         uidvalidity,
     )
-    with session_scope(engine) as session:  # stored at once, so a sync killed during the rescan resumes it
+    with write_scope(engine) as session:  # stored at once, so a sync killed during the rescan resumes it
         advance_cursor(
             session,
             mailbox=route.mailbox,
@@ -228,7 +229,8 @@ def _stop_at(report: SyncReport, uid: int, exc: BaseException) -> None:
     report.error = (
         f"message UID {uid} could not be handled ({type(exc).__name__}: {reason}); stopped before it"
     )
-    report.errors.append({"item": f"{report.mailbox} {report.folder} UID {uid}", "reason": report.error})
+    where = f"{report.mailbox} {report.folder}"
+    report.errors += (ItemError("message", report.error, id=uid, key=where, outcome="stopped before it"),)
     log.error("%s %s: %s", report.mailbox, report.folder, report.error, exc_info=exc)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from leadgen.contacts.preference import best as preferred
 from leadgen.contacts.thirdparty import third_party_reason
+from leadgen.db import read_scope, write_scope
 from leadgen.db.batches import company_in_batch
-from leadgen.db.engine import session_scope
 from leadgen.db.models import (
     Company,
     CompanyStatus,
@@ -29,7 +29,7 @@ from leadgen.outreach.composer import ComposedDraft, Composer, DraftPolicy, buil
 from leadgen.outreach.guardrails import GuardrailVerdict
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.optout import opt_out_reason
-from leadgen.outreach.outcomes import DraftReport, ItemError
+from leadgen.outreach.outcomes import DraftReport
 from leadgen.outreach.recipients import (
     ADDRESS_TAKEN,
     BLOCKED_LOCAL_PARTS,
@@ -39,8 +39,8 @@ from leadgen.outreach.recipients import (
     is_role_address,
 )
 from leadgen.outreach.template import EmailTemplate
-from leadgen.outreach.tx import write_scope
 from leadgen.settings import Settings
+from leadgen.stage_report import ItemError
 
 DRAFTABLE_STATUSES = (CompanyStatus.ENRICHED,)
 
@@ -168,38 +168,28 @@ def draft_messages(
     so re-runs do not pay twice. Opted-out recipients get a `skipped` row so they are not considered again.
     With `batch_tag`, only companies of that batch are drafted for.
     """
-    offer = offer or load_offer(settings.outreach_offer_file)
-    composer = composer or build_composer(settings)
-    campaign = settings.outreach_campaign
-    work = _work(engine, campaign, limit, batch_tag)
+    drafter = _Drafter(
+        engine,
+        composer or build_composer(settings),
+        offer or load_offer(settings.outreach_offer_file),
+        settings.outreach_campaign,
+        settings.outreach_recipient_preference,
+        now,
+    )
+    work = _work(engine, settings.outreach_campaign, limit, batch_tag)
     counts = {"drafted": 0, "llm": 0, "fallback": 0, "reused": 0, "skipped": 0}
     errors: list[ItemError] = []
-    drafted_now: set[str] = set()  # addresses this run has drafted to (not yet in `taken` above)
     for company, contacts, taken, first_email in work:
-        label = company.canonical_domain or f"company {company.id}"
-        picked = choose_recipient(
-            contacts,
-            company_domain=company.canonical_domain,
-            taken=taken | drafted_now,
-            preference=settings.outreach_recipient_preference,
-        )
-        if isinstance(picked, str):
-            # Record the decision on a skipped row, so the company does not come back every run.
-            assert first_email is not None  # candidates have at least one email contact
-            _record_no_recipient(engine, company.id, first_email, campaign, picked, now)
-            counts["skipped"] += 1
-            errors.append(ItemError(label, picked, company.id))
-            continue
-        contact, email, why = picked
-        result = _draft_for(engine, composer, offer, company, contact, email, why, campaign, now)
+        result = drafter.company(company, contacts, taken, first_email)
         counts["skipped"] += result.skipped
         if result.error is not None:
-            errors.append(ItemError(label, result.error, company.id))
+            label = company.canonical_domain or f"company {company.id}"
+            outcome = "skipped" if result.skipped else None
+            errors.append(ItemError("company", result.error, id=company.id, key=label, outcome=outcome))
         if result.source is not None:
-            drafted_now.add(email.lower())
             counts["drafted"] += 1
             counts[result.source] += 1
-    return DraftReport(considered=len(work), errors=errors, **counts)
+    return DraftReport(considered=len(work), errors=tuple(errors), **counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,69 +202,107 @@ class _Drafted:
     error: str | None = None
 
 
-def _draft_for(
-    engine: Engine,
-    composer: Composer,
-    offer: OfferBrief,
-    company: Company,
-    contact: Contact,
-    email: str,
-    why: str,
-    campaign: str,
-    now: datetime,
-) -> _Drafted:
-    """Skip an opted-out recipient, else compose (or reuse) the draft outside any transaction and store it."""
-    brief = company_brief(company)
-    recipient = contact_brief(contact, is_role=is_role_address(email))
-    base: dict[str, Any] = {
-        "contact_id": contact.id,
-        "company_id": company.id,
-        "campaign": campaign,
-        "to_email": email,
-        "created_at": now,
-        "updated_at": now,
-    }
-    with session_scope(engine) as session:
+@dataclass
+class _Drafter:
+    """What every company of one drafting run shares, and the addresses this run has drafted to so far."""
+
+    engine: Engine
+    composer: Composer
+    offer: OfferBrief
+    campaign: str
+    preference: str | None
+    now: datetime
+    drafted_to: set[str] = field(default_factory=set)  # not yet in the `taken` read before the run
+
+    def company(
+        self,
+        company: Company,
+        contacts: Sequence[Contact],
+        taken: frozenset[str],
+        first_email: Contact | None,
+    ) -> _Drafted:
+        """Pick the recipient and draft for them; with none usable, record the decision on a skipped row (so
+        the company does not come back every run)."""
+        picked = choose_recipient(
+            contacts,
+            company_domain=company.canonical_domain,
+            taken=taken | self.drafted_to,
+            preference=self.preference,
+        )
+        if isinstance(picked, str):
+            assert first_email is not None  # candidates have at least one email contact
+            _record_no_recipient(self.engine, company.id, first_email, self.campaign, picked, self.now)
+            return _Drafted(skipped=1, error=picked)
+        contact, email, why = picked
+        result = self.draft(company, contact, email, why)
+        if result.source is not None:
+            self.drafted_to.add(email.lower())
+        return result
+
+    def draft(self, company: Company, contact: Contact, email: str, why: str) -> _Drafted:
+        """Skip an opted-out recipient, else compose (or reuse) the draft outside any transaction and store it."""
+        brief = company_brief(company)
+        recipient = contact_brief(contact, is_role=is_role_address(email))
+        key = self.composer.key(brief, self.offer)
+        base: dict[str, Any] = {
+            "contact_id": contact.id,
+            "company_id": company.id,
+            "campaign": self.campaign,
+            "to_email": email,
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
+        reason, cached = _refusal_or_cached(self.engine, company, email, key)
+        if reason:
+            with write_scope(self.engine) as session:
+                skipped = _insert_message(
+                    session, base | {"status": MessageStatus.SKIPPED, "last_error": reason, "meta": {}}
+                )
+            return _Drafted(skipped=int(skipped))
+        try:
+            draft = cached if cached is not None else self.composer.compose(brief, recipient, self.offer)
+        except OutreachError as exc:
+            return _Drafted(error=str(exc))
+        meta = {
+            **dict(draft.meta),
+            "draft_key": key,
+            "role_address": recipient.is_role,
+            "recipient_choice": why,
+        }
+        values = base | {
+            "status": MessageStatus.DRAFTED,
+            "subject": draft.template.subject,
+            "body": draft.template.body,
+            "composer": draft.composer,
+            "meta": meta,
+        }
+        inserted, taken_now = _store_draft(self.engine, base, values)
+        if taken_now:
+            return _Drafted(skipped=1, error=ADDRESS_TAKEN)
+        if not inserted:
+            return _Drafted()
+        return _Drafted(source="reused" if cached is not None else draft.composer)
+
+
+def _refusal_or_cached(
+    engine: Engine, company: Company, email: str, key: str
+) -> tuple[str | None, ComposedDraft | None]:
+    """(why the recipient may not be written to, None) or (None, the draft stored under `key`, if any)."""
+    with read_scope(engine) as session:
         reason = opt_out_reason(session, email, company_domain=company.canonical_domain) or (
             "opted out: company" if company.opt_out else None
         )
-        cached = None if reason else _cached_draft(session, company.id, composer.key(brief, offer))
-    if reason:
-        with write_scope(engine) as session:
-            inserted = _insert_message(
-                session, base | {"status": MessageStatus.SKIPPED, "last_error": reason, "meta": {}}
-            )
-        return _Drafted(skipped=int(inserted))
-    try:
-        draft = _reused(cached) if cached is not None else composer.compose(brief, recipient, offer)
-    except OutreachError as exc:
-        return _Drafted(error=str(exc))
-    meta = {
-        **dict(draft.meta),
-        "draft_key": composer.key(brief, offer),
-        "role_address": recipient.is_role,
-        "recipient_choice": why,
-    }
-    values = base | {
-        "status": MessageStatus.DRAFTED,
-        "subject": draft.template.subject,
-        "body": draft.template.body,
-        "composer": draft.composer,
-        "meta": meta,
-    }
-    inserted, taken_now = _store_draft(engine, base, values)
-    if taken_now:
-        return _Drafted(skipped=1, error=ADDRESS_TAKEN)
-    if not inserted:
-        return _Drafted()
-    return _Drafted(source="reused" if cached is not None else draft.composer)
+        if reason:
+            return reason, None
+        stored = _cached_draft(session, company.id, key)
+        return None, _reused(stored) if stored is not None else None
 
 
 def _work(
     engine: Engine, campaign: str, limit: int, batch_tag: str | None
 ) -> list[tuple[Company, Sequence[Contact], frozenset[str], Contact | None]]:
     """The companies to draft for, each with its contacts, the addresses already taken and its first email."""
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         work = []
         for company in _candidates(session, campaign, limit, batch_tag):
             contacts = session.scalars(

@@ -155,37 +155,11 @@ class SmtpMailer:
         without DATA and the error propagates. Once the content is on the wire, a lost connection or a timeout
         before the final reply (waited for up to the route's `data_timeout`) raises SmtpOutcomeUnknown.
         """
-        reused = self._smtp is not None
-        if self._smtp is None:
-            self._smtp = self._connect()
-        smtp = self._smtp
         sender = self.route.from_address or getaddresses([str(message["From"])])[0][1]
         recipients = envelope_recipients(message)
         try:
             content, mail_options = _flatten(message, sender, recipients)
-            try:
-                smtp.ehlo_or_helo_if_needed()
-                # A Unicode local part needs SMTPUTF8 announced: SmtpUtf8Unsupported lets the next route try.
-                ensure_smtputf8(smtp, [sender, *recipients], route=self.route.name)
-                code, reply = smtp.mail(sender, mail_options)
-            except (smtplib.SMTPServerDisconnected, OSError):
-                if not reused:
-                    raise
-                code, reply = 421, b"connection closed while idle"
-            if code == 421 and reused:  # the server closed the idle connection: one fresh one, nothing spent
-                self._reset()
-                self._smtp = smtp = self._connect()
-                ensure_smtputf8(smtp, [sender, *recipients], route=self.route.name)
-                code, reply = smtp.mail(sender, mail_options)
-            if code != 250:
-                error = smtp_error((code, reply), what="sender refused")
-                if isinstance(error, SmtpPermanentError):  # the route's From is not allowed: a route problem
-                    raise RouteUnavailable(f"route {self.route.name}: {error}")
-                raise error
-            for rcpt in recipients:
-                code, reply = smtp.rcpt(rcpt)
-                if code not in (250, 251):
-                    raise smtp_error((code, reply), what="recipient refused")
+            smtp = self._envelope(sender, recipients, mail_options)
             if before_data is not None:
                 try:
                     before_data()
@@ -209,6 +183,49 @@ class SmtpMailer:
         except smtplib.SMTPException as exc:
             self._reset()
             raise SmtpTemporaryError(f"smtp error: {type(exc).__name__} {exc}") from exc
+        self._transmit(smtp, content)
+
+    def _envelope(self, sender: str, recipients: list[str], mail_options: tuple[str, ...]) -> smtplib.SMTP:
+        """MAIL FROM and RCPT TO: the connection the server accepted them on. Raises as the replies say; a
+        refused sender is a route problem (RouteUnavailable: the route's From is not allowed)."""
+        smtp, code, reply = self._mail_from(sender, recipients, mail_options)
+        if code != 250:
+            error = smtp_error((code, reply), what="sender refused")
+            if isinstance(error, SmtpPermanentError):  # the route's From is not allowed: a route problem
+                raise RouteUnavailable(f"route {self.route.name}: {error}")
+            raise error
+        for rcpt in recipients:
+            code, reply = smtp.rcpt(rcpt)
+            if code not in (250, 251):
+                raise smtp_error((code, reply), what="recipient refused")
+        return smtp
+
+    def _mail_from(
+        self, sender: str, recipients: list[str], mail_options: tuple[str, ...]
+    ) -> tuple[smtplib.SMTP, int, bytes]:
+        """MAIL FROM on the open connection (connecting first when there is none): the connection and the reply.
+        A server that closed the idle connection gets one fresh connection; nothing was spent."""
+        reused = self._smtp is not None
+        smtp = self._smtp = self._smtp or self._connect()
+        try:
+            smtp.ehlo_or_helo_if_needed()
+            # A Unicode local part needs SMTPUTF8 announced: SmtpUtf8Unsupported lets the next route try.
+            ensure_smtputf8(smtp, [sender, *recipients], route=self.route.name)
+            code, reply = smtp.mail(sender, mail_options)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            if not reused:
+                raise
+            code, reply = 421, b"connection closed while idle"
+        if code == 421 and reused:
+            self._reset()
+            self._smtp = smtp = self._connect()
+            ensure_smtputf8(smtp, [sender, *recipients], route=self.route.name)
+            code, reply = smtp.mail(sender, mail_options)
+        return smtp, code, reply
+
+    def _transmit(self, smtp: smtplib.SMTP, content: bytes) -> None:
+        """The content after DATA was accepted: a lost connection or a timeout before the final reply (waited
+        for up to the route's `data_timeout`) leaves the outcome unknown."""
         try:
             if smtp.sock is not None:  # RFC 5321 4.5.3.2.6: the end-of-data reply may take minutes
                 smtp.sock.settimeout(self.route.data_timeout)

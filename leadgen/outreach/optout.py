@@ -6,7 +6,7 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from leadgen.db.models import OptOut, OptOutKind
 from leadgen.domains import ascii_email, domain_key, domain_spellings, to_ascii
 from leadgen.domains import email_key as normalise_email
+from leadgen.stage_report import ItemError
 
 __all__ = [
     "ImportReport",
@@ -29,6 +30,7 @@ __all__ = [
     "remove_opt_out",
 ]
 
+NOT_A_VALUE = "not an email or domain"
 CSV_VALUE_COLUMNS = ("value", "email", "domain", "e-mail", "почта", "адрес")
 
 
@@ -111,11 +113,12 @@ def opt_out_reason(session: Session, email: str, /, *, company_domain: str | Non
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
-    """Outcome of `import_csv`: rows added, already listed, and rejected rows with reasons."""
+    """Outcome of `import_csv`: rows added, already listed, and the rejected rows (`errors`: item "row", id the
+    line number, key the value as written)."""
 
     added: int = 0
     already: int = 0
-    invalid: list[str] = field(default_factory=list)
+    errors: tuple[ItemError, ...] = ()
 
 
 def import_csv(session: Session, text: str, /, *, source: str = "csv") -> ImportReport:
@@ -131,19 +134,19 @@ def import_csv(session: Session, text: str, /, *, source: str = "csv") -> Import
         reason_col = header.index("reason") if "reason" in header else None
         body = rows[1:]
     added = already = 0
-    invalid: list[str] = []
+    invalid: list[ItemError] = []
     for line_no, row in enumerate(body, start=2 if body is not rows else 1):
         raw = row[value_col] if value_col < len(row) else ""
         parsed = classify_value(raw)
         if parsed is None:
-            invalid.append(f"line {line_no}: not an email or domain: {raw.strip()!r}")
+            invalid.append(ItemError("row", NOT_A_VALUE, id=line_no, key=raw.strip(), outcome="skipped"))
             continue
         reason = row[reason_col].strip() if reason_col is not None and reason_col < len(row) else None
         if add_opt_out(session, parsed[1], kind=parsed[0], reason=reason or None, source=source):
             added += 1
         else:
             already += 1
-    return ImportReport(added, already, invalid)
+    return ImportReport(added, already, tuple(invalid))
 
 
 def list_opt_outs(session: Session) -> Iterable[OptOut]:

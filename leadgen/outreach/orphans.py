@@ -12,11 +12,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine, case, distinct, select, update
 
+from leadgen.db import read_scope, write_scope
 from leadgen.db.batches import message_in_batch
-from leadgen.db.engine import session_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach.outbox import Recovered
-from leadgen.outreach.tx import write_scope
 from leadgen.owners import OwnerAlive, memoised
 
 OM = OutreachMessage
@@ -26,7 +25,7 @@ GONE_AFTER_DATA = "its sender ({owner}) is gone after the DATA command; the serv
 
 def sending_owners(engine: Engine, batch_tag: str | None = None) -> list[str]:
     """The distinct owners of rows in `sending` (of the batch's companies, with `batch_tag`)."""
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         stmt = select(distinct(OM.claimed_by)).where(
             OM.status == MessageStatus.SENDING, OM.claimed_by.is_not(None), message_in_batch(batch_tag)
         )

@@ -19,8 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadgen.contacts.thirdparty import third_party_reason
+from leadgen.db import read_scope, write_scope
 from leadgen.db.batches import message_in_batch
-from leadgen.db.engine import session_scope
 from leadgen.db.models import Company, Contact, MessageStatus, OptOutKind, OutreachMessage
 from leadgen.errors import ClaimLost
 from leadgen.outreach.composer import DraftPolicy
@@ -28,12 +28,12 @@ from leadgen.outreach.guardrails import check_draft
 from leadgen.outreach.message import new_message_id
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.optout import add_opt_out, opt_out_reason
-from leadgen.outreach.outcomes import ItemError, QueueReport
+from leadgen.outreach.outcomes import QueueReport
 from leadgen.outreach.recipients import ADDRESS_TAKEN, check_recipient
 from leadgen.outreach.router import MxResolver, Router
 from leadgen.outreach.template import EmailTemplate
-from leadgen.outreach.tx import write_scope
 from leadgen.settings import Settings
+from leadgen.stage_report import ItemError
 
 OM = OutreachMessage
 CAP_LOCK_KEY = 7_300_001
@@ -69,7 +69,7 @@ def queue_messages(
     queued = skipped = roles = 0
     errors: list[ItemError] = []
     for row_id, to_email, subject, body, domain, company_opt_out, replied_at, contact_meta in rows:
-        with session_scope(engine) as session:
+        with read_scope(engine) as session:
             check = check_recipient(
                 to_email or "",
                 mx_lookup=router.lookup if router.cache is not None else None,
@@ -100,13 +100,13 @@ def queue_messages(
             except IntegrityError:  # the normalised address is another row's (a draft of an older version)
                 reason = ADDRESS_TAKEN
         skipped += _skip_draft(engine, row_id, reason, meta_patch, now)
-        errors.append(ItemError(to_email or "", reason, row_id))
-    return QueueReport(len(rows), queued, skipped, roles, errors)
+        errors.append(ItemError("message", reason, id=row_id, key=to_email or None, outcome="skipped"))
+    return QueueReport(len(rows), queued, skipped, roles, tuple(errors))
 
 
 def _drafts(engine: Engine, settings: Settings, *, limit: int, batch_tag: str | None) -> Sequence[Row[Any]]:
     """The drafts of this campaign to check, oldest first, with their company's and contact's facts."""
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         return session.execute(
             select(
                 OM.id,

@@ -1,17 +1,10 @@
-"""Outcomes of the outreach stage functions: per-item errors and draft, queue and send counts."""
+"""Outcomes of the outreach stage functions: draft, queue and send counts with their per-item errors."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True, slots=True)
-class ItemError:
-    """One item that did not go through, and why."""
-
-    item: str
-    reason: str
-    id: int | None = None
+from leadgen.stage_report import ItemError
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +17,7 @@ class DraftReport:
     fallback: int = 0
     reused: int = 0
     skipped: int = 0
-    errors: list[ItemError] = field(default_factory=list)
+    errors: tuple[ItemError, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +28,7 @@ class QueueReport:
     queued: int = 0
     skipped: int = 0
     role_addresses: int = 0
-    errors: list[ItemError] = field(default_factory=list)
+    errors: tuple[ItemError, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +51,8 @@ class SendReport:
     window_open: bool = True
     next_window_start: str | None = None
     dry_run: bool = False
-    files: list[str] = field(default_factory=list)
+    files: tuple[str, ...] = field(default_factory=tuple)
     stopped_reason: str | None = None
-    routes_down: list[str] = field(default_factory=list)  # one line per route that could not be used
+    routes_down: tuple[str, ...] = field(default_factory=tuple)  # one line per route that could not be used
     due_left: int = 0  # queued rows still due when the run ended (a run that stopped early leaves work)
-    errors: list[ItemError] = field(default_factory=list)
+    errors: tuple[ItemError, ...] = field(default_factory=tuple)

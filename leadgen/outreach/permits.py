@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Protocol
 
+# Why a send run stopped when its rate limit gave it no permit in time (the next run carries on).
+NO_PERMIT = "no email-daily slot within the timeout"
+
 
 class Permits(Protocol):
-    """Slots that cover one SMTP conversation each, taken a batch at a time and given back when unused."""
+    """Slots that cover one SMTP conversation each; `send_queued` takes one right before each claim and gives
+    it back at once when no conversation used it."""
 
     def take(self, wanted: int, timeout: float) -> int:
         """Take up to `wanted` permits, waiting at most `timeout` seconds; the number taken (0: none in time)."""

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Engine, or_, select, update
 from sqlalchemy.orm import Session
 
+from leadgen.db import write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import OutreachError
-from leadgen.outreach.tx import write_scope
 
 OM = OutreachMessage
 

@@ -13,8 +13,8 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 
 from leadgen.clock import Clock
+from leadgen.db import read_scope
 from leadgen.db.batches import message_in_batch
-from leadgen.db.engine import session_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import (
     ClaimLost,
@@ -50,13 +50,15 @@ from leadgen.outreach.outbox import (
     row_third_party_reason,
     used_today,
 )
-from leadgen.outreach.outcomes import ItemError, SendReport
+from leadgen.outreach.outcomes import SendReport
+from leadgen.outreach.permits import NO_PERMIT, Permits
 from leadgen.outreach.recipients import check_syntax
 from leadgen.outreach.router import MxResolver, RouteDecision, Router
 from leadgen.outreach.settle import SentSearcher, settle_unknown
 from leadgen.outreach.settle import tally as tally_settled
 from leadgen.owners import OwnerAlive, process_owner
 from leadgen.settings import Settings
+from leadgen.stage_report import ItemError
 from leadgen.unsubscribe.tokens import UnsubscribeLinks
 from leadgen.windows import DailyWindow
 
@@ -111,8 +113,20 @@ class _Tally:
     cap_reached: bool = False
     route_capped: bool = False
     stopped: str | None = None
+    next_start: datetime | None = None  # the send window's next opening, as last seen
+    due_left: int = 0
     errors: list[ItemError] = field(default_factory=list)
     routes_down: dict[str, str] = field(default_factory=dict)  # route -> why it cannot be used in this run
+
+    @property
+    def conversations(self) -> int:
+        """Messages handed to an SMTP server (or failed in the attempt): each used its permit."""
+        return self.sent + self.unknown + self.failed + self.retried
+
+
+def _error(reason: str, row_id: int | None, email: str | None, outcome: str | None = None) -> ItemError:
+    """A message the run could not send: its row id, its address and what became of it."""
+    return ItemError("message", reason, id=row_id, key=email or None, outcome=outcome)
 
 
 class _Clock:
@@ -147,21 +161,25 @@ def send_queued(
     owner: str | None = None,
     owner_alive: OwnerAlive | None = None,
     batch_tag: str | None = None,
+    permits: Permits | None = None,
+    permit_timeout: float = 60.0,
 ) -> SendReport:
     """Send up to `limit` queued messages, one claim transaction each, never more than the daily cap.
 
-    `now` is an aware datetime (advanced by the spacing sleeps) or a clock. `sleep` defaults to time.sleep;
-    spacing is OUTREACH_SPACING_SECONDS plus up to OUTREACH_SPACING_JITTER_SECONDS of jitter. Rows found in
-    `sending` for longer than OUTREACH_STALE_SENDING_MINUTES are first recovered: requeued when they crashed
-    before their DATA checkpoint, else marked `unknown`; then, with `settle`, `unknown` rows are settled from
-    their route's sent folder (leadgen.outreach.settle; `searcher` defaults to IMAP). A route that cannot be
-    used (connection, TLS, AUTH) is not used again in the run; a message with no usable route goes back to
-    `queued` untouched and the run stops, `stopped_reason` naming the route and the setting to check.
+    Once per run: rows of a gone owner (with `owner_alive`; leadgen.outreach.orphans) and rows in `sending` for
+    longer than OUTREACH_STALE_SENDING_MINUTES are recovered (requeued before their DATA checkpoint, else
+    `unknown`), then, with `settle`, `unknown` rows are settled from their route's sent folder (`searcher`,
+    default IMAP). One offer, one router and one open mailer per route then serve every message; a route that
+    cannot be used (connection, TLS, AUTH) is not tried again, and a message no route can take goes back to
+    `queued` untouched and stops the run, `stopped_reason` naming the setting to check.
 
-    Claims record `owner` (default: this process; leadgen.owners). With `owner_alive`, rows in `sending` whose
-    owner is gone are released first, by the same checkpoint rule (leadgen.outreach.orphans), and counted with
-    the recovered ones. With `batch_tag`, only messages of that batch's
-    companies are recovered, claimed and sent (the daily cap counts every message).
+    With `permits` (leadgen.outreach.permits: Prefect's `email-daily`), one permit is taken right before each
+    claim (waiting up to `permit_timeout` s; none in time stops the run) and given back at once when no SMTP
+    conversation used it; none is asked for when nothing is due or the cap is used. So a killed sender holds
+    at most the permit of the message in flight. `now` is an aware datetime (advanced by the spacing sleeps)
+    or a clock; spacing is OUTREACH_SPACING_SECONDS plus up to OUTREACH_SPACING_JITTER_SECONDS. Claims record
+    `owner` (default: this process). With `batch_tag`, only that batch's messages are recovered and sent (the
+    cap counts all). The report says why the run stopped and how many due messages it left (`due_left`).
     """
     offer = offer or load_offer(settings.outreach_offer_file)
     clock = _Clock(now)
@@ -170,29 +188,48 @@ def send_queued(
             engine, settings, offer, limit=limit, now=clock(), resolver=resolver, batch_tag=batch_tag
         )
     recovery = recover_sending(engine, settings, clock, owner_alive, batch_tag)
-    settled = tally_settled(
-        settle_unknown(engine, settings, now=clock, searcher=searcher, batch_tag=batch_tag) if settle else []
-    )
-    is_open, next_start = send_window_state(settings, clock())
-    if not is_open:
-        return _report(
-            _Tally(stopped="outside the send window"), recovery, settled, next_start, window_open=False
-        )
-    _check_sender_addresses(settings, offer)
-    run = _Run.start(engine, settings, offer, clock, resolver, mailer_factory, owner, batch_tag)
+    settled = _settle(engine, settings, clock, searcher, batch_tag) if settle else tally_settled([])
     tally = _Tally()
-    rng, sleep = rng or random.Random(), sleep or _time.sleep
+    is_open, tally.next_start = send_window_state(settings, clock())
+    if not is_open:
+        tally.stopped = "outside the send window"
+        return _report(tally, recovery, settled, window_open=False)
+    _check_sender_addresses(settings, offer)
+    pace = _Pace(settings, rng or random.Random(), sleep or _time.sleep)
+    run = _Run.start(engine, settings, offer, clock, pace, resolver, mailer_factory, owner, batch_tag)
+    run.permits, run.permit_timeout = permits, permit_timeout
     try:
-        next_start = _send_loop(run, tally, limit=limit, rng=rng, sleep=sleep, next_start=next_start)
+        _send_loop(run, tally, limit=limit)
     finally:
-        for mailer in run.mailers.values():
-            mailer.close()
-    return _report(tally, recovery, settled, next_start)
+        run.close()
+    tally.due_left = sendable_now(engine, settings, clock(), batch_tag).due
+    return _report(tally, recovery, settled)
+
+
+@dataclass(frozen=True)
+class _Pace:
+    """The pause between two messages: OUTREACH_SPACING_SECONDS plus up to OUTREACH_SPACING_JITTER_SECONDS."""
+
+    settings: Settings
+    rng: random.Random
+    sleep: Callable[[float], None]
+
+    @property
+    def spaced(self) -> bool:
+        return bool(self.settings.outreach_spacing_seconds or self.settings.outreach_spacing_jitter_seconds)
+
+    def pause(self) -> float:
+        """Sleep one spacing pause; its length."""
+        seconds = self.settings.outreach_spacing_seconds + self.rng.uniform(
+            0, self.settings.outreach_spacing_jitter_seconds
+        )
+        self.sleep(seconds)
+        return seconds
 
 
 @dataclass
 class _Run:
-    """What every message of one send run shares."""
+    """What every message of one send run shares: one offer, one router, one open mailer per route."""
 
     engine: Engine
     settings: Settings
@@ -204,6 +241,9 @@ class _Run:
     domain: str  # of the Message-IDs
     owner: str
     batch_tag: str | None
+    pace: _Pace
+    permits: Permits | None = None  # None: no rate limit beyond the daily cap
+    permit_timeout: float = 60.0
     mailers: dict[str, Mailer] = field(default_factory=dict)  # one open mailer per route
 
     @classmethod
@@ -213,6 +253,7 @@ class _Run:
         settings: Settings,
         offer: OfferBrief,
         clock: _Clock,
+        pace: _Pace,
         resolver: MxResolver | None,
         mailer_factory: MailerFactory | None,
         owner: str | None,
@@ -229,7 +270,12 @@ class _Run:
             domain=offer.sender_email.rpartition("@")[2] or "leadgen.invalid",
             owner=owner or process_owner(),
             batch_tag=batch_tag,
+            pace=pace,
         )
+
+    def close(self) -> None:
+        for mailer in self.mailers.values():
+            mailer.close()
 
 
 def recover_sending(
@@ -250,71 +296,89 @@ def recover_sending(
     return Recovered(orphans.requeued + stale.requeued, orphans.unknown + stale.unknown)
 
 
-def _send_loop(
-    run: _Run,
-    tally: _Tally,
-    *,
-    limit: int,
-    rng: random.Random,
-    sleep: Callable[[float], None],
-    next_start: datetime,
-) -> datetime:
-    """Claim and deliver up to `limit` rows, spaced out, until the window closes, the cap is reached or nothing
-    is due; returns the next window start as last seen."""
-    settings, clock = run.settings, run.clock
-    first = True
+def _settle(
+    engine: Engine, settings: Settings, clock: Clock, searcher: SentSearcher | None, batch_tag: str | None
+) -> dict[str, int]:
+    """`unknown` rows settled from their route's sent folder: {"sent": n, "requeued": n}."""
+    return tally_settled(settle_unknown(engine, settings, now=clock, searcher=searcher, batch_tag=batch_tag))
+
+
+Step = Literal["delivered", "skipped", "stop"]
+
+
+def _send_loop(run: _Run, tally: _Tally, *, limit: int) -> None:
+    """Claim and deliver up to `limit` rows, spaced out, each under a permit (with permits), until the window
+    closes, the cap is reached, no permit comes in time, a route stops the run or nothing is due."""
+    delivered = False
     for _ in range(limit):
-        spacing = settings.outreach_spacing_seconds or settings.outreach_spacing_jitter_seconds
-        if not first and spacing and _has_due(run.engine, settings, clock(), run.batch_tag):
-            pause = settings.outreach_spacing_seconds + rng.uniform(
-                0, settings.outreach_spacing_jitter_seconds
-            )
-            sleep(pause)
-            clock.slept += pause
-        is_open, next_start = send_window_state(settings, clock())
-        if not is_open:
-            tally.stopped = "send window closed"
-            break
-        claim = claim_next(
-            run.engine,
-            settings,
-            now=clock(),
-            message_domain=run.domain,
-            owner=run.owner,
-            batch_tag=run.batch_tag,
-        )
-        tally.used_today = claim.used_today
-        if claim.cap_reached:
+        if delivered and run.pace.spaced and _has_due(run.engine, run.settings, run.clock(), run.batch_tag):
+            run.clock.slept += run.pace.pause()
+        if not _take_permit(run, tally):
+            return
+        conversations = tally.conversations
+        step = _next_message(run, tally)
+        if run.permits is not None and tally.conversations == conversations:
+            run.permits.give_back(1)  # no SMTP conversation used it: the next message (or run) may
+        if step == "stop":
+            return
+        delivered = delivered or step == "delivered"
+
+
+def _take_permit(run: _Run, tally: _Tally) -> bool:
+    """One permit for the next message (always, without permits); none asked for when nothing can go now."""
+    if run.permits is None:
+        return True
+    sendable = sendable_now(run.engine, run.settings, run.clock(), run.batch_tag)
+    if sendable.now == 0:  # nothing due, or the day's cap is used: no permit taken
+        tally.used_today = max(tally.used_today, sendable.used_today)
+        if sendable.due:
             tally.cap_reached = True
-            tally.stopped = f"daily cap of {settings.outreach_daily_cap} reached"
-            break
-        if claim.skipped_id is not None:
-            tally.skipped += 1
-            tally.errors.append(ItemError("", claim.skipped_reason or "skipped", claim.skipped_id))
-            continue
-        if claim.item is None:
+            tally.stopped = f"daily cap of {run.settings.outreach_daily_cap} reached"
+        else:
             tally.stopped = "no queued messages due"
-            break
-        first = False
-        sent_before = tally.sent + tally.unknown
-        go_on = _deliver(run, claim.item, tally)
-        # a sent or unknown row counts against the cap; a retried or failed one does not
-        tally.used_today += tally.sent + tally.unknown - sent_before
-        if not go_on:
-            break
-    return next_start
+        return False
+    if run.permits.take(1, run.permit_timeout) == 0:
+        tally.stopped = NO_PERMIT
+        return False
+    return True
+
+
+def _next_message(run: _Run, tally: _Tally) -> Step:
+    """Inside the window, claim the next due row and deliver it: `delivered`, `skipped` (refused at the claim:
+    opt-out, third party) or `stop` (window closed, cap reached, nothing due, the run must stop)."""
+    settings, clock = run.settings, run.clock
+    is_open, tally.next_start = send_window_state(settings, clock())
+    if not is_open:
+        tally.stopped = "send window closed"
+        return "stop"
+    claim = claim_next(
+        run.engine, settings, now=clock(), message_domain=run.domain, owner=run.owner, batch_tag=run.batch_tag
+    )
+    tally.used_today = claim.used_today
+    if claim.cap_reached:
+        tally.cap_reached = True
+        tally.stopped = f"daily cap of {settings.outreach_daily_cap} reached"
+        return "stop"
+    if claim.skipped_id is not None:
+        tally.skipped += 1
+        tally.errors.append(_error(claim.skipped_reason or "skipped", claim.skipped_id, None, "skipped"))
+        return "skipped"
+    if claim.item is None:
+        tally.stopped = "no queued messages due"
+        return "stop"
+    counted = tally.sent + tally.unknown
+    go_on = _deliver(run, claim.item, tally)
+    # a sent or unknown row counts against the cap; a retried or failed one does not
+    tally.used_today += tally.sent + tally.unknown - counted
+    return "delivered" if go_on else "stop"
 
 
 def _report(
-    tally: _Tally,
-    recovery: Recovered,
-    settled: dict[str, int],
-    next_start: datetime,
-    *,
-    window_open: bool = True,
+    tally: _Tally, recovery: Recovered, settled: dict[str, int], *, window_open: bool = True
 ) -> SendReport:
     """The run's figures; the next window start when the window was closed at the start or closed on the way."""
     closed = not window_open or tally.stopped == "send window closed"
+    next_start = tally.next_start.isoformat() if closed and tally.next_start is not None else None
     return SendReport(
         sent=tally.sent,
         retried=tally.retried,
@@ -326,14 +390,15 @@ def _report(
         recovered_requeued=recovery.requeued,
         settled_sent=settled["sent"],
         settled_requeued=settled["requeued"],
-        routes_down=sorted(tally.routes_down.values()),
+        routes_down=tuple(sorted(tally.routes_down.values())),
         cap_reached=tally.cap_reached,
         route_cap_reached=tally.route_capped,
         sent_today=tally.used_today,
         window_open=window_open,
-        next_window_start=next_start.isoformat() if closed else None,
+        next_window_start=next_start,
         stopped_reason=tally.stopped,
-        errors=tally.errors,
+        due_left=tally.due_left,
+        errors=tuple(tally.errors),
     )
 
 
@@ -362,7 +427,7 @@ def _due(settings: Settings, now: datetime, batch_tag: str | None = None) -> Col
 def _has_due(engine: Engine, settings: Settings, now: datetime, batch_tag: str | None = None) -> bool:
     """Is any queued row due? (so the spacing pause is not taken before an empty claim)."""
     stmt = select(OutreachMessage.id).where(_due(settings, now, batch_tag)).limit(1)
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         return session.scalar(stmt) is not None
 
 
@@ -372,6 +437,7 @@ class Sendable:
 
     due: int
     cap_left: int
+    used_today: int = 0
 
     @property
     def now(self) -> int:
@@ -384,10 +450,10 @@ def sendable_now(engine: Engine, settings: Settings, now: datetime, batch_tag: s
     sending; the claim still checks the cap itself."""
     start, end = day_bounds(now, settings)
     count_due = select(func.count()).select_from(OutreachMessage).where(_due(settings, now, batch_tag))
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         due = session.scalar(count_due)
-        left = settings.outreach_daily_cap - used_today(session, start, end)
-    return Sendable(due=int(due or 0), cap_left=max(0, left))
+        used = used_today(session, start, end)
+    return Sendable(due=int(due or 0), cap_left=max(0, settings.outreach_daily_cap - used), used_today=used)
 
 
 def _deliver(run: _Run, item: OutboxItem, tally: _Tally) -> bool:
@@ -422,7 +488,7 @@ def _deliver(run: _Run, item: OutboxItem, tally: _Tally) -> bool:
             error = f"cannot build the message: {exc}"
             mark_permanent(engine, item, now=clock(), error=error, suppress=False, meta=meta)
             tally.failed += 1
-            tally.errors.append(ItemError(item.to_email, error, item.id))
+            tally.errors.append(_error(error, item.id, item.to_email, "failed"))
             return True
         outcome = _send_on(run, item, route, message, meta, tally, unavailable, no_smtputf8)
         if outcome == "next":
@@ -466,28 +532,29 @@ def _send_on(
             bad.close()
         return "next"
     except ClaimLost as exc:  # recovered or reclaimed before DATA: the other owner decides
-        tally.errors.append(ItemError(item.to_email, str(exc), item.id))
+        tally.errors.append(_error(str(exc), item.id, item.to_email, "claim lost"))
         return "done"
     except SmtpTemporaryError as exc:
         meta["route"] = route
         if mark_temporary(engine, item, settings, now=clock(), error=str(exc), meta=meta):
             tally.retried += 1
+            tally.errors.append(_error(str(exc), item.id, item.to_email, "retry"))
         else:
             tally.failed += 1
-        tally.errors.append(ItemError(item.to_email, str(exc), item.id))
+            tally.errors.append(_error(str(exc), item.id, item.to_email, "failed"))
         return "done"
     except SmtpOutcomeUnknown as exc:
         meta["route"] = route
         mark_unknown(engine, item, now=clock(), error=str(exc), route=route, meta=meta)
         tally.unknown += 1
-        tally.errors.append(ItemError(item.to_email, str(exc), item.id))
+        tally.errors.append(_error(str(exc), item.id, item.to_email, "unknown"))
         return "done"
     except SmtpPermanentError as exc:
         meta["route"] = route
         mark_permanent(engine, item, now=clock(), error=str(exc), suppress=exc.user_unknown, meta=meta)
         tally.failed += 1
         tally.suppressed += exc.user_unknown
-        tally.errors.append(ItemError(item.to_email, str(exc), item.id))
+        tally.errors.append(_error(str(exc), item.id, item.to_email, "failed"))
         return "done"
     except SmtpSendError as exc:  # pragma: no cover - every mailer raises one of the two leaves
         mark_temporary(engine, item, settings, now=clock(), error=str(exc), meta=meta)
@@ -517,13 +584,13 @@ def _no_route_took_it(
         meta["route_errors"] = no_smtputf8
         mark_skipped(engine, item, now=clock(), reason=NEEDS_SMTPUTF8, meta=meta)
         tally.skipped += 1
-        tally.errors.append(ItemError(item.to_email, "; ".join(no_smtputf8), item.id))
+        tally.errors.append(_error("; ".join(no_smtputf8), item.id, item.to_email, "skipped"))
         return True
     # No route this message may take can be used, and nothing was transmitted: the row goes back to `queued`
     # exactly as before the claim (a route outage fails no message) and the run stops.
     release_unsent(engine, item, now=clock())
     error = "; ".join(unavailable + no_smtputf8) or "no route"
-    tally.errors.append(ItemError(item.to_email, error, item.id))
+    tally.errors.append(_error(error, item.id, item.to_email, "requeued"))
     tally.stopped = error
     return False
 
@@ -566,7 +633,7 @@ def _dry_run(
     domain = offer.sender_email.rpartition("@")[2] or "leadgen.invalid"
     skipped = 0
     errors: list[ItemError] = []
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         rows = session.scalars(
             select(OutreachMessage)
             .where(
@@ -583,7 +650,7 @@ def _dry_run(
             reason = row_opt_out_reason(session, row) or row_third_party_reason(session, row)
             if reason:
                 skipped += 1
-                errors.append(ItemError(row.to_email or "", reason, row.id))
+                errors.append(_error(reason, row.id, row.to_email, "skipped"))
                 continue
             decision: RouteDecision = router.route(row.to_email or "")
             item = OutboxItem.from_row(row, message_id=row.message_id or new_message_id(domain))
@@ -592,6 +659,6 @@ def _dry_run(
             mailer.send(message)
     is_open, next_start = send_window_state(settings, now)  # reported as it is, not assumed open (issue 22)
     return SendReport(
-        skipped=skipped, dry_run=True, files=[str(p) for p in mailer.written], errors=errors,
+        skipped=skipped, dry_run=True, files=tuple(str(p) for p in mailer.written), errors=tuple(errors),
         window_open=is_open, next_window_start=None if is_open else next_start.isoformat(),
     )  # fmt: skip

@@ -14,12 +14,11 @@ from typing import Any, Protocol, get_args
 from sqlalchemy import Engine, case, select, update
 
 from leadgen.clock import Clock
+from leadgen.db import read_scope, write_scope
 from leadgen.db.batches import message_in_batch
-from leadgen.db.engine import session_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import MailboxError
 from leadgen.mailbox.sent import SentSearch, sent_copy_routes
-from leadgen.outreach.tx import write_scope
 from leadgen.settings import RouteName, Settings
 
 OM = OutreachMessage
@@ -129,7 +128,7 @@ def _imap_searcher(settings: Settings, reliable: dict[str, bool]) -> AbstractCon
 
 
 def _in_doubt(engine: Engine, batch_tag: str | None = None) -> Iterator[_Doubt]:
-    with session_scope(engine) as session:
+    with read_scope(engine) as session:
         rows = session.execute(
             select(OM.id, OM.message_id, OM.route, OM.data_started_at, OM.sending_started_at, OM.updated_at)
             .where(OM.status == MessageStatus.UNKNOWN, message_in_batch(batch_tag))

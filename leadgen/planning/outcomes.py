@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from leadgen.stage_report import ItemError
+
 ROW_PLANNED = "planned"  # at least one new query inserted
 ROW_ALREADY_PLANNED = "already_planned"  # every generated query was already in serp_queries
 ROW_DRY_RUN = "dry_run"  # checked and scheduled, nothing written
@@ -41,7 +43,11 @@ class RowOutcome:
 
 @dataclass(frozen=True, slots=True)
 class PlanReport:
-    """Counts of one planning run plus per-row outcomes and the queries (times are ISO 8601, APP_TIMEZONE)."""
+    """Counts of one planning run plus per-row outcomes and the queries (times are ISO 8601, APP_TIMEZONE).
+
+    `errors` has one item `row` (id: its row number) per row that ended `error`: invalid input (a
+    `leadgen.planning.rows.RowError`), no batch tag, or no query that fits; the same rows are in `outcomes`.
+    """
 
     batch_tag: str | None
     dry_run: bool
@@ -56,7 +62,4 @@ class PlanReport:
     last_scheduled_for: str | None
     outcomes: list[RowOutcome] = field(default_factory=list)
     queries: list[PlannedQuery] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[RowOutcome]:
-        return [o for o in self.outcomes if o.status == ROW_ERROR]
+    errors: tuple[ItemError, ...] = ()

@@ -28,6 +28,7 @@ from leadgen.planning.queries import GeneratedQuery, QueryOptions, generate_quer
 from leadgen.planning.rows import NicheRow, RowError
 from leadgen.planning.schedule import schedule_slots, scheduler_for
 from leadgen.settings import Settings
+from leadgen.stage_report import ItemError
 
 log = logging.getLogger(__name__)
 SELECTION = "plain+triggers"
@@ -146,24 +147,18 @@ def plan_batch(
     chunk: list[tuple[int, _RowPlan]] = []
     skipped = 0
     for row in rows:
-        tag = row.batch_tag or batch_tag
         if batch_tag is not None and row.batch_tag is not None and row.batch_tag != batch_tag:
             skipped += 1
             continue
-        if isinstance(row, RowError):
-            outcomes.append(RowOutcome(row.row_number, ROW_ERROR, tag, last_error=row.reason))
-        elif tag is None:
-            reason = "batch_tag is empty: fill the column or pass --batch-tag"
-            outcomes.append(RowOutcome(row.row_number, ROW_ERROR, None, last_error=reason))
-        elif not (queries := generate_queries(row, options)):
-            reason = "no query fits the 400-character / 40-word limit"
-            outcomes.append(RowOutcome(row.row_number, ROW_ERROR, tag, last_error=reason))
-        else:
-            outcomes.append(RowOutcome(row.row_number, ROW_DRY_RUN, tag))  # placeholder, replaced below
-            chunk.append((len(outcomes) - 1, _RowPlan(row, tag, queries)))
-            if len(chunk) >= CHUNK_ROWS:
-                _plan_chunk(session, run, chunk, outcomes)
-                chunk = []
+        checked = _check_row(row, row.batch_tag or batch_tag, options)
+        if isinstance(checked, RowOutcome):
+            outcomes.append(checked)
+            continue
+        outcomes.append(RowOutcome(row.row_number, ROW_DRY_RUN, checked.tag))  # placeholder, replaced below
+        chunk.append((len(outcomes) - 1, checked))
+        if len(chunk) >= CHUNK_ROWS:
+            _plan_chunk(session, run, chunk, outcomes)
+            chunk = []
     if chunk:
         _plan_chunk(session, run, chunk, outcomes)
     report = _summarise(outcomes, planned, batch_tag=batch_tag, dry_run=dry_run, skipped=skipped)
@@ -175,12 +170,23 @@ def plan_batch(
     return report
 
 
+def _check_row(row: NicheRow | RowError, tag: str | None, options: QueryOptions) -> _RowPlan | RowOutcome:
+    """The queries of a row to plan, or its `error` outcome (invalid, no batch tag, no query fits)."""
+    if isinstance(row, RowError):
+        return RowOutcome(row.row_number, ROW_ERROR, tag, last_error=row.reason)
+    if tag is None:
+        reason = "batch_tag is empty: fill the column or pass --batch-tag"
+        return RowOutcome(row.row_number, ROW_ERROR, None, last_error=reason)
+    if not (queries := generate_queries(row, options)):
+        reason = "no query fits the 400-character / 40-word limit"
+        return RowOutcome(row.row_number, ROW_ERROR, tag, last_error=reason)
+    return _RowPlan(row, tag, queries)
+
+
 def _plan_chunk(
     session: Session, run: _Run, chunk: list[tuple[int, _RowPlan]], outcomes: list[RowOutcome]
 ) -> None:
     """Schedule, insert (unless a dry run) and report the rows of one chunk, in row order."""
-    settings, tz = run.settings, run.settings.tz
-    window, step = scheduler_for(settings)
     # 1. which queries exist already (their slots are kept); 2. slots for the rest, in row order
     hashes = dict.fromkeys(q.query_hash for _, p in chunk for q in p.queries)
     existing = _existing(session, [h for h in hashes if h not in run.scheduled])
@@ -190,36 +196,55 @@ def _plan_chunk(
             h = q.query_hash
             if h not in existing and h not in run.scheduled and h not in fresh:
                 fresh[h] = (plan, q)
+    window, step = scheduler_for(run.settings)
     slots = schedule_slots(len(fresh), now=run.now, window=window, step=step, after=run.last_slot)
     if slots:
         run.last_slot = slots[-1]
     slot_of = dict(zip(fresh, slots, strict=True))
-
     # 3. one bulk insert; anything not inserted now was planned concurrently and is a duplicate
-    if run.dry_run:
-        inserted = set(fresh)
-    else:
-        values = [
-            {
-                "query_text": q.query_text,
-                "region_code": q.region_code,
-                "query_hash": h,
-                "page": 0,
-                "status": QueryStatus.PENDING.value,
-                "scheduled_for": slot_of[h],
-                "is_night_window": True,
-                "batch_tag": plan.tag,
-                "metadata": _meta(plan.row, q, plan.tag, settings),
-            }
-            for h, (plan, q) in fresh.items()
-        ]
-        inserted = _insert(session, values)
+    inserted = set(fresh) if run.dry_run else _insert_fresh(session, run.settings, fresh, slot_of)
     raced = [h for h in fresh if h not in inserted]
     if raced:
         existing |= _existing(session, raced)
     for h in inserted:
         run.scheduled[h] = slot_of[h]
+    _report_chunk(run, chunk, outcomes, inserted, existing)
 
+
+def _insert_fresh(
+    session: Session,
+    settings: Settings,
+    fresh: dict[str, tuple[_RowPlan, GeneratedQuery]],
+    slot_of: dict[str, datetime],
+) -> set[str]:
+    """Insert the queries not yet in serp_queries at their slots; the hashes actually inserted."""
+    values = [
+        {
+            "query_text": q.query_text,
+            "region_code": q.region_code,
+            "query_hash": h,
+            "page": 0,
+            "status": QueryStatus.PENDING.value,
+            "scheduled_for": slot_of[h],
+            "is_night_window": True,
+            "batch_tag": plan.tag,
+            "metadata": _meta(plan.row, q, plan.tag, settings),
+        }
+        for h, (plan, q) in fresh.items()
+    ]
+    return _insert(session, values)
+
+
+def _report_chunk(
+    run: _Run,
+    chunk: list[tuple[int, _RowPlan]],
+    outcomes: list[RowOutcome],
+    inserted: set[str],
+    existing: dict[str, datetime | None],
+) -> None:
+    """The outcome of each row of the chunk (a query inserted twice in it counts for its first row) and its
+    planned queries, handed to `run.emit`."""
+    tz = run.settings.tz
     owner: set[str] = set()
     for index, plan in chunk:
         row_hashes = [q.query_hash for q in plan.queries]
@@ -271,4 +296,9 @@ def _summarise(
         last_scheduled_for=lasts[-1] if lasts else None,
         outcomes=outcomes,
         queries=planned,
+        errors=tuple(
+            ItemError("row", o.last_error or "invalid row", id=o.row_number)
+            for o in outcomes
+            if o.status == ROW_ERROR
+        ),
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from requests.adapters import BaseAdapter
 from sqlalchemy import Engine
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import read_scope, write_scope
 from leadgen.outputs import check_output
 from leadgen.planning.outcomes import PlannedQuery, PlanReport
 from leadgen.planning.plan import plan_batch
@@ -36,7 +36,8 @@ def run_planning(
     niches = open_niches(settings, source, http=http)
     if status_out is not None and not dry_run and isinstance(niches, NicheCsv):
         check_output(status_out, inputs=[niches.path])  # before the database changes, so no status is lost
-    with session_scope(engine) as session:
+    scope = read_scope if dry_run else write_scope  # a dry run cannot write, whatever plan_batch does
+    with scope(engine) as session:
         report = plan_batch(
             session, settings, niches.rows, batch_tag=batch_tag, now=now, dry_run=dry_run, on_query=on_query
         )

@@ -11,14 +11,13 @@ from leadgen.serp.bulk import (
     rows_from_raw,
 )
 from leadgen.serp.filter import DomainFilter
-from leadgen.serp.ingest import IngestReport, ItemError, ingest_page, ingest_payload, make_on_done
+from leadgen.serp.ingest import IngestReport, ingest_page, ingest_payload, make_on_done
 from leadgen.serp.parse import SerpDocument, SerpPage, clean_text, parse_serp
 
 __all__ = [
     "BulkReport",
     "DomainFilter",
     "IngestReport",
-    "ItemError",
     "RawResult",
     "ResultRow",
     "SerpDocument",

@@ -29,7 +29,7 @@ from leadgen.clock import Clock
 from leadgen.domains import dedupe_hash
 from leadgen.errors import ConfigurationError
 from leadgen.serp.filter import DomainFilter
-from leadgen.serp.ingest import SOURCE
+from leadgen.serp.ingest import SOURCE, no_company
 from leadgen.serp.rows import (
     PageTracker,
     RawResult,
@@ -39,6 +39,7 @@ from leadgen.serp.rows import (
     rows_from_page,
     rows_from_raw,
 )
+from leadgen.stage_report import ItemError
 
 __all__ = [
     "CHUNK_ROWS",
@@ -140,6 +141,7 @@ class BulkReport:
     companies_seen_again: int
     chunks_copied: int = 0  # COPYed straight into serp_results
     chunks_upserted: int = 0  # through the staging table: an operation id or a URL was already stored
+    errors: tuple[ItemError, ...] = ()  # kept domains whose company row could not be created
 
 
 class _Loader:
@@ -155,6 +157,7 @@ class _Loader:
         self.own_operations: set[str] = set()
         self.staged = self.inserted = self.copied = self.upserted = 0
         self.stage_ready = self.company_stage_ready = False
+        self.errors: list[ItemError] = []
 
     def load(self, chunk: Sequence[Record]) -> None:
         """Companies first (their ids go into the result rows), then the results."""
@@ -203,6 +206,8 @@ class _Loader:
         found = dict(cursor.execute(SELECT_COMPANIES, (existing,)).fetchall()) if existing else {}
         for domain in first:
             ids[domain] = created.get(domain) or found.get(domain)
+            if ids[domain] is None:
+                self.errors.append(no_company(domain))
 
     def _copy_directly(self, chunk: Sequence[Record], foreign_operations: set[str]) -> bool:
         """COPY into serp_results inside a savepoint (rows are built while the server inserts the earlier ones);
@@ -261,6 +266,7 @@ class _Loader:
             companies_seen_again=touched,
             chunks_copied=self.copied,
             chunks_upserted=self.upserted,
+            errors=tuple(self.errors),
         )
 
 

@@ -13,7 +13,7 @@ from leadgen.serp.filter import DomainFilter
 from leadgen.serp.ingest import make_on_done
 from leadgen.serp.pages import Payload, ingest_pages
 from leadgen.settings import Settings
-from leadgen.yandex.jobs import OnDone
+from leadgen.yandex.collect import OnDone
 from leadgen.yandex.pagestore import FinishedPage, PageStore
 
 

@@ -19,6 +19,7 @@ from leadgen.db.models import Company, CompanyStatus, SerpQuery, SerpResult
 from leadgen.db.results import rowcount
 from leadgen.serp.filter import SKIP_CROSS_QUERY, SOURCE_CROSS_QUERY
 from leadgen.settings import Settings
+from leadgen.stage_report import ItemError
 
 CHUNK = 1000
 UNTOUCHED = (CompanyStatus.DUPLICATE, CompanyStatus.EXCLUDED)
@@ -36,11 +37,13 @@ class CrossQueryDomain:
 
 @dataclass(frozen=True, slots=True)
 class CrossQueryReport:
-    """What one cross-query pass found and changed."""
+    """What one cross-query pass found and changed. It works on SQL aggregates, set by set: no company fails on
+    its own, so `errors` stays empty (it is there for the one report shape, leadgen.stage_report)."""
 
     domains: list[CrossQueryDomain] = field(default_factory=list)
     companies_excluded: int = 0
     results_marked: int = 0
+    errors: tuple[ItemError, ...] = ()
 
 
 def find_cross_query_domains(session: Session, settings: Settings) -> list[CrossQueryDomain]:

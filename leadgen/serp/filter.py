@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from leadgen.data import DIRECTORY_DOMAINS_BY_CATEGORY, MINUS_DOMAINS
-from leadgen.domains import host_of, normalise_host
+from leadgen.domains import host_of, listed_host
 from leadgen.errors import ConfigurationError
 from leadgen.serp.signals import result_signal
 from leadgen.settings import Settings
@@ -34,16 +34,8 @@ SOURCE_CROSS_QUERY = "cross-query"
 MAX_CATEGORY = 40
 
 
-def _host(entry: str) -> str | None:
-    entry = entry.strip()
-    if not entry:
-        return None
-    host = host_of(entry) or normalise_host(entry)
-    return host.removeprefix("www.") if host is not None else None
-
-
 def _normalise_entries(entries: Iterable[str]) -> set[str]:
-    return {host for host in map(_host, entries) if host is not None}
+    return {host for host in map(listed_host, entries) if host is not None}
 
 
 class PageDocument(Protocol):
@@ -86,7 +78,7 @@ def read_list_file(path: Path) -> list[ListEntry]:
         if not line:
             continue
         fields = line.split()
-        host = _host(fields[0])
+        host = listed_host(fields[0])
         category = (fields[1] if len(fields) > 1 else "extra").lower().removeprefix(DIRECTORY_PREFIX)
         if host is None or len(category) > MAX_CATEGORY:
             raise ConfigurationError(

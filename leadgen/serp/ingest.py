@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,18 +19,25 @@ from leadgen.domains import dedupe_hash
 from leadgen.serp.filter import DomainFilter
 from leadgen.serp.parse import SerpDocument, SerpPage, parse_serp
 from leadgen.settings import Settings
+from leadgen.stage_report import ItemError
 
 SOURCE = "yandex_search_api"
 CHUNK = 500  # rows per statement: well below SQLite's 32766 bound parameters
 NAME_MAX = 500
 
 
-@dataclass(frozen=True, slots=True)
-class ItemError:
-    """A per-item problem that did not stop the ingest."""
+QUERY_NOT_FOUND = "query not found; results stored without query_id"
+NO_COMPANY = "company row could not be created (conflicting dedupe hash)"
 
-    item: str
-    reason: str
+
+def query_not_found(query_id: int | None) -> ItemError:
+    """The page names a query that does not exist: its results are stored without one."""
+    return ItemError("query", QUERY_NOT_FOUND, id=query_id, outcome="stored without query_id")
+
+
+def no_company(domain: str) -> ItemError:
+    """A kept domain whose company row could not be created: its results are stored without one."""
+    return ItemError("company", NO_COMPANY, key=domain, outcome="stored without company_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +56,7 @@ class IngestReport:
     companies_created: int
     companies_matched: int
     empty: bool
-    errors: list[ItemError] = field(default_factory=list)
+    errors: tuple[ItemError, ...] = ()
 
     @property
     def results(self) -> int:
@@ -91,7 +98,7 @@ def _query_context(session: Session, query_id: int | None, errors: list[ItemErro
         return _QueryContext(None)
     query = session.get(SerpQuery, query_id)
     if query is None:
-        errors.append(ItemError(f"query:{query_id}", "query not found; results stored without query_id"))
+        errors.append(query_not_found(query_id))
         return _QueryContext(None)
     return _context_of(query)
 
@@ -199,63 +206,21 @@ def ingest_page(
     ctx = _query_context(session, query_id, errors)
     filt = domain_filter or DomainFilter.from_settings(settings)
     documents, repeats = _unique_by_url(page.documents)
-
     reasons: dict[str, str | None] = {}
     kept: dict[str, SerpDocument] = {}
     for doc, reason in zip(documents, filt.classify_page(documents), strict=True):
         reasons[doc.canonical_url] = reason
         if reason is None and doc.domain is not None:
             kept[doc.domain] = doc  # one per domain: later results of a kept domain are `repeat`
-
     company_ids, created = _upsert_companies(session, kept, ctx, moment, operation_id) if kept else ({}, 0)
-    for domain in kept:
-        if domain not in company_ids:
-            errors.append(ItemError(domain, "company row could not be created (conflicting dedupe hash)"))
-
+    errors += [no_company(domain) for domain in kept if domain not in company_ids]
     rows = [
-        {
-            "operation_id": operation_id,
-            "query_id": ctx.query_id,
-            "url": doc.canonical_url,
-            "domain": doc.domain,
-            "title": doc.title,
-            "snippet": doc.snippet,
-            "position": doc.position,
-            "page": doc.page,
-            "skip_reason": reasons[doc.canonical_url],
-            "company_id": company_ids.get(doc.domain)
-            if reasons[doc.canonical_url] is None and doc.domain
-            else None,
-            "created_at": moment,
-            "updated_at": moment,
-            "metadata": _result_meta(doc, filt.source_of(doc.host, doc.domain, reasons[doc.canonical_url])),
-        }
+        _result_row(doc, reasons[doc.canonical_url], operation_id, ctx, company_ids, moment, filt)
         for doc in documents
     ]
-    table = SerpResult.__table__
-    new_domains: set[str] = set()
-    inserted = 0
-    for chunk in _chunks(rows):
-        stmt = (
-            _insert(session, table)
-            .on_conflict_do_nothing(index_elements=["operation_id", "url"])
-            .returning(table.c.domain, table.c.company_id)
-        )
-        for domain, company_id in session.execute(stmt, list(chunk)).all():
-            inserted += 1
-            if company_id is not None:
-                new_domains.add(domain)
-
+    inserted, new_domains = _insert_results(session, rows)
     # Companies seen again through a *new* result row move their last_seen_at; a re-ingest changes nothing.
-    seen_again = [company_ids[d] for d in new_domains if d in company_ids]
-    for chunk in _chunks(seen_again):
-        session.execute(
-            update(Company)
-            .where(Company.id.in_(chunk), Company.last_seen_at < moment)
-            .values(last_seen_at=moment)
-            .execution_options(synchronize_session=False)
-        )
-
+    _touch(session, [company_ids[d] for d in new_domains if d in company_ids], moment)
     skipped = Counter(r for r in reasons.values() if r is not None)
     return IngestReport(
         operation_id=operation_id,
@@ -270,8 +235,65 @@ def ingest_page(
         companies_created=created,
         companies_matched=len(company_ids) - created,
         empty=page.is_empty,
-        errors=errors,
+        errors=tuple(errors),
     )
+
+
+def _result_row(
+    doc: SerpDocument,
+    reason: str | None,
+    operation_id: str,
+    ctx: _QueryContext,
+    company_ids: dict[str, int],
+    moment: datetime,
+    filt: DomainFilter,
+) -> dict[str, Any]:
+    """The serp_results row of one result; a kept one points at its company."""
+    return {
+        "operation_id": operation_id,
+        "query_id": ctx.query_id,
+        "url": doc.canonical_url,
+        "domain": doc.domain,
+        "title": doc.title,
+        "snippet": doc.snippet,
+        "position": doc.position,
+        "page": doc.page,
+        "skip_reason": reason,
+        "company_id": company_ids.get(doc.domain) if reason is None and doc.domain else None,
+        "created_at": moment,
+        "updated_at": moment,
+        "metadata": _result_meta(doc, filt.source_of(doc.host, doc.domain, reason)),
+    }
+
+
+def _insert_results(session: Session, rows: list[dict[str, Any]]) -> tuple[int, set[str]]:
+    """Insert the rows not stored yet (ON CONFLICT (operation_id, url) DO NOTHING): how many were new, and the
+    domains of the new ones that point at a company."""
+    table = SerpResult.__table__
+    new_domains: set[str] = set()
+    inserted = 0
+    for chunk in _chunks(rows):
+        stmt = (
+            _insert(session, table)
+            .on_conflict_do_nothing(index_elements=["operation_id", "url"])
+            .returning(table.c.domain, table.c.company_id)
+        )
+        for domain, company_id in session.execute(stmt, list(chunk)).all():
+            inserted += 1
+            if company_id is not None:
+                new_domains.add(domain)
+    return inserted, new_domains
+
+
+def _touch(session: Session, company_ids: list[int], moment: datetime) -> None:
+    """Move last_seen_at of these companies to `moment` (never back)."""
+    for chunk in _chunks(company_ids):
+        session.execute(
+            update(Company)
+            .where(Company.id.in_(chunk), Company.last_seen_at < moment)
+            .values(last_seen_at=moment)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _result_meta(doc: SerpDocument, skip_source: str | None) -> dict[str, Any]:

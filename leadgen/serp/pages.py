@@ -25,7 +25,6 @@ import psycopg
 from sqlalchemy.orm import Session
 
 from leadgen.clock import Clock
-from leadgen.domains import dedupe_hash
 from leadgen.errors import SerpParseError
 from leadgen.serp.bulk import (
     ANY_STORED,
@@ -36,14 +35,14 @@ from leadgen.serp.bulk import (
     UNIQUE_RESULT,
 )
 from leadgen.serp.filter import DomainFilter
-from leadgen.serp.ingest import SOURCE, IngestReport, ItemError, _query_contexts, _resolve_now, ingest_page
+from leadgen.serp.ingest import SOURCE, IngestReport, _query_contexts, _resolve_now, ingest_page, no_company
 from leadgen.serp.pageplan import Payload, Plan, plans
 from leadgen.serp.parse import parse_serp
 from leadgen.settings import Settings
+from leadgen.stage_report import ItemError
 
 __all__ = ["PagesReport", "Payload", "ingest_pages"]
 
-NO_COMPANY = "company row could not be created (conflicting dedupe hash)"
 BYTES_PER_RESULT = 400  # about what one result takes in a Yandex XML page: chunks are cut by payload size
 
 CREATE_COMPANY_STAGE = """
@@ -75,13 +74,15 @@ RETURNING canonical_domain, id
 @dataclass(frozen=True, slots=True)
 class PagesReport:
     """What `ingest_pages` did: one `IngestReport` per stored page (by operation id), the payloads it skipped
-    with their parse error, and how the chunks went (`copy` on PostgreSQL, `page` for page-by-page upserts)."""
+    with their parse error, and how the chunks went (`copy` on PostgreSQL, `page` for page-by-page upserts).
+    `errors` holds the rejected pages, then the item errors of the stored ones (`pages_report` builds it)."""
 
     reports: dict[str, IngestReport] = field(default_factory=dict)
     rejected: dict[str, SerpParseError] = field(default_factory=dict)
     path: str = "page"
     chunks_copied: int = 0
     chunks_upserted: int = 0
+    errors: tuple[ItemError, ...] = ()
 
     @property
     def results(self) -> int:
@@ -89,18 +90,31 @@ class PagesReport:
         return sum(report.results for report in self.reports.values())
 
 
+def pages_report(
+    reports: dict[str, IngestReport],
+    rejected: dict[str, SerpParseError],
+    path: str,
+    copied: int,
+    upserted: int,
+) -> PagesReport:
+    """A `PagesReport` whose `errors` list every rejected page and every stored page's item errors."""
+    errors = [ItemError("page", str(exc), id=op, outcome="rejected") for op, exc in rejected.items()]
+    errors += [error for report in reports.values() for error in report.errors]
+    return PagesReport(reports, rejected, path, copied, upserted, tuple(errors))
+
+
 def _report(plan: Plan, *, company_ids: dict[str, int | None]) -> IngestReport:
     found = sum(1 for domain in plan.kept if company_ids.get(domain) is not None)
-    errors = plan.errors + [ItemError(d, NO_COMPANY) for d in plan.kept if company_ids.get(d) is None]
+    errors = (*plan.errors, *(no_company(d) for d in plan.kept if company_ids.get(d) is None))
     return IngestReport(
         operation_id=plan.operation_id,
         query_id=plan.ctx.query_id,
         documents=plan.documents,
         skipped_invalid_url=plan.skipped_invalid_url,
         duplicates_in_payload=plan.repeats,
-        results_inserted=len(plan.rows),  # a COPY stores every row or fails
+        results_inserted=plan.rows,  # a COPY stores every row or fails
         results_existing=0,
-        kept=len(plan.rows) - sum(plan.skipped.values()),
+        kept=plan.rows - sum(plan.skipped.values()),
         skipped=dict(sorted(plan.skipped.items())),
         companies_created=plan.created,
         companies_matched=found - plan.created,
@@ -126,6 +140,7 @@ class _Copier:
         self.ids: dict[str, int | None] = {}
         self.created: set[int] = set()
         self.touched: set[int] = set()
+        self.encoding = self.cursor.connection.info.encoding  # a Python codec name
         self.stage_ready = False
         self.copied = self.upserted = 0
 
@@ -172,7 +187,7 @@ class _Copier:
     def _companies(self, plans: list[Plan]) -> list[str]:
         """Create the chunk's new companies (first page that keeps a domain gives its row); the domains added."""
         ids = self.ids
-        first: dict[str, tuple[Plan, tuple[str, str | None, str | None]]] = {}
+        first: dict[str, tuple[Plan, bytes]] = {}
         for plan in plans:
             for domain, company in plan.kept.items():
                 if domain not in ids and domain not in first:
@@ -184,12 +199,7 @@ class _Copier:
             cursor.execute(CREATE_COMPANY_STAGE)
             self.stage_ready = True
         with cursor.copy(COPY_COMPANY_STAGE) as copy:
-            for domain, (plan, (name, site, snippet)) in first.items():
-                ctx = plan.ctx
-                copy.write_row(
-                    (domain, dedupe_hash(domain), name, site, snippet, ctx.niche, ctx.city, ctx.region_code,
-                     ctx.batch_tag, plan.operation_id)
-                )  # fmt: skip
+            copy.write(self._encoded(b"".join(company for _, company in first.values())))
         created = dict(cursor.execute(INSERT_COMPANIES, {"now": self.moment}).fetchall())
         cursor.execute("TRUNCATE serp_page_company_stage")
         existing = [domain for domain in first if domain not in created]
@@ -202,19 +212,27 @@ class _Copier:
         return list(first)
 
     def _copy(self, plans: list[Plan]) -> set[int]:
-        """COPY the chunk's result rows; the ids of the companies they point at."""
+        """COPY the chunk's result rows, each kept one with its company id; the ids of those companies."""
         ids = self.ids
         touched: set[int] = set()
         with self.cursor.copy(COPY_RESULTS) as copy:
             for plan in plans:
-                for row in plan.rows:
-                    domain = row[9]
-                    if domain is not None:
-                        company_id = row[9] = ids.get(domain)
-                        if company_id is not None:
-                            touched.add(company_id)
-                    copy.write_row(row)
+                text = plan.copy
+                out = [text[0]]
+                for i, domain in enumerate(plan.holes, start=1):
+                    company_id = ids.get(domain)
+                    if company_id is None:
+                        out.append(b"\\N")
+                    else:
+                        out.append(b"%d" % company_id)
+                        touched.add(company_id)
+                    out.append(text[i])
+                copy.write(self._encoded(b"".join(out)))
         return touched
+
+    def _encoded(self, utf8: bytes) -> bytes:
+        """COPY text from the planner (UTF-8) in the connection's encoding."""
+        return utf8 if self.encoding == "utf-8" else utf8.decode().encode(self.encoding)
 
     def finish(self) -> None:
         """Move last_seen_at of the companies that existed before and got a new result row."""
@@ -252,7 +270,7 @@ def _copy_pages(
         rejected |= chunk.errors()
         copier.store(chunk.plans, reports)
     copier.finish()
-    return PagesReport(reports, rejected, "copy", copier.copied, copier.upserted)
+    return pages_report(reports, rejected, "copy", copier.copied, copier.upserted)
 
 
 def _page_by_page(
@@ -275,7 +293,7 @@ def _page_by_page(
             now=moment,
             domain_filter=filt,
         )
-    return PagesReport(reports, rejected, "page", 0, 1 if reports else 0)
+    return pages_report(reports, rejected, "page", 0, 1 if reports else 0)
 
 
 def ingest_pages(

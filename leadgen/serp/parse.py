@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 from xml.etree.ElementTree import Element, ParseError, XMLParser
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
-from leadgen.domains import canonicalise
+from leadgen.domains import canonical_parts, canonicalise
 from leadgen.errors import SerpParseError
 
 # Yandex XML error 15 is "no results found": an empty page, not a failure (reference §3; yandex-cloud-ml-sdk and
@@ -55,6 +55,13 @@ class SerpDocument:
     lang: str | None = None
     mime_type: str | None = None
     saved_copy_url: str | None = None
+
+
+# A document as `parse_lean` gives it: SerpDocument's first twelve fields, in their order (url, canonical_url, domain,
+# host, title, snippet, passages, headline, position, page, rank_in_group, group): no object per document.
+LeanDocument: TypeAlias = tuple[
+    str, str, str | None, str, str | None, str | None, tuple[str, ...], str | None, int, int, int, str | None
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +129,9 @@ class _State:
     error_seen: bool = False
     groups: int = 0
     skipped: int = 0
-    documents: list[SerpDocument] = field(default_factory=list)
+    documents: list[Any] = field(default_factory=list)  # SerpDocument, or LeanDocument with `tuples`
     details: bool = True  # read yandex_domain, modtime, lang, mime_type, saved_copy_url
+    tuples: bool = False  # documents as LeanDocument tuples (implies details=False)
 
     @property
     def page(self) -> int:
@@ -152,34 +160,30 @@ def _as_bytes(payload: bytes | str) -> bytes:
     return bytes(payload)
 
 
+def _lean_tuple(
+    doc: Element, state: _State, position: int, rank: int, group: str | None
+) -> LeanDocument | None:
+    """A document's stored fields as a tuple: only the first <url>, <title>, <headline> and every passage read.
+    (`find`/`findall` of a plain tag run over the children in C; tags are local names by the time a group ends.)"""
+    url, title, headline = doc.find("url"), doc.find("title"), doc.find("headline")
+    passage_elements = [el for passages in doc.findall("passages") for el in passages.findall("passage")]
+    raw_url = clean_text(url)
+    parts = canonical_parts(raw_url)
+    if raw_url is None or parts is None:
+        return None
+    canonical, host, domain = parts
+    passages = tuple(p for p in map(clean_text, passage_elements) if p)
+    headline_text = clean_text(headline)
+    return (raw_url, canonical, domain, host, clean_text(title), " ".join(passages) if passages else headline_text,
+            passages, headline_text, position, state.page, rank, group)  # fmt: skip
+
+
 def _lean_document(
     doc: Element, state: _State, position: int, rank: int, group: str | None
 ) -> SerpDocument | None:
     """`_document` with `details=False`: reads only the first <url>, <title>, <headline> and every passage."""
-    url = title = headline = None
-    passage_elements: list[Element] = []
-    for child in doc:
-        tag = child.tag
-        if tag == "url":
-            if url is None:
-                url = child
-        elif tag == "title":
-            if title is None:
-                title = child
-        elif tag == "headline":
-            if headline is None:
-                headline = child
-        elif tag == "passages":
-            passage_elements.extend(el for el in child if el.tag == "passage")
-    raw_url = clean_text(url)
-    parts = canonicalise(raw_url)
-    if raw_url is None or parts is None:
-        return None
-    passages = tuple(p for p in map(clean_text, passage_elements) if p)
-    headline_text = clean_text(headline)
-    return SerpDocument(raw_url, parts.url, parts.domain, parts.host, clean_text(title),
-                        " ".join(passages) if passages else headline_text, passages, headline_text, position,
-                        state.page, rank, group)  # fmt: skip
+    fields = _lean_tuple(doc, state, position, rank, group)
+    return SerpDocument(*fields) if fields is not None else None
 
 
 def _document(
@@ -230,10 +234,10 @@ def _document(
 def _group(group: Element, state: _State) -> None:
     position = state.position(state.groups)
     state.groups += 1
-    categ = next((el for el in group if el.tag == "categ"), None)
+    categ = group.find("categ")  # plain tags: `find`/`findall` scan the children in C
     name = categ.get("name") if categ is not None else None
-    document = _document if state.details else _lean_document
-    for rank, doc in enumerate((el for el in group if el.tag == "doc"), start=1):
+    document = _lean_tuple if state.tuples else _document if state.details else _lean_document
+    for rank, doc in enumerate(group.findall("doc"), start=1):
         parsed = document(doc, state, position, rank, name or None)
         if parsed is None:
             state.skipped += 1
@@ -326,7 +330,7 @@ def _walk(element: Element, state: _State, plain_groups: bool) -> None:
             _on_end(child, element, state)
 
 
-def _tree(data: bytes, details: bool = True) -> _State | None:
+def _tree(data: bytes, details: bool = True, tuples: bool = False) -> _State | None:
     """The page's state through the tree path, or None when the streaming parser must decide."""
     if not _tree_safe(data):
         return None
@@ -338,28 +342,22 @@ def _tree(data: bytes, details: bool = True) -> _State | None:
             root.tag = _local(root.tag)
         if root.tag != ROOT_TAG:
             return None
-        state = _State(details=details)
+        state = _State(details=details, tuples=tuples)
         _walk(root, state, _plain_groups(data))
     except Exception:  # every failure is reported by the streaming parser, with its message
         return None
     return state
 
 
-def parse_serp(payload: bytes | str, /, *, details: bool = True) -> SerpPage:
-    """Parse one Yandex XML response page.
-
-    Returns a `SerpPage` (empty for error 15, "no results"); documents without an http(s) URL are skipped and
-    counted. Raises `SerpParseError` for malformed XML, forbidden constructs (DTD entities, external references),
-    a foreign root element, or a response-level `<error>` with any other code. With `details=False` the fields
-    nothing stores (yandex_domain, modtime, lang, mime_type, saved_copy_url) are left None.
-    """
+def _parse(payload: bytes | str, details: bool, tuples: bool) -> _State:
+    """The state of a parsed page without a response-level error (error 15 aside); raises SerpParseError."""
     data = _as_bytes(payload)
     if not data.strip():
         raise SerpParseError(None, "empty payload")
-    state = _tree(data, details)
+    state = _tree(data, details, tuples)
     try:
         if state is None:
-            state = _State(details=details)
+            state = _State(details=details, tuples=tuples)
             _stream(data, state)
     except SerpParseError:
         raise
@@ -374,6 +372,25 @@ def parse_serp(payload: bytes | str, /, *, details: bool = True) -> SerpPage:
         if state.error_code is None:
             message = f"response <error> without a numeric code: {message}"
         raise SerpParseError(state.error_code, message)
+    return state
+
+
+def parse_lean(payload: bytes | str, /) -> tuple[list[LeanDocument], int]:
+    """`parse_serp(payload, details=False)`'s documents as `LeanDocument` tuples (no object per document), and its
+    `skipped_invalid_url`; raises what `parse_serp` raises."""
+    state = _parse(payload, False, True)
+    return state.documents, state.skipped
+
+
+def parse_serp(payload: bytes | str, /, *, details: bool = True) -> SerpPage:
+    """Parse one Yandex XML response page.
+
+    Returns a `SerpPage` (empty for error 15, "no results"); documents without an http(s) URL are skipped and
+    counted. Raises `SerpParseError` for malformed XML, forbidden constructs (DTD entities, external references),
+    a foreign root element, or a response-level `<error>` with any other code. With `details=False` the fields
+    nothing stores (yandex_domain, modtime, lang, mime_type, saved_copy_url) are left None.
+    """
+    state = _parse(payload, details, False)
     return SerpPage(
         documents=tuple(state.documents),
         page=state.page,

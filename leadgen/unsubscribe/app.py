@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from leadgen.db.engine import session_scope
+from leadgen.db import write_scope
 from leadgen.db.models import OptOutKind
 from leadgen.outreach.optout import add_opt_out, normalise_email
 from leadgen.unsubscribe.pages import SECURITY_HEADERS, confirm_page, done_page, error_page, invalid_page
@@ -36,7 +36,7 @@ def opt_out_reason(request: UnsubscribeRequest, /) -> str:
 
 def record_opt_out(engine: Engine, request: UnsubscribeRequest, /) -> bool:
     """Add the address to the opt-out registry in one transaction; True when new, False when already listed."""
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         return add_opt_out(
             session,
             normalise_email(request.email),

@@ -138,23 +138,12 @@ async def collect_operations(
         if isinstance(on_done, PageStore) and len(batch) >= on_done.batch_pages:
             tally.add(_store_batch(engine, on_done, batch, now=clock()))
             batch = []
-        await client.wait_for_capacity()
+        await client.wait_for_capacity()  # wait for quota before locking a row, not while holding it
         t = clock()
-        with write_scope(engine) as session:
-            exclude = [page.id for page in batch]  # finished, waiting in the batch: not due again
-            row = claim_operation_due_for_poll(
-                session, now=t, cutoff=t - interval, batch_tag=batch_tag, exclude=exclude
-            )
-            if row is None:
-                break
-            tally.polled += 1
-            xml = await _fetch_page(session, client, row, tally, now=t)
-            if xml is None:
-                continue
-            if isinstance(on_done, PageStore):
-                batch.append(FinishedPage(row.id, row.operation_id, row.query_id, xml))
-            else:
-                _store_page(session, on_done, row, xml, tally, now=t)
+        if not await _poll_next(
+            engine, client, on_done, tally, batch, now=t, cutoff=t - interval, batch_tag=batch_tag
+        ):
+            break
     if isinstance(on_done, PageStore) and batch:
         tally.add(_store_batch(engine, on_done, batch, now=clock()))
     if tally.stopped:
@@ -184,6 +173,37 @@ def expire_overdue(
                 ItemError("operation", reason, id=row.id, outcome=f"expired, query {outcome}")
             )
     return tally.report()
+
+
+async def _poll_next(
+    engine: Engine,
+    client: YandexClient,
+    on_done: OnDone | PageStore,
+    tally: _Tally,
+    batch: list[FinishedPage],
+    *,
+    now: datetime,
+    cutoff: datetime,
+    batch_tag: str | None,
+) -> bool:
+    """Claim the operation due longest and poll it in one transaction: a finished page is stored (or added to
+    `batch` for a `PageStore`). False when no operation is due."""
+    with write_scope(engine) as session:
+        exclude = [page.id for page in batch]  # finished, waiting in the batch: not due again
+        row = claim_operation_due_for_poll(
+            session, now=now, cutoff=cutoff, batch_tag=batch_tag, exclude=exclude
+        )
+        if row is None:
+            return False
+        tally.polled += 1
+        xml = await _fetch_page(session, client, row, tally, now=now)
+        if xml is None:
+            return True
+        if isinstance(on_done, PageStore):
+            batch.append(FinishedPage(row.id, row.operation_id, row.query_id, xml))
+        else:
+            _store_page(session, on_done, row, xml, tally, now=now)
+    return True
 
 
 async def _fetch_page(

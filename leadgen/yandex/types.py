@@ -123,6 +123,10 @@ class Operation:
         if self.raw_data is None:
             what = "response without rawData" if self.has_response else "neither response nor error"
             raise OperationFailed(f"operation {self.id} is done with {what}", operation_id=self.id)
+        try:  # the common case first: standard alphabet, padded, no whitespace (what strict mode accepts)
+            return binascii.a2b_base64(self.raw_data, strict_mode=True)
+        except (binascii.Error, ValueError):
+            pass
         try:
             # proto3 JSON readers accept standard and URL-safe alphabets, with or without padding
             text = "".join(self.raw_data.split()).translate(URLSAFE_TO_STD)

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from leadgen.cli import app
-from leadgen.db import Company, CompanyStatus, session_scope
+from leadgen.db import Company, CompanyStatus, write_scope
 from leadgen_sandbox.site_farm import SiteFarm
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "contacts"
@@ -66,7 +66,7 @@ def test_enrich_command(engine: Engine, db_url: str, farm: SiteFarm, monkeypatch
     domains = [
         d for d in farm.domains(60) if farm.truth(d)["kind"] in ("footer", "table", "jsonld", "microdata")
     ][:4]
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         for d in domains:
             session.add(Company(canonical_domain=d, website_url=f"https://{d}/", name=d))
     monkeypatch.setenv("DATABASE_URL", db_url)
@@ -78,7 +78,7 @@ def test_enrich_command(engine: Engine, db_url: str, farm: SiteFarm, monkeypatch
     assert (report["claimed"], report["enriched"]) == (3, 3)
     result = runner.invoke(app, ["enrich", "--company", f"https://www.{domains[0]}/"])
     assert result.exit_code == 0, result.output
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         statuses = list(session.scalars(select(Company.status).order_by(Company.id)))
     assert statuses == [CompanyStatus.ENRICHED] * 3 + [CompanyStatus.NEW]
     missing = runner.invoke(app, ["enrich", "--company", "nosuch.ru"])

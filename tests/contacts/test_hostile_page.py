@@ -12,7 +12,7 @@ from leadgen.contacts.cap import cap_contacts
 from leadgen.contacts.enrich import EnrichReport, enrich_companies, short_error
 from leadgen.contacts.extract import Contact as Found
 from leadgen.contacts.store import upsert_contacts
-from leadgen.db import Company, CompanyStatus, Contact, session_scope
+from leadgen.db import Company, CompanyStatus, Contact, write_scope
 from leadgen.settings import Settings
 
 ADDRESSES = 60_000
@@ -60,7 +60,7 @@ def test_hostile_page_is_capped_and_stored(engine: Engine, db_url: str) -> None:
     assert (
         len(html.encode()) < Settings.model_fields["crawl_max_body_bytes"].default
     )  # under the body-size cap
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         company = Company(canonical_domain="lovushka.ru", website_url="http://lovushka.ru/", name="Ловушка")
         session.add(company)
         session.flush()
@@ -68,8 +68,8 @@ def test_hostile_page_is_capped_and_stored(engine: Engine, db_url: str) -> None:
 
     report = run_enrich(engine, db_url, html)
 
-    assert report.errors == [] and report.enriched == 1
-    with session_scope(engine) as session:
+    assert report.errors == () and report.enriched == 1
+    with write_scope(engine) as session:
         stored = session.get(Company, company_id)
         assert stored is not None
         assert stored.status == CompanyStatus.ENRICHED and stored.status_reason is None
@@ -95,7 +95,7 @@ def test_upsert_writes_60000_rows_in_batches(engine: Engine) -> None:
         Found("email", f"user{n:05d}@trap{n % 97}.ru", "text", 0.5, "http://lovushka.ru/")
         for n in range(ADDRESSES)
     ]
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         company = Company(canonical_domain="lovushka.ru", website_url="http://lovushka.ru/", name="Ловушка")
         session.add(company)
         session.flush()
@@ -128,7 +128,7 @@ def test_failed_store_releases_the_claim_without_sql(engine: Engine, db_url: str
     The company goes back to `new` with a one-line reason; neither the report nor the reason carries the
     statement or its parameters."""
     monkeypatch.setattr("leadgen.contacts.store.UPSERT_BATCH", 1_000_000)
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         company = Company(canonical_domain="lovushka.ru", website_url="http://lovushka.ru/", name="Ловушка")
         session.add(company)
         session.flush()
@@ -137,10 +137,12 @@ def test_failed_store_releases_the_claim_without_sql(engine: Engine, db_url: str
     report = run_enrich(engine, db_url, hostile_page(), cap=1_000_000)
 
     assert report.enriched == 0 and len(report.errors) == 1
-    reason = report.errors[0].reason
+    (error,) = report.errors
+    assert (error.item, error.id, error.outcome) == ("company", company_id, "released")
+    reason = error.reason
     assert reason.startswith("storing failed: ") and "\n" not in reason and len(reason) < 300
     assert "user00" not in reason and "INSERT" not in reason and "[SQL" not in reason
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         stored = session.get(Company, company_id)
         assert stored is not None and stored.status == CompanyStatus.NEW
         assert stored.status_reason == reason

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from leadgen.contacts.enrich import enrich_companies
 from leadgen.contacts.orphans import release_orphaned_companies
 from leadgen.contacts.store import STALE_ENRICHING, claim_companies
-from leadgen.db import Company, CompanyStatus, session_scope
+from leadgen.db import Company, CompanyStatus, write_scope
 from leadgen.owners import owner_alive, process_owner
 from leadgen.settings import Settings
 from tests.support.owners import child_owner, dead_owner
@@ -23,18 +23,18 @@ ELSEWHERE = "host=another-host pid=7 start=abc.1 pidns=1"  # a process on anothe
 
 
 def add_companies(engine: Engine, *domains: str) -> None:
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         for domain in domains:
             session.add(Company(canonical_domain=domain, website_url=f"http://{domain}/", name=domain))
 
 
 def claim(engine: Engine, owner: str, *, limit: int = 1, now: datetime = T0) -> list[int]:
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         return [c.id for c in claim_companies(session, limit=limit, now=now, owner=owner)]
 
 
 def states(engine: Engine) -> dict[str, tuple[CompanyStatus, str | None]]:
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         rows = session.execute(select(Company.canonical_domain, Company.status, Company.claimed_by)).all()
     return {d: (s, o) for d, s, o in rows}
 
@@ -54,7 +54,7 @@ def test_a_dead_owners_companies_are_released_at_once_and_a_live_owners_kept(eng
     assert after["live.ru"] == (CompanyStatus.ENRICHING, live)
     assert after["far.ru"] == (CompanyStatus.ENRICHING, ELSEWHERE)
     assert after["free.ru"] == (CompanyStatus.NEW, None)
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         reason = session.scalar(select(Company.status_reason).where(Company.canonical_domain == "dead.ru"))
     assert reason is not None and "is gone" in reason
     # The owner that cannot be judged is left to the stale timeout, the last resort.

@@ -15,7 +15,7 @@ from leadgen.clock import ManualClock
 from leadgen.contacts.enrich import enrich_companies
 from leadgen.contacts.extract import Contact as Found
 from leadgen.contacts.store import choose_primary, claim_companies, release_stale, upsert_contacts
-from leadgen.db import Company, CompanyStatus, Contact, ContactSource, session_scope
+from leadgen.db import Company, CompanyStatus, Contact, ContactSource, write_scope
 from leadgen.settings import Settings
 from leadgen_sandbox.site_farm import SiteFarm
 
@@ -110,22 +110,22 @@ def test_primary_is_best_and_never_a_web_studio(session: Session) -> None:
 
 
 def test_claims_are_conditional(engine: Engine) -> None:
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         ids = [_company(session, f"c{i}.ru").id for i in range(5)]
         _company(session, "done.ru", status=CompanyStatus.ENRICHED)
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         first = claim_companies(session, limit=3, now=T0)
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         second = claim_companies(session, limit=10, now=T0)
     assert [c.id for c in first] == ids[:3] and [c.id for c in second] == ids[3:]
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         assert claim_companies(session, limit=10, now=T0) == []
         done = session.scalars(select(Company.id).where(Company.canonical_domain == "done.ru")).one()
         assert claim_companies(session, limit=10, now=T0, company_ids=[done]) == []
         assert [c.id for c in claim_companies(session, limit=10, now=T0, company_ids=[done], force=True)] == [
             done
         ]
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         assert release_stale(session, older_than=datetime.now(UTC) + timedelta(minutes=1)) == 6
         assert session.scalar(select(func.count()).where(Company.status == CompanyStatus.NEW)) == 6
 
@@ -151,7 +151,7 @@ def test_enrich_companies_against_the_farm(engine: Engine, db_url: str, farm: Si
     kinds = ["footer", "table", "jsonld", "microdata", "obfuscated", "cfemail", "cp1251", "deep_link", "studio",
              "js_only", "no_contacts", "error404", "redirect_loop", "robots_all", "robots_contacts", "huge"]  # fmt: skip
     domains = _by_kind(farm, kinds)
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         ids = {_company(session, d).id: d for d in domains}
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, database_url=db_url, crawl_proxy_url=farm.proxy_url, crawl_timeout_seconds=1.0,
@@ -172,7 +172,7 @@ def test_enrich_companies_against_the_farm(engine: Engine, db_url: str, farm: Si
     assert report.claimed == len(domains)  # type: ignore[attr-defined]
     assert len(seen) == len(domains)
     assert asdict(report)["errors"]  # type: ignore[call-overload]
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         for company_id, domain in ids.items():
             truth = farm.truth(domain)
             company = session.get(Company, company_id)
@@ -204,7 +204,7 @@ def test_enrich_companies_against_the_farm(engine: Engine, db_url: str, farm: Si
                          sleep=clock.async_sleep, monotonic=lambda: clock().timestamp())
     )  # fmt: skip
     assert again.claimed == len(domains)
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(Contact)) == total
         latest = session.scalar(select(func.max(Contact.last_seen_at)))
         earliest = session.scalar(select(func.min(Contact.first_seen_at)))
@@ -217,7 +217,7 @@ def test_enrich_companies_against_the_farm(engine: Engine, db_url: str, farm: Si
 
 
 def test_enrich_with_injected_http_client(engine: Engine, db_url: str) -> None:
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         company = _company(session, "firma.ru")
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -237,7 +237,7 @@ def test_enrich_with_injected_http_client(engine: Engine, db_url: str) -> None:
 
     report = asyncio.run(main())
     assert (report.enriched, report.phones, report.emails) == (1, 1, 0)  # type: ignore[attr-defined]
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         stored = session.get(Company, company.id)
         assert stored is not None and stored.status == CompanyStatus.ENRICHED
 
@@ -306,7 +306,7 @@ def test_punycode_and_unicode_forms_are_one_contact(session: Session) -> None:
 def test_contacts_export_says_which_email_was_chosen_and_why(session: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import csv
 
-    from leadgen.reports import export_contacts
+    from leadgen.exports import export_contacts
 
     company = _company(session, "окна.рф", status=CompanyStatus.ENRICHED)
     upsert_contacts(

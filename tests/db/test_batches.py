@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from leadgen.contacts.orphans import release_orphaned_companies
 from leadgen.contacts.store import claim_companies
 from leadgen.db.batches import company_in_batch, message_in_batch, operation_in_batch, query_in_batch
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import (
     Company,
     CompanyStatus,
@@ -27,7 +27,7 @@ from leadgen.outreach.orphans import release_orphaned_messages
 from leadgen.outreach.outbox import claim_next, recover_rows
 from leadgen.outreach.sending import sendable_now
 from leadgen.outreach.settle import _in_doubt
-from leadgen.reports import funnel
+from leadgen.pipeline_stats import funnel
 from leadgen.settings import Settings
 from leadgen.yandex.rounds import work_left
 from tests.outreach.factories import MONDAY_NOON, queued_messages
@@ -58,7 +58,7 @@ def _found(session: Session, query: SerpQuery, company_id: int, url: str) -> Non
 
 
 def two_batches(engine: Engine) -> Batches:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         alpha, beta = _query(s, "alpha", "alpha"), _query(s, "beta", "beta")
         ids = queued_messages(s, 3, domain_fmt="c{i}.ru")
         rows = s.execute(select(OutreachMessage.id, OutreachMessage.company_id).order_by(OutreachMessage.id))
@@ -82,7 +82,7 @@ def names(batches: Batches, ids: set[int], key: str = "companies") -> set[str]:
 
 def test_a_company_found_by_two_batches_belongs_to_both(engine: Engine) -> None:
     b = two_batches(engine)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
 
         def companies(tag: str | None) -> set[str]:
             return names(b, set(s.scalars(select(Company.id).where(company_in_batch(tag)))))
@@ -104,10 +104,10 @@ def test_a_company_found_by_two_batches_belongs_to_both(engine: Engine) -> None:
 
 def test_enrichment_claims_only_the_batch_companies(engine: Engine) -> None:
     b = two_batches(engine)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         claimed = claim_companies(s, limit=10, now=MONDAY_NOON, batch_tag="beta")
         assert names(b, {c.id for c in claimed}) == {"b", "shared"}
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         assert s.get(Company, b.companies["a"]).status == CompanyStatus.NEW  # type: ignore[union-attr]
         assert claim_companies(s, limit=10, now=MONDAY_NOON, batch_tag="beta") == []
 
@@ -124,7 +124,7 @@ def test_sending_claims_counts_and_recovers_only_the_batch_messages(
         if claim.item is not None:
             claimed.append(claim.item.id)
     assert names(b, set(claimed), "messages") == {"a", "shared"}
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         beta_only = s.get(OutreachMessage, b.messages["b"])
         assert beta_only is not None and beta_only.status == MessageStatus.QUEUED
     later = MONDAY_NOON + timedelta(hours=2)
@@ -137,7 +137,7 @@ def test_sending_claims_counts_and_recovers_only_the_batch_messages(
 
 def test_search_work_left_counts_only_the_batch(engine: Engine) -> None:
     two_batches(engine)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         s.execute(SerpQuery.__table__.update().values(status=QueryStatus.PENDING))
     before = MONDAY_NOON + timedelta(days=3650)
     assert work_left(engine, before=before, batch_tag="beta") == (1, 1)
@@ -147,7 +147,7 @@ def test_search_work_left_counts_only_the_batch(engine: Engine) -> None:
 def test_claims_of_gone_runs_are_released_only_in_the_batch(engine: Engine) -> None:
     """The orphan release at the start of a batch's enrich or send run leaves other batches' claims alone."""
     b = two_batches(engine)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         for company_id in b.companies.values():
             s.execute(
                 Company.__table__.update()
@@ -167,12 +167,12 @@ def test_claims_of_gone_runs_are_released_only_in_the_batch(engine: Engine) -> N
         engine, owner_alive=lambda _: False, now=MONDAY_NOON, batch_tag="alpha"
     )
     assert messages.requeued == 2
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         beta_company = s.get(Company, b.companies["b"])
         beta_message = s.get(OutreachMessage, b.messages["b"])
         assert beta_company is not None and beta_company.status == CompanyStatus.ENRICHING
         assert beta_message is not None and beta_message.status == MessageStatus.SENDING
     assert [d.id for d in _in_doubt(engine, "beta")] == []  # nothing `unknown` yet
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         s.execute(OutreachMessage.__table__.update().values(status=MessageStatus.UNKNOWN))
     assert names(b, {d.id for d in _in_doubt(engine, "beta")}, "messages") == {"b", "shared"}

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.mailbox.effects import apply_classification
 from leadgen.mailbox.kinds import Classification, MailKind
@@ -41,7 +41,7 @@ def campaign_settings(settings: Settings, sink: SmtpSink, campaign: str) -> Sett
 
 def _reply_to_autumn(engine: Engine, settings: Settings) -> int:
     """clinic1 answered the autumn message; returns clinic1's company id."""
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         company = add_company(s, "clinic1.ru", emails=("info@clinic1.ru",))
         add_company(s, "clinic2.ru", emails=("info@clinic2.ru",))
         autumn = OutreachMessage(
@@ -81,7 +81,7 @@ def test_no_new_campaign_mail_reaches_a_company_that_replied(
     assert report.considered == 1  # clinic2 only
 
     # Rows of the replied company that exist anyway (drafted by an older version, imported) are refused later.
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         base = {"company_id": replied_company, "campaign": "winter", "to_email": "info@clinic1.ru"}
         s.add(OutreachMessage(**base, status=MessageStatus.DRAFTED, subject="Тема", body="Текст " * 60))
         s.add(
@@ -104,7 +104,7 @@ def test_no_new_campaign_mail_reaches_a_company_that_replied(
         offer=OFFER,
     )
     assert (second.sent, second.skipped) == (0, 1) and sink.count == 1
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         reasons = s.scalars(
             select(OutreachMessage.last_error).where(
                 OutreachMessage.company_id == replied_company, OutreachMessage.status == MessageStatus.SKIPPED
@@ -118,7 +118,7 @@ def test_bounced_and_replied_messages_still_count_against_the_daily_cap(
 ) -> None:
     """A message sent today and bounced or answered today was still sent today: the cap does not grow back."""
     st = campaign_settings(settings, sink, "winter").model_copy(update={"outreach_daily_cap": 2})
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         for n, domain in enumerate(("a-clinic.ru", "b-clinic.ru", "c-clinic.ru"), 1):
             company = add_company(s, domain, emails=(f"info@{domain}",))
             s.add(
@@ -134,7 +134,7 @@ def test_bounced_and_replied_messages_still_count_against_the_daily_cap(
     mx = StaticMxResolver({d: ["mx.yandex.net"] for d in ("a-clinic.ru", "b-clinic.ru", "c-clinic.ru")})
     first = send_queued(engine, st, limit=10, now=MONDAY_NOON, resolver=mx, offer=OFFER)
     assert (first.sent, first.cap_reached) == (2, True)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         sent = s.scalars(select(OutreachMessage).where(OutreachMessage.status == MessageStatus.SENT)).all()
         for row, kind in zip(sent, (MailKind.HARD_BOUNCE, MailKind.REPLY), strict=True):
             c = Classification(kind=kind, reason="test", message_id=row.message_id, sender=row.to_email,

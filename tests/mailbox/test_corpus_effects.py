@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import AddressBounce, InboundMessage, OptOut
 from leadgen.mailbox.classify import classify
 from leadgen.mailbox.effects import apply_classification
@@ -27,7 +27,7 @@ def apply_all(engine: Engine, settings: Settings, hard: set[str] | None = None) 
         verdict = classify(raw(name))
         if hard is not None and verdict.kind == "hard_bounce":
             hard.update(normalise_email(r) for r in verdict.recipients)
-        with session_scope(engine) as session:
+        with write_scope(engine) as session:
             outcome = apply_classification(
                 session,
                 verdict,
@@ -48,7 +48,7 @@ def apply_all(engine: Engine, settings: Settings, hard: set[str] | None = None) 
 def test_the_whole_corpus_applies_once(engine: Engine, settings: Settings) -> None:
     hard: set[str] = set()
     first = apply_all(engine, settings, hard)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         opt_outs = s.scalar(select(func.count()).select_from(OptOut))
         counters = s.execute(
             select(func.sum(AddressBounce.soft_count), func.sum(AddressBounce.hard_count))
@@ -60,7 +60,7 @@ def test_the_whole_corpus_applies_once(engine: Engine, settings: Settings) -> No
     assert (
         first["hard_bounce"] >= expected["hard_bounce"] * 0.9
     )  # the classifier's own accuracy is tested apart
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         assert s.scalar(select(func.count()).select_from(InboundMessage)) == len(labels())
         assert s.scalar(select(func.count()).select_from(OptOut)) == opt_outs  # nothing added by the re-read
         again_counters = s.execute(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import InboundMessage, MessageStatus, OptOut, OutreachMessage
 from leadgen.mailbox.kinds import Classification, MailKind
 from leadgen.mailbox.maildir import process_maildir, read_maildir
@@ -59,7 +59,7 @@ def structural_classify(raw: bytes) -> Classification:
 
 def mail_and_return(engine: Engine, maildir: Path) -> tuple[int, int]:
     """Two companies mailed through the sandbox relay (one dead mailbox); returns (dead row, live row)."""
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         rows = []
         for domain, local in (("ulybka-dent.ru", "buh"), ("zubnaya-feya.ru", "info")):
             company = add_company(s, domain, emails=(f"{local}@{domain}",))
@@ -87,7 +87,7 @@ def mail_and_return(engine: Engine, maildir: Path) -> tuple[int, int]:
 
 
 def check_loop(engine: Engine, dead_id: int, live_id: int, *, inbound: int = 2) -> None:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         dead = s.get(OutreachMessage, dead_id)
         live = s.get(OutreachMessage, live_id)
         assert dead is not None and live is not None
@@ -114,7 +114,7 @@ def test_process_maildir_applies_each_message_once(
 
     assert (first.read, first.recorded, again.read, again.recorded) == (3, 3, 3, 0)
     assert sorted(o.kind for o in first.outcomes) == [MailKind.HARD_BOUNCE, MailKind.OTHER, MailKind.REPLY]
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         s.execute(select(InboundMessage).where(InboundMessage.kind == MailKind.OTHER)).scalar_one()
     check_loop(engine, dead_id, live_id, inbound=3)
 

@@ -14,10 +14,11 @@ from typer.testing import CliRunner
 
 from leadgen.cli.app import app
 from leadgen.db.models import Company, MessageStatus, OutreachMessage
+from leadgen.exports import export_contacts
 from leadgen.mailbox.effects import apply_classification
 from leadgen.mailbox.kinds import Classification, MailKind
-from leadgen.mailbox.report import loop_report
-from leadgen.reports import daily_summaries, export_contacts, funnel
+from leadgen.mailbox.loop_stats import loop_stats
+from leadgen.pipeline_stats import daily_summaries, funnel
 from leadgen.settings import Settings
 from tests.outreach.factories import add_company
 
@@ -80,7 +81,7 @@ def loop_db(engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch)
 
 def test_loop_report_counts_every_kind(engine: Engine, loop_db: Settings) -> None:
     with Session(engine) as s:
-        loop = loop_report(s)
+        loop = loop_stats(s)
         total = funnel(s)
     counts = (loop.hard_bounces, loop.soft_bounces, loop.replies, loop.unsubscribes, loop.auto_replies)
     assert counts == (1, 2, 1, 1, 1)

@@ -17,7 +17,7 @@ from imapclient import IMAPClient
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach import StaticMxResolver, send_queued
 from leadgen.outreach.settle import Outcome, settle_unknown
@@ -69,7 +69,7 @@ def copier(dovecot: Dovecot, route: str, folder: str, *, port: int | None = None
 
 
 def rows(engine: Engine) -> list[OutreachMessage]:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         return list(s.scalars(select(OutreachMessage).order_by(OutreachMessage.id)))
 
 
@@ -100,7 +100,7 @@ def test_unknown_row_with_a_sent_copy_is_settled_sent(
 ) -> None:
     with SmtpSink(maildir=tmp_path / "delivered", sent_copies=copier(dovecot, route, folder)) as sink:
         st = route_settings(settings, sink, dovecot)
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             queued_messages(s, 2)
         sink.fail_next(Fault.ACCEPT_DISCONNECT)  # kept (and copied), then the connection drops: in doubt
         report = send_queued(
@@ -132,7 +132,7 @@ def test_absent_from_a_reliable_folder_is_requeued_after_the_delay_then_sent_onc
     maildir = tmp_path / "delivered"
     with SmtpSink(maildir=maildir, sent_copies=copier(dovecot, "yandex", RU_SENT)) as sink:
         st = route_settings(settings, sink, dovecot, imap_yandex_sent_copy_reliable=True)
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             queued_messages(s, 1)
         sink.fail_next(Fault.DISCONNECT)  # the server drops the connection during DATA and keeps nothing
         first = send_queued(
@@ -164,7 +164,7 @@ def test_absent_from_an_unreliable_folder_stays_unknown_and_the_command_says_so(
 ) -> None:
     with SmtpSink(sent_copies=copier(dovecot, "yandex", RU_SENT)) as sink:
         st = route_settings(settings, sink, dovecot)
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             queued_messages(s, 1)
         sink.fail_next(Fault.DISCONNECT)
         send_queued(engine, st, limit=1, now=MONDAY_NOON, offer=OFFER, resolver=YANDEX_MX, settle=False)
@@ -192,7 +192,7 @@ def test_the_sink_refuses_a_message_whose_copy_cannot_be_kept(
     gone = copier(dovecot, "yandex", RU_SENT, port=free_port())  # nothing listens there
     with SmtpSink(maildir=tmp_path / "delivered", sent_copies=gone) as sink:
         st = route_settings(settings, sink, dovecot, smtp_data_timeout_seconds=30)
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             queued_messages(s, 1)
         report = send_queued(engine, st, limit=1, now=MONDAY_NOON, offer=OFFER, resolver=YANDEX_MX)
         assert sink.count == 0 and report.retried == 1  # 451: retried later, never in doubt

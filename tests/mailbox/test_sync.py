@@ -11,13 +11,14 @@ from imapclient import IMAPClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MailboxCursor, ProcessingJob
 from leadgen.errors import ConfigurationError
 from leadgen.mailbox.imap import MAX_MESSAGE_BYTES
 from leadgen.mailbox.kinds import MailKind
 from leadgen.mailbox.sync import Handled, SyncStep, sync_all, sync_mailbox
 from leadgen.settings import Settings
+from leadgen.stage_report import ItemError
 from tests.mailbox import letters
 from tests.support.dovecot import Dovecot, free_port
 
@@ -42,13 +43,13 @@ def record(session: Session, raw: bytes, uidvalidity: int, uid: int) -> Handled:
 
 
 def handled(engine: Engine) -> list[str]:
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         rows = session.scalars(select(ProcessingJob.batch_tag).where(ProcessingJob.stage == "mailbox-test"))
         return list(rows)
 
 
 def cursor(engine: Engine) -> tuple[int, int] | None:
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         row = session.execute(select(MailboxCursor.uidvalidity, MailboxCursor.last_uid)).first()
         return (row[0], row[1]) if row else None
 
@@ -143,7 +144,9 @@ def test_a_message_that_cannot_be_handled_stops_the_folder_before_it(
 
     assert stopped.read == 2 and stopped.last_uid == 2
     assert stopped.error is not None and "UID 3" in stopped.error and "\n" not in stopped.error
-    assert stopped.errors == [{"item": "yandex INBOX UID 3", "reason": stopped.error}]
+    assert stopped.errors == (
+        ItemError("message", stopped.error, id=3, key="yandex INBOX", outcome="stopped before it"),
+    )
     assert len(handled(engine)) == 2 and cursor(engine) == (stopped.uidvalidity, 2)
 
     resumed = sync_mailbox(engine, settings, route, now=clock, handler=record)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from leadgen.clock import utc_now
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import (
     AddressBounce,
     Company,
@@ -53,7 +53,7 @@ def sent(session: Session, company: Company, to_email: str, n: int) -> OutreachM
 
 
 def count(engine: Engine, column: object, *where: object) -> int:
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         return int(session.scalar(select(func.count(column)).where(*where)) or 0)  # type: ignore[arg-type]
 
 
@@ -67,7 +67,7 @@ def loop_settings(db_url: str, dovecot: Dovecot, **extra: object) -> Settings:
 def test_each_kind_has_its_effect_and_a_uidvalidity_change_applies_nothing_twice(
     engine: Engine, db_url: str, dovecot: Dovecot
 ) -> None:
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         clinic = add_company(session, "clinic-mail.example", emails=("ivan@clinic-mail.example",))
         smile = add_company(session, "smile.example", emails=("irina@smile.example",))
         shop = add_company(session, "shop.example", emails=("oleg@shop.example",))
@@ -105,7 +105,7 @@ def test_each_kind_has_its_effect_and_a_uidvalidity_change_applies_nothing_twice
     state = loop_state(engine)
     assert state["opt_outs"] == {("ivan@clinic-mail.example", "bounce"), ("oleg@shop.example", "reply")}
     assert state["bounces"] == {"ivan@clinic-mail.example": (0, 1), "full@mail.example": (2, 0)}
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         assert session.get(OutreachMessage, bounced.id).status == MessageStatus.BOUNCED  # type: ignore[union-attr]
         assert session.get(OutreachMessage, replied.id).status == MessageStatus.REPLIED  # type: ignore[union-attr]
         assert session.get(Company, smile.id).replied_at is not None  # type: ignore[union-attr]
@@ -121,7 +121,7 @@ def test_each_kind_has_its_effect_and_a_uidvalidity_change_applies_nothing_twice
 
 
 def loop_state(engine: Engine) -> dict[str, object]:
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         return {
             "opt_outs": set(session.execute(select(OptOut.value, OptOut.source)).tuples()),
             "bounces": {
@@ -175,7 +175,7 @@ def test_kill_9_in_the_middle_loses_nothing_and_applies_nothing_twice(
     at_kill = count(engine, InboundMessage.id)
     opted_out_at_kill = count(engine, OptOut.id)
     assert 20 <= at_kill < total
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         cursor = session.scalars(select(MailboxCursor)).one()
         assert cursor.last_uid == at_kill, "the cursor and the recorded messages moved apart"
 
@@ -188,7 +188,7 @@ def test_kill_9_in_the_middle_loses_nothing_and_applies_nothing_twice(
     assert f"yandex (yandex INBOX): {left} of {left} new messages read" in second.stdout
     assert f"; {hard - opted_out_at_kill} addresses suppressed;" in second.stdout
     assert count(engine, InboundMessage.id) == total
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         keys = session.execute(select(InboundMessage.uidvalidity, InboundMessage.uid)).all()
         assert len(set(keys)) == total and {uid for _, uid in keys} == set(range(1, total + 1))
         assert session.scalar(select(func.sum(AddressBounce.soft_count))) == soft

@@ -23,7 +23,7 @@ from flows.outreach import outreach_flow
 from flows.params import OutreachParams, PipelineParams
 from flows.pipeline import pipeline_flow
 from leadgen.cli.app import app
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import OutreachMessage
 from leadgen.outreach import drafting
 from leadgen.outreach.router import MxAnswer
@@ -38,7 +38,7 @@ COMPANIES = 3
 
 def seed(box: Sandbox, count: int = COMPANIES) -> list[int]:
     """Enriched companies with one address each; returns their ids."""
-    with session_scope(box.engine) as s:
+    with write_scope(box.engine) as s:
         return [add_company(s, f"clinic{i}.ru", emails=(f"info@clinic{i}.ru",)).id for i in range(count)]
 
 
@@ -98,7 +98,7 @@ def task_states(flow_run_id: UUID, name: str, *, subflows: bool = False) -> list
 
 def drafted(box: Sandbox) -> int:
     """Messages with a draft (queued by the run's queue step since)."""
-    with session_scope(box.engine) as s:
+    with write_scope(box.engine) as s:
         stmt = select(func.count()).where(OutreachMessage.body.is_not(None))
         return int(s.scalar(stmt) or 0)
 
@@ -131,7 +131,7 @@ def test_retry_of_a_failed_run_reuses_the_llm_answers(
     assert task_states(run_id, "llm-draft") == ["Completed"] * COMPANIES + ["Cached"]
 
     # A new run after the drafts were deleted (a campaign reset): every answer comes from the cache.
-    with session_scope(sandbox.engine) as s:
+    with write_scope(sandbox.engine) as s:
         s.execute(delete(OutreachMessage))
     rerun_id, state = run(None, params)
     assert state.is_completed(), state
@@ -141,7 +141,7 @@ def test_retry_of_a_failed_run_reuses_the_llm_answers(
     # The records hold the drafts the database holds and nothing else of the run.
     records = cache_files(load_settings(), ("llm",))
     assert len(records) == COMPANIES
-    with session_scope(sandbox.engine) as s:
+    with write_scope(sandbox.engine) as s:
         bodies = set(s.scalars(select(OutreachMessage.body)))
     for path in records:
         result = json.loads(json.loads(path.read_text())["result"])
@@ -245,7 +245,7 @@ def test_an_api_error_is_not_cached(sandbox: Sandbox) -> None:
     assert task_states(run_id, "llm-draft") == ["Failed"]
     asked = len(llm.requests)
     assert asked >= 1 and cache_files(load_settings(), ("llm",)) == []
-    with session_scope(sandbox.engine) as s:
+    with write_scope(sandbox.engine) as s:
         assert s.scalar(select(OutreachMessage.composer)) == "fallback"
         s.execute(delete(OutreachMessage))
     llm.mode = "ok"  # the next run asks the model again

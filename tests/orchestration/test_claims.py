@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 
 from leadgen.contacts.orphans import release_orphaned_companies
 from leadgen.contacts.store import claim_companies
-from leadgen.db import Company, CompanyStatus, session_scope
+from leadgen.db import Company, CompanyStatus, write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.owners import Owner
 from tasks.claims import current_owner, flow_run_alive, owner_alive
@@ -32,13 +32,13 @@ def test_a_flow_runs_claim_is_kept_while_it_runs_and_released_once_it_is_final(
 ) -> None:
     from prefect import flow
 
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         session.add(Company(canonical_domain="left.ru", website_url="http://left.ru/", name="left"))
 
     @flow(name="claims-probe")
     def probe() -> tuple[str, bool | None, int]:
         owner = current_owner()
-        with session_scope(engine) as session:  # the run claims a company and ends without finishing it
+        with write_scope(engine) as session:  # the run claims a company and ends without finishing it
             claim_companies(session, limit=1, now=T0, owner=owner)
         kept = release_orphaned_companies(engine, owner_alive=owner_alive, now=T0 + timedelta(minutes=1))
         return owner, flow_run_alive(str(Owner.parse(owner).flow_run)), kept.owner_gone
@@ -51,7 +51,7 @@ def test_a_flow_runs_claim_is_kept_while_it_runs_and_released_once_it_is_final(
     # Its process (this one) still lives, but the run is over: its claim goes back to `new` at once.
     released = release_orphaned_companies(engine, owner_alive=owner_alive, now=T0 + timedelta(minutes=2))
     assert released.owner_gone == 1
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         assert session.scalar(select(Company.status)) == CompanyStatus.NEW
     assert flow_run_alive(str(uuid.uuid4())) is False  # the API does not know it
     assert flow_run_alive("not-a-uuid") is None
@@ -68,7 +68,7 @@ def test_a_rerun_releases_a_killed_runs_claims_and_says_it_stopped_early(
 
     engine, now = sandbox.engine, sandbox.clock()
     gone = dead_owner(flow_run=str(uuid.uuid4()))  # a killed run: its process is gone
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         queued_messages(session, 6)
         session.add(
             Company(canonical_domain="killed.ru", website_url="http://killed.ru/", name="killed",
@@ -96,7 +96,7 @@ def test_a_rerun_releases_a_killed_runs_claims_and_says_it_stopped_early(
     enriched = enrich_contacts_flow(EnrichParams(limit=1))
     assert enriched["processed"] == 1  # the killed run's company, released at once and crawled again
     assert "1 companies released from runs that are gone" in latest_artifact("enrich-contacts-summary")
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         company = session.scalars(select(Company).where(Company.canonical_domain == "killed.ru")).one()
         assert company.status != CompanyStatus.ENRICHING and company.claimed_by != gone
 

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from leadgen.cli import app
 from leadgen.db import make_engine, migrate
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.settings import Settings
 from leadgen_sandbox.demo import snapshot
 
@@ -51,11 +51,11 @@ def test_demo_snapshot_counts_duplicates(settings: Settings) -> None:
 
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         session.add(Company(name="A", canonical_domain="a.ru", status=CompanyStatus.NEW))
         session.add(Company(name="A copy", canonical_domain=None, status=CompanyStatus.DUPLICATE))
     delivered = [("x@a.ru", "<1@l>"), ("X@a.ru", "<2@l>"), ("y@a.ru", "<2@l>")]
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         shot = snapshot(session, delivered=delivered)
         assert session.scalar(select(Company.canonical_domain).where(Company.name == "A")) == "a.ru"
     engine.dispose()

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 from infra.plan import EMAIL_DAILY, YANDEX_SEARCH, YANDEX_SEARCH_HOURLY, LimitSpec, limit_specs
 from leadgen.clock import utc_now
 from leadgen.db import make_engine
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import (
     Company,
     CompanyStatus,
@@ -102,7 +102,7 @@ def test_global_rate_limit_spaces_yandex_calls(
     use_settings(monkeypatch, stack, tmp_path, database_url=url, yandex_rps=100, yandex_rpm=6000)
     reset_limits(LimitSpec(YANDEX_SEARCH, 2, 2.0), LimitSpec(YANDEX_SEARCH_HOURLY, 100, 100.0))
     now = utc_now()
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         for i in range(8):
             session.add(
                 SerpQuery(
@@ -128,7 +128,7 @@ def test_global_rate_limit_spaces_yandex_calls(
 
 
 def add_queued(engine: Engine, count: int) -> None:
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         for i in range(count):
             domain = f"klinika-{i}.example.ru"
             company = Company(
@@ -210,7 +210,7 @@ def test_send_task_marks_crashed_sends_unknown_even_outside_the_window(
 ) -> None:
     url, engine = sqlite_engine
     add_queued(engine, 3)
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         after_data, before_data, _ = session.scalars(select(OutreachMessage).order_by(OutreachMessage.id))
         for crashed in (after_data, before_data):
             crashed.status = MessageStatus.SENDING

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, select
 
 from flows.mailbox_sync import mailbox_sync_flow
 from flows.params import MailboxSyncParams
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import InboundMessage
 from leadgen.errors import MailboxError
 from tasks.mailbox import sync_mailbox_task
@@ -41,7 +41,7 @@ def test_mailbox_sync_flow_reads_publishes_and_reads_nothing_twice(
     )
     second = mailbox_sync_flow(MailboxSyncParams(route="yandex"))
     assert second["read"] == 0
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         assert session.scalar(select(func.count(InboundMessage.id))) == 2
     summary = latest_artifact("mailbox-sync-summary")
     assert "yandex: 0 messages read" in summary

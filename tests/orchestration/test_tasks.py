@@ -148,9 +148,16 @@ def test_mask_pii(text: str, masked: str) -> None:
 
 
 def test_markdown_summary_and_error_rows() -> None:
-    report = {"sent": 1, "errors": [{"item": "boss@acme.ru", "reason": "550 user unknown", "id": 7}]}
+    report = {
+        "sent": 1,
+        "errors": [
+            {"item": "message", "reason": "550 user unknown", "id": 7, "key": "boss@acme.ru", "outcome": None}
+        ],
+    }
     errors = error_rows(report, stage="send")
-    assert errors == [{"stage": "send", "item": "b***@acme.ru", "reason": "550 user unknown", "id": 7}]
+    assert errors == [
+        {"stage": "send", "item": "message", "reason": "550 user unknown", "id": 7, "key": "b***@acme.ru"}
+    ]
     text = markdown_summary("Outreach", ["1 sent"], {"sent": 1}, errors)
     assert text.startswith("# Outreach\n")
     assert "| sent | 1 |" in text and "**Errors: 1**" in text and "boss@" not in text
@@ -173,3 +180,31 @@ def test_flow_parameters_validate() -> None:
         CollectParams(wait_seconds=-1)
     with pytest.raises(ValidationError):
         PlanParams(batch_tag="x", unknown=True)  # type: ignore[call-arg]
+
+
+def test_round_watch_keeps_a_row_per_round_and_throttles_the_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    from uuid import uuid4
+
+    import tasks.search as search
+    from leadgen.yandex.rounds import RoundsReport
+
+    shown: list[tuple[object, float]] = []
+
+    async def record(*, artifact_id: object, progress: float) -> None:
+        shown.append((artifact_id, progress))
+
+    monkeypatch.setattr(search, "aupdate_progress_artifact", record)
+    progress_id = uuid4()
+    watch = search.RoundWatch(progress_id, lambda r: r.done / 4)
+    asyncio.run(watch(RoundsReport(rounds=1, polled=3, done=1, still_pending=3)))
+    assert shown == []  # within PROGRESS_EVERY_SECONDS of the flow creating the bar
+    monkeypatch.setattr(search, "PROGRESS_EVERY_SECONDS", 0.0)
+    asyncio.run(watch(RoundsReport(rounds=2, polled=6, done=4, still_pending=0)))
+    assert shown == [(progress_id, 100.0)]
+    assert [row["round"] for row in watch.rows] == [1, 2]
+    assert {k: watch.rows[1][k] for k in ("polled", "done", "still_pending")} == {
+        "polled": 3,
+        "done": 3,
+        "still_pending": 0,
+    }

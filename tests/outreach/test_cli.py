@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from leadgen.cli import app
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OptOut, OptOutKind, OutreachMessage, ProcessingJob
 from tests.outreach.factories import add_company
 
@@ -67,20 +67,20 @@ def test_optout_add_list_import_remove(cli_env: dict[str, str], tmp_path: Path, 
 
 
 def test_forget_command(cli_env: dict[str, str], engine: Engine) -> None:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(s, "clinic1.ru", emails=("ivan@clinic1.ru",))
     code, out = invoke("forget", "ivan@clinic1.ru")
     assert code == 0 and "1 contacts deleted" in out
     code, out = invoke("optout", "list")
     assert re.search(r"email_hash\s+sha256:[0-9a-f]{12}", out) and "ivan@" not in out
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         assert s.scalar(select(OptOut.kind)) == OptOutKind.EMAIL_HASH
 
 
 def test_preview_draft_queue_and_dry_run_send(
     cli_env: dict[str, str], engine: Engine, tmp_path: Path
 ) -> None:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(s, "clinic1.ru", name="Клиника «Улыбка»", emails=("info@clinic1.ru",))
     code, out = invoke("outreach", "preview", "clinic1.ru")
     assert code == 0, out
@@ -95,7 +95,7 @@ def test_preview_draft_queue_and_dry_run_send(
     assert code == 0 and '"dry_run": true' in out
     files = list((tmp_path / "outbox").glob("*.eml"))
     assert len(files) == 1 and b"List-Unsubscribe" in files[0].read_bytes()
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         runs = s.execute(select(ProcessingJob.stage, ProcessingJob.status, ProcessingJob.stats)).all()
     assert [(stage, str(status)) for stage, status, _ in runs] == [
         ("cli-draft", "completed"),
@@ -124,7 +124,7 @@ def test_send_with_starttls_refused_is_one_line_per_route_and_spends_nothing(
     from leadgen_sandbox.smtp_sink import SmtpSink
     from tests.outreach.factories import queued_messages
 
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 2)
     with SmtpSink(tls="none") as plain:  # no STARTTLS offered, while both routes require it
         routes = {f"SMTP_{r}_{k}": v for r in ("YANDEX", "GMAIL") for k, v in (("HOST", plain.host), ("PORT", str(plain.port)))}  # fmt: skip
@@ -143,6 +143,6 @@ def test_send_with_starttls_refused_is_one_line_per_route_and_spends_nothing(
         f"error: route gmail unavailable: STARTTLS not offered by {where} (check SMTP_GMAIL_SECURITY)",
         f"error: route yandex unavailable: STARTTLS not offered by {where} (check SMTP_YANDEX_SECURITY)",
     ]
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         rows = s.execute(select(OutreachMessage.status, OutreachMessage.attempts)).all()
     assert [tuple(r) for r in rows] == [(MessageStatus.QUEUED, 0)] * 2

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from leadgen.db.engine import make_engine, session_scope
+from leadgen.db.engine import make_engine, write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach import SmtpMailer, StaticMxResolver, send_queued
 from leadgen.settings import Settings
@@ -37,7 +37,7 @@ def test_two_concurrent_senders_never_send_twice(db_url: str, settings: Settings
     with SmtpSink() as sink:
         st = sender_settings(settings, sink, outreach_daily_cap=cap)
         setup = make_engine(db_url)
-        with session_scope(setup) as s:
+        with write_scope(setup) as s:
             queued_messages(s, 40)
         setup.dispose()
         barrier = threading.Barrier(2)
@@ -68,7 +68,7 @@ def test_two_concurrent_senders_never_send_twice(db_url: str, settings: Settings
         assert sink.count == expected and max(ids.values()) == 1
         assert sum(r.sent for r in reports) == expected
         check = make_engine(db_url)
-        with session_scope(check) as s:
+        with write_scope(check) as s:
             sent = s.scalar(select(OutreachMessage.id).where(OutreachMessage.status == MessageStatus.SENDING))
             counts = Counter(s.scalars(select(OutreachMessage.status)))
         check.dispose()
@@ -102,7 +102,7 @@ def test_process_killed_after_accept_is_never_resent(db_url: str, settings: Sett
     with SmtpSink() as sink:
         st = sender_settings(settings, sink)
         engine = make_engine(db_url)
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             (row_id,) = queued_messages(s, 1)
         env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
         env |= {"DATABASE_URL": db_url, "PYTHONPATH": str(ROOT)}
@@ -114,7 +114,7 @@ def test_process_killed_after_accept_is_never_resent(db_url: str, settings: Sett
         )
         assert proc.returncode == 17, proc.stderr.decode()[-2000:]
         assert sink.count == 1
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             assert s.scalar(select(OutreachMessage.status).where(OutreachMessage.id == row_id)) == "sending"
         from datetime import timedelta
 
@@ -123,7 +123,7 @@ def test_process_killed_after_accept_is_never_resent(db_url: str, settings: Sett
                 engine, st, limit=10, now=MONDAY_NOON + timedelta(hours=hours), offer=OFFER, resolver=MX
             )
             assert report.sent == 0
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             assert s.scalar(select(OutreachMessage.status).where(OutreachMessage.id == row_id)) == "unknown"
         engine.dispose()
         assert sink.count == 1

@@ -10,16 +10,16 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from leadgen.cli import app
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import Company, MessageStatus, OutreachMessage
 from leadgen.outbox_counts import OutboxCounts, outbox_counts
-from leadgen.reports import funnel
+from leadgen.pipeline_stats import funnel
 from tests.outreach.factories import queued_messages
 
 
 def seed(engine: Engine) -> None:
     """Seven rows: 2 queued, 1 sending, 1 unknown, 3 settled (from a sent folder, by hand, by a bounce)."""
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 7)
         rows = list(s.scalars(select(OutreachMessage).order_by(OutreachMessage.id)))
         rows[0].status = MessageStatus.SENDING
@@ -37,17 +37,17 @@ def seed(engine: Engine) -> None:
 
 def test_outbox_counts(engine: Engine) -> None:
     seed(engine)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         assert outbox_counts(s) == OutboxCounts(queued=2, sending=1, unknown=1, settled=3)
         assert outbox_counts(s, campaign="default", batch_tag="b1") == outbox_counts(s)
         assert outbox_counts(s, campaign="another") == OutboxCounts()
         f = funnel(s, batch_tag="b1")
     assert (f.queued, f.sending, f.unknown, f.settled, f.sent, f.failed) == (2, 1, 1, 3, 2, 1)
-    with session_scope(engine) as s:  # a key alone marks a settled row, whatever its value
+    with write_scope(engine) as s:  # a key alone marks a settled row, whatever its value
         row = s.scalars(select(OutreachMessage).where(OutreachMessage.status == MessageStatus.QUEUED)).first()
         assert row is not None
         row.meta = {"settled": None}
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         assert outbox_counts(s).settled == 4
 
 

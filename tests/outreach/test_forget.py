@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import (
     Company,
     Contact,
@@ -26,7 +26,7 @@ EMAIL = "Ivan.Petrov@Clinic1.ru"
 
 
 def test_forget_erases_and_suppresses(engine: Engine, settings: Settings) -> None:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         company = add_company(
             s,
             "clinic1.ru",
@@ -58,11 +58,11 @@ def test_forget_erases_and_suppresses(engine: Engine, settings: Settings) -> Non
             )
         )
         add_opt_out(s, EMAIL.lower(), kind=OptOutKind.EMAIL, source="cli")
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         report = forget(s, " ivan.petrov@clinic1.RU ", now=MONDAY_NOON)
     assert report.contacts_deleted == 1 and report.messages_scrubbed == 1 and report.texts_redacted == 3
     assert report.email_hash == email_hash(EMAIL)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         assert s.scalar(select(Contact).where(Contact.value == EMAIL)) is None
         message = s.scalar(select(OutreachMessage))
         assert message is not None and message.to_email is None and message.body is None
@@ -93,14 +93,14 @@ def test_forget_erases_and_suppresses(engine: Engine, settings: Settings) -> Non
         engine, by_quality, limit=10, now=MONDAY_NOON, composer=FallbackComposer(), offer=make_offer()
     )
     assert report2.skipped == 1
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         skipped = s.scalar(select(OutreachMessage).where(OutreachMessage.campaign == "default"))
         assert skipped is not None and skipped.status == MessageStatus.SKIPPED
         assert skipped.last_error == "opted out: forgotten address"
 
 
 def test_forget_is_idempotent_and_rejects_garbage(engine: Engine) -> None:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         forget(s, "a@b.ru", now=MONDAY_NOON)
         again = forget(s, "A@B.RU", now=MONDAY_NOON)
         assert again.contacts_deleted == 0
@@ -109,23 +109,23 @@ def test_forget_is_idempotent_and_rejects_garbage(engine: Engine) -> None:
 
     from leadgen.errors import OutreachError
 
-    with session_scope(engine) as s, pytest.raises(OutreachError):
+    with write_scope(engine) as s, pytest.raises(OutreachError):
         forget(s, "not an email", now=MONDAY_NOON)
 
 
 def test_forget_idn_address_in_both_forms(engine: Engine) -> None:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(
             s,
             "xn--80agpkdlcbvkd5n.xn--p1ai",
             emails=("Info@Стоматология.РФ",),
             site_text="Пишите: info@стоматология.рф или звоните.",
         )
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         report = forget(s, "info@xn--80agpkdlcbvkd5n.xn--p1ai", now=MONDAY_NOON)
         assert report.contacts_deleted == 1 and report.texts_redacted == 1
         assert "стоматология.рф" not in (s.scalar(select(Company.site_text)) or "")
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         from leadgen.outreach.optout import opt_out_reason
 
         assert opt_out_reason(s, "INFO@стоматология.рф") == "opted out: forgotten address"

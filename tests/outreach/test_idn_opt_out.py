@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from leadgen.db import migrate
-from leadgen.db.engine import make_engine, session_scope
+from leadgen.db.engine import make_engine, write_scope
 from leadgen.db.models import AddressBounce, MessageStatus, OptOut, OptOutKind, OutreachMessage
 from leadgen.outreach.optout import add_opt_out, classify_value, opt_out_reason
 from leadgen.settings import Settings
@@ -38,7 +38,7 @@ def test_a_domain_opt_out_blocks_the_company_whatever_the_spelling(
 ) -> None:
     st = make_settings(settings)
     company_domain = SPELLINGS[company_as]
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(s, company_domain, emails=("okna.kazan@mail.ru",))  # free mail: only the company links it
         kind, value = classify_value(f"https://www.{SPELLINGS[typed_as].upper()}/kontakty") or (None, "")
         assert (kind, value) == (OptOutKind.DOMAIN, UNICODE)  # stored in the one form, however typed
@@ -58,12 +58,12 @@ def test_an_opt_out_added_after_queueing_is_honoured_at_send_time(
 
     st = make_settings(settings)
     company_domain = SPELLINGS[company_as]
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(s, company_domain, emails=("okna.kazan@mail.ru",))
     draft(engine, st)
     queue(engine, st)
     other = PUNYCODE if company_as == "unicode" else UNICODE
-    with session_scope(engine) as s:  # a legacy registry row in the other spelling
+    with write_scope(engine) as s:  # a legacy registry row in the other spelling
         s.add(OptOut(kind=OptOutKind.DOMAIN, value=other, source="test"))
     mailer = RecordingMailer()
     result = send(engine, st, mailer_factory=lambda route: mailer, resolver=MX)
@@ -73,7 +73,7 @@ def test_an_opt_out_added_after_queueing_is_honoured_at_send_time(
 
 @pytest.mark.parametrize("typed_as", SPELLINGS)
 def test_an_email_opt_out_matches_both_spellings(engine: Engine, typed_as: str) -> None:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         kind, value = classify_value(f"Info@{SPELLINGS[typed_as].upper()}") or (None, "")
         assert (kind, value) == (OptOutKind.EMAIL, f"info@{UNICODE}")
         add_opt_out(s, value, kind=OptOutKind.EMAIL)
@@ -95,7 +95,7 @@ def test_migration_0719_rewrites_legacy_punycode_rows(empty_db_url: str) -> None
     migrate.upgrade(
         engine, _revision_before_0719()
     )  # the models match the schema there (0719 adds no column)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         s.add_all(
             [
                 OptOut(kind=OptOutKind.DOMAIN, value=PUNYCODE, source="legacy"),
@@ -108,7 +108,7 @@ def test_migration_0719_rewrites_legacy_punycode_rows(empty_db_url: str) -> None
             ]
         )
     migrate.upgrade(engine, "head")
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         values = sorted(s.scalars(select(OptOut.value)))
         assert values == sorted([UNICODE, f"info@{UNICODE}", "boss@сайт.рф", "xn--" + "0" * 60])
         assert s.scalar(select(OutreachMessage.to_email)) == f"info@{UNICODE}"
@@ -118,7 +118,7 @@ def test_migration_0719_rewrites_legacy_punycode_rows(empty_db_url: str) -> None
 
 def test_sql_equality_holds_after_the_migration(engine: Engine) -> None:
     """What exports compare in SQL (LOWER(opt-out value) = LOWER(canonical domain)) now agrees."""
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         company = add_company(s, UNICODE)
         add_opt_out(s, classify_value(PUNYCODE)[1], kind=OptOutKind.DOMAIN)  # type: ignore[index]
         hit = s.scalar(select(OptOut.value).where(OptOut.value == company.canonical_domain))

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import Engine, select
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach import SmtpMailer, StaticMxResolver, draft_messages, queue_messages, send_queued
 from leadgen.outreach.composer import FallbackComposer
@@ -92,7 +92,7 @@ def test_unicode_local_part_is_refused_without_smtputf8_and_the_mailer_goes_on()
 
 @pytest.fixture
 def companies(engine: Engine) -> Iterator[None]:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(s, "окна.рф", emails=("продажи@окна.рф",))
         add_company(
             s, "уралстальмонтаж.рф", emails=("zakaz@уралстальмонтаж.рф", "бухгалтерия@уралстальмонтаж.рф")
@@ -112,7 +112,7 @@ def _run(engine: Engine, settings: Settings) -> dict[str, tuple[str, str | None]
     draft_messages(engine, settings, limit=10, now=now, composer=FallbackComposer(), offer=OFFER)
     queue_messages(engine, settings, limit=10, now=now, resolver=mx, offer=OFFER)
     send_queued(engine, settings, limit=10, now=now, resolver=mx, offer=OFFER)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         rows = s.scalars(select(OutreachMessage).order_by(OutreachMessage.id)).all()
         return {r.to_email or "": (str(r.status), r.last_error) for r in rows}
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from leadgen.db import make_engine
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.settings import Settings
 from leadgen_sandbox.smtp_sink import Fault, SmtpSink
 from tests.conftest import create_pg_database, drop_pg_database
@@ -50,9 +50,9 @@ def test_message_ids_are_opaque_unique_across_databases_and_stable_across_retrie
     engine: Engine, other_engine: Engine, settings: Settings, sink: SmtpSink
 ) -> None:
     st = make_settings(settings, sink)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         (row_a,) = queued_messages(s, 1)
-    with session_scope(other_engine) as s:
+    with write_scope(other_engine) as s:
         (row_b,) = queued_messages(s, 1)
     assert row_a == row_b  # the same row id and campaign in both databases
 

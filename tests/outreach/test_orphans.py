@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select, update
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach import StaticMxResolver, send_queued
 from leadgen.outreach.orphans import release_orphaned_messages
@@ -47,18 +47,18 @@ def claimed_by(
     claim = claim_next(engine, settings, now=now, message_domain="example.ru", owner=owner)
     assert claim.item is not None
     if data:
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             s.execute(update(OM).where(OM.id == claim.item.id).values(data_started_at=now))
     return claim.item.id
 
 
 def row(engine: Engine, row_id: int) -> OutreachMessage:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         return s.scalars(select(OM).where(OM.id == row_id)).one()
 
 
 def test_a_dead_senders_rows_follow_the_checkpoint_rule_at_once(engine: Engine, settings: Settings) -> None:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 5)
     gone = dead_owner()
     with child_owner() as (live, _child):
@@ -86,7 +86,7 @@ def test_a_dead_senders_rows_follow_the_checkpoint_rule_at_once(engine: Engine, 
 
 
 def test_a_flow_run_owner_is_released_when_the_api_says_final(engine: Engine, settings: Settings) -> None:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 3)
     runs = {str(uuid.uuid4()): False, str(uuid.uuid4()): True, str(uuid.uuid4()): None}
     ids = {run: claimed_by(engine, settings, f"flow-run={run} {ELSEWHERE}", data=False) for run in runs}
@@ -105,7 +105,7 @@ def test_send_releases_a_dead_senders_rows_first_and_claims_in_its_own_name(
     engine: Engine, settings: Settings, sink: SmtpSink
 ) -> None:
     st = sink_settings(settings, sink)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 3)
     gone = dead_owner()
     crashed_before = claimed_by(engine, st, gone, data=False)
@@ -122,7 +122,7 @@ def test_send_releases_a_dead_senders_rows_first_and_claims_in_its_own_name(
     assert (r.status, r.attempts, r.claimed_by) == (MessageStatus.SENT, 1, process_owner())
     assert row(engine, crashed_after).status == MessageStatus.UNKNOWN
     # Without `owner_alive` only the stale timeout recovers (the previous behaviour).
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 1, start=10)
     stuck = claimed_by(engine, st, dead_owner(), data=False, now=MONDAY_NOON + timedelta(minutes=2))
     quiet = send_queued(
@@ -138,7 +138,7 @@ def test_recover_command_releases_a_dead_senders_rows_whatever_their_age(
 
     from leadgen.cli import app
 
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 3)
     gone, now = dead_owner(), datetime.now(UTC)
     before = claimed_by(engine, settings, gone, data=False, now=now)

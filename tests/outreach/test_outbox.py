@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from leadgen.clock import ManualClock
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OptOut, OptOutKind, OutreachMessage
 from leadgen.outreach import (
     RecordingMailer,
@@ -58,13 +58,13 @@ def make_settings(settings: Settings, sink: SmtpSink | None = None, **kw: object
 
 
 def statuses(engine: Engine) -> dict[str, int]:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         rows = s.execute(select(OutreachMessage.status, func.count()).group_by(OutreachMessage.status)).all()
     return {str(status): n for status, n in rows}
 
 
 def row(engine: Engine, row_id: int) -> OutreachMessage:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         return s.execute(select(OutreachMessage).where(OutreachMessage.id == row_id)).scalar_one()
 
 
@@ -77,7 +77,7 @@ def send(engine: Engine, settings: Settings, **kw: object):  # type: ignore[no-u
 
 def test_draft_queue_send_through_the_sink(engine: Engine, settings: Settings, sink: SmtpSink) -> None:
     st = make_settings(settings, sink)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(s, "clinic1.ru", emails=("info@clinic1.ru", "director@clinic1.ru"))
         add_company(s, "clinic2.ru", emails=("noreply@clinic2.ru", "Zakaz@Clinic2.ru"))
         add_company(s, "clinic3.ru", emails=())  # no email: not a candidate
@@ -90,7 +90,7 @@ def test_draft_queue_send_through_the_sink(engine: Engine, settings: Settings, s
     result = send(engine, st)
     assert (result.sent, result.failed, result.sent_today) == (2, 0, 2)
     assert sink.count == 2
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         rows = s.scalars(
             select(OutreachMessage)
             .where(OutreachMessage.status != MessageStatus.SKIPPED)
@@ -137,7 +137,7 @@ class CountingComposer(FallbackComposer):
 
 def test_stored_drafts_are_not_paid_for_twice(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(s, "clinic1.ru", emails=("info@clinic1.ru",))
     composer = CountingComposer()
     draft_messages(engine, st, limit=10, now=MONDAY_NOON, composer=composer, offer=OFFER)
@@ -158,9 +158,9 @@ def test_opt_out_added_between_queueing_and_sending_is_honoured(
     engine: Engine, settings: Settings, sink: SmtpSink
 ) -> None:
     st = make_settings(settings, sink)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         ids = queued_messages(s, 4)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_opt_out(s, "director@clinic0.ru", kind=OptOutKind.EMAIL)
         add_opt_out(s, "clinic1.ru", kind=OptOutKind.DOMAIN)
         forget(s, "director@clinic2.ru", now=MONDAY_NOON)
@@ -175,7 +175,7 @@ def test_opt_out_added_between_queueing_and_sending_is_honoured(
 
 def test_the_101st_message_of_a_day_is_not_sent(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings, outreach_daily_cap=100)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         ids = queued_messages(s, 101)
     mailer = RecordingMailer()
     clock = ManualClock(MONDAY_NOON)
@@ -193,21 +193,21 @@ def test_the_101st_message_of_a_day_is_not_sent(engine: Engine, settings: Settin
 
 def test_sendable_now_counts_due_rows_up_to_the_cap_left(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings, outreach_daily_cap=3)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         ids = queued_messages(s, 5)
         s.get(OutreachMessage, ids[0]).next_attempt_at = MONDAY_NOON + timedelta(hours=1)  # type: ignore[union-attr]
     assert sendable_now(engine, st, MONDAY_NOON) == Sendable(due=4, cap_left=3)
     assert sendable_now(engine, st, MONDAY_NOON).now == 3
     mailer = RecordingMailer()
     assert send(engine, st, now=MONDAY_NOON, mailer_factory=lambda route: mailer, limit=2).sent == 2
-    assert sendable_now(engine, st, MONDAY_NOON) == Sendable(due=2, cap_left=1)
+    assert sendable_now(engine, st, MONDAY_NOON) == Sendable(due=2, cap_left=1, used_today=2)
     assert send(engine, st, now=MONDAY_NOON, mailer_factory=lambda route: mailer).sent == 1
     assert sendable_now(engine, st, MONDAY_NOON).now == 0
 
 
 def test_cap_counts_the_local_day(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings, outreach_daily_cap=2, outreach_send_window="00:00-23:59")
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         ids = queued_messages(s, 4)
         msgs = s.scalars(select(OutreachMessage).where(OutreachMessage.id.in_(ids[:2]))).all()
         msgs[0].status, msgs[0].sent_at = (
@@ -227,7 +227,7 @@ def test_crash_after_the_server_accepted_leads_to_unknown_and_no_duplicate(
     engine: Engine, settings: Settings, sink: SmtpSink
 ) -> None:
     st = make_settings(settings, sink)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         ids = queued_messages(s, 2)
 
     class Crash(BaseException):
@@ -262,7 +262,7 @@ def test_a_claim_taken_back_before_data_is_not_sent(
     """Another run's recovery requeued the row while this sender was still before DATA: its checkpoint finds
     the claim gone, DATA is never issued, and the row is left to the queue."""
     st = make_settings(settings, sink, outreach_max_attempts=1)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         (row_id,) = queued_messages(s, 1)
 
     class SlowStarter(SmtpMailer):
@@ -285,7 +285,7 @@ def test_temporary_failures_retry_with_backoff_then_fail(
     engine: Engine, settings: Settings, sink: SmtpSink
 ) -> None:
     st = make_settings(settings, sink, outreach_max_attempts=3, outreach_retry_backoff_seconds=600)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         (row_id,) = queued_messages(s, 1)
     sink.fail_next(Fault.TEMP_450)
     first = send(engine, st)
@@ -311,7 +311,7 @@ def test_temporary_failures_retry_with_backoff_then_fail(
 
 def test_temporary_failure_then_success(engine: Engine, settings: Settings, sink: SmtpSink) -> None:
     st = make_settings(settings, sink)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         (row_id,) = queued_messages(s, 1)
     sink.fail_next(Fault.TEMP_421)
     send(engine, st)
@@ -325,14 +325,14 @@ def test_permanent_failures(
     engine: Engine, settings: Settings, sink: SmtpSink, fault: Fault, suppressed: bool
 ) -> None:
     st = make_settings(settings, sink)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         (row_id,) = queued_messages(s, 1)
     sink.fail_recipient("director@clinic0.ru", fault)
     result = send(engine, st)
     assert result.failed == 1 and result.suppressed == int(suppressed)
     r = row(engine, row_id)
     assert r.status == MessageStatus.FAILED and r.last_error and "550" in r.last_error
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         listed = s.scalar(select(OptOut).where(OptOut.value == "director@clinic0.ru"))
     assert (listed is not None) is suppressed
     if listed is not None:
@@ -342,7 +342,7 @@ def test_permanent_failures(
 def test_fallback_route_on_connection_failure(engine: Engine, settings: Settings, sink: SmtpSink) -> None:
     dead = SmtpSink()  # never started: its port refuses connections
     st = make_settings(settings, sink, smtp_yandex_port=dead.port, smtp_yandex_security="none")
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         (row_id,) = queued_messages(s, 1)
     assert send(engine, st).sent == 1
     r = row(engine, row_id)
@@ -363,7 +363,7 @@ def test_every_route_down_releases_the_message_untouched_and_stops(
         smtp_gmail_port=dead.port,
         smtp_gmail_security="none",
     )
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         ids = queued_messages(s, 3)
     before = row(engine, ids[0])
     for _run in range(4):  # a route outage never spends an attempt, however many runs meet it
@@ -392,7 +392,7 @@ def test_nothing_is_sent_outside_the_window(
     engine: Engine, settings: Settings, now: datetime, expected_next: str
 ) -> None:
     st = make_settings(settings)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 1)
     mailer = RecordingMailer()
     result = send(engine, st, now=now, mailer_factory=lambda r: mailer)
@@ -401,7 +401,7 @@ def test_nothing_is_sent_outside_the_window(
 
 def test_jittered_spacing_through_the_injected_sleep(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings, outreach_spacing_seconds=30, outreach_spacing_jitter_seconds=15)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         ids = queued_messages(s, 4)
     clock = ManualClock(MONDAY_NOON)
     mailer = RecordingMailer()
@@ -416,7 +416,7 @@ def test_jittered_spacing_through_the_injected_sleep(engine: Engine, settings: S
 
 def test_window_closing_mid_run_stops(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings, outreach_spacing_seconds=600, outreach_spacing_jitter_seconds=0)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 5)
     clock = ManualClock(datetime(2026, 11, 23, 14, 40, tzinfo=UTC))  # 17:40 MSK
     result = send(engine, st, now=clock, sleep=clock.sleep, mailer_factory=lambda r: RecordingMailer())
@@ -428,7 +428,7 @@ def test_window_closing_mid_run_stops(engine: Engine, settings: Settings) -> Non
 
 def test_dry_run_writes_eml_and_changes_nothing(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 3)
         add_opt_out(s, "clinic2.ru", kind=OptOutKind.DOMAIN)
     before = statuses(engine)
@@ -442,12 +442,12 @@ def test_dry_run_writes_eml_and_changes_nothing(engine: Engine, settings: Settin
 
 def test_queue_skips_bad_recipients_and_failing_drafts(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(s, "clinic1.ru", emails=("info@clinic1.ru",))
         add_company(s, "gone.ru", emails=("info@gone.ru",))
         add_company(s, "clinic2.ru", emails=("info@clinic2.ru",))
     draft_messages(engine, st, limit=10, now=MONDAY_NOON, composer=FallbackComposer(), offer=OFFER)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         broken = s.scalar(select(OutreachMessage).where(OutreachMessage.to_email == "info@clinic2.ru"))
         assert broken is not None
         broken.body = (broken.body or "") + "\nСкидка! Звоните 8 800 555 35 35"
@@ -462,7 +462,7 @@ def test_bad_from_address_stops_before_claiming(engine: Engine, settings: Settin
     from leadgen.errors import ConfigurationError
 
     st = make_settings(settings, smtp_gmail_from="robot at dentaplan")
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         (row_id,) = queued_messages(s, 1)
     with pytest.raises(ConfigurationError, match="SMTP_GMAIL_FROM"):
         send(engine, st, mailer_factory=lambda r: RecordingMailer())
@@ -473,7 +473,7 @@ def test_connection_lost_after_data_ends_unknown_and_is_never_resent(
     engine: Engine, settings: Settings, sink: SmtpSink
 ) -> None:
     st = make_settings(settings, sink, outreach_daily_cap=2)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         first, second, third = queued_messages(s, 3)
     sink.fail_next(Fault.DISCONNECT)
     report = send(engine, st)

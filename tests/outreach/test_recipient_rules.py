@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from leadgen.contacts.extract import Contact as FoundContact
 from leadgen.contacts.store import choose_primary, upsert_contacts
 from leadgen.contacts.thirdparty import third_party_category, third_party_reason
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import Company, Contact, MessageStatus, OptOutKind, OutreachMessage
 from leadgen.outreach import RecordingMailer, StaticMxResolver, draft_messages, queue_messages
 from leadgen.outreach.composer import FallbackComposer
@@ -48,7 +48,7 @@ def queue(engine: Engine, st: Settings):  # type: ignore[no-untyped-def]
 
 def messages(engine: Engine) -> dict[str, OutreachMessage]:
     """Messages by company domain (one per company in these tests)."""
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         rows = s.execute(
             select(Company.canonical_domain, OutreachMessage).join(
                 OutreachMessage, OutreachMessage.company_id == Company.id
@@ -58,7 +58,7 @@ def messages(engine: Engine) -> dict[str, OutreachMessage]:
 
 
 def flag(engine: Engine, email: str, **meta: object) -> None:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         s.execute(update(Contact).where(Contact.value == email).values(meta=meta))
 
 
@@ -105,7 +105,7 @@ def test_store_flags_site_builder_addresses_and_never_makes_them_primary(engine:
         FoundContact("email", "clinic1@mail.ru", "text", 0.8, page, same_site=False),
         FoundContact("email", "info@clinic1.ru", "text", 0.6, page, same_site=True),
     ]
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         company = add_company(s, "clinic1.ru")
         upsert_contacts(s, company.id, found, now=MONDAY_NOON)
         chosen = choose_primary(s, company.id)
@@ -116,7 +116,7 @@ def test_store_flags_site_builder_addresses_and_never_makes_them_primary(engine:
     assert stored["studio@webstudio-pro.ru"]["web_studio"] is True
     assert "third_party" not in stored["clinic1@mail.ru"]
     # A later crawl that does not see the credit keeps the flag (metadata is merged).
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         again = [FoundContact("email", "studio@webstudio-pro.ru", "mailto", 1.0, page, same_site=False)]
         upsert_contacts(s, company.id, again, now=MONDAY_NOON)
         meta = s.scalar(select(Contact.meta).where(Contact.value == "studio@webstudio-pro.ru"))
@@ -125,7 +125,7 @@ def test_store_flags_site_builder_addresses_and_never_makes_them_primary(engine:
 
 def test_third_party_contacts_are_never_drafted_for(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(s, "clinic1.ru", emails=("studio@webstudio-pro.ru", "clinic1@mail.ru"))
         add_company(s, "clinic2.ru", emails=("support@tilda.cc",))
         add_company(s, "clinic3.ru", emails=("hello@digital-kit.ru",))
@@ -148,14 +148,14 @@ def test_a_queued_row_for_a_third_party_contact_is_skipped_with_a_reason(
     engine: Engine, settings: Settings
 ) -> None:
     st = make_settings(settings)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(s, "clinic1.ru", emails=("info@clinic1.ru",))
         add_company(s, "clinic2.ru", emails=("office@clinic2.ru",))
         add_company(s, "clinic3.ru", emails=("support@tilda.cc",))
     draft(engine, st)
     # Drafted before the flag was known (an older crawl): the queue and the claim check again.
     flag(engine, "info@clinic1.ru", web_studio=True)
-    with session_scope(engine) as s:  # a row drafted by an older version for the site builder's address
+    with write_scope(engine) as s:  # a row drafted by an older version for the site builder's address
         company = s.scalar(select(Company).where(Company.canonical_domain == "clinic3.ru"))
         s.execute(
             update(OutreachMessage)
@@ -198,14 +198,14 @@ def test_disposable_domains_come_from_the_maintained_list(email: str, disposable
 
 def test_disposable_addresses_are_skipped_at_queue_time(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(s, "clinic1.ru", emails=("info@clinic1.ru",))
         add_company(s, "clinic2.ru", emails=("clinic2@mailinator.com",))
     report = draft(engine, st)
     assert (report.drafted, report.skipped) == (1, 1)
     assert messages(engine)["clinic2.ru"].last_error == "disposable address"
     # A draft stored by an older version, before the check existed, is skipped when queued.
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         row = s.scalar(select(OutreachMessage).where(OutreachMessage.to_email == "info@clinic1.ru"))
         assert row is not None
         row.to_email = "info@mailinator.com"
@@ -220,7 +220,7 @@ def test_domain_opt_out_covers_free_mail_found_on_the_company_site(
     engine: Engine, settings: Settings
 ) -> None:
     st = make_settings(settings)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(s, "clinic1.ru", emails=("clinic1@mail.ru",))
         add_company(s, "clinic2.ru", emails=("dent.clinic2@gmail.com",))
         add_company(s, "clinic3.ru", emails=("clinic3@yandex.ru",))
@@ -230,7 +230,7 @@ def test_domain_opt_out_covers_free_mail_found_on_the_company_site(
     assert messages(engine)["clinic1.ru"].last_error == "opted out: company domain clinic1.ru"
     queue(engine, st)
     # Added between queueing and sending: checked again inside the claim transaction.
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_opt_out(s, "clinic2.ru", kind=OptOutKind.DOMAIN)
     mailer = RecordingMailer()
     result = send(engine, st, mailer_factory=lambda route: mailer, resolver=MX)
@@ -247,9 +247,9 @@ def test_company_domain_opt_out_agrees_across_idn_forms(engine: Engine, stored_a
     assert classify_value(f"https://{unicode_domain.upper()}/") == (OptOutKind.DOMAIN, unicode_domain)
     assert classify_value("XN----7SBBAM0AERFIUBCB3BQD5QYB.XN--P1AI") == (OptOutKind.DOMAIN, unicode_domain)
     value = unicode_domain if stored_as == "unicode" else "xn----7sbbam0aerfiubcb3bqd5qyb.xn--p1ai"
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_opt_out(s, value, kind=OptOutKind.DOMAIN)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         for company in (
             unicode_domain,
             "xn----7sbbam0aerfiubcb3bqd5qyb.xn--p1ai",
@@ -266,12 +266,12 @@ def test_company_domain_opt_out_agrees_across_idn_forms(engine: Engine, stored_a
 
 def test_company_opt_out_suppresses_every_contact_at_send_time(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(s, "clinic1.ru", emails=("clinic1@mail.ru",))
         add_company(s, "clinic2.ru", emails=("info@clinic2.ru",))
     draft(engine, st)
     queue(engine, st)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         s.execute(update(Company).where(Company.canonical_domain == "clinic1.ru").values(opt_out=True))
     mailer = RecordingMailer()
     result = send(engine, st, mailer_factory=lambda route: mailer, resolver=MX)
@@ -284,7 +284,7 @@ def test_company_opt_out_suppresses_every_contact_at_send_time(engine: Engine, s
 
 def test_two_companies_sharing_an_address_get_one_message(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(s, "clinic1.ru", emails=("zakaz@dentgroup.ru",))
         add_company(s, "clinic2.ru", emails=("Zakaz@DentGroup.ru",))  # same box, another spelling
         add_company(s, "clinic3.ru", emails=("zakaz@dentgroup.ru", "director@clinic3.ru"))
@@ -305,18 +305,18 @@ def test_the_database_refuses_a_second_live_message_to_an_address(engine: Engine
     """The unique index decides, not a prior read: a concurrent drafter's insert does nothing."""
     from leadgen.outreach.drafting import _insert_message
 
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         a = add_company(s, "clinic1.ru", emails=("zakaz@dentgroup.ru",))
         b = add_company(s, "clinic2.ru", emails=("ZAKAZ@dentgroup.ru",))
         ids = {c.company_id: c.id for c in s.scalars(select(Contact))}
     base = {"campaign": "default", "created_at": MONDAY_NOON, "updated_at": MONDAY_NOON, "meta": {}}
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         first = base | {"company_id": a.id, "contact_id": ids[a.id], "to_email": "zakaz@dentgroup.ru"}
         second = base | {"company_id": b.id, "contact_id": ids[b.id], "to_email": "ZAKAZ@dentgroup.ru"}
         assert _insert_message(s, first | {"status": MessageStatus.DRAFTED})
         assert not _insert_message(s, second | {"status": MessageStatus.QUEUED})
         assert _insert_message(s, second | {"status": MessageStatus.SKIPPED, "last_error": ADDRESS_TAKEN})
-    with pytest.raises(IntegrityError), session_scope(engine) as s:  # a plain insert cannot slip past it
+    with pytest.raises(IntegrityError), write_scope(engine) as s:  # a plain insert cannot slip past it
         s.add(OutreachMessage(campaign="default", to_email="Zakaz@DentGroup.ru", status=MessageStatus.SENT))
         s.flush()
 
@@ -326,11 +326,11 @@ def test_queueing_a_legacy_draft_whose_normalised_address_is_taken_skips_it(
 ) -> None:
     """A draft stored before the one form (`info@xn--80aswg.xn--p1ai`) meets the index only when queued (Unicode)."""
     st = make_settings(settings)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(s, "сайт.рф", emails=("info@сайт.рф",))
         legacy = add_company(s, "clinic1.ru", emails=("info@xn--80aswg.xn--p1ai",))
     draft(engine, st)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         stored = s.scalar(select(OutreachMessage).where(OutreachMessage.to_email == "info@сайт.рф"))
         assert stored is not None
         old = s.scalar(select(OutreachMessage).where(OutreachMessage.company_id == legacy.id))
@@ -347,7 +347,7 @@ def test_concurrent_drafters_leave_one_live_message_per_address(engine: Engine, 
     from collections import Counter
 
     st = make_settings(settings)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         for i in range(12):  # pairs of companies share one address: clinic0/clinic1 -> zakaz0@group.ru, ...
             add_company(s, f"clinic{i}.ru", emails=(f"zakaz{i // 2}@group.ru",))
     threads = [threading.Thread(target=draft, args=(engine, st)) for _ in range(3)]
@@ -355,7 +355,7 @@ def test_concurrent_drafters_leave_one_live_message_per_address(engine: Engine, 
         t.start()
     for t in threads:
         t.join()
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         rows = s.execute(
             select(OutreachMessage.to_email, OutreachMessage.status, OutreachMessage.company_id)
         ).all()

@@ -7,6 +7,7 @@ import pytest
 from leadgen.db.models import OptOutKind
 from leadgen.domains import domain_key
 from leadgen.outreach.optout import (
+    NOT_A_VALUE,
     add_opt_out,
     classify_value,
     email_hash,
@@ -87,8 +88,8 @@ def test_import_csv_with_header_and_without(session) -> None:  # type: ignore[no
     report = import_csv(
         session, "\ufeffemail,reason\nivan@clinic.ru,asked\nbad value,\nclinic2.ru,\nivan@clinic.ru,\n"
     )
-    assert (report.added, report.already, len(report.invalid)) == (2, 1, 1)
-    assert "line 3" in report.invalid[0]
+    assert (report.added, report.already, len(report.errors)) == (2, 1, 1)
+    assert (report.errors[0].item, report.errors[0].id, report.errors[0].reason) == ("row", 3, NOT_A_VALUE)
     report = import_csv(session, "a@b.ru\nc.ru\n")
     assert report.added == 2
     assert domain_key("WWW.C.RU.") == "c.ru"

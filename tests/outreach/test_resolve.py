@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import OutreachError
 from leadgen.outreach.outbox import day_bounds, used_today
@@ -25,7 +25,7 @@ MID = "<leadgen.{}.5f2c1a@dentaplan.example>"
 
 
 def unknown_rows(engine: Engine, count: int = 3) -> list[int]:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         ids = queued_messages(s, count)
         for row_id in ids:
             row = s.get(OutreachMessage, row_id)
@@ -37,7 +37,7 @@ def unknown_rows(engine: Engine, count: int = 3) -> list[int]:
 
 
 def get(engine: Engine, row_id: int) -> OutreachMessage:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         return s.execute(select(OutreachMessage).where(OutreachMessage.id == row_id)).scalar_one()
 
 
@@ -67,7 +67,7 @@ def test_resolve_by_message_id_with_or_without_brackets_or_by_row_id(
     assert get(engine, c).meta["resolution"]["by"] == "ivan"
     # Settled as sent, the rows still count against the day they were sent; the failed one no longer does.
     st = make_settings(settings)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         assert used_today(s, *day_bounds(MONDAY_NOON, st)) == 2
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach import RecordingMailer, StaticMxResolver
 from leadgen.outreach.outbox import route_cap
@@ -25,7 +25,7 @@ TUESDAY = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)  # 09:00 Moscow
 
 
 def rows(engine: Engine) -> dict[str, OutreachMessage]:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         return {r.to_email or "": r for r in s.scalars(select(OutreachMessage).order_by(OutreachMessage.id))}
 
 
@@ -47,7 +47,7 @@ def test_overflow_goes_to_the_fallback_until_its_own_cap_then_waits(
     st = make_settings(
         settings, outreach_daily_cap=10, outreach_daily_cap_yandex=3, outreach_daily_cap_gmail=3
     )
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 5)  # director@clinic0..4.ru -> yandex
         queued_messages(s, 2, domain_fmt="corp{i}.com")  # director@corp0..1.com -> gmail
     routes = mailers()
@@ -81,7 +81,7 @@ def test_rows_in_doubt_count_against_their_route(engine: Engine, settings: Setti
     st = make_settings(
         settings, outreach_daily_cap=10, outreach_daily_cap_yandex=2, outreach_daily_cap_gmail=1
     )
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         first, *_ = queued_messages(s, 4)
         row = s.get(OutreachMessage, first)
         assert row is not None
@@ -96,7 +96,7 @@ def test_the_global_cap_still_binds_below_the_route_caps(engine: Engine, setting
     st = make_settings(
         settings, outreach_daily_cap=3, outreach_daily_cap_yandex=5, outreach_daily_cap_gmail=5
     )
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 2)
         queued_messages(s, 2, domain_fmt="corp{i}.com")
     routes = mailers()
@@ -112,7 +112,7 @@ def test_concurrent_senders_never_pass_a_route_cap(engine: Engine, settings: Set
     st = make_settings(
         settings, outreach_daily_cap=30, outreach_daily_cap_yandex=4, outreach_daily_cap_gmail=5
     )
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 12)
         queued_messages(s, 12, domain_fmt="corp{i}.com")
     routes = mailers()
@@ -126,7 +126,7 @@ def test_concurrent_senders_never_pass_a_route_cap(engine: Engine, settings: Set
     for t in threads:
         t.join()
     assert (len(routes["yandex"].sent), len(routes["gmail"].sent)) == (4, 5)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         sent = s.scalars(
             select(OutreachMessage.route).where(OutreachMessage.status == MessageStatus.SENT)
         ).all()
@@ -138,7 +138,7 @@ def test_a_message_that_bounced_or_got_a_reply_today_still_used_its_slot(
     engine: Engine, settings: Settings, later: MessageStatus
 ) -> None:
     st = make_settings(settings, outreach_daily_cap=2, outreach_daily_cap_yandex=2)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         first, *_ = queued_messages(s, 3)
         row = s.get(OutreachMessage, first)
         assert row is not None

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select, update
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import MailboxUnavailable
 from leadgen.mailbox.sent import SentSearch, pick_folder
@@ -98,7 +98,7 @@ def make_settings(settings: Settings, **kw: object) -> Settings:
 
 
 def unknown_rows(engine: Engine, count: int, *, route: str = "gmail", start: int = 0) -> dict[int, str]:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         ids = queued_messages(s, count, start=start)
         for row_id in ids:
             s.execute(
@@ -117,7 +117,7 @@ def unknown_rows(engine: Engine, count: int, *, route: str = "gmail", start: int
 
 
 def rows(engine: Engine) -> dict[int, OutreachMessage]:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         return {r.id: r for r in s.scalars(select(OutreachMessage))}
 
 
@@ -158,7 +158,7 @@ def test_found_is_sent_absent_is_requeued_only_when_reliable_and_late(
     assert record["outcome"] == "requeued" and record["uid"] is None and record["absent_minutes"] == 31
     assert requeued.last_error == "requeued: " + record["evidence"]
     assert "absent from '[Gmail]/Sent Mail' of the gmail mailbox 31.0 minutes after" in record["evidence"]
-    with session_scope(engine) as s:  # the report's "settled" count sees both (leadgen.outbox_counts)
+    with write_scope(engine) as s:  # the report's "settled" count sees both (leadgen.outbox_counts)
         assert outbox_counts(s).settled == 3
     # idempotent: nothing is in doubt any more, the folder is not asked again
     asked = len(searcher.asked)
@@ -205,7 +205,7 @@ def test_a_row_settled_meanwhile_is_left_alone(engine: Engine, settings: Setting
 
     def meanwhile(message_id: str) -> None:
         """The first row's sender finishes (sent); the second is requeued, resent and in doubt again."""
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             if message_id == mids[first]:
                 s.execute(
                     update(OutreachMessage)

@@ -22,7 +22,7 @@ from flows.params import EnrichParams  # noqa: E402
 from infra.bootstrap import bootstrap  # noqa: E402
 from infra.plan import LimitSpec  # noqa: E402
 from leadgen.db import make_engine  # noqa: E402
-from leadgen.db.engine import session_scope  # noqa: E402
+from leadgen.db.engine import write_scope  # noqa: E402
 from leadgen.db.models import Company, CompanyStatus  # noqa: E402
 from leadgen.settings import Settings  # noqa: E402
 from leadgen_sandbox.stack import SandboxStack, settings_env  # noqa: E402
@@ -58,7 +58,7 @@ def farm_env(
 
 def seed_companies(url: str, domains: list[str]) -> None:
     engine = make_engine(url)
-    with session_scope(engine) as session:
+    with write_scope(engine) as session:
         for domain in domains:
             session.add(
                 Company(

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from leadgen.db import make_engine, migrate
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.outreach import SmtpMailer, StaticMxResolver, send_queued
 from leadgen.outreach.guardrails import check_draft
 from leadgen.outreach.message import Unsubscribe, build_message, new_message_id
@@ -29,7 +29,7 @@ MIN_DRAFTS_PER_S = 200.0  # check_draft: at most 5 ms per draft (measured about 
 def test_outbox_overhead_against_raw_smtp(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'bench.db'}")
     migrate.upgrade(engine)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, N)
     with SmtpSink() as sink:
         env = sink.settings_env("yandex") | sink.settings_env("gmail")

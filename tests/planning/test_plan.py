@@ -107,6 +107,8 @@ def test_rows_without_any_batch_tag_are_errors(session: Session, settings: Setti
     report = plan_batch(session, settings, [row], batch_tag=None, now=NOW)
     assert report.outcomes[0].status == "error" and "batch_tag" in (report.outcomes[0].last_error or "")
     assert not isinstance(row, RowError)
+    (error,) = report.errors
+    assert (error.item, error.id) == ("row", 2) and error.reason == report.outcomes[0].last_error
 
 
 def test_the_planner_refuses_a_tag_the_column_would_refuse(session: Session, settings: Settings) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from leadgen.clock import ManualClock
 from leadgen.db import OperationStatus, SerpOperation, SerpResult
-from leadgen.db.engine import make_engine, session_scope
+from leadgen.db.engine import make_engine, write_scope
 from leadgen.db.models import OutreachMessage
 from leadgen.outreach import draft_messages
 from leadgen.outreach.composer import FallbackComposer
@@ -66,7 +66,7 @@ async def test_two_collectors_ingest_each_operation_once(engine: Engine, db_url:
 
 def test_two_drafting_workers_draft_each_company_once(db_url: str, settings: Settings, backend: str) -> None:
     setup = make_engine(db_url)
-    with session_scope(setup) as s:
+    with write_scope(setup) as s:
         for i in range(40):
             add_company(s, f"clinic{i}.ru", emails=(f"info@clinic{i}.ru",))
     barrier = threading.Barrier(2)
@@ -89,7 +89,7 @@ def test_two_drafting_workers_draft_each_company_once(db_url: str, settings: Set
             engine.dispose()
 
     run_in_threads(worker)
-    with session_scope(setup) as s:
+    with write_scope(setup) as s:
         per_company = Counter(s.scalars(select(OutreachMessage.company_id)))
     setup.dispose()
     assert len(per_company) == 40 and set(per_company.values()) == {1}

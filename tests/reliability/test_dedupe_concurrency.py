@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from leadgen.companies import dedupe_companies
-from leadgen.db.engine import make_engine, session_scope
+from leadgen.db.engine import make_engine, write_scope
 from leadgen.db.models import Company, CompanyStatus
 from leadgen.domains import dedupe_hash
 from leadgen.settings import Settings
@@ -31,7 +31,7 @@ GROUPS = 25
 
 def test_two_dedupe_runs_at_once_end_like_one(db_url: str, settings: Settings, backend: str) -> None:
     setup = make_engine(db_url)
-    with session_scope(setup) as s:
+    with write_scope(setup) as s:
         for i in range(GROUPS):
             d = f"okna{i}.ru"
             s.add(Company(name=f"Окна {i}", canonical_domain=d, dedupe_hash=dedupe_hash(d), created_at=T0 + timedelta(minutes=3 * i)))  # fmt: skip
@@ -44,7 +44,7 @@ def test_two_dedupe_runs_at_once_end_like_one(db_url: str, settings: Settings, b
         engine = make_engine(db_url)
         try:
             barrier.wait()
-            with session_scope(engine) as s:
+            with write_scope(engine) as s:
                 dedupe_companies(s, settings)
             outcomes.append("ok")
         except DBAPIError as exc:  # a deadlock or a lost race is acceptable if a rerun fixes it
@@ -54,9 +54,9 @@ def test_two_dedupe_runs_at_once_end_like_one(db_url: str, settings: Settings, b
 
     run_in_threads(worker)
     assert len(outcomes) == 2 and "ok" in outcomes, outcomes
-    with session_scope(setup) as s:
+    with write_scope(setup) as s:
         dedupe_companies(s, settings)  # the next scheduled run: must change nothing more
-    with session_scope(setup) as s:
+    with write_scope(setup) as s:
         rows = list(s.scalars(select(Company).order_by(Company.id)))
     setup.dispose()
     primaries = [r for r in rows if r.status == CompanyStatus.NEW]

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func, select
 
 from leadgen.clock import ManualClock
 from leadgen.contacts import enrich_companies
-from leadgen.db.engine import make_engine, session_scope
+from leadgen.db.engine import make_engine, write_scope
 from leadgen.db.models import Company, CompanyStatus, Contact
 from leadgen.settings import Settings
 from leadgen_sandbox.site_farm import SiteFarm
@@ -51,7 +51,7 @@ def farm_settings(settings: Settings, farm: SiteFarm) -> Settings:
 
 
 def add_companies(engine: Engine, farm: SiteFarm, count: int) -> list[int]:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         rows = [
             Company(name=d, canonical_domain=d, website_url=f"http://{d}/", status=CompanyStatus.NEW)
             for d in farm.domains(count)
@@ -62,7 +62,7 @@ def add_companies(engine: Engine, farm: SiteFarm, count: int) -> list[int]:
 
 
 def statuses(engine: Engine) -> Counter[str]:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         return Counter(s.scalars(select(Company.status)))
 
 
@@ -70,7 +70,7 @@ def assert_all_finished(engine: Engine, count: int) -> None:
     by_status = statuses(engine)
     assert sum(by_status.values()) == count
     assert set(by_status) <= FINAL, by_status  # nothing stuck in `enriching` or back at `new`
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         dup = s.execute(
             select(Contact.company_id, Contact.kind, func.lower(Contact.value), func.count())
             .group_by(Contact.company_id, Contact.kind, func.lower(Contact.value))

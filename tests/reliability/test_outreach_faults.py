@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OptOut, OutreachMessage
 from leadgen.outreach import StaticMxResolver, send_queued
 from leadgen.settings import Settings
@@ -42,7 +42,7 @@ def sink_settings(settings: Settings, sink: SmtpSink, **kw: object) -> Settings:
 
 
 def rows(engine: Engine) -> list[OutreachMessage]:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         return list(s.scalars(select(OutreachMessage).order_by(OutreachMessage.id)))
 
 
@@ -62,7 +62,7 @@ def test_mixed_smtp_faults_over_many_runs(engine: Engine, settings: Settings) ->
     rng = random.Random(5)
     with SmtpSink() as sink:
         st = sink_settings(settings, sink, outreach_max_attempts=3, outreach_retry_backoff_seconds=300)
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             queued_messages(s, 60)
         rejected = {f"director@clinic{i}.ru" for i in rng.sample(range(60), 4)}
         unknown = {f"director@clinic{i}.ru" for i in rng.sample(range(60), 6)} - rejected
@@ -91,7 +91,7 @@ def test_mixed_smtp_faults_over_many_runs(engine: Engine, settings: Settings) ->
             assert r.attempts >= 1 and r.sent_at is not None
     assert sum(r.attempts > 1 and r.status == MessageStatus.SENT for r in all_rows) >= 3  # retries happened
     assert by_status[MessageStatus.SENT] >= 45
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         suppressed = set(s.scalars(select(OptOut.value)))
     assert suppressed == unknown  # only "user unknown" bounces suppress the address
 
@@ -128,7 +128,7 @@ KILLED_SENDER = textwrap.dedent(
 def test_sender_killed_with_sigkill_sends_nothing_twice(engine: Engine, db_url: str, settings: Settings, tmp_path: Path, when: str) -> None:  # fmt: skip
     with SmtpSink() as sink:
         st = sink_settings(settings, sink)
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             queued_messages(s, 20)
         env = {k: v for k, v in os.environ.items() if k.lower() not in Settings.model_fields}
         env |= {"DATABASE_URL": db_url, "PYTHONPATH": str(ROOT)}

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from leadgen.clock import ManualClock
 from leadgen.db import OperationStatus, QueryStatus, SerpOperation, SerpQuery, SerpResult
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach import StaticMxResolver, draft_messages, send_queued
 from leadgen.outreach.composer import FallbackComposer
@@ -85,7 +85,7 @@ async def test_search_stages_killed_mid_transaction(engine: Engine, db_url: str,
 
 
 def test_drafting_killed_mid_transaction(engine: Engine, settings: Settings, backend: str) -> None:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         for i in range(10):
             add_company(s, f"clinic{i}.ru", emails=(f"info@clinic{i}.ru",))
     switch = KillSwitch(engine, PG_URL, r"^INSERT INTO outreach_messages", nth=4)
@@ -98,7 +98,7 @@ def test_drafting_killed_mid_transaction(engine: Engine, settings: Settings, bac
             pass
     assert switch.fired
     draft_messages(engine, settings, limit=50, now=MONDAY_NOON, composer=FallbackComposer(), offer=OFFER)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         per_company = Counter(s.scalars(select(OutreachMessage.company_id)))
         statuses = Counter(s.scalars(select(OutreachMessage.status)))
     assert len(per_company) == 10 and set(per_company.values()) == {1}
@@ -109,7 +109,7 @@ def test_drafting_killed_mid_transaction(engine: Engine, settings: Settings, bac
 def test_sending_killed_mid_transaction(engine: Engine, settings: Settings, backend: str, nth: int) -> None:
     with SmtpSink() as sink:
         st = sink_settings(settings, sink)
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             queued_messages(s, 12)
         switch = KillSwitch(engine, PG_URL, r"^UPDATE outreach_messages", nth=nth)
         with switch:
@@ -136,7 +136,7 @@ def test_connection_killed_at_the_data_checkpoint_requeues_the_message(
     stops, and the next run requeues the row (attempt given back) and sends it once."""
     with SmtpSink() as sink:
         st = sink_settings(settings, sink)
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             queued_messages(s, 6)
         switch = KillSwitch(engine, PG_URL, r"^UPDATE outreach_messages SET data_started_at", nth=nth)
         with switch, pytest.raises(SQLAlchemyError):

@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus
 from leadgen.settings import Settings
 from leadgen_sandbox.smtp_sink import SmtpSink
@@ -139,7 +139,7 @@ def test_terminated_connections_deliver_nothing_twice(
     cap, total = 40, 60
     offer = tmp_path / "offer.toml"
     shutil.copy(ROOT / "offer.example.toml", offer)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, total)
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     terminations = stopped = 0

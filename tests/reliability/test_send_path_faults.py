@@ -27,7 +27,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 
 from leadgen.clock import utc_now
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach import StaticMxResolver, send_queued
 from leadgen.settings import ImapRoute, Settings
@@ -48,7 +48,7 @@ def sink_settings(settings: Settings, sink: SmtpSink, **kw: object) -> Settings:
 
 
 def rows(engine: Engine) -> list[OutreachMessage]:
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         return list(s.scalars(select(OutreachMessage).order_by(OutreachMessage.id)))
 
 
@@ -94,7 +94,7 @@ def test_smtp_fault_after_data_never_duplicates(
             outreach_retry_backoff_seconds=60,
             smtp_data_timeout_seconds=0.5,
         )
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             queued_messages(s, 40)
         now = MONDAY_NOON
         for _run in range(6):  # every run meets the fault twice, among good deliveries
@@ -128,14 +128,14 @@ def test_route_refusing_starttls_fails_no_message_and_the_fallback_carries_on(
             smtp_yandex_port=plain.port,
             smtp_yandex_security="starttls",
         )
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             queued_messages(s, 5)
         report = send_queued(engine, st, limit=10, now=MONDAY_NOON, offer=OFFER, resolver=MX)
         assert report.sent == 5 and plain.count == 0
-        assert report.routes_down == [
+        assert report.routes_down == (
             f"route yandex unavailable: STARTTLS not offered by 127.0.0.1:{plain.port} "
-            "(check SMTP_YANDEX_SECURITY)"
-        ]
+            "(check SMTP_YANDEX_SECURITY)",
+        )
         all_rows, got = check_invariants(maildir, engine, cap=st.outreach_daily_cap)
     assert {r.route for r in all_rows} == {"gmail"} and {r.attempts for r in all_rows} == {1}
     assert len(got) == 5
@@ -144,7 +144,7 @@ def test_route_refusing_starttls_fails_no_message_and_the_fallback_carries_on(
 def test_both_routes_down_three_runs_spend_no_attempt(engine: Engine, settings: Settings) -> None:
     with SmtpSink(tls="none") as plain:
         st = sink_settings(settings, plain, smtp_yandex_security="starttls", smtp_gmail_security="starttls")
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             queued_messages(s, 3)
         for hour in range(3):
             report = send_queued(
@@ -302,7 +302,7 @@ def test_sigkill_storm_delivers_nothing_twice(
     cap, total = 60, 80
     offer = tmp_path / "offer.toml"
     shutil.copy(ROOT / "offer.example.toml", offer)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, total)
     copies = _sink_copier(dovecot) if dovecot else None
     with SmtpSink(maildir=maildir, reply_delay=0.05, sent_copies=copies) as sink:  # slow: kills land mid-talk

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from leadgen.csv_safe import FORMULA_PREFIXES, safe_cell, write_csv
 from leadgen.errors import OutputUnusable
-from leadgen.reports import export_domains
+from leadgen.exports import export_domains
 from leadgen.serp import ingest_payload
 from leadgen.settings import Settings
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import OutreachMessage
 from leadgen.outreach import StaticMxResolver, draft_messages, queue_messages, send_queued
 from leadgen.outreach.composer import build_composer
@@ -82,7 +82,7 @@ def assert_clean_delivery(sink: SmtpSink, expected: set[str], engine: Engine | N
     if engine is None:
         assert delivered == expected
         return
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         for row in s.scalars(select(OutreachMessage)):
             if row.to_email not in delivered:
                 assert row.status == "skipped" and row.last_error, (row.to_email, row.status)
@@ -91,7 +91,7 @@ def assert_clean_delivery(sink: SmtpSink, expected: set[str], engine: Engine | N
 
 @pytest.mark.parametrize("llm", [False, True])
 def test_hostile_company_names_cannot_add_headers_or_recipients(engine: Engine, settings: Settings, sink: SmtpSink, llm: bool) -> None:  # fmt: skip
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         for i, name in enumerate(HOSTILE_NAMES):
             add_company(s, f"clinic{i}.ru", name=name, emails=(f"info@clinic{i}.ru",))
     expected = {f"info@clinic{i}.ru" for i in range(len(HOSTILE_NAMES))}
@@ -124,7 +124,7 @@ def test_hostile_llm_output_cannot_add_headers_recipients_or_smuggle_smtp(engine
         body["choices"][0]["message"]["content"] = json.dumps(next(answers), ensure_ascii=False)
         return httpx.Response(200, json=body)
 
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         for i in range(len(HOSTILE_DRAFTS)):
             add_company(s, f"clinic{i}.ru", emails=(f"info@clinic{i}.ru",))
     st = sink_settings(settings, sink, openai_api_key="sk-fake", openai_base_url="http://llm.test/v1")
@@ -143,7 +143,7 @@ INJECTED_SITE = (
 
 
 def test_prompt_injection_in_site_text_never_reaches_the_recipient(engine: Engine, settings: Settings, sink: SmtpSink) -> None:  # fmt: skip
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         add_company(
             s, "clinic1.ru", emails=("info@clinic1.ru",), site_text=INJECTED_SITE, snippet=INJECTED_SITE
         )
@@ -157,7 +157,7 @@ def test_prompt_injection_in_site_text_never_reaches_the_recipient(engine: Engin
         text = message.parsed().get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert "zub-partner" not in text and "promo.example.com" not in text and EVIL not in text
         assert "90%" not in text
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         metas = {m.to_email: m.meta for m in s.scalars(select(OutreachMessage))}
     assert metas["info@clinic1.ru"]["fallback_reason"] == "guardrails"
     assert "untrusted_site_quote" in prompts  # site text goes to the model only as quoted data

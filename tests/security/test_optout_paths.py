@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import Company, Contact, ContactKind, ContactSource, OptOutKind
 from leadgen.outreach import StaticMxResolver, draft_messages, queue_messages, send_queued
 from leadgen.outreach.composer import FallbackComposer
@@ -94,7 +94,7 @@ def dry_run(engine: Engine, st: Settings) -> None:
     ],
 )
 def test_no_opted_out_address_is_ever_written_to(engine: Engine, settings: Settings, tmp_path: Path, when: str, stages: list[Stage]) -> None:  # fmt: skip
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         for domain, email in COMPANIES.values():
             add_company(s, domain, emails=(email,))
     at = {"before draft": 0, "before queue": 1, "before send": 2, "before dry run": 2}[when]
@@ -102,7 +102,7 @@ def test_no_opted_out_address_is_ever_written_to(engine: Engine, settings: Setti
         st = sink_settings(settings, sink, tmp_path)
         for index, stage in enumerate(stages):
             if index == at:
-                with session_scope(engine) as s:
+                with write_scope(engine) as s:
                     opt_out_everyone(s)
             stage(engine, st)
         delivered = {m.rcpt_tos[0].lower() for m in sink.messages}

@@ -23,10 +23,10 @@ from typer.testing import CliRunner
 
 from leadgen.cli.app import app
 from leadgen.clock import ManualClock
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.outreach import StaticMxResolver, draft_messages, queue_messages, send_queued
 from leadgen.outreach.composer import build_composer
-from leadgen.reports import funnel
+from leadgen.pipeline_stats import funnel
 from leadgen.settings import Settings
 from leadgen.yandex import YandexClient
 from leadgen.yandex.collect import collect_operations
@@ -105,7 +105,7 @@ async def run_search(engine: Engine, db_url: str, auth: str, found: list[str]) -
 
 def run_outreach(engine: Engine, settings: Settings, tmp_path: Path) -> list[Any]:
     reports: list[Any] = []
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         for i in range(6):
             add_company(s, f"clinic{i}.ru", emails=(f"info@clinic{i}.ru",))
     offer = make_offer()
@@ -148,7 +148,7 @@ async def test_no_secret_in_logs_output_reports_database_or_files(
     secrets = [SMTP_PASSWORD, OPENAI_KEY]
     reports = await run_search(engine, db_url, auth, secrets)
     reports += run_outreach(engine, settings, tmp_path)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         reports.append(funnel(s))
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)

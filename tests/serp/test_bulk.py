@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from leadgen.db import Company, SerpResult
-from leadgen.db.engine import make_engine, session_scope
+from leadgen.db.engine import make_engine, write_scope
 from leadgen.errors import ConfigurationError
 from leadgen.serp import (
     BulkReport,
@@ -220,7 +220,7 @@ def test_copy_that_meets_a_concurrent_insert_falls_back_inside_its_savepoint(
 
     def worker() -> None:
         try:
-            with session_scope(engine) as s:
+            with write_scope(engine) as s:
                 reports.append(bulk_ingest(s, rows, now=T0))
         except BaseException as exc:  # re-raised in the test's thread below
             failures.append(exc)
@@ -241,7 +241,7 @@ def test_copy_that_meets_a_concurrent_insert_falls_back_inside_its_savepoint(
         (report,) = reports
         assert (report.chunks_copied, report.chunks_upserted) == (0, 1)
         assert (report.results_inserted, report.companies_created) == (13, 6)
-        with session_scope(engine) as s:
+        with write_scope(engine) as s:
             assert s.scalar(select(func.count()).select_from(SerpResult)) == 14
             kept = s.scalars(select(SerpResult).where(SerpResult.url == rows[0].url)).one()
             assert kept.title == "stored by the other transaction" and kept.company_id is None
@@ -259,7 +259,7 @@ def test_two_bulk_ingests_of_the_same_rows_at_once_end_like_one(db_url: str, set
         engine = make_engine(db_url)
         try:
             barrier.wait()
-            with session_scope(engine) as s:
+            with write_scope(engine) as s:
                 reports.append(bulk_ingest(s, rows, now=T0, chunk_size=5))
         finally:
             engine.dispose()

@@ -113,6 +113,15 @@ def test_settings_extend_the_filter() -> None:
     assert "https://m.catalog-firm.ru/" in filt and "https://firm.ru/" not in filt
 
 
+def test_list_entries_follow_the_one_host_rule() -> None:
+    """Entries are keyed by leadgen.domains.listed_host: `www.`/`m.` dropped as for every domain, subdomains
+    kept, and a public suffix (`gov.ru`) kept whole so a list can name a zone."""
+    filt = DomainFilter.from_lists(["www2.Okna.ru", "m.spb.catalog.ru", "https://WWW.Пример.РФ/x"], [])
+    assert {"okna.ru", "spb.catalog.ru", "пример.рф"} <= set(filt.reasons)
+    assert "https://spb.catalog.ru/" in filt and "https://catalog.ru/" not in filt
+    assert filt.skip_reason("https://ivanovo.gov.ru/", "ivanovo.gov.ru") is not None  # the shipped zone entry
+
+
 def test_docs_describe_every_category() -> None:
     text = DOCS.read_text(encoding="utf-8")
     for category in DIRECTORY_DOMAINS_BY_CATEGORY:

@@ -82,7 +82,7 @@ def test_first_page_results_and_companies(session: Session, settings: Settings) 
     }
     assert report.kept == 4
     assert report.companies_created == 4 and report.companies_matched == 0  # oknadom.ru twice (msk. + root)
-    assert report.errors == [] and report.empty is False
+    assert report.errors == () and report.empty is False
     assert asdict(report)["skipped"]["directory:maps"] == 2
 
     rows = {r.url: r for r in session.scalars(select(SerpResult))}

@@ -32,6 +32,14 @@ DIRECTORIES = (
     "https://spb.hh.ru/vacancy/{k}",
     "https://www.avito.ru/moskva/{k}",
 )
+HOSTILE = (
+    '<?xml version="1.0" encoding="utf-8"?><yandexsearch><response><results><grouping>'
+    '<group><doc><url>https://slash.ru/a\\b?q="x"&amp;utm_source=y</url><title>C:\\Temp &#92;N «Окна» "ПВХ"</title>'
+    '<headline>Say "hi" \\ there</headline></doc></group>'
+    "<group><doc><url>https://tab.ru/</url><title>a&#9;b\\</title>"
+    "<passages><passage>line&#10;two \\N</passage></passages></doc></group>"
+    "</grouping></results></response></yandexsearch>"
+).encode()
 TITLES = ("Окна ПВХ {k} — производство", "Отзывы о фирме {k}: адреса и телефоны", "Компания {k}", None)
 
 
@@ -107,6 +115,7 @@ def _payloads(query_ids: list[int]) -> list[Payload]:
     out.append(Payload("op-fixture0", fixture_bytes("page0_moscow_windows.xml"), query_ids[0]))
     out.append(Payload("op-fixture2", fixture_bytes("page2_multidoc_missing_tags.xml"), query_ids[1]))
     out.append(Payload("op-empty", fixture_bytes("no_results_15.xml"), None))
+    out.append(Payload("op-hostile\\x\ty", HOSTILE, query_ids[1]))  # COPY text escapes (backslash, tab, \\N)
     return out
 
 
@@ -171,7 +180,9 @@ def test_both_paths_store_the_same_rows(
         }
         assert got == expected  # op020: the re-run reports what a second ingest_payload reports
         assert set(report.rejected) == {"op005", "op009"}
-        assert report.reports["op012"].errors[0].item == "query:999999"
+        (missing,) = report.reports["op012"].errors
+        assert (missing.item, missing.id, missing.outcome) == ("query", 999999, "stored without query_id")
+        assert missing in report.errors
         if backend == "postgres":
             assert report.path == "copy" and report.chunks_copied >= 3 and report.chunks_upserted == 1
         assert sum(1 for r in _stored(bulk_db)[0] if r[0] == "op020") > 0
@@ -192,6 +203,7 @@ def test_a_bad_payload_costs_only_itself(engine: Engine, settings: Settings) -> 
     with Session(engine) as session, session.begin():
         report = ingest_pages(session, settings, [good[0], bad, *good[1:]], now=T0)
     assert set(report.reports) == {"g0", "g1", "g2"} and "invalid XML" in str(report.rejected["bad"])
+    assert [(e.item, e.id, e.outcome) for e in report.errors] == [("page", "bad", "rejected")]
     with Session(engine) as session:
         stored = dict(
             session.execute(

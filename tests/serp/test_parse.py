@@ -322,3 +322,34 @@ def test_details_false_leaves_only_the_unstored_fields_out() -> None:
     assert any(d.modtime or d.mime_type or d.yandex_domain for d in full.documents)
     unstored = dict(yandex_domain=None, modtime=None, lang=None, mime_type=None, saved_copy_url=None)
     assert lean == replace(full, documents=tuple(replace(d, **unstored) for d in full.documents))
+
+
+def _lean_or_error(payload: bytes | str) -> object:
+    from leadgen.serp.parse import parse_lean
+
+    try:
+        return parse_lean(payload)
+    except SerpParseError as exc:
+        return str(exc)
+
+
+def _serp_or_error(payload: bytes | str) -> object:
+    from dataclasses import astuple
+
+    try:
+        page = parse_serp(payload, details=False)
+    except SerpParseError as exc:
+        return str(exc)
+    return [astuple(d)[:12] for d in page.documents], page.skipped_invalid_url
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.xml")))
+def test_lean_tuples_are_the_lean_documents(name: str) -> None:
+    data = (FIXTURES / name).read_bytes()
+    assert _lean_or_error(data) == _serp_or_error(data)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(XMLISH.map("".join))
+def test_lean_tuples_agree_with_parse_serp_on_any_input(payload: str) -> None:
+    assert _lean_or_error(payload) == _serp_or_error(payload)

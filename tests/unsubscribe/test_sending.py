@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select
 
-from leadgen.db.engine import session_scope
+from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import ConfigurationError
 from leadgen.outreach import StaticMxResolver, send_queued
@@ -44,7 +44,7 @@ def test_sent_messages_carry_links_that_unsubscribe_their_recipient(
     engine: Engine, settings: Settings, sink: SmtpSink, service: str, signer: UnsubscribeSigner
 ) -> None:
     st = send_settings(settings, sink, unsubscribe_base_url=service, unsubscribe_secret=SECRET)
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 2)
     assert send(engine, st).sent == 2
     received = {m.rcpt_tos[0]: m.parsed() for m in sink.messages}
@@ -55,14 +55,14 @@ def test_sent_messages_carry_links_that_unsubscribe_their_recipient(
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     verified = signer.verify(https.rsplit("/", 1)[1])
     assert verified is not None and f"<{verified.message_id}>" == message["Message-ID"]
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         row_ids = s.scalars(
             select(OutreachMessage.message_id).where(OutreachMessage.status == MessageStatus.SENT)
         )
         assert message["Message-ID"] in set(row_ids)
 
     assert httpx.post(https, data={"List-Unsubscribe": "One-Click"}).status_code == 200
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         assert opt_out_reason(s, "director@clinic0.ru") == "opted out: email"
         assert opt_out_reason(s, "director@clinic1.ru") is None
 
@@ -71,7 +71,7 @@ def test_a_base_url_without_a_secret_stops_the_send_before_anything_goes_out(
     engine: Engine, settings: Settings, sink: SmtpSink
 ) -> None:
     st = send_settings(settings, sink, unsubscribe_base_url="https://unsub.dentaplan.example")
-    with session_scope(engine) as s:
+    with write_scope(engine) as s:
         queued_messages(s, 1)
     with pytest.raises(ConfigurationError, match="UNSUBSCRIBE_SECRET is not set"):
         send(engine, st)

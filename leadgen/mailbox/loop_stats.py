@@ -28,7 +28,7 @@ class ReplyLine:
 
 
 @dataclass(frozen=True, slots=True)
-class LoopReport:
+class LoopStats:
     """Inbound messages per kind (of one batch's companies, or all), suppressions and the latest replies.
 
     `suppressed_by_bounce` counts opt-outs whose source is `bounce` (DSNs and synchronous "user unknown"
@@ -61,7 +61,7 @@ def _in_batch(batch_tag: str | None) -> Any:
     return company_in_batch(batch_tag)  # a company found by two batches is in both (leadgen.db.batches)
 
 
-def loop_report(session: Session, *, batch_tag: str | None = None, limit: int = REPLIES_SHOWN) -> LoopReport:
+def loop_stats(session: Session, *, batch_tag: str | None = None, limit: int = REPLIES_SHOWN) -> LoopStats:
     """Figures of the outreach loop; with `batch_tag`, only inbound messages matched to that batch's companies."""
     inbound = select(InboundMessage.kind, func.count()).group_by(InboundMessage.kind)
     if batch_tag is not None:
@@ -78,7 +78,7 @@ def loop_report(session: Session, *, batch_tag: str | None = None, limit: int = 
     suppressed = (
         select(OptOut.id).where(func.lower(OptOut.value) == func.lower(AddressBounce.address)).exists()
     )
-    return LoopReport(
+    return LoopStats(
         hard_bounces=kinds.get(MailKind.HARD_BOUNCE, 0),
         soft_bounces=kinds.get(MailKind.SOFT_BOUNCE, 0),
         replies=kinds.get(MailKind.REPLY, 0),

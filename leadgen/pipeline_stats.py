@@ -1,17 +1,15 @@
-"""Reports over the pipeline tables and views: funnel per batch, daily summaries, top domains, quality, CSV exports."""
+"""The pipeline in figures: the funnel per batch, daily summaries, top domains, data quality and the run journal."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, case, distinct, exists, func, or_, select, text
+from sqlalchemy import Select, case, distinct, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from leadgen.csv_safe import write_csv
 from leadgen.data import MINUS_DOMAINS
 from leadgen.db.batches import company_in_batch, query_in_batch
 from leadgen.db.models import (
@@ -19,7 +17,6 @@ from leadgen.db.models import (
     CompanyStatus,
     Contact,
     ContactKind,
-    InboundMessage,
     MessageStatus,
     OptOut,
     OptOutKind,
@@ -30,7 +27,6 @@ from leadgen.db.models import (
     SerpResult,
 )
 from leadgen.domains import domain_key
-from leadgen.mailbox.kinds import MailKind
 from leadgen.outbox_counts import outbox_counts
 
 # Companies worth exporting: not merged into another record, not excluded, reachable.
@@ -39,7 +35,7 @@ WENT_OUT = (MessageStatus.SENT, MessageStatus.BOUNCED, MessageStatus.REPLIED)
 
 
 @dataclass(frozen=True, slots=True)
-class FunnelReport:
+class FunnelCounts:
     """Counts of one batch (or all, when batch_tag is None) at each pipeline stage.
 
     `companies` excludes duplicates (counted in `duplicates`); `drafted` counts every outreach message created;
@@ -100,7 +96,7 @@ class TopDomain:
 
 
 @dataclass(frozen=True, slots=True)
-class QualityReport:
+class QualityChecks:
     """Data-quality checks: repeated domains among companies and minus-domain leakage in SERP results."""
 
     companies_total: int
@@ -120,12 +116,12 @@ def _batch_queries(batch_tag: str | None) -> Any:
     return query_in_batch(batch_tag)
 
 
-def _batch_companies(batch_tag: str | None) -> Any:
+def batch_companies(batch_tag: str | None) -> Any:
     """Companies of the batch: found by its queries (a company found by two batches counts in both)."""
     return company_in_batch(batch_tag)
 
 
-def _opted_out_company() -> Any:
+def opted_out_company() -> Any:
     """A company is opted out when flagged or when its domain is in the opt-out registry."""
     domain_listed = exists().where(
         OptOut.kind == OptOutKind.DOMAIN, func.lower(OptOut.value) == func.lower(Company.canonical_domain)
@@ -133,7 +129,7 @@ def _opted_out_company() -> Any:
     return or_(Company.opt_out.is_(True), domain_listed)
 
 
-def _email_listed() -> Any:
+def email_listed() -> Any:
     return exists().where(
         OptOut.kind == OptOutKind.EMAIL, func.lower(OptOut.value) == func.lower(Contact.value)
     )
@@ -147,10 +143,10 @@ def _per_query(model: type[SerpOperation] | type[SerpResult], batch_tag: str | N
     return stmt.join(SerpQuery, SerpQuery.id == model.query_id).where(SerpQuery.batch_tag == batch_tag)
 
 
-def funnel(session: Session, *, batch_tag: str | None = None) -> FunnelReport:
+def funnel(session: Session, *, batch_tag: str | None = None) -> FunnelCounts:
     """Stage counts of one batch: queries → operations → results → companies → contacts → messages."""
     in_q = _batch_queries(batch_tag)
-    in_c = _batch_companies(batch_tag)
+    in_c = batch_companies(batch_tag)
     query_status = (
         select(
             func.count(),
@@ -170,7 +166,7 @@ def funnel(session: Session, *, batch_tag: str | None = None) -> FunnelReport:
             .group_by(OutreachMessage.status)
         ).all()
     }
-    return FunnelReport(
+    return FunnelCounts(
         batch_tag=batch_tag,
         queries=int(total or 0),
         queries_pending=int(pending or 0),
@@ -195,7 +191,7 @@ def funnel(session: Session, *, batch_tag: str | None = None) -> FunnelReport:
             select(func.count())
             .select_from(Contact)
             .join(Company)
-            .where(in_c, Contact.kind == ContactKind.EMAIL, or_(_opted_out_company(), _email_listed())),
+            .where(in_c, Contact.kind == ContactKind.EMAIL, or_(opted_out_company(), email_listed())),
         ),
         bounced=int(messages.get(MessageStatus.BOUNCED, 0)),
         replied=int(messages.get(MessageStatus.REPLIED, 0)),
@@ -213,7 +209,7 @@ def batch_tags(session: Session) -> list[str]:
     return sorted(t for t in tags if t)
 
 
-def funnels(session: Session) -> list[FunnelReport]:
+def funnels(session: Session) -> list[FunnelCounts]:
     """One funnel per batch tag."""
     return [funnel(session, batch_tag=tag) for tag in batch_tags(session)]
 
@@ -253,9 +249,9 @@ def _is_listed(domain: str, listed: frozenset[str]) -> bool:
 
 def quality(
     session: Session, *, batch_tag: str | None = None, minus_domains: Iterable[str] = ()
-) -> QualityReport:
+) -> QualityChecks:
     """Repeated-domain rate among companies and how many SERP results came from minus-domains anyway."""
-    in_c = _batch_companies(batch_tag)
+    in_c = batch_companies(batch_tag)
     total = _count(session, select(func.count()).select_from(Company).where(in_c))
     repeated = _count(
         session,
@@ -271,7 +267,7 @@ def quality(
     results_total = sum(int(n) for _, n in counts)
     leaked = sorted(((d, int(n)) for d, n in counts if _is_listed(d, listed)), key=lambda x: (-x[1], x[0]))
     leaked_total = sum(n for _, n in leaked)
-    return QualityReport(
+    return QualityChecks(
         companies_total=total,
         companies_repeated=repeated,
         repeated_domain_rate=round(repeated / total, 6) if total else 0.0,
@@ -280,128 +276,6 @@ def quality(
         leakage_rate=round(leaked_total / results_total, 6) if results_total else 0.0,
         leaked_domains=leaked[:20],
     )
-
-
-DOMAIN_COLUMNS = (
-    "domain", "name", "website_url", "status", "niche", "city", "region_code", "batch_tag",
-    "emails", "phones", "primary_email", "first_seen_at",
-)  # fmt: skip
-CONTACT_COLUMNS = (
-    "domain", "company", "kind", "value", "source", "quality_score", "is_primary", "page_url", "batch_tag",
-    "first_seen_at", "replied_at", "reply_from", "reply_excerpt", "chosen",
-)  # fmt: skip
-
-
-def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    return write_csv(path, header, rows)
-
-
-def export_domains(session: Session, path: Path, *, batch_tag: str | None = None) -> int:
-    """Write working company domains (not duplicate/excluded/unreachable/opted out) to CSV; returns rows."""
-    emails = (
-        select(func.count())
-        .where(Contact.company_id == Company.id, Contact.kind == ContactKind.EMAIL)
-        .scalar_subquery()
-    )
-    phones = (
-        select(func.count())
-        .where(Contact.company_id == Company.id, Contact.kind == ContactKind.PHONE)
-        .scalar_subquery()
-    )
-    primary = (
-        select(Contact.value)
-        .where(
-            Contact.company_id == Company.id, Contact.kind == ContactKind.EMAIL, Contact.is_primary.is_(True)
-        )
-        .order_by(Contact.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    stmt = (
-        select(
-            Company.canonical_domain,
-            Company.name,
-            Company.website_url,
-            Company.status,
-            Company.niche,
-            Company.city,
-            Company.region_code,
-            Company.batch_tag,
-            emails,
-            phones,
-            primary,
-            Company.first_seen_at,
-        )
-        .where(
-            Company.canonical_domain.is_not(None),
-            Company.status.not_in(WORKING_EXCLUDED),
-            ~_opted_out_company(),
-            _batch_companies(batch_tag),
-        )
-        .order_by(Company.canonical_domain)
-    )
-    rows = (
-        (d, n, w, getattr(s, "value", s), ni, c, rc, b, e, p, pe, f.isoformat() if f else None)
-        for d, n, w, s, ni, c, rc, b, e, p, pe, f in session.execute(stmt)
-    )
-    return _write_csv(path, DOMAIN_COLUMNS, rows)
-
-
-def _latest_reply(column: Any) -> Any:
-    """`column` of the company's latest recorded reply (leadgen.mailbox.effects), as a scalar subquery."""
-    return (
-        select(column)
-        .where(InboundMessage.company_id == Company.id, InboundMessage.kind == MailKind.REPLY)
-        .order_by(InboundMessage.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-def _one_line(text: str | None, limit: int = 300) -> str | None:
-    """The first lines of a reply on one line, clipped: what a spreadsheet cell shows (the CSV writer
-    neutralises a leading formula character, as for every cell)."""
-    joined = " ".join(line.strip() for line in (text or "").splitlines() if line.strip())
-    return (joined[: limit - 1] + "…" if len(joined) > limit else joined) or None
-
-
-def export_contacts(session: Session, path: Path, *, batch_tag: str | None = None) -> int:
-    """Write contacts of working, not opted-out companies to CSV (opted-out emails left out); returns rows.
-
-    The reply columns show when the company answered, from which address and its first lines.
-    """
-    stmt = (
-        select(
-            Company.canonical_domain,
-            Company.name,
-            Contact.kind,
-            Contact.value,
-            Contact.source,
-            Contact.quality_score,
-            Contact.is_primary,
-            Contact.page_url,
-            Company.batch_tag,
-            Contact.first_seen_at,
-            Company.replied_at,
-            _latest_reply(InboundMessage.sender),
-            _latest_reply(InboundMessage.excerpt),
-            Contact.meta,  # `chosen`: why this email is the primary (recipient preference)
-        )
-        .join(Company, Company.id == Contact.company_id)
-        .where(
-            Company.status.not_in(WORKING_EXCLUDED),
-            ~_opted_out_company(),
-            ~and_(Contact.kind == ContactKind.EMAIL, _email_listed()),
-            _batch_companies(batch_tag),
-        )
-        .order_by(Company.canonical_domain, Contact.kind, Contact.quality_score.desc(), Contact.value)
-    )
-    rows = (
-        (d, n, getattr(k, "value", k), v, getattr(s, "value", s), q, int(bool(p)), u, b,
-         f.isoformat() if f else None, r.isoformat() if r else None, rf, _one_line(rx), (m or {}).get("chosen"))
-        for d, n, k, v, s, q, p, u, b, f, r, rf, rx, m in session.execute(stmt)
-    )  # fmt: skip
-    return _write_csv(path, CONTACT_COLUMNS, rows)
 
 
 @dataclass(frozen=True, slots=True)
