@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,9 +41,13 @@ def test_one_slot_is_asked_for_without_reading_the_limit_first(monkeypatch: pyte
     assert (asked, reads) == ([1, 2], ["read"])
 
 
+CLIENTS: list[Any] = []  # kept alive, so two clients never share an id
+
+
 @task(cache_policy=NO_CACHE)
 def client_id() -> int:
     with get_client(sync_client=True) as client:
+        CLIENTS.append(client)
         return id(client)
 
 
