@@ -83,6 +83,12 @@ _EXTRACT = tldextract.TLDExtract(
 )
 
 
+def public_suffix(host: str, /, *, private: bool = True) -> str:
+    """The public suffix of a normalised host by the bundled list ("" when none); ICANN section only unless
+    `private`. One parsed list serves every caller (each parsed copy holds ~5 MB)."""
+    return _EXTRACT.extract_str(host, include_psl_private_domains=private).suffix
+
+
 def _to_unicode(host: str) -> str | None:
     """IDNA (UTS 46) round trip: lower-case Unicode form of a host, or None when it is not a valid name."""
     if ASCII_HOST_RE.match(host) and "xn--" not in host:

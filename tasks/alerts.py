@@ -19,7 +19,7 @@ from leadgen.alerts import (
     resource_id,
 )
 from leadgen.db.engine import read_scope
-from leadgen.outreach.outbox import day_bounds, used_today
+from leadgen.outreach.daily_cap import day_bounds, used_today
 from tasks import runtime
 from tasks.policy import retry_options
 from tasks.runtime import jsonable, load_settings, open_engine

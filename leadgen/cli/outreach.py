@@ -69,7 +69,7 @@ def draft(ctx: typer.Context, limit: Limit = 50, batch_tag: BatchTag = None) -> 
 @app.command()
 def queue(ctx: typer.Context, limit: Limit = 100, batch_tag: BatchTag = None) -> None:
     """Verify recipients (syntax, opt-out, MX) and guardrails of drafts; queue or skip them."""
-    from leadgen.outreach.outbox import queue_messages
+    from leadgen.outreach.queueing import queue_messages
 
     _journaled(
         ctx,
@@ -123,7 +123,7 @@ def preview(
     from leadgen.outreach.drafting import preview_draft
     from leadgen.outreach.message import footer_text
     from leadgen.outreach.offer import load_offer
-    from leadgen.outreach.sending import unsubscribe_for
+    from leadgen.outreach.send_run import unsubscribe_for
 
     settings = get_settings(ctx)
     offer = load_offer(settings.outreach_offer_file)
@@ -158,7 +158,7 @@ def recover(
     recovered whatever their age; the others once older than --minutes."""
     from leadgen.cli.owners import cli_owner_alive
     from leadgen.outreach.orphans import release_orphaned_messages
-    from leadgen.outreach.outbox import recover_rows
+    from leadgen.outreach.recovery import recover_rows
 
     settings = get_settings(ctx)
     engine = get_engine(ctx)

@@ -32,6 +32,15 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 SITE_TEXT_CHARS = 8000
 ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
+# Memory: every worker may be reading a body, and a body may be up to CRAWL_MAX_BODY_BYTES (2 MiB). Past
+# LARGE_BODY_BYTES a read waits for one of LARGE_BODY_SLOTS before going on, so at most that many large bodies are
+# in memory at once (measured on the site farm: 64 workers reading 2 MiB pages together held ~150 MB; real pages
+# are a few tens of KB and never wait). The wait does not count against the request's timeout.
+LARGE_BODY_BYTES = 256 * 1024
+LARGE_BODY_SLOTS = 1
+# Sites in progress per request slot: a site spends most of its time waiting out its per-host delay, so
+# crawl_many keeps this many sites going per CRAWL_CONCURRENCY slot, and only requests on the wire hold a slot.
+SITES_PER_SLOT = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +154,8 @@ class Crawler:
         self._robots: dict[str, asyncio.Future[RobotsPolicy]] = {}
         self._agent = agent_token(settings.crawl_user_agent)
         self._monotonic = monotonic or time.monotonic
+        self._large_bodies = asyncio.Semaphore(LARGE_BODY_SLOTS)
+        self._in_flight = asyncio.Semaphore(settings.crawl_concurrency)  # requests on the wire
 
     @classmethod
     def build(
@@ -230,14 +241,20 @@ class Crawler:
         headers = {"User-Agent": self._settings.crawl_user_agent, "Accept": ACCEPT}
         client = self._client_for(target.host)
         request = client.build_request("GET", target.url, headers=headers)
-        async with self._gate.slot(target.host):
+        async with self._gate.slot(target.host), self._in_flight:
             try:
-                async with asyncio.timeout(self._settings.crawl_timeout_seconds):
+                async with asyncio.timeout(self._settings.crawl_timeout_seconds) as deadline:
                     response = await client.send(request, stream=True, follow_redirects=False)
+                    large = _LargeBodies(self._large_bodies, deadline)
                     try:
-                        body, truncated = await _read_capped(response, cap, html_only=True)
+                        body, truncated = await _read_capped(response, cap, html_only=True, large=large)
                     finally:
-                        await response.aclose()
+                        try:
+                            await response.aclose()
+                        finally:  # even when the timeout fires in aclose: a lost slot would stall every large body
+                            # Released here, not earlier: from now until the caller has analysed the body (no
+                            # await in between), no other large body can be read.
+                            large.release()
             except TimeoutError as exc:
                 raise FetchFailed(
                     f"timeout after {self._settings.crawl_timeout_seconds:g}s: {target.url}"
@@ -325,7 +342,7 @@ class Crawler:
         request = client.build_request(
             "GET", target.url, headers={"User-Agent": self._settings.crawl_user_agent}
         )
-        async with self._gate.slot(target.host):
+        async with self._gate.slot(target.host), self._in_flight:
             try:
                 async with asyncio.timeout(self._settings.crawl_timeout_seconds):
                     response = await client.send(request, stream=True, follow_redirects=False)
@@ -407,9 +424,11 @@ class Crawler:
         on_done: Callable[[str, SiteCrawl], Awaitable[None] | None] | None = None,
         collect: bool = True,
     ) -> list[SiteCrawl]:
-        """Crawl sites with CRAWL_CONCURRENCY workers; results in the order of `starts` (none if not `collect`).
+        """Crawl sites, at most CRAWL_CONCURRENCY requests at once; results in the order of `starts` (none if not
+        `collect`).
 
-        Workers pull start URLs one at a time, so memory stays bounded by the concurrency, not the batch size.
+        SITES_PER_SLOT x CRAWL_CONCURRENCY workers pull start URLs one at a time (a worker waiting out a host's
+        delay holds no request slot), so memory stays bounded by the concurrency, not the batch size.
         """
         queue = list(enumerate(starts))
         results: list[SiteCrawl | None] = [None] * len(queue) if collect else []
@@ -425,7 +444,7 @@ class Crawler:
                     if maybe is not None:
                         await maybe
 
-        workers = min(self._settings.crawl_concurrency, len(queue))
+        workers = min(self._settings.crawl_concurrency * SITES_PER_SLOT, len(queue))
         await asyncio.gather(*(worker() for _ in range(workers)))
         return [r for r in results if r is not None]
 
@@ -448,8 +467,39 @@ def _is_html(content_type: str, body: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head or b"<body" in head
 
 
-async def _read_capped(response: httpx.Response, cap: int, *, html_only: bool) -> tuple[bytes, bool]:
-    """Read at most `cap` bytes of a streamed body; non-HTML bodies (when html_only) are not read at all."""
+class _LargeBodies:
+    """The slot a body must hold to grow past LARGE_BODY_BYTES; the wait for it extends the request's deadline."""
+
+    def __init__(self, slots: asyncio.Semaphore, deadline: asyncio.Timeout) -> None:
+        self._slots = slots
+        self._deadline = deadline
+        self.held = False
+
+    async def acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        started, when = loop.time(), self._deadline.when()
+        self._deadline.reschedule(None)  # the wait is the crawler's doing, not the server's
+        try:
+            await self._slots.acquire()
+            self.held = True
+        finally:
+            if when is not None:
+                self._deadline.reschedule(when + loop.time() - started)
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            self._slots.release()
+
+
+async def _read_capped(
+    response: httpx.Response, cap: int, *, html_only: bool, large: _LargeBodies | None = None
+) -> tuple[bytes, bool]:
+    """Read at most `cap` bytes of a streamed body; non-HTML bodies (when html_only) are not read at all.
+
+    With `large`, a body that grows past LARGE_BODY_BYTES takes one of the crawler's large-body slots (the caller
+    releases it once the body is used), so only a few large bodies are buffered at once.
+    """
     if html_only and response.status_code < 300:
         media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media and media not in HTML_TYPES:
@@ -459,6 +509,8 @@ async def _read_capped(response: httpx.Response, cap: int, *, html_only: bool) -
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.aiter_bytes():
+        if large is not None and not large.held and size + len(chunk) > LARGE_BODY_BYTES:
+            await large.acquire()
         if size + len(chunk) >= cap:  # trim the last chunk, so the body is copied once, not twice
             chunks.append(chunk[: cap - size])
             return b"".join(chunks), True

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qs, unquote
 
-import tldextract
 from email_validator import EmailNotValidError, validate_email
 
 from leadgen.contacts.junk import email_junk_reason
+from leadgen.domains import canonical_domain, public_suffix
 
 # Local part: the dot-atom characters seen on real sites (RFC 5322 allows more; they are noise in HTML text),
 # plus letters and digits of any script (RFC 6531: иван.петров@, müller@). A script switch inside the local
@@ -23,11 +23,8 @@ LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 LOCAL_PUNCT = "._%+-"
 MAX_LOCAL = 64
 # Top-level domains: the ICANN section of the Public Suffix List snapshot bundled with tldextract (offline, never
-# fetched). A last label that is not one is a word glued to a real one ("рфпишите", "rucontacts") or a
-# non-public name from a code sample ("admin@server.local").
-_PSL = tldextract.TLDExtract(
-    suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True, include_psl_private_domains=False
-)
+# fetched), through the one parsed copy in leadgen.domains. A last label that is not one is a word glued to a
+# real one ("рфпишите", "rucontacts") or a non-public name from a code sample ("admin@server.local").
 GLUED_LATIN_TLDS = ("info", "com", "net", "org", "biz", "pro", "ru", "su", "by", "kz", "ua", "uz")
 DOMAIN_CHARS_RE = re.compile(r"[^\W_](?:[^\W_]|-+(?=[^\W_])|\.(?=[^\W_]))*")
 TLD_RE = re.compile(r"(?:[^\W\d_]{2,24}|xn--[a-z0-9\-]{2,30})\Z", re.I)
@@ -155,12 +152,13 @@ def _domain_after(text: str, begin: int) -> str:
 
 @lru_cache(maxsize=4096)
 def _known_tld(label: str) -> bool:
-    return bool(label) and _PSL("x." + label).suffix == label
+    return bool(label) and public_suffix("x." + label, private=False) == label
 
 
 def load_suffix_list() -> None:
     """Parse the bundled suffix list now (~0.2-0.6 s once), not in the middle of a crawl's event loop."""
     _known_tld("ru")
+    canonical_domain("http://example.ru/")
 
 
 def find_emails(text: str, /) -> list[EmailMatch]:

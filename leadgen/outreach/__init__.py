@@ -17,9 +17,10 @@ from leadgen.outreach.mailer import DryRunMailer, Mailer, RecordingMailer, SmtpM
 from leadgen.outreach.message import Unsubscribe, build_message, new_message_id
 from leadgen.outreach.offer import OfferBrief, load_offer, parse_offer
 from leadgen.outreach.optout import add_opt_out, email_hash, import_csv, list_opt_outs, opt_out_reason
-from leadgen.outreach.outbox import queue_messages, recover_stale_sending
 from leadgen.outreach.outcomes import DraftReport, QueueReport, SendReport
+from leadgen.outreach.queueing import queue_messages
 from leadgen.outreach.recipients import RecipientCheck, check_recipient
+from leadgen.outreach.recovery import recover_stale_sending
 from leadgen.outreach.router import (
     DnsMxResolver,
     MxAnswer,

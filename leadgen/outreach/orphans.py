@@ -15,7 +15,7 @@ from sqlalchemy import Engine, case, distinct, select, update
 from leadgen.db import read_scope, write_scope
 from leadgen.db.batches import message_in_batch
 from leadgen.db.models import MessageStatus, OutreachMessage
-from leadgen.outreach.outbox import Recovered
+from leadgen.outreach.recovery import Recovered
 from leadgen.owners import OwnerAlive, memoised
 
 OM = OutreachMessage

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from leadgen.errors import ConfigurationError
 from leadgen.settings import Settings
 
-# No leadgen.outreach import here: leadgen.outreach.sending imports this module.
+# No leadgen.outreach import here: leadgen.outreach.send_run imports this module.
 
 # Distinguishes these signatures from any other use of the same secret; bump the version to void every token.
 SIGNATURE_SALT = "leadgen.unsubscribe.v1"

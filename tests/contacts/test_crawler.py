@@ -450,3 +450,73 @@ def test_build_shares_one_tls_context_across_pool_shards(proxy: str | None) -> N
             return {id(ctx) for client in crawler._clients for ctx in contexts(client)}
 
     assert len(asyncio.run(main())) == 1
+
+
+# --- memory: large bodies -----------------------------------------------------------------------------------
+
+
+class ChunkedBody(httpx.AsyncByteStream):
+    """A streamed body of `size` bytes in 64 KiB chunks; counts bodies being read past LARGE_BODY_BYTES at once
+    (`fail_at`: raise a read error after that many bytes)."""
+
+    active: set[int] = set()
+    most = 0
+
+    def __init__(self, size: int, fail_at: int | None = None) -> None:
+        self.size, self.fail_at = size, fail_at
+
+    async def __aiter__(self):  # type: ignore[no-untyped-def]
+        from leadgen.contacts.crawler import LARGE_BODY_BYTES
+
+        sent = 0
+        chunk = b"<p>" + b"x" * (64 * 1024 - 3)
+        try:
+            while sent < self.size:
+                if self.fail_at is not None and sent >= self.fail_at:
+                    raise httpx.ReadError("connection reset")
+                if sent > LARGE_BODY_BYTES:
+                    ChunkedBody.active.add(id(self))
+                    ChunkedBody.most = max(ChunkedBody.most, len(ChunkedBody.active))
+                await asyncio.sleep(0)  # let other readers run between chunks
+                yield chunk
+                sent += len(chunk)
+        finally:
+            ChunkedBody.active.discard(id(self))
+
+    async def aclose(self) -> None:
+        ChunkedBody.active.discard(id(self))
+
+
+def test_only_one_large_body_is_read_at_a_time() -> None:
+    ChunkedBody.active, ChunkedBody.most = set(), 0
+    hosts = ["firma.ru", "www.firma.ru", "other.ru"]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404)
+        return httpx.Response(200, headers={"content-type": "text/html"}, stream=ChunkedBody(900 * 1024))
+
+    async def crawl_all(crawler: Crawler) -> list[object]:
+        return list(await asyncio.gather(*(crawler.fetch(f"http://{host}/") for host in hosts)))
+
+    pages = run_crawler(handler, crawl_all, crawl_max_body_bytes=600 * 1024)
+    assert [len(p.body) for p in pages] == [600 * 1024] * 3  # type: ignore[attr-defined]
+    assert ChunkedBody.most == 1
+
+
+def test_a_failed_large_read_gives_its_slot_back() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404)
+        fail_at = 400 * 1024 if request.url.host == "firma.ru" else None
+        return httpx.Response(
+            200, headers={"content-type": "text/html"}, stream=ChunkedBody(700 * 1024, fail_at)
+        )
+
+    async def both(crawler: Crawler) -> object:
+        with pytest.raises(FetchFailed, match="ReadError"):
+            await crawler.fetch("http://firma.ru/")
+        return await asyncio.wait_for(crawler.fetch("http://other.ru/"), 5)  # a lost slot would hang here
+
+    page = run_crawler(handler, both)
+    assert len(page.body) >= 700 * 1024  # type: ignore[attr-defined]

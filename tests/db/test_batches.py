@@ -23,9 +23,10 @@ from leadgen.db.models import (
     SerpQuery,
     SerpResult,
 )
+from leadgen.outreach.claims import claim_next
 from leadgen.outreach.orphans import release_orphaned_messages
-from leadgen.outreach.outbox import claim_next, recover_rows
-from leadgen.outreach.sending import sendable_now
+from leadgen.outreach.recovery import recover_rows
+from leadgen.outreach.sendable import sendable_now
 from leadgen.outreach.settle import _in_doubt
 from leadgen.pipeline_stats import funnel
 from leadgen.settings import Settings

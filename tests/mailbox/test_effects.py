@@ -20,8 +20,8 @@ from leadgen.db.models import (
 )
 from leadgen.mailbox.effects import Outcome, apply_classification, match_message
 from leadgen.mailbox.kinds import Classification, MailKind
+from leadgen.outreach.claims import row_opt_out_reason
 from leadgen.outreach.optout import opt_out_reason
-from leadgen.outreach.outbox import row_opt_out_reason
 from leadgen.settings import Settings
 from tests.outreach.factories import add_company
 

@@ -32,7 +32,7 @@ INTERFACES: dict[str, tuple[str, ...]] = {
         "recover_stale_sending",
         "SendReport",
     ),
-    "leadgen.outreach.sending": ("send_window_state",),
+    "leadgen.outreach.send_window": ("send_window_state",),
     "leadgen_sandbox.yandex_emulator": ("YandexEmulator", "EmulatorConfig"),
     "leadgen_sandbox.site_farm": ("SiteFarm",),
     "leadgen_sandbox.smtp_sink": ("SmtpSink",),

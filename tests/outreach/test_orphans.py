@@ -13,8 +13,8 @@ from sqlalchemy import Engine, select, update
 from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach import StaticMxResolver, send_queued
+from leadgen.outreach.claims import claim_next
 from leadgen.outreach.orphans import release_orphaned_messages
-from leadgen.outreach.outbox import claim_next
 from leadgen.owners import owner_alive, process_owner
 from leadgen.settings import Settings
 from leadgen_sandbox.smtp_sink import SmtpSink

@@ -29,8 +29,8 @@ from leadgen.outreach import (
 from leadgen.outreach.composer import FallbackComposer
 from leadgen.outreach.forget import forget
 from leadgen.outreach.optout import add_opt_out
-from leadgen.outreach.outbox import recover_rows
-from leadgen.outreach.sending import Sendable, sendable_now
+from leadgen.outreach.recovery import recover_rows
+from leadgen.outreach.sendable import Sendable, sendable_now
 from leadgen.settings import Settings
 from leadgen_sandbox.smtp_sink import Fault, SmtpSink
 from tests.outreach.factories import MONDAY_NOON, add_company, make_offer, queued_messages

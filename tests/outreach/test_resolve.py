@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.errors import OutreachError
-from leadgen.outreach.outbox import day_bounds, used_today
+from leadgen.outreach.daily_cap import day_bounds, used_today
 from leadgen.outreach.resolve import resolve_unknown
 from leadgen.settings import Settings
 from tests.outreach.factories import MONDAY_NOON, queued_messages

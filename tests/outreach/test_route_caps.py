@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from leadgen.db.engine import write_scope
 from leadgen.db.models import MessageStatus, OutreachMessage
 from leadgen.outreach import RecordingMailer, StaticMxResolver
-from leadgen.outreach.outbox import route_cap
+from leadgen.outreach.daily_cap import route_cap
 from leadgen.settings import Settings
 from tests.outreach.factories import MONDAY_NOON, queued_messages
 from tests.outreach.test_outbox import make_settings, send
