@@ -1,4 +1,8 @@
-"""`@journaled(stage)`: every flow run leaves one row in the run journal (leadgen.journal), failed or not."""
+"""`@journaled(stage)`: every flow run leaves one row in the run journal (leadgen.journal), failed or not.
+
+The wrapper is the one place around every flow body, so it also opens the run's shared sync API client
+(`flows.runtime.shared_sync_client`).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any, TypeVar
 from prefect import State
 from prefect.runtime import flow_run
 
+from flows.runtime import shared_sync_client
 from leadgen.journal import JobRun
 from leadgen.journal import journaled as journal_block
 from tasks import runtime
@@ -25,6 +30,7 @@ def _journal(stage: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Itera
     batch_tag = getattr(params, "batch_tag", None)
     run_id = flow_run.get_id()
     with (
+        shared_sync_client(),
         open_engine(load_settings()) as engine,
         journal_block(
             engine,

@@ -1,11 +1,15 @@
-"""Shared flow plumbing: operator variables with a fallback, the task runner every flow uses, the night check."""
+"""Shared flow plumbing: operator variables with a fallback, the task runner and API client every flow run shares, the
+night check."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from prefect import get_run_logger
+from prefect.context import SyncClientContext
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.variables import Variable
 from pydantic import ValidationError
@@ -35,6 +39,18 @@ _use_configured_log_format()
 
 def task_runner() -> TaskRunner[Any]:
     return ThreadPoolTaskRunner(max_workers=MAX_WORKERS)
+
+
+@contextmanager
+def shared_sync_client() -> Iterator[None]:
+    """One sync API client for the sync task runs and slot requests of a flow run (the current one, if any).
+
+    Inside an async flow Prefect opens no sync client, so every sync task run, and every
+    `get_client(sync_client=True)` call (email-daily slots), would open its own: a new HTTP client with a new TLS
+    context, 20-60 ms each on this machine, most of a sync task run's overhead. Inside this scope they reuse one.
+    """
+    with SyncClientContext.get_or_create():
+        yield
 
 
 def variable_int(name: str, default: int) -> int:

@@ -144,9 +144,10 @@ def take_email_slots(wanted: int, *, timeout_seconds: float) -> int:
     """Take up to `wanted` `email-daily` slots in one round trip; the number taken (0: none in time).
 
     Asks only for the slots free at the moment (at least one, then waiting for it): Prefect counts a denied
-    request's slots against later requests, so asking for more than is free would hold back the next sends.
+    request's slots against later requests, so asking for more than is free would hold back the next sends. For
+    one slot (the send loop asks per message) there is nothing to read first: one is asked for either way.
     """
-    occupy = max(1, min(wanted, free_email_slots()))
+    occupy = 1 if wanted <= 1 else max(1, min(wanted, free_email_slots()))
     try:
         rate_limit(EMAIL_DAILY, occupy=occupy, strict=True, timeout_seconds=timeout_seconds)
     except TimeoutError:
