@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, case, distinct, select, update
+from sqlalchemy import Engine, distinct, select
 
 from leadgen.db import read_scope, write_scope
 from leadgen.db.batches import message_in_batch
 from leadgen.db.models import MessageStatus, OutreachMessage
-from leadgen.outreach.recovery import Recovered
+from leadgen.outreach.recovery import Recovered, settle_by_checkpoint
 from leadgen.owners import OwnerAlive, memoised
 
 OM = OutreachMessage
@@ -44,27 +44,14 @@ def release_orphaned_messages(
     for owner in gone:
         mine = (OM.status == MessageStatus.SENDING) & (OM.claimed_by == owner) & message_in_batch(batch_tag)
         with write_scope(engine) as session:
-            requeued += session.execute(
-                update(OM)
-                .where(mine, OM.data_started_at.is_(None))
-                .values(
-                    status=MessageStatus.QUEUED,
-                    attempts=case((OM.attempts > 0, OM.attempts - 1), else_=0),
-                    sending_started_at=None,
-                    claimed_by=None,
-                    last_error=GONE_BEFORE_DATA.format(owner=owner)[:1000],
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
-            unknown += session.execute(
-                update(OM)
-                .where(mine, OM.data_started_at.is_not(None))
-                .values(
-                    status=MessageStatus.UNKNOWN,
-                    last_error=GONE_AFTER_DATA.format(owner=owner)[:1000],
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
-    return Recovered(requeued=int(requeued), unknown=int(unknown))
+            settled = settle_by_checkpoint(
+                session,
+                mine,
+                now=now,
+                before_data=GONE_BEFORE_DATA.format(owner=owner)[:1000],
+                after_data=GONE_AFTER_DATA.format(owner=owner)[:1000],
+                claimed_by=None,
+            )
+        requeued += settled.requeued
+        unknown += settled.unknown
+    return Recovered(requeued, unknown)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, and_, case, update
+from sqlalchemy import ColumnElement, Engine, and_, case, update
+from sqlalchemy.orm import Session
 
 from leadgen.db import write_scope
 from leadgen.db.batches import message_in_batch
@@ -47,25 +49,44 @@ def recover_rows(
         message_in_batch(batch_tag),
     )
     with write_scope(engine) as session:
-        requeued = session.execute(
-            update(OM)
-            .where(stale, OM.data_started_at.is_(None))
-            .values(
-                status=MessageStatus.QUEUED,
-                attempts=case((OM.attempts > 0, OM.attempts - 1), else_=0),
-                sending_started_at=None,
-                last_error=CRASHED_BEFORE_DATA,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
+        return settle_by_checkpoint(
+            session, stale, now=now, before_data=CRASHED_BEFORE_DATA, after_data=CRASHED_AFTER_DATA
         )
-        unknown = session.execute(
-            update(OM)
-            .where(stale, OM.data_started_at.is_not(None))
-            .values(status=MessageStatus.UNKNOWN, last_error=CRASHED_AFTER_DATA, updated_at=now)
-            .execution_options(synchronize_session=False)
+
+
+def settle_by_checkpoint(
+    session: Session,
+    rows: ColumnElement[bool],
+    *,
+    now: datetime,
+    before_data: str,
+    after_data: str,
+    **requeue_values: Any,
+) -> Recovered:
+    """The checkpoint rule on the `sending` rows `rows` selects, whose sender will not finish them: without the
+    DATA checkpoint (`data_started_at`) the server cannot have the message, so the row goes back to `queued` with
+    its attempt given back (`before_data` as its error, plus `requeue_values`); with it the server may have it, so
+    the row becomes `unknown` (`after_data`), never resent automatically."""
+    requeued = session.execute(
+        update(OM)
+        .where(rows, OM.data_started_at.is_(None))
+        .values(
+            status=MessageStatus.QUEUED,
+            attempts=case((OM.attempts > 0, OM.attempts - 1), else_=0),
+            sending_started_at=None,
+            last_error=before_data,
+            updated_at=now,
+            **requeue_values,
         )
-        return Recovered(int(requeued.rowcount), int(unknown.rowcount))  # type: ignore[attr-defined]
+        .execution_options(synchronize_session=False)
+    )
+    unknown = session.execute(
+        update(OM)
+        .where(rows, OM.data_started_at.is_not(None))
+        .values(status=MessageStatus.UNKNOWN, last_error=after_data, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return Recovered(int(requeued.rowcount), int(unknown.rowcount))  # type: ignore[attr-defined]
 
 
 def recover_stale_sending(
