@@ -14,7 +14,7 @@ from leadgen.db import write_scope
 from leadgen.db.batches import message_in_batch
 from leadgen.db.models import Company, Contact, MessageStatus, OutreachMessage
 from leadgen.errors import ClaimLost
-from leadgen.outreach.daily_cap import cap_lock, day_bounds, route_cap, used_today, used_today_on_route
+from leadgen.outreach.daily_cap import cap_lock, day_bounds, route_cap, used_today
 from leadgen.outreach.message import new_message_id
 from leadgen.outreach.optout import opt_out_reason
 from leadgen.outreach.outbox import COMPANY_REPLIED, OM, OutboxItem, transition
@@ -168,7 +168,7 @@ def reserve_route(engine: Engine, settings: Settings, item: OutboxItem, route: s
     start, end = day_bounds(now, settings)
     with write_scope(engine) as session:
         cap_lock(session)
-        if used_today_on_route(session, route, start, end, exclude=item.id) >= route_cap(settings, route):
+        if used_today(session, start, end, route=route, exclude=item.id) >= route_cap(settings, route):
             return False
         return bool(transition(session, item.id, MessageStatus.SENDING, now=now, route=route))
 

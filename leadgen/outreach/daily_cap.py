@@ -30,15 +30,19 @@ def day_bounds(now: datetime, settings: Settings) -> tuple[datetime, datetime]:
     return start, end
 
 
-def used_today(session: Session, start: datetime, end: datetime, *, exclude: int | None = None) -> int:
+def used_today(
+    session: Session, start: datetime, end: datetime, *, route: str | None = None, exclude: int | None = None
+) -> int:
     """Rows that count against today's cap: sent today (also those since bounced or replied to), plus
-    in-flight/unknown rows claimed today."""
+    in-flight/unknown rows claimed today; with `route`, only those on that route (its own cap)."""
     stmt = select(func.count()).where(
         or_(
             and_(OM.status.in_(WENT_OUT), OM.sent_at >= start, OM.sent_at < end),
             and_(OM.status.in_(IN_FLIGHT), OM.sending_started_at >= start, OM.sending_started_at < end),
         )
     )
+    if route is not None:
+        stmt = stmt.where(OM.route == route)
     if exclude is not None:
         stmt = stmt.where(OM.id != exclude)
     return int(session.scalar(stmt) or 0)
@@ -48,22 +52,6 @@ def route_cap(settings: Settings, route: str) -> int:
     """OUTREACH_DAILY_CAP_<ROUTE>, or the global OUTREACH_DAILY_CAP when unset (never above the global cap)."""
     own = getattr(settings, f"outreach_daily_cap_{route}", None)
     return settings.outreach_daily_cap if own is None else min(own, settings.outreach_daily_cap)
-
-
-def used_today_on_route(
-    session: Session, route: str, start: datetime, end: datetime, *, exclude: int | None = None
-) -> int:
-    """Rows that count against a route's cap: sent today on it, plus in-flight/unknown rows reserved on it."""
-    stmt = select(func.count()).where(
-        OM.route == route,
-        or_(
-            and_(OM.status.in_(WENT_OUT), OM.sent_at >= start, OM.sent_at < end),
-            and_(OM.status.in_(IN_FLIGHT), OM.sending_started_at >= start, OM.sending_started_at < end),
-        ),
-    )
-    if exclude is not None:
-        stmt = stmt.where(OM.id != exclude)
-    return int(session.scalar(stmt) or 0)
 
 
 def cap_lock(session: Session) -> None:
