@@ -88,6 +88,19 @@ def read_list_file(path: Path) -> list[ListEntry]:
     return out
 
 
+def page_repeat(first_kept: dict[str, bool], domain: str | None, reason: str | None) -> str | None:
+    """The page-order rule for one result, given its own skip `reason`: a result whose registrable domain appeared
+    higher on the same page is a `repeat` (the same company), unless both are skipped for their own reasons.
+    `first_kept` (domain -> whether its first result was kept) is the page's memory; start it empty per page."""
+    if domain is None:
+        return reason
+    kept_before = first_kept.get(domain)
+    if kept_before is None:
+        first_kept[domain] = reason is None
+        return reason
+    return SKIP_REPEAT if reason is None or kept_before else reason
+
+
 @dataclass(frozen=True, slots=True)
 class DomainFilter:
     """Maps a listed domain (or any of its subdomains) to a skip reason; build it once with `from_settings`.
@@ -183,18 +196,14 @@ class DomainFilter:
         appeared higher on the page is a `repeat` (the same company), unless both are skipped for their own
         reasons. So the kept documents of a page have distinct domains."""
         first_kept: dict[str, bool] = {}
-        out: list[str | None] = []
-        for doc in documents:
-            reason = self.classify(doc.host, doc.domain, doc.canonical_url, doc.title, doc.snippet)
-            domain = doc.domain
-            if domain is not None:
-                kept_before = first_kept.get(domain)
-                if kept_before is None:
-                    first_kept[domain] = reason is None
-                elif reason is None or kept_before:
-                    reason = SKIP_REPEAT
-            out.append(reason)
-        return out
+        return [
+            page_repeat(
+                first_kept,
+                doc.domain,
+                self.classify(doc.host, doc.domain, doc.canonical_url, doc.title, doc.snippet),
+            )
+            for doc in documents
+        ]
 
     def source_of(self, host: str | None, domain: str | None, reason: str | None, /) -> str | None:
         """Where a skip reason came from: the list entry's source, `signal`, `cross-query`, or None (kept, repeat)."""

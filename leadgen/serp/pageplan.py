@@ -21,7 +21,7 @@ from types import MappingProxyType
 
 from leadgen.domains import dedupe_hash
 from leadgen.errors import SerpParseError
-from leadgen.serp.filter import SKIP_NO_DOMAIN, SKIP_REPEAT, DomainFilter
+from leadgen.serp.filter import SKIP_NO_DOMAIN, SKIP_REPEAT, DomainFilter, page_repeat
 from leadgen.serp.ingest import NAME_MAX, _QueryContext, query_not_found
 from leadgen.serp.parse import TREE_ENCODINGS, XML_DECL_ENCODING_VALUE_RE, LeanDocument, parse_lean
 from leadgen.serp.signals import host_signal, path_signal, snippet_signal, title_signal
@@ -208,13 +208,7 @@ def plan_page(
     copy: list[bytes] = []
     holes: list[str] = []
     for url, canonical, domain, host, title, snippet, _, headline, position, page, rank, _ in documents:
-        reason = classify.reason(host, domain, canonical, title, snippet)
-        if domain is not None:
-            kept_before = first_kept.get(domain)
-            if kept_before is None:
-                first_kept[domain] = reason is None
-            elif reason is None or kept_before:
-                reason = SKIP_REPEAT
+        reason = page_repeat(first_kept, domain, classify.reason(host, domain, canonical, title, snippet))
         meta = _meta(classify.source(host, domain, reason), url, canonical, rank, headline)
         text.append(f"{head}{esc(canonical)}\t{esc(domain)}\t{esc(title)}\t{esc(snippet)}\t{position}\t{page}"
                     f"\t{copy_text(reason)}\t")  # fmt: skip

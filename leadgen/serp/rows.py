@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from leadgen.domains import canonicalise
-from leadgen.serp.filter import SKIP_REPEAT, DomainFilter
+from leadgen.serp.filter import DomainFilter, page_repeat
 from leadgen.serp.ingest import website_url
 from leadgen.serp.parse import SerpDocument, SerpPage
 from leadgen.serp.signals import result_signal
@@ -93,13 +93,7 @@ class PageTracker:
         if key != self.key:
             self.key = key
             self.domains = {}
-        if domain is None:
-            return reason
-        kept_before = self.domains.get(domain)
-        if kept_before is None:
-            self.domains[domain] = reason is None
-            return reason
-        return SKIP_REPEAT if reason is None or kept_before else reason
+        return page_repeat(self.domains, domain, reason)
 
 
 def records_from_raw(
@@ -130,12 +124,7 @@ def records_from_raw(
         key = (item[0], item[5])
         if key != page_key:
             page_key, seen = key, {}
-        if domain is not None:
-            kept_before = seen.get(domain)
-            if kept_before is None:
-                seen[domain] = reason is None
-            elif reason is None or kept_before:
-                reason = SKIP_REPEAT
+        reason = page_repeat(seen, domain, reason)
         append(
             (item[0], canonical, domain, item[2], item[3], item[4], item[5], reason,
              item[6] if len(item) > 6 else None, site)
