@@ -37,22 +37,27 @@ def _declared(group: str | None = None) -> set[str]:
     return names - {"leadgen"}  # an extra that pulls in another extra (`leadgen[sandbox]`)
 
 
+def _absolute_imports(path: Path) -> list[str]:
+    """Every module an absolute import in `path` names (`import a.b` -> `a.b`, `from a.b import c` -> `a.b`), at any
+    depth."""
+    names: list[str] = []
+    for node in ast.walk(parse_file(path)):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
+
+
 def _imported_top_levels(packages: tuple[str, ...] = PRODUCT) -> dict[str, set[str]]:
     """Top-level third-party module -> the files of `packages` importing it (absolute imports, at any depth)."""
     found: dict[str, set[str]] = {}
     for package in packages:
         for path in (ROOT / package).rglob("*.py"):
-            for node in ast.walk(parse_file(path)):
-                if isinstance(node, ast.Import):
-                    names = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                    names = [node.module]
-                else:
-                    continue
-                for name in names:
-                    top = name.partition(".")[0]
-                    if top not in sys.stdlib_module_names and top not in FIRST_PARTY:
-                        found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
+            for name in _absolute_imports(path):
+                top = name.partition(".")[0]
+                if top not in sys.stdlib_module_names and top not in FIRST_PARTY:
+                    found.setdefault(top, set()).add(str(path.relative_to(ROOT)))
     return found
 
 
@@ -126,15 +131,9 @@ def test_the_product_never_imports_the_harness() -> None:
     found: dict[str, list[str]] = {}
     for package in PRODUCT:
         for path in (ROOT / package).rglob("*.py"):
-            for node in ast.walk(parse_file(path)):
-                if isinstance(node, ast.Import):
-                    names = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                    names = [node.module]
-                else:
-                    continue
-                if any(name.partition(".")[0] in HARNESS for name in names):
-                    found.setdefault(str(path.relative_to(ROOT)), []).extend(names)
+            names = [name for name in _absolute_imports(path) if name.partition(".")[0] in HARNESS]
+            if names:
+                found.setdefault(str(path.relative_to(ROOT)), []).extend(names)
     assert found == {}
 
 
