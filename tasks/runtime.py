@@ -7,6 +7,7 @@ import dataclasses
 import enum
 import functools
 import os
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -67,14 +68,32 @@ def _settings_for(environ: tuple[tuple[str, str], ...], cwd: str, env_stamp: int
     return Settings()
 
 
+# Engines open in this process, by database URL: the engine and how many scopes hold it.
+_engines: dict[str, tuple[Engine, int]] = {}
+_engines_lock = threading.Lock()
+
+
 @contextmanager
 def open_engine(settings: Settings) -> Iterator[Engine]:
-    """An engine for one task run, disposed afterwards (tasks may run in short-lived containers)."""
-    engine = make_engine(settings.database_url)
+    """The engine of the database in `settings`, shared by every scope that holds it open at the same time, and
+    disposed when the last one closes (tasks may run in short-lived containers).
+
+    A flow run's journal (flows.journal) holds one open for the whole run, so its task runs share one connection
+    pool and one compiled-statement cache instead of connecting and compiling afresh in every task run.
+    """
+    url = settings.database_url
+    with _engines_lock:
+        engine, users = _engines.get(url) or (make_engine(url), 0)
+        _engines[url] = (engine, users + 1)
     try:
         yield engine
     finally:
-        engine.dispose()
+        with _engines_lock:
+            engine, users = _engines.pop(url)
+            if users > 1:
+                _engines[url] = (engine, users - 1)
+        if users == 1:
+            engine.dispose()
 
 
 def jsonable(value: Any) -> Any:

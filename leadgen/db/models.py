@@ -284,6 +284,23 @@ class OutreachMessage(TimestampMixin, Base):
         return f"OutreachMessage(id={self.id!r}, campaign={self.campaign!r}, status={self.status!r})"
 
 
+class SendPermit(TimestampMixin, Base):
+    """Rate-limit permits (Prefect's `email-daily` slots) a send run holds and has not used: one row per owner.
+
+    A run adds what it takes and gives back what is left when it ends; each claimed message takes one off inside
+    its claim transaction. So `held` never exceeds what the owner holds unused, and a crashed owner's row tells
+    the next run how many slots to return (leadgen.outreach.permit_pool).
+    """
+
+    __tablename__ = "send_permits"
+
+    owner: Mapped[str] = mapped_column(String(255), primary_key=True)  # leadgen.owners
+    held: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"SendPermit(owner={self.owner!r}, held={self.held!r})"
+
+
 class OptOut(TimestampMixin, Base):
     """Suppression list entry: an email, a whole domain or the hash of a forgotten email; unique on LOWER(value)."""
 

@@ -18,6 +18,7 @@ from leadgen.outreach.daily_cap import cap_lock, day_bounds, route_cap, used_tod
 from leadgen.outreach.message import new_message_id
 from leadgen.outreach.optout import opt_out_reason
 from leadgen.outreach.outbox import COMPANY_REPLIED, OM, OutboxItem, transition
+from leadgen.outreach.permit_pool import spend_permit
 from leadgen.settings import Settings
 
 
@@ -79,6 +80,7 @@ def claim_next(
     message_domain: str,
     owner: str | None = None,
     batch_tag: str | None = None,
+    spend_permit_of: str | None = None,
 ) -> Claim:
     """Claim the next due queued row, check opt-out and the daily cap, all in ONE transaction.
 
@@ -87,6 +89,8 @@ def claim_next(
     'queued' RETURNING id`, whose write lock serialises claims the same way. Over the cap the transaction
     rolls back and the row stays queued. `owner` (leadgen.owners) is recorded as `claimed_by`. With
     `batch_tag`, only rows of that batch's companies are claimed (the cap still counts every message sent today).
+    With `spend_permit_of`, a claimed row takes one permit off that owner's `send_permits` row in the same
+    transaction (leadgen.outreach.permit_pool).
     """
     start, end = day_bounds(now, settings)
     due = and_(
@@ -121,6 +125,8 @@ def claim_next(
             if not row.message_id:
                 row.message_id = new_message_id(message_domain)
             item = OutboxItem.from_row(row, message_id=row.message_id, claimed_at=now)
+            if spend_permit_of is not None:
+                session.execute(spend_permit(spend_permit_of))
             return Claim(item=item, used_today=used)
     except _CapReached as exc:
         return Claim(cap_reached=True, used_today=exc.used)

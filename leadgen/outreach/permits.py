@@ -9,8 +9,8 @@ NO_PERMIT = "no email-daily slot within the timeout"
 
 
 class Permits(Protocol):
-    """Slots that cover one SMTP conversation each; `send_queued` takes one right before each claim and gives
-    it back at once when no conversation used it."""
+    """Slots that cover one SMTP conversation each; `send_queued` takes a few at a time (leadgen.outreach.
+    permit_pool), spends one per claimed message and gives back what no conversation used."""
 
     def take(self, wanted: int, timeout: float) -> int:
         """Take up to `wanted` permits, waiting at most `timeout` seconds; the number taken (0: none in time)."""

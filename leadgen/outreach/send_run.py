@@ -14,7 +14,7 @@ from leadgen.clock import Clock
 from leadgen.outreach.mailer import Mailer, SmtpMailer
 from leadgen.outreach.message import Unsubscribe
 from leadgen.outreach.offer import OfferBrief
-from leadgen.outreach.permits import Permits
+from leadgen.outreach.permit_pool import PermitPool
 from leadgen.outreach.router import MxResolver, Router
 from leadgen.owners import process_owner
 from leadgen.settings import Settings
@@ -122,8 +122,7 @@ class SendRun:
     owner: str
     batch_tag: str | None
     pace: Pace
-    permits: Permits | None = None  # None: no rate limit beyond the daily cap
-    permit_timeout: float = 60.0
+    pool: PermitPool | None = None  # the run's rate-limit permits; None: no rate limit beyond the daily cap
     mailers: dict[str, Mailer] = field(default_factory=dict)  # one open mailer per route
 
     @classmethod

@@ -11,17 +11,14 @@ from typing import Literal
 from sqlalchemy import Engine
 
 from leadgen.clock import Clock
-from leadgen.errors import (
-    ConfigurationError,
-)
-from leadgen.outreach.claims import (
-    claim_next,
-)
+from leadgen.errors import ConfigurationError
+from leadgen.outreach.claims import claim_next
 from leadgen.outreach.delivery import deliver
 from leadgen.outreach.dry_run import write_dry_run
 from leadgen.outreach.offer import OfferBrief, load_offer
 from leadgen.outreach.orphans import release_orphaned_messages
 from leadgen.outreach.outcomes import SendReport
+from leadgen.outreach.permit_pool import PermitPool, return_orphaned_permits
 from leadgen.outreach.permits import NO_PERMIT, Permits
 from leadgen.outreach.recipients import check_syntax
 from leadgen.outreach.recovery import Recovered, recover_rows
@@ -64,10 +61,12 @@ def send_queued(
     cannot be used (connection, TLS, AUTH) is not tried again, and a message no route can take goes back to
     `queued` untouched and stops the run, `stopped_reason` naming the setting to check.
 
-    With `permits` (leadgen.outreach.permits: Prefect's `email-daily`), one permit is taken right before each
-    claim (waiting up to `permit_timeout` s; none in time stops the run) and given back at once when no SMTP
-    conversation used it; none is asked for when nothing is due or the cap is used. So a killed sender holds
-    at most the permit of the message in flight. `now` is an aware datetime (advanced by the spacing sleeps)
+    With `permits` (leadgen.outreach.permits: Prefect's `email-daily`), the run holds a pool of permits
+    (leadgen.outreach.permit_pool): taken a few at a time (waiting up to `permit_timeout` s; none in time stops
+    the run), one spent inside each claim transaction, those no SMTP conversation used kept for the next message
+    and given back when the run ends. None is asked for when the run starts with nothing due or the cap used, or
+    once it has used the cap. The pool is recorded in `send_permits`, so a killed sender holds at most the permit
+    of the message in flight: the next run (with `owner_alive`) returns the rest. `now` is an aware datetime (advanced by the spacing sleeps)
     or a clock; spacing is OUTREACH_SPACING_SECONDS plus up to OUTREACH_SPACING_JITTER_SECONDS. Claims record
     `owner` (default: this process). With `batch_tag`, only that batch's messages are recovered and sent (the
     cap counts all). The report says why the run stopped and how many due messages it left (`due_left`).
@@ -88,7 +87,10 @@ def send_queued(
     _check_sender_addresses(settings, offer)
     pace = Pace(settings, rng or random.Random(), sleep or _time.sleep)
     run = SendRun.start(engine, settings, offer, clock, pace, resolver, mailer_factory, owner, batch_tag)
-    run.permits, run.permit_timeout = permits, permit_timeout
+    if permits is not None:
+        if owner_alive is not None:
+            return_orphaned_permits(engine, permits, owner_alive=owner_alive, me=run.owner)
+        run.pool = PermitPool(engine, permits, run.owner, timeout=permit_timeout)
     try:
         _send_loop(run, tally, limit=limit)
     finally:
@@ -128,55 +130,85 @@ Step = Literal["delivered", "skipped", "stop"]
 def _send_loop(run: SendRun, tally: Tally, *, limit: int) -> None:
     """Claim and deliver up to `limit` rows, spaced out, each under a permit (with permits), until the window
     closes, the cap is reached, no permit comes in time, a route stops the run or nothing is due."""
-    delivered = False
-    for _ in range(limit):
-        if delivered and run.pace.spaced and has_due(run.engine, run.settings, run.clock(), run.batch_tag):
-            run.clock.slept += run.pace.pause()
-        if not _take_permit(run, tally):
+    if run.pool is not None:
+        sendable = _sendable_at_start(run, tally)
+        if not sendable:
             return
-        conversations = tally.conversations
+        try:
+            _loop(run, tally, limit=limit, sendable=sendable)
+        finally:
+            run.pool.close()  # the permits no message used go back
+    else:
+        _loop(run, tally, limit=limit, sendable=limit)
+
+
+def _loop(run: SendRun, tally: Tally, *, limit: int, sendable: int) -> None:
+    delivered = False
+    for done in range(limit):
+        if delivered and run.pace.spaced and _still_due(run):
+            run.clock.slept += run.pace.pause()
+        if run.pool is not None:
+            cap_left = run.settings.outreach_daily_cap - tally.used_today
+            if cap_left <= 0:
+                _cap_reached(run, tally)  # this run used the cap: no permit asked for past it
+                return
+            if not run.pool.held and done >= sendable and not _still_due(run):
+                tally.stopped = (
+                    "no queued messages due"  # past what was due at the start: no permit for nothing
+                )
+                return
+            if not run.pool.ensure(min(limit - done, cap_left, max(sendable - done, 1)), now=run.clock()):
+                tally.stopped = NO_PERMIT
+                return
         step = _next_message(run, tally)
-        if run.permits is not None and tally.conversations == conversations:
-            run.permits.give_back(1)  # no SMTP conversation used it: the next message (or run) may
         if step == "stop":
             return
         delivered = delivered or step == "delivered"
 
 
-def _take_permit(run: SendRun, tally: Tally) -> bool:
-    """One permit for the next message (always, without permits); none asked for when nothing can go now."""
-    if run.permits is None:
-        return True
+def _still_due(run: SendRun) -> bool:
+    return has_due(run.engine, run.settings, run.clock(), run.batch_tag)
+
+
+def _sendable_at_start(run: SendRun, tally: Tally) -> int:
+    """How many messages could go now (due, under the cap); asked once, before the first permit, so a run with
+    nothing to send (every run of the send window after the cap is used) writes nothing to the rate limit."""
     sendable = sendable_now(run.engine, run.settings, run.clock(), run.batch_tag)
-    if sendable.now == 0:  # nothing due, or the day's cap is used: no permit taken
-        tally.used_today = max(tally.used_today, sendable.used_today)
+    tally.used_today = max(tally.used_today, sendable.used_today)
+    if not sendable.now:
         if sendable.due:
-            tally.cap_reached = True
-            tally.stopped = f"daily cap of {run.settings.outreach_daily_cap} reached"
+            _cap_reached(run, tally)
         else:
             tally.stopped = "no queued messages due"
-        return False
-    if run.permits.take(1, run.permit_timeout) == 0:
-        tally.stopped = NO_PERMIT
-        return False
-    return True
+    return sendable.now
+
+
+def _cap_reached(run: SendRun, tally: Tally) -> None:
+    tally.cap_reached = True
+    tally.stopped = f"daily cap of {run.settings.outreach_daily_cap} reached"
 
 
 def _next_message(run: SendRun, tally: Tally) -> Step:
-    """Inside the window, claim the next due row and deliver it: `delivered`, `skipped` (refused at the claim:
-    opt-out, third party) or `stop` (window closed, cap reached, nothing due, the run must stop)."""
-    settings, clock = run.settings, run.clock
+    """Inside the window, claim the next due row (spending a permit of the run's pool) and deliver it:
+    `delivered`, `skipped` (refused at the claim: opt-out, third party) or `stop` (window closed, cap reached,
+    nothing due, the run must stop). A claimed row no SMTP conversation used leaves its permit in the pool."""
+    settings, clock, pool = run.settings, run.clock, run.pool
     is_open, tally.next_start = send_window_state(settings, clock())
     if not is_open:
         tally.stopped = "send window closed"
         return "stop"
     claim = claim_next(
-        run.engine, settings, now=clock(), message_domain=run.domain, owner=run.owner, batch_tag=run.batch_tag
+        run.engine,
+        settings,
+        now=clock(),
+        message_domain=run.domain,
+        owner=run.owner,
+        batch_tag=run.batch_tag,
+        spend_permit_of=pool.owner if pool is not None else None,
     )
     tally.used_today = claim.used_today
     if claim.cap_reached:
-        tally.cap_reached = True
-        tally.stopped = f"daily cap of {settings.outreach_daily_cap} reached"
+        _cap_reached(run, tally)
         return "stop"
     if claim.skipped_id is not None:
         tally.skipped += 1
@@ -185,8 +217,12 @@ def _next_message(run: SendRun, tally: Tally) -> Step:
     if claim.item is None:
         tally.stopped = "no queued messages due"
         return "stop"
-    counted = tally.sent + tally.unknown
+    if pool is not None:
+        pool.spent()
+    counted, conversations = tally.sent + tally.unknown, tally.conversations
     go_on = deliver(run, claim.item, tally)
+    if pool is not None and tally.conversations == conversations:
+        pool.unspent()
     # a sent or unknown row counts against the cap; a retried or failed one does not
     tally.used_today += tally.sent + tally.unknown - counted
     return "delivered" if go_on else "stop"

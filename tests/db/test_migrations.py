@@ -20,6 +20,7 @@ TABLES = {
     "inbound_messages",
     "address_bounces",
     "mailbox_cursors",
+    "send_permits",
 }
 
 

@@ -1,5 +1,5 @@
-"""The send run under permits (SQLite and Postgres): one permit per message, taken right before it, none taken
-when nothing can go, a permit timeout stops the run, unused permits go back."""
+"""The send run under permits (SQLite and Postgres): a few permits per request, one spent per claimed message, none
+past the cap, a permit timeout stops the run, unused permits go back, a crashed sender's by the next run."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from leadgen.db.engine import write_scope
-from leadgen.db.models import OptOutKind
+from leadgen.db.engine import read_scope, write_scope
+from leadgen.db.models import OptOutKind, SendPermit
 from leadgen.errors import RouteUnavailable
 from leadgen.outreach import RecordingMailer, StaticMxResolver, sending
+from leadgen.outreach.claims import claim_next
 from leadgen.outreach.optout import add_opt_out
 from leadgen.outreach.outcomes import SendReport
+from leadgen.outreach.permit_pool import PermitPool, return_orphaned_permits
 from leadgen.outreach.permits import NO_PERMIT, LocalPermits
 from leadgen.outreach.sending import send_queued
 from leadgen.settings import Settings
@@ -60,13 +62,13 @@ def send(
     )
 
 
-def test_one_permit_per_message_and_none_once_the_cap_is_used(engine: Engine, settings: Settings) -> None:
+def test_permits_come_a_batch_at_a_time_never_past_the_cap(engine: Engine, settings: Settings) -> None:
     st = make_settings(settings, outreach_daily_cap=3, prefect_email_burst=2)
     with write_scope(engine) as s:
         queued_messages(s, 5)
     permits, mailer = FakePermits(), RecordingMailer()
     report = send(engine, st, permits, mailer)
-    assert permits.takes == [(1, 7.0)] * 3  # one per message, never a batch in advance; none past the cap
+    assert permits.takes == [(3, 7.0)]  # one request for the three the cap leaves, none past it
     assert permits.given_back == []  # each permit carried its message
     assert (report.sent, report.cap_reached, report.due_left) == (3, True, 2)
     assert report.stopped_reason == "daily cap of 3 reached"
@@ -79,7 +81,7 @@ def test_no_permit_in_time_stops_the_run_before_any_claim(engine: Engine, settin
         queued_messages(s, 4)
     permits, mailer = FakePermits(0), RecordingMailer()
     report = send(engine, st, permits, mailer)
-    assert permits.takes == [(1, 7.0)] and permits.given_back == []
+    assert permits.takes == [(4, 7.0)] and permits.given_back == []
     assert (report.sent, report.stopped_reason, report.due_left) == (0, NO_PERMIT, 4)
     assert statuses(engine) == {"queued": 4} and mailer.sent == []
 
@@ -92,13 +94,14 @@ def test_permits_a_batch_did_not_use_go_back(engine: Engine, settings: Settings)
     mailer.fail["director@clinic1.ru"] = RouteUnavailable("route yandex: connection refused")
     permits = LocalPermits(capacity=5)
     report = send(engine, st, permits, mailer)
-    # the second message finds its route and its fallback down: the run stops, its permit goes back
+    # four taken for the four due; the second message finds its route and its fallback down: the run stops, and
+    # the three permits no conversation used (its own and the two never claimed for) go back
     assert (report.sent, set(report.routes_down), report.due_left) == (
         1,
         {"route yandex: connection refused"},
         3,
     )
-    assert (permits.taken, permits.returned, permits.free) == (2, 1, 4)
+    assert (permits.taken, permits.returned, permits.free) == (4, 3, 4)
 
 
 def test_a_closed_window_takes_no_permit(engine: Engine, settings: Settings) -> None:
@@ -200,7 +203,53 @@ def test_a_row_opted_out_after_queueing_is_skipped_at_the_claim_and_its_permit_g
     report = send(engine, st, permits, mailer)
     assert (report.sent, report.skipped, report.due_left) == (2, 1, 0)
     assert [str(m["To"]) for m in mailer.sent] == ["director@clinic0.ru", "director@clinic2.ru"]
+    # three taken for the three due; the skipped row's permit served the next message, the last one went back
     assert (permits.taken, permits.returned, permits.free) == (3, 1, 3)
     assert [(e.item, e.reason, e.outcome) for e in report.errors] == [
         ("message", "opted out: email", "skipped")
     ]
+
+
+def held(engine: Engine) -> dict[str, int]:
+    with read_scope(engine) as s:
+        return {row.owner: row.held for row in s.scalars(select(SendPermit))}
+
+
+def test_the_ledger_holds_what_the_run_holds_unused_and_each_claim_takes_one_off(
+    engine: Engine, settings: Settings
+) -> None:
+    st = make_settings(settings, outreach_daily_cap=10)
+    with write_scope(engine) as s:
+        queued_messages(s, 3)
+    permits = LocalPermits(capacity=10)
+    pool = PermitPool(engine, permits, "flow-run=a pid=1", timeout=1.0)
+    assert pool.ensure(3, now=MONDAY_NOON) and held(engine) == {"flow-run=a pid=1": 3}
+    claim = claim_next(engine, st, now=MONDAY_NOON, message_domain="x.test", spend_permit_of=pool.owner)
+    assert claim.item is not None and held(engine) == {"flow-run=a pid=1": 2}  # in the claim's transaction
+    pool.spent()
+    pool.close()
+    assert held(engine) == {} and (permits.taken, permits.returned) == (3, 2)
+
+
+def test_a_crashed_senders_unused_permits_are_returned_by_the_next_run(
+    engine: Engine, settings: Settings
+) -> None:
+    st = make_settings(settings, outreach_daily_cap=10)
+    with write_scope(engine) as s:
+        queued_messages(s, 1)
+        s.add_all(
+            [
+                SendPermit(owner="flow-run=dead pid=1", held=4),  # killed holding four it never used
+                SendPermit(owner="flow-run=busy pid=2", held=2),  # still at work: its permits are its own
+                SendPermit(owner="host=elsewhere pid=3", held=1),  # cannot be judged: left alone
+            ]
+        )
+    permits = LocalPermits(capacity=10)
+    alive = {"flow-run=dead pid=1": False, "flow-run=busy pid=2": True}
+    report = send(engine, st, permits, RecordingMailer(), owner_alive=alive.get)
+    assert report.sent == 1
+    # the dead owner's four; this run took one, for its one due message, and used it
+    assert (permits.taken, permits.returned) == (1, 4)
+    assert held(engine) == {"flow-run=busy pid=2": 2, "host=elsewhere pid=3": 1}
+    # A second run finds nothing more to return: the row was deleted before its permits went back.
+    assert return_orphaned_permits(engine, permits, owner_alive=alive.get, me="me") == 0
