@@ -3,13 +3,18 @@ night check."""
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import certifi
 from prefect import get_run_logger
+from prefect.client.orchestration import get_client
 from prefect.context import SyncClientContext
+from prefect.settings import PREFECT_API_SSL_CERT_FILE, PREFECT_API_TLS_INSECURE_SKIP_VERIFY
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.variables import Variable
 from pydantic import ValidationError
@@ -47,10 +52,36 @@ def shared_sync_client() -> Iterator[None]:
 
     Inside an async flow Prefect opens no sync client, so every sync task run, and every
     `get_client(sync_client=True)` call (email-daily slots), would open its own: a new HTTP client with a new TLS
-    context, 20-60 ms each on this machine, most of a sync task run's overhead. Inside this scope they reuse one.
+    context, 20-60 ms each on this machine, most of a sync task run's overhead. Inside this scope they reuse one,
+    and its TLS context is the process's one (`tls_context`), not built afresh for every flow run.
     """
-    with SyncClientContext.get_or_create():
+    if SyncClientContext.get() is not None:
         yield
+        return
+    # Built around a client of our own making: `get_client` hands out a context's client only to callers that ask
+    # with the context's httpx settings, which every caller leaves at None.
+    client = get_client(sync_client=True, httpx_settings={"verify": tls_context()})
+    with SyncClientContext.model_construct(client=client):
+        yield
+
+
+def tls_context() -> ssl.SSLContext:
+    """The TLS context Prefect's client would build for the API (PREFECT_API_TLS_INSECURE_SKIP_VERIFY,
+    PREFECT_API_SSL_CERT_FILE or certifi's bundle), built once per process for each pair of those settings:
+    loading the CA bundle is most of the cost of a new client."""
+    return _tls_context(
+        bool(PREFECT_API_TLS_INSECURE_SKIP_VERIFY.value()), PREFECT_API_SSL_CERT_FILE.value() or ""
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(insecure: bool, cert_file: str) -> ssl.SSLContext:
+    if insecure:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=cert_file or certifi.where())
 
 
 def variable_int(name: str, default: int) -> int:
