@@ -106,15 +106,18 @@ def test_the_sync_tasks_of_an_async_flow_run_share_one_client(prefect_api: str) 
     assert one == other
 
 
-def test_a_journaled_flow_run_shares_one_client(
-    prefect_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def journal_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A migrated SQLite database as the flow runs' DATABASE_URL (the journal writes a row per run)."""
     url = f"sqlite:///{tmp_path / 'journal.db'}"
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
     monkeypatch.setenv("DATABASE_URL", url)
 
+
+@pytest.mark.usefixtures("journal_db")
+def test_a_journaled_flow_run_shares_one_client(prefect_api: str) -> None:
     @flow
     @journaled("probe")
     async def probe() -> dict[str, int]:
@@ -130,14 +133,10 @@ def engine_id() -> int:
         return id(engine)
 
 
+@pytest.mark.usefixtures("journal_db")
 def test_the_task_runs_of_a_journaled_flow_run_share_one_engine(
-    prefect_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_api: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'engine.db'}"
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    monkeypatch.setenv("DATABASE_URL", url)
     disposed: list[int] = []
     monkeypatch.setattr(Engine, "dispose", lambda self, close=True: disposed.append(id(self)))
 

@@ -192,7 +192,7 @@ def test_one_recovery_and_one_smtp_connection_serve_every_message_under_permits(
     assert (permits.taken, permits.returned, permits.free) == (3, 0, 0)
 
 
-def test_a_row_opted_out_after_queueing_is_skipped_at_the_claim_and_its_permit_goes_back(
+def test_a_row_opted_out_after_queueing_is_skipped_at_the_claim_and_its_permit_serves_the_next(
     engine: Engine, settings: Settings
 ) -> None:
     st = make_settings(settings, outreach_daily_cap=10)
