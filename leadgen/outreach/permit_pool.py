@@ -7,7 +7,9 @@ holds unused is written to `send_permits` under its owner: added after each take
 claim transaction (leadgen.outreach.claims), and given back when the run ends. The row never counts more than
 the owner holds unused, so when an owner is gone (crashed, killed) the next run returns its row's permits
 (`return_orphaned_permits`) without ever freeing a slot a message used. A killed sender thus keeps at most the
-permit of the message in flight, as when it took one per message.
+permit of the message in flight, as when it took one per message, except when the kill falls between a take and
+its record (a few milliseconds per batch): that take's permits (at most PERMIT_BATCH) are lost until the limit's
+decay frees them, never given back twice.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ class PermitPool:
     def __init__(self, engine: Engine, permits: Permits, owner: str, *, timeout: float) -> None:
         self.engine, self.permits, self.owner, self.timeout = engine, permits, owner, timeout
         self.held = 0
-        self.taken = 0  # in all, for the report
 
     def ensure(self, wanted: int, *, now: datetime) -> bool:
         """At least one permit on hand: when none is, take up to min(`wanted`, PERMIT_BATCH) (waiting up to the
@@ -43,7 +44,6 @@ class PermitPool:
         if count <= 0:
             return False
         self.held += count
-        self.taken += count
         _add(self.engine, self.owner, count, now=now)
         return True
 

@@ -152,10 +152,9 @@ def _loop(run: SendRun, tally: Tally, *, limit: int, sendable: int) -> None:
             if cap_left <= 0:
                 _cap_reached(run, tally)  # this run used the cap: no permit asked for past it
                 return
+            # past what was due at the start, and nothing more due: no permit taken for nothing
             if not run.pool.held and done >= sendable and not _still_due(run):
-                tally.stopped = (
-                    "no queued messages due"  # past what was due at the start: no permit for nothing
-                )
+                tally.stopped = "no queued messages due"
                 return
             if not run.pool.ensure(min(limit - done, cap_left, max(sendable - done, 1)), now=run.clock()):
                 tally.stopped = NO_PERMIT
