@@ -61,14 +61,11 @@ def send_queued(
     cannot be used (connection, TLS, AUTH) is not tried again, and a message no route can take goes back to
     `queued` untouched and stops the run, `stopped_reason` naming the setting to check.
 
-    With `permits` (leadgen.outreach.permits: Prefect's `email-daily`), the run holds a pool of permits
-    (leadgen.outreach.permit_pool): taken a few at a time (waiting up to `permit_timeout` s; none in time stops
-    the run), one spent inside each claim transaction, those no SMTP conversation used kept for the next message
-    and given back when the run ends. None is asked for when the run starts with nothing due or the cap used, or
-    once it has used the cap. The pool is recorded in `send_permits`, so a killed sender holds at most the permit
-    of the message in flight: the next run (with `owner_alive`) returns the rest. `now` is an aware datetime (advanced by the spacing sleeps)
-    or a clock; spacing is OUTREACH_SPACING_SECONDS plus up to OUTREACH_SPACING_JITTER_SECONDS. Claims record
-    `owner` (default: this process). With `batch_tag`, only that batch's messages are recovered and sent (the
+    With `permits` (Prefect's `email-daily`), the run holds a pool (leadgen.outreach.permit_pool): a few taken
+    per request (none in `permit_timeout` s stops the run), one spent per claim, the rest given back at the end;
+    none asked for once nothing is due or the cap is used. A killed sender's are returned by the next run.
+    `now` is an aware datetime (advanced by the spacing sleeps) or a clock; spacing is OUTREACH_SPACING_SECONDS
+    plus up to OUTREACH_SPACING_JITTER_SECONDS. Claims record `owner` (default: this process). With `batch_tag`, only that batch's messages are recovered and sent (the
     cap counts all). The report says why the run stopped and how many due messages it left (`due_left`).
     """
     offer = offer or load_offer(settings.outreach_offer_file)
@@ -88,15 +85,22 @@ def send_queued(
     pace = Pace(settings, rng or random.Random(), sleep or _time.sleep)
     run = SendRun.start(engine, settings, offer, clock, pace, resolver, mailer_factory, owner, batch_tag)
     if permits is not None:
-        if owner_alive is not None:
-            return_orphaned_permits(engine, permits, owner_alive=owner_alive, me=run.owner)
-        run.pool = PermitPool(engine, permits, run.owner, timeout=permit_timeout)
+        run.pool = _permit_pool(run, permits, permit_timeout, owner_alive)
     try:
         _send_loop(run, tally, limit=limit)
     finally:
         run.close()
     tally.due_left = sendable_now(engine, settings, clock(), batch_tag).due
     return _report(tally, recovery, settled)
+
+
+def _permit_pool(
+    run: SendRun, permits: Permits, timeout: float, owner_alive: OwnerAlive | None
+) -> PermitPool:
+    """The run's pool of `permits`, after returning those of gone owners (with `owner_alive`)."""
+    if owner_alive is not None:
+        return_orphaned_permits(run.engine, permits, owner_alive=owner_alive, me=run.owner)
+    return PermitPool(run.engine, permits, run.owner, timeout=timeout)
 
 
 def recover_sending(
