@@ -59,8 +59,8 @@ def queue_task(limit: int, batch_tag: str | None = None) -> dict[str, Any]:
 
 @task(name="send-messages", cache_policy=NO_CACHE, **retry_options())
 def send_task(limit: int, dry_run: bool = False, batch_tag: str | None = None) -> dict[str, Any]:
-    """Send up to `limit` queued messages (of the batch, if given), one `email-daily` slot per message asked for
-    alongside its claim (leadgen.outreach.sending has the rules); a dry run writes .eml files only."""
+    """Send up to `limit` queued messages (of the batch, if given), each under an `email-daily` slot, taken a few
+    at a time (leadgen.outreach.permit_pool has the rules); a dry run writes .eml files only."""
     settings = load_settings()
     with open_engine(settings) as engine:
         report = send_queued(

@@ -61,12 +61,12 @@ def send_queued(
     cannot be used (connection, TLS, AUTH) is not tried again, and a message no route can take goes back to
     `queued` untouched and stops the run, `stopped_reason` naming the setting to check.
 
-    With `permits` (Prefect's `email-daily`), the run holds a pool (leadgen.outreach.permit_pool): a few taken
-    per request (none in `permit_timeout` s stops the run), one spent per claim, the rest given back at the end;
-    none asked for once nothing is due or the cap is used. A killed sender's are returned by the next run.
+    With `permits` (Prefect's `email-daily`), a pool (leadgen.outreach.permit_pool) takes a few per request (none
+    in `permit_timeout` s stops the run) and spends one per claim; a killed sender's go back with the next run.
     `now` is an aware datetime (advanced by the spacing sleeps) or a clock; spacing is OUTREACH_SPACING_SECONDS
-    plus up to OUTREACH_SPACING_JITTER_SECONDS. Claims record `owner` (default: this process). With `batch_tag`, only that batch's messages are recovered and sent (the
-    cap counts all). The report says why the run stopped and how many due messages it left (`due_left`).
+    plus up to OUTREACH_SPACING_JITTER_SECONDS. Claims record `owner` (default: this process). With `batch_tag`,
+    only that batch's messages are recovered and sent (the cap counts all). The report says why the run stopped
+    and how many due messages it left (`due_left`).
     """
     offer = offer or load_offer(settings.outreach_offer_file)
     clock = RunClock(now)
