@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, or_, select, update
+from sqlalchemy import ColumnElement, Engine, select, update
 from sqlalchemy.orm import Session
 
 from leadgen.contacts.thirdparty import third_party_reason
 from leadgen.db import write_scope
-from leadgen.db.batches import message_in_batch
 from leadgen.db.models import Company, Contact, MessageStatus, OutreachMessage
 from leadgen.errors import ClaimLost
 from leadgen.outreach.daily_cap import cap_lock, day_bounds, route_cap, used_today
@@ -19,6 +18,7 @@ from leadgen.outreach.message import new_message_id
 from leadgen.outreach.optout import opt_out_reason
 from leadgen.outreach.outbox import COMPANY_REPLIED, OM, OutboxItem, transition
 from leadgen.outreach.permit_pool import spend_permit
+from leadgen.outreach.sendable import due_now
 from leadgen.settings import Settings
 
 
@@ -93,12 +93,7 @@ def claim_next(
     transaction (leadgen.outreach.permit_pool).
     """
     start, end = day_bounds(now, settings)
-    due = and_(
-        OM.status == MessageStatus.QUEUED,
-        OM.campaign == settings.outreach_campaign,
-        or_(OM.next_attempt_at.is_(None), OM.next_attempt_at <= now),
-        message_in_batch(batch_tag),
-    )
+    due = due_now(settings, now, batch_tag)
     claim_values = {
         "status": MessageStatus.SENDING,
         "sending_started_at": now,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine, select
 
 from leadgen.db import read_scope
-from leadgen.db.batches import message_in_batch
-from leadgen.db.models import MessageStatus, OutreachMessage
+from leadgen.db.models import OutreachMessage
 from leadgen.outreach.claims import (
     row_opt_out_reason,
     row_third_party_reason,
@@ -24,6 +23,7 @@ from leadgen.outreach.outcomes import SendReport
 from leadgen.outreach.router import MxResolver, RouteDecision, Router
 from leadgen.outreach.send_run import item_error, unsubscribe_for
 from leadgen.outreach.send_window import send_window_state
+from leadgen.outreach.sendable import due_now
 from leadgen.settings import Settings
 from leadgen.stage_report import ItemError
 
@@ -48,13 +48,7 @@ def write_dry_run(
     with read_scope(engine) as session:
         rows = session.scalars(
             select(OutreachMessage)
-            .where(
-                OutreachMessage.status == MessageStatus.QUEUED,
-                OutreachMessage.campaign == settings.outreach_campaign,
-                or_(OutreachMessage.next_attempt_at.is_(None), OutreachMessage.next_attempt_at <= now),
-                and_(OutreachMessage.to_email.is_not(None)),
-                message_in_batch(batch_tag),
-            )
+            .where(due_now(settings, now, batch_tag), OutreachMessage.to_email.is_not(None))
             .order_by(OutreachMessage.id)
             .limit(limit)
         ).all()
